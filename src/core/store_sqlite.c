@@ -1,0 +1,696 @@
+/*
+ * store_sqlite.c — the SQLite backend of keel_store_vt.
+ *
+ * One connection per module namespace.  SQL uses $1, $2, … (portable with
+ * PostgreSQL); they are rewritten to ?1, ?2 outside string literals, quoted
+ * identifiers and comments, then bound from the JSON params array.  Every
+ * statement is prepared; exec accepts exactly one statement (scripts are for
+ * migrations only, through keel__store_sqlite_ext.exec_script).  An authorizer
+ * confines the connection to tables <ns>_* (keel_* for the core).  Prepared
+ * statements are kept in a small per-connection LRU cache keyed by SQL text.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "keel/error.h"
+#include "keel/store.h"
+#include "core/store-internal.h"
+
+#define SQ_CACHE_SIZE 16
+#define SQ_BUSY_MS    5000
+
+typedef struct sq_cached {
+    char         *sql;   /* original text ($N form), owned; NULL = free slot */
+    sqlite3_stmt *stmt;
+    uint64_t      used;  /* LRU clock */
+} sq_cached;
+
+typedef struct sq_conn {
+    sqlite3  *db;
+    char     *ns;          /* module name, NULL = core */
+    char      prefix[72];  /* "<ns>_" or "keel_" */
+    int       privileged;  /* migrations: keel_migrations allowed too */
+    char      denied[256]; /* the authorizer's last refusal */
+    int       cache_on;    /* KEEL_STORE_CACHE=0 disables (for measurements) */
+    uint64_t  clock;
+    sq_cached cache[SQ_CACHE_SIZE];
+} sq_conn;
+
+static void sq_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void sq_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* SQLite result code → KEEL_E*, message into err. */
+static int sq_fail(sq_conn *c, int src, char *err, size_t errlen)
+{
+    int prim = src & 0xff;
+
+    if (prim == SQLITE_AUTH) {
+        sq_err(err, errlen, "%s", c->denied[0] ? c->denied : sqlite3_errmsg(c->db));
+        return KEEL_EDENIED;
+    }
+    sq_err(err, errlen, "%s", sqlite3_errmsg(c->db));
+    switch (prim) {
+    case SQLITE_CONSTRAINT: return KEEL_ECONFLICT;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:     return KEEL_EUNAVAIL;
+    case SQLITE_NOMEM:      return KEEL_ENOMEM;
+    default:                return KEEL_ESTORE;
+    }
+}
+
+/* ---- the namespace authorizer -------------------------------------------- */
+
+static int in_ns(const sq_conn *c, const char *name)
+{
+    size_t n = strlen(c->prefix);
+    if (name == NULL)
+        return 0;
+    if (strncasecmp(name, c->prefix, n) == 0 && name[n] != '\0')
+        return 1;
+    return c->privileged && strcasecmp(name, "keel_migrations") == 0;
+}
+
+static int is_schema_table(const char *name)
+{
+    return name != NULL && (strcasecmp(name, "sqlite_master") == 0 ||
+                            strcasecmp(name, "sqlite_schema") == 0 ||
+                            strcasecmp(name, "sqlite_temp_master") == 0 ||
+                            strcasecmp(name, "sqlite_temp_schema") == 0);
+}
+
+static int sq_deny(sq_conn *c, const char *what, const char *name)
+{
+    if (c->ns != NULL)
+        snprintf(c->denied, sizeof c->denied, "module '%s' may not %s '%s'",
+                 c->ns, what, name ? name : "?");
+    else
+        snprintf(c->denied, sizeof c->denied, "the core may not %s '%s'",
+                 what, name ? name : "?");
+    return SQLITE_DENY;
+}
+
+/* Pragmas a connection may run: read-only queries of connection settings,
+ * and schema introspection of its own tables. */
+static int pragma_ok(sq_conn *c, const char *name, const char *arg)
+{
+    static const char *const settings[] = {
+        "foreign_keys", "journal_mode", "synchronous", "busy_timeout",
+        "page_size", "page_count", "freelist_count", "encoding", "user_version",
+        "schema_version", "data_version", "compile_options", NULL
+    };
+    static const char *const introspect[] = {
+        "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check", NULL
+    };
+    int i;
+
+    for (i = 0; settings[i] != NULL; i++)
+        if (strcasecmp(name, settings[i]) == 0)
+            return arg == NULL;
+    for (i = 0; introspect[i] != NULL; i++)
+        if (strcasecmp(name, introspect[i]) == 0)
+            return arg != NULL && in_ns(c, arg);
+    return 0;
+}
+
+static int sq_authorize(void *ud, int action, const char *a1, const char *a2,
+                        const char *db, const char *trigger)
+{
+    sq_conn *c = ud;
+    (void)db;
+    (void)trigger;
+
+    switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_READ:
+        /* a1 = table; reading the schema would reveal other namespaces */
+        if (in_ns(c, a1))
+            return SQLITE_OK;
+        return sq_deny(c, "access table", a1);
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+        /* DDL on an allowed object writes the schema table; direct writes to
+         * it need writable_schema, which the pragma rule refuses. */
+        if (in_ns(c, a1) || is_schema_table(a1))
+            return SQLITE_OK;
+        return sq_deny(c, "access table", a1);
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_TABLE:
+    case SQLITE_ANALYZE:
+        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "access table", a1);
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_DROP_TEMP_VIEW:
+        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "create or drop view", a1);
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_DROP_TEMP_TRIGGER:
+        /* a1 = index/trigger name, a2 = its table: both in the namespace */
+        if (!in_ns(c, a2))
+            return sq_deny(c, "access table", a2);
+        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "create or drop index/trigger", a1);
+    case SQLITE_ALTER_TABLE:
+        return in_ns(c, a2) ? SQLITE_OK : sq_deny(c, "access table", a2);
+    case SQLITE_REINDEX:
+        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "reindex", a1);
+    case SQLITE_PRAGMA:
+        return pragma_ok(c, a1, a2) ? SQLITE_OK : sq_deny(c, "run pragma", a1);
+    case SQLITE_ATTACH:
+        return sq_deny(c, "attach database", a1);
+    case SQLITE_DETACH:
+        return sq_deny(c, "detach database", a1);
+    default:
+        /* virtual tables and anything added later: refused */
+        return sq_deny(c, "perform this operation on", a1 ? a1 : "the database");
+    }
+}
+
+/* ---- $N → ?N ----------------------------------------------------------- */
+
+/* Copies sql with $<digits> rewritten to ?<digits> outside '…' literals,
+ * "…" / `…` / […] identifiers and comments.  New malloc'd string. */
+static char *rewrite_params(const char *sql)
+{
+    size_t n = strlen(sql), i = 0;
+    char *out = malloc(n + 1);
+
+    if (out == NULL)
+        return NULL;
+    while (i < n) {
+        char ch = sql[i];
+        if (ch == '\'' || ch == '"' || ch == '`' || ch == '[') {
+            char close = ch == '[' ? ']' : ch;
+            out[i] = sql[i];
+            i++;
+            while (i < n) {
+                out[i] = sql[i];
+                i++;
+                if (sql[i - 1] == close) {
+                    if (close != ']' && i < n && sql[i] == close) { /* doubled quote */
+                        out[i] = sql[i];
+                        i++;
+                        continue;
+                    }
+                    break;
+                }
+            }
+        } else if (ch == '-' && i + 1 < n && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n') {
+                out[i] = sql[i];
+                i++;
+            }
+        } else if (ch == '/' && i + 1 < n && sql[i + 1] == '*') {
+            out[i] = sql[i];
+            out[i + 1] = sql[i + 1];
+            i += 2;
+            while (i < n && !(sql[i] == '*' && i + 1 < n && sql[i + 1] == '/')) {
+                out[i] = sql[i];
+                i++;
+            }
+            if (i < n) {
+                out[i] = sql[i];
+                out[i + 1] = sql[i + 1];
+                i += 2;
+            }
+        } else {
+            out[i] = (ch == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : ch;
+            i++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* 1 if s holds only whitespace, ';' and comments. */
+static int only_trivia(const char *s)
+{
+    while (*s != '\0') {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';') {
+            s++;
+        } else if (s[0] == '-' && s[1] == '-') {
+            while (*s != '\0' && *s != '\n')
+                s++;
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            if (e == NULL)
+                return 1;
+            s = e + 2;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- statement cache ---------------------------------------------------- */
+
+static void cache_clear(sq_conn *c)
+{
+    int i;
+    for (i = 0; i < SQ_CACHE_SIZE; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        free(c->cache[i].sql);
+        c->cache[i].stmt = NULL;
+        c->cache[i].sql = NULL;
+    }
+}
+
+/* Prepares sql (one statement) or takes it from the cache.  *cached = 1 when
+ * the statement belongs to the cache (reset, not finalized, after use). */
+static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cached,
+                      char *err, size_t errlen)
+{
+    char *text = NULL;
+    const char *tail = NULL;
+    int i, slot = 0, rc = 0, src;
+
+    *stmt = NULL;
+    *cached = 0;
+    if (c->cache_on && !c->privileged) {
+        for (i = 0; i < SQ_CACHE_SIZE; i++) {
+            if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
+                c->cache[i].used = ++c->clock;
+                *stmt = c->cache[i].stmt;
+                *cached = 1;
+                goto out;
+            }
+        }
+    }
+    text = rewrite_params(sql);
+    if (text == NULL) {
+        sq_err(err, errlen, "out of memory");
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    c->denied[0] = '\0';
+    src = sqlite3_prepare_v2(c->db, text, -1, stmt, &tail);
+    if (src != SQLITE_OK) {
+        rc = sq_fail(c, src, err, errlen);
+        goto out;
+    }
+    if (*stmt == NULL) {
+        sq_err(err, errlen, "empty statement");
+        rc = KEEL_EINVAL;
+        goto out;
+    }
+    if (tail != NULL && !only_trivia(tail)) {
+        sq_err(err, errlen, "several statements in one exec (only migrations may hold scripts)");
+        rc = KEEL_EINVAL;
+        goto out;
+    }
+    /* Statements prepared while privileged are never cached: the authorizer
+     * runs at prepare time only. */
+    if (!c->cache_on || c->privileged)
+        goto out;
+    for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
+        if (c->cache[i].sql == NULL) {
+            slot = i;
+            break;
+        }
+        if (c->cache[i].used < c->cache[slot].used)
+            slot = i;
+    }
+    {
+        char *copy = strdup(sql);
+        if (copy == NULL)
+            goto out;   /* not cached: finalized after use */
+        sqlite3_finalize(c->cache[slot].stmt);
+        free(c->cache[slot].sql);
+        c->cache[slot].sql = copy;
+        c->cache[slot].stmt = *stmt;
+        c->cache[slot].used = ++c->clock;
+        *cached = 1;
+    }
+out:
+    if (rc != 0) {
+        sqlite3_finalize(*stmt);
+        *stmt = NULL;
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- binding and rows ---------------------------------------------------- */
+
+static int sq_bind(sq_conn *c, sqlite3_stmt *stmt, const json_t *params, char *err, size_t errlen)
+{
+    int want = sqlite3_bind_parameter_count(stmt), i, src = SQLITE_OK;
+    size_t got = 0;
+
+    if (params != NULL && !json_is_array(params)) {
+        sq_err(err, errlen, "params must be a JSON array");
+        return KEEL_EINVAL;
+    }
+    got = json_array_size(params);
+    if (got != (size_t)want) {
+        sq_err(err, errlen, "statement has %d parameter(s), got %zu", want, got);
+        return KEEL_EINVAL;
+    }
+    for (i = 0; i < want; i++) {
+        const json_t *v = json_array_get(params, (size_t)i);
+        switch (json_typeof(v)) {
+        case JSON_INTEGER: src = sqlite3_bind_int64(stmt, i + 1, json_integer_value(v)); break;
+        case JSON_REAL:    src = sqlite3_bind_double(stmt, i + 1, json_real_value(v)); break;
+        case JSON_STRING:
+            src = sqlite3_bind_text64(stmt, i + 1, json_string_value(v),
+                                      json_string_length(v), SQLITE_TRANSIENT, SQLITE_UTF8);
+            break;
+        case JSON_TRUE:    src = sqlite3_bind_int(stmt, i + 1, 1); break;
+        case JSON_FALSE:   src = sqlite3_bind_int(stmt, i + 1, 0); break;
+        case JSON_NULL:    src = sqlite3_bind_null(stmt, i + 1); break;
+        default:
+            sq_err(err, errlen, "parameter $%d: objects and arrays cannot be bound "
+                   "(store them as text)", i + 1);
+            return KEEL_EINVAL;
+        }
+        if (src != SQLITE_OK)
+            return sq_fail(c, src, err, errlen);
+    }
+    return 0;
+}
+
+/* The current row as a new JSON object, or NULL with *rc set. */
+static json_t *sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen)
+{
+    int i, n = sqlite3_column_count(stmt);
+    json_t *row = json_object();
+
+    if (row == NULL)
+        goto nomem;
+    for (i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(stmt, i);
+        json_t *v = NULL;
+        switch (sqlite3_column_type(stmt, i)) {
+        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(stmt, i)); break;
+        case SQLITE_FLOAT:   v = json_real(sqlite3_column_double(stmt, i)); break;
+        case SQLITE_NULL:    v = json_null(); break;
+        case SQLITE_TEXT: {
+            const char *t = (const char *)sqlite3_column_text(stmt, i);
+            v = json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(stmt, i));
+            if (v == NULL && t != NULL) {
+                sq_err(err, errlen, "column '%s': text is not valid UTF-8", name);
+                *rc = KEEL_ESTORE;
+                json_decref(row);
+                return NULL;
+            }
+            break;
+        }
+        default:
+            sq_err(err, errlen, "column '%s': blob not supported", name);
+            *rc = KEEL_ESTORE;
+            json_decref(row);
+            return NULL;
+        }
+        if (v == NULL || name == NULL || json_object_set_new(row, name, v) != 0)
+            goto nomem;
+    }
+    return row;
+nomem:
+    json_decref(row);
+    sq_err(err, errlen, "out of memory");
+    *rc = KEEL_ENOMEM;
+    return NULL;
+}
+
+/* ---- the vtable ---------------------------------------------------------- */
+
+static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
+                   char *err, size_t errlen)
+{
+    sq_conn *c = conn;
+    sqlite3_stmt *stmt = NULL;
+    json_t *acc = NULL;
+    int rc, cached = 0, src;
+
+    if (rows != NULL)
+        *rows = NULL;
+    if (c == NULL || sql == NULL)
+        return KEEL_EINVAL;
+    rc = sq_prepare(c, sql, &stmt, &cached, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = sq_bind(c, stmt, params, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (rows != NULL && (acc = json_array()) == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
+        json_t *row;
+        if (acc == NULL)
+            continue;
+        row = sq_row(stmt, &rc, err, errlen);
+        if (row == NULL)
+            goto out;
+        if (json_array_append_new(acc, row) != 0) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
+out:
+    if (stmt != NULL) {
+        if (cached) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+        } else {
+            sqlite3_finalize(stmt);
+        }
+    }
+    if (rc == 0 && rows != NULL) {
+        *rows = acc;
+        acc = NULL;
+    }
+    json_decref(acc);
+    return rc;
+}
+
+static void sq_close(void *conn)
+{
+    sq_conn *c = conn;
+    if (c == NULL)
+        return;
+    cache_clear(c);
+    sqlite3_close_v2(c->db);
+    free(c->ns);
+    free(c);
+}
+
+/* mkdir -p of path's parent directory, mode 0750. */
+static int make_parent(const char *path, char *err, size_t errlen)
+{
+    char *dir = strdup(path), *p;
+    int rc = 0;
+
+    if (dir == NULL)
+        return KEEL_ENOMEM;
+    p = strrchr(dir, '/');
+    if (p == NULL || p == dir)
+        goto out;
+    *p = '\0';
+    for (p = dir + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char save = *p;
+            *p = '\0';
+            if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+                sq_err(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+                rc = keel_from_errno(errno) == KEEL_ENOTFOUND ? KEEL_EIO : keel_from_errno(errno);
+                goto out;
+            }
+            *p = save;
+            if (save == '\0')
+                break;
+        }
+    }
+out:
+    free(dir);
+    return rc;
+}
+
+static int valid_ns(const char *ns)
+{
+    const char *p;
+    if (ns[0] < 'a' || ns[0] > 'z' || strlen(ns) > 64)
+        return 0;
+    for (p = ns; *p != '\0'; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return strcmp(ns, "keel") != 0 && strncmp(ns, "sqlite", 6) != 0;
+}
+
+static int sq_setup(sq_conn *c, char *err, size_t errlen)
+{
+    static const char *const pragmas[] = {
+        "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL", NULL
+    };
+    int i, src;
+
+    for (i = 0; pragmas[i] != NULL; i++) {
+        sqlite3_stmt *stmt = NULL;
+        src = sqlite3_prepare_v2(c->db, pragmas[i], -1, &stmt, NULL);
+        while (src == SQLITE_OK && (src = sqlite3_step(stmt)) == SQLITE_ROW)
+            ;
+        sqlite3_finalize(stmt);
+        if (src != SQLITE_DONE) {
+            int rc = sq_fail(c, src, err, errlen);
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " (%s)", pragmas[i]);
+            return rc;
+        }
+    }
+    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
+    return sqlite3_set_authorizer(c->db, sq_authorize, c) == SQLITE_OK ? 0 : KEEL_ESTORE;
+}
+
+static int sq_open(const char *url, const char *ns, void **conn, char *err, size_t errlen)
+{
+    const char *path = url, *env;
+    sq_conn *c = NULL;
+    int rc = 0, src;
+
+    *conn = NULL;
+    if (strncmp(path, "sqlite://", 9) == 0)
+        path += 9;
+    else if (strncmp(path, "sqlite:", 7) == 0)
+        path += 7;
+    if (path[0] == '\0') {
+        sq_err(err, errlen, "database url '%s' names no file", url);
+        return KEEL_ECONFIG;
+    }
+    if (ns != NULL && !valid_ns(ns)) {
+        sq_err(err, errlen, "invalid store namespace '%s' (need [a-z][a-z0-9_]*, not keel/sqlite*)", ns);
+        return KEEL_ECONFIG;
+    }
+    if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
+        (rc = make_parent(path, err, errlen)) != 0)
+        return rc;
+    c = calloc(1, sizeof *c);
+    if (c == NULL || (ns != NULL && (c->ns = strdup(ns)) == NULL)) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    snprintf(c->prefix, sizeof c->prefix, "%s_", ns != NULL ? ns : "keel");
+    env = getenv("KEEL_STORE_CACHE");
+    c->cache_on = !(env != NULL && strcmp(env, "0") == 0);
+    src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+    if (src != SQLITE_OK) {
+        sq_err(err, errlen, "cannot open %s: %s", path,
+               c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+        rc = (src & 0xff) == SQLITE_CANTOPEN ? KEEL_EIO : KEEL_ESTORE;
+        goto out;
+    }
+    rc = sq_setup(c, err, errlen);
+out:
+    if (rc != 0) {
+        sq_close(c);
+        return rc;
+    }
+    *conn = c;
+    return 0;
+}
+
+static int sq_simple(sq_conn *c, const char *sql)
+{
+    char err[256];
+    int rc = sq_exec(c, sql, NULL, NULL, err, sizeof err);
+    return rc;
+}
+
+static int sq_begin(void *conn)    { return sq_simple(conn, "BEGIN IMMEDIATE"); }
+static int sq_commit(void *conn)   { return sq_simple(conn, "COMMIT"); }
+static int sq_rollback(void *conn)
+{
+    sq_conn *c = conn;
+    if (sqlite3_get_autocommit(c->db))
+        return 0;  /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    return sq_simple(conn, "ROLLBACK");
+}
+
+static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
+{
+    sq_conn *c = conn;
+    const char *p = sql, *tail = NULL;
+    int rc = 0, src;
+
+    while (p != NULL && *p != '\0') {
+        sqlite3_stmt *stmt = NULL;
+        c->denied[0] = '\0';
+        src = sqlite3_prepare_v2(c->db, p, -1, &stmt, &tail);
+        if (src != SQLITE_OK) {
+            rc = sq_fail(c, src, err, errlen);
+            break;
+        }
+        if (stmt == NULL)           /* only whitespace/comments left */
+            break;
+        while ((src = sqlite3_step(stmt)) == SQLITE_ROW)
+            ;
+        if (src != SQLITE_DONE)
+            rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
+        sqlite3_finalize(stmt);
+        if (rc != 0)
+            break;
+        p = tail;
+    }
+    return rc;
+}
+
+static void sq_set_privileged(void *conn, int on)
+{
+    sq_conn *c = conn;
+    c->privileged = on != 0;
+}
+
+const keel_store_vt keel_store_sqlite = {
+    .version  = 1,
+    .name     = "sqlite",
+    .open     = sq_open,
+    .close    = sq_close,
+    .exec     = sq_exec,
+    .begin    = sq_begin,
+    .commit   = sq_commit,
+    .rollback = sq_rollback,
+};
+
+const keel_store_ext keel__store_sqlite_ext = {
+    .version        = 1,
+    .exec_script    = sq_exec_script,
+    .set_privileged = sq_set_privileged,
+};
