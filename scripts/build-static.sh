@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# scripts/build-static.sh [BUILD_DIR] [-- extra cmake args]
+#
+# Builds one fully static, stripped `keel` (glibc static) and proves it is
+# static: no dynamic section, no NEEDED entries, no INTERP program header.
+# BUILD_DIR defaults to <repo>/build-static.  The last line of stdout is the
+# path of the binary, so callers can do  BIN=$(scripts/build-static.sh | tail -1).
+#
+# Environment:
+#   KEEL_MODULES   module list passed to CMake (default: CMake's default list)
+#   JOBS           parallel build jobs (default 2)
+#
+# Needs the static archives Debian 12 ships in the -dev packages:
+#   libevent-dev (libevent_core.a, libevent_extra.a, libevent_pthreads.a),
+#   libjansson-dev (libjansson.a), libsqlite3-dev (libsqlite3.a),
+#   libssl-dev (libcrypto.a), zlib1g-dev (libz.a), libc6-dev (libc.a).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$here/build-static}
+[ $# -gt 0 ] && shift
+[ "${1:-}" = "--" ] && shift
+jobs=${JOBS:-2}
+
+die() { echo "build-static: $*" >&2; exit 1; }
+
+for tool in cmake pkg-config gcc readelf strip; do
+    command -v "$tool" >/dev/null || die "missing tool: $tool"
+done
+
+# ---- 1. every library the link needs must exist as a static archive --------
+# Ask pkg-config for the --static link line of what CMakeLists.txt links and
+# look each -lNAME up the way the compiler driver will.
+pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto"
+# ---- libpq (next wave: the PostgreSQL store backend) -----------------------
+# When the postgres backend lands, CMakeLists.txt links libpq and this script
+# must check its archives too.  Debian 12 (libpq-dev, postgresql-server-dev-15):
+#   /usr/lib/x86_64-linux-gnu/libpq.a
+#   /usr/lib/postgresql/15/lib/libpgcommon.a   (SCRAM, base64, string helpers)
+#   /usr/lib/postgresql/15/lib/libpgport.a     (portability shims)
+# plus libssl.a + libcrypto.a (TLS), and scripts/static/pq-stubs.c compiled
+# into the binary: Debian's libpq.a is built with GSSAPI and LDAP but Debian
+# ships no static libgssapi_krb5/libldap, so the stubs answer "not available"
+# (proved by a scratch link + SCRAM login against postgres 15; see
+# docs/operations.md "Static build caveats").  To enable, uncomment:
+# pcs="$pcs libpq"
+# extra_static_dirs="/usr/lib/postgresql/15/lib"   # where libpgcommon.a/libpgport.a live
+# and drop -lgssapi_krb5 -lldap from the link line (pkg-config --static lists
+# them) in favour of the stub object.
+extra_static_dirs=${extra_static_dirs:-}
+
+libs=$(pkg-config --static --libs-only-l $pcs) || die "pkg-config failed for: $pcs"
+libs="$libs -lc -lpthread -lm -ldl"
+missing=0
+seen=" "
+for flag in $libs; do
+    name=${flag#-l}
+    case "$seen" in *" $name "*) continue;; esac
+    seen="$seen$name "
+    path=$(gcc -print-file-name="lib$name.a")
+    if [ "$path" = "lib$name.a" ] && [ -n "$extra_static_dirs" ] && [ -f "$extra_static_dirs/lib$name.a" ]; then
+        path="$extra_static_dirs/lib$name.a"
+    fi
+    if [ "$path" = "lib$name.a" ] || [ ! -f "$path" ]; then
+        echo "build-static: missing static archive lib$name.a (for $flag)" >&2
+        missing=1
+    else
+        echo "static: lib$name.a -> $path"
+    fi
+done
+[ "$missing" -eq 0 ] || die "install the -dev packages that ship the archives above"
+
+# ---- 2. configure + build ----------------------------------------------------
+cmake_args=(-S "$here" -B "$build" -DKEEL_STATIC=ON -DKEEL_TESTS=OFF -DCMAKE_BUILD_TYPE=Release)
+[ -n "${KEEL_MODULES:-}" ] && cmake_args+=("-DKEEL_MODULES=$KEEL_MODULES")
+cmake "${cmake_args[@]}" "$@" >"$build.configure.log" 2>&1 || {
+    cat "$build.configure.log" >&2; die "cmake configure failed"; }
+rm -f "$build/keel"   # relink, so the link warnings below are this build's
+cmake --build "$build" -j"$jobs" --target keel >"$build.build.log" 2>&1 || {
+    tail -50 "$build.build.log" >&2; die "build failed (full log: $build.build.log)"; }
+
+bin=$build/keel
+[ -x "$bin" ] || die "no binary at $bin"
+
+# glibc warns for every NSS-backed call linked statically (getaddrinfo,
+# gethostbyname, getservbyname, getprotobynumber, dlopen).  keel needs none of
+# the dlopen'ed NSS modules: glibc >= 2.34 builds the "files" and "dns"
+# backends into libc.a, so /etc/hosts and /etc/resolv.conf work in a scratch
+# image (docs/operations.md).  We list them so a new one is noticed.
+warned=$(grep -o "Using '[a-z_0-9]*' in statically linked" "$build.build.log" | sort -u | cut -d"'" -f2 | tr '\n' ' ' || true)
+[ -n "$warned" ] && echo "note: glibc static-link warnings (expected, see docs/operations.md): $warned"
+
+strip --strip-all "$bin"
+
+# ---- 3. prove it is static ---------------------------------------------------
+dyn=$(readelf -d "$bin" 2>&1)
+case "$dyn" in
+    *"no dynamic section"*) ;;
+    *) echo "$dyn" >&2; die "$bin has a dynamic section" ;;
+esac
+if readelf -d "$bin" 2>/dev/null | grep -q NEEDED; then die "$bin has NEEDED entries"; fi
+if readelf -l "$bin" | grep -q INTERP; then die "$bin has an INTERP header (dynamic loader)"; fi
+
+size=$(stat -c %s "$bin")
+echo "ok: static, stripped, $size bytes"
+echo "$bin"
