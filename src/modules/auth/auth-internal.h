@@ -1,0 +1,143 @@
+/*
+ * auth-internal.h — the auth module's private pieces, one file per job:
+ *   auth_crypto.c    password hashing (PBKDF2-HMAC-SHA256), tokens, SHA-256
+ *   auth_scope.c     scope lists and the grant rule
+ *   auth_users.c     register, login, list_users, user rows
+ *   auth_tokens.c    token issue / lookup / revoke, check_token, whoami
+ *   auth_throttle.c  failed-login counting through kv's typed interface
+ *   auth_cli.c       `keel auth create-admin`
+ *   auth.c           descriptor, config keys, iface and client
+ * Used by the module and its unit tests only.
+ */
+#ifndef AUTH_AUTH_INTERNAL_H
+#define AUTH_AUTH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keel/keel.h"
+
+#define AUTH_TOKEN_PREFIX  "kt_"
+#define AUTH_TOKEN_BYTES   32      /* 256 random bits */
+#define AUTH_TOKEN_MAXLEN  64      /* "kt_" + 43 base64url chars + NUL fits */
+#define AUTH_SALT_BYTES    16
+#define AUTH_HASH_BYTES    32
+#define AUTH_PASSWORD_MIN  8
+#define AUTH_PASSWORD_MAX  1024
+#define AUTH_EMAIL_MAX     254
+/* Held implicitly by every valid token: methods any signed-in user may call
+ * (whoami, create_token, revoke_token). */
+#define AUTH_SCOPE_SELF    "auth:self"
+
+/* ---- auth.c ---------------------------------------------------------------- */
+
+/* The auth module ctx while started (set by init, cleared by stop), for the
+ * typed iface which runs under the caller's ctx.  Borrowed; NULL if stopped. */
+keel_module_ctx *auth_module(void);
+/* Seconds since the Unix epoch (UTC). */
+int64_t auth_now(void);
+/* RFC 3339 UTC text of epoch seconds t into buf (>= 21 bytes). */
+void auth_rfc3339(int64_t t, char *buf, size_t len);
+
+/* ---- auth_crypto.c --------------------------------------------------------- */
+
+/* Hashes password with a fresh 16-byte salt: "pbkdf2_sha256$<iter>$<salt hex>$<hash hex>".
+ * *out: new malloc'd string (caller frees) or NULL on error.  0, KEEL_EINVAL
+ * (iterations < 1), KEEL_EINTERNAL (OpenSSL failure). */
+int auth_password_hash(const char *password, long long iterations, char **out);
+
+/* 0 when password matches stored (constant-time compare), KEEL_EUNAUTH when
+ * it does not, KEEL_EINVAL when stored is not a hash this module wrote. */
+int auth_password_verify(const char *password, const char *stored);
+
+/* Writes a fresh token "kt_<base64url(32 random bytes)>" into buf
+ * (len >= AUTH_TOKEN_MAXLEN).  0 or KEEL_EINTERNAL. */
+int auth_token_generate(char *buf, size_t len);
+
+/* Lower-case hex SHA-256 of data[0..len) into out (65 bytes with NUL). */
+void auth_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- auth_scope.c ---------------------------------------------------------- */
+
+/* 1 if s is a well-formed scope: "admin" or "<module>:read|write". */
+int auth_scope_valid(const char *s);
+
+/* 1 if the scope list (JSON array of strings, borrowed) grants needed:
+ * "admin" grants all; "<m>:write" implies "<m>:read"; AUTH_SCOPE_SELF is held
+ * by everyone; NULL/"" needed = any valid token. */
+int auth_scopes_grant(const json_t *scopes, const char *needed);
+
+/* Parses "a,b , c" into a new JSON array (caller frees) of unique, valid
+ * scopes.  KEEL_EINVAL with the bad scope in err. */
+int auth_scopes_parse(const char *csv, json_t **out, char *err, size_t errlen);
+
+/* Checks a JSON array of scope strings (borrowed) the same way; new copy. */
+int auth_scopes_from_json(const json_t *arr, json_t **out, char *err, size_t errlen);
+
+/* "a,b,c" for a JSON array (borrowed); new malloc'd string or NULL (ENOMEM). */
+char *auth_scopes_join(const json_t *arr);
+
+/* ---- auth_users.c ---------------------------------------------------------- */
+
+/* 1 if email has a plausible shape (one '@', dotted domain, no blanks). */
+int auth_email_valid(const char *email);
+
+/* Creates a user.  scopes: borrowed array.  *user new reference
+ * {id,email,scopes,created_at}.  KEEL_EEXIST (email taken), KEEL_E*. */
+int auth_user_create(keel_store *st, const char *email, const char *password_hash,
+                     const json_t *scopes, json_t **user);
+
+/* Row of auth_users by email (new reference) or KEEL_ENOTFOUND. */
+int auth_user_find(keel_store *st, const char *email, json_t **row);
+
+/* Public shape of a user row: {id,email,scopes,created_at}; new reference. */
+json_t *auth_user_public(const json_t *row);
+
+int auth_h_register(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_list_users(keel_ctx *ctx, const json_t *in, json_t **out);
+
+/* ---- auth_tokens.c --------------------------------------------------------- */
+
+/* Issues a token for user_id with scopes (borrowed array) expiring at
+ * expires_at (epoch s).  *out new {token,token_id,expires_at,scopes,name?}:
+ * the only place the token text ever appears.  KEEL_E*. */
+int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
+                     int64_t expires_at, const char *name, json_t **out);
+
+/* Resolves token (may be NULL) at time now and checks needed scope.
+ * *principal new {user_id,email,scopes,token_id}.  KEEL_EUNAUTH (missing,
+ * malformed, unknown, expired, revoked), KEEL_EFORBIDDEN (scope missing),
+ * KEEL_E* from the store; why (may be NULL) gets a one-line reason. */
+int auth_token_check(keel_store *st, const char *token, const char *needed,
+                     int64_t now, json_t **principal, char *why, size_t whylen);
+
+/* auth_token_check on the auth module's store with the reason set on ctx:
+ * the body of the typed iface's authenticate(). */
+int auth_authenticate(keel_ctx *ctx, const char *token, const char *scope,
+                      json_t **principal);
+
+/* Revokes token_id of user_id (any user's when admin).  KEEL_ENOTFOUND. */
+int auth_token_revoke(keel_store *st, int64_t token_id, int64_t user_id, int admin);
+
+int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_revoke_token(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_whoami(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_check_token(keel_ctx *ctx, const json_t *in, json_t **out);
+
+/* ---- auth_throttle.c ------------------------------------------------------- */
+
+/* KEEL_ELIMIT while email is locked out (>= lockout_failures recent
+ * failures), else 0.  kv unreachable: 0 (login stays possible; logged). */
+int  auth_throttle_check(keel_ctx *ctx, keel_module_ctx *mc, const char *email);
+/* Counts one failed login for email (window: lockout_s). */
+void auth_throttle_fail(keel_ctx *ctx, keel_module_ctx *mc, const char *email);
+/* Forgets the failures of email (successful login). */
+void auth_throttle_reset(keel_ctx *ctx, const char *email);
+
+/* ---- auth_cli.c ------------------------------------------------------------ */
+
+int auth_cli(keel_ctx *ctx, int argc, char **argv);
+
+#endif /* AUTH_AUTH_INTERNAL_H */

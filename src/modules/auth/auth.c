@@ -1,0 +1,179 @@
+/*
+ * auth.c — the auth module: descriptor, config keys, typed iface and client.
+ *
+ * Users, API tokens and scopes (docs/auth.md).  The descriptor sets
+ * KEEL_MOD_AUTHN: the HTTP gateway checks every non-public method's bearer
+ * token through auth_iface.authenticate — auth_local in this process,
+ * auth_client (over keel_call → check_token) when auth is placed elsewhere.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "auth-internal.h"
+#include "auth_embedded.h"
+
+/* auth_iface must begin exactly like keel_authn_iface. */
+_Static_assert(offsetof(auth_iface, version) == offsetof(keel_authn_iface, version),
+               "auth_iface.version");
+_Static_assert(offsetof(auth_iface, authenticate) == offsetof(keel_authn_iface, authenticate),
+               "auth_iface.authenticate");
+
+/* The typed iface runs under the caller's ctx (another module's), so it finds
+ * auth's own store through this pointer, set by init and cleared by stop.
+ * One process runs at most one auth instance (kv.h does the same). */
+static keel_module_ctx *auth_mc;
+
+keel_module_ctx *auth_module(void)
+{
+    return auth_mc;
+}
+
+int64_t auth_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+void auth_rfc3339(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+/* ---- typed iface: local and client ---------------------------------------- */
+
+static int client_authenticate(keel_ctx *ctx, const char *token, const char *scope,
+                               json_t **principal)
+{
+    json_t *in;
+    int rc;
+
+    *principal = NULL;
+    if (token == NULL || *token == '\0')
+        return keel_ctx_error(ctx, KEEL_EUNAUTH, "missing bearer token");
+    in = json_pack("{s:s, s:s?}", "token", token, "scope", scope);
+    if (in == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_call(ctx, "auth", "check_token", in, principal);
+    json_decref(in);
+    return rc;
+}
+
+const auth_iface auth_local = {
+    .version      = AUTH_IFACE_V1,
+    .authenticate = auth_authenticate,
+};
+
+const auth_iface auth_client = {
+    .version      = AUTH_IFACE_V1,
+    .authenticate = client_authenticate,
+};
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static int auth_init(keel_module_ctx *mc)
+{
+    json_t *scopes = NULL;
+    char err[160];
+
+    if (auth_scopes_parse(keel_config_str(mc, "default_scopes"), &scopes, err, sizeof err) != 0) {
+        keel_log_module("auth", KEEL_LOG_ERROR, "auth.default_scopes: %s", err);
+        return KEEL_ECONFIG;
+    }
+    json_decref(scopes);
+    if (keel_config_int(mc, "pbkdf2_iterations") < 200000)
+        keel_log_module("auth", KEEL_LOG_WARN,
+                        "pbkdf2_iterations=%lld is below 200000: fine for tests, weak in production",
+                        keel_config_int(mc, "pbkdf2_iterations"));
+    auth_mc = mc;
+    return 0;
+}
+
+static void auth_stop(keel_module_ctx *mc)
+{
+    if (auth_mc == mc)
+        auth_mc = NULL;
+}
+
+static int auth_health(keel_module_ctx *mc, json_t **detail)
+{
+    json_t *rows = NULL;
+    int rc = keel_store_exec(keel_module_store(mc), "SELECT count(*) AS users FROM auth_users",
+                             NULL, &rows);
+
+    if (rc == 0)
+        *detail = json_deep_copy(json_array_get(rows, 0));
+    json_decref(rows);
+    return rc;
+}
+
+/* ---- descriptor ------------------------------------------------------------ */
+
+static const keel_config_key auth_config[] = {
+    { .name = "pbkdf2_iterations", .type = KEEL_CFG_INT, .def = "210000",
+      .min = 1000, .max = 10000000,
+      .help = "PBKDF2-HMAC-SHA256 iterations for new password hashes" },
+    { .name = "default_scopes", .type = KEEL_CFG_STRING, .def = "riding:write,compute:read",
+      .help = "comma-separated scopes given to newly registered users" },
+    { .name = "token_ttl_s", .type = KEEL_CFG_INT, .def = "86400", .min = 60, .max = 31536000,
+      .help = "lifetime of login tokens and the default for create_token, seconds" },
+    { .name = "max_token_ttl_s", .type = KEEL_CFG_INT, .def = "31536000", .min = 60,
+      .max = 315360000, .help = "longest ttl_s create_token accepts, seconds" },
+    { .name = "lockout_failures", .type = KEEL_CFG_INT, .def = "10", .min = 1, .max = 1000,
+      .help = "failed logins per email that lock it out" },
+    { .name = "lockout_s", .type = KEEL_CFG_INT, .def = "900", .min = 1, .max = 604800,
+      .help = "lockout window after the last failed login, seconds" },
+    {0}
+};
+
+static const keel_method auth_methods[] = {
+    { .name = "register", .handler = auth_h_register, .flags = KEEL_PUBLIC,
+      .summary = "create a user {email,password}; gets default_scopes",
+      .in_schema = auth_schema_register_in, .out_schema = auth_schema_register_out },
+    { .name = "login", .handler = auth_h_login, .flags = KEEL_PUBLIC,
+      .summary = "exchange email and password for a bearer token",
+      .in_schema = auth_schema_login_in, .out_schema = auth_schema_login_out },
+    { .name = "create_token", .handler = auth_h_create_token, .scope = AUTH_SCOPE_SELF,
+      .summary = "new API token with scopes the caller holds {scopes,ttl_s?,name?}",
+      .in_schema = auth_schema_create_token_in, .out_schema = auth_schema_create_token_out },
+    { .name = "revoke_token", .handler = auth_h_revoke_token, .flags = KEEL_IDEMPOTENT,
+      .scope = AUTH_SCOPE_SELF, .summary = "revoke one of the caller's tokens {token_id}",
+      .in_schema = auth_schema_revoke_token_in, .out_schema = auth_schema_revoke_token_out },
+    { .name = "whoami", .handler = auth_h_whoami, .flags = KEEL_READONLY | KEEL_IDEMPOTENT,
+      .scope = AUTH_SCOPE_SELF, .summary = "the calling principal",
+      .in_schema = auth_schema_whoami_in, .out_schema = auth_schema_whoami_out },
+    { .name = "list_users", .handler = auth_h_list_users,
+      .flags = KEEL_READONLY | KEEL_IDEMPOTENT | KEEL_ADMIN, .summary = "users by id (admin)",
+      .in_schema = auth_schema_list_users_in, .out_schema = auth_schema_list_users_out },
+    { .name = "check_token", .handler = auth_h_check_token,
+      .flags = KEEL_PUBLIC | KEEL_READONLY | KEEL_IDEMPOTENT,
+      .summary = "resolve {token,scope?} to its principal (for remote gateways)",
+      .in_schema = auth_schema_check_token_in, .out_schema = auth_schema_check_token_out },
+    {0}
+};
+
+static const char *const auth_deps[] = { "kv", NULL };
+
+const keel_module keel_module_auth = {
+    .abi           = KEEL_ABI,
+    .name          = "auth",
+    .version       = "1.0.0",
+    .summary       = "users, API tokens and scopes; checks bearer tokens for the gateway",
+    .deps          = auth_deps,
+    .methods       = auth_methods,
+    .migrations    = auth_migrations,
+    .config        = auth_config,
+    .init          = auth_init,
+    .stop          = auth_stop,
+    .health        = auth_health,
+    .cli           = auth_cli,
+    .iface         = &auth_local,
+    .iface_version = AUTH_IFACE_V1,
+    .client        = &auth_client,
+    .mflags        = KEEL_MOD_AUTHN,
+};
