@@ -1,0 +1,436 @@
+/*
+ * http.c — the HTTP server's life: listeners, event loops, signals, drain.
+ *
+ * KEEL_THREADS loops, each with its own event_base (epoll changelist) and one
+ * evhttp per listener: the main port plus one per KEEL_EXPOSE item.  Every
+ * loop binds its own SO_REUSEPORT socket to the same address; with port 0 the
+ * first bind picks the port and the others reuse it.  The calling thread
+ * waits for SIGTERM/SIGINT on a self-pipe, then activates each loop's stop
+ * event: the loop closes its listeners, answers further requests with
+ * "Connection: close", and frees its evhttps once no response is pending and
+ * no byte arrived for KEEL_HTTP_QUIET_MS — or after KEEL_HTTP_GRACE_MS, or at
+ * a second signal.  Request handling is in http_routes.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "api/http-internal.h"
+
+#define HTTP_LISTENERS (1 + KEEL_HTTP_MAX_EXPOSE)
+#define HTTP_MAX_THREADS 64
+
+typedef struct http_loop {
+    keel_http_worker     w;          /* first: routes see only this part */
+    struct http_server  *srv;
+    struct event_base   *base;
+    struct evhttp       *http[HTTP_LISTENERS];
+    struct evhttp_bound_socket *bound[HTTP_LISTENERS];
+    keel_http_scope      scope[HTTP_LISTENERS];
+    struct event        *stop_ev;
+    struct event        *drain_ev;
+    int64_t              drain_deadline_ms;
+    pthread_t            thread;
+    int                  started;
+} http_loop;
+
+typedef struct http_server {
+    keel_runtime     *rt;
+    const char       *host;
+    int               nlisteners;        /* 1 + expose count */
+    int               ports[HTTP_LISTENERS];
+    const char       *modules[HTTP_LISTENERS]; /* NULL for the main port */
+    keel_http_expose  expose[KEEL_HTTP_MAX_EXPOSE];
+    int               nloops;
+    http_loop        *loops;
+    long long         max_body;
+    long long         timeout_ms;
+    atomic_int        force;             /* second signal: end the drain now */
+} http_server;
+
+/* The one process-level datum: signal handlers can only reach a global. */
+static int http_sig_fd = -1;
+
+static void http_on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char c = (unsigned char)sig;
+    if (http_sig_fd >= 0 && write(http_sig_fd, &c, 1) < 0) {
+        /* nothing to do: the pipe is full, a signal is already pending */
+    }
+    errno = saved;
+}
+
+/* ---- per-connection hook: notice bytes arriving while draining ---------- */
+
+static void http_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    keel_http_worker *w = arg;
+    (void)buf;
+    if (w->draining && info->n_added > 0)
+        w->last_input_ms = keel__now_ms();
+}
+
+static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
+{
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        evbuffer_add_cb(bufferevent_get_input(bev), http_input_cb, arg);
+    return bev;
+}
+
+/* ---- drain --------------------------------------------------------------- */
+
+static void http_loop_close(http_loop *lp)
+{
+    int i;
+    for (i = 0; i < HTTP_LISTENERS; i++) {
+        if (lp->http[i])
+            evhttp_free(lp->http[i]); /* closes connections still open */
+        lp->http[i] = NULL;
+        lp->bound[i] = NULL;
+    }
+}
+
+static void http_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    http_loop *lp = arg;
+    int64_t now = keel__now_ms();
+    (void)fd;
+    (void)what;
+    if (!lp->srv->force && now < lp->drain_deadline_ms
+        && (lp->w.pending > 0 || now - lp->w.last_input_ms < KEEL_HTTP_QUIET_MS))
+        return;
+    if (now >= lp->drain_deadline_ms)
+        keel_log(NULL, KEEL_LOG_WARN, "http: loop %d: drain grace of %d ms over, closing %d pending",
+                 (int)(lp - lp->srv->loops), KEEL_HTTP_GRACE_MS, lp->w.pending);
+    event_del(lp->drain_ev);
+    http_loop_close(lp);
+    event_base_loopexit(lp->base, NULL);
+}
+
+static void http_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_loop *lp = arg;
+    struct timeval tick = {0, 20000};
+    int i;
+    (void)fd;
+    (void)what;
+    if (lp->w.draining)
+        return;
+    for (i = 0; i < HTTP_LISTENERS; i++) {
+        if (lp->http[i] && lp->bound[i])
+            evhttp_del_accept_socket(lp->http[i], lp->bound[i]); /* closes the socket */
+        lp->bound[i] = NULL;
+    }
+    lp->w.draining = 1;
+    lp->w.last_input_ms = keel__now_ms();
+    lp->drain_deadline_ms = lp->w.last_input_ms + KEEL_HTTP_GRACE_MS;
+    if (!lp->drain_ev || event_add(lp->drain_ev, &tick) != 0) {
+        http_loop_close(lp);
+        event_base_loopexit(lp->base, NULL);
+    }
+}
+
+static void *http_loop_main(void *arg)
+{
+    http_loop *lp = arg;
+    event_base_dispatch(lp->base);
+    return NULL;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+/* Binds listener li of loop lp on srv->host:srv->ports[li] (updated with the
+ * actual port when it was 0). */
+static int http_bind(http_server *srv, http_loop *lp, int li, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    struct evconnlistener *lev;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    char port[16];
+    int rc = 0;
+
+    snprintf(port, sizeof port, "%d", srv->ports[li]);
+    if (getaddrinfo(srv->host, port, &hints, &ai) != 0 || !ai) {
+        snprintf(err, errlen, "KEEL_HOST=%s: cannot resolve", srv->host);
+        rc = KEEL_ECONFIG;
+        goto out;
+    }
+    lev = evconnlistener_new_bind(lp->base, NULL, NULL,
+                                  LEV_OPT_REUSEABLE_PORT | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE
+                                      | LEV_OPT_CLOSE_ON_EXEC,
+                                  1024, ai->ai_addr, (int)ai->ai_addrlen);
+    if (!lev) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", srv->host, srv->ports[li], strerror(errno));
+        rc = KEEL_EIO;
+        goto out;
+    }
+    lp->bound[li] = evhttp_bind_listener(lp->http[li], lev);
+    if (!lp->bound[li]) {
+        evconnlistener_free(lev);
+        snprintf(err, errlen, "cannot listen on %s:%d", srv->host, srv->ports[li]);
+        rc = KEEL_EIO;
+        goto out;
+    }
+    if (srv->ports[li] == 0 && getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &sslen) == 0)
+        srv->ports[li] = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                        : ((struct sockaddr_in *)&ss)->sin_port);
+out:
+    freeaddrinfo(ai);
+    return rc;
+}
+
+static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t errlen)
+{
+    struct event_config *cfg = event_config_new();
+    struct timeval tv = {srv->timeout_ms / 1000, (srv->timeout_ms % 1000) * 1000};
+    int li, rc = 0;
+
+    if (!cfg) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    lp->base = event_base_new_with_config(cfg);
+    lp->stop_ev = lp->base ? event_new(lp->base, -1, 0, http_stop_cb, lp) : NULL;
+    lp->drain_ev = lp->base ? event_new(lp->base, -1, EV_PERSIST, http_drain_tick, lp) : NULL;
+    if (!lp->base || !lp->stop_ev || !lp->drain_ev) {
+        snprintf(err, errlen, "cannot create an event loop");
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    for (li = 0; li < srv->nlisteners; li++) {
+        struct evhttp *h = evhttp_new(lp->base);
+        if (!h) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+        lp->http[li] = h;
+        lp->scope[li].worker = &lp->w;
+        lp->scope[li].module = srv->modules[li];
+        evhttp_set_max_body_size(h, (ev_ssize_t)srv->max_body);
+        if (srv->timeout_ms > 0)
+            evhttp_set_timeout_tv(h, &tv);
+        evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD
+                                          | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH
+                                          | EVHTTP_REQ_OPTIONS);
+        evhttp_set_default_content_type(h, "application/json");
+        evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+        evhttp_set_bevcb(h, http_bev_cb, &lp->w);
+        evhttp_set_gencb(h, keel__http_request_cb, &lp->scope[li]);
+        rc = http_bind(srv, lp, li, err, errlen);
+        if (rc != 0)
+            goto out;
+    }
+out:
+    if (cfg)
+        event_config_free(cfg);
+    return rc;
+}
+
+static void http_loop_free(http_loop *lp)
+{
+    http_loop_close(lp);
+    if (lp->stop_ev)
+        event_free(lp->stop_ev);
+    if (lp->drain_ev)
+        event_free(lp->drain_ev);
+    if (lp->base)
+        event_base_free(lp->base);
+}
+
+/* Reads core keys and KEEL_EXPOSE into srv. */
+static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t errlen)
+{
+    keel_config *cfg = keel__rt_config(rt);
+    size_t nexp = 0, i;
+    long long port = keel__config_int(cfg, NULL, "port");
+    long long threads = keel__config_int(cfg, NULL, "threads");
+    int rc;
+
+    srv->rt = rt;
+    srv->host = keel__config_get(cfg, NULL, "host");
+    if (!srv->host || !*srv->host)
+        srv->host = "0.0.0.0";
+    srv->max_body = keel__config_int(cfg, NULL, "max_body");
+    if (srv->max_body <= 0)
+        srv->max_body = 8 << 20;
+    srv->timeout_ms = keel__config_int(cfg, NULL, "timeout_ms");
+    if (port < 0 || port > 65535) {
+        snprintf(err, errlen, "KEEL_PORT=%lld: must be 0..65535", port);
+        return KEEL_ECONFIG;
+    }
+    if (threads > HTTP_MAX_THREADS) {
+        snprintf(err, errlen, "KEEL_THREADS=%lld: at most %d", threads, HTTP_MAX_THREADS);
+        return KEEL_ECONFIG;
+    }
+    srv->nloops = threads > 0 ? (int)threads : 1;
+    rc = keel__http_expose_parse(keel__config_get(cfg, NULL, "expose"), srv->expose, &nexp,
+                                 err, errlen);
+    if (rc != 0)
+        return rc;
+    srv->ports[0] = (int)port;
+    srv->modules[0] = NULL;
+    for (i = 0; i < nexp; i++) {
+        keel_module_ctx *mc = keel__rt_find(rt, srv->expose[i].module);
+        if (!mc || keel__mc_placement(mc) != KEEL_PLACE_LOCAL) {
+            snprintf(err, errlen, "KEEL_EXPOSE: module '%s' is %s", srv->expose[i].module,
+                     mc ? "not local in this process" : "not built in");
+            return KEEL_ECONFIG;
+        }
+        if (port != 0 && srv->expose[i].port == port) {
+            snprintf(err, errlen, "KEEL_EXPOSE: %s:%d uses the main port", srv->expose[i].module,
+                     srv->expose[i].port);
+            return KEEL_ECONFIG;
+        }
+        srv->ports[i + 1] = srv->expose[i].port;
+        srv->modules[i + 1] = srv->expose[i].module;
+    }
+    srv->nlisteners = 1 + (int)nexp;
+    return 0;
+}
+
+static int http_signals(int wfd, struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = http_on_signal;
+    sigemptyset(&sa.sa_mask);
+    http_sig_fd = wfd;
+    if (sigaction(SIGTERM, &sa, &old[0]) != 0 || sigaction(SIGINT, &sa, &old[1]) != 0)
+        return keel_from_errno(errno);
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, &old[2]) != 0 ? keel_from_errno(errno) : 0;
+}
+
+/* Blocks until a first signal, then asks every loop to drain; a second
+ * signal sets force.  Returns once every loop has exited. */
+static void http_wait(http_server *srv, int rfd)
+{
+    unsigned char c;
+    int i, signals = 0;
+    for (;;) {
+        ssize_t n = read(rfd, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (++signals == 1) {
+            keel_log(NULL, KEEL_LOG_INFO, "http: %s received, draining (grace %d ms)",
+                     c == SIGINT ? "SIGINT" : "SIGTERM", KEEL_HTTP_GRACE_MS);
+            for (i = 0; i < srv->nloops; i++)
+                if (srv->loops[i].started)
+                    event_active(srv->loops[i].stop_ev, EV_READ, 0);
+            break;
+        }
+    }
+    /* join, watching for a second signal */
+    fcntl(rfd, F_SETFL, O_NONBLOCK);
+    for (i = 0; i < srv->nloops; i++) {
+        struct timespec ts;
+        while (srv->loops[i].started) {
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_timedjoin_np(srv->loops[i].thread, NULL, &ts) == 0)
+                srv->loops[i].started = 0;
+            else if (read(rfd, &c, 1) == 1 && !srv->force) {
+                srv->force = 1;
+                keel_log(NULL, KEEL_LOG_WARN, "http: second signal, closing connections now");
+            }
+        }
+    }
+}
+
+int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
+{
+    http_server srv;
+    struct sigaction old[3];
+    int pipefd[2] = {-1, -1};
+    int i, rc, sigs = 0;
+
+    memset(&srv, 0, sizeof srv);
+    if (errlen)
+        err[0] = '\0';
+    rc = http_configure(&srv, rt, err, errlen);
+    if (rc != 0)
+        return rc;
+    srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
+    if (!srv.loops || evthread_use_pthreads() != 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot set up the HTTP server: out of resources");
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    for (i = 0; i < srv.nloops; i++) {
+        http_loop *lp = &srv.loops[i];
+        lp->srv = &srv;
+        lp->w.rt = rt;
+        lp->w.call_timeout_ms = keel__config_int(keel__rt_config(rt), NULL, "call_timeout_ms");
+        rc = http_loop_init(&srv, lp, err, errlen);
+        if (rc != 0)
+            goto out;
+    }
+    rc = http_signals(pipefd[1], old);
+    sigs = 1;
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot install signal handlers");
+        goto out;
+    }
+    for (i = 0; i < srv.nloops; i++) {
+        if (pthread_create(&srv.loops[i].thread, NULL, http_loop_main, &srv.loops[i]) != 0) {
+            snprintf(err, errlen, "cannot start HTTP thread %d", i);
+            rc = KEEL_ENOMEM;
+            /* stop the loops already running */
+            http_on_signal(SIGTERM);
+            http_wait(&srv, pipefd[0]);
+            goto out;
+        }
+        srv.loops[i].started = 1;
+    }
+    keel_log(NULL, KEEL_LOG_INFO, "http: listening on %s:%d (%d threads, max body %lld bytes)",
+             srv.host, srv.ports[0], srv.nloops, srv.max_body);
+    for (i = 1; i < srv.nlisteners; i++)
+        keel_log(NULL, KEEL_LOG_INFO, "http: exposing module %s on %s:%d", srv.modules[i],
+                 srv.host, srv.ports[i]);
+    http_wait(&srv, pipefd[0]);
+    keel_log(NULL, KEEL_LOG_INFO, "http: stopped");
+out:
+    if (sigs) {
+        sigaction(SIGTERM, &old[0], NULL);
+        sigaction(SIGINT, &old[1], NULL);
+        sigaction(SIGPIPE, &old[2], NULL);
+    }
+    http_sig_fd = -1;
+    for (i = 0; srv.loops && i < srv.nloops; i++)
+        http_loop_free(&srv.loops[i]);
+    free(srv.loops);
+    if (pipefd[0] >= 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+    }
+    return rc;
+}

@@ -1,0 +1,538 @@
+/*
+ * http_routes.c — one HTTP request: route, headers in, body, call, reply.
+ *
+ *   POST /v1/{module}/{method}   JSON object body (or a raw body for
+ *                                KEEL_RAW_IN methods), query parameters
+ *                                coerced by the input schema
+ *   GET  /v1/modules             keel__rt_describe (filtered on an expose port)
+ *   GET  /healthz                alive: 200 {"status":"ok"}
+ *   GET  /readyz                 keel__rt_ready: 200, or 503 with detail
+ *
+ * Every answer is JSON with X-Request-Id; errors are keel__ctx_error_body
+ * with the status from keel_http_status().  Handlers run synchronously on
+ * the loop thread (http-internal.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "api/http-internal.h"
+#include "core/schema-internal.h"
+
+/* What a route decided; finish() sends it. */
+typedef struct http_reply {
+    int         status;
+    json_t     *body;      /* owned */
+    const char *allow;     /* Allow header for 405, or NULL */
+} http_reply;
+
+/* One response handed to evhttp: counted until written or dropped. */
+typedef struct http_pending {
+    keel_http_worker         *w;
+    struct evhttp_connection *evcon;
+} http_pending;
+
+static void pending_release(http_pending *p)
+{
+    p->w->pending--;
+    free(p);
+}
+
+static void pending_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    pending_release(arg);
+}
+
+static void pending_complete(struct evhttp_request *req, void *arg)
+{
+    http_pending *p = arg;
+    (void)req;
+    evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+    pending_release(p);
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default:  return status < 400 ? "OK" : "Error";
+    }
+}
+
+static const char *command_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:     return "GET";
+    case EVHTTP_REQ_POST:    return "POST";
+    case EVHTTP_REQ_HEAD:    return "HEAD";
+    case EVHTTP_REQ_PUT:     return "PUT";
+    case EVHTTP_REQ_DELETE:  return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE:   return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH:   return "PATCH";
+    default:                 return "?";
+    }
+}
+
+/* An incoming X-Request-Id is reused only if short and plain. */
+static int request_id_ok(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i >= 64 || !(isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':'))
+            return 0;
+    }
+    return i > 0;
+}
+
+/* W3C traceparent "vv-<32 hex>-<16 hex>-ff"; anything else is ignored (the
+ * spec says: start a new trace). */
+static int traceparent_ok(const char *s)
+{
+    static const char shape[] = "xx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxx-xx";
+    size_t i;
+    if (strlen(s) != sizeof shape - 1)
+        return 0;
+    for (i = 0; shape[i]; i++) {
+        if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Lower-cased media type of a Content-Type value, without parameters. */
+static void media_type(const char *ctype, char *buf, size_t len)
+{
+    size_t n = 0;
+    while (ctype && (*ctype == ' ' || *ctype == '\t'))
+        ctype++;
+    for (; ctype && *ctype && *ctype != ';' && *ctype != ' ' && n + 1 < len; ctype++)
+        buf[n++] = (char)tolower((unsigned char)*ctype);
+    buf[n] = '\0';
+}
+
+/* Is mt one of the comma-separated raw_types of m? */
+static int raw_type_listed(const keel_method *m, const char *mt)
+{
+    const char *p = m->raw_types;
+    size_t mlen = strlen(mt);
+    if (!(m->flags & KEEL_RAW_IN) || !p || mlen == 0)
+        return 0;
+    while (*p) {
+        const char *e;
+        while (*p == ' ' || *p == ',')
+            p++;
+        e = p;
+        while (*e && *e != ',' && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == mlen && strncasecmp(p, mt, mlen) == 0)
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* Sets reply to the error body for err (ctx detail message if any). */
+static void reply_error(http_reply *r, keel_ctx *ctx, int err, const char *module)
+{
+    json_t *obj;
+    r->status = keel_http_status(err);
+    r->body = ctx ? keel__ctx_error_body(ctx, err) : NULL;
+    if (!r->body)
+        r->body = json_pack("{s:{s:s,s:s}}", "error", "code", keel_errname(err),
+                            "message", keel_strerror(err));
+    obj = r->body ? json_object_get(r->body, "error") : NULL;
+    if (err == KEEL_EUNAVAIL && module && json_is_object(obj) && !json_object_get(obj, "module"))
+        json_object_set_new(obj, "module", json_string(module));
+}
+
+static void reply_json(http_reply *r, int status, json_t *body_new)
+{
+    r->status = status;
+    r->body = body_new;
+}
+
+/* Keeps only the "modules" entries named module (describe / ready output). */
+static void filter_modules(json_t *doc, const char *module)
+{
+    json_t *mods = json_object_get(doc, "modules");
+    size_t i;
+    if (json_is_array(mods)) {
+        for (i = json_array_size(mods); i-- > 0;) {
+            const char *name = json_string_value(json_object_get(json_array_get(mods, i), "name"));
+            if (!name || strcmp(name, module) != 0)
+                json_array_remove(mods, i);
+        }
+    } else if (json_is_object(mods)) {
+        json_t *keep = json_object_get(mods, module);
+        json_incref(keep);
+        json_object_clear(mods);
+        if (keep)
+            json_object_set_new(mods, module, keep);
+    }
+}
+
+/* Ready state of the one module left by filter_modules: "ready": bool, or
+ * "status": "ok"/"ready"; absent entry = not ready. */
+static int module_ready(const json_t *doc, const char *module)
+{
+    const json_t *mods = json_object_get(doc, "modules"), *e = NULL, *v;
+    const char *st;
+    if (json_is_array(mods))
+        e = json_array_get(mods, 0);
+    else if (json_is_object(mods))
+        e = json_object_get(mods, module);
+    if (!json_is_object(e))
+        return 0;
+    if (json_is_boolean(v = json_object_get(e, "ready")))
+        return json_is_true(v);
+    st = json_string_value(json_object_get(e, "status"));
+    return st && (strcmp(st, "ok") == 0 || strcmp(st, "ready") == 0);
+}
+
+/* Adds the query parameters of uri to in, coerced by the input schema.
+ * A name also present in the body is an error. */
+static int merge_query(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                       const struct evhttp_uri *uri, json_t *in)
+{
+    const char *q = evhttp_uri_get_query(uri);
+    const struct keel_schema *schema = keel__mc_in_schema(mc, m);
+    struct evkeyvalq kv;
+    struct evkeyval *p;
+    char err[256];
+    int rc = 0;
+
+    TAILQ_INIT(&kv);
+    if (!q || !*q)
+        return 0;
+    if (evhttp_parse_query_str(q, &kv) != 0) {
+        rc = keel_ctx_error(ctx, KEEL_EINVAL, "malformed query string");
+        goto out;
+    }
+    TAILQ_FOREACH(p, &kv, next) {
+        json_t *v = NULL;
+        if (json_object_get(in, p->key)) {
+            rc = keel_ctx_error(ctx, KEEL_EINVAL, "parameter '%s' given twice (query and body)", p->key);
+            goto out;
+        }
+        if (schema) {
+            err[0] = '\0';
+            rc = keel__schema_coerce(schema, p->key, p->value, &v, err, sizeof err);
+            if (rc != 0) {
+                rc = keel_ctx_error(ctx, KEEL_EINVAL, "query parameter %s", err[0] ? err : p->key);
+                goto out;
+            }
+        } else {
+            v = json_string(p->value);
+        }
+        if (!v || json_object_set_new(in, p->key, v) != 0) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+    }
+out:
+    evhttp_clear_headers(&kv);
+    return rc;
+}
+
+/* Builds the input of a POST: JSON object body, or raw body for KEEL_RAW_IN
+ * methods listing the Content-Type.  *in new reference. */
+static int read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx *mc,
+                      const keel_method *m, json_t **in)
+{
+    struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(buf);
+    const char *body = len ? (const char *)evbuffer_pullup(buf, -1) : "";
+    char mt[128];
+    json_error_t jerr;
+    int rc = 0;
+
+    *in = NULL;
+    media_type(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+               mt, sizeof mt);
+    if (!body) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    if (raw_type_listed(m, mt)) {
+        *in = json_object();
+        if (!*in) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+        /* the body lives in req's buffer, which outlives ctx */
+        keel__ctx_set_raw(ctx, body, len, mt);
+    } else if (len == 0 && (mt[0] == '\0' || strcmp(mt, "application/json") == 0)) {
+        *in = json_object();
+        if (!*in) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+    } else if (strcmp(mt, "application/json") != 0) {
+        if (m->flags & KEEL_RAW_IN)
+            rc = keel_ctx_error(ctx, KEEL_EMEDIA, "Content-Type '%s' not accepted: use application/json or %s",
+                                mt[0] ? mt : "(none)", m->raw_types ? m->raw_types : "?");
+        else
+            rc = keel_ctx_error(ctx, KEEL_EMEDIA, "Content-Type '%s' not accepted: use application/json",
+                                mt[0] ? mt : "(none)");
+        goto out;
+    } else {
+        *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!*in) {
+            rc = keel_ctx_error(ctx, KEEL_EBADDATA, "malformed JSON body: %s (line %d, column %d)",
+                                jerr.text, jerr.line, jerr.column);
+            goto out;
+        }
+        if (!json_is_object(*in)) {
+            rc = keel_ctx_error(ctx, KEEL_EINVAL, "request body must be a JSON object");
+            goto out;
+        }
+    }
+    rc = merge_query(ctx, mc, m, evhttp_request_get_evhttp_uri(req), *in);
+out:
+    if (rc != 0 && *in) {
+        json_decref(*in);
+        *in = NULL;
+    }
+    return rc;
+}
+
+/* "/v1/<module>/<method>" → names into mod/meth; 1 if the path has that shape. */
+static int split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
+{
+    const char *p = path + 4, *slash;
+    size_t n;
+    if (strncmp(path, "/v1/", 4) != 0 || !(slash = strchr(p, '/')))
+        return 0;
+    n = (size_t)(slash - p);
+    if (n == 0 || n >= modlen || strchr(slash + 1, '/') || slash[1] == '\0'
+        || strlen(slash + 1) >= methlen)
+        return 0;
+    memcpy(mod, p, n);
+    mod[n] = '\0';
+    strcpy(meth, slash + 1);
+    return 1;
+}
+
+static void route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
+                       const char *module, const char *method, http_reply *r)
+{
+    keel_module_ctx *mc = keel__rt_find(sc->worker->rt, module);
+    const keel_method *m;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *auth = evhttp_find_header(h, "Authorization");
+    const char *token = NULL;
+    json_t *in = NULL, *out = NULL;
+    int rc;
+
+    if (!mc || (sc->module && strcmp(sc->module, module) != 0)) {
+        rc = keel_ctx_error(ctx, KEEL_ENOMODULE, mc ? "module '%s' is not served on this port"
+                                                    : "unknown module '%s'", module);
+        goto out;
+    }
+    m = keel__mc_method(mc, method);
+    if (!m || (m->flags & KEEL_INTERNAL)) {
+        rc = keel_ctx_error(ctx, KEEL_ENOMETHOD, "unknown method '%s.%s'", module, method);
+        goto out;
+    }
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        token = auth + 7;
+        while (*token == ' ')
+            token++;
+    }
+    rc = keel__authorize(ctx, mc, m, token);
+    if (rc != 0)
+        goto out;
+    rc = read_input(req, ctx, mc, m, &in);
+    if (rc != 0)
+        goto out;
+    rc = keel__call_root(ctx, module, method, in, &out);
+    if (rc == 0) {
+        reply_json(r, 200, out ? out : json_object());
+        out = NULL;
+    }
+out:
+    if (rc != 0)
+        reply_error(r, ctx, rc, module);
+    json_decref(in);
+    json_decref(out);
+}
+
+/* Routes a request to *r. */
+static void route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
+                  const char *path, http_reply *r)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+    char mod[64], meth[64];
+    json_t *doc;
+    int ok = 0;
+
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0
+        || strcmp(path, "/v1/modules") == 0) {
+        if (!is_get) {
+            r->allow = "GET, HEAD";
+            reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "%s %s: use GET",
+                                               command_name(cmd), path), NULL);
+            return;
+        }
+        if (path[1] == 'h') {
+            reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+            return;
+        }
+        if (path[1] == 'r') {
+            doc = keel__rt_ready(sc->worker->rt, ctx, &ok);
+            if (doc && sc->module) {
+                filter_modules(doc, sc->module);
+                ok = module_ready(doc, sc->module);
+                json_object_set_new(doc, "status", json_string(ok ? "ready" : "unavailable"));
+            }
+        } else {
+            doc = keel__rt_describe(sc->worker->rt);
+            ok = 1;
+            if (doc && sc->module)
+                filter_modules(doc, sc->module);
+        }
+        if (!doc)
+            reply_error(r, ctx, KEEL_ENOMEM, NULL);
+        else
+            reply_json(r, ok ? 200 : 503, doc);
+        return;
+    }
+    if (split_call_path(path, mod, sizeof mod, meth, sizeof meth)) {
+        if (cmd != EVHTTP_REQ_POST) {
+            r->allow = "POST";
+            reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "%s %s: use POST",
+                                               command_name(cmd), path), NULL);
+            return;
+        }
+        route_call(req, sc, ctx, mod, meth, r);
+        return;
+    }
+    reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTFOUND, "no route for %s %s",
+                                       command_name(cmd), path), NULL);
+}
+
+/* Deadline from X-Keel-Deadline-Ms (remaining budget of a calling keel
+ * process), capped by call_timeout_ms.  -1 if the header is malformed. */
+static int64_t request_deadline(keel_http_worker *w, const char *hdr)
+{
+    int64_t now = keel__now_ms(), budget = w->call_timeout_ms;
+    if (hdr) {
+        char *end;
+        long long v;
+        errno = 0;
+        v = strtoll(hdr, &end, 10);
+        if (end == hdr || *end || errno || v < 0)
+            return -1;
+        if (budget <= 0 || v < budget)
+            budget = v;
+        if (budget == 0)
+            return now; /* the caller's budget is spent */
+    }
+    return budget > 0 ? now + budget : 0;
+}
+
+/* Sends r (consumes r->body) with the common headers, logs the line and
+ * frees ctx (before the send: a raw body borrowed by ctx lives in req). */
+static void finish(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
+                   const char *path, http_reply *r, int64_t t0_ns)
+{
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    struct evbuffer *ob = evbuffer_new();
+    char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+    http_pending *p = malloc(sizeof *p);
+
+    if (!text) {
+        r->status = 500;
+        text = NULL;
+    }
+    if (ob)
+        evbuffer_add_printf(ob, "%s\n", text ? text
+                            : "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}");
+    evhttp_add_header(oh, "Content-Type", "application/json");
+    if (ctx)
+        evhttp_add_header(oh, "X-Request-Id", keel_ctx_request_id(ctx));
+    if (r->allow)
+        evhttp_add_header(oh, "Allow", r->allow);
+    if (r->status == 401)
+        evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
+    if (sc->worker->draining)
+        evhttp_add_header(oh, "Connection", "close");
+    keel_log(ctx, KEEL_LOG_INFO, "http %s %s %d %.2fms", command_name(evhttp_request_get_command(req)),
+             path, r->status, (double)(keel__now_ns() - t0_ns) / 1e6);
+    if (p) {
+        p->w = sc->worker;
+        p->evcon = evhttp_request_get_connection(req);
+        sc->worker->pending++;
+        evhttp_request_set_on_complete_cb(req, pending_complete, p);
+        evhttp_connection_set_closecb(p->evcon, pending_closed, p);
+    }
+    keel__ctx_free(ctx);
+    evhttp_send_reply(req, r->status, status_reason(r->status), ob);
+    if (ob)
+        evbuffer_free(ob);
+    free(text);
+    json_decref(r->body);
+    r->body = NULL;
+}
+
+void keel__http_request_cb(struct evhttp_request *req, void *arg)
+{
+    keel_http_scope *sc = arg;
+    keel_http_worker *w = sc->worker;
+    int64_t t0 = keel__now_ns();
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *rid = evhttp_find_header(h, "X-Request-Id");
+    const char *caller = evhttp_find_header(h, "X-Keel-Caller");
+    const char *tp = evhttp_find_header(h, "traceparent");
+    keel_transport tr = caller && strcmp(caller, "keel") == 0 ? KEEL_TR_REMOTE : KEEL_TR_HTTP;
+    int64_t deadline = request_deadline(w, evhttp_find_header(h, "X-Keel-Deadline-Ms"));
+    http_reply r = {0};
+    keel_ctx *ctx;
+
+    if (!path || !*path)
+        path = "/";
+    ctx = keel__ctx_new(w->rt, tr, rid && request_id_ok(rid) ? rid : NULL, deadline > 0 ? deadline : 0);
+    if (!ctx) {
+        reply_error(&r, NULL, KEEL_ENOMEM, NULL);
+        goto out;
+    }
+    if (tp && traceparent_ok(tp))
+        keel__ctx_set_traceparent(ctx, tp);
+    if (deadline < 0)
+        reply_error(&r, ctx, keel_ctx_error(ctx, KEEL_EINVAL,
+                                            "X-Keel-Deadline-Ms: not a non-negative integer"), NULL);
+    else if (deadline > 0 && deadline <= keel__now_ms())
+        reply_error(&r, ctx, keel_ctx_error(ctx, KEEL_ETIMEDOUT, "deadline already exceeded"), NULL);
+    else
+        route(req, sc, ctx, path, &r);
+out:
+    finish(req, sc, ctx, path, &r, t0);
+}
