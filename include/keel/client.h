@@ -1,0 +1,69 @@
+/*
+ * keel/client.h — helpers for a module's typed client.
+ *
+ * A module's descriptor may point `client` at a second implementation of its
+ * typed iface that marshals each member to JSON and goes through keel_call().
+ * When the module is placed in another process (KEEL_REMOTE_<MODULE>=url),
+ * keel_iface() hands that client to callers, and keel_call() carries the call
+ * over HTTP with deadline, retries (KEEL_IDEMPOTENT methods only), circuit
+ * breaker and trace propagation.  These helpers make a member a few lines:
+ *
+ *   static int compute_client_aggregate(keel_ctx *ctx, const char *csv, json_t **out)
+ *   {
+ *       return keel_client_callf(ctx, "compute", "aggregate", out, "{s:s}", "csv", csv);
+ *   }
+ *
+ * or, with the one-line macro (parameters named ctx and out):
+ *
+ *   KEEL_CLIENT_FN(compute_client_aggregate, "compute", "aggregate",
+ *                  (keel_ctx *ctx, const char *csv, json_t **out), "{s:s}", "csv", csv)
+ *
+ * Formats are jansson's json_pack / json_unpack formats ("s?" packs NULL as
+ * null; "o" steals a json_t *, "O" takes a new reference).  See docs/placement.md.
+ */
+#ifndef KEEL_CLIENT_H
+#define KEEL_CLIENT_H
+
+#include <jansson.h>
+
+#include "keel/module.h"
+
+/* keel_call with an input the caller hands over: in is stolen (NULL = {}),
+ * freed whatever happens.  out: NULL to discard the reply, else *out is a new
+ * reference on success (caller frees) and NULL on error.  Returns 0 or the
+ * KEEL_E* code of the call, with the detail (the remote's message and fields
+ * when the module is remote) on ctx. */
+int keel_client_call(keel_ctx *ctx, const char *module, const char *method,
+                     json_t *in, json_t **out);
+
+/* Builds the input with json_pack(fmt, …) and calls keel_client_call.  A
+ * format/argument mismatch (e.g. NULL for "s") gives KEEL_EINVAL with a
+ * message naming module.method and jansson's reason; nothing is sent. */
+int keel_client_callf(keel_ctx *ctx, const char *module, const char *method,
+                      json_t **out, const char *fmt, ...);
+
+/* json_unpack(reply, fmt, …) for typed results: strings and json_t * you get
+ * are borrowed from reply.  A reply that does not match gives KEEL_EIO with a
+ * message naming what (e.g. "compute.aggregate") and jansson's reason.
+ * reply borrowed. */
+int keel_client_unpack(keel_ctx *ctx, const char *what, const json_t *reply,
+                       const char *fmt, ...);
+
+/* Defines `static int fn params` whose body is one keel_client_callf; params
+ * must name the call context `ctx` and the reply out-parameter `out`
+ * (json_t **).  The remaining arguments are the pack format and its values. */
+#define KEEL_CLIENT_FN(fn, module, method, params, ...)                      \
+    static int fn params                                                     \
+    {                                                                        \
+        return keel_client_callf(ctx, (module), (method), out, __VA_ARGS__); \
+    }
+
+/* Defines `static int fn(keel_ctx *ctx, const json_t *in, json_t **out)`
+ * forwarding a JSON input unchanged (in borrowed). */
+#define KEEL_CLIENT_PASS(fn, module, method)                                 \
+    static int fn(keel_ctx *ctx, const json_t *in, json_t **out)             \
+    {                                                                        \
+        return keel_call(ctx, (module), (method), in, out);                  \
+    }
+
+#endif /* KEEL_CLIENT_H */

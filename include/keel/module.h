@@ -1,0 +1,210 @@
+/*
+ * keel/module.h — the module contract.
+ *
+ * A module is one const keel_module descriptor.  The registry is an explicit
+ * NULL-terminated array generated at configure time from the CMake list
+ * KEEL_MODULES (build/keel_modules.c); there is no self-registration.
+ *
+ * Every method is reachable four ways without plumbing written by the module:
+ *   in-process typed   const foo_iface *f = keel_iface(ctx, "foo", FOO_IFACE_V1);
+ *   in-process generic keel_call(ctx, "foo", "bar", in, &out)
+ *   HTTP               POST /v1/foo/bar
+ *   CLI                keel foo bar --key value   |   keel call foo.bar '{...}'
+ * and, when the module is placed in another keel process, keel_iface returns
+ * the module's client (same struct, marshals to JSON) and keel_call goes over
+ * HTTP.  Ownership follows jansson's words: "borrowed", "new reference (caller
+ * frees)", "steals".
+ */
+#ifndef KEEL_MODULE_H
+#define KEEL_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keel/arena.h"
+#include "keel/error.h"
+
+/* Bumped when keel_module / keel_method change layout.  A descriptor built
+ * against another ABI is refused at start with a message naming the module. */
+#define KEEL_ABI 1
+
+typedef struct keel_ctx        keel_ctx;        /* one call: request id, arena, deadline, caller */
+typedef struct keel_module_ctx keel_module_ctx; /* one module for the life of the process */
+typedef struct keel_store      keel_store;      /* a module's namespaced store (keel/store.h) */
+
+/* Generic entry point.  in: borrowed, already validated against in_schema.
+ * *out: set to a new reference on success (caller frees); left NULL on error.
+ * Returns 0 or a KEEL_E* code; detail goes through keel_ctx_error(). */
+typedef int (*keel_handler)(keel_ctx *ctx, const json_t *in, json_t **out);
+
+/* keel_method.flags */
+enum keel_method_flags {
+    KEEL_READONLY   = 1u << 0, /* no side effects; default scope "<module>:read" */
+    KEEL_IDEMPOTENT = 1u << 1, /* safe to retry (remote client retries only these) */
+    KEEL_PUBLIC     = 1u << 2, /* no bearer token needed over HTTP */
+    KEEL_RAW_IN     = 1u << 3, /* accepts a raw body (raw_types); see keel_ctx_input_text */
+    KEEL_INTERNAL   = 1u << 4, /* not served over HTTP nor listed for the CLI */
+    KEEL_ADMIN      = 1u << 5  /* needs scope "admin" */
+};
+
+typedef struct keel_method {
+    const char  *name;       /* [a-z][a-z0-9_]*: POST /v1/<module>/<name> */
+    keel_handler handler;    /* required */
+    unsigned     flags;      /* keel_method_flags */
+    const char  *summary;    /* one line for `keel modules`, --help and OpenAPI */
+    const char  *in_schema;  /* JSON Schema text (keel subset, docs/schema.md); NULL = any object */
+    const char  *out_schema; /* checked in debug/test builds only; NULL = unchecked */
+    const char  *scope;      /* needed scope; NULL = "<module>:read" if READONLY else "<module>:write" */
+    const char  *raw_types;  /* KEEL_RAW_IN: accepted content types, comma separated ("text/csv") */
+    const char  *raw_field;  /* KEEL_RAW_IN: the JSON string field that carries the same text ("csv") */
+} keel_method;
+
+/* A versioned migration; version strictly increasing from 1 within a module.
+ * Runs once, in a transaction, recorded in keel_migrations. */
+typedef struct keel_migration {
+    int         version;
+    const char *name;        /* "0001_create_items" */
+    const char *sql;         /* may hold several statements */
+} keel_migration;
+
+typedef enum keel_config_type {
+    KEEL_CFG_STRING = 1,
+    KEEL_CFG_INT    = 2,
+    KEEL_CFG_BOOL   = 3
+} keel_config_type;
+
+/* keel_config_key.flags */
+enum keel_config_flags {
+    KEEL_SECRET = 1u << 0  /* redacted in `keel config` and in logs */
+};
+
+/* A declared configuration key of a module.  Environment: KEEL_<MODULE>_<NAME>
+ * (upper-cased), config file: {"<module>": {"<name>": …}}, flag --<module>.<name>. */
+typedef struct keel_config_key {
+    const char      *name;   /* [a-z][a-z0-9_]* */
+    keel_config_type type;
+    const char      *def;    /* default as text; NULL = unset */
+    unsigned         flags;  /* keel_config_flags */
+    long long        min;    /* KEEL_CFG_INT bounds, checked when min < max */
+    long long        max;
+    const char      *help;   /* one line */
+} keel_config_key;
+
+/* keel_module.mflags */
+enum keel_module_flags {
+    /* The module's iface begins with the members of keel_authn_iface
+     * (keel/authn.h): the HTTP layer checks bearer tokens through it. */
+    KEEL_MOD_AUTHN = 1u << 0
+};
+
+/* Return value of keel_module.cli meaning "not mine: use the generic CLI". */
+#define KEEL_CLI_PASS (-1)
+
+typedef struct keel_module {
+    int                     abi;        /* KEEL_ABI */
+    const char             *name;       /* [a-z][a-z0-9_]*; also the store namespace <name>_* */
+    const char             *version;    /* "1.0.0" */
+    const char             *summary;    /* one line */
+    const char *const      *deps;       /* NULL-terminated names, or NULL; start order is a topological sort */
+    const keel_method      *methods;    /* ends with a {0} sentinel */
+    const keel_migration   *migrations; /* ends with {0}; NULL = no storage */
+    const keel_config_key  *config;     /* ends with {0}; NULL = no keys */
+    /* Optional hooks, NULL = absent.  init runs in dependency order before any
+     * start; stop runs in reverse order.  Non-zero from init/start aborts the
+     * start-up with the module named in the message. */
+    int  (*init)(keel_module_ctx *mc);
+    int  (*start)(keel_module_ctx *mc);
+    void (*stop)(keel_module_ctx *mc);
+    /* Readiness: 0 = ready, else a KEEL_E* code; *detail may be set to a new
+     * reference (caller frees). */
+    int  (*health)(keel_module_ctx *mc, json_t **detail);
+    /* Module-specific CLI: `keel <module> argv[0] …`.  Returns an exit status
+     * (0..4) after printing its own messages, or KEEL_CLI_PASS for the generic
+     * `keel <module> <method> --key value` path.  ctx: a CLI call context. */
+    int  (*cli)(keel_ctx *ctx, int argc, char **argv);
+    const void             *iface;      /* typed vtable; its first member is `unsigned version` */
+    unsigned                iface_version;
+    const void             *client;     /* the same vtable implemented over keel_call (placement) */
+    unsigned                mflags;     /* keel_module_flags */
+} keel_module;
+
+/* ---- the module's long-lived context ------------------------------------ */
+
+const keel_module *keel_module_desc(const keel_module_ctx *mc);
+const char *keel_module_name(const keel_module_ctx *mc);
+
+/* Module state set by init, read by handlers (borrowed; module frees it in stop). */
+void  keel_module_set_state(keel_module_ctx *mc, void *state);
+void *keel_module_state(const keel_module_ctx *mc);
+
+/* The module's namespaced store, NULL when it declares no migrations. Borrowed. */
+keel_store *keel_module_store(keel_module_ctx *mc);
+
+/* Effective value of one of the module's declared keys.  Borrowed strings live
+ * as long as the process.  Undeclared name: NULL / 0 (and a warning). */
+const char *keel_config_str(const keel_module_ctx *mc, const char *name);
+long long   keel_config_int(const keel_module_ctx *mc, const char *name);
+int         keel_config_bool(const keel_module_ctx *mc, const char *name);
+
+/* ---- the per-call context ----------------------------------------------- */
+
+typedef enum keel_transport {
+    KEEL_TR_LOCAL  = 0,  /* keel_call from another module */
+    KEEL_TR_HTTP   = 1,
+    KEEL_TR_CLI    = 2,
+    KEEL_TR_REMOTE = 3   /* arrived over HTTP from another keel process */
+} keel_transport;
+
+/* The module whose method runs under ctx (borrowed). */
+keel_module_ctx *keel_ctx_module(keel_ctx *ctx);
+/* Shortcuts for keel_module_state / keel_module_store of that module. */
+void       *keel_ctx_state(keel_ctx *ctx);
+keel_store *keel_ctx_store(keel_ctx *ctx);
+
+/* Per-call arena, freed when the call ends (borrowed). */
+keel_arena *keel_ctx_arena(keel_ctx *ctx);
+
+/* Request id ("r-…"), stable across nested and remote calls (borrowed). */
+const char *keel_ctx_request_id(const keel_ctx *ctx);
+keel_transport keel_ctx_transport(const keel_ctx *ctx);
+
+/* Deadline as CLOCK_MONOTONIC milliseconds, 0 = none; remaining ms (<=0 expired). */
+int64_t keel_ctx_deadline_ms(const keel_ctx *ctx);
+int64_t keel_ctx_remaining_ms(const keel_ctx *ctx);
+
+/* Who is calling: {"user_id":…,"email":…,"scopes":[…]} for a token caller,
+ * {"operator":true,"scopes":["admin"]} for the CLI, NULL when auth is off. Borrowed. */
+const json_t *keel_ctx_principal(const keel_ctx *ctx);
+
+/* Records a detail message for the error being returned and returns err, so
+ * `return keel_ctx_error(ctx, KEEL_EINVAL, "row %d: …", n);` reads naturally.
+ * The message reaches the HTTP body, the CLI's stderr and the log. */
+int keel_ctx_error(keel_ctx *ctx, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The last detail message, or NULL (borrowed, lives as long as ctx). */
+const char *keel_ctx_errmsg(const keel_ctx *ctx);
+/* Extra fields merged into the JSON error object ("module", "row", …); steals value. */
+int keel_ctx_error_field_new(keel_ctx *ctx, const char *key, json_t *value);
+
+/* Raw request body (KEEL_RAW_IN methods): the body of a text/csv upload over
+ * HTTP or a file given on the CLI.  Falls back to the string field raw_field
+ * of in.  *data is borrowed for the life of ctx.  KEEL_EINVAL if neither. */
+int keel_ctx_input_text(keel_ctx *ctx, const json_t *in, const char **data, size_t *len);
+
+/* ---- calling other modules ---------------------------------------------- */
+
+/* Typed interface of a module: the local vtable when the module runs in this
+ * process, its client (marshalling to keel_call) when it is placed remotely.
+ * NULL if the module is unknown or not placed anywhere, or if its vtable's
+ * version is lower than min_version.  Borrowed, valid for the process. */
+const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version);
+
+/* Generic call by name, routed by placement.  in: borrowed (NULL = {}).
+ * *out: new reference on success (caller frees), NULL on error.  Validates in
+ * against the method's schema (locally, or on the remote side), honours the
+ * caller's deadline, retries idempotent methods on transport errors. */
+int keel_call(keel_ctx *ctx, const char *module, const char *method,
+              const json_t *in, json_t **out);
+
+#endif /* KEEL_MODULE_H */

@@ -1,0 +1,363 @@
+/*
+ * cli.c — `keel <command>`: the command table and the process-level commands
+ * (serve, modules, config, migrate, version, health).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/cli-internal.h"
+#include "api/http-internal.h"
+#include "api/remote-internal.h"
+
+extern char **environ;
+
+static const char keel_usage[] =
+    "usage: keel [--config FILE] [--set key=value]... <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  serve                      serve every local module over HTTP (KEEL_PORT, default 8080)\n"
+    "  modules [--json]           list modules, their methods and where they run\n"
+    "  call MODULE.METHOD [JSON|@FILE|-]\n"
+    "                             call any method with a JSON input\n"
+    "  MODULE METHOD [--key value]...\n"
+    "                             call a method with flags mapped to its input schema\n"
+    "  MODULE --help              list a module's methods (and its own commands)\n"
+    "  config [--json]            effective configuration: value and source of every key\n"
+    "  migrate [--status]         run pending store migrations of every local module\n"
+    "  health [--host H] [--port N]\n"
+    "                             exit 0 if the server answers /healthz (for HEALTHCHECK)\n"
+    "  version                    print the version\n"
+    "\n"
+    "Configuration: defaults < --config file.json < KEEL_* environment < --set flags.\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage, 3 bad input data, 4 unavailable.\n";
+
+int keel__cli_fail(keel_ctx *ctx, int err, const char *what)
+{
+    const char *msg = ctx ? keel_ctx_errmsg(ctx) : NULL;
+    fprintf(stderr, "keel: %s%s%s: %s\n", what ? what : "", what ? ": " : "", keel_errname(err),
+            msg ? msg : keel_strerror(err));
+    return keel_exit_status(err);
+}
+
+int keel__cli_runtime(const keel_cli_opts *o, const char *const *only, int start_all,
+                      keel_runtime **out)
+{
+    keel_runtime *rt = NULL;
+    char err[1024] = "";
+    int rc;
+
+    *out = NULL;
+    if ((rc = keel__rt_new(keel_builtin_modules, &rt, err, sizeof(err))) != 0) {
+        fprintf(stderr, "keel: registry: %s\n", err);
+        return keel_exit_status(rc);
+    }
+    if ((rc = keel__rt_configure(rt, o->config_file, environ, o->flags, err, sizeof(err))) != 0) {
+        fprintf(stderr, "keel: configuration: %s\n", err);
+        keel__rt_free(rt);
+        return KEEL_EXIT_USAGE;
+    }
+    if ((rc = keel__remote_install(rt, err, sizeof(err))) != 0) {
+        fprintf(stderr, "keel: placement: %s\n", err);
+        keel__rt_free(rt);
+        return KEEL_EXIT_USAGE;
+    }
+    if ((only != NULL || start_all) && (rc = keel__rt_start(rt, only, err, sizeof(err))) != 0) {
+        fprintf(stderr, "keel: start: %s\n", err);
+        keel__remote_uninstall(rt);
+        keel__rt_free(rt);
+        return keel_exit_status(rc);
+    }
+    *out = rt;
+    return 0;
+}
+
+static void keel_cli_release(keel_runtime *rt)
+{
+    if (rt == NULL)
+        return;
+    keel__rt_stop(rt);
+    keel__remote_uninstall(rt);
+    keel__rt_free(rt);
+}
+
+char *keel__cli_slurp(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf = NULL, *nb;
+    size_t n = 0, cap = 0, r;
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - n < 65536) {
+            cap = cap ? cap * 2 : 131072;
+            if ((nb = realloc(buf, cap + 1)) == NULL) {
+                free(buf);
+                buf = NULL;
+                goto out;
+            }
+            buf = nb;
+        }
+        r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[n] = '\0';
+    *len = n;
+out:
+    if (f != stdin)
+        fclose(f);
+    return buf;
+}
+
+void keel__cli_print_json(const json_t *v)
+{
+    size_t flags = isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
+    json_dumpf(v, stdout, flags | JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static int keel_cmd_version(const keel_cli_opts *o, int argc, char **argv)
+{
+    (void)o; (void)argc; (void)argv;
+    printf("keel %s (ABI %d)\n", KEEL_VERSION, KEEL_ABI);
+    return 0;
+}
+
+static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt;
+    char err[1024] = "";
+    int rc;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: keel serve [--config FILE] [--set key=value]...\n\n"
+               "Serves every local module on KEEL_HOST:KEEL_PORT (default 0.0.0.0:8080) with\n"
+               "KEEL_THREADS event loops, plus KEEL_EXPOSE=module:port listeners.  Routes:\n"
+               "POST /v1/{module}/{method}, GET /v1/modules, /healthz, /readyz.\n"
+               "SIGTERM or SIGINT drains in-flight requests, then stops modules in reverse order.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "keel serve: unexpected argument '%s' (use --set key=value)\n", argv[1]);
+        return KEEL_EXIT_USAGE;
+    }
+    if ((rc = keel__cli_runtime(o, NULL, 1, &rt)) != 0)
+        return rc;
+    keel_log(NULL, KEEL_LOG_INFO, "keel %s starting (%zu modules built in)", KEEL_VERSION, keel__rt_count(rt));
+    rc = keel__http_serve(rt, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
+    keel_cli_release(rt);
+    keel_log(NULL, KEEL_LOG_INFO, "stopped");
+    return rc == 0 ? 0 : keel_exit_status(rc);
+}
+
+static int keel_cmd_modules(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt;
+    json_t *d, *m;
+    size_t i, k;
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: keel modules [--json]\n\nLists built-in modules, their methods, and where each runs.\n");
+        return 0;
+    }
+    if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
+        return rc;
+    d = keel__rt_describe(rt);
+    if (o->json || (argc > 1 && strcmp(argv[1], "--json") == 0)) {
+        keel__cli_print_json(d);
+    } else {
+        json_array_foreach(json_object_get(d, "modules"), i, m) {
+            json_t *me, *remote = json_object_get(m, "remote");
+            printf("%-10s %-8s %-7s %s", json_string_value(json_object_get(m, "name")),
+                   json_string_value(json_object_get(m, "version")),
+                   json_string_value(json_object_get(m, "placement")),
+                   json_string_value(json_object_get(m, "summary")));
+            if (json_is_string(json_object_get(m, "url")))
+                printf(" [%s%s%s]", json_string_value(json_object_get(m, "url")),
+                       remote ? ", breaker " : "",
+                       remote ? json_string_value(json_object_get(remote, "breaker")) : "");
+            printf("\n");
+            json_array_foreach(json_object_get(m, "methods"), k, me)
+                printf("    %-18s %s\n", json_string_value(json_object_get(me, "name")),
+                       json_string_value(json_object_get(me, "summary")));
+        }
+    }
+    json_decref(d);
+    keel_cli_release(rt);
+    return 0;
+}
+
+static int keel_cmd_config(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt;
+    json_t *d, *e;
+    size_t i;
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: keel config [--json]\n\nEvery configuration key: its environment variable, effective\n"
+               "value (secrets redacted) and where the value came from.\n");
+        return 0;
+    }
+    if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
+        return rc;
+    d = keel__config_dump(keel__rt_config(rt));
+    if (o->json || (argc > 1 && strcmp(argv[1], "--json") == 0)) {
+        keel__cli_print_json(d);
+    } else {
+        json_array_foreach(d, i, e) {
+            const json_t *v = json_object_get(e, "value");
+            printf("%-34s %-22s (%s)\n", json_string_value(json_object_get(e, "env")),
+                   json_is_string(v) ? json_string_value(v) : "<unset>",
+                   json_string_value(json_object_get(e, "source")));
+        }
+    }
+    json_decref(d);
+    keel_cli_release(rt);
+    return 0;
+}
+
+static int keel_cmd_migrate(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt;
+    char err[1024] = "";
+    int rc, applied = 0;
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: keel migrate\n\nApplies pending migrations of every local module, each in its own\n"
+               "transaction, recorded in keel_migrations.  (They also run at `keel serve`.)\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "keel migrate: unexpected argument '%s'\n", argv[1]);
+        return KEEL_EXIT_USAGE;
+    }
+    if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
+        return rc;
+    rc = keel__rt_migrate(rt, &applied, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "keel: migrate: %s\n", err);
+    else
+        printf("%d migration(s) applied\n", applied);
+    keel_cli_release(rt);
+    return keel_exit_status(rc);
+}
+
+static int keel_cmd_health(const keel_cli_opts *o, int argc, char **argv)
+{
+    const char *host = getenv("KEEL_HEALTH_HOST");
+    const char *port_s = getenv("KEEL_PORT");
+    int i, port, rc;
+    (void)o;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: keel health [--host H] [--port N]\n\nExit 0 if GET /healthz answers 200 within 2 s, "
+                   "else 1.\nDefaults: 127.0.0.1 and KEEL_PORT (8080).\n");
+            return 0;
+        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port_s = argv[++i];
+        } else {
+            fprintf(stderr, "keel health: unknown argument '%s'\n", argv[i]);
+            return KEEL_EXIT_USAGE;
+        }
+    }
+    port = port_s ? atoi(port_s) : 8080;
+    if (port <= 0 || port > 65535) {
+        fprintf(stderr, "keel health: bad port '%s'\n", port_s);
+        return KEEL_EXIT_USAGE;
+    }
+    rc = keel__http_health_probe(host ? host : "127.0.0.1", port, 2000);
+    if (rc != 0)
+        fprintf(stderr, "keel health: %s:%d: %s\n", host ? host : "127.0.0.1", port, keel_strerror(rc));
+    return rc == 0 ? 0 : 1;
+}
+
+typedef struct keel_cli_cmd {
+    const char *name;
+    int (*run)(const keel_cli_opts *o, int argc, char **argv);
+} keel_cli_cmd;
+
+static const keel_cli_cmd keel_cli_cmds[] = {
+    {"serve", keel_cmd_serve},
+    {"modules", keel_cmd_modules},
+    {"call", keel__cli_call},
+    {"config", keel_cmd_config},
+    {"migrate", keel_cmd_migrate},
+    {"health", keel_cmd_health},
+    {"version", keel_cmd_version},
+    {0}
+};
+
+int keel_cli_main(int argc, char **argv)
+{
+    keel_cli_opts o = {0};
+    const char **flags = calloc((size_t)argc + 1, sizeof(char *));
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int i, nrest = 0, rc = KEEL_EXIT_USAGE, cmd_seen = 0;
+    const keel_cli_cmd *c;
+
+    if (flags == NULL || rest == NULL) {
+        fprintf(stderr, "keel: out of memory\n");
+        rc = KEEL_EXIT_RUNTIME;
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    o.flags = flags;
+    o.config_file = getenv("KEEL_CONFIG");
+    /* Global options may stand before the command word, and --config/--set after it. */
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--set") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "keel: %s needs a value\n%s", a, keel_usage);
+                goto out;
+            }
+            if (a[2] == 'c')
+                o.config_file = argv[++i];
+            else
+                flags[o.nflags++] = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            o.config_file = a + 9;
+        } else if (!cmd_seen && strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else if (!cmd_seen && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0)) {
+            fputs(keel_usage, stdout);
+            rc = 0;
+            goto out;
+        } else if (!cmd_seen && (strcmp(a, "--version") == 0)) {
+            rc = keel_cmd_version(&o, 0, NULL);
+            goto out;
+        } else {
+            cmd_seen = 1;
+            rest[nrest++] = argv[i];
+        }
+    }
+    if (nrest == 0) {
+        fputs(keel_usage, stderr);
+        goto out;
+    }
+    for (c = keel_cli_cmds; c->name != NULL; c++)
+        if (strcmp(rest[0], c->name) == 0) {
+            rc = c->run(&o, nrest, rest);
+            goto out;
+        }
+    rc = keel__cli_module(&o, nrest, rest);
+out:
+    free(flags);
+    free(rest);
+    return rc;
+}

@@ -1,0 +1,300 @@
+/*
+ * cli_call.c — calling methods from the command line.
+ *
+ *   keel call MODULE.METHOD [JSON | @FILE | -]
+ *   keel MODULE METHOD [--key value | --key=value | --key @FILE]... [--json JSON]
+ *
+ * Both run as the local operator (no token: whoever can run the binary owns
+ * the data) and go through the same dispatch as HTTP: placement, schema,
+ * handler.  Flags are mapped to the method's input schema by type.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/cli-internal.h"
+#include "core/schema-internal.h"
+
+/* Runs one call as the operator and prints the result; returns the exit status. */
+static int keel_cli_invoke(keel_runtime *rt, const char *module, const char *method, json_t *in,
+                           const char *raw, size_t raw_len)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_CLI, NULL, 0);
+    json_t *out = NULL;
+    char what[256];
+    int rc;
+    if (ctx == NULL) {
+        fprintf(stderr, "keel: out of memory\n");
+        return KEEL_EXIT_RUNTIME;
+    }
+    keel__ctx_set_principal_new(ctx, json_pack("{s:b, s:[s]}", "operator", 1, "scopes", "admin"));
+    if (raw != NULL)
+        keel__ctx_set_raw(ctx, raw, raw_len, "text/plain");
+    rc = keel__call_root(ctx, module, method, in, &out);
+    if (rc == 0) {
+        keel__cli_print_json(out);
+    } else {
+        snprintf(what, sizeof(what), "%s.%s", module, method);
+        rc = keel__cli_fail(ctx, rc, what);
+    }
+    json_decref(out);
+    keel__ctx_free(ctx);
+    return rc;
+}
+
+/* Starts the runtime for one module (and its dependencies) when it runs here. */
+static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel_runtime **rt)
+{
+    keel_runtime *probe;
+    keel_module_ctx *mc;
+    const char *only[2] = {module, NULL};
+    const char *none[1] = {NULL};
+    int rc;
+    if ((rc = keel__cli_runtime(o, NULL, 0, &probe)) != 0)
+        return rc;
+    mc = keel__rt_find(probe, module);
+    if (mc == NULL) {
+        fprintf(stderr, "keel: unknown command or module '%s' (see keel --help, keel modules)\n", module);
+        keel__rt_free(probe);
+        return KEEL_EXIT_USAGE;
+    }
+    {
+        keel_placement p = keel__mc_placement(mc);
+        char err[1024] = "";
+        rc = keel__rt_start(probe, p == KEEL_PLACE_LOCAL ? only : none, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "keel: start: %s\n", err);
+            keel__rt_free(probe);
+            return keel_exit_status(rc);
+        }
+    }
+    *rt = probe;
+    return 0;
+}
+
+static void keel_cli_done(keel_runtime *rt)
+{
+    keel__rt_stop(rt);
+    keel__rt_free(rt);
+}
+
+int keel__cli_call(const keel_cli_opts *o, int argc, char **argv)
+{
+    char module[128], *dot, *text = NULL;
+    const char *method;
+    json_t *in = NULL;
+    json_error_t jerr;
+    keel_runtime *rt = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || argc > 3) {
+        FILE *f = (argc >= 2 && strcmp(argv[1], "--help") == 0) ? stdout : stderr;
+        fprintf(f, "usage: keel call MODULE.METHOD [JSON | @FILE | -]\n\n"
+                   "Calls a method with a JSON object input (default {}), as the local operator.\n"
+                   "Example: keel call kv.put '{\"key\":\"a\",\"value\":\"1\"}'\n");
+        return f == stdout ? 0 : KEEL_EXIT_USAGE;
+    }
+    snprintf(module, sizeof(module), "%s", argv[1]);
+    if ((dot = strchr(module, '.')) == NULL || dot == module || dot[1] == '\0') {
+        fprintf(stderr, "keel call: expected MODULE.METHOD, got '%s'\n", argv[1]);
+        return KEEL_EXIT_USAGE;
+    }
+    *dot = '\0';
+    method = dot + 1;
+    if (argc == 3) {
+        const char *src = argv[2];
+        if (src[0] == '@' || strcmp(src, "-") == 0) {
+            const char *path = src[0] == '@' ? src + 1 : "-";
+            if ((text = keel__cli_slurp(path, &len)) == NULL) {
+                fprintf(stderr, "keel call: cannot read %s\n", path);
+                return KEEL_EXIT_DATA;
+            }
+            in = json_loadb(text, len, 0, &jerr);
+        } else {
+            in = json_loads(src, 0, &jerr);
+        }
+        if (in == NULL) {
+            fprintf(stderr, "keel call: invalid JSON input: %s (line %d, column %d)\n", jerr.text,
+                    jerr.line, jerr.column);
+            free(text);
+            return KEEL_EXIT_DATA;
+        }
+    }
+    if ((rc = keel_cli_runtime_for(o, module, &rt)) == 0) {
+        rc = keel_cli_invoke(rt, module, method, in, NULL, 0);
+        keel_cli_done(rt);
+    }
+    json_decref(in);
+    free(text);
+    return rc;
+}
+
+static void keel_cli_module_help(keel_runtime *rt, keel_module_ctx *mc)
+{
+    const keel_module *d = keel_module_desc(mc);
+    const keel_method *m;
+    (void)rt;
+    printf("usage: keel %s METHOD [--key value]...\n\n%s\n\nmethods:\n", d->name, d->summary ? d->summary : "");
+    for (m = d->methods; m != NULL && m->name != NULL; m++)
+        if (!(m->flags & KEEL_INTERNAL))
+            printf("  %-18s %s\n", m->name, m->summary ? m->summary : "");
+    printf("\n`keel %s METHOD --help` shows a method's options.\n", d->name);
+}
+
+static void keel_cli_method_help(keel_module_ctx *mc, const keel_method *m)
+{
+    const keel_schema *s = keel__mc_in_schema(mc, m);
+    const json_t *sj = s ? keel__schema_json(s) : NULL;
+    const json_t *props = json_object_get(sj, "properties"), *req = json_object_get(sj, "required");
+    const char *k;
+    json_t *v;
+    printf("usage: keel %s %s [--key value]... [--json JSON]\n\n%s\n", keel_module_name(mc), m->name,
+           m->summary ? m->summary : "");
+    if (json_object_size(props) > 0)
+        printf("\noptions (from the input schema):\n");
+    json_object_foreach((json_t *)props, k, v) {
+        const json_t *t = json_object_get(v, "type"), *r;
+        size_t i;
+        int required = 0;
+        json_array_foreach(req, i, r)
+            if (json_is_string(r) && strcmp(json_string_value(r), k) == 0)
+                required = 1;
+        printf("  --%-16s %-8s %s%s\n", k, json_is_string(t) ? json_string_value(t) : "any",
+               required ? "(required) " : "",
+               json_is_string(json_object_get(v, "description")) ?
+                   json_string_value(json_object_get(v, "description")) : "");
+    }
+    if (m->flags & KEEL_RAW_IN)
+        printf("\n  --%s @FILE reads the %s text from a file (- for stdin).\n",
+               m->raw_field ? m->raw_field : "body", m->raw_types ? m->raw_types : "raw");
+}
+
+/* Builds the input object from --key value flags. */
+static int keel_cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc, char **argv,
+                                   json_t **inp, char **blob)
+{
+    const keel_schema *s = keel__mc_in_schema(mc, m);
+    json_t *in = json_object();
+    json_error_t jerr;
+    int i;
+    *inp = NULL;
+    for (i = 0; i < argc; i++) {
+        char key[128];
+        const char *a = argv[i], *val, *eq;
+        char *file = NULL;
+        json_t *v = NULL;
+        char err[512];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            fprintf(stderr, "keel %s %s: unexpected argument '%s' (options are --key value)\n",
+                    keel_module_name(mc), m->name, a);
+            goto fail;
+        }
+        if ((eq = strchr(a, '=')) != NULL) {
+            snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(key, sizeof(key), "%s", a + 2);
+            if (i + 1 >= argc) {
+                fprintf(stderr, "keel %s %s: --%s needs a value\n", keel_module_name(mc), m->name, key);
+                goto fail;
+            }
+            val = argv[++i];
+        }
+        if (strcmp(key, "json") == 0) {
+            json_t *base = json_loads(val, 0, &jerr);
+            if (!json_is_object(base)) {
+                fprintf(stderr, "keel: --json: expected a JSON object (%s)\n", base ? "not an object" : jerr.text);
+                json_decref(base);
+                json_decref(in);
+                return KEEL_EXIT_DATA;
+            }
+            json_object_update_missing(in, base);
+            json_decref(base);
+            continue;
+        }
+        if (val[0] == '@') {
+            size_t len = 0;
+            if ((file = keel__cli_slurp(val + 1, &len)) == NULL) {
+                fprintf(stderr, "keel: --%s: cannot read %s\n", key, val + 1);
+                json_decref(in);
+                return KEEL_EXIT_DATA;
+            }
+            if ((m->flags & KEEL_RAW_IN) && m->raw_field && strcmp(key, m->raw_field) == 0 && blob) {
+                free(*blob);
+                *blob = file; /* handed to the ctx as the raw body: no JSON copy */
+                continue;
+            }
+            val = file;
+        }
+        if (s != NULL) {
+            if (keel__schema_coerce(s, key, val, &v, err, sizeof(err)) != 0) {
+                fprintf(stderr, "keel %s %s: %s\n", keel_module_name(mc), m->name, err);
+                free(file);
+                json_decref(in);
+                return KEEL_EXIT_DATA;
+            }
+        } else {
+            v = json_string(val);
+        }
+        free(file);
+        json_object_set_new(in, key, v);
+    }
+    *inp = in;
+    return 0;
+fail:
+    json_decref(in);
+    return KEEL_EXIT_USAGE;
+}
+
+int keel__cli_module(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt = NULL;
+    keel_module_ctx *mc;
+    const keel_method *m;
+    const keel_module *d;
+    json_t *in = NULL;
+    char *blob = NULL;
+    int rc;
+
+    if ((rc = keel_cli_runtime_for(o, argv[0], &rt)) != 0)
+        return rc;
+    mc = keel__rt_find(rt, argv[0]);
+    d = keel_module_desc(mc);
+    if (d->cli != NULL && argc >= 2) {
+        keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_CLI, NULL, 0);
+        if (ctx == NULL) {
+            rc = KEEL_EXIT_RUNTIME;
+            goto out;
+        }
+        keel__ctx_set_principal_new(ctx, json_pack("{s:b, s:[s]}", "operator", 1, "scopes", "admin"));
+        keel__ctx_set_callee(ctx, mc);
+        rc = d->cli(ctx, argc - 1, argv + 1);
+        keel__ctx_free(ctx);
+        if (rc != KEEL_CLI_PASS)
+            goto out;
+    }
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        keel_cli_module_help(rt, mc);
+        rc = argc < 2 ? KEEL_EXIT_USAGE : 0;
+        goto out;
+    }
+    if ((m = keel__mc_method(mc, argv[1])) == NULL || (m->flags & KEEL_INTERNAL)) {
+        fprintf(stderr, "keel: module '%s' has no method '%s' (keel %s --help)\n", d->name, argv[1], d->name);
+        rc = KEEL_EXIT_USAGE;
+        goto out;
+    }
+    if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        keel_cli_method_help(mc, m);
+        rc = 0;
+        goto out;
+    }
+    if ((rc = keel_cli_flags_to_input(mc, m, argc - 2, argv + 2, &in, &blob)) != 0)
+        goto out;
+    rc = keel_cli_invoke(rt, d->name, m->name, in, blob, blob ? strlen(blob) : 0);
+out:
+    json_decref(in);
+    free(blob);
+    keel_cli_done(rt);
+    return rc;
+}

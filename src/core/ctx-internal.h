@@ -1,0 +1,80 @@
+/*
+ * ctx-internal.h — the layouts behind keel_runtime, keel_module_ctx and
+ * keel_ctx.  Only src/core files include this; everybody else sees opaque types.
+ */
+#ifndef KEEL_CTX_INTERNAL_H
+#define KEEL_CTX_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/runtime-internal.h"
+#include "core/schema-internal.h"
+
+typedef struct keel_method_rt {
+    const keel_method *m;
+    keel_schema       *in;      /* NULL = any object */
+    keel_schema       *out;     /* checked when KEEL_CHECK_OUTPUT is on */
+    char              *scope;   /* effective scope, owned */
+} keel_method_rt;
+
+struct keel_module_ctx {
+    const keel_module *desc;
+    keel_runtime      *rt;
+    void              *state;
+    keel_store        *store;
+    keel_placement     place;
+    char              *remote_url;   /* owned, KEEL_PLACE_REMOTE only */
+    keel_method_rt    *methods;      /* same order as desc->methods */
+    size_t             nmethods;
+    int                wanted;       /* selected for start by keel__rt_start */
+    int                inited, started;
+    char               digest[65];
+};
+
+struct keel_runtime {
+    keel_module_ctx      *mods;       /* start (topological) order */
+    size_t                n;
+    keel_config          *cfg;
+    const keel_remote_vt *remote;
+    void                 *remote_self;
+    keel_module_ctx      *authn;
+    int                   auth_disabled;
+    int                   check_output;
+    int64_t               call_timeout_ms;
+    int                   started;
+};
+
+#define KEEL_CTX_MAX_DEPTH 16
+
+struct keel_ctx {
+    keel_runtime    *rt;
+    keel_ctx        *parent;
+    keel_module_ctx *mc;           /* callee, set by dispatch */
+    const keel_method *m;          /* method being run, set by dispatch */
+    keel_arena      *arena;        /* lazily created */
+    keel_transport   tr;
+    int              depth;
+    int64_t          deadline_ms;  /* 0 = none */
+    json_t          *principal;    /* owned reference, may be NULL */
+    const char      *raw;          /* borrowed */
+    size_t           raw_len;
+    const char      *raw_ctype;
+    char            *errmsg;       /* owned */
+    json_t          *errfields;    /* owned object or NULL */
+    char             request_id[48];
+    char             traceparent[64];
+};
+
+/* Copies the caller-visible state of parent into a child for a nested call. */
+keel_ctx *keel__ctx_child(keel_ctx *parent);
+/* Moves the error detail of child up into parent (nested call failed). */
+void keel__ctx_propagate_error(keel_ctx *parent, keel_ctx *child);
+
+/* Log level control (log.c). */
+void keel__log_set_level(keel_log_level lvl);
+int  keel__log_parse_level(const char *s, keel_log_level *out);
+/* 1 = JSON lines, 0 = text, -1 = decide by isatty(stderr) (default). */
+void keel__log_set_format(int json);
+
+#endif

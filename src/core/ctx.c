@@ -1,0 +1,260 @@
+/*
+ * ctx.c — the per-call context: identity, deadline, arena, error detail.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/rand.h>
+
+#include "core/ctx-internal.h"
+
+int64_t keel__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t keel__now_ms(void)
+{
+    return keel__now_ns() / 1000000;
+}
+
+static void keel_new_request_id(char *buf, size_t len)
+{
+    unsigned char r[8];
+    if (RAND_bytes(r, sizeof(r)) != 1) {
+        uint64_t x = (uint64_t)keel__now_ns() ^ (uint64_t)(uintptr_t)buf;
+        memcpy(r, &x, sizeof(r));
+    }
+    snprintf(buf, len, "r-%02x%02x%02x%02x%02x%02x%02x%02x",
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *request_id,
+                        int64_t deadline_ms)
+{
+    keel_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->rt = rt;
+    ctx->tr = tr;
+    ctx->deadline_ms = deadline_ms;
+    if (request_id != NULL && request_id[0] != '\0')
+        snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", request_id);
+    else
+        keel_new_request_id(ctx->request_id, sizeof(ctx->request_id));
+    return ctx;
+}
+
+keel_ctx *keel__ctx_child(keel_ctx *parent)
+{
+    keel_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->rt = parent->rt;
+    c->parent = parent;
+    c->tr = KEEL_TR_LOCAL;
+    c->depth = parent->depth + 1;
+    c->deadline_ms = parent->deadline_ms;
+    c->principal = json_incref(parent->principal);
+    memcpy(c->request_id, parent->request_id, sizeof(c->request_id));
+    memcpy(c->traceparent, parent->traceparent, sizeof(c->traceparent));
+    return c;
+}
+
+void keel__ctx_free(keel_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    keel_arena_free(ctx->arena);
+    json_decref(ctx->principal);
+    json_decref(ctx->errfields);
+    free(ctx->errmsg);
+    free(ctx);
+}
+
+void keel__ctx_propagate_error(keel_ctx *parent, keel_ctx *child)
+{
+    if (child->errmsg != NULL) {
+        free(parent->errmsg);
+        parent->errmsg = child->errmsg;
+        child->errmsg = NULL;
+    }
+    if (child->errfields != NULL) {
+        if (parent->errfields == NULL) {
+            parent->errfields = child->errfields;
+            child->errfields = NULL;
+        } else {
+            json_object_update(parent->errfields, child->errfields);
+        }
+    }
+}
+
+keel_runtime *keel__ctx_runtime(keel_ctx *ctx)
+{
+    return ctx->rt;
+}
+
+void keel__ctx_set_raw(keel_ctx *ctx, const char *data, size_t len, const char *ctype)
+{
+    ctx->raw = data;
+    ctx->raw_len = len;
+    ctx->raw_ctype = ctype;
+}
+
+void keel__ctx_set_callee(keel_ctx *ctx, keel_module_ctx *mc)
+{
+    ctx->mc = mc;
+    ctx->m = NULL;
+}
+
+void keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal)
+{
+    json_decref(ctx->principal);
+    ctx->principal = principal;
+}
+
+void keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp)
+{
+    if (tp == NULL || strlen(tp) >= sizeof(ctx->traceparent))
+        ctx->traceparent[0] = '\0';
+    else
+        snprintf(ctx->traceparent, sizeof(ctx->traceparent), "%s", tp);
+}
+
+const char *keel__ctx_traceparent(const keel_ctx *ctx)
+{
+    return ctx->traceparent[0] ? ctx->traceparent : NULL;
+}
+
+keel_module_ctx *keel_ctx_module(keel_ctx *ctx)
+{
+    return ctx->mc;
+}
+
+void *keel_ctx_state(keel_ctx *ctx)
+{
+    return ctx->mc ? ctx->mc->state : NULL;
+}
+
+keel_store *keel_ctx_store(keel_ctx *ctx)
+{
+    return ctx->mc ? ctx->mc->store : NULL;
+}
+
+keel_arena *keel_ctx_arena(keel_ctx *ctx)
+{
+    if (ctx->arena == NULL)
+        ctx->arena = keel_arena_new();
+    return ctx->arena;
+}
+
+const char *keel_ctx_request_id(const keel_ctx *ctx)
+{
+    return ctx->request_id;
+}
+
+keel_transport keel_ctx_transport(const keel_ctx *ctx)
+{
+    return ctx->tr;
+}
+
+int64_t keel_ctx_deadline_ms(const keel_ctx *ctx)
+{
+    return ctx->deadline_ms;
+}
+
+int64_t keel_ctx_remaining_ms(const keel_ctx *ctx)
+{
+    if (ctx->deadline_ms == 0)
+        return INT64_MAX;
+    return ctx->deadline_ms - keel__now_ms();
+}
+
+const json_t *keel_ctx_principal(const keel_ctx *ctx)
+{
+    return ctx->principal;
+}
+
+int keel_ctx_error(keel_ctx *ctx, int err, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[1024];
+    char *copy;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if ((copy = strdup(buf)) != NULL) {
+        free(ctx->errmsg);
+        ctx->errmsg = copy;
+    }
+    return err;
+}
+
+const char *keel_ctx_errmsg(const keel_ctx *ctx)
+{
+    return ctx->errmsg;
+}
+
+int keel_ctx_error_field_new(keel_ctx *ctx, const char *key, json_t *value)
+{
+    if (value == NULL)
+        return KEEL_ENOMEM;
+    if (ctx->errfields == NULL && (ctx->errfields = json_object()) == NULL) {
+        json_decref(value);
+        return KEEL_ENOMEM;
+    }
+    return json_object_set_new(ctx->errfields, key, value) == 0 ? 0 : KEEL_ENOMEM;
+}
+
+int keel_ctx_input_text(keel_ctx *ctx, const json_t *in, const char **data, size_t *len)
+{
+    const char *field = (ctx->m && ctx->m->raw_field) ? ctx->m->raw_field : NULL;
+    const json_t *v;
+    *data = NULL;
+    *len = 0;
+    if (ctx->raw != NULL) {
+        *data = ctx->raw;
+        *len = ctx->raw_len;
+        return 0;
+    }
+    if (field != NULL && json_is_string(v = json_object_get(in, field))) {
+        *data = json_string_value(v);
+        *len = json_string_length(v);
+        return 0;
+    }
+    return keel_ctx_error(ctx, KEEL_EINVAL, "no input text: send a raw body or the '%s' field",
+                          field ? field : "text");
+}
+
+json_t *keel__ctx_error_body(keel_ctx *ctx, int err)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", keel_errname(err), "message",
+                          ctx->errmsg ? ctx->errmsg : keel_strerror(err));
+    if (e == NULL)
+        return NULL;
+    if (ctx->errfields != NULL)
+        json_object_update_missing(e, ctx->errfields);
+    if (ctx->request_id[0])
+        json_object_set_new(e, "request_id", json_string(ctx->request_id));
+    return json_pack("{s:o}", "error", e);
+}
+
+void keel__ctx_adopt_error(keel_ctx *ctx, const json_t *body)
+{
+    const json_t *e = json_object_get(body, "error");
+    const char *k;
+    json_t *v;
+    if (!json_is_object(e))
+        return;
+    if (json_is_string(json_object_get(e, "message")))
+        keel_ctx_error(ctx, 0, "%s", json_string_value(json_object_get(e, "message")));
+    json_object_foreach((json_t *)e, k, v) {
+        if (strcmp(k, "code") == 0 || strcmp(k, "message") == 0 || strcmp(k, "request_id") == 0)
+            continue;
+        keel_ctx_error_field_new(ctx, k, json_incref(v));
+    }
+}

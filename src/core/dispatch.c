@@ -1,0 +1,195 @@
+/*
+ * dispatch.c — every call lands here: HTTP, CLI, remote and in-process.
+ *
+ * Route by placement, validate the input against the method's schema, run
+ * the handler, normalise the result.  keel_call makes a child context so a
+ * nested call's arena and error detail stay its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctx-internal.h"
+
+static int keel_unavailable(keel_ctx *ctx, keel_module_ctx *mc, int rc)
+{
+    if (ctx->errfields == NULL || json_object_get(ctx->errfields, "module") == NULL)
+        keel_ctx_error_field_new(ctx, "module", json_string(mc->desc->name));
+    return rc;
+}
+
+static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                          const json_t *in, json_t **out)
+{
+    const keel_method_rt *mr = &mc->methods[m - mc->desc->methods];
+    json_t *empty = NULL;
+    char err[512];
+    int rc;
+
+    if (!mc->started)
+        return keel_unavailable(ctx, mc, keel_ctx_error(ctx, KEEL_EUNAVAIL,
+                                "module '%s' is not started in this process", mc->desc->name));
+    if (ctx->deadline_ms != 0 && keel__now_ms() >= ctx->deadline_ms)
+        return keel_ctx_error(ctx, KEEL_ETIMEDOUT, "deadline exceeded before %s.%s ran",
+                              mc->desc->name, m->name);
+    if (in == NULL)
+        in = empty = json_object();
+    if (mr->in != NULL) {
+        if (keel__schema_validate(mr->in, in, err, sizeof(err)) != 0) {
+            rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: %s", mc->desc->name, m->name, err);
+            goto out;
+        }
+    } else if (!json_is_object(in)) {
+        rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: input must be a JSON object", mc->desc->name, m->name);
+        goto out;
+    }
+    rc = m->handler(ctx, in, out);
+    if (rc > 0) {
+        keel_log(ctx, KEEL_LOG_ERROR, "%s.%s returned a positive code %d", mc->desc->name, m->name, rc);
+        rc = KEEL_EINTERNAL;
+    }
+    if (rc != 0) {
+        json_decref(*out);
+        *out = NULL;
+        goto out;
+    }
+    if (*out == NULL && (*out = json_object()) == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    if (ctx->rt->check_output && mr->out != NULL &&
+        keel__schema_validate(mr->out, *out, err, sizeof(err)) != 0) {
+        keel_log(ctx, KEEL_LOG_ERROR, "%s.%s broke its output schema: %s", mc->desc->name, m->name, err);
+        json_decref(*out);
+        *out = NULL;
+        rc = keel_ctx_error(ctx, KEEL_EINTERNAL, "%s.%s: output does not match its schema: %s",
+                            mc->desc->name, m->name, err);
+    }
+out:
+    json_decref(empty);
+    return rc;
+}
+
+static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                      const json_t *in, json_t **out)
+{
+    keel_runtime *rt = ctx->rt;
+    int rc;
+    *out = NULL;
+    ctx->mc = mc;
+    ctx->m = m;
+    switch (mc->place) {
+    case KEEL_PLACE_LOCAL:
+        return keel_run_local(ctx, mc, m, in, out);
+    case KEEL_PLACE_REMOTE:
+        if (rt->remote == NULL)
+            return keel_unavailable(ctx, mc, keel_ctx_error(ctx, KEEL_EUNAVAIL,
+                                    "module '%s' is remote but no remote transport is installed",
+                                    mc->desc->name));
+        rc = rt->remote->call(rt->remote_self, ctx, mc, m, in, out);
+        if (rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT)
+            keel_unavailable(ctx, mc, rc);
+        return rc;
+    case KEEL_PLACE_NONE:
+    default:
+        return keel_unavailable(ctx, mc, keel_ctx_error(ctx, KEEL_EUNAVAIL,
+                                "module '%s' does not run in this process and has no remote address",
+                                mc->desc->name));
+    }
+}
+
+static int keel_lookup(keel_ctx *ctx, const char *module, const char *method,
+                       keel_module_ctx **mcp, const keel_method **mp)
+{
+    keel_module_ctx *mc = keel__rt_find(ctx->rt, module);
+    const keel_method *m;
+    if (mc == NULL)
+        return keel_ctx_error(ctx, KEEL_ENOMODULE, "unknown module '%s'", module);
+    if ((m = keel__mc_method(mc, method)) == NULL)
+        return keel_ctx_error(ctx, KEEL_ENOMETHOD, "module '%s' has no method '%s'", module, method);
+    *mcp = mc;
+    *mp = m;
+    return 0;
+}
+
+int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
+                    const json_t *in, json_t **out)
+{
+    keel_module_ctx *mc;
+    const keel_method *m;
+    int rc;
+    *out = NULL;
+    if ((rc = keel_lookup(ctx, module, method, &mc, &m)) != 0)
+        return rc;
+    return keel_route(ctx, mc, m, in, out);
+}
+
+int keel_call(keel_ctx *ctx, const char *module, const char *method,
+              const json_t *in, json_t **out)
+{
+    keel_module_ctx *mc;
+    const keel_method *m;
+    keel_ctx *child;
+    int rc;
+
+    *out = NULL;
+    if (ctx->depth >= KEEL_CTX_MAX_DEPTH)
+        return keel_ctx_error(ctx, KEEL_EINTERNAL, "call depth limit (%d) reached calling %s.%s",
+                              KEEL_CTX_MAX_DEPTH, module, method);
+    if ((rc = keel_lookup(ctx, module, method, &mc, &m)) != 0)
+        return rc;
+    if ((child = keel__ctx_child(ctx)) == NULL)
+        return KEEL_ENOMEM;
+    child->raw = NULL;
+    rc = keel_route(child, mc, m, in, out);
+    if (rc != 0)
+        keel__ctx_propagate_error(ctx, child);
+    keel__ctx_free(child);
+    return rc;
+}
+
+const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version)
+{
+    keel_module_ctx *mc = keel__rt_find(ctx->rt, module);
+    const void *v;
+    if (mc == NULL)
+        return NULL;
+    switch (mc->place) {
+    case KEEL_PLACE_LOCAL:  v = mc->desc->iface; break;
+    case KEEL_PLACE_REMOTE: v = mc->desc->client; break;
+    default:                return NULL;
+    }
+    if (v == NULL || *(const unsigned *)v < min_version)
+        return NULL;
+    return v;
+}
+
+int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, const char *token)
+{
+    keel_runtime *rt = ctx->rt;
+    const keel_authn_iface *a;
+    json_t *principal = NULL;
+    int rc;
+
+    if ((m->flags & KEEL_PUBLIC) || rt->auth_disabled || rt->authn == NULL)
+        return 0;
+    a = keel_iface(ctx, rt->authn->desc->name, 1);
+    if (a == NULL || a->authenticate == NULL) {
+        keel_ctx_error_field_new(ctx, "module", json_string(rt->authn->desc->name));
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "authentication module '%s' is not reachable",
+                              rt->authn->desc->name);
+    }
+    rc = a->authenticate(ctx, token, keel__mc_scope(mc, m), &principal);
+    if (rc != 0) {
+        json_decref(principal);
+        if (rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT) {
+            if (ctx->errfields != NULL)
+                json_object_del(ctx->errfields, "module");
+            keel_ctx_error_field_new(ctx, "module", json_string(rt->authn->desc->name));
+            rc = KEEL_EUNAVAIL;
+        }
+        return rc;
+    }
+    keel__ctx_set_principal_new(ctx, principal);
+    return 0;
+}

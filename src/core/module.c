@@ -1,0 +1,225 @@
+/*
+ * module.c — what a module and the API layer can ask about a module.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctx-internal.h"
+
+const keel_module *keel_module_desc(const keel_module_ctx *mc)
+{
+    return mc->desc;
+}
+
+const char *keel_module_name(const keel_module_ctx *mc)
+{
+    return mc->desc->name;
+}
+
+void keel_module_set_state(keel_module_ctx *mc, void *state)
+{
+    mc->state = state;
+}
+
+void *keel_module_state(const keel_module_ctx *mc)
+{
+    return mc->state;
+}
+
+keel_store *keel_module_store(keel_module_ctx *mc)
+{
+    return mc->store;
+}
+
+static const keel_config_key *keel_declared(const keel_module_ctx *mc, const char *name)
+{
+    const keel_config_key *k;
+    for (k = mc->desc->config; k != NULL && k->name != NULL; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    keel_log_module(mc->desc->name, KEEL_LOG_WARN, "config key '%s' is not declared by the module", name);
+    return NULL;
+}
+
+const char *keel_config_str(const keel_module_ctx *mc, const char *name)
+{
+    const keel_config_key *k = keel_declared(mc, name);
+    if (k == NULL)
+        return NULL;
+    if (mc->rt->cfg == NULL)
+        return k->def;
+    return keel__config_get(mc->rt->cfg, mc->desc->name, name);
+}
+
+long long keel_config_int(const keel_module_ctx *mc, const char *name)
+{
+    const keel_config_key *k = keel_declared(mc, name);
+    if (k == NULL)
+        return 0;
+    if (mc->rt->cfg == NULL)
+        return k->def ? strtoll(k->def, NULL, 10) : 0;
+    return keel__config_int(mc->rt->cfg, mc->desc->name, name);
+}
+
+int keel_config_bool(const keel_module_ctx *mc, const char *name)
+{
+    const keel_config_key *k = keel_declared(mc, name);
+    if (k == NULL)
+        return 0;
+    if (mc->rt->cfg == NULL)
+        return k->def != NULL && strcmp(k->def, "true") == 0;
+    return keel__config_bool(mc->rt->cfg, mc->desc->name, name);
+}
+
+const keel_method *keel__mc_method(keel_module_ctx *mc, const char *name)
+{
+    size_t i;
+    for (i = 0; i < mc->nmethods; i++)
+        if (strcmp(mc->methods[i].m->name, name) == 0)
+            return mc->methods[i].m;
+    return NULL;
+}
+
+static keel_method_rt *keel_method_rt_of(keel_module_ctx *mc, const keel_method *m)
+{
+    size_t i = (size_t)(m - mc->desc->methods);
+    return i < mc->nmethods ? &mc->methods[i] : NULL;
+}
+
+keel_placement keel__mc_placement(const keel_module_ctx *mc)
+{
+    return mc->place;
+}
+
+const char *keel__mc_remote_url(const keel_module_ctx *mc)
+{
+    return mc->remote_url;
+}
+
+int keel__mc_started(const keel_module_ctx *mc)
+{
+    return mc->started;
+}
+
+keel_runtime *keel__mc_runtime(keel_module_ctx *mc)
+{
+    return mc->rt;
+}
+
+const char *keel__mc_scope(keel_module_ctx *mc, const keel_method *m)
+{
+    keel_method_rt *mr = keel_method_rt_of(mc, m);
+    return mr ? mr->scope : "admin";
+}
+
+const keel_schema *keel__mc_in_schema(keel_module_ctx *mc, const keel_method *m)
+{
+    keel_method_rt *mr = keel_method_rt_of(mc, m);
+    return mr ? mr->in : NULL;
+}
+
+const char *keel__mc_digest(keel_module_ctx *mc)
+{
+    return mc->digest;
+}
+
+static const char *keel_place_name(keel_placement p)
+{
+    switch (p) {
+    case KEEL_PLACE_LOCAL:  return "local";
+    case KEEL_PLACE_REMOTE: return "remote";
+    case KEEL_PLACE_NONE:   return "none";
+    }
+    return "?";
+}
+
+static json_t *keel_method_json(keel_module_ctx *mc, const keel_method_rt *mr)
+{
+    const keel_method *m = mr->m;
+    json_t *flags = json_array();
+    json_t *o;
+    if (m->flags & KEEL_READONLY)   json_array_append_new(flags, json_string("readonly"));
+    if (m->flags & KEEL_IDEMPOTENT) json_array_append_new(flags, json_string("idempotent"));
+    if (m->flags & KEEL_PUBLIC)     json_array_append_new(flags, json_string("public"));
+    if (m->flags & KEEL_RAW_IN)     json_array_append_new(flags, json_string("raw_in"));
+    if (m->flags & KEEL_INTERNAL)   json_array_append_new(flags, json_string("internal"));
+    if (m->flags & KEEL_ADMIN)      json_array_append_new(flags, json_string("admin"));
+    o = json_pack("{s:s, s:s, s:o, s:s}", "name", m->name, "summary", m->summary ? m->summary : "",
+                  "flags", flags, "scope", mr->scope);
+    if (o != NULL && m->raw_types != NULL)
+        json_object_set_new(o, "raw_types", json_string(m->raw_types));
+    if (o != NULL && mr->in != NULL)
+        json_object_set(o, "input", (json_t *)keel__schema_json(mr->in));
+    (void)mc;
+    return o;
+}
+
+json_t *keel__rt_describe(keel_runtime *rt)
+{
+    json_t *arr = json_array();
+    size_t i, k;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        const char *const *d;
+        json_t *deps = json_array(), *methods = json_array();
+        json_t *o;
+        for (d = mc->desc->deps; d != NULL && *d != NULL; d++)
+            json_array_append_new(deps, json_string(*d));
+        for (k = 0; k < mc->nmethods; k++)
+            if (!(mc->methods[k].m->flags & KEEL_INTERNAL))
+                json_array_append_new(methods, keel_method_json(mc, &mc->methods[k]));
+        o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:b}",
+                      "name", mc->desc->name, "version", mc->desc->version ? mc->desc->version : "",
+                      "summary", mc->desc->summary ? mc->desc->summary : "",
+                      "placement", keel_place_name(mc->place),
+                      "iface_version", (json_int_t)mc->desc->iface_version,
+                      "digest", mc->digest, "deps", deps, "methods", methods,
+                      "started", mc->started);
+        if (o == NULL)
+            continue;
+        if (mc->place == KEEL_PLACE_REMOTE) {
+            json_object_set_new(o, "url", json_string(mc->remote_url));
+            if (rt->remote != NULL && rt->remote->status != NULL) {
+                json_t *st = rt->remote->status(rt->remote_self, mc);
+                if (st != NULL)
+                    json_object_set_new(o, "remote", st);
+            }
+        }
+        json_array_append_new(arr, o);
+    }
+    return json_pack("{s:s, s:o}", "keel", KEEL_VERSION, "modules", arr);
+}
+
+json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
+{
+    json_t *mods = json_object();
+    size_t i;
+    *ok = 1;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        json_t *detail = NULL, *o;
+        int rc = 0;
+        if (mc->place == KEEL_PLACE_NONE)
+            continue;
+        if (mc->place == KEEL_PLACE_REMOTE) {
+            json_t *st = (rt->remote && rt->remote->status) ? rt->remote->status(rt->remote_self, mc) : NULL;
+            o = json_pack("{s:s, s:s, s:o?}", "status", "remote", "url", mc->remote_url, "remote", st);
+            json_object_set_new(mods, mc->desc->name, o);
+            continue;
+        }
+        if (!mc->started)
+            rc = KEEL_EUNAVAIL;
+        else if (mc->desc->health != NULL)
+            rc = mc->desc->health(mc, &detail);
+        if (rc != 0)
+            *ok = 0;
+        o = json_pack("{s:s}", "status", rc == 0 ? "ok" : keel_errname(rc));
+        if (o != NULL && detail != NULL)
+            json_object_set_new(o, "detail", detail);
+        else
+            json_decref(detail);
+        json_object_set_new(mods, mc->desc->name, o);
+    }
+    (void)ctx;
+    return json_pack("{s:s, s:o}", "status", *ok ? "ok" : "unavailable", "modules", mods);
+}

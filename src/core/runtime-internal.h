@@ -1,0 +1,135 @@
+/*
+ * runtime-internal.h — the process: registry, placement, lifecycle, dispatch.
+ *
+ * Used by src/api (HTTP server, CLI, remote client) and src/main.c.  Modules
+ * never include this: they reach the core through include/keel/ only.
+ */
+#ifndef KEEL_RUNTIME_INTERNAL_H
+#define KEEL_RUNTIME_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keel/keel.h"
+#include "core/config-internal.h"
+
+typedef struct keel_runtime keel_runtime;
+
+/* The registry generated from KEEL_MODULES (build/gen/keel_modules.c). */
+extern const keel_module *const keel_builtin_modules[];
+
+typedef enum keel_placement {
+    KEEL_PLACE_LOCAL  = 0,  /* runs in this process */
+    KEEL_PLACE_REMOTE = 1,  /* KEEL_REMOTE_<MODULE>=url */
+    KEEL_PLACE_NONE   = 2   /* built in, but neither local nor remote here */
+} keel_placement;
+
+/* How calls reach a module placed in another process.  Implemented by
+ * src/api/remote.c and installed with keel__rt_set_remote; the core only
+ * knows this vtable (no arrow from core into api). */
+typedef struct keel_remote_vt {
+    unsigned version; /* 1 */
+    /* Calls method of mc over the wire.  flags: the method's keel_method_flags
+     * (retry only KEEL_IDEMPOTENT).  *out new reference on success.  Errors
+     * come back as their KEEL_E* code with the remote's message on ctx. */
+    int (*call)(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                const json_t *in, json_t **out);
+    /* State for /v1/modules ({"breaker":"closed",…}); new reference or NULL. */
+    json_t *(*status)(void *self, keel_module_ctx *mc);
+} keel_remote_vt;
+
+/* ---- building and starting ------------------------------------------------ */
+
+/* Checks the registry (ABI, names, duplicates, unknown deps, cycles) and
+ * orders it topologically (stable: list order among equals).  mods borrowed,
+ * NULL-terminated.  *rt new.  KEEL_EDEP / KEEL_EVERSION / KEEL_EINVAL with a
+ * message naming the module(s) in err. */
+int  keel__rt_new(const keel_module *const *mods, keel_runtime **rt, char *err, size_t errlen);
+void keel__rt_free(keel_runtime *rt);
+
+/* Loads configuration for the process: defaults < file < environment < flags
+ * (keel_config_load) and applies placement (KEEL_MODULES_LOCAL, KEEL_REMOTE_*).
+ * envp: NULL-terminated "K=V" array (environ).  flags: "key=value" strings. */
+int  keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
+                        const char *const *flags, char *err, size_t errlen);
+keel_config *keel__rt_config(keel_runtime *rt);
+
+/* Opens the store for modules that need one, runs pending migrations, then
+ * init and start hooks in dependency order.  only: NULL = every local module;
+ * else a NULL-terminated list of names, started together with their
+ * dependencies (the CLI starts only what a command needs, so `keel compute`
+ * never touches a database).  On failure everything started is stopped. */
+int  keel__rt_start(keel_runtime *rt, const char *const *only, char *err, size_t errlen);
+/* Runs migrations only (keel migrate); *applied = how many ran. */
+int  keel__rt_migrate(keel_runtime *rt, int *applied, char *err, size_t errlen);
+/* Stop hooks in reverse start order; closes stores.  Idempotent. */
+void keel__rt_stop(keel_runtime *rt);
+
+void keel__rt_set_remote(keel_runtime *rt, const keel_remote_vt *vt, void *self);
+
+/* ---- looking things up --------------------------------------------------- */
+
+size_t           keel__rt_count(const keel_runtime *rt);
+keel_module_ctx *keel__rt_at(keel_runtime *rt, size_t i);          /* start order */
+keel_module_ctx *keel__rt_find(keel_runtime *rt, const char *name); /* NULL if unknown */
+keel_module_ctx *keel__rt_authn(keel_runtime *rt);                  /* KEEL_MOD_AUTHN module or NULL */
+
+const keel_method *keel__mc_method(keel_module_ctx *mc, const char *name);
+keel_placement     keel__mc_placement(const keel_module_ctx *mc);
+const char        *keel__mc_remote_url(const keel_module_ctx *mc);
+int                keel__mc_started(const keel_module_ctx *mc);
+keel_runtime      *keel__mc_runtime(keel_module_ctx *mc);
+/* The scope a method needs (borrowed). */
+const char        *keel__mc_scope(keel_module_ctx *mc, const keel_method *m);
+/* Compiled input schema of a method, NULL when the method takes any object. */
+const struct keel_schema *keel__mc_in_schema(keel_module_ctx *mc, const keel_method *m);
+/* Hex SHA-256 over the module's schemas, for cross-process skew checks. */
+const char        *keel__mc_digest(keel_module_ctx *mc);
+
+/* {"modules":[{name, version, summary, placement, url?, iface_version,
+ *  digest, deps, methods:[{name, summary, flags…}], remote?}]} new ref. */
+json_t *keel__rt_describe(keel_runtime *rt);
+/* Readiness of every local/remote module; *ok = 1 if all ready.  New ref. */
+json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok);
+
+/* ---- calls --------------------------------------------------------------- */
+
+/* A root call context.  request_id NULL = generate.  deadline_ms: absolute
+ * CLOCK_MONOTONIC ms, 0 = none.  NULL on ENOMEM.  keel__ctx_free frees. */
+keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *request_id,
+                        int64_t deadline_ms);
+void      keel__ctx_free(keel_ctx *ctx);
+keel_runtime *keel__ctx_runtime(keel_ctx *ctx);
+/* Raw body for KEEL_RAW_IN methods; data borrowed, must outlive ctx. */
+void      keel__ctx_set_raw(keel_ctx *ctx, const char *data, size_t len, const char *ctype);
+/* Makes mc the module "running" under ctx (a module's own CLI hook), so
+ * keel_ctx_state / keel_ctx_store answer for it. */
+void      keel__ctx_set_callee(keel_ctx *ctx, keel_module_ctx *mc);
+/* Steals principal (may be NULL). */
+void      keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal);
+/* W3C traceparent carried through nested and remote calls (copied). */
+void      keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp);
+const char *keel__ctx_traceparent(const keel_ctx *ctx);
+
+/* The error body for err: {"error":{"code":…,"message":…, <fields>}} — the
+ * message is the ctx detail if any, else keel_strerror(err).  New ref. */
+json_t *keel__ctx_error_body(keel_ctx *ctx, int err);
+/* Sets the detail message and fields from a received error body (remote). */
+void    keel__ctx_adopt_error(keel_ctx *ctx, const json_t *body);
+
+/* Dispatches module.method on ctx itself (no child ctx): HTTP, CLI and the
+ * remote server land here.  Same routing and validation as keel_call. */
+int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
+                    const json_t *in, json_t **out);
+
+/* Checks the bearer token (may be NULL) for mc.m through the authn module;
+ * sets the ctx principal.  0 when the method is public, auth is disabled or
+ * no authn module is built; KEEL_EUNAUTH / KEEL_EFORBIDDEN / KEEL_EUNAVAIL. */
+int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, const char *token);
+
+/* CLOCK_MONOTONIC in ms / ns. */
+int64_t keel__now_ms(void);
+int64_t keel__now_ns(void);
+
+#endif /* KEEL_RUNTIME_INTERNAL_H */

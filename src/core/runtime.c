@@ -1,0 +1,557 @@
+/*
+ * runtime.c — the registry: check, order, place, start, stop.
+ *
+ * The module list is an explicit array (generated from KEEL_MODULES).  Start
+ * order is a stable topological sort of deps: among modules whose deps are
+ * all placed, the earliest in list order goes next.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "core/ctx-internal.h"
+#include "core/store-internal.h"
+
+static int keel_valid_name(const char *s)
+{
+    if (s == NULL || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static const keel_module *keel_find_desc(const keel_module *const *mods, size_t n, const char *name)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp(mods[i]->name, name) == 0)
+            return mods[i];
+    return NULL;
+}
+
+/* Checks one descriptor on its own. */
+static int keel_check_desc(const keel_module *m, char *err, size_t errlen)
+{
+    const keel_method *me, *me2;
+    if (m->abi != KEEL_ABI) {
+        snprintf(err, errlen, "module '%s' was built for ABI %d, this keel has ABI %d",
+                 m->name ? m->name : "?", m->abi, KEEL_ABI);
+        return KEEL_EVERSION;
+    }
+    if (!keel_valid_name(m->name)) {
+        snprintf(err, errlen, "module name '%s' is invalid: use [a-z][a-z0-9_]*",
+                 m->name ? m->name : "(null)");
+        return KEEL_EDEP;
+    }
+    for (me = m->methods; me != NULL && me->name != NULL; me++) {
+        if (!keel_valid_name(me->name) || me->handler == NULL) {
+            snprintf(err, errlen, "module '%s': method '%s' needs a [a-z][a-z0-9_]* name and a handler",
+                     m->name, me->name);
+            return KEEL_EDEP;
+        }
+        for (me2 = m->methods; me2 != me; me2++)
+            if (strcmp(me2->name, me->name) == 0) {
+                snprintf(err, errlen, "module '%s': method '%s' is declared twice", m->name, me->name);
+                return KEEL_EDEP;
+            }
+    }
+    return 0;
+}
+
+/* Finds a cycle through start and writes "a -> b -> a" into err. */
+static void keel_describe_cycle(const keel_module *const *mods, size_t n, const keel_module *start,
+                                char *err, size_t errlen)
+{
+    const keel_module *path[64];
+    size_t len = 0, o;
+    const keel_module *cur = start;
+    /* Walk the first unplaced dep repeatedly: in a graph where nothing can be
+     * placed, every node has such a dep, so the walk must revisit a node. */
+    while (len < 64) {
+        size_t i;
+        const char *const *d;
+        for (i = 0; i < len; i++)
+            if (path[i] == cur)
+                goto found;
+        path[len++] = cur;
+        for (d = cur->deps; d != NULL && *d != NULL; d++) {
+            const keel_module *dm = keel_find_desc(mods, n, *d);
+            if (dm != NULL) {
+                cur = dm;
+                break;
+            }
+        }
+    }
+found:
+    o = (size_t)snprintf(err, errlen, "dependency cycle: ");
+    {
+        size_t i, from = 0;
+        for (i = 0; i < len; i++)
+            if (path[i] == cur)
+                from = i;
+        for (i = from; i < len && o < errlen; i++)
+            o += (size_t)snprintf(err + o, errlen - o, "%s -> ", path[i]->name);
+        if (o < errlen)
+            snprintf(err + o, errlen - o, "%s", cur->name);
+    }
+}
+
+int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, size_t errlen)
+{
+    keel_runtime *rt = NULL;
+    size_t n = 0, i, j, placed = 0;
+    unsigned char *done = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    while (mods[n] != NULL)
+        n++;
+    for (i = 0; i < n; i++) {
+        if ((rc = keel_check_desc(mods[i], err, errlen)) != 0)
+            return rc;
+        for (j = 0; j < i; j++)
+            if (strcmp(mods[i]->name, mods[j]->name) == 0) {
+                snprintf(err, errlen, "module '%s' is listed twice", mods[i]->name);
+                return KEEL_EDEP;
+            }
+    }
+    for (i = 0; i < n; i++) {
+        const char *const *d;
+        for (d = mods[i]->deps; d != NULL && *d != NULL; d++)
+            if (keel_find_desc(mods, n, *d) == NULL) {
+                snprintf(err, errlen, "module '%s' depends on '%s', which is not built in (KEEL_MODULES)",
+                         mods[i]->name, *d);
+                return KEEL_EDEP;
+            }
+    }
+    rt = calloc(1, sizeof(*rt));
+    done = calloc(n ? n : 1, 1);
+    if (rt == NULL || done == NULL || (n && (rt->mods = calloc(n, sizeof(*rt->mods))) == NULL)) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rt->call_timeout_ms = 10000;
+    while (placed < n) {
+        int progress = 0;
+        for (i = 0; i < n; i++) {
+            const char *const *d;
+            int ready = 1;
+            if (done[i])
+                continue;
+            for (d = mods[i]->deps; d != NULL && *d != NULL && ready; d++) {
+                for (j = 0; j < n; j++)
+                    if (strcmp(mods[j]->name, *d) == 0)
+                        break;
+                ready = done[j];
+            }
+            if (!ready)
+                continue;
+            done[i] = 1;
+            rt->mods[placed].desc = mods[i];
+            rt->mods[placed].rt = rt;
+            placed++;
+            progress = 1;
+            break; /* restart from the top: stable order */
+        }
+        if (!progress) {
+            for (i = 0; i < n && done[i]; i++)
+                ;
+            keel_describe_cycle(mods, n, mods[i], err, errlen);
+            rc = KEEL_EDEP;
+            goto out;
+        }
+    }
+    rt->n = n;
+    for (i = 0; i < n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        const keel_method *me;
+        size_t k = 0;
+        for (me = mc->desc->methods; me != NULL && me->name != NULL; me++)
+            k++;
+        mc->nmethods = k;
+        if (k && (mc->methods = calloc(k, sizeof(*mc->methods))) == NULL) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+        for (k = 0; k < mc->nmethods; k++) {
+            keel_method_rt *mr = &mc->methods[k];
+            char schema_err[512];
+            mr->m = &mc->desc->methods[k];
+            if (mr->m->in_schema != NULL &&
+                keel__schema_compile(mr->m->in_schema, &mr->in, schema_err, sizeof(schema_err)) != 0) {
+                snprintf(err, errlen, "module '%s' method '%s': input schema: %s",
+                         mc->desc->name, mr->m->name, schema_err);
+                rc = KEEL_EINVAL;
+                goto out;
+            }
+            if (mr->m->out_schema != NULL &&
+                keel__schema_compile(mr->m->out_schema, &mr->out, schema_err, sizeof(schema_err)) != 0) {
+                snprintf(err, errlen, "module '%s' method '%s': output schema: %s",
+                         mc->desc->name, mr->m->name, schema_err);
+                rc = KEEL_EINVAL;
+                goto out;
+            }
+            if (mr->m->flags & KEEL_ADMIN)
+                mr->scope = strdup("admin");
+            else if (mr->m->scope != NULL)
+                mr->scope = strdup(mr->m->scope);
+            else {
+                size_t len = strlen(mc->desc->name) + 8;
+                if ((mr->scope = malloc(len)) != NULL)
+                    snprintf(mr->scope, len, "%s:%s", mc->desc->name,
+                             (mr->m->flags & KEEL_READONLY) ? "read" : "write");
+            }
+            if (mr->scope == NULL) {
+                rc = KEEL_ENOMEM;
+                goto out;
+            }
+        }
+        /* Digest: iface version + every schema text, for skew checks. */
+        {
+            EVP_MD_CTX *md = EVP_MD_CTX_new();
+            unsigned char h[32];
+            unsigned hl = 0, b;
+            char ver[32];
+            if (md == NULL) {
+                rc = KEEL_ENOMEM;
+                goto out;
+            }
+            EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+            snprintf(ver, sizeof(ver), "%u", mc->desc->iface_version);
+            EVP_DigestUpdate(md, ver, strlen(ver));
+            for (k = 0; k < mc->nmethods; k++) {
+                const keel_method *mm = mc->methods[k].m;
+                EVP_DigestUpdate(md, mm->name, strlen(mm->name) + 1);
+                if (mm->in_schema)
+                    EVP_DigestUpdate(md, mm->in_schema, strlen(mm->in_schema) + 1);
+                if (mm->out_schema)
+                    EVP_DigestUpdate(md, mm->out_schema, strlen(mm->out_schema) + 1);
+            }
+            EVP_DigestFinal_ex(md, h, &hl);
+            EVP_MD_CTX_free(md);
+            for (b = 0; b < hl && b < 32; b++)
+                snprintf(mc->digest + 2 * b, 3, "%02x", h[b]);
+        }
+        if (mc->desc->mflags & KEEL_MOD_AUTHN)
+            rt->authn = mc;
+    }
+    *out = rt;
+    rt = NULL;
+out:
+    free(done);
+    if (rt != NULL) {
+        rt->n = placed > rt->n ? placed : rt->n;
+        if (rt->n == 0)
+            rt->n = placed;
+        keel__rt_free(rt);
+    }
+    return rc;
+}
+
+void keel__rt_free(keel_runtime *rt)
+{
+    size_t i, k;
+    if (rt == NULL)
+        return;
+    keel__rt_stop(rt);
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        for (k = 0; k < mc->nmethods && mc->methods; k++) {
+            keel__schema_free(mc->methods[k].in);
+            keel__schema_free(mc->methods[k].out);
+            free(mc->methods[k].scope);
+        }
+        free(mc->methods);
+        free(mc->remote_url);
+    }
+    free(rt->mods);
+    keel__config_free(rt->cfg);
+    free(rt);
+}
+
+/* Is name in the comma-separated list? */
+static int keel_in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len > 0 && isspace((unsigned char)*p))
+            p++, len--;
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == n && memcmp(p, name, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int keel_check_list(keel_runtime *rt, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[128];
+        while (len > 0 && isspace((unsigned char)*p))
+            p++, len--;
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        if (len > 0 && keel__rt_find(rt, name) == NULL) {
+            snprintf(err, errlen, "KEEL_MODULES_LOCAL names '%s', which is not built in", name);
+            return KEEL_ECONFIG;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
+                       const char *const *flags, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+    const char *local, *lvl;
+    keel_log_level level;
+
+    keel__config_free(rt->cfg);
+    if ((rt->cfg = keel__config_new()) == NULL)
+        return KEEL_ENOMEM;
+    if ((rc = keel__config_declare(rt->cfg, NULL, keel_core_config_keys)) != 0)
+        return rc;
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        keel_config_key k = {.type = KEEL_CFG_STRING};
+        char name[128];
+        if (m->config != NULL && (rc = keel__config_declare(rt->cfg, m->name, m->config)) != 0)
+            return rc;
+        snprintf(name, sizeof(name), "remote_%s", m->name);
+        k.name = name;
+        if ((rc = keel__config_declare_one(rt->cfg, NULL, &k)) != 0)
+            return rc;
+    }
+    if ((rc = keel__config_load(rt->cfg, file, envp, flags, err, errlen)) != 0)
+        return rc;
+
+    lvl = keel__config_get(rt->cfg, NULL, "log_level");
+    if (keel__log_parse_level(lvl, &level) != 0) {
+        snprintf(err, errlen, "log_level=%s (%s): use debug, info, warn or error", lvl,
+                 keel__config_source_name(keel__config_source(rt->cfg, NULL, "log_level")));
+        return KEEL_ECONFIG;
+    }
+    keel__log_set_level(level);
+    rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
+    rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
+
+    local = keel__config_get(rt->cfg, NULL, "modules_local");
+    if ((rc = keel_check_list(rt, local, err, errlen)) != 0)
+        return rc;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        char name[128];
+        const char *url;
+        snprintf(name, sizeof(name), "remote_%s", mc->desc->name);
+        url = keel__config_get(rt->cfg, NULL, name);
+        free(mc->remote_url);
+        mc->remote_url = NULL;
+        if (local != NULL && local[0] != '\0' && keel_in_list(local, mc->desc->name))
+            mc->place = KEEL_PLACE_LOCAL;
+        else if (url != NULL && url[0] != '\0') {
+            if (strncmp(url, "http://", 7) != 0) {
+                snprintf(err, errlen, "KEEL_REMOTE_%s=%s: only http:// URLs are supported", mc->desc->name, url);
+                return KEEL_ECONFIG;
+            }
+            mc->place = KEEL_PLACE_REMOTE;
+            if ((mc->remote_url = strdup(url)) == NULL)
+                return KEEL_ENOMEM;
+        } else if (local == NULL || local[0] == '\0')
+            mc->place = KEEL_PLACE_LOCAL;
+        else
+            mc->place = KEEL_PLACE_NONE;
+    }
+    return 0;
+}
+
+keel_config *keel__rt_config(keel_runtime *rt)
+{
+    return rt->cfg;
+}
+
+void keel__rt_set_remote(keel_runtime *rt, const keel_remote_vt *vt, void *self)
+{
+    rt->remote = vt;
+    rt->remote_self = self;
+}
+
+static int keel_has_migrations(const keel_module *m)
+{
+    return m->migrations != NULL && m->migrations[0].version != 0;
+}
+
+/* Marks mc and its dependencies wanted; explains a dependency placed nowhere. */
+static int keel_want(keel_runtime *rt, keel_module_ctx *mc, char *err, size_t errlen)
+{
+    const char *const *d;
+    int rc;
+    if (mc->wanted)
+        return 0;
+    if (mc->place == KEEL_PLACE_NONE) {
+        char nm[128], env[160];
+        snprintf(nm, sizeof(nm), "remote_%s", mc->desc->name);
+        keel__config_envname(NULL, nm, env, sizeof(env));
+        snprintf(err, errlen, "module '%s' is needed but runs nowhere: add it to KEEL_MODULES_LOCAL "
+                 "or set %s", mc->desc->name, env);
+        return KEEL_EDEP;
+    }
+    mc->wanted = 1;
+    if (mc->place != KEEL_PLACE_LOCAL)
+        return 0;
+    for (d = mc->desc->deps; d != NULL && *d != NULL; d++)
+        if ((rc = keel_want(rt, keel__rt_find(rt, *d), err, errlen)) != 0)
+            return rc;
+    return 0;
+}
+
+static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t errlen)
+{
+    const char *url = keel__config_get(rt->cfg, NULL, "database_url");
+    size_t i;
+    int rc;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        int n = 0;
+        if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc) ||
+            mc->store != NULL)
+            continue;
+        if ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0)
+            return rc;
+        if ((rc = keel__store_migrate(mc->store, mc->desc->name, mc->desc->migrations, &n,
+                                      err, errlen)) != 0)
+            return rc;
+        if (n > 0)
+            keel_log_module(mc->desc->name, KEEL_LOG_INFO, "applied %d migration(s)", n);
+        if (applied)
+            *applied += n;
+    }
+    return 0;
+}
+
+static int keel_select(keel_runtime *rt, const char *const *only, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+    for (i = 0; i < rt->n; i++)
+        rt->mods[i].wanted = 0;
+    if (only == NULL) {
+        for (i = 0; i < rt->n; i++)
+            if (rt->mods[i].place == KEEL_PLACE_LOCAL && (rc = keel_want(rt, &rt->mods[i], err, errlen)) != 0)
+                return rc;
+        return 0;
+    }
+    for (; *only != NULL; only++) {
+        keel_module_ctx *mc = keel__rt_find(rt, *only);
+        if (mc == NULL) {
+            snprintf(err, errlen, "unknown module '%s'", *only);
+            return KEEL_ENOMODULE;
+        }
+        if ((rc = keel_want(rt, mc, err, errlen)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int keel__rt_migrate(keel_runtime *rt, int *applied, char *err, size_t errlen)
+{
+    int rc;
+    *applied = 0;
+    if ((rc = keel_select(rt, NULL, err, errlen)) != 0)
+        return rc;
+    return keel_open_stores(rt, applied, err, errlen);
+}
+
+int keel__rt_start(keel_runtime *rt, const char *const *only, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+    if (rt->cfg == NULL && (rc = keel__rt_configure(rt, NULL, NULL, NULL, err, errlen)) != 0)
+        return rc;
+    if ((rc = keel_select(rt, only, err, errlen)) != 0)
+        return rc;
+    if ((rc = keel_open_stores(rt, NULL, err, errlen)) != 0)
+        goto fail;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || mc->inited)
+            continue;
+        if (mc->desc->init != NULL && (rc = mc->desc->init(mc)) != 0) {
+            snprintf(err, errlen, "module '%s' failed to initialise: %s", mc->desc->name, keel_strerror(rc));
+            goto fail;
+        }
+        mc->inited = 1;
+    }
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || mc->started)
+            continue;
+        if (mc->desc->start != NULL && (rc = mc->desc->start(mc)) != 0) {
+            snprintf(err, errlen, "module '%s' failed to start: %s", mc->desc->name, keel_strerror(rc));
+            goto fail;
+        }
+        mc->started = 1;
+    }
+    rt->started = 1;
+    if (rt->auth_disabled && rt->authn != NULL)
+        keel_log(NULL, KEEL_LOG_WARN, "AUTHENTICATION IS DISABLED (KEEL_AUTH_DISABLED): every caller "
+                 "is trusted; use this for local development only");
+    return 0;
+fail:
+    keel__rt_stop(rt);
+    return rc;
+}
+
+void keel__rt_stop(keel_runtime *rt)
+{
+    size_t i;
+    for (i = rt->n; i-- > 0;) {
+        keel_module_ctx *mc = &rt->mods[i];
+        if ((mc->started || mc->inited) && mc->desc->stop != NULL)
+            mc->desc->stop(mc);
+        mc->started = mc->inited = 0;
+    }
+    for (i = rt->n; i-- > 0;) {
+        keel_store_close(rt->mods[i].store);
+        rt->mods[i].store = NULL;
+    }
+    rt->started = 0;
+}
+
+size_t keel__rt_count(const keel_runtime *rt)
+{
+    return rt->n;
+}
+
+keel_module_ctx *keel__rt_at(keel_runtime *rt, size_t i)
+{
+    return i < rt->n ? &rt->mods[i] : NULL;
+}
+
+keel_module_ctx *keel__rt_find(keel_runtime *rt, const char *name)
+{
+    size_t i;
+    for (i = 0; i < rt->n; i++)
+        if (strcmp(rt->mods[i].desc->name, name) == 0)
+            return &rt->mods[i];
+    return NULL;
+}
+
+keel_module_ctx *keel__rt_authn(keel_runtime *rt)
+{
+    return rt->authn;
+}

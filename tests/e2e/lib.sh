@@ -1,0 +1,105 @@
+# tests/e2e/lib.sh — shared helpers for end-to-end tests of the real binary.
+# Source it:  . "$(dirname "$0")/lib.sh"
+# Needs: KEEL_BIN (ctest sets it), curl, python3.
+set -euo pipefail
+: "${KEEL_BIN:?KEEL_BIN must point at the keel binary}"
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/keel-e2e.XXXXXX")
+E2E_PIDS=()
+E2E_PASS=0
+E2E_FAIL=0
+
+e2e_cleanup() {
+    local p
+    for p in "${E2E_PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    for p in "${E2E_PIDS[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+
+# free_port: prints a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
+}
+
+# keel_serve VAR [ENV=VAL ...] [-- extra args]: starts `keel serve` on a free
+# port with its own data dir, waits for /healthz, and stores the port in VAR
+# and the pid in VAR_PID.  Logs go to $E2E_TMP/VAR.log.
+keel_serve() {
+    local var=$1; shift
+    local port; port=$(free_port)
+    local envs=() args=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = "--" ]; then shift; args=("$@"); break; fi
+        envs+=("$1"); shift
+    done
+    mkdir -p "$E2E_TMP/$var"
+    ( cd "$E2E_TMP/$var" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_THREADS=2 \
+        KEEL_DATABASE_URL="sqlite:$E2E_TMP/$var/keel.db" "${envs[@]}" \
+        "$KEEL_BIN" serve "${args[@]}" ) >"$E2E_TMP/$var.log" 2>&1 &
+    local pid=$!
+    E2E_PIDS+=("$pid")
+    printf -v "$var" '%s' "$port"
+    printf -v "${var}_PID" '%s' "$pid"
+    local i
+    for i in $(seq 1 200); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then return 0; fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "keel serve ($var) exited early; log:" >&2; cat "$E2E_TMP/$var.log" >&2; return 1
+        fi
+        sleep 0.05
+    done
+    echo "keel serve ($var) did not become healthy; log:" >&2; cat "$E2E_TMP/$var.log" >&2
+    return 1
+}
+
+# keel_stop VAR: SIGTERM the server started as VAR and wait for it.
+keel_stop() {
+    local pidvar="${1}_PID"
+    local pid=${!pidvar}
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# http METHOD URL [curl args...]: sets HTTP_STATUS and HTTP_BODY.
+http() {
+    local method=$1 url=$2; shift 2
+    local out="$E2E_TMP/body.$$"
+    HTTP_STATUS=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" "$url" "$@" || echo 000)
+    HTTP_BODY=$(cat "$out" 2>/dev/null || true)
+}
+
+# jget JSON PATH: prints a value by a dotted path (a.b.0.c); "" if absent.
+jget() {
+    python3 -c '
+import json,sys
+v=json.loads(sys.argv[1])
+for k in sys.argv[2].split(".") if sys.argv[2] else []:
+    if isinstance(v,list): v=v[int(k)] if int(k)<len(v) else None
+    elif isinstance(v,dict): v=v.get(k)
+    else: v=None
+    if v is None: break
+print("" if v is None else (json.dumps(v) if isinstance(v,(dict,list,bool)) else v))' "$1" "$2"
+}
+
+ok()   { E2E_PASS=$((E2E_PASS+1)); echo "ok   - $*"; }
+fail() { E2E_FAIL=$((E2E_FAIL+1)); echo "FAIL - $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi; }
+# expect_status WHAT WANT (uses HTTP_STATUS / HTTP_BODY)
+expect_status() {
+    if [ "$HTTP_STATUS" = "$2" ]; then ok "$1 → $2"; else fail "$1: status $HTTP_STATUS, want $2; body: ${HTTP_BODY:0:300}"; fi
+}
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() { case "$2" in *"$3"*) ok "$1";; *) fail "$1: '${2:0:300}' lacks '$3'";; esac; }
+
+# e2e_done: prints the summary and exits non-zero on any failure.
+e2e_done() {
+    echo "$E2E_PASS passed, $E2E_FAIL failed"
+    [ "$E2E_FAIL" -eq 0 ]
+}
