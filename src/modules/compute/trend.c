@@ -1,0 +1,754 @@
+/*
+ * compute/trend.c — cross-session trend (contract in trend.h, definitions of
+ * every output and threshold in docs/compute.md "## trend").
+ *
+ * One pass validates and groups the session lines by horse; each horse is then
+ * sorted by instant and reduced metric by metric: latest, baseline (median of
+ * the previous N), change, robust z (MAD), Theil–Sen slope, plus ISO-week
+ * aggregates, EWMA acute/chronic load and flags.  Depends on jansson and
+ * keel/error.h only.
+ */
+#include "trend.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keel/error.h"
+
+/* ---- options: one row per key (nginx's ngx_command_t habit) ------------- */
+
+typedef struct trend_opts {
+    double baseline_n, min_baseline, z_threshold, slope_max_n, symmetry_drop,
+        rein_balance_max, cadence_shift_pct, regularity_drop_pct, acwr_max,
+        acwr_min_days, acute_days, chronic_days;
+} trend_opts;
+
+typedef struct trend_opt_key {
+    const char *name;
+    size_t      off;      /* offsetof into trend_opts */
+    int         integer;  /* 1: must be a whole number */
+    double      def, min, max;
+} trend_opt_key;
+
+#define TREND_OPT(n, i, d, lo, hi) { #n, offsetof(trend_opts, n), i, d, lo, hi }
+static const trend_opt_key trend_opt_keys[] = {
+    TREND_OPT(baseline_n,          1, 5,   1,   1000),
+    TREND_OPT(min_baseline,        1, 3,   1,   1000),
+    TREND_OPT(z_threshold,         0, 2.5, 0.1, 100),
+    TREND_OPT(slope_max_n,         1, 200, 2,   2000),
+    TREND_OPT(symmetry_drop,       0, 5,   0,   100),
+    TREND_OPT(rein_balance_max,    0, 0.2, 0,   1),
+    TREND_OPT(cadence_shift_pct,   0, 8,   0,   1000),
+    TREND_OPT(regularity_drop_pct, 0, 10,  0,   100),
+    TREND_OPT(acwr_max,            0, 1.5, 0,   100),
+    TREND_OPT(acwr_min_days,       1, 28,  1,   3660),
+    TREND_OPT(acute_days,          1, 7,   1,   365),
+    TREND_OPT(chronic_days,        1, 28,  1,   3660),
+    {0}
+};
+
+/* ---- tracked metrics: enum and table in the same order ------------------ */
+
+enum {
+    M_DURATION, M_HALT_T, M_WALK_T, M_TROT_T, M_CANTER_T, M_GALLOP_T,
+    M_WALK_CAD, M_TROT_CAD, M_CANTER_CAD, M_TROT_REG, M_CANTER_REG,
+    M_REIN_BAL, M_SYM, M_MDBA, M_LOAD, M_JUMPS, M_COUNT
+};
+
+typedef struct trend_metric {
+    const char *name;     /* output key, dotted path into the summary */
+    const char *path[3];  /* the same path split; unused tail NULL */
+    /* Gate: the value is skipped (as missing) when these paths are present
+     * and sum to 0 — aggregate writes 0 for cadence, regularity and symmetry
+     * of a gait never seen, and 0 balance when the horse never turned. */
+    const char *gate[2][3];
+} trend_metric;
+
+#define TREND_GAIT(g) {{"gaits", g, "time_s"}}
+static const trend_metric trend_metrics[M_COUNT + 1] = {
+    {"duration_s",               {"duration_s"},                      {{0}}},
+    {"gaits.halt.time_s",        {"gaits", "halt", "time_s"},         {{0}}},
+    {"gaits.walk.time_s",        {"gaits", "walk", "time_s"},         {{0}}},
+    {"gaits.trot.time_s",        {"gaits", "trot", "time_s"},         {{0}}},
+    {"gaits.canter.time_s",      {"gaits", "canter", "time_s"},       {{0}}},
+    {"gaits.gallop.time_s",      {"gaits", "gallop", "time_s"},       {{0}}},
+    {"gaits.walk.cadence_spm",   {"gaits", "walk", "cadence_spm"},    TREND_GAIT("walk")},
+    {"gaits.trot.cadence_spm",   {"gaits", "trot", "cadence_spm"},    TREND_GAIT("trot")},
+    {"gaits.canter.cadence_spm", {"gaits", "canter", "cadence_spm"},  TREND_GAIT("canter")},
+    {"gaits.trot.regularity",    {"gaits", "trot", "regularity"},     TREND_GAIT("trot")},
+    {"gaits.canter.regularity",  {"gaits", "canter", "regularity"},   TREND_GAIT("canter")},
+    {"rein.balance",             {"rein", "balance"},                 {{"rein", "left_s"}, {"rein", "right_s"}}},
+    {"trot_symmetry_pct",        {"trot_symmetry_pct"},               TREND_GAIT("trot")},
+    {"intensity.mdba",           {"intensity", "mdba"},               {{0}}},
+    {"intensity.load",           {"intensity", "load"},               {{0}}},
+    {"jump_count",               {"jump_count"},                      {{0}}},
+    {0}
+};
+#undef TREND_GAIT
+
+/* ---- run state ----------------------------------------------------------- */
+
+typedef struct trend_sess {
+    double        t;    /* UTC instant in days since 1970-01-01 (sorting, slopes) */
+    long          day;  /* calendar day as written, days since 1970-01-01 */
+    size_t        idx;  /* index in the input array (ties, messages) */
+    const json_t *line; /* borrowed */
+    const json_t *sum;  /* borrowed: "summary" or the line itself */
+} trend_sess;
+
+typedef struct trend_horse {
+    const json_t *id;   /* borrowed */
+    trend_sess   *s;
+    size_t        n, cap;
+} trend_horse;
+
+typedef struct trend_stat {
+    size_t      n, nbase;
+    double      latest, baseline, change, change_pct, z, slope;
+    int         has_base, has_pct, has_z, has_slope;
+    const char *z_basis;
+} trend_stat;
+
+typedef struct trend_run {
+    trend_opts   o;
+    trend_horse *h;
+    size_t       nh, caph;
+    double      *t, *v, *scratch; /* per-horse work arrays */
+    char        *err;
+    size_t       errlen;
+} trend_run;
+
+static int trend_fail(trend_run *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    if (r->err && r->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+/* Partially orders a[0..n) so that a[k] is the k-th smallest (Hoare select). */
+static double trend_select(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                double tmp = a[i]; a[i] = a[j]; a[j] = tmp;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return a[k];
+}
+
+/* Median of a[0..n), n > 0; reorders a. */
+static double trend_median(double *a, size_t n)
+{
+    double hi = trend_select(a, n, n / 2), lo = hi;
+    if (n % 2 == 0) {
+        lo = a[0];
+        for (size_t i = 1; i < n / 2; i++)
+            if (a[i] > lo) lo = a[i];
+        return (lo + hi) / 2;
+    }
+    return hi;
+}
+
+/* Fills st for the series (t[i], v[i]), i < n, n > 0, sorted by t. */
+static void trend_stats(trend_run *r, const double *t, const double *v, size_t n, trend_stat *st)
+{
+    size_t nb = n - 1, m, k = 0;
+    double *a = r->scratch, scale = 0;
+
+    memset(st, 0, sizeof *st);
+    st->n = n;
+    st->latest = v[n - 1];
+    if (nb > (size_t)r->o.baseline_n) nb = (size_t)r->o.baseline_n;
+    st->nbase = nb;
+    if (nb > 0) {
+        const double *b = v + (n - 1 - nb);
+        memcpy(a, b, nb * sizeof *a);
+        st->baseline = trend_median(a, nb);
+        st->change = st->latest - st->baseline;
+        st->has_base = 1;
+        if (st->baseline != 0) {
+            st->change_pct = 100.0 * st->change / fabs(st->baseline);
+            st->has_pct = 1;
+        }
+        if (nb >= (size_t)r->o.min_baseline) {
+            double meanad = 0;
+            for (size_t i = 0; i < nb; i++) {
+                a[i] = fabs(b[i] - st->baseline);
+                meanad += a[i] / (double)nb;
+            }
+            double mad = trend_median(a, nb);
+            if (mad > 0) {
+                scale = 1.4826 * mad;
+                st->z_basis = "mad";
+            } else if (meanad > 0) {
+                scale = 1.253314 * meanad;
+                st->z_basis = "meanad";
+            } else {
+                st->z_basis = "none";
+            }
+            if (scale > 0) {
+                st->z = st->change / scale;
+                st->has_z = 1;
+            } else if (st->change == 0) {
+                st->z = 0;
+                st->has_z = 1;
+            }
+        }
+    }
+    m = n > (size_t)r->o.slope_max_n ? (size_t)r->o.slope_max_n : n;
+    for (size_t i = n - m; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (t[j] > t[i])
+                a[k++] = (v[j] - v[i]) / (t[j] - t[i]);
+    if (k > 0) {
+        st->slope = 30.0 * trend_median(a, k);
+        st->has_slope = 1;
+    }
+}
+
+/* ---- dates (proleptic Gregorian, no locale) ------------------------------ */
+
+static long trend_days_from_civil(long y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void trend_civil_from_days(long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int trend_digits(const char *s, int n, int *out)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        x = x * 10 + (s[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+/* Parses "YYYY-MM-DD" or an RFC 3339 date-time.  Returns NULL, or why not. */
+static const char *trend_parse_date(const char *s, long *day, double *t)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, hh = 0, mi = 0, ss = 0, oh = 0, om = 0, sign = 0, leap;
+    double frac = 0, scale = 0.1;
+    const char *p = s + 10;
+
+    if (trend_digits(s, 4, &y) || s[4] != '-' || trend_digits(s + 5, 2, &mo) || s[7] != '-' ||
+        trend_digits(s + 8, 2, &d))
+        return "expected YYYY-MM-DD or an RFC 3339 date-time";
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1) return "year out of range (0001-9999)";
+    if (mo < 1 || mo > 12) return "month out of range (01-12)";
+    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return "day out of range for its month";
+    if (*p) {
+        if ((*p != 'T' && *p != 't' && *p != ' ') || trend_digits(p + 1, 2, &hh) || p[3] != ':' ||
+            trend_digits(p + 4, 2, &mi) || p[6] != ':' || trend_digits(p + 7, 2, &ss))
+            return "expected THH:MM:SS after the date";
+        if (hh > 23 || mi > 59 || ss > 60) return "time of day out of range";
+        p += 9;
+        if (*p == '.') {
+            if (p[1] < '0' || p[1] > '9') return "expected digits after '.'";
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10) frac += (*p - '0') * scale;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            sign = *p == '-' ? -1 : 1;
+            if (trend_digits(p + 1, 2, &oh) || p[3] != ':' || trend_digits(p + 4, 2, &om))
+                return "bad UTC offset (expected +HH:MM or -HH:MM)";
+            if (oh > 23 || om > 59) return "UTC offset out of range";
+            p += 6;
+        } else {
+            return "missing time zone (Z or +HH:MM)";
+        }
+        if (*p) return "unexpected characters after the date-time";
+    }
+    *day = trend_days_from_civil(y, mo, d);
+    *t = (double)*day +
+         (hh * 3600.0 + mi * 60.0 + ss + frac - sign * (oh * 3600.0 + om * 60.0)) / 86400.0;
+    return NULL;
+}
+
+static json_t *trend_date_json(long day)
+{
+    char buf[16];
+    int y, m, d;
+    trend_civil_from_days(day, &y, &m, &d);
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+    return json_string(buf);
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static int trend_options(trend_run *r, const json_t *options, json_t **echo)
+{
+    const trend_opt_key *k;
+    const char *name;
+    json_t *val;
+
+    for (k = trend_opt_keys; k->name; k++) *(double *)((char *)&r->o + k->off) = k->def;
+    if (options && !json_is_null(options)) {
+        if (!json_is_object(options)) return trend_fail(r, KEEL_EINVAL, "options: must be an object");
+        json_object_foreach((json_t *)options, name, val) {
+            for (k = trend_opt_keys; k->name && strcmp(k->name, name) != 0; k++) {}
+            if (!k->name) return trend_fail(r, KEEL_EINVAL, "options.%s: unknown option", name);
+            double x = json_is_number(val) ? json_number_value(val) : NAN;
+            if (!(x >= k->min && x <= k->max) || (k->integer && x != floor(x)))
+                return trend_fail(r, KEEL_EINVAL, "options.%s: must be %s between %g and %g", name,
+                                  k->integer ? "an integer" : "a number", k->min, k->max);
+            *(double *)((char *)&r->o + k->off) = x;
+        }
+    }
+    if (r->o.acute_days > r->o.chronic_days)
+        return trend_fail(r, KEEL_EINVAL, "options.acute_days: must not exceed chronic_days");
+    *echo = json_object();
+    if (!*echo) return KEEL_ENOMEM;
+    for (k = trend_opt_keys; k->name; k++) {
+        double x = *(double *)((char *)&r->o + k->off);
+        if (json_object_set_new(*echo, k->name, k->integer ? json_integer((json_int_t)x) : json_real(x)))
+            return KEEL_ENOMEM;
+    }
+    return 0;
+}
+
+/* Validates line i and appends it to its horse (map: key → horse index). */
+static int trend_add(trend_run *r, json_t *map, size_t i, const json_t *line)
+{
+    char key[256];
+    const json_t *id = json_object_get(line, "horse_id"), *date = json_object_get(line, "date");
+    const json_t *sum = json_object_get(line, "summary");
+    const char *why;
+    trend_sess s = {.idx = i, .line = line, .sum = sum ? sum : line};
+    trend_horse *h;
+
+    if (!json_is_object(line)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu]: must be an object", i);
+    if (!id || json_is_null(id)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu]: missing horse_id", i);
+    if (json_is_integer(id)) {
+        snprintf(key, sizeof key, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+    } else if (json_is_string(id) && json_string_length(id) > 0 && json_string_length(id) < 200 &&
+               strlen(json_string_value(id)) == json_string_length(id)) {
+        snprintf(key, sizeof key, "s:%s", json_string_value(id));
+    } else {
+        return trend_fail(r, KEEL_EBADDATA,
+                          "sessions[%zu].horse_id: must be an integer or a non-empty string (< 200 bytes)", i);
+    }
+    if (!date || json_is_null(date)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu]: missing date", i);
+    if (!json_is_string(date)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu].date: must be a string", i);
+    if ((why = trend_parse_date(json_string_value(date), &s.day, &s.t)))
+        return trend_fail(r, KEEL_EBADDATA, "sessions[%zu].date: \"%.40s\": %s", i,
+                          json_string_value(date), why);
+    if (sum && !json_is_object(sum))
+        return trend_fail(r, KEEL_EBADDATA, "sessions[%zu].summary: must be an object", i);
+
+    json_t *slot = json_object_get(map, key);
+    if (slot) {
+        h = &r->h[json_integer_value(slot)];
+    } else {
+        if (r->nh == r->caph) {
+            size_t cap = r->caph ? 2 * r->caph : 16;
+            trend_horse *nh = realloc(r->h, cap * sizeof *nh);
+            if (!nh) return KEEL_ENOMEM;
+            r->h = nh;
+            r->caph = cap;
+        }
+        if (json_object_set_new(map, key, json_integer((json_int_t)r->nh))) return KEEL_ENOMEM;
+        h = &r->h[r->nh++];
+        *h = (trend_horse){.id = id};
+    }
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 8;
+        trend_sess *ns = realloc(h->s, cap * sizeof *ns);
+        if (!ns) return KEEL_ENOMEM;
+        h->s = ns;
+        h->cap = cap;
+    }
+    h->s[h->n++] = s;
+    return 0;
+}
+
+static int trend_sess_cmp(const void *pa, const void *pb)
+{
+    const trend_sess *a = pa, *b = pb;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Value at a path: 1 and *v set when present, 0 when absent or null, -1
+ * when something on the path has the wrong type. */
+static int trend_path(const json_t *j, const char *const path[3], double *v)
+{
+    for (int i = 0; i < 3 && path[i]; i++) {
+        if (!json_is_object(j)) return -1;
+        j = json_object_get(j, path[i]);
+        if (!j || json_is_null(j)) return 0;
+    }
+    if (!json_is_number(j)) return -1;
+    *v = json_number_value(j);
+    return 1;
+}
+
+/* A metric of one summary: 1 present, 0 absent/null/gated off, -1 bad type. */
+static int trend_get(const json_t *sum, const trend_metric *m, double *v)
+{
+    double g, gsum = 0;
+    int rc = trend_path(sum, m->path, v), gated = 0;
+    for (int i = 0; rc > 0 && i < 2 && m->gate[i][0]; i++)
+        if (trend_path(sum, m->gate[i], &g) > 0) {
+            gated = 1;
+            gsum += g;
+        }
+    return rc > 0 && gated && gsum <= 0 ? 0 : rc;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static json_t *trend_num(int has, double x)
+{
+    return has && isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *trend_stat_json(const trend_stat *st)
+{
+    return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s?,s:o}",
+                     "n", (json_int_t)st->n, "baseline_n", (json_int_t)st->nbase,
+                     "latest", trend_num(1, st->latest),
+                     "baseline", trend_num(st->has_base, st->baseline),
+                     "change", trend_num(st->has_base, st->change),
+                     "change_pct", trend_num(st->has_pct, st->change_pct),
+                     "z", trend_num(st->has_z, st->z), "z_basis", st->z_basis,
+                     "slope_30d", trend_num(st->has_slope, st->slope));
+}
+
+typedef struct trend_week {
+    long   monday;
+    size_t n, ndur, nload, nsym;
+    double dur, load, sym;
+} trend_week;
+
+static int trend_week_cmp(const void *pa, const void *pb)
+{
+    const trend_week *a = pa, *b = pb;
+    return a->monday < b->monday ? -1 : a->monday > b->monday;
+}
+
+/* ISO-week aggregates of one horse, oldest first.  New reference or NULL. */
+static json_t *trend_weekly(const trend_horse *h)
+{
+    trend_week *w = calloc(h->n, sizeof *w);
+    json_t *arr = json_array(), *res = NULL;
+    size_t nw = 0, j;
+    double x;
+    char label[16];
+    int y, mo, d;
+
+    if (!w || !arr) goto out;
+    for (size_t i = 0; i < h->n; i++) {
+        const trend_sess *s = &h->s[i];
+        long mon = s->day - ((s->day % 7 + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+        for (j = 0; j < nw && w[nw - 1 - j].monday != mon; j++) {}
+        if (j == nw) {
+            j = nw++;
+            w[j].monday = mon;
+        } else {
+            j = nw - 1 - j;
+        }
+        w[j].n++;
+        if (trend_get(s->sum, &trend_metrics[M_DURATION], &x) > 0) { w[j].dur += x; w[j].ndur++; }
+        if (trend_get(s->sum, &trend_metrics[M_LOAD], &x) > 0) { w[j].load += x; w[j].nload++; }
+        if (trend_get(s->sum, &trend_metrics[M_SYM], &x) > 0) { w[j].sym += x; w[j].nsym++; }
+    }
+    qsort(w, nw, sizeof *w, trend_week_cmp);
+    for (j = 0; j < nw; j++) {
+        long thu = w[j].monday + 3; /* the ISO year is the year of the week's Thursday */
+        trend_civil_from_days(thu, &y, &mo, &d);
+        snprintf(label, sizeof label, "%04d-W%02d", y, (int)((thu - trend_days_from_civil(y, 1, 1)) / 7 + 1));
+        json_t *o = json_pack("{s:s,s:o,s:I,s:o,s:o,s:o}", "week", label,
+                              "start", trend_date_json(w[j].monday), "sessions", (json_int_t)w[j].n,
+                              "duration_s", trend_num(w[j].ndur > 0, w[j].dur),
+                              "load", trend_num(w[j].nload > 0, w[j].load),
+                              "trot_symmetry_pct",
+                              trend_num(w[j].nsym > 0, w[j].sym / (double)(w[j].nsym ? w[j].nsym : 1)));
+        if (json_array_append_new(arr, o)) goto out;
+    }
+    res = arr;
+    arr = NULL;
+out:
+    free(w);
+    json_decref(arr);
+    return res;
+}
+
+typedef struct trend_day {
+    long   day;
+    double load;
+} trend_day;
+
+static int trend_day_cmp(const void *pa, const void *pb)
+{
+    const trend_day *a = pa, *b = pb;
+    return a->day < b->day ? -1 : a->day > b->day;
+}
+
+typedef struct trend_load {
+    double acute, chronic, acwr;
+    int    has_acwr;
+    long   days;
+    size_t nload;
+} trend_load;
+
+/* EWMA acute/chronic load over every calendar day from the horse's first
+ * session to its last (days without a session count 0).  0 or KEEL_ENOMEM. */
+static int trend_loads(const trend_run *r, const trend_horse *h, trend_load *ld, long *first, long *last)
+{
+    trend_day *dl = malloc(h->n * sizeof *dl);
+    double la = 2.0 / (r->o.acute_days + 1), lc = 2.0 / (r->o.chronic_days + 1), x;
+    size_t k = 0, p = 0;
+
+    if (!dl) return KEEL_ENOMEM;
+    memset(ld, 0, sizeof *ld);
+    *first = *last = h->s[0].day;
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->s[i].day < *first) *first = h->s[i].day;
+        if (h->s[i].day > *last) *last = h->s[i].day;
+        if (trend_get(h->s[i].sum, &trend_metrics[M_LOAD], &x) > 0)
+            dl[k++] = (trend_day){h->s[i].day, x};
+    }
+    qsort(dl, k, sizeof *dl, trend_day_cmp);
+    for (long d = *first; d <= *last; d++) {
+        double day_load = 0;
+        while (p < k && dl[p].day == d) day_load += dl[p++].load;
+        ld->acute = la * day_load + (1 - la) * ld->acute;
+        ld->chronic = lc * day_load + (1 - lc) * ld->chronic;
+    }
+    ld->days = *last - *first + 1;
+    ld->nload = k;
+    if (k > 0 && ld->chronic > 0) {
+        ld->acwr = ld->acute / ld->chronic;
+        ld->has_acwr = 1;
+    }
+    free(dl);
+    return 0;
+}
+
+/* Appends one flag; 0 or KEEL_ENOMEM. */
+static int trend_flag(json_t *flags, const char *flag, const char *metric, double value,
+                      const trend_stat *st, const char *statistic, double observed,
+                      double threshold, const char *msg)
+{
+    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:f,s:o,s:s}", "flag", flag, "metric", metric,
+                          "value", trend_num(1, value),
+                          "baseline", trend_num(st && st->has_base, st ? st->baseline : 0),
+                          "statistic", statistic, "observed", trend_num(1, observed),
+                          "threshold", threshold, "z", trend_num(st && st->has_z, st ? st->z : 0),
+                          "message", msg);
+    return json_array_append_new(flags, o) ? KEEL_ENOMEM : 0;
+}
+
+/* The flag rules of docs/compute.md "## trend".  0 or KEEL_ENOMEM. */
+static int trend_flags(const trend_run *r, const trend_stat *st, const int *have,
+                       const trend_load *ld, json_t *flags)
+{
+    static const struct { int m; const char *gait; } cad[] = {
+        {M_WALK_CAD, "walk"}, {M_TROT_CAD, "trot"}, {M_CANTER_CAD, "canter"}, {0, NULL}};
+    static const struct { int m; const char *gait; } reg[] = {
+        {M_TROT_REG, "trot"}, {M_CANTER_REG, "canter"}, {0, NULL}};
+    const trend_opts *o = &r->o;
+    double zt = o->z_threshold;
+    char msg[256], zs[64];
+    const trend_stat *s = &st[M_SYM];
+    int rc = 0;
+
+#define TREND_ZTEXT(s_, cmp_)                                                                   \
+    ((s_)->has_z ? (snprintf(zs, sizeof zs, ", robust z %.2f " cmp_, (s_)->z, zt), zs)          \
+                 : ", too few or identical earlier sessions for a z-score")
+    if (have[M_SYM] && s->has_base && s->change <= -o->symmetry_drop && (!s->has_z || s->z <= -zt)) {
+        snprintf(msg, sizeof msg, "trot symmetry %.1f%% is %.1f points below its baseline %.1f%% (threshold %.1f points%s)",
+                 s->latest, -s->change, s->baseline, o->symmetry_drop, TREND_ZTEXT(s, "<= -%.2f"));
+        rc = trend_flag(flags, "symmetry_drop", trend_metrics[M_SYM].name, s->latest, s, "change",
+                        s->change, -o->symmetry_drop, msg);
+    }
+    s = &st[M_REIN_BAL];
+    if (!rc && have[M_REIN_BAL] && fabs(s->latest) >= o->rein_balance_max) {
+        snprintf(msg, sizeof msg, "rein balance %+.2f: one rein dominates (|balance| %.2f >= %.2f)",
+                 s->latest, fabs(s->latest), o->rein_balance_max);
+        rc = trend_flag(flags, "rein_imbalance", trend_metrics[M_REIN_BAL].name, s->latest, s, "abs",
+                        fabs(s->latest), o->rein_balance_max, msg);
+    }
+    for (int i = 0; !rc && cad[i].gait; i++) {
+        s = &st[cad[i].m];
+        if (!have[cad[i].m] || !s->has_pct || fabs(s->change_pct) < o->cadence_shift_pct ||
+            (s->has_z && fabs(s->z) < zt))
+            continue;
+        snprintf(msg, sizeof msg, "%s cadence %.1f spm is %+.1f%% from its baseline %.1f spm (threshold %.1f%%%s)",
+                 cad[i].gait, s->latest, s->change_pct, s->baseline, o->cadence_shift_pct,
+                 TREND_ZTEXT(s, "beyond +/-%.2f"));
+        rc = trend_flag(flags, "cadence_shift", trend_metrics[cad[i].m].name, s->latest, s, "change_pct",
+                        s->change_pct, o->cadence_shift_pct, msg);
+    }
+    for (int i = 0; !rc && reg[i].gait; i++) {
+        s = &st[reg[i].m];
+        if (!have[reg[i].m] || !s->has_pct || s->change_pct > -o->regularity_drop_pct ||
+            (s->has_z && s->z > -zt))
+            continue;
+        snprintf(msg, sizeof msg, "%s regularity %.3f is %.1f%% below its baseline %.3f (threshold %.1f%%%s)",
+                 reg[i].gait, s->latest, -s->change_pct, s->baseline, o->regularity_drop_pct,
+                 TREND_ZTEXT(s, "<= -%.2f"));
+        rc = trend_flag(flags, "regularity_drop", trend_metrics[reg[i].m].name, s->latest, s, "change_pct",
+                        s->change_pct, -o->regularity_drop_pct, msg);
+    }
+#undef TREND_ZTEXT
+    if (!rc && ld->has_acwr && ld->days >= (long)o->acwr_min_days && ld->acwr >= o->acwr_max) {
+        snprintf(msg, sizeof msg, "acute:chronic load ratio %.2f >= %.2f (acute %.1f, chronic %.1f over %ld days)",
+                 ld->acwr, o->acwr_max, ld->acute, ld->chronic, ld->days);
+        rc = trend_flag(flags, "load_spike", trend_metrics[M_LOAD].name, ld->acwr, NULL, "acwr", ld->acwr,
+                        o->acwr_max, msg);
+    }
+    return rc;
+}
+
+/* One horse's output object (*out new reference).  0 or a KEEL_E* code. */
+static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
+{
+    trend_stat st[M_COUNT];
+    int have[M_COUNT] = {0}, rc = KEEL_ENOMEM;
+    json_t *metrics = json_object(), *flags = json_array(), *weekly = NULL, *ho = NULL;
+    const json_t *sid;
+    trend_load ld;
+    long first, last;
+
+    if (!metrics || !flags) goto out;
+    qsort(h->s, h->n, sizeof *h->s, trend_sess_cmp);
+    for (int m = 0; m < M_COUNT; m++) {
+        size_t k = 0;
+        for (size_t i = 0; i < h->n; i++) {
+            int g = trend_get(h->s[i].sum, &trend_metrics[m], &r->v[k]);
+            if (g < 0) {
+                rc = trend_fail(r, KEEL_EBADDATA, "sessions[%zu].%s%s: must be a number or null",
+                                h->s[i].idx, h->s[i].sum == h->s[i].line ? "" : "summary.",
+                                trend_metrics[m].name);
+                goto out;
+            }
+            if (g) r->t[k++] = h->s[i].t;
+        }
+        if (k == 0) continue;
+        trend_stats(r, r->t, r->v, k, &st[m]);
+        have[m] = 1;
+        if (json_object_set_new(metrics, trend_metrics[m].name, trend_stat_json(&st[m]))) goto out;
+    }
+    if (!(weekly = trend_weekly(h))) goto out;
+    if (trend_loads(r, h, &ld, &first, &last) || trend_flags(r, st, have, &ld, flags)) goto out;
+    sid = json_object_get(h->s[h->n - 1].line, "session_id");
+    ho = json_pack("{s:o,s:I,s:o,s:o,s:o,s:O,s:O,s:{s:o,s:o,s:o,s:I,s:o,s:I},s:O}",
+                   "horse_id", json_deep_copy(h->id), "sessions", (json_int_t)h->n,
+                   "first_date", trend_date_json(first), "last_date", trend_date_json(last),
+                   "last_session_id", sid ? json_deep_copy(sid) : json_null(),
+                   "metrics", metrics, "weekly", weekly,
+                   "load", "acute", trend_num(ld.nload > 0, ld.acute),
+                   "chronic", trend_num(ld.nload > 0, ld.chronic), "acwr", trend_num(ld.has_acwr, ld.acwr),
+                   "days", (json_int_t)ld.days, "as_of", trend_date_json(last),
+                   "sessions_with_load", (json_int_t)ld.nload,
+                   "flags", flags);
+    rc = ho ? 0 : KEEL_ENOMEM;
+out:
+    json_decref(metrics);
+    json_decref(flags);
+    json_decref(weekly);
+    *out = ho;
+    return rc;
+}
+
+int compute_trend_run(const json_t *sessions, const json_t *options, json_t **out,
+                      char *err, size_t errlen)
+{
+    trend_run r = {.err = err, .errlen = errlen};
+    json_t *map = NULL, *res = NULL, *horses = NULL, *echo = NULL;
+    size_t maxn = 0, pairs;
+    int rc;
+
+    if (err && errlen) err[0] = '\0';
+    if (!out) return trend_fail(&r, KEEL_EINVAL, "out: must not be NULL");
+    *out = NULL;
+    if (!json_is_array(sessions)) {
+        rc = trend_fail(&r, KEEL_EINVAL, "sessions: must be a JSON array");
+        goto out;
+    }
+    if ((rc = trend_options(&r, options, &echo))) goto out;
+    map = json_object();
+    if (!map) { rc = KEEL_ENOMEM; goto out; }
+    for (size_t i = 0; i < json_array_size(sessions); i++)
+        if ((rc = trend_add(&r, map, i, json_array_get(sessions, i)))) goto out;
+    for (size_t i = 0; i < r.nh; i++)
+        if (r.h[i].n > maxn) maxn = r.h[i].n;
+    pairs = maxn < (size_t)r.o.slope_max_n ? maxn : (size_t)r.o.slope_max_n;
+    pairs = pairs * (pairs - (pairs > 0)) / 2 + maxn + 1;
+    r.t = malloc((maxn + 1) * sizeof *r.t);
+    r.v = malloc((maxn + 1) * sizeof *r.v);
+    r.scratch = malloc(pairs * sizeof *r.scratch);
+    res = json_object();
+    horses = json_array();
+    if (!r.t || !r.v || !r.scratch || !res || !horses) { rc = KEEL_ENOMEM; goto out; }
+    for (size_t i = 0; i < r.nh; i++) {
+        json_t *ho = NULL;
+        if ((rc = trend_horse_out(&r, &r.h[i], &ho))) goto out;
+        if (json_array_append_new(horses, ho)) { rc = KEEL_ENOMEM; goto out; }
+    }
+    if (json_object_set(res, "horses", horses) || json_object_set(res, "options", echo)) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    *out = res;
+    res = NULL;
+    rc = 0;
+out:
+    if (rc == KEEL_ENOMEM) trend_fail(&r, rc, "out of memory");
+    for (size_t i = 0; i < r.nh; i++) free(r.h[i].s);
+    free(r.h);
+    free(r.t);
+    free(r.v);
+    free(r.scratch);
+    json_decref(map);
+    json_decref(res);
+    json_decref(horses);
+    json_decref(echo);
+    return rc;
+}
