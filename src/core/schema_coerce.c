@@ -154,6 +154,29 @@ static int convert(unsigned types, const char *text, json_t **out)
     return rc;
 }
 
+/* Types an untyped property can take, read from its enum or const values
+ * ({"enum":[1,2,3]} → integer), so `--level 2` is not sent as "2". */
+static unsigned implied_types(const keel_snode *n)
+{
+    static const struct { json_type t; unsigned bit; } map[] = {
+        {JSON_OBJECT, KEEL_ST_OBJECT}, {JSON_ARRAY, KEEL_ST_ARRAY},
+        {JSON_STRING, KEEL_ST_STRING}, {JSON_INTEGER, KEEL_ST_INTEGER},
+        {JSON_REAL, KEEL_ST_NUMBER},   {JSON_TRUE, KEEL_ST_BOOLEAN},
+        {JSON_FALSE, KEEL_ST_BOOLEAN}, {JSON_NULL, KEEL_ST_NULL},
+    };
+    unsigned types = 0;
+    size_t i, k;
+
+    for (i = 0; (n->flags & KEEL_SF_ENUM) && i < json_array_size(n->enumv); i++)
+        for (k = 0; k < sizeof map / sizeof map[0]; k++)
+            if (json_typeof(json_array_get(n->enumv, i)) == map[k].t)
+                types |= map[k].bit;
+    for (k = 0; (n->flags & KEEL_SF_CONST) && k < sizeof map / sizeof map[0]; k++)
+        if (json_typeof(n->konst) == map[k].t)
+            types |= map[k].bit;
+    return types;
+}
+
 int keel__schema_coerce(const keel_schema *s, const char *name, const char *text,
                         json_t **out, char *err, size_t errlen)
 {
@@ -186,7 +209,9 @@ int keel__schema_coerce(const keel_schema *s, const char *name, const char *text
             snprintf(err, errlen, "unknown option --%s", name);
         goto out;
     }
-    types = prop != NULL ? prop->types : 0; /* no schema / open object: a string */
+    types = 0; /* no schema / open object: a string */
+    if (prop != NULL)
+        types = prop->types != 0 ? prop->types : implied_types(prop);
     rc = convert(types, text, out);
     if (rc != 0 && err != NULL && errlen > 0) {
         keel__schema_types_text(types != 0 ? types : KEEL_ST_STRING, want, sizeof want);

@@ -346,7 +346,7 @@ static const char *coerce_schema =
     "\"n\":{\"type\":\"integer\"},\"x\":{\"type\":\"number\"},\"b\":{\"type\":\"boolean\"},"
     "\"s\":{\"type\":\"string\"},\"o\":{\"type\":\"object\"},\"a\":{\"type\":\"array\"},"
     "\"in\":{\"type\":[\"integer\",\"null\"]},\"ns\":{\"type\":[\"number\",\"string\"]},"
-    "\"any\":{}}}";
+    "\"any\":{},\"level\":{\"enum\":[1,2,\"max\"]},\"on\":{\"const\":true}}}";
 
 /* Coerces and compares with the expected JSON text (compact, exact types). */
 static void coerce_ok(const keel_schema *s, const char *name, const char *text, const char *want)
@@ -416,6 +416,10 @@ static void test_coerce(void **state)
     coerce_ok(s, "ns", "2.5", "2.5");
     coerce_ok(s, "ns", "abc", "\"abc\"");
     coerce_ok(s, "any", "text", "\"text\"");
+    coerce_ok(s, "level", "2", "2"); /* untyped: types implied by enum / const */
+    coerce_ok(s, "level", "max", "\"max\"");
+    coerce_ok(s, "on", "yes", "true");
+    coerce_bad(s, "on", "maybe", "expected boolean");
     coerce_bad(s, "foo", "1", "unknown option --foo");
     keel__schema_free(s);
 
