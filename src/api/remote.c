@@ -1,0 +1,480 @@
+/*
+ * remote.c — keel_call to a module placed in another keel process.
+ *
+ * The core routes calls for a KEEL_PLACE_REMOTE module through the vtable
+ * below: POST {url}/v1/{module}/{method} with the JSON input, the caller's
+ * request id, traceparent and remaining deadline.  Per remote module: a skew
+ * check against the remote's /v1/modules before the first call (cached), a
+ * circuit breaker, and bounded retries with full-jitter backoff for
+ * KEEL_IDEMPOTENT methods.  The remote's error body is adopted so the caller
+ * sees the remote's code, message and fields.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/remote-internal.h"
+
+#define REMOTE_POOL_IDLE     8
+#define REMOTE_SKEW_RECHECK  2000  /* ms before a cached mismatch is re-checked */
+#define REMOTE_DEFAULT_TIMEOUT_MS 10000
+
+typedef struct remote_mod {
+    keel_module_ctx *mc;
+    const char      *name;   /* borrowed from the descriptor */
+    const char      *url;    /* borrowed from the module ctx */
+    keel_http_pool  *pool;   /* borrowed from keel_remote.pools */
+    pthread_mutex_t  mu;     /* guards the fields below */
+    keel_breaker     br;
+    int              skew;   /* 0 unchecked, 1 ok, KEEL_EVERSION mismatch */
+    int64_t          skew_at;
+    char             skew_msg[512];
+} remote_mod;
+
+struct keel_remote {
+    keel_runtime    *rt;
+    remote_mod      *mods;
+    size_t           nmods;
+    keel_http_pool **pools;  /* one per distinct host:port */
+    keel_remote_url *pool_urls;
+    size_t           npools;
+};
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+static int remote_pool_for(keel_remote *r, const keel_remote_url *u, keel_http_pool **out)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < r->npools; i++) {
+        if (strcmp(r->pool_urls[i].host, u->host) == 0 &&
+            strcmp(r->pool_urls[i].port, u->port) == 0) {
+            *out = r->pools[i];
+            return 0;
+        }
+    }
+    rc = keel__http_pool_new(u, REMOTE_POOL_IDLE, &r->pools[r->npools]);
+    if (rc)
+        return rc;
+    r->pool_urls[r->npools] = *u;
+    *out = r->pools[r->npools++];
+    return 0;
+}
+
+int keel__remote_new(keel_runtime *rt, keel_remote **out, char *err, size_t errlen)
+{
+    keel_remote *r = NULL;
+    size_t i, n = keel__rt_count(rt);
+    int rc = KEEL_ENOMEM;
+
+    *out = NULL;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        goto out;
+    r->rt = rt;
+    r->mods = calloc(n + 1, sizeof(*r->mods));
+    r->pools = calloc(n + 1, sizeof(*r->pools));
+    r->pool_urls = calloc(n + 1, sizeof(*r->pool_urls));
+    if (!r->mods || !r->pools || !r->pool_urls)
+        goto out;
+    for (i = 0; i < n; i++) {
+        keel_module_ctx *mc = keel__rt_at(rt, i);
+        remote_mod *rm;
+        keel_remote_url u;
+        char perr[256];
+
+        if (keel__mc_placement(mc) != KEEL_PLACE_REMOTE)
+            continue;
+        rm = &r->mods[r->nmods];
+        rm->mc = mc;
+        rm->name = keel_module_name(mc);
+        rm->url = keel__mc_remote_url(mc);
+        rc = keel__remote_url_parse(rm->url, &u, perr, sizeof(perr));
+        if (rc) {
+            snprintf(err, errlen, "module %s: %s", rm->name, perr);
+            goto out;
+        }
+        rc = remote_pool_for(r, &u, &rm->pool);
+        if (rc)
+            goto out;
+        pthread_mutex_init(&rm->mu, NULL);
+        keel__breaker_init(&rm->br, KEEL_BREAKER_THRESHOLD, KEEL_BREAKER_COOLDOWN_MS);
+        r->nmods++;
+    }
+    *out = r;
+    r = NULL;
+    rc = 0;
+out:
+    if (rc == KEEL_ENOMEM)
+        snprintf(err, errlen, "out of memory setting up remote modules");
+    keel__remote_free(r);
+    return rc;
+}
+
+void keel__remote_free(keel_remote *r)
+{
+    size_t i;
+
+    if (!r)
+        return;
+    for (i = 0; i < r->nmods; i++)
+        pthread_mutex_destroy(&r->mods[i].mu);
+    for (i = 0; i < r->npools; i++)
+        keel__http_pool_free(r->pools[i]);
+    free(r->mods);
+    free(r->pools);
+    free(r->pool_urls);
+    free(r);
+}
+
+static remote_mod *remote_find(keel_remote *r, keel_module_ctx *mc)
+{
+    size_t i;
+
+    for (i = 0; i < r->nmods; i++)
+        if (r->mods[i].mc == mc)
+            return &r->mods[i];
+    return NULL;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static int remote_fail(keel_ctx *ctx, remote_mod *rm, int rc, const char *detail)
+{
+    keel_ctx_error(ctx, rc, rm->name, rm->url, detail);
+    keel_ctx_error_field_new(ctx, "module", json_string(rm->name));
+    return rc;
+}
+
+/* Maps a non-2xx reply: the remote's {"error":{code,message,…}} when present. */
+static int remote_map_reply(keel_ctx *ctx, remote_mod *rm, const keel_http_reply *rep)
+{
+    json_t *body = rep->len ? json_loadb(rep->body, rep->len, 0, NULL) : NULL;
+    const json_t *e = json_object_get(body, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    char detail[64];
+    int rc;
+
+    if (code) {
+        rc = keel_errcode(code);
+        if (rc >= 0)
+            rc = KEEL_EINTERNAL;
+        keel__ctx_adopt_error(ctx, body);
+        if (!keel_ctx_errmsg(ctx))
+            keel_ctx_error(ctx, rc, "%s (from %s at %s)", keel_strerror(rc), rm->name, rm->url);
+        goto out;
+    }
+    switch (rep->status) {
+    case 502: case 503: rc = KEEL_EUNAVAIL; break;
+    case 504:           rc = KEEL_ETIMEDOUT; break;
+    case 404:           rc = KEEL_ENOTFOUND; break;
+    case 401:           rc = KEEL_EUNAUTH; break;
+    case 403:           rc = KEEL_EFORBIDDEN; break;
+    case 413:           rc = KEEL_ETOOBIG; break;
+    default:            rc = rep->status >= 500 ? KEEL_EINTERNAL : KEEL_EINVAL; break;
+    }
+    snprintf(detail, sizeof(detail), "HTTP %d without a keel error body", rep->status);
+    remote_fail(ctx, rm, rc, detail);
+out:
+    json_decref(body);
+    return rc;
+}
+
+/* ---- skew check ------------------------------------------------------------ */
+
+static int remote_skew_check(keel_ctx *ctx, remote_mod *rm, int64_t deadline_ms)
+{
+    char hdr_rid[128], err[512];
+    const char *headers[4];
+    keel_http_reply rep = { 0 };
+    json_t *doc = NULL, *mods, *m = NULL;
+    const char *digest = NULL, *place = NULL, *ldigest = keel__mc_digest(rm->mc);
+    json_int_t ver = -1;
+    unsigned lver = keel_module_desc(rm->mc)->iface_version;
+    size_t i;
+    int rc;
+
+    pthread_mutex_lock(&rm->mu);
+    if (rm->skew == 1 ||
+        (rm->skew < 0 && keel__now_ms() - rm->skew_at < REMOTE_SKEW_RECHECK)) {
+        rc = rm->skew == 1 ? 0 : rm->skew;
+        if (rc)
+            keel_ctx_error(ctx, rc, "%s", rm->skew_msg);
+        pthread_mutex_unlock(&rm->mu);
+        return rc;
+    }
+    pthread_mutex_unlock(&rm->mu);
+
+    snprintf(hdr_rid, sizeof(hdr_rid), "X-Request-Id: %s", keel_ctx_request_id(ctx));
+    headers[0] = hdr_rid;
+    headers[1] = "X-Keel-Caller: keel";
+    headers[2] = "Accept: application/json";
+    headers[3] = NULL;
+    rc = keel__http_request(rm->pool, "GET", "/v1/modules", headers, NULL, 0, deadline_ms,
+                            &rep, err, sizeof(err));
+    if (rc)
+        return remote_fail(ctx, rm, rc, err);
+    if (rep.status != 200) {
+        snprintf(err, sizeof(err), "GET /v1/modules answered HTTP %d", rep.status);
+        rc = remote_fail(ctx, rm, KEEL_EUNAVAIL, err);
+        goto out;
+    }
+    doc = json_loadb(rep.body, rep.len, 0, NULL);
+    mods = json_object_get(doc, "modules");
+    json_array_foreach(mods, i, m) {
+        if (json_is_string(json_object_get(m, "name")) &&
+            strcmp(json_string_value(json_object_get(m, "name")), rm->name) == 0)
+            break;
+    }
+    if (!json_is_array(mods) || i == json_array_size(mods)) {
+        rc = remote_fail(ctx, rm, KEEL_EUNAVAIL,
+                         json_is_array(mods) ? "the remote does not have this module"
+                                             : "GET /v1/modules is not a keel module list");
+        goto out;
+    }
+    place = json_string_value(json_object_get(m, "placement"));
+    if (place && strcmp(place, "none") == 0) {
+        rc = remote_fail(ctx, rm, KEEL_EUNAVAIL,
+                         "the remote process does not run this module (placement none)");
+        goto out;
+    }
+    ver = json_integer_value(json_object_get(m, "iface_version"));
+    digest = json_string_value(json_object_get(m, "digest"));
+    pthread_mutex_lock(&rm->mu);
+    rm->skew_at = keel__now_ms();
+    if (ver != (json_int_t)lver || !digest || strcmp(digest, ldigest) != 0) {
+        rm->skew = KEEL_EVERSION;
+        snprintf(rm->skew_msg, sizeof(rm->skew_msg),
+                 "module %s at %s has iface_version %lld (schema digest %.12s), "
+                 "this process has iface_version %u (schema digest %.12s): refusing to call across versions",
+                 rm->name, rm->url, (long long)ver, digest ? digest : "none", lver, ldigest);
+        rc = KEEL_EVERSION;
+        keel_ctx_error(ctx, rc, "%s", rm->skew_msg);
+        keel_ctx_error_field_new(ctx, "module", json_string(rm->name));
+    } else {
+        rm->skew = 1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&rm->mu);
+out:
+    json_decref(doc);
+    keel__http_reply_clear(&rep);
+    return rc;
+}
+
+/* ---- one call --------------------------------------------------------------- */
+
+/* Transport failures and gateway statuses: retry-worthy, and breaker failures. */
+static int remote_transient(int rc, const keel_http_reply *rep)
+{
+    if (rc)
+        return rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT;
+    return rep->status == 502 || rep->status == 503 || rep->status == 504;
+}
+
+static void remote_sleep_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                       const json_t *in, json_t **out)
+{
+    keel_remote *r = self;
+    remote_mod *rm = remote_find(r, mc);
+    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64];
+    const char *headers[8], *tp;
+    keel_http_reply rep = { 0 };
+    char *body = NULL;
+    int64_t deadline = keel_ctx_deadline_ms(ctx), now = keel__now_ms();
+    int rc, attempt, allowed, transient = 0, nh = 0;
+    int max_attempts = (m->flags & KEEL_IDEMPOTENT) ? KEEL_RETRY_ATTEMPTS : 1;
+
+    *out = NULL;
+    if (!rm) {
+        keel_ctx_error(ctx, KEEL_EUNAVAIL, "module %s is placed remote but has no client state",
+                       keel_module_name(mc));
+        keel_ctx_error_field_new(ctx, "module", json_string(keel_module_name(mc)));
+        return KEEL_EUNAVAIL;
+    }
+    if (deadline == 0) {
+        long long t = keel__config_int(keel__rt_config(r->rt), NULL, "call_timeout_ms");
+        deadline = now + (t > 0 ? t : REMOTE_DEFAULT_TIMEOUT_MS);
+    }
+    if (deadline <= now)
+        return remote_fail(ctx, rm, KEEL_ETIMEDOUT,
+                           "deadline already passed before the call");
+
+    pthread_mutex_lock(&rm->mu);
+    allowed = keel__breaker_allow(&rm->br, now);
+    if (!allowed)
+        snprintf(err, sizeof(err), "circuit open after %d consecutive failures, next probe in %lld ms",
+                 rm->br.failures,
+                 (long long)(rm->br.cooldown_ms - (now - rm->br.opened_at_ms)));
+    pthread_mutex_unlock(&rm->mu);
+    if (!allowed)
+        return remote_fail(ctx, rm, KEEL_EUNAVAIL, err);
+
+    rc = remote_skew_check(ctx, rm, deadline);
+    if (rc) {
+        transient = rc != KEEL_EVERSION;
+        goto out;
+    }
+
+    body = in ? json_dumps(in, JSON_COMPACT) : strdup("{}");
+    if (!body) {
+        rc = remote_fail(ctx, rm, KEEL_ENOMEM, "cannot serialise the input");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/v1/%s/%s", rm->name, m->name);
+    snprintf(h_rid, sizeof(h_rid), "X-Request-Id: %s", keel_ctx_request_id(ctx));
+    headers[nh++] = "Content-Type: application/json";
+    headers[nh++] = "Accept: application/json";
+    headers[nh++] = "X-Keel-Caller: keel";
+    headers[nh++] = h_rid;
+    tp = keel__ctx_traceparent(ctx);
+    if (tp && *tp) {
+        snprintf(h_tp, sizeof(h_tp), "traceparent: %s", tp);
+        headers[nh++] = h_tp;
+    }
+    headers[nh++] = h_dl;
+    headers[nh] = NULL;
+
+    for (attempt = 0;; attempt++) {
+        int64_t left = deadline - keel__now_ms(), pause;
+
+        snprintf(h_dl, sizeof(h_dl), "X-Keel-Deadline-Ms: %lld", (long long)(left > 0 ? left : 1));
+        keel__http_reply_clear(&rep);
+        rc = keel__http_request(rm->pool, "POST", path, (const char *const *)headers, body,
+                                strlen(body), deadline, &rep, err, sizeof(err));
+        transient = remote_transient(rc, &rep);
+        if (!transient || rc == KEEL_ETIMEDOUT || attempt + 1 >= max_attempts)
+            break;
+        pause = keel__backoff_ms(attempt, KEEL_RETRY_BASE_MS, KEEL_RETRY_CAP_MS, keel__remote_rand());
+        if (keel__now_ms() + pause >= deadline)
+            break;
+        keel_debug(ctx, "remote %s.%s: attempt %d failed (%s), retrying in %lld ms", rm->name,
+                   m->name, attempt + 1, rc ? err : "gateway status", (long long)pause);
+        remote_sleep_ms(pause);
+    }
+    if (rc) {
+        remote_fail(ctx, rm, rc, err);
+        goto out;
+    }
+    if (rep.status < 200 || rep.status > 299) {
+        rc = remote_map_reply(ctx, rm, &rep);
+        goto out;
+    }
+    *out = rep.len ? json_loadb(rep.body, rep.len, 0, NULL) : json_object();
+    if (!*out) {
+        rc = remote_fail(ctx, rm, KEEL_EIO, "reply is not valid JSON");
+        goto out;
+    }
+    rc = 0;
+out:
+    pthread_mutex_lock(&rm->mu);
+    if (keel__breaker_record(&rm->br, !transient, keel__now_ms())) {
+        rm->skew = 0;  /* the remote went away: it may come back as another build */
+        keel_warn(ctx, "remote module %s at %s: circuit open after %d consecutive failures",
+                  rm->name, rm->url, rm->br.failures);
+    }
+    pthread_mutex_unlock(&rm->mu);
+    free(body);
+    keel__http_reply_clear(&rep);
+    return rc;
+}
+
+static json_t *remote_status(void *self, keel_module_ctx *mc)
+{
+    remote_mod *rm = remote_find(self, mc);
+    json_t *st;
+
+    if (!rm)
+        return NULL;
+    pthread_mutex_lock(&rm->mu);
+    st = json_pack("{s:s, s:s, s:i, s:s}", "url", rm->url,
+                   "breaker", keel__breaker_state_name(rm->br.state),
+                   "failures", rm->br.failures,
+                   "skew", rm->skew == 1 ? "ok" : rm->skew == 0 ? "unchecked" : "mismatch");
+    pthread_mutex_unlock(&rm->mu);
+    return st;
+}
+
+const keel_remote_vt keel__remote_vt = {
+    .version = 1,
+    .call = remote_call,
+    .status = remote_status,
+};
+
+/* ---- install ----------------------------------------------------------------- */
+
+/* Installed instances by runtime: the core's set_remote takes a self pointer
+ * but has no getter, so uninstall finds it here. */
+typedef struct remote_slot {
+    keel_runtime       *rt;
+    keel_remote        *r;
+    struct remote_slot *next;
+} remote_slot;
+
+static pthread_mutex_t remote_slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static remote_slot    *remote_slots;
+
+int keel__remote_install(keel_runtime *rt, char *err, size_t errlen)
+{
+    keel_remote *r = NULL;
+    remote_slot *s = NULL;
+    int rc;
+
+    keel__remote_uninstall(rt);
+    rc = keel__remote_new(rt, &r, err, errlen);
+    if (rc)
+        goto out;
+    if (r->nmods == 0) {
+        keel__remote_free(r);
+        r = NULL;
+        goto out;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rc = KEEL_ENOMEM;
+        snprintf(err, errlen, "out of memory setting up remote modules");
+        goto out;
+    }
+    s->rt = rt;
+    s->r = r;
+    pthread_mutex_lock(&remote_slots_mu);
+    s->next = remote_slots;
+    remote_slots = s;
+    pthread_mutex_unlock(&remote_slots_mu);
+    keel__rt_set_remote(rt, &keel__remote_vt, r);
+    r = NULL;
+out:
+    keel__remote_free(r);
+    return rc;
+}
+
+void keel__remote_uninstall(keel_runtime *rt)
+{
+    remote_slot **pp, *s = NULL;
+
+    pthread_mutex_lock(&remote_slots_mu);
+    for (pp = &remote_slots; *pp; pp = &(*pp)->next) {
+        if ((*pp)->rt == rt) {
+            s = *pp;
+            *pp = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&remote_slots_mu);
+    if (!s)
+        return;
+    keel__rt_set_remote(rt, NULL, NULL);
+    keel__remote_free(s->r);
+    free(s);
+}

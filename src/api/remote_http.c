@@ -1,0 +1,704 @@
+/*
+ * remote_http.c — a small blocking HTTP/1.1 client for keel-to-keel calls.
+ *
+ * Non-blocking sockets driven by poll() so that every operation (connect,
+ * send, each read) is bounded by the caller's absolute deadline.  Idle
+ * keep-alive connections are kept in a bounded LIFO pool per base URL,
+ * guarded by a mutex; a connection is used by one thread at a time.
+ * Replies may be Content-Length, chunked, or close-delimited.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "api/remote-internal.h"
+
+#define HTTP_MAX_HEADER (64 * 1024)
+#define HTTP_MAX_POOL   64
+
+struct keel_http_pool {
+    keel_remote_url u;
+    char            hostport[300];  /* Host header value and error text */
+    pthread_mutex_t mu;
+    int             max_idle;
+    int             nidle;
+    int            *idle;           /* LIFO of idle fds */
+    unsigned long   connects;
+};
+
+/* ---- URLs ------------------------------------------------------------------ */
+
+int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_t errlen)
+{
+    const char *p, *host, *host_end, *port = NULL, *port_end = NULL, *path;
+    size_t n;
+    int rc = KEEL_ECONFIG;
+
+    memset(u, 0, sizeof(*u));
+    if (!url || strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "remote url '%s': must start with http://", url ? url : "(null)");
+        goto out;
+    }
+    p = url + 7;
+    path = p + strcspn(p, "/?#");
+    if (memchr(p, '@', (size_t)(path - p))) {
+        snprintf(err, errlen, "remote url '%s': user info is not supported", url);
+        goto out;
+    }
+    if (*p == '[') {
+        host = p + 1;
+        host_end = memchr(host, ']', (size_t)(path - host));
+        if (!host_end) {
+            snprintf(err, errlen, "remote url '%s': unterminated [ipv6] host", url);
+            goto out;
+        }
+        p = host_end + 1;
+    } else {
+        host = p;
+        host_end = memchr(host, ':', (size_t)(path - host));
+        if (!host_end)
+            host_end = path;
+        p = host_end;
+    }
+    if (*p == ':') {
+        port = p + 1;
+        port_end = path;
+    } else if (p != path) {
+        snprintf(err, errlen, "remote url '%s': junk after host", url);
+        goto out;
+    }
+    n = (size_t)(host_end - host);
+    if (n == 0 || n >= sizeof(u->host)) {
+        snprintf(err, errlen, "remote url '%s': missing or too long host", url);
+        goto out;
+    }
+    memcpy(u->host, host, n);
+    if (port) {
+        long v = 0;
+        const char *q;
+        n = (size_t)(port_end - port);
+        if (n == 0 || n > 5) {
+            snprintf(err, errlen, "remote url '%s': bad port", url);
+            goto out;
+        }
+        for (q = port; q < port_end; q++) {
+            if (*q < '0' || *q > '9') {
+                snprintf(err, errlen, "remote url '%s': bad port", url);
+                goto out;
+            }
+            v = v * 10 + (*q - '0');
+        }
+        if (v < 1 || v > 65535) {
+            snprintf(err, errlen, "remote url '%s': port out of range", url);
+            goto out;
+        }
+        snprintf(u->port, sizeof(u->port), "%ld", v);
+    } else {
+        strcpy(u->port, "80");
+    }
+    if (*path == '?' || *path == '#' || strpbrk(path, "?#")) {
+        snprintf(err, errlen, "remote url '%s': query and fragment are not allowed", url);
+        goto out;
+    }
+    n = strlen(path);
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    if (n >= sizeof(u->base)) {
+        snprintf(err, errlen, "remote url '%s': path too long", url);
+        goto out;
+    }
+    memcpy(u->base, path, n);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* ---- pool ------------------------------------------------------------------ */
+
+int keel__http_pool_new(const keel_remote_url *u, int max_idle, keel_http_pool **out)
+{
+    keel_http_pool *p;
+    int rc = KEEL_ENOMEM;
+
+    *out = NULL;
+    if (max_idle < 0)
+        max_idle = 0;
+    if (max_idle > HTTP_MAX_POOL)
+        max_idle = HTTP_MAX_POOL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        goto out;
+    p->u = *u;
+    p->max_idle = max_idle;
+    p->idle = calloc((size_t)max_idle + 1, sizeof(int));
+    if (!p->idle) {
+        free(p);
+        goto out;
+    }
+    if (strchr(u->host, ':'))
+        snprintf(p->hostport, sizeof(p->hostport), "[%s]:%s", u->host, u->port);
+    else
+        snprintf(p->hostport, sizeof(p->hostport), "%s:%s", u->host, u->port);
+    pthread_mutex_init(&p->mu, NULL);
+    *out = p;
+    rc = 0;
+out:
+    return rc;
+}
+
+void keel__http_pool_free(keel_http_pool *p)
+{
+    int i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->nidle; i++)
+        close(p->idle[i]);
+    pthread_mutex_destroy(&p->mu);
+    free(p->idle);
+    free(p);
+}
+
+int keel__http_pool_idle(keel_http_pool *p)
+{
+    int n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->nidle;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+unsigned long keel__http_pool_connects(keel_http_pool *p)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->connects;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* An idle connection that is still quiet (no EOF, no stray bytes), or -1. */
+static int pool_take(keel_http_pool *p)
+{
+    for (;;) {
+        struct pollfd pfd;
+        int fd = -1;
+
+        pthread_mutex_lock(&p->mu);
+        if (p->nidle > 0)
+            fd = p->idle[--p->nidle];
+        pthread_mutex_unlock(&p->mu);
+        if (fd < 0)
+            return -1;
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 0) == 0)
+            return fd;
+        close(fd);  /* readable while idle = closed by the peer (or garbage) */
+    }
+}
+
+static void pool_put(keel_http_pool *p, int fd)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->nidle < p->max_idle) {
+        p->idle[p->nidle++] = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* ---- socket operations bounded by a deadline --------------------------------- */
+
+/* 0 when fd is ready for events, KEEL_ETIMEDOUT when the deadline passed. */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = events, .revents = 0 };
+        int64_t left = deadline_ms - keel__now_ms();
+        int n;
+
+        if (left <= 0)
+            return KEEL_ETIMEDOUT;
+        n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return KEEL_EIO;
+    }
+}
+
+static int http_connect(keel_http_pool *p, int64_t deadline_ms, int *fdp, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int fd = -1, gai, rc = KEEL_EUNAVAIL, one = 1, soerr = ECONNREFUSED;
+
+    *fdp = -1;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    gai = getaddrinfo(p->u.host, p->u.port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", p->hostport, gai_strerror(gai));
+        goto out;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        socklen_t sl = sizeof(soerr);
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            soerr = errno;
+            continue;
+        }
+        pthread_mutex_lock(&p->mu);
+        p->connects++;
+        pthread_mutex_unlock(&p->mu);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        soerr = errno;
+        if (soerr == EINPROGRESS) {
+            rc = wait_fd(fd, POLLOUT, deadline_ms);
+            if (rc == KEEL_ETIMEDOUT) {
+                snprintf(err, errlen, "connect to %s: deadline exceeded", p->hostport);
+                goto out;
+            }
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+                break;
+        }
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        rc = KEEL_EUNAVAIL;
+        snprintf(err, errlen, "connect to %s: %s", p->hostport, strerror(soerr));
+        goto out;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    *fdp = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (res)
+        freeaddrinfo(res);
+    return rc;
+}
+
+/* Sends two buffers completely. */
+static int send_all(int fd, const char *a, size_t alen, const char *b, size_t blen,
+                    int64_t deadline_ms)
+{
+    struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+    struct msghdr msg;
+    int rc;
+
+    while (iov[0].iov_len + iov[1].iov_len > 0) {
+        ssize_t n;
+
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov[0].iov_len ? iov : iov + 1;
+        msg.msg_iovlen = iov[0].iov_len ? 2 : 1;
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                rc = wait_fd(fd, POLLOUT, deadline_ms);
+                if (rc)
+                    return rc;
+                continue;
+            }
+            return KEEL_EUNAVAIL;
+        }
+        if ((size_t)n >= iov[0].iov_len) {
+            n -= (ssize_t)iov[0].iov_len;
+            iov[0].iov_len = 0;
+            iov[1].iov_base = (char *)iov[1].iov_base + n;
+            iov[1].iov_len -= (size_t)n;
+        } else {
+            iov[0].iov_base = (char *)iov[0].iov_base + n;
+            iov[0].iov_len -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+/* A growing receive buffer. */
+typedef struct rbuf {
+    char  *d;
+    size_t len, cap;
+    int    eof;
+} rbuf;
+
+/* Reads more bytes (at least one, or eof).  0 / KEEL_ETIMEDOUT / KEEL_EUNAVAIL /
+ * KEEL_ENOMEM / KEEL_ETOOBIG. */
+static int rbuf_fill(rbuf *b, int fd, int64_t deadline_ms)
+{
+    for (;;) {
+        ssize_t n;
+        int rc;
+
+        if (b->cap - b->len < 4096 + 1) {
+            size_t ncap = b->cap ? b->cap * 2 : 16384;
+            char *nd;
+            if (ncap > KEEL_HTTP_MAX_REPLY + HTTP_MAX_HEADER + 4096)
+                return KEEL_ETOOBIG;
+            nd = realloc(b->d, ncap);
+            if (!nd)
+                return KEEL_ENOMEM;
+            b->d = nd;
+            b->cap = ncap;
+        }
+        n = recv(fd, b->d + b->len, b->cap - b->len - 1, 0);
+        if (n > 0) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        if (n == 0) {
+            b->eof = 1;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return KEEL_EUNAVAIL;
+        rc = wait_fd(fd, POLLIN, deadline_ms);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Value of header name in the header block [h, end), or NULL; *vlen set. */
+static const char *find_header(const char *h, const char *end, const char *name, size_t *vlen)
+{
+    size_t nl = strlen(name);
+
+    while (h < end) {
+        const char *eol = memchr(h, '\n', (size_t)(end - h));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - h) > nl && h[nl] == ':' && strncasecmp(h, name, nl) == 0) {
+            const char *v = h + nl + 1, *ve = eol;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            *vlen = (size_t)(ve - v);
+            return v;
+        }
+        h = eol + 1;
+    }
+    return NULL;
+}
+
+static int has_token(const char *v, size_t vlen, const char *tok)
+{
+    size_t tl = strlen(tok), i;
+
+    for (i = 0; v && i + tl <= vlen; i++)
+        if (strncasecmp(v + i, tok, tl) == 0)
+            return 1;
+    return 0;
+}
+
+/* Decodes a chunked body in place: raw bytes from *rpos, decoded written at
+ * *wpos.  1 when complete, 0 when more input is needed, KEEL_EIO on junk. */
+enum { CH_SIZE, CH_DATA, CH_DATA_CRLF, CH_TRAILER };
+typedef struct chunk_state {
+    int    st;
+    size_t rpos, wpos, left;
+} chunk_state;
+
+static int dechunk(rbuf *b, chunk_state *c)
+{
+    for (;;) {
+        char *eol;
+        size_t n;
+
+        switch (c->st) {
+        case CH_SIZE:
+        case CH_TRAILER:
+            eol = memmem(b->d + c->rpos, b->len - c->rpos, "\r\n", 2);
+            if (!eol)
+                return 0;
+            if (c->st == CH_TRAILER) {
+                if (eol == b->d + c->rpos)
+                    return 1;
+                c->rpos = (size_t)(eol - b->d) + 2;
+                break;
+            } else {
+                char *q = b->d + c->rpos;
+                unsigned long long sz = 0;
+                int digits = 0;
+                for (; q < eol; q++, digits++) {
+                    int d;
+                    if (*q >= '0' && *q <= '9') d = *q - '0';
+                    else if (*q >= 'a' && *q <= 'f') d = *q - 'a' + 10;
+                    else if (*q >= 'A' && *q <= 'F') d = *q - 'A' + 10;
+                    else break;
+                    sz = sz * 16 + (unsigned)d;
+                    if (sz > KEEL_HTTP_MAX_REPLY)
+                        return KEEL_ETOOBIG;
+                }
+                if (digits == 0 || (q < eol && *q != ';' && *q != ' '))
+                    return KEEL_EIO;
+                c->rpos = (size_t)(eol - b->d) + 2;
+                c->left = (size_t)sz;
+                c->st = sz ? CH_DATA : CH_TRAILER;
+            }
+            break;
+        case CH_DATA:
+            n = b->len - c->rpos;
+            if (n > c->left)
+                n = c->left;
+            if (n == 0)
+                return 0;
+            memmove(b->d + c->wpos, b->d + c->rpos, n);
+            c->wpos += n;
+            c->rpos += n;
+            c->left -= n;
+            if (c->left == 0)
+                c->st = CH_DATA_CRLF;
+            break;
+        case CH_DATA_CRLF:
+            if (b->len - c->rpos < 2)
+                return 0;
+            if (b->d[c->rpos] != '\r' || b->d[c->rpos + 1] != '\n')
+                return KEEL_EIO;
+            c->rpos += 2;
+            c->st = CH_SIZE;
+            break;
+        }
+    }
+}
+
+/* Reads one reply.  *got_any tells whether any byte arrived (a reused
+ * connection that fails with none is stale, not a server failure). */
+static int read_reply(int fd, const char *method, int64_t deadline_ms, keel_http_reply *rep,
+                      int *keepalive, int *got_any, char *err, size_t errlen, const char *hp)
+{
+    rbuf b = { 0 };
+    size_t hlen = 0, vlen, body_start;
+    const char *v, *hend;
+    int rc, minor = 1, status = 0, chunked = 0;
+    long long clen = -1;
+
+    *keepalive = 0;
+    *got_any = 0;
+    for (;;) {
+        char *e;
+        rc = rbuf_fill(&b, fd, deadline_ms);
+        if (rc)
+            goto fail;
+        if (b.len > 0)
+            *got_any = 1;
+        b.d[b.len] = '\0';
+        e = b.len >= 4 ? memmem(b.d, b.len, "\r\n\r\n", 4) : NULL;
+        if (e) {
+            hlen = (size_t)(e - b.d) + 4;
+            break;
+        }
+        if (b.len > HTTP_MAX_HEADER) {
+            rc = KEEL_EIO;
+            snprintf(err, errlen, "reply from %s: header too large", hp);
+            goto out;
+        }
+        if (b.eof) {
+            rc = KEEL_EUNAVAIL;
+            snprintf(err, errlen, "%s closed the connection %s", hp,
+                     b.len ? "in the middle of a reply" : "before replying");
+            goto out;
+        }
+    }
+    if (sscanf(b.d, "HTTP/1.%d %3d", &minor, &status) != 2 || status < 100 || status > 999) {
+        rc = KEEL_EIO;
+        snprintf(err, errlen, "reply from %s: not an HTTP/1.x status line", hp);
+        goto out;
+    }
+    hend = b.d + hlen;
+    v = find_header(b.d, hend, "Connection", &vlen);
+    *keepalive = minor >= 1 ? !(v && has_token(v, vlen, "close"))
+                            : (v && has_token(v, vlen, "keep-alive"));
+    v = find_header(b.d, hend, "Transfer-Encoding", &vlen);
+    chunked = v && has_token(v, vlen, "chunked");
+    v = find_header(b.d, hend, "Content-Length", &vlen);
+    if (v && !chunked) {
+        char *endp;
+        clen = strtoll(v, &endp, 10);
+        if (endp == v || clen < 0) {
+            rc = KEEL_EIO;
+            snprintf(err, errlen, "reply from %s: bad Content-Length", hp);
+            goto out;
+        }
+        if (clen > (long long)KEEL_HTTP_MAX_REPLY) {
+            rc = KEEL_ETOOBIG;
+            snprintf(err, errlen, "reply from %s: %lld bytes is over the limit", hp, clen);
+            goto out;
+        }
+    }
+    body_start = hlen;
+    if (strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200) {
+        b.len = body_start;
+    } else if (chunked) {
+        chunk_state c = { CH_SIZE, body_start, body_start, 0 };
+        while ((rc = dechunk(&b, &c)) == 0) {
+            if (b.eof) {
+                rc = KEEL_EUNAVAIL;
+                snprintf(err, errlen, "%s closed the connection in the middle of a reply", hp);
+                goto out;
+            }
+            rc = rbuf_fill(&b, fd, deadline_ms);
+            if (rc)
+                goto fail;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "reply from %s: bad chunked encoding", hp);
+            goto out;
+        }
+        if (c.rpos + 2 != b.len)
+            *keepalive = 0;  /* trailing bytes we do not understand */
+        b.len = c.wpos;
+    } else if (clen >= 0) {
+        while (b.len - body_start < (size_t)clen) {
+            if (b.eof) {
+                rc = KEEL_EUNAVAIL;
+                snprintf(err, errlen, "%s closed the connection in the middle of a reply", hp);
+                goto out;
+            }
+            rc = rbuf_fill(&b, fd, deadline_ms);
+            if (rc)
+                goto fail;
+        }
+        if (b.len - body_start != (size_t)clen)
+            *keepalive = 0;
+        b.len = body_start + (size_t)clen;
+    } else {
+        *keepalive = 0;
+        while (!b.eof) {
+            rc = rbuf_fill(&b, fd, deadline_ms);
+            if (rc)
+                goto fail;
+        }
+    }
+    rep->status = status;
+    rep->len = b.len - body_start;
+    memmove(b.d, b.d + body_start, rep->len);
+    b.d[rep->len] = '\0';
+    rep->body = b.d;
+    b.d = NULL;
+    rc = 0;
+    goto out;
+fail:
+    if (rc == KEEL_ETIMEDOUT)
+        snprintf(err, errlen, "no reply from %s before the deadline", hp);
+    else if (rc == KEEL_ETOOBIG)
+        snprintf(err, errlen, "reply from %s is over the %u byte limit", hp, KEEL_HTTP_MAX_REPLY);
+    else if (rc == KEEL_ENOMEM)
+        snprintf(err, errlen, "out of memory reading the reply from %s", hp);
+    else
+        snprintf(err, errlen, "connection to %s failed while reading: %s", hp, strerror(errno));
+out:
+    if (rc)
+        *keepalive = 0;
+    free(b.d);
+    return rc;
+}
+
+int keel__http_request(keel_http_pool *p, const char *method, const char *path,
+                       const char *const *headers, const char *body, size_t body_len,
+                       int64_t deadline_ms, keel_http_reply *rep, char *err, size_t errlen)
+{
+    char *head = NULL;
+    size_t hlen = 0;
+    FILE *f = NULL;
+    int rc = KEEL_ENOMEM, attempt, fd = -1;
+
+    memset(rep, 0, sizeof(*rep));
+    if (err && errlen)
+        err[0] = '\0';
+    f = open_memstream(&head, &hlen);
+    if (!f)
+        goto out;
+    fprintf(f, "%s %s%s HTTP/1.1\r\nHost: %s\r\n", method, p->u.base, path, p->hostport);
+    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+        fprintf(f, "Content-Length: %zu\r\n", body_len);
+    for (; headers && *headers; headers++)
+        fprintf(f, "%s\r\n", *headers);
+    fputs("\r\n", f);
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto out;
+    }
+    f = NULL;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        int reused = 0, keepalive = 0, got_any = 0;
+
+        fd = attempt == 0 ? pool_take(p) : -1;
+        if (fd >= 0) {
+            reused = 1;
+        } else {
+            rc = http_connect(p, deadline_ms, &fd, err, errlen);
+            if (rc)
+                goto out;
+        }
+        rc = send_all(fd, head, hlen, body ? body : "", body ? body_len : 0, deadline_ms);
+        if (rc == 0) {
+            rc = read_reply(fd, method, deadline_ms, rep, &keepalive, &got_any, err, errlen,
+                            p->hostport);
+        } else if (rc == KEEL_ETIMEDOUT) {
+            snprintf(err, errlen, "sending to %s: deadline exceeded", p->hostport);
+        } else {
+            snprintf(err, errlen, "sending to %s: %s", p->hostport, strerror(errno));
+        }
+        if (rc == 0) {
+            if (keepalive)
+                pool_put(p, fd);
+            else
+                close(fd);
+            fd = -1;
+            goto out;
+        }
+        close(fd);
+        fd = -1;
+        /* A pooled connection the server had already closed: try once afresh. */
+        if (!(reused && !got_any && rc == KEEL_EUNAVAIL))
+            goto out;
+    }
+out:
+    if (f)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    if (rc == KEEL_ENOMEM && err && errlen && !*err)
+        snprintf(err, errlen, "out of memory");
+    free(head);
+    return rc;
+}
+
+void keel__http_reply_clear(keel_http_reply *rep)
+{
+    if (!rep)
+        return;
+    free(rep->body);
+    rep->body = NULL;
+    rep->len = 0;
+    rep->status = 0;
+}
