@@ -144,7 +144,7 @@ static remote_mod *remote_find(keel_remote *r, keel_module_ctx *mc)
 
 static int remote_fail(keel_ctx *ctx, remote_mod *rm, int rc, const char *detail)
 {
-    keel_ctx_error(ctx, rc, rm->name, rm->url, detail);
+    keel_ctx_error(ctx, rc, "module %s at %s: %s", rm->name, rm->url, detail);
     keel_ctx_error_field_new(ctx, "module", json_string(rm->name));
     return rc;
 }

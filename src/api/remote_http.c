@@ -83,6 +83,10 @@ int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_
         goto out;
     }
     memcpy(u->host, host, n);
+    if (u->host[strspn(u->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%")]) {
+        snprintf(err, errlen, "remote url '%s': bad character in host", url);
+        goto out;
+    }
     if (port) {
         long v = 0;
         const char *q;
