@@ -1,0 +1,166 @@
+/*
+ * riding.c — the riding module: descriptor, typed iface and client.
+ *
+ * Riders, horses and sensor sessions (docs/riding.md).  Summaries and trends
+ * come from compute through its typed interface (riding_summarize.c); auth is
+ * not a dependency: the gateway checks tokens before a method runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "riding.h"
+#include "riding-internal.h"
+#include "riding_embedded.h"
+
+/* The typed iface runs under the caller's ctx, so it reaches riding's store
+ * through this pointer, set by init and cleared by stop (one riding per
+ * process, as kv and auth). */
+static keel_module_ctx *riding_mc;
+
+keel_module_ctx *riding_module(void)
+{
+    return riding_mc;
+}
+
+/* ---- typed iface: local and client ---------------------------------------- */
+
+static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t **summary)
+{
+    json_t *s = json_object_get(session, "summary");
+
+    if (!json_is_object(s))
+        return keel_ctx_error(ctx, KEEL_ENOTFOUND, "session %lld has no summary yet",
+                              (long long)session_id);
+    *summary = json_incref(s);
+    return 0;
+}
+
+static int local_session_summary(keel_ctx *ctx, int64_t session_id, json_t **summary)
+{
+    json_t *session = NULL;
+    int rc;
+
+    *summary = NULL;
+    if (riding_mc == NULL)
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "riding module is not started");
+    rc = riding_session_get(keel_module_store(riding_mc), session_id, &session);
+    if (rc == KEEL_ENOTFOUND)
+        rc = keel_ctx_error(ctx, rc, "session %lld not found", (long long)session_id);
+    if (rc == 0)
+        rc = summary_of(ctx, session, session_id, summary);
+    json_decref(session);
+    return rc;
+}
+
+static int client_session_summary(keel_ctx *ctx, int64_t session_id, json_t **summary)
+{
+    json_t *in = json_pack("{s:I}", "session_id", (json_int_t)session_id), *session = NULL;
+    int rc;
+
+    *summary = NULL;
+    if (in == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_call(ctx, "riding", "get_session", in, &session);
+    if (rc == 0)
+        rc = summary_of(ctx, session, session_id, summary);
+    json_decref(session);
+    json_decref(in);
+    return rc;
+}
+
+const riding_iface riding_local = {
+    .version         = RIDING_IFACE_V1,
+    .session_summary = local_session_summary,
+};
+
+const riding_iface riding_client = {
+    .version         = RIDING_IFACE_V1,
+    .session_summary = client_session_summary,
+};
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static int riding_init(keel_module_ctx *mc)
+{
+    riding_mc = mc;
+    return 0;
+}
+
+static void riding_stop(keel_module_ctx *mc)
+{
+    if (riding_mc == mc)
+        riding_mc = NULL;
+}
+
+static int riding_health(keel_module_ctx *mc, json_t **detail)
+{
+    json_t *rows = NULL;
+    int rc = keel_store_exec(keel_module_store(mc),
+                             "SELECT (SELECT count(*) FROM riding_horses) AS horses, "
+                             "(SELECT count(*) FROM riding_sessions) AS sessions", NULL, &rows);
+
+    if (rc == 0)
+        *detail = json_deep_copy(json_array_get(rows, 0));
+    json_decref(rows);
+    return rc;
+}
+
+/* ---- descriptor ------------------------------------------------------------ */
+
+#define RO (KEEL_READONLY | KEEL_IDEMPOTENT)
+
+static const keel_method riding_methods[] = {
+    { .name = "create_rider", .handler = riding_h_create_rider,
+      .summary = "new rider {name}",
+      .in_schema = riding_schema_create_rider_in, .out_schema = riding_schema_create_rider_out },
+    { .name = "list_riders", .handler = riding_h_list_riders, .flags = RO,
+      .summary = "every rider",
+      .in_schema = riding_schema_list_riders_in, .out_schema = riding_schema_list_riders_out },
+    { .name = "create_horse", .handler = riding_h_create_horse,
+      .summary = "new horse {name, rider_ids?}",
+      .in_schema = riding_schema_create_horse_in, .out_schema = riding_schema_create_horse_out },
+    { .name = "add_rider_to_horse", .handler = riding_h_add_rider_to_horse,
+      .flags = KEEL_IDEMPOTENT, .summary = "link a rider to a horse {horse_id, rider_id}",
+      .in_schema = riding_schema_add_rider_to_horse_in,
+      .out_schema = riding_schema_add_rider_to_horse_out },
+    { .name = "list_horses", .handler = riding_h_list_horses, .flags = RO,
+      .summary = "horses with rider ids and session counts {limit?, offset?}",
+      .in_schema = riding_schema_list_horses_in, .out_schema = riding_schema_list_horses_out },
+    { .name = "upload_session", .handler = riding_h_upload_session, .flags = KEEL_RAW_IN,
+      .summary = "upload a sensor CSV for a horse {horse_id, started_at, rider_id?} + text/csv",
+      .in_schema = riding_schema_upload_session_in,
+      .out_schema = riding_schema_upload_session_out,
+      .raw_types = "text/csv", .raw_field = "csv" },
+    { .name = "list_sessions", .handler = riding_h_list_sessions, .flags = RO,
+      .summary = "a horse's sessions with summaries, newest first {horse_id, limit?}",
+      .in_schema = riding_schema_list_sessions_in, .out_schema = riding_schema_list_sessions_out },
+    { .name = "get_session", .handler = riding_h_get_session, .flags = RO,
+      .summary = "one session with its summary {session_id}",
+      .in_schema = riding_schema_get_session_in, .out_schema = riding_schema_get_session_out },
+    { .name = "delete_session", .handler = riding_h_delete_session,
+      .summary = "delete a session and its raw data {session_id}",
+      .in_schema = riding_schema_delete_session_in,
+      .out_schema = riding_schema_delete_session_out },
+    { .name = "horse_trend", .handler = riding_h_horse_trend, .flags = RO,
+      .summary = "compute trend over a horse's stored summaries {horse_id}",
+      .in_schema = riding_schema_horse_trend_in },
+    {0}
+};
+
+static const char *const riding_deps[] = { "compute", NULL };
+
+const keel_module keel_module_riding = {
+    .abi           = KEEL_ABI,
+    .name          = "riding",
+    .version       = "1.0.0",
+    .summary       = "riders, horses and sensor sessions with compute summaries and trends",
+    .deps          = riding_deps,
+    .methods       = riding_methods,
+    .migrations    = riding_migrations,
+    .init          = riding_init,
+    .stop          = riding_stop,
+    .health        = riding_health,
+    .iface         = &riding_local,
+    .iface_version = RIDING_IFACE_V1,
+    .client        = &riding_client,
+};

@@ -1,0 +1,170 @@
+/*
+ * riding_sessions.c — reading and deleting sessions, and a horse's trend.
+ *
+ * horse_trend feeds the stored summaries (oldest first, at most
+ * RIDING_TREND_MAX of the most recent) to compute's trend as
+ * [{horse_id, date, summary}] and answers compute's result unchanged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "riding-internal.h"
+
+#define SESSION_COLUMNS "id, horse_id, rider_id, started_at, content_hash, bytes, summary"
+
+int riding_session_get(keel_store *st, int64_t session_id, json_t **session)
+{
+    json_t *params = json_pack("[I]", (json_int_t)session_id), *row = NULL;
+    int rc;
+
+    *session = NULL;
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_one(st, "SELECT " SESSION_COLUMNS " FROM riding_sessions WHERE id = $1",
+                        params, &row);
+    if (rc == 0) {
+        *session = riding_session_json(row);
+        if (*session == NULL)
+            rc = KEEL_ENOMEM;
+    }
+    json_decref(row);
+    json_decref(params);
+    return rc;
+}
+
+int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    int64_t id = json_integer_value(json_object_get(in, "session_id"));
+    int rc = riding_session_get(keel_ctx_store(ctx), id, out);
+
+    if (rc == KEEL_ENOTFOUND) {
+        keel_ctx_error_field_new(ctx, "session_id", json_integer(id));
+        return keel_ctx_error(ctx, rc, "session %lld not found", (long long)id);
+    }
+    return rc;
+}
+
+int riding_h_list_sessions(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    keel_store *st = keel_ctx_store(ctx);
+    int64_t horse_id = json_integer_value(json_object_get(in, "horse_id"));
+    json_int_t limit = 100;
+    json_t *params = NULL, *rows = NULL, *list = NULL, *v, *s;
+    size_t i;
+    int rc;
+
+    if (json_is_integer(json_object_get(in, "limit")))
+        limit = json_integer_value(json_object_get(in, "limit"));
+    rc = riding_exists(ctx, st, "riding_horses", "horse", horse_id);
+    if (rc != 0)
+        return rc;
+    params = json_pack("[I,I]", (json_int_t)horse_id, limit);
+    list = json_array();
+    if (params == NULL || list == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rc = keel_store_exec(st, "SELECT " SESSION_COLUMNS " FROM riding_sessions WHERE horse_id = $1 "
+                             "ORDER BY started_at DESC, id DESC LIMIT $2", params, &rows);
+    if (rc != 0)
+        goto out;
+    json_array_foreach(rows, i, v) {
+        s = riding_session_json(v);
+        if (s == NULL || json_array_append_new(list, s) != 0) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+    }
+    *out = json_pack("{s:I, s:O}", "horse_id", (json_int_t)horse_id, "sessions", list);
+    if (*out == NULL)
+        rc = KEEL_ENOMEM;
+out:
+    json_decref(list);
+    json_decref(rows);
+    json_decref(params);
+    return rc;
+}
+
+static int delete_tx(keel_store *st, void *arg)
+{
+    json_t *params = arg;
+    int rc = keel_store_exec(st, "DELETE FROM riding_session_data WHERE session_id = $1",
+                             params, NULL);
+    if (rc == 0)
+        rc = keel_store_exec(st, "DELETE FROM riding_sessions WHERE id = $1", params, NULL);
+    return rc;
+}
+
+int riding_h_delete_session(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    keel_store *st = keel_ctx_store(ctx);
+    int64_t id = json_integer_value(json_object_get(in, "session_id"));
+    json_t *params = NULL;
+    int rc = riding_exists(ctx, st, "riding_sessions", "session", id);
+
+    if (rc != 0)
+        return rc;
+    params = json_pack("[I]", (json_int_t)id);
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_tx(st, delete_tx, params);
+    json_decref(params);
+    if (rc != 0)
+        return rc;
+    *out = json_pack("{s:I, s:b}", "session_id", (json_int_t)id, "deleted", 1);
+    return *out ? 0 : KEEL_ENOMEM;
+}
+
+int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    keel_store *st = keel_ctx_store(ctx);
+    int64_t horse_id = json_integer_value(json_object_get(in, "horse_id"));
+    json_t *params = NULL, *rows = NULL, *sessions = NULL, *v;
+    size_t i;
+    int rc;
+
+    rc = riding_exists(ctx, st, "riding_horses", "horse", horse_id);
+    if (rc != 0)
+        return rc;
+    params = json_pack("[I,i]", (json_int_t)horse_id, RIDING_TREND_MAX);
+    sessions = json_array();
+    if (params == NULL || sessions == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    /* the most recent RIDING_TREND_MAX, then oldest first */
+    rc = keel_store_exec(st, "SELECT started_at, summary FROM riding_sessions "
+                             "WHERE horse_id = $1 AND summary IS NOT NULL "
+                             "ORDER BY started_at DESC, id DESC LIMIT $2", params, &rows);
+    if (rc != 0)
+        goto out;
+    if (json_array_size(rows) == 0) {
+        keel_ctx_error_field_new(ctx, "horse_id", json_integer(horse_id));
+        rc = keel_ctx_error(ctx, KEEL_ENOTFOUND, "horse %lld has no summarized sessions yet",
+                            (long long)horse_id);
+        goto out;
+    }
+    for (i = json_array_size(rows); i-- > 0;) {
+        json_t *summary;
+        v = json_array_get(rows, i);
+        summary = json_loads(json_string_value(json_object_get(v, "summary")), 0, NULL);
+        if (summary == NULL) {
+            rc = keel_ctx_error(ctx, KEEL_EINTERNAL, "stored summary of a session is not JSON");
+            goto out;
+        }
+        if (json_array_append_new(sessions,
+                                  json_pack("{s:I, s:O, s:o}", "horse_id", (json_int_t)horse_id,
+                                            "date", json_object_get(v, "started_at"),
+                                            "summary", summary)) != 0) {
+            rc = KEEL_ENOMEM;
+            goto out;
+        }
+    }
+    rc = riding_trend(ctx, sessions, out);
+out:
+    json_decref(sessions);
+    json_decref(rows);
+    json_decref(params);
+    return rc;
+}

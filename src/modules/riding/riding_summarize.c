@@ -1,0 +1,44 @@
+/*
+ * riding_summarize.c — the only place riding talks to compute.
+ *
+ * Through compute's typed interface: keel_iface() hands out compute_local (a
+ * plain C call, no JSON in or out of the CSV path) when compute runs in this
+ * process, compute_client (keel_call over HTTP) when it is placed elsewhere.
+ * compute reports a malformed CSV on our ctx (KEEL_EBADDATA, message and row
+ * field), which the caller returns unchanged.
+ *
+ * Next wave: upload_session will store the CSV and emit
+ * riding.session_uploaded; the event handler then calls riding_summarize()
+ * and fills riding_sessions.summary.  Nothing else needs to move.
+ */
+#include "riding-internal.h"
+#include "compute/compute.h"
+
+static const compute_iface *compute_of(keel_ctx *ctx)
+{
+    const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V1);
+
+    if (c == NULL)
+        keel_ctx_error_field_new(ctx, "module", json_string("compute"));
+    return c;
+}
+
+int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summary)
+{
+    const compute_iface *c = compute_of(ctx);
+
+    *summary = NULL;
+    if (c == NULL || c->aggregate_csv == NULL)
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
+    return c->aggregate_csv(ctx, csv, len, NULL, summary);
+}
+
+int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+{
+    const compute_iface *c = compute_of(ctx);
+
+    *out = NULL;
+    if (c == NULL || c->trend == NULL)
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
+    return c->trend(ctx, sessions, out);
+}

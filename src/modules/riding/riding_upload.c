@@ -1,0 +1,155 @@
+/*
+ * riding_upload.c — upload_session: one sensor CSV for one horse.
+ *
+ * Flow: check input and horse (404) → SHA-256 of the CSV → same file for the
+ * same horse already stored? 409 already_exists with the existing session_id
+ * → summary from compute (riding_summarize; a malformed CSV returns compute's
+ * bad_data with its row and stores nothing) → session row and raw CSV in one
+ * transaction, so a failure leaves neither.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "riding-internal.h"
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    size_t i;
+
+    SHA256((const unsigned char *)data, len, md);
+    for (i = 0; i < sizeof md; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 0x0f];
+    }
+    out[64] = '\0';
+}
+
+/* KEEL_EEXIST with the stored session's id on ctx when horse_id already has
+ * a session with this content hash; 0 when it has none. */
+static int check_duplicate(keel_ctx *ctx, keel_store *st, int64_t horse_id, const char *hash)
+{
+    json_t *params = json_pack("[I,s]", (json_int_t)horse_id, hash), *row = NULL;
+    int rc;
+
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_one(st, "SELECT id FROM riding_sessions WHERE horse_id = $1 "
+                            "AND content_hash = $2", params, &row);
+    json_decref(params);
+    if (rc == KEEL_ENOTFOUND)
+        return 0;
+    if (rc == 0) {
+        json_int_t id = json_integer_value(json_object_get(row, "id"));
+        keel_ctx_error_field_new(ctx, "session_id", json_integer(id));
+        rc = keel_ctx_error(ctx, KEEL_EEXIST,
+                            "this file was already uploaded for horse %lld as session %lld",
+                            (long long)horse_id, (long long)id);
+    }
+    json_decref(row);
+    return rc;
+}
+
+struct upload_job {
+    const json_t *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now] */
+    json_t       *csv;      /* JSON string of the raw CSV */
+    json_int_t    id;       /* out */
+};
+
+static int upload_tx(keel_store *st, void *arg)
+{
+    struct upload_job *job = arg;
+    json_t *rows = NULL, *params = NULL;
+    int rc;
+
+    rc = keel_store_exec(st,
+        "INSERT INTO riding_sessions (horse_id, rider_id, started_at, content_hash, bytes, "
+        "summary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        job->session, &rows);
+    if (rc != 0)
+        goto out;
+    job->id = json_integer_value(json_object_get(json_array_get(rows, 0), "id"));
+    params = json_pack("[I,O]", job->id, job->csv);
+    if (params == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv) VALUES ($1, $2)",
+                         params, NULL);
+out:
+    json_decref(params);
+    json_decref(rows);
+    return rc;
+}
+
+int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    keel_store *st = keel_ctx_store(ctx);
+    int64_t horse_id = json_integer_value(json_object_get(in, "horse_id"));
+    const json_t *rider = json_object_get(in, "rider_id");
+    const char *started_in = json_string_value(json_object_get(in, "started_at"));
+    const char *csv = NULL;
+    size_t len = 0;
+    char started[32], hash[65];
+    json_t *summary = NULL, *session = NULL, *text = NULL;
+    char *summary_text = NULL;
+    struct upload_job job = {0};
+    int rc;
+
+    if (riding_rfc3339_utc(started_in, started, sizeof started) != 0)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "started_at: expected an RFC 3339 date-time "
+                              "such as 2026-05-01T10:00:00Z, got '%.40s'",
+                              started_in ? started_in : "");
+    rc = keel_ctx_input_text(ctx, in, &csv, &len);
+    if (rc != 0)
+        return rc;
+    if (len == 0)
+        return keel_ctx_error(ctx, KEEL_EBADDATA, "csv: the session file is empty");
+    rc = riding_exists(ctx, st, "riding_horses", "horse", horse_id);
+    if (rc == 0 && json_is_integer(rider))
+        rc = riding_exists(ctx, st, "riding_riders", "rider", json_integer_value(rider));
+    if (rc != 0)
+        return rc;
+    text = json_stringn(csv, len);
+    if (text == NULL)
+        return keel_ctx_error(ctx, KEEL_EBADDATA, "csv: not valid UTF-8 text");
+
+    sha256_hex(csv, len, hash);
+    rc = check_duplicate(ctx, st, horse_id, hash);
+    if (rc != 0)
+        goto out;
+    rc = riding_summarize(ctx, csv, len, &summary);
+    if (rc != 0)
+        goto out;
+    summary_text = json_dumps(summary, JSON_COMPACT);
+    session = json_pack("[I,O,s,s,I,s,I]", (json_int_t)horse_id,
+                        json_is_integer(rider) ? rider : json_null(), started, hash,
+                        (json_int_t)len, summary_text ? summary_text : "", (json_int_t)riding_now());
+    if (summary_text == NULL || session == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    job.session = session;
+    job.csv = text;
+    rc = keel_store_tx(st, upload_tx, &job);
+    if (rc == KEEL_ECONFLICT) {  /* a concurrent upload of the same file won */
+        rc = check_duplicate(ctx, st, horse_id, hash);
+        if (rc == 0)
+            rc = KEEL_ECONFLICT;
+    }
+    if (rc != 0)
+        goto out;
+    keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes)", (long long)job.id,
+              (long long)horse_id, len);
+    rc = riding_session_get(st, job.id, out);
+out:
+    free(summary_text);
+    json_decref(session);
+    json_decref(summary);
+    json_decref(text);
+    return rc;
+}
