@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# scripts/test.sh — install what is missing, build, and run every test:
+#   1. release build, warnings as errors: unit (cmocka) + end-to-end (real binary) tests
+#   2. ASan+UBSan build, warnings as errors: the same suite again
+#   3. the static binary + scratch-image checks (scripts/verify-scratch.sh)
+# Ends with one line "N passed, N failed" over all of it; exits non-zero on any failure.
+# KEEL_TEST_FAST=1 skips the sanitizer and static stages (local iteration only).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh test || { echo "dependency install failed"; echo "0 passed, 1 failed"; exit 1; }
+
+JOBS=${KEEL_TEST_JOBS:-$(nproc)}
+PASS=0
+FAIL=0
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/keel-test.XXXXXX")
+
+# suite NAME BUILD_DIR [cmake args...]: configure, build, run ctest, count.
+suite() {
+    local name=$1 dir=$2; shift 2
+    echo "=== $name: configure + build ($dir)"
+    if ! cmake -S . -B "$dir" -DKEEL_WERROR=ON "$@" >"$LOGDIR/$name.cmake.log" 2>&1; then
+        cat "$LOGDIR/$name.cmake.log"; echo "=== $name: configure FAILED"; FAIL=$((FAIL+1)); return
+    fi
+    if ! cmake --build "$dir" -j"$JOBS" >"$LOGDIR/$name.build.log" 2>&1; then
+        grep -E "error|warning" "$LOGDIR/$name.build.log" | head -40
+        echo "=== $name: build FAILED"; FAIL=$((FAIL+1)); return
+    fi
+    echo "=== $name: ctest"
+    ctest --test-dir "$dir" -j"$JOBS" --output-on-failure --timeout 600 2>&1 | tee "$LOGDIR/$name.ctest.log"
+    local line total failed
+    line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$LOGDIR/$name.ctest.log" | tail -1)
+    if [ -z "$line" ]; then
+        echo "=== $name: no ctest summary"; FAIL=$((FAIL+1)); return
+    fi
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    PASS=$((PASS + total - failed))
+    FAIL=$((FAIL + failed))
+}
+
+suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    KEEL_AUTH_PBKDF2_ITERATIONS=${KEEL_AUTH_PBKDF2_ITERATIONS:-1000} \
+        suite asan-ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON
+
+    echo "=== static binary + scratch image"
+    if [ -x scripts/build-static.sh ] && [ -x scripts/verify-scratch.sh ]; then
+        if ./scripts/build-static.sh >"$LOGDIR/static.log" 2>&1 && ./scripts/verify-scratch.sh build-static/keel 2>&1 | tee "$LOGDIR/verify.log"; then
+            PASS=$((PASS+1)); echo "ok   - static build + verify-scratch"
+        else
+            tail -30 "$LOGDIR/static.log"; FAIL=$((FAIL+1)); echo "FAIL - static build + verify-scratch"
+        fi
+    else
+        echo "FAIL - scripts/build-static.sh or scripts/verify-scratch.sh missing"; FAIL=$((FAIL+1))
+    fi
+fi
+
+rm -rf "$LOGDIR"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

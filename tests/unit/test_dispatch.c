@@ -1,0 +1,270 @@
+/* test_dispatch.c — validation before handlers, error detail, nested calls,
+ * typed interfaces with version checks, the authn gate. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/runtime-internal.h"
+
+static int handler_runs;
+
+static int h_add(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)ctx;
+    handler_runs++;
+    *out = json_pack("{s:I}", "sum", json_integer_value(json_object_get(in, "a")) +
+                                     json_integer_value(json_object_get(in, "b")));
+    return 0;
+}
+
+static int h_fail(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)in;
+    *out = json_object(); /* must be released by dispatch on error */
+    keel_ctx_error_field_new(ctx, "row", json_integer(7));
+    return keel_ctx_error(ctx, KEEL_EBADDATA, "row 7: not a number");
+}
+
+/* Calls calc.add through keel_call, and calc.fail to see errors travel up. */
+static int h_nested(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    json_t *r = NULL;
+    int rc = keel_call(ctx, "calc", json_is_true(json_object_get(in, "fail")) ? "fail" : "add",
+                       json_pack("{s:i, s:i}", "a", 2, "b", 3), &r);
+    (void)in;
+    if (rc != 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+static int h_raw(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const char *d;
+    size_t n;
+    int rc = keel_ctx_input_text(ctx, in, &d, &n);
+    if (rc != 0)
+        return rc;
+    *out = json_pack("{s:s%}", "text", d, n);
+    return 0;
+}
+
+typedef struct calc_iface {
+    unsigned version;
+    int (*add)(int a, int b);
+} calc_iface;
+
+static int calc_add(int a, int b) { return a + b; }
+static const calc_iface calc_v2 = {.version = 2, .add = calc_add};
+
+static const char add_schema[] =
+    "{\"type\":\"object\",\"required\":[\"a\",\"b\"],\"additionalProperties\":false,"
+    "\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"integer\",\"minimum\":0}}}";
+
+static const keel_method calc_methods[] = {
+    {.name = "add", .handler = h_add, .flags = KEEL_READONLY, .in_schema = add_schema},
+    {.name = "fail", .handler = h_fail},
+    {.name = "nested", .handler = h_nested, .flags = KEEL_PUBLIC},
+    {.name = "raw", .handler = h_raw, .flags = KEEL_RAW_IN, .raw_types = "text/csv", .raw_field = "csv"},
+    {0}
+};
+
+static const keel_module m_calc = {.abi = KEEL_ABI, .name = "calc", .methods = calc_methods,
+                                   .iface = &calc_v2, .iface_version = 2};
+
+/* A fake authn module: token "good" has scope calc:read only. */
+static int fake_authenticate(keel_ctx *ctx, const char *token, const char *scope, json_t **p)
+{
+    if (token == NULL || strcmp(token, "good") != 0)
+        return keel_ctx_error(ctx, KEEL_EUNAUTH, "bad token");
+    if (strcmp(scope, "calc:read") != 0)
+        return keel_ctx_error(ctx, KEEL_EFORBIDDEN, "needs %s", scope);
+    *p = json_pack("{s:s}", "email", "a@b.c");
+    return 0;
+}
+static const keel_authn_iface fake_authn = {.version = 1, .authenticate = fake_authenticate};
+static const keel_method authn_methods[] = {{0}};
+static const keel_module m_authn = {.abi = KEEL_ABI, .name = "gate", .methods = authn_methods,
+                                    .iface = &fake_authn, .iface_version = 1,
+                                    .mflags = KEEL_MOD_AUTHN};
+
+static keel_runtime *rt;
+
+static int setup(void **state)
+{
+    const keel_module *mods[] = {&m_calc, &m_authn, NULL};
+    char err[512];
+    char *env[] = {NULL};
+    (void)state;
+    if (keel__rt_new(mods, &rt, err, sizeof(err)) != 0)
+        return -1;
+    if (keel__rt_configure(rt, NULL, env, NULL, err, sizeof(err)) != 0)
+        return -1;
+    return keel__rt_start(rt, NULL, err, sizeof(err));
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    keel__rt_free(rt);
+    return 0;
+}
+
+static int call(keel_ctx *ctx, const char *mod, const char *meth, const char *in_text, json_t **out)
+{
+    json_t *in = in_text ? json_loads(in_text, 0, NULL) : NULL;
+    int rc = keel__call_root(ctx, mod, meth, in, out);
+    json_decref(in);
+    return rc;
+}
+
+static void test_valid_call(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    json_t *out = NULL;
+    (void)state;
+    assert_int_equal(call(ctx, "calc", "add", "{\"a\":1,\"b\":2}", &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "sum")), 3);
+    json_decref(out);
+    keel__ctx_free(ctx);
+}
+
+static void test_schema_rejects_before_handler(void **state)
+{
+    static const char *const bad[] = {
+        "{\"a\":1}", "{\"a\":\"1\",\"b\":2}", "{\"a\":1,\"b\":-1}", "{\"a\":1,\"b\":2,\"c\":3}", "[1,2]",
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+        json_t *out = NULL;
+        int before = handler_runs;
+        assert_int_equal(call(ctx, "calc", "add", bad[i], &out), KEEL_EINVAL);
+        assert_null(out);
+        assert_int_equal(handler_runs, before);
+        assert_non_null(keel_ctx_errmsg(ctx));
+        keel__ctx_free(ctx);
+    }
+}
+
+static void test_unknown_module_and_method(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    json_t *out = NULL;
+    (void)state;
+    assert_int_equal(call(ctx, "nope", "add", NULL, &out), KEEL_ENOMODULE);
+    assert_int_equal(call(ctx, "calc", "nope", NULL, &out), KEEL_ENOMETHOD);
+    assert_non_null(strstr(keel_ctx_errmsg(ctx), "nope"));
+    keel__ctx_free(ctx);
+}
+
+static void test_error_detail_travels_up(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_HTTP, "r-test", 0);
+    json_t *out = NULL, *body;
+    (void)state;
+    assert_int_equal(call(ctx, "calc", "nested", "{\"fail\":true}", &out), KEEL_EBADDATA);
+    assert_null(out);
+    body = keel__ctx_error_body(ctx, KEEL_EBADDATA);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"), "code")), "bad_data");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"), "message")),
+                        "row 7: not a number");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "error"), "row")), 7);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"), "request_id")), "r-test");
+    json_decref(body);
+    assert_int_equal(call(ctx, "calc", "nested", "{}", &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "sum")), 5);
+    json_decref(out);
+    keel__ctx_free(ctx);
+}
+
+static void test_typed_iface_version(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    const calc_iface *c;
+    (void)state;
+    c = keel_iface(ctx, "calc", 1);
+    assert_non_null(c);
+    assert_int_equal(c->add(2, 2), 4);
+    assert_non_null(keel_iface(ctx, "calc", 2));
+    assert_null(keel_iface(ctx, "calc", 3));   /* too old for this caller */
+    assert_null(keel_iface(ctx, "nope", 1));
+    keel__ctx_free(ctx);
+}
+
+static void test_raw_input(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_HTTP, NULL, 0);
+    json_t *out = NULL;
+    (void)state;
+    keel__ctx_set_raw(ctx, "a,b\n1,2\n", 8, "text/csv");
+    assert_int_equal(call(ctx, "calc", "raw", "{}", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "text")), "a,b\n1,2\n");
+    json_decref(out);
+    keel__ctx_free(ctx);
+    ctx = keel__ctx_new(rt, KEEL_TR_HTTP, NULL, 0);
+    assert_int_equal(call(ctx, "calc", "raw", "{\"csv\":\"x\"}", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "text")), "x");
+    json_decref(out);
+    assert_int_equal(call(ctx, "calc", "raw", "{}", &out), KEEL_EINVAL);
+    keel__ctx_free(ctx);
+}
+
+static void test_authorize(void **state)
+{
+    keel_module_ctx *mc = keel__rt_find(rt, "calc");
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_HTTP, NULL, 0);
+    (void)state;
+    assert_string_equal(keel__mc_scope(mc, keel__mc_method(mc, "add")), "calc:read");
+    assert_string_equal(keel__mc_scope(mc, keel__mc_method(mc, "fail")), "calc:write");
+    assert_int_equal(keel__authorize(ctx, mc, keel__mc_method(mc, "add"), NULL), KEEL_EUNAUTH);
+    assert_int_equal(keel__authorize(ctx, mc, keel__mc_method(mc, "add"), "bad"), KEEL_EUNAUTH);
+    assert_int_equal(keel__authorize(ctx, mc, keel__mc_method(mc, "fail"), "good"), KEEL_EFORBIDDEN);
+    assert_int_equal(keel__authorize(ctx, mc, keel__mc_method(mc, "nested"), NULL), 0); /* public */
+    assert_int_equal(keel__authorize(ctx, mc, keel__mc_method(mc, "add"), "good"), 0);
+    assert_string_equal(json_string_value(json_object_get(keel_ctx_principal(ctx), "email")), "a@b.c");
+    keel__ctx_free(ctx);
+}
+
+static void test_deadline(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, keel__now_ms() - 1);
+    json_t *out = NULL;
+    (void)state;
+    assert_int_equal(call(ctx, "calc", "add", "{\"a\":1,\"b\":2}", &out), KEEL_ETIMEDOUT);
+    assert_true(keel_ctx_remaining_ms(ctx) <= 0);
+    keel__ctx_free(ctx);
+}
+
+static void test_describe(void **state)
+{
+    json_t *d = keel__rt_describe(rt);
+    json_t *m = json_array_get(json_object_get(d, "modules"), 0);
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(m, "name")), "calc");
+    assert_string_equal(json_string_value(json_object_get(m, "placement")), "local");
+    assert_int_equal(json_integer_value(json_object_get(m, "iface_version")), 2);
+    assert_int_equal(strlen(json_string_value(json_object_get(m, "digest"))), 64);
+    assert_int_equal(json_array_size(json_object_get(m, "methods")), 4);
+    json_decref(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_call),
+        cmocka_unit_test(test_schema_rejects_before_handler),
+        cmocka_unit_test(test_unknown_module_and_method),
+        cmocka_unit_test(test_error_detail_travels_up),
+        cmocka_unit_test(test_typed_iface_version),
+        cmocka_unit_test(test_raw_input),
+        cmocka_unit_test(test_authorize),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_describe),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
