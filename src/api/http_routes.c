@@ -197,7 +197,7 @@ static void filter_modules(json_t *doc, const char *module)
 }
 
 /* Ready state of the one module left by filter_modules: "ready": bool, or
- * "status": "ok"/"ready"; absent entry = not ready. */
+ * "status": "ok" or "remote"; absent entry = not ready. */
 static int module_ready(const json_t *doc, const char *module)
 {
     const json_t *mods = json_object_get(doc, "modules"), *e = NULL, *v;
@@ -211,7 +211,7 @@ static int module_ready(const json_t *doc, const char *module)
     if (json_is_boolean(v = json_object_get(e, "ready")))
         return json_is_true(v);
     st = json_string_value(json_object_get(e, "status"));
-    return st && (strcmp(st, "ok") == 0 || strcmp(st, "ready") == 0);
+    return st && (strcmp(st, "ok") == 0 || strcmp(st, "remote") == 0);
 }
 
 /* Adds the query parameters of uri to in, coerced by the input schema.
@@ -409,7 +409,7 @@ static void route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx
             if (doc && sc->module) {
                 filter_modules(doc, sc->module);
                 ok = module_ready(doc, sc->module);
-                json_object_set_new(doc, "status", json_string(ok ? "ready" : "unavailable"));
+                json_object_set_new(doc, "status", json_string(ok ? "ok" : "unavailable"));
             }
         } else {
             doc = keel__rt_describe(sc->worker->rt);
