@@ -115,8 +115,8 @@ static int keel_lookup(keel_ctx *ctx, const char *module, const char *method,
 int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
                     const json_t *in, json_t **out)
 {
-    keel_module_ctx *mc;
-    const keel_method *m;
+    keel_module_ctx *mc = NULL;
+    const keel_method *m = NULL;
     int rc;
     *out = NULL;
     if ((rc = keel_lookup(ctx, module, method, &mc, &m)) != 0)
@@ -127,8 +127,8 @@ int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
 int keel_call(keel_ctx *ctx, const char *module, const char *method,
               const json_t *in, json_t **out)
 {
-    keel_module_ctx *mc;
-    const keel_method *m;
+    keel_module_ctx *mc = NULL;
+    const keel_method *m = NULL;
     keel_ctx *child;
     int rc;
 
