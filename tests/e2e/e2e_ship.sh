@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# e2e_ship.sh — the deployment manifests (deploy/) against the real binary:
+# tests/deploy/validate.py must accept them, and must reject each of a few
+# broken copies (so the validator's checks can fail).
+. "$(dirname "$0")/lib.sh"
+src=${KEEL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+validate=$src/tests/deploy/validate.py
+
+# 1. the real manifests pass
+if python3 "$validate" --keel "$KEEL_BIN" --deploy "$src/deploy" >"$E2E_TMP/valid.out" 2>&1; then
+    ok "deploy/ manifests valid ($(grep -c '^ok' "$E2E_TMP/valid.out") checks)"
+else
+    fail "deploy/ manifests: $(grep -E '^(FAIL|skip)' "$E2E_TMP/valid.out" | head -20)"
+fi
+grep '^skip' "$E2E_TMP/valid.out" || true
+
+# 2. each mutation must fail, naming the problem
+# mutate NAME FILE PYTHON-EXPR EXPECTED-TEXT: loads FILE (YAML, all docs as
+# list `docs`), runs the statement, writes it back to a copy of deploy/.
+mutate() {
+    local name=$1 file=$2 stmt=$3 want=$4 dir=$E2E_TMP/m-$1
+    cp -a "$src/deploy" "$dir"
+    python3 - "$dir/$file" "$stmt" <<'PY'
+import sys, yaml
+path, stmt = sys.argv[1], sys.argv[2]
+docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
+exec(stmt, {"docs": docs})
+yaml.safe_dump_all(docs, open(path, "w"), sort_keys=False)
+PY
+    if python3 "$validate" --keel "$KEEL_BIN" --deploy "$dir" >"$dir.out" 2>&1; then
+        fail "$name: validator accepted a broken manifest"
+    elif grep '^FAIL' "$dir.out" | grep -q -- "$want"; then
+        ok "$name: rejected ($want)"
+    else
+        fail "$name: rejected, but not for '$want': $(grep '^FAIL' "$dir.out" | head -5)"
+    fi
+}
+mutate readiness k8s/deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]="/healthz"' \
+    "readinessProbe GET /readyz"
+mutate unknown-key k8s/configmap.yaml \
+    'docs[0]["data"]["KEEL_MODULE_LOCAL"]="kv"' \
+    "unknown: KEEL_MODULE_LOCAL"
+mutate root-user k8s/compute-deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["securityContext"]["runAsUser"]=0' \
+    "runAsNonRoot as 65534"
+mutate bad-value docker-compose.yml \
+    'docs[0]["services"]["compute"]["environment"]["KEEL_THREADS"]="many"' \
+    "KEEL_THREADS=many"
+mutate schema k8s/service.yaml \
+    'docs[0]["spec"]["ports"][0]["port"]="eighty"' \
+    "data/spec/ports/0/port must be integer"
+mutate replicas docker-compose.yml \
+    'docs[0]["services"]["keel"]["deploy"]["replicas"]=1' \
+    "keel runs 1 replicas"
+e2e_done
