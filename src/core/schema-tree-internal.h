@@ -48,9 +48,16 @@ enum keel_sflag {
 typedef struct keel_snode keel_snode;
 
 typedef struct keel_sprop {
-    const char *name;    /* borrowed from the schema JSON */
-    keel_snode *schema;  /* owned */
+    const char *name;     /* borrowed from the schema JSON */
+    keel_snode *schema;   /* owned */
+    int         required; /* listed in the node's "required" */
 } keel_sprop;
+
+/* A string enum member, pre-measured (borrowed bytes). */
+typedef struct keel_sstr {
+    const char *s;
+    size_t      len;
+} keel_sstr;
 
 struct keel_snode {
     unsigned      types;      /* keel_stype bits, 0 = any */
@@ -60,10 +67,13 @@ struct keel_snode {
     size_t        min_items, max_items;
     const json_t *konst;      /* borrowed from the schema JSON */
     const json_t *enumv;      /* borrowed; an array */
+    keel_sstr    *enum_strs;  /* owned; set when every enum member is a string */
+    size_t        nenum_strs;
     keel_sprop   *props;      /* sorted by name (strcmp), nprops entries, owned */
     size_t        nprops;
     const char  **required;   /* borrowed names, owned array */
     size_t        nrequired;
+    size_t        nreq_props; /* required names that are also in props (marked there) */
     keel_snode   *addl;       /* additionalProperties; NULL = anything allowed */
     keel_snode   *items;      /* NULL = any item */
 };

@@ -222,10 +222,23 @@ static int kw_const(compiler *c, keel_snode *n, const json_t *v, const keel_spat
 
 static int kw_enum(compiler *c, keel_snode *n, const json_t *v, const keel_spath *path, int depth)
 {
+    size_t i, size;
+
     if (!json_is_array(v))
         return cerr(c, path, "'enum' must be an array");
     n->flags |= KEEL_SF_ENUM;
     n->enumv = v;
+    size = json_array_size(v);
+    for (i = 0; i < size; i++)
+        if (!json_is_string(json_array_get(v, i)))
+            return 0; /* mixed members: compared as JSON values */
+    if (size == 0 || (n->enum_strs = calloc(size, sizeof *n->enum_strs)) == NULL)
+        return size == 0 ? 0 : KEEL_ENOMEM;
+    for (i = 0; i < size; i++) {
+        n->enum_strs[i].s = json_string_value(json_array_get(v, i));
+        n->enum_strs[i].len = json_string_length(json_array_get(v, i));
+    }
+    n->nenum_strs = size;
     return 0;
 }
 
@@ -338,6 +351,19 @@ static const struct {
     {0}
 };
 
+/* Marks required properties so validation counts them while it walks the
+ * members instead of looking each one up. */
+static void mark_required(keel_snode *n)
+{
+    for (size_t i = 0; i < n->nrequired; i++) {
+        keel_sprop *p = (keel_sprop *)keel__schema_find_prop(n, n->required[i]);
+        if (p != NULL && !p->required) {
+            p->required = 1;
+            n->nreq_props++;
+        }
+    }
+}
+
 static int compile_node(compiler *c, const json_t *j, const keel_spath *path, int depth,
                         keel_snode **out)
 {
@@ -375,6 +401,7 @@ static int compile_node(compiler *c, const json_t *j, const keel_spath *path, in
         if (keywords[i].fn != NULL && (rc = keywords[i].fn(c, n, val, path, depth)) != 0)
             goto out;
     }
+    mark_required(n);
 out:
     if (rc != 0) {
         node_free(n);
@@ -392,6 +419,7 @@ static void node_free(keel_snode *n)
         node_free(n->props[i].schema);
     free(n->props);
     free(n->required);
+    free(n->enum_strs);
     node_free(n->addl);
     node_free(n->items);
     free(n);

@@ -155,21 +155,34 @@ static int check_string(validator *vd, const keel_snode *n, const json_t *v, con
     return 0;
 }
 
+/* Slow path, only after a failure: the first required name v lacks. */
+static int missing_required(validator *vd, const keel_snode *n, const json_t *v,
+                            const keel_spath *path)
+{
+    for (size_t i = 0; i < n->nrequired; i++)
+        if (json_object_get(v, n->required[i]) == NULL)
+            return verr(vd, path, "missing required property '%s'", n->required[i]);
+    return 0;
+}
+
 static int check_object(validator *vd, const keel_snode *n, const json_t *v, const keel_spath *path)
 {
     const char *key;
     json_t *member;
+    size_t seen = 0;
     int rc;
 
-    for (size_t i = 0; i < n->nrequired; i++)
-        if (json_object_get(v, n->required[i]) == NULL)
-            return verr(vd, path, "missing required property '%s'", n->required[i]);
+    if (n->nrequired > n->nreq_props) /* required names without a property schema */
+        for (size_t i = 0; i < n->nrequired; i++)
+            if (json_object_get(v, n->required[i]) == NULL)
+                return verr(vd, path, "missing required property '%s'", n->required[i]);
     if (n->nprops == 0 && n->addl == NULL)
         return 0;
     json_object_foreach((json_t *)v, key, member) {
         const keel_sprop *p = keel__schema_find_prop(n, key);
         keel_spath mp = {path, key, 0};
         if (p != NULL) {
+            seen += (size_t)p->required;
             if ((rc = check(vd, p->schema, member, &mp)) != 0)
                 return rc;
         } else if (n->addl != NULL) {
@@ -179,6 +192,8 @@ static int check_object(validator *vd, const keel_snode *n, const json_t *v, con
                 return rc;
         }
     }
+    if (seen < n->nreq_props)
+        return missing_required(vd, n, v, path);
     return 0;
 }
 
@@ -243,6 +258,14 @@ static int check_values(validator *vd, const keel_snode *n, const json_t *v, con
             return verr(vd, path, "value nested deeper than %d levels", KEEL_SCHEMA_MAX_DEPTH);
         if (eq == 0)
             return verr(vd, path, "expected %s", render(n->konst, shown, sizeof shown));
+    }
+    if ((n->flags & KEEL_SF_ENUM) && n->enum_strs != NULL && json_is_string(v)) {
+        const char *str = json_string_value(v);
+        size_t len = json_string_length(v);
+        for (i = 0; i < n->nenum_strs; i++)
+            if (n->enum_strs[i].len == len && memcmp(n->enum_strs[i].s, str, len) == 0)
+                return 0;
+        return verr(vd, path, "expected one of %s", render(n->enumv, shown, sizeof shown));
     }
     if (n->flags & KEEL_SF_ENUM) {
         eq = 0;

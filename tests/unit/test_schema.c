@@ -135,6 +135,14 @@ static void test_object_keywords(void **state)
     expect_invalid(sch, "{\"age\":3}", "/: missing required property 'email'");
     expect_invalid(sch, "{\"email\":\"a\",\"foo\":1}", "/: unknown property 'foo'");
     expect_invalid(sch, "{\"email\":\"a\",\"age\":\"3\"}", "/age: expected integer, got string");
+    /* required names with and without a property schema, repeated names */
+    expect_invalid("{\"required\":[\"a\",\"b\"],\"properties\":{\"a\":{}}}", "{\"a\":1}",
+                   "/: missing required property 'b'");
+    expect_invalid("{\"required\":[\"a\",\"b\"],\"properties\":{\"a\":{}}}", "{\"b\":1}",
+                   "/: missing required property 'a'");
+    expect_valid("{\"required\":[\"a\",\"a\"],\"properties\":{\"a\":{}}}", "{\"a\":null}");
+    expect_invalid("{\"required\":[\"a\",\"a\"],\"properties\":{\"a\":{}}}", "{\"c\":1}",
+                   "/: missing required property 'a'");
     /* keywords for objects ignore other types (draft 7) */
     expect_valid("{\"required\":[\"a\"],\"additionalProperties\":false}", "[1]");
     /* additionalProperties as a schema, nested pointers and escaping */
@@ -185,6 +193,9 @@ static void test_enum_const(void **state)
                    "/: expected one of [\"walk\",\"trot\"]");
     expect_valid("{\"enum\":[1,null]}", "1.0");
     expect_invalid("{\"enum\":[1,null]}", "true", NULL);
+    expect_invalid("{\"enum\":[\"a\"]}", "\"a\\u0000\"", "/: expected one of [\"a\"]");
+    expect_invalid("{\"enum\":[\"1\"]}", "1", "/: expected one of [\"1\"]");
+    expect_invalid("{\"enum\":[]}", "1", "/: expected one of []");
     expect_invalid("{\"enum\":[0]}", "false", NULL);
     expect_valid("{\"const\":{\"a\":[1,2]}}", "{\"a\":[1,2.0]}");
     expect_invalid("{\"const\":{\"a\":[1,2]}}", "{\"a\":[2,1]}", "/: expected {\"a\":[1,2]}");
