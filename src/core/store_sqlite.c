@@ -9,6 +9,7 @@
  * confines the connection to tables <ns>_* (keel_* for the core).  Prepared
  * statements are kept in a small per-connection LRU cache keyed by SQL text.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -89,12 +90,23 @@ static int in_ns(const sq_conn *c, const char *name)
     return c->privileged && strcasecmp(name, "keel_migrations") == 0;
 }
 
-static int is_schema_table(const char *name)
+/* SQLite's own tables (sqlite_master, sqlite_sequence, sqlite_stat1 …).  The
+ * engine reads and writes them itself while compiling DDL (nested statements
+ * go through the authorizer too), so the authorizer lets them pass; SQL from
+ * modules may not name them at all (sq_names_internal, checked before
+ * prepare), which keeps other namespaces' schema out of reach. */
+static int is_internal_table(const char *name)
 {
-    return name != NULL && (strcasecmp(name, "sqlite_master") == 0 ||
-                            strcasecmp(name, "sqlite_schema") == 0 ||
-                            strcasecmp(name, "sqlite_temp_master") == 0 ||
-                            strcasecmp(name, "sqlite_temp_schema") == 0);
+    return name != NULL && strncasecmp(name, "sqlite_", 7) == 0;
+}
+
+/* Table-valued functions that read no table: json_each/json_tree, and the
+ * pragma_* functions, whose PRAGMA check follows (SQLITE_PRAGMA). */
+static int is_table_function(const char *name)
+{
+    return name != NULL && (strcasecmp(name, "json_each") == 0 ||
+                            strcasecmp(name, "json_tree") == 0 ||
+                            strncasecmp(name, "pragma_", 7) == 0);
 }
 
 static int sq_deny(sq_conn *c, const char *what, const char *name)
@@ -148,21 +160,20 @@ static int sq_authorize(void *ud, int action, const char *a1, const char *a2,
         return SQLITE_OK;
     case SQLITE_READ:
         /* a1 = table; reading the schema would reveal other namespaces */
-        if (in_ns(c, a1))
+        if (in_ns(c, a1) || is_internal_table(a1) || is_table_function(a1))
             return SQLITE_OK;
         return sq_deny(c, "access table", a1);
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-        /* DDL on an allowed object writes the schema table; direct writes to
-         * it need writable_schema, which the pragma rule refuses. */
-        if (in_ns(c, a1) || is_schema_table(a1))
+        if (in_ns(c, a1) || is_internal_table(a1))
             return SQLITE_OK;
         return sq_deny(c, "access table", a1);
-    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TABLE:   /* sqlite_sequence / sqlite_stat1 on demand */
     case SQLITE_CREATE_TEMP_TABLE:
     case SQLITE_DROP_TABLE:
     case SQLITE_DROP_TEMP_TABLE:
+        return in_ns(c, a1) || is_internal_table(a1) ? SQLITE_OK : sq_deny(c, "access table", a1);
     case SQLITE_ANALYZE:
         return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "access table", a1);
     case SQLITE_CREATE_VIEW:
@@ -181,7 +192,9 @@ static int sq_authorize(void *ud, int action, const char *a1, const char *a2,
         /* a1 = index/trigger name, a2 = its table: both in the namespace */
         if (!in_ns(c, a2))
             return sq_deny(c, "access table", a2);
-        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "create or drop index/trigger", a1);
+        if (in_ns(c, a1) || is_internal_table(a1))   /* sqlite_autoindex_<table>_N */
+            return SQLITE_OK;
+        return sq_deny(c, "create or drop index/trigger", a1);
     case SQLITE_ALTER_TABLE:
         return in_ns(c, a2) ? SQLITE_OK : sq_deny(c, "access table", a2);
     case SQLITE_REINDEX:
@@ -254,6 +267,61 @@ static char *rewrite_params(const char *sql)
     return out;
 }
 
+/* The first identifier in sql (outside '…' literals and comments) that
+ * names one of SQLite's own tables (sqlite_*, not followed by '(' as the
+ * sqlite_version() functions are), copied into name; 0 if none. */
+static int sq_names_internal(const char *sql, char *name, size_t len)
+{
+    const char *p = sql;
+
+    while (*p != '\0') {
+        if (*p == '\'') {
+            for (p++; *p != '\0'; p++)
+                if (*p == '\'' && *++p != '\'')
+                    break;
+            continue;
+        }
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                p++;
+            continue;
+        }
+        if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e != NULL ? e + 2 : p + strlen(p);
+            continue;
+        }
+        if (strncasecmp(p, "sqlite_", 7) == 0 &&
+            (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$'))) {
+            const char *e = p, *q;
+            while (isalnum((unsigned char)*e) || *e == '_' || *e == '$')
+                e++;
+            for (q = e; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+                ;
+            if (*q != '(') {
+                snprintf(name, len, "%.*s", (int)(e - p), p);
+                return 1;
+            }
+            p = e;
+            continue;
+        }
+        p++;
+    }
+    return 0;
+}
+
+/* Refuses SQL that names SQLite's internal tables (see is_internal_table). */
+static int sq_check_text(sq_conn *c, const char *sql, char *err, size_t errlen)
+{
+    char name[64];
+
+    if (!sq_names_internal(sql, name, sizeof name))
+        return 0;
+    sq_deny(c, "access table", name);
+    sq_err(err, errlen, "%s", c->denied);
+    return KEEL_EDENIED;
+}
+
 /* 1 if s holds only whitespace, ';' and comments. */
 static int only_trivia(const char *s)
 {
@@ -309,6 +377,8 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
             }
         }
     }
+    if ((rc = sq_check_text(c, sql, err, errlen)) != 0)
+        goto out;
     text = rewrite_params(sql);
     if (text == NULL) {
         sq_err(err, errlen, "out of memory");
@@ -558,13 +628,15 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
     static const char *const pragmas[] = {
         "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL", NULL
     };
+    const char *env;
     int i, src;
 
     for (i = 0; pragmas[i] != NULL; i++) {
         sqlite3_stmt *stmt = NULL;
         src = sqlite3_prepare_v2(c->db, pragmas[i], -1, &stmt, NULL);
-        while (src == SQLITE_OK && (src = sqlite3_step(stmt)) == SQLITE_ROW)
-            ;
+        if (src == SQLITE_OK)
+            while ((src = sqlite3_step(stmt)) == SQLITE_ROW)
+                ;
         sqlite3_finalize(stmt);
         if (src != SQLITE_DONE) {
             int rc = sq_fail(c, src, err, errlen);
@@ -573,7 +645,8 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
             return rc;
         }
     }
-    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+    env = getenv("KEEL_STORE_BUSY_MS");   /* tests shorten it */
+    sqlite3_busy_timeout(c->db, env != NULL && atoi(env) > 0 ? atoi(env) : SQ_BUSY_MS);
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
     return sqlite3_set_authorizer(c->db, sq_authorize, c) == SQLITE_OK ? 0 : KEEL_ESTORE;
@@ -648,8 +721,10 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
 {
     sq_conn *c = conn;
     const char *p = sql, *tail = NULL;
-    int rc = 0, src;
+    int rc, src;
 
+    if ((rc = sq_check_text(c, sql, err, errlen)) != 0)
+        return rc;
     while (p != NULL && *p != '\0') {
         sqlite3_stmt *stmt = NULL;
         c->denied[0] = '\0';

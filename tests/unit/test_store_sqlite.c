@@ -1,0 +1,383 @@
+/*
+ * test_store_sqlite.c — the SQLite backend: $N parameters, types, error
+ * mapping, single statements, the namespace authorizer, URLs, the cache.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "keel/error.h"
+#include "keel/store.h"
+#include "core/store-internal.h"
+
+static char tmpdir[64];
+static char dbpath[128];
+static char err[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/keel-store-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    snprintf(dbpath, sizeof dbpath, "%s/sub/dir/keel.db", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static keel_store *open_ns(const char *ns)
+{
+    keel_store *st = NULL;
+    int rc = keel__store_open_url(dbpath, ns, &st, err, sizeof err);
+    if (rc != 0)
+        fail_msg("open %s: %s", ns ? ns : "(core)", err);
+    return st;
+}
+
+static json_t *J(const char *text)
+{
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    return v;
+}
+
+static int exec_j(keel_store *st, const char *sql, const char *params, json_t **rows)
+{
+    json_t *p = params ? J(params) : NULL;
+    int rc = keel_store_exec(st, sql, p, rows);
+    json_decref(p);
+    return rc;
+}
+
+static void test_open_creates_dirs_and_pragmas(void **state)
+{
+    keel_store *st = open_ns("t");
+    json_t *row = NULL;
+    struct stat sb;
+    char dir[128];
+    (void)state;
+
+    snprintf(dir, sizeof dir, "%s/sub/dir", tmpdir);
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0750);
+    assert_string_equal(keel_store_backend_name(st), "sqlite");
+    assert_string_equal(keel_store_errmsg(st), "");
+    assert_int_equal(keel_store_one(st, "PRAGMA journal_mode", NULL, &row), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "journal_mode")), "wal");
+    json_decref(row);
+    assert_int_equal(keel_store_one(st, "PRAGMA foreign_keys", NULL, &row), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "foreign_keys")), 1);
+    json_decref(row);
+    assert_int_equal(keel_store_one(st, "PRAGMA synchronous", NULL, &row), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "synchronous")), 1); /* NORMAL */
+    json_decref(row);
+    keel_store_close(st);
+}
+
+static void test_params_and_types(void **state)
+{
+    keel_store *st = open_ns("t");
+    json_t *rows = NULL, *r;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "CREATE TABLE t_types (i INTEGER, r REAL, s TEXT, b INTEGER, "
+                            "f INTEGER, n TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(st, "INSERT INTO t_types VALUES ($1, $2, $3, $4, $5, $6)",
+                            "[9007199254740993, 2.5, \"h\\u00e9llo\", true, false, null]", NULL), 0);
+    /* $N reused and out of order */
+    assert_int_equal(exec_j(st, "INSERT INTO t_types (i, s) VALUES ($2, $1)", "[\"x\", 7]", NULL), 0);
+    assert_int_equal(exec_j(st, "SELECT * FROM t_types WHERE i = $1 OR i = $1 + 0",
+                            "[9007199254740993]", &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    r = json_array_get(rows, 0);
+    assert_true(json_is_integer(json_object_get(r, "i")));
+    assert_true(json_integer_value(json_object_get(r, "i")) == 9007199254740993LL);
+    assert_true(json_is_real(json_object_get(r, "r")));
+    assert_true(json_real_value(json_object_get(r, "r")) == 2.5);
+    assert_string_equal(json_string_value(json_object_get(r, "s")), "h\xc3\xa9llo");
+    assert_int_equal(json_integer_value(json_object_get(r, "b")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "f")), 0);
+    assert_true(json_is_null(json_object_get(r, "n")));
+    json_decref(rows);
+    assert_int_equal(exec_j(st, "SELECT i, s FROM t_types WHERE s = $1", "[\"x\"]", &rows), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "i")), 7);
+    json_decref(rows);
+    keel_store_close(st);
+}
+
+static void test_bad_params(void **state)
+{
+    keel_store *st = open_ns("t");
+    json_t *rows = (json_t *)1;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "SELECT $1 AS a", "[{\"x\":1}]", &rows), KEEL_EINVAL);
+    assert_null(rows);
+    assert_non_null(strstr(keel_store_errmsg(st), "$1"));
+    assert_int_equal(exec_j(st, "SELECT $1 AS a", "[[1]]", NULL), KEEL_EINVAL);
+    assert_int_equal(exec_j(st, "SELECT $1 AS a", "[]", NULL), KEEL_EINVAL);
+    assert_non_null(strstr(keel_store_errmsg(st), "1 parameter"));
+    assert_int_equal(exec_j(st, "SELECT $1 AS a", "[1, 2]", NULL), KEEL_EINVAL);
+    assert_int_equal(exec_j(st, "SELECT $1 AS a", "{\"a\":1}", NULL), KEEL_EINVAL);
+    assert_int_equal(exec_j(st, "SELECT 1 AS a", "[1]", NULL), KEEL_EINVAL);
+    assert_int_equal(exec_j(st, "", NULL, NULL), KEEL_EINVAL);
+    keel_store_close(st);
+}
+
+static void test_rewrite_skips_literals(void **state)
+{
+    keel_store *st = open_ns("t");
+    json_t *rows = NULL, *r;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "SELECT '$1 it''s $2' AS s, \"$1\" AS \"q$2\", $1 AS p "
+                            "/* $3 */ -- $4\n", "[\"v\"]", &rows), 0);
+    r = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "s")), "$1 it's $2");
+    /* "$1" is an identifier that SQLite falls back to reading as a string */
+    assert_string_equal(json_string_value(json_object_get(r, "q$2")), "$1");
+    assert_string_equal(json_string_value(json_object_get(r, "p")), "v");
+    json_decref(rows);
+    keel_store_close(st);
+}
+
+static void test_error_mapping(void **state)
+{
+    keel_store *st = open_ns("t");
+    keel_store *other = NULL;
+    json_t *rows = NULL;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "SELECT x'00' AS b", NULL, &rows), KEEL_ESTORE);
+    assert_null(rows);
+    assert_non_null(strstr(keel_store_errmsg(st), "blob not supported"));
+    assert_int_equal(exec_j(st, "CREATE TABLE t_u (k TEXT PRIMARY KEY, p INTEGER "
+                            "REFERENCES t_u(k))", NULL, NULL), 0);
+    assert_int_equal(exec_j(st, "INSERT INTO t_u (k) VALUES ($1)", "[\"a\"]", NULL), 0);
+    assert_int_equal(exec_j(st, "INSERT INTO t_u (k) VALUES ($1)", "[\"a\"]", NULL), KEEL_ECONFLICT);
+    assert_non_null(strstr(keel_store_errmsg(st), "UNIQUE"));
+    /* foreign keys are on */
+    assert_int_equal(exec_j(st, "INSERT INTO t_u (k, p) VALUES ('b', 'zz')", NULL, NULL),
+                     KEEL_ECONFLICT);
+    assert_int_equal(exec_j(st, "SELEC 1", NULL, NULL), KEEL_ESTORE);
+    assert_non_null(strstr(keel_store_errmsg(st), "syntax error"));
+    assert_int_equal(exec_j(st, "SELECT * FROM t_missing", NULL, NULL), KEEL_ESTORE);
+    /* several statements are for migrations only */
+    assert_int_equal(exec_j(st, "SELECT 1; SELECT 2", NULL, NULL), KEEL_EINVAL);
+    assert_non_null(strstr(keel_store_errmsg(st), "several statements"));
+    assert_int_equal(exec_j(st, "SELECT 1 AS a; -- trailing\n ; /* c */", NULL, NULL), 0);
+
+    /* busy: another connection holds the write lock (short busy timeout) */
+    setenv("KEEL_STORE_BUSY_MS", "50", 1);
+    other = open_ns("t");
+    unsetenv("KEEL_STORE_BUSY_MS");
+    assert_int_equal(exec_j(st, "BEGIN IMMEDIATE", NULL, NULL), 0);
+    assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), KEEL_EUNAVAIL);
+    assert_int_equal(exec_j(st, "ROLLBACK", NULL, NULL), 0);
+    assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), 0);
+    keel_store_close(other);
+    keel_store_close(st);
+}
+
+/* Every way kv could reach auth's table is refused with a message naming it. */
+static void test_namespace_denied(void **state)
+{
+    static const char *const attempts[] = {
+        "SELECT * FROM auth_users",
+        "SELECT count(*) AS n FROM auth_users",
+        "SELECT * FROM AUTH_USERS",
+        "SELECT * FROM main.auth_users",
+        "INSERT INTO auth_users (email) VALUES ('x')",
+        "UPDATE auth_users SET email = 'y'",
+        "DELETE FROM auth_users",
+        "DROP TABLE auth_users",
+        "ALTER TABLE auth_users ADD COLUMN z TEXT",
+        "CREATE INDEX kv_steal ON auth_users (email)",
+        "CREATE TABLE auth_more (x INTEGER)",
+        "SELECT k.key FROM kv_items k JOIN auth_users a ON a.email = k.key",
+        "SELECT (SELECT email FROM auth_users LIMIT 1) AS e",
+        NULL
+    };
+    keel_store *kv = open_ns("kv"), *auth = open_ns("auth"), *core = open_ns(NULL);
+    json_t *rows = NULL;
+    int i;
+    (void)state;
+
+    assert_int_equal(exec_j(auth, "CREATE TABLE auth_users (email TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "INSERT INTO auth_users VALUES ('a@b')", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_items (key TEXT PRIMARY KEY)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "CREATE TABLE KV_Mixed (x INTEGER)", NULL, NULL), 0);
+    for (i = 0; attempts[i] != NULL; i++) {
+        int rc = exec_j(kv, attempts[i], NULL, &rows);
+        if (rc != KEEL_EDENIED)
+            fail_msg("%s: got %d (%s)", attempts[i], rc, keel_store_errmsg(kv));
+        assert_null(rows);
+        assert_non_null(strstr(keel_store_errmsg(kv), "module 'kv' may not"));
+        assert_non_null(strstr(keel_store_errmsg(kv), "auth_"));
+    }
+    assert_int_equal(exec_j(kv, "SELECT * FROM auth_users", NULL, NULL), KEEL_EDENIED);
+    assert_string_equal(keel_store_errmsg(kv), "module 'kv' may not access table 'auth_users'");
+
+    /* views and triggers cannot launder access */
+    if (exec_j(kv, "CREATE VIEW kv_v AS SELECT * FROM auth_users", NULL, NULL) == 0)
+        assert_int_equal(exec_j(kv, "SELECT * FROM kv_v", NULL, NULL), KEEL_EDENIED);
+    if (exec_j(kv, "CREATE TRIGGER kv_t AFTER INSERT ON kv_items BEGIN "
+               "DELETE FROM auth_users; END", NULL, NULL) == 0)
+        assert_int_equal(exec_j(kv, "INSERT INTO kv_items VALUES ('k')", NULL, NULL), KEEL_EDENIED);
+
+    /* schema, attach, pragmas */
+    assert_int_equal(exec_j(kv, "SELECT name FROM sqlite_master", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "ATTACH DATABASE ':memory:' AS x", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "PRAGMA writable_schema = 1", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "PRAGMA foreign_keys = OFF", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "PRAGMA table_info(auth_users)", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "PRAGMA table_info(kv_items)", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+    /* the migrations table belongs to the core */
+    assert_int_equal(exec_j(core, "CREATE TABLE keel_migrations (module TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "SELECT * FROM keel_migrations", NULL, NULL), KEEL_EDENIED);
+    keel__store_set_privileged(kv, 1);
+    assert_int_equal(exec_j(kv, "SELECT * FROM keel_migrations", NULL, NULL), 0);
+    keel__store_set_privileged(kv, 0);
+    assert_int_equal(exec_j(kv, "SELECT * FROM keel_migrations", NULL, NULL), KEEL_EDENIED);
+
+    /* its own tables still work; the core is confined to keel_* */
+    assert_int_equal(exec_j(kv, "INSERT INTO kv_mixed VALUES (1)", NULL, NULL), 0);
+    assert_int_equal(exec_j(core, "SELECT * FROM kv_items", NULL, NULL), KEEL_EDENIED);
+    assert_string_equal(keel_store_errmsg(core), "the core may not access table 'kv_items'");
+    /* auth's data is untouched */
+    assert_int_equal(exec_j(auth, "SELECT * FROM auth_users", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+    keel_store_close(kv);
+    keel_store_close(auth);
+    keel_store_close(core);
+}
+
+static void test_urls(void **state)
+{
+    keel_store *st = (keel_store *)1;
+    char url[160];
+    (void)state;
+
+    snprintf(url, sizeof url, "sqlite:%s", dbpath);
+    assert_int_equal(keel__store_open_url(url, "t", &st, err, sizeof err), 0);
+    keel_store_close(st);
+    assert_int_equal(keel__store_open_url("postgres://u@h/db", "t", &st, err, sizeof err),
+                     KEEL_ECONFIG);
+    assert_null(st);
+    assert_non_null(strstr(err, "postgres backend not built"));
+    assert_int_equal(keel__store_open_url("postgresql://h/db", "t", &st, err, sizeof err),
+                     KEEL_ECONFIG);
+    assert_int_equal(keel__store_open_url("mysql://h/db", "t", &st, err, sizeof err),
+                     KEEL_ECONFIG);
+    assert_non_null(strstr(err, "mysql"));
+    assert_int_equal(keel__store_open_url("", "t", &st, err, sizeof err), KEEL_ECONFIG);
+    assert_int_equal(keel__store_open_url("sqlite:", "t", &st, err, sizeof err), KEEL_ECONFIG);
+    assert_int_equal(keel__store_open_url(dbpath, "Bad-Name", &st, err, sizeof err), KEEL_ECONFIG);
+    assert_int_equal(keel__store_open_url(dbpath, "keel", &st, err, sizeof err), KEEL_ECONFIG);
+    assert_int_equal(keel__store_open_url("/proc/nope/x.db", "t", &st, err, sizeof err) < 0, 1);
+    assert_null(st);
+    assert_int_equal(keel_store_open(NULL, dbpath, "t", &st, err, sizeof err), KEEL_EINVAL);
+}
+
+static void test_cache_survives_schema_change(void **state)
+{
+    keel_store *st = open_ns("t");
+    json_t *rows = NULL;
+    char sql[64];
+    int i;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "CREATE TABLE t_c (a INTEGER)", NULL, NULL), 0);
+    for (i = 0; i < 50; i++) {
+        json_t *p = json_pack("[i]", i);
+        assert_int_equal(keel_store_exec(st, "INSERT INTO t_c (a) VALUES ($1)", p, NULL), 0);
+        json_decref(p);
+    }
+    /* more distinct statements than cache slots: eviction keeps results right */
+    for (i = 0; i < 40; i++) {
+        json_t *row = NULL;
+        snprintf(sql, sizeof sql, "SELECT count(*) AS n FROM t_c WHERE a >= %d", i);
+        assert_int_equal(keel_store_one(st, sql, NULL, &row), 0);
+        assert_int_equal(json_integer_value(json_object_get(row, "n")), 50 - i);
+        json_decref(row);
+    }
+    assert_int_equal(exec_j(st, "SELECT * FROM t_c WHERE a = $1", "[3]", &rows), 0);
+    json_decref(rows);
+    assert_int_equal(exec_j(st, "ALTER TABLE t_c ADD COLUMN b TEXT", NULL, NULL), 0);
+    assert_int_equal(exec_j(st, "SELECT * FROM t_c WHERE a = $1", "[3]", &rows), 0);
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "b")));
+    json_decref(rows);
+    /* a cached statement does not keep the table locked */
+    assert_int_equal(exec_j(st, "DROP TABLE t_c", NULL, NULL), 0);
+    assert_int_equal(exec_j(st, "SELECT * FROM t_c WHERE a = $1", "[3]", NULL), KEEL_ESTORE);
+    keel_store_close(st);
+}
+
+static double bench_ns(const char *cache)
+{
+    keel_store *st;
+    struct timespec a, b;
+    json_t *p = json_pack("[i]", 5), *rows = NULL;
+    int i, n = 20000;
+
+    setenv("KEEL_STORE_CACHE", cache, 1);
+    st = open_ns("t");
+    unsetenv("KEEL_STORE_CACHE");
+    assert_int_equal(exec_j(st, "CREATE TABLE IF NOT EXISTS t_b (k INTEGER PRIMARY KEY, v TEXT)",
+                            NULL, NULL), 0);
+    assert_int_equal(exec_j(st, "INSERT OR REPLACE INTO t_b VALUES (5, 'five')", NULL, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(keel_store_exec(st, "SELECT k, v FROM t_b WHERE k = $1", p, &rows), 0);
+        json_decref(rows);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    json_decref(p);
+    keel_store_close(st);
+    return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n;
+}
+
+/* Not an assertion on speed (shared machine): prints the measurement. */
+static void test_cache_measure(void **state)
+{
+    double on, off;
+    (void)state;
+    off = bench_ns("0");
+    on = bench_ns("1");
+    print_message("point select by key, 20000 runs: cache on %.0f ns/op, off %.0f ns/op\n", on, off);
+    assert_true(on > 0 && off > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_dirs_and_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_params_and_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_skips_literals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_survives_schema_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_measure, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
