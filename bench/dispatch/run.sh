@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/dispatch/run.sh [BUILD_DIR] — HTTP throughput of keel vs a bare evhttp
+# peer on 127.0.0.1, then the dispatch microbenchmark if it was built.
+#
+#   wrk -t2 -c32 -d5s POST {"msg":"hi"} → /v1/echo/echo
+#     peer      bench/dispatch/peer_evhttp.c (one loop, jansson parse+dump)
+#     keel-1    keel serve, KEEL_THREADS=1, KEEL_LOG_LEVEL=warn
+#     keel-1log keel serve, KEEL_THREADS=1, access log at info (to a file)
+#     keel-2    keel serve, KEEL_THREADS=2, KEEL_LOG_LEVEL=warn
+# BENCH_DURATION (default 5s) and BENCH_CONNS (default 32) override wrk's.
+# Needs: wrk, cc, pkg-config, libevent-dev, libjansson-dev, curl, python3.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=$(cd "${1:-$HERE/../../build}" && pwd)
+KEEL="$BUILD/keel"
+DUR=${BENCH_DURATION:-5s}
+CONNS=${BENCH_CONNS:-32}
+[ -x "$KEEL" ] || { echo "no keel binary at $KEEL (pass the build dir)" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/keel-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
+}
+wait_up() { # PORT PID
+    local i
+    for i in $(seq 1 200); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || { echo "server exited early" >&2; return 1; }
+        sleep 0.05
+    done
+    echo "server did not come up on port $1" >&2
+    return 1
+}
+# bench NAME PORT: checks one answer, runs wrk, prints "NAME rps p50 p99"
+bench() {
+    local name=$1 port=$2 url="http://127.0.0.1:$2/v1/echo/echo" got out rps
+    got=$(curl -sS -H 'Content-Type: application/json' -d '{"msg":"hi"}' "$url")
+    [ "$got" = '{"msg":"hi"}' ] || { echo "$name: unexpected answer '$got'" >&2; return 1; }
+    out=$(wrk -t2 -c"$CONNS" -d"$DUR" --latency -s "$HERE/post.lua" "$url")
+    echo "$out" > "$TMP/$name.wrk"
+    if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
+        echo "$name: errors during the run:" >&2; grep 'Non-2xx\|Socket errors' <<<"$out" >&2; return 1
+    fi
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    printf '%-10s %12s %10s %10s\n' "$name" "$rps" \
+        "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+    eval "RPS_${name//-/_}=$rps"
+}
+start_keel() { # NAME THREADS LOGLEVEL → port in PORT
+    PORT=$(free_port)
+    mkdir -p "$TMP/$1"
+    ( cd "$TMP/$1" && exec env KEEL_PORT="$PORT" KEEL_HOST=127.0.0.1 KEEL_THREADS="$2" \
+        KEEL_AUTH_DISABLED=1 KEEL_LOG_LEVEL="$3" KEEL_MODULES_LOCAL=echo \
+        KEEL_DATABASE_URL="sqlite:$TMP/$1/keel.db" "$KEEL" serve ) >"$TMP/$1.log" 2>&1 &
+    PIDS+=($!)
+    wait_up "$PORT" "$!"
+}
+stop_last() { local p=${PIDS[-1]}; kill "$p"; wait "$p" 2>/dev/null || true; unset 'PIDS[-1]'; }
+
+cc -O2 -o "$TMP/peer" "$HERE/peer_evhttp.c" $(pkg-config --cflags --libs libevent jansson)
+
+echo "== HTTP: wrk -t2 -c$CONNS -d$DUR, POST {\"msg\":\"hi\"} /v1/echo/echo on 127.0.0.1 ($(nproc) cores)"
+echo "   load average before: $(cut -d" " -f1-3 /proc/loadavg)"
+printf '%-10s %12s %10s %10s\n' server req/s p50 p99
+PORT=$(free_port)
+"$TMP/peer" "$PORT" & PIDS+=($!)
+wait_up "$PORT" "$!"
+bench peer "$PORT"; stop_last
+start_keel keel-1 1 warn;    bench keel-1 "$PORT";    stop_last
+start_keel keel-1log 1 info; bench keel-1log "$PORT"; stop_last
+start_keel keel-2 2 warn;    bench keel-2 "$PORT";    stop_last
+python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" <<'PY'
+import sys
+peer, k1, k1l, k2 = map(float, sys.argv[1:])
+print("ratio keel-1/peer = %.2f, keel-1log/peer = %.2f, keel-2/peer = %.2f" % (k1/peer, k1l/peer, k2/peer))
+PY
+
+BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'dispatch_bench' -perm -u+x 2>/dev/null | head -1)
+if [ -n "$BIN" ]; then
+    echo "== dispatch microbenchmark ($BIN)"
+    "$BIN"
+else
+    echo "== dispatch microbenchmark not built (no dispatch_bench under $BUILD)"
+fi
