@@ -105,6 +105,11 @@ int keel__schema_equal(const json_t *a, const json_t *b, int depth);
 /* "integer", "number", "string", … for a value (integer for json integers). */
 const char *keel__schema_type_name(const json_t *v);
 
+/* Replaces every byte of s that does not start a complete UTF-8 sequence
+ * with '?', in place: messages cut by a short buffer or quoting a user's
+ * bytes stay valid JSON strings.  Returns s. */
+char *keel__schema_utf8_fix(char *s);
+
 /* Writes "integer or null" for a keel_stype mask. */
 void keel__schema_types_text(unsigned types, char *buf, size_t len);
 

@@ -37,7 +37,28 @@ static int cerr(compiler *c, const keel_spath *path, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     snprintf(c->err, c->errlen, "%s at %s", what, keel__schema_path(path, ptr, sizeof ptr));
+    keel__schema_utf8_fix(c->err);
     return KEEL_EINVAL;
+}
+
+char *keel__schema_utf8_fix(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p != '\0') {
+        size_t need = *p < 0x80 ? 0 : (*p >> 5) == 0x6 ? 1 : (*p >> 4) == 0xE ? 2
+                    : (*p >> 3) == 0x1E ? 3 : (size_t)-1;
+        size_t k = 0;
+        if (need != (size_t)-1)
+            while (k < need && (p[k + 1] & 0xC0) == 0x80)
+                k++;
+        if (need == (size_t)-1 || k < need || (need == 1 && *p < 0xC2)) {
+            *p++ = '?';
+            continue;
+        }
+        p += need + 1;
+    }
+    return s;
 }
 
 /* ---- pointers ---------------------------------------------------------- */

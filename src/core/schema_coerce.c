@@ -177,12 +177,23 @@ static unsigned implied_types(const keel_snode *n)
     return types;
 }
 
+/* Quotes at most 60 bytes of user text for a message ("abc…"). */
+static const char *shorten(const char *text, char *buf, size_t len)
+{
+    size_t n = strlen(text);
+
+    if (n < len && n <= 60)
+        return text;
+    snprintf(buf, len, "%.*s...", 57, text);
+    return buf;
+}
+
 int keel__schema_coerce(const keel_schema *s, const char *name, const char *text,
                         json_t **out, char *err, size_t errlen)
 {
     const keel_snode *root, *prop = NULL;
     const keel_sprop *p;
-    char want[96];
+    char want[96], shown[64], sname[64];
     unsigned types;
     int rc;
 
@@ -206,7 +217,7 @@ int keel__schema_coerce(const keel_schema *s, const char *name, const char *text
                          (prop != NULL && (prop->flags & KEEL_SF_FALSE)))) {
         rc = KEEL_EINVAL;
         if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "unknown option --%s", name);
+            snprintf(err, errlen, "unknown option --%s", shorten(name, sname, sizeof sname));
         goto out;
     }
     types = 0; /* no schema / open object: a string */
@@ -216,13 +227,17 @@ int keel__schema_coerce(const keel_schema *s, const char *name, const char *text
     if (rc != 0 && err != NULL && errlen > 0) {
         keel__schema_types_text(types != 0 ? types : KEEL_ST_STRING, want, sizeof want);
         if (rc == KEEL_ELIMIT)
-            snprintf(err, errlen, "option --%s: '%s' is out of range for %s", name, text, want);
+            snprintf(err, errlen, "option --%s: '%s' is out of range for %s",
+                     shorten(name, sname, sizeof sname), shorten(text, shown, sizeof shown), want);
         else
-            snprintf(err, errlen, "option --%s: expected %s, got '%s'", name, want, text);
+            snprintf(err, errlen, "option --%s: expected %s, got '%s'",
+                     shorten(name, sname, sizeof sname), want, shorten(text, shown, sizeof shown));
     }
     if (rc == KEEL_ELIMIT)
         rc = KEEL_EINVAL;
 out:
+    if (err != NULL && errlen > 0)
+        keel__schema_utf8_fix(err);
     if (rc != 0) {
         json_decref(*out);
         *out = NULL;

@@ -33,6 +33,7 @@ static int verr(validator *vd, const keel_spath *path, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     snprintf(vd->err, vd->errlen, "%s: %s", keel__schema_path(path, ptr, sizeof ptr), what);
+    keel__schema_utf8_fix(vd->err);
     return KEEL_EINVAL;
 }
 

@@ -284,6 +284,22 @@ static void test_bad_arguments(void **state)
     assert_null(keel__schema_json(NULL));
 }
 
+/* A message cut mid-character by a short buffer is still valid UTF-8. */
+static void test_messages_stay_utf8(void **state)
+{
+    keel_schema *s = compile_ok("{\"additionalProperties\":false}");
+    json_t *v = json_pack("{s:i}", "\xc3\xa9\xc3\xa9\xc3\xa9", 1), *msg;
+    char err[25];
+
+    assert_int_equal(keel__schema_validate(s, v, err, sizeof err), KEEL_EINVAL);
+    /* 24 bytes of "/: unknown property 'ééé'" end inside the second é */
+    msg = json_string(err);
+    assert_non_null(msg);
+    json_decref(msg);
+    json_decref(v);
+    keel__schema_free(s);
+}
+
 static void test_schema_json_is_kept(void **state)
 {
     json_t *j = json_pack("{s:s}", "type", "integer");
@@ -432,6 +448,19 @@ static void test_coerce(void **state)
     coerce_ok(s, "on", "yes", "true");
     coerce_bad(s, "on", "maybe", "expected boolean");
     coerce_bad(s, "foo", "1", "unknown option --foo");
+    /* user bytes in messages: invalid UTF-8 replaced, long text shortened */
+    coerce_bad(s, "n", "\xc3(", "option --n: expected integer, got '?('");
+    coerce_bad(s, "\xe2\x82", "1", "unknown option --??");
+    {
+        char longtext[300];
+        json_t *o = NULL;
+        char err[256];
+        memset(longtext, 'x', sizeof longtext - 1);
+        longtext[sizeof longtext - 1] = '\0';
+        assert_int_equal(keel__schema_coerce(s, "n", longtext, &o, err, sizeof err), KEEL_EINVAL);
+        assert_non_null(strstr(err, "xxx...'"));
+        assert_true(strlen(err) < 120);
+    }
     keel__schema_free(s);
 
     open = compile_ok("{\"properties\":{\"n\":{\"type\":\"integer\"}}}");
@@ -710,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_keywords),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_schema_json_is_kept),
+        cmocka_unit_test(test_messages_stay_utf8),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_coerce),
         cmocka_unit_test(test_coerce_locale_independent),
