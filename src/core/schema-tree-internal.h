@@ -1,7 +1,7 @@
 /*
  * schema-tree-internal.h — the compiled form of a keel JSON Schema, shared by
- * schema.c (compile), schema_validate.c and schema_coerce.c.  Nothing outside
- * those three files includes it: everyone else uses schema-internal.h.
+ * schema.c (compile), schema_validate.c, schema_coerce.c and schema_text.c.
+ * Nothing outside those files includes it: everyone else uses schema-internal.h.
  */
 #ifndef KEEL_SCHEMA_TREE_INTERNAL_H
 #define KEEL_SCHEMA_TREE_INTERNAL_H
@@ -109,6 +109,9 @@ const char *keel__schema_type_name(const json_t *v);
  * with '?', in place: messages cut by a short buffer or quoting a user's
  * bytes stay valid JSON strings.  Returns s. */
 char *keel__schema_utf8_fix(char *s);
+
+/* The keel_stype bit for a type name ("integer"), 0 if unknown. */
+unsigned keel__schema_type_bit(const char *name);
 
 /* Writes "integer or null" for a keel_stype mask. */
 void keel__schema_types_text(unsigned types, char *buf, size_t len);

@@ -3,7 +3,8 @@
  * of C structs: type masks, numeric bounds as doubles, sorted property
  * tables, enum/const as borrowed JSON values.  Any keyword outside the subset
  * is refused by name and JSON pointer, so nobody believes it is enforced.
- * Validation lives in schema_validate.c, CLI/query coercion in schema_coerce.c.
+ * Validation lives in schema_validate.c, CLI/query coercion in schema_coerce.c,
+ * message helpers (pointers, type names, UTF-8) in schema_text.c.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -41,109 +42,13 @@ static int cerr(compiler *c, const keel_spath *path, const char *fmt, ...)
     return KEEL_EINVAL;
 }
 
-char *keel__schema_utf8_fix(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-
-    while (*p != '\0') {
-        size_t need = *p < 0x80 ? 0 : (*p >> 5) == 0x6 ? 1 : (*p >> 4) == 0xE ? 2
-                    : (*p >> 3) == 0x1E ? 3 : (size_t)-1;
-        size_t k = 0;
-        if (need != (size_t)-1)
-            while (k < need && (p[k + 1] & 0xC0) == 0x80)
-                k++;
-        if (need == (size_t)-1 || k < need || (need == 1 && *p < 0xC2)) {
-            *p++ = '?';
-            continue;
-        }
-        p += need + 1;
-    }
-    return s;
-}
-
-/* ---- pointers ---------------------------------------------------------- */
-
-static size_t path_put(const keel_spath *p, char *buf, size_t len, size_t pos)
-{
-    char idx[32];
-    const char *s;
-
-    if (p == NULL)
-        return pos;
-    pos = path_put(p->up, buf, len, pos);
-    if (pos + 1 < len)
-        buf[pos++] = '/';
-    if (p->key == NULL) {
-        snprintf(idx, sizeof idx, "%zu", p->idx);
-        s = idx;
-    } else {
-        s = p->key;
-    }
-    for (; *s != '\0'; s++) {
-        const char *rep = *s == '~' ? "~0" : *s == '/' ? "~1" : NULL;
-        if (rep == NULL) {
-            if (pos + 1 < len)
-                buf[pos++] = *s;
-        } else if (pos + 2 < len) {
-            buf[pos++] = rep[0];
-            buf[pos++] = rep[1];
-        }
-    }
-    return pos;
-}
-
-char *keel__schema_path(const keel_spath *p, char *buf, size_t len)
-{
-    size_t pos;
-
-    if (len == 0)
-        return buf;
-    pos = path_put(p, buf, len, 0);
-    if (pos == 0 && len > 1)
-        buf[pos++] = '/';
-    buf[pos < len ? pos : len - 1] = '\0';
-    return buf;
-}
-
 /* ---- keyword values ---------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    unsigned    bit;
-} type_names[] = {
-    {"null", KEEL_ST_NULL},     {"boolean", KEEL_ST_BOOLEAN}, {"object", KEEL_ST_OBJECT},
-    {"array", KEEL_ST_ARRAY},   {"number", KEEL_ST_NUMBER},   {"integer", KEEL_ST_INTEGER},
-    {"string", KEEL_ST_STRING}, {0}
-};
-
-void keel__schema_types_text(unsigned types, char *buf, size_t len)
-{
-    size_t pos = 0;
-    int first = 1;
-
-    if (len == 0)
-        return;
-    buf[0] = '\0';
-    for (int i = 0; type_names[i].name != NULL; i++) {
-        if (!(types & type_names[i].bit))
-            continue;
-        int n = snprintf(buf + pos, len - pos, "%s%s", first ? "" : " or ", type_names[i].name);
-        if (n < 0 || (size_t)n >= len - pos)
-            return;
-        pos += (size_t)n;
-        first = 0;
-    }
-}
 
 static int type_bit(compiler *c, const json_t *v, const keel_spath *path, unsigned *bit)
 {
     if (json_is_string(v)) {
-        for (int i = 0; type_names[i].name != NULL; i++) {
-            if (strcmp(json_string_value(v), type_names[i].name) == 0) {
-                *bit = type_names[i].bit;
-                return 0;
-            }
-        }
+        if ((*bit = keel__schema_type_bit(json_string_value(v))) != 0)
+            return 0;
         return cerr(c, path, "unknown type '%s'", json_string_value(v));
     }
     return cerr(c, path, "'type' must be a type name or an array of them");

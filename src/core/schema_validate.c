@@ -37,21 +37,6 @@ static int verr(validator *vd, const keel_spath *path, const char *fmt, ...)
     return KEEL_EINVAL;
 }
 
-const char *keel__schema_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:  return "object";
-    case JSON_ARRAY:   return "array";
-    case JSON_STRING:  return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL:    return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:   return "boolean";
-    case JSON_NULL:    return "null";
-    }
-    return "unknown";
-}
-
 /* ---- equality ---------------------------------------------------------- */
 
 static int equal_objects(const json_t *a, const json_t *b, int depth)
