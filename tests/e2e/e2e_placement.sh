@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# e2e_placement.sh — the same module code in one process or split over two,
+# by configuration alone (docs/placement.md).
+#
+#   1. all modules in one process
+#   2. B runs compute+auth (+kv, auth's dependency); gateway G runs
+#      echo,kv,riding with KEEL_REMOTE_COMPUTE/KEEL_REMOTE_AUTH pointing at B
+#      (auth enforced on G through the remote auth), and gateway O does the
+#      same with auth off (B's modules only as a dependency). HTTP and CLI.
+#   3. B killed: calls that need B get a fast 503 naming the module, kv keeps
+#      working, /v1/modules shows the breaker open; B restarted on the same
+#      port: calls recover within a few seconds.
+#   4. KEEL_EXPOSE=<module>:PORT serves only that module there, and a gateway
+#      can use that port as the module's remote address.
+# Steps for modules not built into KEEL_BIN are reported as SKIP.
+. "$(dirname "$0")/lib.sh"
+
+BUILT=$("$KEEL_BIN" modules 2>/dev/null | awk '/^[a-z]/ {print $1}' || true)
+has() { grep -qx "$1" <<<"$BUILT"; }
+skip() { echo "SKIP - $*"; }
+for m in echo kv auth; do
+    has "$m" || { echo "e2e_placement needs module $m in the build (have: $BUILT)"; exit 1; }
+done
+ms_now() { date +%s%3N; }
+
+# serve_on VAR PORT [ENV=VAL ...]: keel_serve on a fixed port (for restarts).
+serve_on() {
+    local var=$1 port=$2; shift 2
+    mkdir -p "$E2E_TMP/$var"
+    ( cd "$E2E_TMP/$var" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_THREADS=2 \
+        KEEL_DATABASE_URL="sqlite:$E2E_TMP/$var/keel.db" "$@" "$KEEL_BIN" serve ) \
+        >>"$E2E_TMP/$var.log" 2>&1 &
+    local pid=$! i
+    E2E_PIDS+=("$pid")
+    printf -v "$var" '%s' "$port"
+    printf -v "${var}_PID" '%s' "$pid"
+    for i in $(seq 1 200); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "keel ($var) exited; log:"; cat "$E2E_TMP/$var.log"; return 1; }
+        sleep 0.05
+    done
+    echo "keel ($var) not healthy; log:"; cat "$E2E_TMP/$var.log"; return 1
+}
+
+post() { # post PORT PATH JSON [curl args]
+    local port=$1 path=$2 body=$3; shift 3
+    http POST "http://127.0.0.1:$port$path" -H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# A session CSV from compute's own generator, as {"csv": …} for keel call.
+if has compute; then
+    "$KEEL_BIN" compute synth --seed 7 >"$E2E_TMP/session.csv" 2>"$E2E_TMP/synth.err" ||
+        "$KEEL_BIN" compute synth >"$E2E_TMP/session.csv" 2>>"$E2E_TMP/synth.err" || true
+    python3 -c 'import json,sys; print(json.dumps({"csv": open(sys.argv[1]).read()}))' \
+        "$E2E_TMP/session.csv" >"$E2E_TMP/aggregate.json"
+fi
+
+# ---- 1. everything in one process -------------------------------------------
+keel_serve ONE KEEL_AUTH_DISABLED=1
+post "$ONE" /v1/kv/put '{"key":"a","value":"1"}';   expect_status "one: kv.put" 200
+post "$ONE" /v1/kv/get '{"key":"a"}';               expect_status "one: kv.get" 200
+expect_eq "one: kv.get value" "$(jget "$HTTP_BODY" value)" "1"
+post "$ONE" /v1/echo/echo '{"x":[1,2]}';            expect_status "one: echo" 200
+http GET "http://127.0.0.1:$ONE/v1/modules"
+expect_eq "one: auth placed local" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(",".join(sorted({m["placement"] for m in d["modules"]})))' "$HTTP_BODY")" "local"
+if has compute; then
+    post "$ONE" /v1/compute/aggregate "@$E2E_TMP/aggregate.json"; expect_status "one: compute.aggregate" 200
+    ONE_AGG=$HTTP_BODY
+else
+    skip "one: compute.aggregate (compute not built)"
+fi
+keel_stop ONE
+
+# ---- 2. compute and auth in process B ----------------------------------------
+B_LOCAL=auth,kv; has compute && B_LOCAL=compute,$B_LOCAL
+G_LOCAL=echo,kv; has riding && G_LOCAL=$G_LOCAL,riding
+BPORT=$(free_port)
+B_ENV=(KEEL_MODULES_LOCAL=$B_LOCAL KEEL_AUTH_DISABLED=1
+       KEEL_AUTH_DEFAULT_SCOPES=riding:write,compute:read,kv:read,kv:write)
+serve_on B "$BPORT" "${B_ENV[@]}"
+REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT)
+has compute && REMOTE_ENV+=(KEEL_REMOTE_COMPUTE=http://127.0.0.1:$BPORT)
+keel_serve G "${REMOTE_ENV[@]}"
+keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1
+
+http GET "http://127.0.0.1:$G/v1/modules"
+place() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); m=[m for m in d["modules"] if m["name"]==sys.argv[2]][0]; print(m["placement"], m.get("url",""), m.get("remote",{}).get("breaker",""))' "$1" "$2"; }
+expect_eq "G: auth placed remote" "$(place "$HTTP_BODY" auth)" "remote http://127.0.0.1:$BPORT closed"
+expect_eq "G: kv placed local" "$(place "$HTTP_BODY" kv)" "local  "
+
+# Auth through the remote auth module: register and log in via the gateway.
+post "$G" /v1/auth/register '{"email":"ann@example.org","password":"correct horse"}'
+expect_status "G: auth.register (forwarded to B)" 200
+post "$G" /v1/auth/login '{"email":"ann@example.org","password":"correct horse"}'
+expect_status "G: auth.login (forwarded to B)" 200
+TOKEN=$(jget "$HTTP_BODY" token)
+[ -n "$TOKEN" ] && ok "G: login gave a token" || fail "G: no token in ${HTTP_BODY:0:200}"
+post "$G" /v1/kv/put '{"key":"k","value":"v"}' -H "Authorization: Bearer $TOKEN"
+expect_status "G: kv.put with a token checked by remote auth" 200
+post "$G" /v1/kv/put '{"key":"k","value":"v"}' -H "Authorization: Bearer nope"
+expect_status "G: kv.put with a bad token" 401
+post "$G" /v1/kv/get '{"key":"k"}' -H "Authorization: Bearer $TOKEN" -H "X-Request-Id: r-e2e-placement-1"
+expect_status "G: kv.get" 200
+post "$G" /v1/auth/whoami '{}' -H "Authorization: Bearer $TOKEN" -H "X-Request-Id: r-e2e-placement-2"
+expect_status "G: auth.whoami (remote, with the caller's token checked on G)" 200
+if grep -q "r-e2e-placement-2" "$E2E_TMP/B.log"; then ok "request id reached B"; else fail "request id not in B's log"; fi
+
+if has compute; then
+    post "$G" /v1/compute/aggregate "@$E2E_TMP/aggregate.json" -H "Authorization: Bearer $TOKEN"
+    expect_status "G: compute.aggregate (remote)" 200
+    expect_eq "G: same result as in one process" "$(jget "$HTTP_BODY" "")" "$(jget "$ONE_AGG" "")"
+    post "$O" /v1/compute/aggregate '{"csv":"not,a\nsession"}'
+    case "$HTTP_STATUS" in 4??) ok "O: bad CSV keeps its 4xx across the wire ($HTTP_STATUS $(jget "$HTTP_BODY" error.code))";;
+        *) fail "O: bad CSV gave $HTTP_STATUS ${HTTP_BODY:0:200}";; esac
+    out=$(cd "$E2E_TMP" && env "${REMOTE_ENV[@]}" KEEL_DATABASE_URL="sqlite:$E2E_TMP/cli.db" \
+          "$KEEL_BIN" call compute.aggregate "@$E2E_TMP/aggregate.json" 2>"$E2E_TMP/cli.err"); rc=$?
+    expect_eq "CLI: keel call compute.aggregate through B exits 0" "$rc" "0"
+    expect_eq "CLI: same result" "$(jget "$out" "")" "$(jget "$ONE_AGG" "")"
+else
+    skip "compute over the wire (compute not built)"
+fi
+set +e
+out=$(cd "$E2E_TMP" && env "${REMOTE_ENV[@]}" KEEL_DATABASE_URL="sqlite:$E2E_TMP/cli.db" \
+      "$KEEL_BIN" call auth.check_token "{\"token\":\"$TOKEN\"}" 2>"$E2E_TMP/cli.err"); rc=$?
+set -e
+expect_eq "CLI: keel call auth.check_token goes to B, exit 0" "$rc" "0"
+expect_eq "CLI: principal from B" "$(jget "$out" email)" "ann@example.org"
+
+if has riding; then
+    # ---- riding through the gateway: riding local, compute and auth on B ----
+    post "$G" /v1/riding/create_rider '{"name":"Ann"}' -H "Authorization: Bearer $TOKEN"
+    expect_status "G: riding.create_rider" 200
+else
+    skip "riding flow through the split gateway (riding not built)"
+fi
+
+# ---- 3. B goes away ----------------------------------------------------------
+keel_stop B
+t0=$(ms_now)
+post "$G" /v1/kv/get '{"key":"k"}' -H "Authorization: Bearer $TOKEN"
+dt=$(( $(ms_now) - t0 ))
+expect_status "G without B: kv.get needs auth" 503
+expect_eq "G without B: error names auth" "$(jget "$HTTP_BODY" error.code) $(jget "$HTTP_BODY" error.module)" "unavailable auth"
+[ "$dt" -lt 1000 ] && ok "G without B: answered in ${dt} ms" || fail "G without B: took ${dt} ms"
+
+post "$O" /v1/kv/put '{"key":"z","value":"still here"}'
+expect_status "O without B: kv.put keeps working" 200
+post "$O" /v1/kv/get '{"key":"z"}'
+expect_status "O without B: kv.get" 200
+post "$O" /v1/echo/echo '{"still":"up"}'
+expect_status "O without B: echo" 200
+RM=auth; RPATH=/v1/auth/check_token; RBODY="{\"token\":\"$TOKEN\"}"
+if has compute; then RM=compute; RPATH=/v1/compute/aggregate; RBODY="@$E2E_TMP/aggregate.json"; fi
+worst=0
+for i in 1 2 3 4 5 6; do
+    t0=$(ms_now)
+    post "$O" "$RPATH" "$RBODY"
+    dt=$(( $(ms_now) - t0 )); [ "$dt" -gt "$worst" ] && worst=$dt
+    if [ "$HTTP_STATUS" != 503 ] || [ "$(jget "$HTTP_BODY" error.module)" != "$RM" ]; then
+        fail "O without B: $RM call $i gave $HTTP_STATUS ${HTTP_BODY:0:200}"
+    fi
+done
+[ "$worst" -lt 1000 ] && ok "O without B: 6 × 503 {unavailable, module:$RM}, slowest ${worst} ms" \
+                      || fail "O without B: slowest call ${worst} ms"
+expect_contains "O: the last call failed fast on the open circuit" "$(jget "$HTTP_BODY" error.message)" "circuit open"
+http GET "http://127.0.0.1:$O/v1/modules"
+expect_eq "O: /v1/modules shows the breaker open" "$(place "$HTTP_BODY" "$RM" | awk '{print $3}')" "open"
+set +e
+t0=$(ms_now)
+(cd "$E2E_TMP" && env "${REMOTE_ENV[@]}" KEEL_DATABASE_URL="sqlite:$E2E_TMP/cli.db" \
+    "$KEEL_BIN" call auth.check_token "{\"token\":\"$TOKEN\"}" >/dev/null 2>"$E2E_TMP/cli.err"); rc=$?
+dt=$(( $(ms_now) - t0 ))
+set -e
+expect_eq "CLI without B: exit 4 (unavailable)" "$rc" "4"
+expect_contains "CLI without B: says which module" "$(cat "$E2E_TMP/cli.err")" "auth"
+[ "$dt" -lt 1000 ] && ok "CLI without B: ${dt} ms" || fail "CLI without B: ${dt} ms"
+
+# B back on the same port: the breaker lets a probe through after its cool-down.
+serve_on B "$BPORT" "${B_ENV[@]}"
+t0=$(ms_now); recovered=""
+while [ $(( $(ms_now) - t0 )) -lt 8000 ]; do
+    post "$O" "$RPATH" "$RBODY"
+    if [ "$HTTP_STATUS" = 200 ] || { [ "$RM" = auth ] && [ "$HTTP_STATUS" = 401 ]; }; then
+        recovered=$(( $(ms_now) - t0 )); break
+    fi
+    sleep 0.2
+done
+[ -n "$recovered" ] && ok "O: $RM recovered ${recovered} ms after B restarted" \
+                    || fail "O: $RM did not recover: $HTTP_STATUS ${HTTP_BODY:0:200}"
+http GET "http://127.0.0.1:$O/v1/modules"
+expect_eq "O: breaker closed again" "$(place "$HTTP_BODY" "$RM" | awk '{print $3}')" "closed"
+post "$G" /v1/auth/login '{"email":"ann@example.org","password":"correct horse"}'
+expect_status "G: auth back (B's data survived the restart)" 200
+keel_stop G
+keel_stop O
+keel_stop B
+
+# ---- 4. KEEL_EXPOSE ----------------------------------------------------------
+XM=auth; has compute && XM=compute
+XP=$(free_port)
+keel_serve X KEEL_AUTH_DISABLED=1 KEEL_EXPOSE="$XM:$XP"
+for i in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$XP/healthz" 2>/dev/null && break; sleep 0.05; done
+if [ "$XM" = compute ]; then
+    post "$XP" /v1/compute/aggregate "@$E2E_TMP/aggregate.json"; expect_status "expose: compute served on its port" 200
+else
+    post "$XP" /v1/auth/register '{"email":"bo@example.org","password":"12345678x"}'; expect_status "expose: auth served on its port" 200
+fi
+post "$XP" /v1/kv/get '{"key":"a"}'
+expect_status "expose: kv is not served on the $XM port" 404
+expect_eq "expose: error code" "$(jget "$HTTP_BODY" error.code)" "unknown_module"
+post "$X" /v1/kv/put '{"key":"a","value":"1"}'; expect_status "expose: main port serves everything" 200
+# A gateway that knows only the exposed port.
+keel_serve Y KEEL_AUTH_DISABLED=1 KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_$(tr a-z A-Z <<<"$XM")=http://127.0.0.1:$XP"
+if [ "$XM" = compute ]; then
+    post "$Y" /v1/compute/aggregate "@$E2E_TMP/aggregate.json"; expect_status "Y: compute via the exposed port" 200
+else
+    post "$Y" /v1/auth/login '{"email":"bo@example.org","password":"12345678x"}'; expect_status "Y: auth via the exposed port" 200
+fi
+keel_stop Y
+keel_stop X
+
+e2e_done
