@@ -100,22 +100,49 @@ char *keel__schema_path(const keel_spath *p, char *buf, size_t len)
     return buf;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t need;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        need = 1;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        need = 2;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        need = 3;
+    else
+        return 0;
+    if (p[0] == 0xE0)
+        lo = 0xA0;
+    else if (p[0] == 0xED)
+        hi = 0x9F;
+    else if (p[0] == 0xF0)
+        lo = 0x90;
+    else if (p[0] == 0xF4)
+        hi = 0x8F;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t k = 2; k <= need; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
 char *keel__schema_utf8_fix(char *s)
 {
     unsigned char *p = (unsigned char *)s;
 
     while (*p != '\0') {
-        size_t need = *p < 0x80 ? 0 : (*p >> 5) == 0x6 ? 1 : (*p >> 4) == 0xE ? 2
-                    : (*p >> 3) == 0x1E ? 3 : (size_t)-1;
-        size_t k = 0;
-        if (need != (size_t)-1)
-            while (k < need && (p[k + 1] & 0xC0) == 0x80)
-                k++;
-        if (need == (size_t)-1 || k < need || (need == 1 && *p < 0xC2)) {
+        size_t n = utf8_seq(p);
+        if (n == 0)
             *p++ = '?';
-            continue;
-        }
-        p += need + 1;
+        else
+            p += n;
     }
     return s;
 }

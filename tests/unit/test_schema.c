@@ -451,6 +451,10 @@ static void test_coerce(void **state)
     /* user bytes in messages: invalid UTF-8 replaced, long text shortened */
     coerce_bad(s, "n", "\xc3(", "option --n: expected integer, got '?('");
     coerce_bad(s, "\xe2\x82", "1", "unknown option --??");
+    coerce_bad(s, "\xed\xa0\x80", "1", "unknown option --???");     /* a surrogate */
+    coerce_bad(s, "\xc0\xaf", "1", "unknown option --??");           /* overlong '/' */
+    coerce_bad(s, "\xf4\x90\x80\x80", "1", "unknown option --????"); /* above U+10FFFF */
+    coerce_bad(s, "\xf0\x9f\x90\x8e", "1", "unknown option --\xf0\x9f\x90\x8e"); /* kept */
     {
         char longtext[300];
         json_t *o = NULL;
