@@ -69,6 +69,14 @@ int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_delete_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out);
 
+/* Stores one session row and its raw CSV in one transaction (both or
+ * neither).  rider_id 0 = none; summary borrowed, NULL = pending.
+ * *session_id set on success.  KEEL_ECONFLICT (same hash for the horse),
+ * KEEL_EBADDATA (csv not UTF-8), KEEL_E* from the store. */
+int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
+                          const char *started_at, const char *hash, const char *csv, size_t len,
+                          const json_t *summary, int64_t *session_id);
+
 /* Session by id from st (API shape, new reference) or KEEL_ENOTFOUND. */
 int riding_session_get(keel_store *st, int64_t session_id, json_t **session);
 

@@ -55,9 +55,9 @@ static int check_duplicate(keel_ctx *ctx, keel_store *st, int64_t horse_id, cons
 }
 
 struct upload_job {
-    const json_t *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now] */
-    json_t       *csv;      /* JSON string of the raw CSV */
-    json_int_t    id;       /* out */
+    json_t     *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now] */
+    json_t     *csv;      /* JSON string of the raw CSV */
+    json_int_t  id;       /* out */
 };
 
 static int upload_tx(keel_store *st, void *arg)
@@ -86,18 +86,47 @@ out:
     return rc;
 }
 
+int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
+                          const char *started_at, const char *hash, const char *csv, size_t len,
+                          const json_t *summary, int64_t *session_id)
+{
+    struct upload_job job = {0};
+    char *summary_text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
+    int rc;
+
+    job.csv = json_stringn(csv, len);
+    job.session = json_pack("[I,o,s,s,I,s?,I]", (json_int_t)horse_id,
+                            rider_id > 0 ? json_integer(rider_id) : json_null(), started_at, hash,
+                            (json_int_t)len, summary_text, (json_int_t)riding_now());
+    if (job.csv == NULL) {
+        rc = KEEL_EBADDATA;  /* not valid UTF-8 */
+        goto out;
+    }
+    if (job.session == NULL || (summary != NULL && summary_text == NULL)) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rc = keel_store_tx(st, upload_tx, &job);
+    if (rc == 0)
+        *session_id = job.id;
+out:
+    json_decref(job.session);
+    json_decref(job.csv);
+    free(summary_text);
+    return rc;
+}
+
 int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     keel_store *st = keel_ctx_store(ctx);
     int64_t horse_id = json_integer_value(json_object_get(in, "horse_id"));
-    const json_t *rider = json_object_get(in, "rider_id");
+    int64_t rider_id = json_integer_value(json_object_get(in, "rider_id"));  /* 0 = none */
     const char *started_in = json_string_value(json_object_get(in, "started_at"));
     const char *csv = NULL;
     size_t len = 0;
     char started[32], hash[65];
-    json_t *summary = NULL, *session = NULL, *text = NULL;
-    char *summary_text = NULL;
-    struct upload_job job = {0};
+    json_t *summary = NULL;
+    int64_t id = 0;
     int rc;
 
     if (riding_rfc3339_utc(started_in, started, sizeof started) != 0)
@@ -110,13 +139,10 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     if (len == 0)
         return keel_ctx_error(ctx, KEEL_EBADDATA, "csv: the session file is empty");
     rc = riding_exists(ctx, st, "riding_horses", "horse", horse_id);
-    if (rc == 0 && json_is_integer(rider))
-        rc = riding_exists(ctx, st, "riding_riders", "rider", json_integer_value(rider));
+    if (rc == 0 && rider_id > 0)
+        rc = riding_exists(ctx, st, "riding_riders", "rider", rider_id);
     if (rc != 0)
         return rc;
-    text = json_stringn(csv, len);
-    if (text == NULL)
-        return keel_ctx_error(ctx, KEEL_EBADDATA, "csv: not valid UTF-8 text");
 
     sha256_hex(csv, len, hash);
     rc = check_duplicate(ctx, st, horse_id, hash);
@@ -125,31 +151,20 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     rc = riding_summarize(ctx, csv, len, &summary);
     if (rc != 0)
         goto out;
-    summary_text = json_dumps(summary, JSON_COMPACT);
-    session = json_pack("[I,O,s,s,I,s,I]", (json_int_t)horse_id,
-                        json_is_integer(rider) ? rider : json_null(), started, hash,
-                        (json_int_t)len, summary_text ? summary_text : "", (json_int_t)riding_now());
-    if (summary_text == NULL || session == NULL) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    job.session = session;
-    job.csv = text;
-    rc = keel_store_tx(st, upload_tx, &job);
+    rc = riding_session_insert(st, horse_id, rider_id, started, hash, csv, len, summary, &id);
     if (rc == KEEL_ECONFLICT) {  /* a concurrent upload of the same file won */
         rc = check_duplicate(ctx, st, horse_id, hash);
         if (rc == 0)
             rc = KEEL_ECONFLICT;
+    } else if (rc == KEEL_EBADDATA) {
+        keel_ctx_error(ctx, rc, "csv: not valid UTF-8 text");
     }
     if (rc != 0)
         goto out;
-    keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes)", (long long)job.id,
+    keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes)", (long long)id,
               (long long)horse_id, len);
-    rc = riding_session_get(st, job.id, out);
+    rc = riding_session_get(st, id, out);
 out:
-    free(summary_text);
-    json_decref(session);
     json_decref(summary);
-    json_decref(text);
     return rc;
 }

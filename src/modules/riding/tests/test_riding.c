@@ -1,0 +1,463 @@
+/*
+ * test_riding.c — the riding module against a fake compute module.
+ *
+ * The registry holds {fake compute, riding}: the fake implements
+ * compute_iface (the typed path riding uses) with a tiny summary — samples =
+ * number of data lines — and fails with KEEL_EBADDATA (row field) on any CSV
+ * holding the word "bad", so we can check that a failed summary stores
+ * nothing.  Storage transactions are checked under a fault sweep with the
+ * faulty store decorator (tests/fakes/faulty_store.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/runtime-internal.h"
+#include "fakes/faulty_store.h"
+#include "compute/compute.h"
+#include "riding/riding.h"
+#include "riding/riding-internal.h"
+
+/* ---- fake compute --------------------------------------------------------- */
+
+static int fake_calls;
+
+static int fake_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
+                              const compute_options *opt, json_t **summary)
+{
+    size_t i, lines = 0;
+
+    fake_calls++;
+    *summary = NULL;
+    for (i = 0; i < len; i++)
+        if (csv[i] == '\n')
+            lines++;
+    if (memmem(csv, len, "bad", 3) != NULL) {
+        keel_ctx_error_field_new(ctx, "row", json_integer(2));
+        return keel_ctx_error(ctx, KEEL_EBADDATA, "row 2: column ax: not a number");
+    }
+    *summary = json_pack("{s:f, s:I, s:{s:{s:f}}}", "duration_s", 1.0 * (double)lines,
+                         "samples", (json_int_t)(lines > 0 ? lines - 1 : 0),
+                         "gaits", "trot", "share", 1.0);
+    return 0;
+}
+
+static int fake_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+{
+    json_t *dates = json_array(), *v;
+    size_t i;
+
+    json_array_foreach(sessions, i, v)
+        json_array_append(dates, json_object_get(v, "date"));
+    *out = json_pack("{s:I, s:o}", "n", (json_int_t)json_array_size(sessions), "dates", dates);
+    return 0;
+}
+
+static const compute_iface fake_compute_iface = {
+    .version = COMPUTE_IFACE_V1,
+    .aggregate_csv = fake_aggregate_csv,
+    .trend = fake_trend,
+};
+
+static int fake_noop(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    *out = json_object();
+    return 0;
+}
+
+static const keel_method fake_compute_methods[] = {
+    { .name = "noop", .handler = fake_noop, .flags = KEEL_READONLY, .summary = "unused" },
+    {0}
+};
+
+static const keel_module fake_compute = {
+    .abi = KEEL_ABI, .name = "compute", .version = "0.0.1", .summary = "fake compute",
+    .methods = fake_compute_methods, .iface = &fake_compute_iface,
+    .iface_version = COMPUTE_IFACE_V1,
+};
+
+/* ---- fixture --------------------------------------------------------------- */
+
+typedef struct fix {
+    char          dir[64];
+    char          url[128];
+    keel_runtime *rt;
+} fix;
+
+static int setup(void **state)
+{
+    static const keel_module *const mods[] = { &fake_compute, &keel_module_riding, NULL };
+    fix *f = calloc(1, sizeof *f);
+    char db[160], err[512];
+    char *envp[] = { db, "KEEL_LOG_LEVEL=error", NULL };
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/keel-riding-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        fail_msg("mkdtemp");
+    snprintf(f->url, sizeof f->url, "sqlite:%s/t.db", f->dir);
+    snprintf(db, sizeof db, "KEEL_DATABASE_URL=%s", f->url);
+    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0
+        || keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0
+        || keel__rt_start(f->rt, NULL, err, sizeof err) != 0)
+        fail_msg("runtime: %s", err);
+    fake_calls = 0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fix *f = *state;
+    char cmd[160];
+
+    keel__rt_stop(f->rt);
+    keel__rt_free(f->rt);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+/* riding.<method>(input); raw (may be NULL) as a text/csv body.  *out new
+ * ref or NULL; *body (may be NULL) gets the error body on failure. */
+static int call_raw(fix *f, const char *method, const char *input, const char *raw,
+                    json_t **out, json_t **body)
+{
+    keel_ctx *ctx = keel__ctx_new(f->rt, KEEL_TR_HTTP, NULL, 0);
+    json_t *in = json_loads(input, 0, NULL);
+    int rc;
+
+    assert_non_null(ctx);
+    assert_non_null(in);
+    if (raw != NULL)
+        keel__ctx_set_raw(ctx, raw, strlen(raw), "text/csv");
+    *out = NULL;
+    rc = keel__call_root(ctx, "riding", method, in, out);
+    if (body != NULL)
+        *body = rc != 0 ? keel__ctx_error_body(ctx, rc) : NULL;
+    json_decref(in);
+    keel__ctx_free(ctx);
+    return rc;
+}
+
+static int call(fix *f, const char *method, const char *input, json_t **out)
+{
+    return call_raw(f, method, input, NULL, out, NULL);
+}
+
+static json_int_t new_horse(fix *f, const char *name)
+{
+    json_t *out = NULL;
+    char in[128];
+    json_int_t id;
+
+    snprintf(in, sizeof in, "{\"name\":\"%s\"}", name);
+    assert_int_equal(call(f, "create_horse", in, &out), 0);
+    id = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    return id;
+}
+
+static size_t count_rows(fix *f, const char *sql)
+{
+    json_t *rows = NULL;
+    size_t n;
+
+    assert_int_equal(keel_store_exec(keel_module_store(keel__rt_find(f->rt, "riding")), sql, NULL,
+                                     &rows), 0);
+    n = (size_t)json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
+    json_decref(rows);
+    return n;
+}
+
+#define CSV_A "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n"
+#define CSV_B "time,ax,ay,az,gx,gy,gz\n0,1,0,9.8,0,0,0\n"
+#define CSV_BAD "time,ax,ay,az,gx,gy,gz\nbad,0,0,9.8,0,0,0\n"
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_riders_and_horses(void **state)
+{
+    fix *f = *state;
+    json_t *out = NULL, *body = NULL;
+    char in[128];
+    json_int_t r1, r2, h;
+
+    assert_int_equal(call(f, "create_rider", "{\"name\":\"Ann\"}", &out), 0);
+    r1 = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    assert_int_equal(call(f, "create_rider", "{\"name\":\"Bob\"}", &out), 0);
+    r2 = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    assert_int_equal(call(f, "create_rider", "{\"name\":\"\"}", &out), KEEL_EINVAL);
+
+    snprintf(in, sizeof in, "{\"name\":\"Comet\",\"rider_ids\":[%lld]}", (long long)r1);
+    assert_int_equal(call(f, "create_horse", in, &out), 0);
+    h = json_integer_value(json_object_get(out, "id"));
+    assert_int_equal(json_array_size(json_object_get(out, "rider_ids")), 1);
+    json_decref(out);
+
+    /* unknown rider: 404, and the horse is not half-created */
+    assert_int_equal(call_raw(f, "create_horse", "{\"name\":\"Ghost\",\"rider_ids\":[999]}", NULL,
+                              &out, &body), KEEL_ENOTFOUND);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "error"), "rider_id")),
+                     999);
+    json_decref(body);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_horses"), 1);
+
+    /* a second rider; linking twice is a no-op */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld}", (long long)h, (long long)r2);
+    assert_int_equal(call(f, "add_rider_to_horse", in, &out), 0);
+    json_decref(out);
+    assert_int_equal(call(f, "add_rider_to_horse", in, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "rider_ids")), 2);
+    json_decref(out);
+    assert_int_equal(call(f, "add_rider_to_horse", "{\"horse_id\":77,\"rider_id\":1}", &out),
+                     KEEL_ENOTFOUND);
+
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "horses")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "horses"), 0), "name")), "Comet");
+    json_decref(out);
+    assert_int_equal(call(f, "list_riders", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "riders")), 2);
+    json_decref(out);
+}
+
+static void test_upload_stores_summary(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet"), sid;
+    json_t *out = NULL, *summary = NULL;
+    keel_ctx *ctx;
+    const riding_iface *r;
+    char in[160];
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T12:00:00+02:00\"}",
+             (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
+    sid = json_integer_value(json_object_get(out, "session_id"));
+    assert_true(sid > 0);
+    assert_string_equal(json_string_value(json_object_get(out, "started_at")), "2026-05-01T10:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "ready");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "summary"), "samples")), 2);
+    assert_int_equal(strlen(json_string_value(json_object_get(out, "content_hash"))), 64);
+    json_decref(out);
+    assert_int_equal(fake_calls, 1);
+
+    /* the raw CSV is kept, byte for byte */
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
+                                   "WHERE csv = '" CSV_A "'"), 1);
+
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_int_equal(call(f, "get_session", in, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "horse_id")), h);
+    json_decref(out);
+
+    /* the csv field works as well as a raw body */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-03T10:00:00Z\","
+             "\"csv\":\"time,ax,ay,az,gx,gy,gz\\n0,2,0,9.8,0,0,0\\n\"}", (long long)h);
+    assert_int_equal(call(f, "upload_session", in, &out), 0);
+    json_decref(out);
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call(f, "list_sessions", in, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "sessions")), 2);
+    assert_string_equal(json_string_value(json_object_get(     /* newest first */
+                            json_array_get(json_object_get(out, "sessions"), 0), "started_at")),
+                        "2026-05-03T10:00:00Z");
+    json_decref(out);
+
+    /* typed iface */
+    ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, 0);
+    r = keel_iface(ctx, "riding", RIDING_IFACE_V1);
+    assert_ptr_equal(r, &riding_local);
+    assert_int_equal(r->session_summary(ctx, sid, &summary), 0);
+    assert_int_equal(json_integer_value(json_object_get(summary, "samples")), 2);
+    json_decref(summary);
+    assert_int_equal(r->session_summary(ctx, 4242, &summary), KEEL_ENOTFOUND);
+    assert_null(summary);
+    keel__ctx_free(ctx);
+}
+
+static void test_duplicate_upload(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet"), h2 = new_horse(f, "Dancer"), sid;
+    json_t *out = NULL, *body = NULL, *e;
+    char in[160];
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
+    sid = json_integer_value(json_object_get(out, "session_id"));
+    json_decref(out);
+
+    /* same bytes, same horse (even another date): 409 with the existing id */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-06-01T10:00:00Z\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, &body), KEEL_EEXIST);
+    assert_null(out);
+    e = json_object_get(body, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "already_exists");
+    assert_int_equal(json_integer_value(json_object_get(e, "session_id")), sid);
+    json_decref(body);
+    assert_int_equal(fake_calls, 1);  /* compute not asked twice */
+
+    /* same bytes for another horse: a new session */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)h2);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
+    assert_int_not_equal(json_integer_value(json_object_get(out, "session_id")), sid);
+    json_decref(out);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"), 2);
+}
+
+static void test_compute_failure_stores_nothing(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    json_t *out = NULL, *body = NULL, *e;
+    char in[160];
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_BAD, &out, &body), KEEL_EBADDATA);
+    e = json_object_get(body, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "bad_data");
+    assert_int_equal(json_integer_value(json_object_get(e, "row")), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "row 2"));
+    json_decref(body);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 0);
+}
+
+static void test_bad_input(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    json_t *out = NULL, *body = NULL;
+    char in[160];
+
+    /* unknown horse: 404 naming it, compute never asked */
+    assert_int_equal(call_raw(f, "upload_session",
+                              "{\"horse_id\":999,\"started_at\":\"2026-05-01T10:00:00Z\"}", CSV_A,
+                              &out, &body), KEEL_ENOTFOUND);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "error"), "horse_id")), 999);
+    json_decref(body);
+    assert_int_equal(fake_calls, 0);
+    /* unknown rider */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":5,\"started_at\":\"2026-05-01T10:00:00Z\"}",
+             (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), KEEL_ENOTFOUND);
+    /* missing field (schema), bad dates, no CSV, empty CSV */
+    assert_int_equal(call_raw(f, "upload_session", "{\"horse_id\":1}", CSV_A, &out, NULL), KEEL_EINVAL);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-02-30T10:00:00Z\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), KEEL_EINVAL);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"yesterday at noon\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), KEEL_EINVAL);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), KEEL_EINVAL);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, NULL, &out, NULL), KEEL_EINVAL);
+    assert_int_equal(call_raw(f, "upload_session", in, "", &out, NULL), KEEL_EBADDATA);
+    assert_int_equal(call_raw(f, "upload_session", in, "\xff\xfe\n", &out, NULL), KEEL_EBADDATA);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"), 0);
+    assert_int_equal(call(f, "list_sessions", "{\"horse_id\":999}", &out), KEEL_ENOTFOUND);
+    assert_int_equal(call(f, "horse_trend", "{\"horse_id\":999}", &out), KEEL_ENOTFOUND);
+    assert_int_equal(call(f, "get_session", "{\"session_id\":999}", &out), KEEL_ENOTFOUND);
+    assert_int_equal(call(f, "delete_session", "{\"session_id\":999}", &out), KEEL_ENOTFOUND);
+}
+
+static void test_trend_and_delete(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    json_t *out = NULL;
+    char in[200], csv[128];
+    json_int_t first = 0;
+    int i;
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call(f, "horse_trend", in, &out), KEEL_ENOTFOUND);  /* nothing yet */
+    /* uploaded out of order; the trend sees them oldest first */
+    for (i = 3; i >= 1; i--) {
+        snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-0%dT10:00:00Z\"}",
+                 (long long)h, i);
+        snprintf(csv, sizeof csv, "time,ax,ay,az,gx,gy,gz\n0,%d,0,9.8,0,0,0\n", i);
+        assert_int_equal(call_raw(f, "upload_session", in, csv, &out, NULL), 0);
+        if (i == 3)
+            first = json_integer_value(json_object_get(out, "session_id"));
+        json_decref(out);
+    }
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call(f, "horse_trend", in, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "n")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "dates"), 0)),
+                        "2026-05-01T10:00:00Z");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "dates"), 2)),
+                        "2026-05-03T10:00:00Z");
+    json_decref(out);
+
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)first);
+    assert_int_equal(call(f, "delete_session", in, &out), 0);
+    json_decref(out);
+    assert_int_equal(call(f, "get_session", in, &out), KEEL_ENOTFOUND);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 2);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call(f, "horse_trend", in, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "n")), 2);
+    json_decref(out);
+}
+
+/* Fault sweep over the session transaction: fault call N for N = 1, 2, …
+ * until the insert no longer reaches it; every run ends in success or a
+ * documented error, and sessions and raw data always come in pairs. */
+static void test_insert_fault_sweep(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    struct keel_faulty fs;
+    keel_store *st = NULL;
+    char err[256], hash[16];
+    json_t *summary = json_pack("{s:i}", "samples", 1);
+    long n;
+    int64_t id;
+    int rc, ok = 0;
+
+    keel_faulty_store_init(&fs, &keel_store_sqlite);
+    assert_int_equal(keel_faulty_open(&fs, f->url, "riding", &st, err, sizeof err), 0);
+    for (n = 1; n < 20; n++) {
+        snprintf(hash, sizeof hash, "h%ld", n);
+        keel_faulty_arm(&fs, n, 0);
+        rc = riding_session_insert(st, h, 0, "2026-05-01T10:00:00Z", hash, "a,b\n1,2\n", 8,
+                                   summary, &id);
+        assert_true(rc == 0 || rc == KEEL_EIO || rc == KEEL_EUNAVAIL);
+        assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"),
+                         count_rows(f, "SELECT count(*) AS n FROM riding_session_data"));
+        if (rc == 0 && fs.faults == 0) {
+            ok = 1;  /* the operation no longer reaches call n */
+            break;
+        }
+    }
+    assert_true(ok);
+    assert_true(n >= 3);  /* begin, two inserts at least */
+    keel_store_close(st);
+    json_decref(summary);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_riders_and_horses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_stores_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_upload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compute_failure_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trend_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_fault_sweep, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
