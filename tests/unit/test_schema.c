@@ -548,18 +548,24 @@ static void test_validation_speed(void **state)
     json_t *v = json_pack("{s:i,s:s,s:s,s:[s,s]}", "horse_id", 17, "name", "Bucephalus",
                           "gait", "trot", "tags", "grey", "stallion");
     struct timespec t0, t1;
-    const int n = 200000;
+    const int n = 40000, rounds = 5;
+    double best = 0, ns;
     char err[128];
     int bad = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++)
-        bad += keel__schema_validate(s, v, err, sizeof err) != 0;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* best of a few rounds: the machine is shared, the minimum is the cost */
+    for (int r = 0; r < rounds; r++) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < n; i++)
+            bad += keel__schema_validate(s, v, err, sizeof err) != 0;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / n;
+        if (r == 0 || ns < best)
+            best = ns;
+    }
     assert_int_equal(bad, 0);
-    print_message("validate: %.0f ns per call (4-property object, %d calls)\n",
-                  ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / n,
-                  n);
+    print_message("validate: %.0f ns per call (4-property object, best of %d rounds of %d)\n",
+                  best, rounds, n);
     json_decref(v);
     keel__schema_free(s);
 }
