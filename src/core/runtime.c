@@ -135,6 +135,14 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
         goto out;
     }
     rt->call_timeout_ms = 10000;
+#ifndef NDEBUG
+    rt->check_output = 1; /* debug builds check every reply against its out_schema */
+#endif
+    {
+        const char *co = getenv("KEEL_CHECK_OUTPUT");
+        if (co != NULL)
+            rt->check_output = strcmp(co, "0") != 0;
+    }
     while (placed < n) {
         int progress = 0;
         for (i = 0; i < n; i++) {

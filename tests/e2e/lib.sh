@@ -38,7 +38,7 @@ keel_serve() {
         envs+=("$1"); shift
     done
     mkdir -p "$E2E_TMP/$var"
-    ( cd "$E2E_TMP/$var" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_THREADS=2 \
+    ( cd "$E2E_TMP/$var" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_THREADS=2 KEEL_CHECK_OUTPUT=1 \
         KEEL_DATABASE_URL="sqlite:$E2E_TMP/$var/keel.db" "${envs[@]}" \
         "$KEEL_BIN" serve "${args[@]}" ) >"$E2E_TMP/$var.log" 2>&1 &
     local pid=$!

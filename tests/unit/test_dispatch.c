@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -64,8 +65,20 @@ static const char add_schema[] =
     "{\"type\":\"object\",\"required\":[\"a\",\"b\"],\"additionalProperties\":false,"
     "\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"integer\",\"minimum\":0}}}";
 
+static int h_badout(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)ctx; (void)in;
+    *out = json_pack("{s:s}", "sum", "not a number");
+    return 0;
+}
+
+static const char sum_out_schema[] =
+    "{\"type\":\"object\",\"required\":[\"sum\"],\"properties\":{\"sum\":{\"type\":\"integer\"}}}";
+
 static const keel_method calc_methods[] = {
-    {.name = "add", .handler = h_add, .flags = KEEL_READONLY, .in_schema = add_schema},
+    {.name = "add", .handler = h_add, .flags = KEEL_READONLY, .in_schema = add_schema,
+     .out_schema = sum_out_schema},
+    {.name = "badout", .handler = h_badout, .out_schema = sum_out_schema},
     {.name = "fail", .handler = h_fail},
     {.name = "nested", .handler = h_nested, .flags = KEEL_PUBLIC},
     {.name = "raw", .handler = h_raw, .flags = KEEL_RAW_IN, .raw_types = "text/csv", .raw_field = "csv"},
@@ -99,6 +112,7 @@ static int setup(void **state)
     char err[512];
     char *env[] = {NULL};
     (void)state;
+    setenv("KEEL_CHECK_OUTPUT", "1", 1); /* as the test and debug builds run */
     if (keel__rt_new(mods, &rt, err, sizeof(err)) != 0)
         return -1;
     if (keel__rt_configure(rt, NULL, env, NULL, err, sizeof(err)) != 0)
@@ -182,6 +196,17 @@ static void test_error_detail_travels_up(void **state)
     keel__ctx_free(ctx);
 }
 
+static void test_output_schema_checked(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    json_t *out = NULL;
+    (void)state;
+    assert_int_equal(call(ctx, "calc", "badout", "{}", &out), KEEL_EINTERNAL);
+    assert_null(out);
+    assert_non_null(strstr(keel_ctx_errmsg(ctx), "/sum"));
+    keel__ctx_free(ctx);
+}
+
 static void test_typed_iface_version(void **state)
 {
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
@@ -249,7 +274,7 @@ static void test_describe(void **state)
     assert_string_equal(json_string_value(json_object_get(m, "placement")), "local");
     assert_int_equal(json_integer_value(json_object_get(m, "iface_version")), 2);
     assert_int_equal(strlen(json_string_value(json_object_get(m, "digest"))), 64);
-    assert_int_equal(json_array_size(json_object_get(m, "methods")), 4);
+    assert_int_equal(json_array_size(json_object_get(m, "methods")), 5);
     json_decref(d);
 }
 
@@ -260,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_schema_rejects_before_handler),
         cmocka_unit_test(test_unknown_module_and_method),
         cmocka_unit_test(test_error_detail_travels_up),
+        cmocka_unit_test(test_output_schema_checked),
         cmocka_unit_test(test_typed_iface_version),
         cmocka_unit_test(test_raw_input),
         cmocka_unit_test(test_authorize),
