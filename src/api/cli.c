@@ -13,7 +13,6 @@
 #include "api/http-internal.h"
 #include "api/remote-internal.h"
 
-extern char **environ;
 
 static const char keel_usage[] =
     "usage: keel [--config FILE] [--set key=value]... <command> [args]\n"
@@ -35,46 +34,6 @@ static const char keel_usage[] =
     "Configuration: defaults < --config file.json < KEEL_* environment < --set flags.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage, 3 bad input data, 4 unavailable.\n";
 
-int keel__cli_fail(keel_ctx *ctx, int err, const char *what)
-{
-    const char *msg = ctx ? keel_ctx_errmsg(ctx) : NULL;
-    fprintf(stderr, "keel: %s%s%s: %s\n", what ? what : "", what ? ": " : "", keel_errname(err),
-            msg ? msg : keel_strerror(err));
-    return keel_exit_status(err);
-}
-
-int keel__cli_runtime(const keel_cli_opts *o, const char *const *only, int start_all,
-                      keel_runtime **out)
-{
-    keel_runtime *rt = NULL;
-    char err[1024] = "";
-    int rc;
-
-    *out = NULL;
-    if ((rc = keel__rt_new(keel_builtin_modules, &rt, err, sizeof(err))) != 0) {
-        fprintf(stderr, "keel: registry: %s\n", err);
-        return keel_exit_status(rc);
-    }
-    if ((rc = keel__rt_configure(rt, o->config_file, environ, o->flags, err, sizeof(err))) != 0) {
-        fprintf(stderr, "keel: configuration: %s\n", err);
-        keel__rt_free(rt);
-        return KEEL_EXIT_USAGE;
-    }
-    if ((rc = keel__remote_install(rt, err, sizeof(err))) != 0) {
-        fprintf(stderr, "keel: placement: %s\n", err);
-        keel__rt_free(rt);
-        return KEEL_EXIT_USAGE;
-    }
-    if ((only != NULL || start_all) && (rc = keel__rt_start(rt, only, err, sizeof(err))) != 0) {
-        fprintf(stderr, "keel: start: %s\n", err);
-        keel__remote_uninstall(rt);
-        keel__rt_free(rt);
-        return keel_exit_status(rc);
-    }
-    *out = rt;
-    return 0;
-}
-
 static void keel_cli_release(keel_runtime *rt)
 {
     if (rt == NULL)
@@ -82,49 +41,6 @@ static void keel_cli_release(keel_runtime *rt)
     keel__rt_stop(rt);
     keel__remote_uninstall(rt);
     keel__rt_free(rt);
-}
-
-char *keel__cli_slurp(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *buf = NULL, *nb;
-    size_t n = 0, cap = 0, r;
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - n < 65536) {
-            cap = cap ? cap * 2 : 131072;
-            if ((nb = realloc(buf, cap + 1)) == NULL) {
-                free(buf);
-                buf = NULL;
-                goto out;
-            }
-            buf = nb;
-        }
-        r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    buf[n] = '\0';
-    *len = n;
-out:
-    if (f != stdin)
-        fclose(f);
-    return buf;
-}
-
-void keel__cli_print_json(const json_t *v)
-{
-    size_t flags = isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
-    json_dumpf(v, stdout, flags | JSON_ENCODE_ANY);
-    fputc('\n', stdout);
-    fflush(stdout);
 }
 
 /* ---- commands ------------------------------------------------------------ */

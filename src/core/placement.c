@@ -1,0 +1,120 @@
+/*
+ * placement.c — configuration of the process and where each module runs.
+ *
+ * KEEL_MODULES_LOCAL lists the modules of this process (empty = all built
+ * in); KEEL_REMOTE_<MODULE>=http://… sends a module's calls to another keel
+ * process; anything else is placed nowhere and refused when needed.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctx-internal.h"
+
+/* Is name in the comma-separated list? */
+static int keel_in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len > 0 && isspace((unsigned char)*p))
+            p++, len--;
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == n && memcmp(p, name, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int keel_check_list(keel_runtime *rt, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[128];
+        while (len > 0 && isspace((unsigned char)*p))
+            p++, len--;
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        if (len > 0 && keel__rt_find(rt, name) == NULL) {
+            snprintf(err, errlen, "KEEL_MODULES_LOCAL names '%s', which is not built in", name);
+            return KEEL_ECONFIG;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
+                       const char *const *flags, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+    const char *local, *lvl;
+    keel_log_level level;
+
+    keel__config_free(rt->cfg);
+    if ((rt->cfg = keel__config_new()) == NULL)
+        return KEEL_ENOMEM;
+    if ((rc = keel__config_declare(rt->cfg, NULL, keel_core_config_keys)) != 0)
+        return rc;
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        keel_config_key k = {.type = KEEL_CFG_STRING};
+        char name[128];
+        if (m->config != NULL && (rc = keel__config_declare(rt->cfg, m->name, m->config)) != 0)
+            return rc;
+        snprintf(name, sizeof(name), "remote_%s", m->name);
+        k.name = name;
+        if ((rc = keel__config_declare_one(rt->cfg, NULL, &k)) != 0)
+            return rc;
+    }
+    if ((rc = keel__config_load(rt->cfg, file, envp, flags, err, errlen)) != 0)
+        return rc;
+
+    lvl = keel__config_get(rt->cfg, NULL, "log_level");
+    if (keel__log_parse_level(lvl, &level) != 0) {
+        snprintf(err, errlen, "log_level=%s (%s): use debug, info, warn or error", lvl,
+                 keel__config_source_name(keel__config_source(rt->cfg, NULL, "log_level")));
+        return KEEL_ECONFIG;
+    }
+    keel__log_set_level(level);
+    rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
+    rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
+
+    local = keel__config_get(rt->cfg, NULL, "modules_local");
+    if ((rc = keel_check_list(rt, local, err, errlen)) != 0)
+        return rc;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        char name[128];
+        const char *url;
+        snprintf(name, sizeof(name), "remote_%s", mc->desc->name);
+        url = keel__config_get(rt->cfg, NULL, name);
+        free(mc->remote_url);
+        mc->remote_url = NULL;
+        if (local != NULL && local[0] != '\0' && keel_in_list(local, mc->desc->name))
+            mc->place = KEEL_PLACE_LOCAL;
+        else if (url != NULL && url[0] != '\0') {
+            if (strncmp(url, "http://", 7) != 0) {
+                snprintf(err, errlen, "KEEL_REMOTE_%s=%s: only http:// URLs are supported", mc->desc->name, url);
+                return KEEL_ECONFIG;
+            }
+            mc->place = KEEL_PLACE_REMOTE;
+            if ((mc->remote_url = strdup(url)) == NULL)
+                return KEEL_ENOMEM;
+        } else if (local == NULL || local[0] == '\0')
+            mc->place = KEEL_PLACE_LOCAL;
+        else
+            mc->place = KEEL_PLACE_NONE;
+    }
+    return 0;
+}
+
