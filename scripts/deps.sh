@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev ca-certificates"
-TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps"
+TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales"
 BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS

@@ -4,7 +4,7 @@
  * Supported keywords (draft 7 semantics): type (string or array), properties,
  * required, additionalProperties (boolean or schema), items (one schema),
  * enum, const, minimum, maximum, exclusiveMinimum, exclusiveMaximum,
- * minLength, maxLength (in code points), minItems, maxItems, pattern is NOT
+ * minLength, maxLength (in code points), minItems, maxItems, uniqueItems; pattern is NOT
  * supported.  Annotations accepted and ignored: title, description, default,
  * examples, $comment, $schema, $id.  Any other keyword makes compilation fail
  * with KEEL_EINVAL naming the keyword, so nobody believes `format` is enforced.
