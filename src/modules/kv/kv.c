@@ -122,7 +122,7 @@ static int op_put(keel_ctx *ctx, keel_store *st, const char *key, const char *va
         goto out;
     }
     iso_time(now, stamp, sizeof stamp);
-    params = json_pack("[ss#so]", key, value, len, stamp,
+    params = json_pack("[ss%so]", key, value, len, stamp,
                        expires ? json_integer(expires) : json_null());
     if (params == NULL) {
         rc = kv_fail(ctx, KEEL_EINVAL, "value is not valid UTF-8 text");

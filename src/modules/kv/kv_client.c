@@ -16,7 +16,7 @@ static int c_put_ttl(keel_ctx *ctx, const char *key, const char *value, size_t l
 
     if (key == NULL || value == NULL)
         return keel_ctx_error(ctx, KEEL_EINVAL, "kv put: key and value are required");
-    in = json_pack("{sss#}", "key", key, "value", value, len);
+    in = json_pack("{ssss%}", "key", key, "value", value, len);
     if (in == NULL)
         return keel_ctx_error(ctx, KEEL_EINVAL, "kv put: key or value is not valid UTF-8");
     if (ttl_s > 0 && json_object_set_new(in, "ttl_s", json_integer(ttl_s)) != 0) {
