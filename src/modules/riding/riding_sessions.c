@@ -3,7 +3,7 @@
  *
  * horse_trend feeds the stored summaries (oldest first, at most
  * RIDING_TREND_MAX of the most recent) to compute's trend as
- * [{horse_id, date, summary}] and answers compute's result unchanged.
+ * [{horse_id, date, session_id, summary}] and answers compute's result unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +134,7 @@ int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out)
         goto out;
     }
     /* the most recent RIDING_TREND_MAX, then oldest first */
-    rc = keel_store_exec(st, "SELECT started_at, summary FROM riding_sessions "
+    rc = keel_store_exec(st, "SELECT id, started_at, summary FROM riding_sessions "
                              "WHERE horse_id = $1 AND summary IS NOT NULL "
                              "ORDER BY started_at DESC, id DESC LIMIT $2", params, &rows);
     if (rc != 0)
@@ -154,8 +154,9 @@ int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out)
             goto out;
         }
         if (json_array_append_new(sessions,
-                                  json_pack("{s:I, s:O, s:o}", "horse_id", (json_int_t)horse_id,
+                                  json_pack("{s:I, s:O, s:O, s:o}", "horse_id", (json_int_t)horse_id,
                                             "date", json_object_get(v, "started_at"),
+                                            "session_id", json_object_get(v, "id"),
                                             "summary", summary)) != 0) {
             rc = KEEL_ENOMEM;
             goto out;
