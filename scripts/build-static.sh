@@ -57,7 +57,7 @@ for flag in $libs; do
     name=${flag#-l}
     case "$seen" in *" $name "*) continue;; esac
     seen="$seen$name "
-    path=$(gcc -print-file-name="lib$name.a")
+    path=$(readlink -f "$(gcc -print-file-name="lib$name.a")" 2>/dev/null || echo "lib$name.a")
     if [ "$path" = "lib$name.a" ] && [ -n "$extra_static_dirs" ] && [ -f "$extra_static_dirs/lib$name.a" ]; then
         path="$extra_static_dirs/lib$name.a"
     fi
