@@ -278,6 +278,15 @@ static int read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx
         rc = KEEL_ENOMEM;
         goto out;
     }
+    /* A method may list application/json as a raw type (a JSON array body):
+     * a JSON object body is still the method's input. */
+    if (strcmp(mt, "application/json") == 0 && len > 0 && raw_type_listed(m, mt)) {
+        *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (json_is_object(*in))
+            goto query;
+        json_decref(*in);
+        *in = NULL;
+    }
     if (raw_type_listed(m, mt)) {
         *in = json_object();
         if (!*in) {
@@ -312,6 +321,7 @@ static int read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx
             goto out;
         }
     }
+query:
     rc = merge_query(ctx, mc, m, evhttp_request_get_evhttp_uri(req), *in);
 out:
     if (rc != 0 && *in) {
