@@ -275,6 +275,39 @@ static int remote_transient(int rc, const keel_http_reply *rep)
     return rep->status == 502 || rep->status == 503 || rep->status == 504;
 }
 
+/* The JSON body for in.  A KEEL_RAW_IN method called with a raw body (a
+ * text/csv upload, a file on the CLI) carries it in its raw_field, which the
+ * remote reads exactly as it would read its own upload.  *body malloc'd. */
+static int remote_body(keel_ctx *ctx, const keel_method *m, const json_t *in, char **body)
+{
+    json_t *copy = NULL, *text;
+    const char *data;
+    size_t len;
+    int rc = KEEL_ENOMEM;
+
+    *body = NULL;
+    if ((m->flags & KEEL_RAW_IN) && m->raw_field &&
+        !json_is_string(json_object_get(in, m->raw_field)) &&
+        keel_ctx_input_text(ctx, in, &data, &len) == 0) {
+        copy = json_is_object(in) ? json_copy((json_t *)in) : json_object();
+        if (!copy)
+            goto out;
+        text = json_stringn(data, len);
+        if (!text) {
+            rc = KEEL_EINVAL;
+            goto out;
+        }
+        if (json_object_set_new(copy, m->raw_field, text) != 0)
+            goto out;
+        in = copy;
+    }
+    *body = in ? json_dumps(in, JSON_COMPACT) : strdup("{}");
+    rc = *body ? 0 : KEEL_ENOMEM;
+out:
+    json_decref(copy);
+    return rc;
+}
+
 static void remote_sleep_ms(int64_t ms)
 {
     struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
@@ -327,9 +360,10 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
         goto out;
     }
 
-    body = in ? json_dumps(in, JSON_COMPACT) : strdup("{}");
-    if (!body) {
-        rc = remote_fail(ctx, rm, KEEL_ENOMEM, "cannot serialise the input");
+    rc = remote_body(ctx, m, in, &body);
+    if (rc) {
+        rc = remote_fail(ctx, rm, rc, rc == KEEL_ENOMEM ? "cannot serialise the input"
+                                                        : "the raw body is not valid UTF-8 text");
         goto out;
     }
     snprintf(path, sizeof(path), "/v1/%s/%s", rm->name, m->name);

@@ -491,6 +491,8 @@ static const keel_method trem_methods[] = {
     { .name = "echo", .handler = trem_handler, .flags = KEEL_READONLY | KEEL_IDEMPOTENT,
       .summary = "echo (idempotent)" },
     { .name = "put", .handler = trem_handler, .summary = "not idempotent" },
+    { .name = "upload", .handler = trem_handler, .flags = KEEL_RAW_IN, .summary = "raw body",
+      .raw_types = "text/csv", .raw_field = "csv" },
     { 0 }
 };
 
@@ -612,6 +614,33 @@ static void test_call_ok(void **state)
     assert_string_equal(json_string_value(json_object_get(st, "skew")), "ok");
     assert_int_equal(json_integer_value(json_object_get(st, "failures")), 0);
     json_decref(st);
+    json_decref(in);
+}
+
+static void test_call_raw_body(void **state)
+{
+    rfix *f = *state;
+    static const char csv[] = "t,ax\n0.01,9.8\n0.02,\"q\"\n";
+    json_t *in = json_pack("{s:i}", "horse_id", 4), *out = NULL;
+
+    /* An upload that arrived as text/csv travels in the method's raw_field. */
+    keel__ctx_set_raw(f->ctx, csv, strlen(csv), "text/csv");
+    assert_int_equal(keel__call_root(f->ctx, "trem", "upload", in, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "csv")), csv);
+    assert_int_equal(json_integer_value(json_object_get(out, "horse_id")), 4);
+    assert_int_equal(json_object_size(in), 1);  /* the caller's input is untouched */
+    json_decref(out);
+    /* A csv field already in the input wins over nothing else being there. */
+    keel__ctx_set_raw(f->ctx, NULL, 0, NULL);
+    json_object_set_new(in, "csv", json_string("x\n1\n"));
+    assert_int_equal(keel__call_root(f->ctx, "trem", "upload", in, &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "csv")), "x\n1\n");
+    json_decref(out);
+    /* Raw bytes that are not UTF-8 cannot go into JSON: a clear error, nothing sent. */
+    keel__ctx_set_raw(f->ctx, "a\xff\xfe", 3, "text/csv");
+    json_object_del(in, "csv");
+    assert_int_equal(keel__call_root(f->ctx, "trem", "upload", in, &out), KEEL_EINVAL);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "UTF-8"));
     json_decref(in);
 }
 
@@ -757,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_refused),
         cmocka_unit_test_setup_teardown(test_call_ok, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_call_raw_body, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_error_adopted, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_skew, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_digest_skew, rfix_setup, rfix_teardown),
