@@ -1,0 +1,495 @@
+/*
+ * aggregate.c — one session, single pass, memory bounded by the window.
+ *
+ * Rows arrive in input units.  The first DETECT_ROWS usable rows are held to
+ * decide units and the nominal sample period (docs/compute.md "input"), then
+ * replayed; after that each row is converted, checked for gaps, fed to the
+ * jump detector and the DBA integrator, and averaged down to ~25 Hz into a
+ * window buffer of 4 s that slides by 2 s.  Each window's class is given to
+ * the 2 s in its middle (the first window also takes the segment's start,
+ * the last one its end), so classified time adds up to the session minus gaps.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compute-internal.h"
+
+#define DETECT_ROWS 8192
+#define DECIM_HZ 25.0
+#define WIN_S 4.0
+#define GAP_FACTOR 2.5
+#define GRAV_TAU_S 2.0
+/* stride-frequency histogram for the per-gait (time-weighted) median */
+#define HIST_LO 0.3
+#define HIST_STEP 0.005
+#define HIST_BINS 640
+
+struct compute_agg {
+    compute_options opt;
+    compute_unit hint_t, hint_a, hint_g;
+    /* detection phase */
+    double (*buf)[COMPUTE_NCOLS];
+    size_t nbuf;
+    int detected;
+    /* raw row bookkeeping */
+    int have_last;
+    double last_traw, t0raw;
+    double hold[COMPUTE_NCOLS];
+    int have_hold;
+    long long samples, dropped, nonmono, nan_cells;
+    /* units */
+    double tscale, ascale, gscale, period;
+    const char *tu, *au, *gu;
+    /* stream */
+    int have_prev;
+    double t_prev, seg_start, range_start;
+    long long gaps;
+    double gap_s;
+    compute_jumpdet jd;
+    size_t njumps;
+    compute_jump jumps[COMPUTE_MAX_JUMPS];
+    double grav[3];
+    double dba_sum, load;
+    long long dba_n;
+    /* decimation and window */
+    int D, dcount;
+    double dsum[COMPUTE_NCOLS];
+    double fs;
+    size_t N, S, wn, assigned;
+    double *wt;
+    double (*wa)[3], (*wg)[3];
+    double *work;
+    int seg_windows, have_res;
+    compute_window_result res;
+    /* totals */
+    double gait_t[COMPUTE_NGAITS], gait_f[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
+    float hist[COMPUTE_NGAITS][HIST_BINS];
+    double rein_l, rein_r, rein_s, sym_sum, sym_t, lead_l, lead_r;
+};
+
+compute_agg *compute_agg_new(const compute_options *opt)
+{
+    compute_agg *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    if (opt)
+        g->opt = *opt;
+    g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
+    if (!g->buf) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void compute_agg_free(compute_agg *g)
+{
+    if (!g)
+        return;
+    free(g->buf);
+    free(g->wt);
+    free(g->wa);
+    free(g->wg);
+    free(g->work);
+    free(g);
+}
+
+void compute_agg_hint(compute_agg *g, compute_unit tu, compute_unit au, compute_unit gu)
+{
+    g->hint_t = tu;
+    g->hint_a = au;
+    g->hint_g = gu;
+}
+
+void compute_agg_drop(compute_agg *g)
+{
+    g->dropped++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static void attribute(compute_agg *g, double dur)
+{
+    const compute_window_result *r = &g->res;
+    if (dur <= 0)
+        return;
+    g->gait_t[r->gait] += dur;
+    if (r->gait == COMPUTE_HALT)
+        return;
+    g->gait_f[r->gait] += r->stride_hz * dur;
+    long b = lround((r->stride_hz - HIST_LO) / HIST_STEP);
+    if (b < 0)
+        b = 0;
+    if (b >= HIST_BINS)
+        b = HIST_BINS - 1;
+    g->hist[r->gait][b] += (float)dur;
+    g->gait_r[r->gait] += r->regularity * dur;
+    int rein = compute_rein_class(r->yaw_rate);
+    if (rein > 0)
+        g->rein_l += dur;
+    else if (rein < 0)
+        g->rein_r += dur;
+    else
+        g->rein_s += dur;
+    if (r->gait == COMPUTE_TROT && !isnan(r->symmetry_pct)) {
+        g->sym_sum += r->symmetry_pct * dur;
+        g->sym_t += dur;
+    }
+    if (r->gait == COMPUTE_CANTER) {
+        if (r->lead > 0)
+            g->lead_l += dur;
+        else if (r->lead < 0)
+            g->lead_r += dur;
+    }
+}
+
+/* Ends the current continuous segment at time t_end (last sample). */
+static void end_segment(compute_agg *g, double t_end)
+{
+    if (g->seg_windows == 0) {
+        if (g->wn * 2 >= g->S && g->wn >= 4) {
+            compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
+                                   g->wn, g->fs, g->work, &g->res);
+            g->have_res = 1;
+        } else if (!g->have_res) {
+            memset(&g->res, 0, sizeof g->res);
+            g->res.gait = COMPUTE_HALT;
+            g->res.symmetry_pct = NAN;
+            g->have_res = 1;
+        }
+    }
+    attribute(g, t_end - g->range_start);
+    g->wn = 0;
+    g->assigned = 0;
+    g->seg_windows = 0;
+    g->dcount = 0;
+    memset(g->dsum, 0, sizeof g->dsum);
+}
+
+static void push_decimated(compute_agg *g, const double *m)
+{
+    g->wt[g->wn] = m[0];
+    for (int k = 0; k < 3; k++) {
+        g->wa[g->wn][k] = m[1 + k];
+        g->wg[g->wn][k] = m[4 + k];
+    }
+    g->wn++;
+    if (g->wn < g->N)
+        return;
+    compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
+                           g->fs, g->work, &g->res);
+    g->have_res = 1;
+    size_t i1 = g->S / 2 + g->S;
+    attribute(g, g->wt[i1] - g->range_start);
+    g->range_start = g->wt[i1];
+    g->seg_windows++;
+    /* slide by S */
+    size_t keep = g->wn - g->S;
+    memmove(g->wt, g->wt + g->S, keep * sizeof *g->wt);
+    memmove(g->wa, g->wa + g->S, keep * sizeof *g->wa);
+    memmove(g->wg, g->wg + g->S, keep * sizeof *g->wg);
+    g->wn = keep;
+}
+
+/* One usable row in input units (after NaN hold). */
+static void process(compute_agg *g, const double *r)
+{
+    double t = (r[0] - g->t0raw) * g->tscale;
+    double a[3] = { r[1] * g->ascale, r[2] * g->ascale, r[3] * g->ascale };
+    double w[3] = { r[4] * g->gscale, r[5] * g->gscale, r[6] * g->gscale };
+    double dt = 0;
+
+    g->samples++;
+    if (!g->have_prev) {
+        g->have_prev = 1;
+        g->seg_start = g->range_start = t;
+        memcpy(g->grav, a, sizeof g->grav);
+    } else {
+        dt = t - g->t_prev;
+        if (dt > GAP_FACTOR * g->period) {
+            end_segment(g, g->t_prev);
+            g->gaps++;
+            g->gap_s += dt - g->period;
+            compute_jump_reset(&g->jd);
+            g->seg_start = g->range_start = t;
+            dt = 0;
+        }
+    }
+    g->t_prev = t;
+
+    double mag = sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]);
+    compute_jump j;
+    if (compute_jump_feed(&g->jd, t, mag, &j)) {
+        if (g->njumps < COMPUTE_MAX_JUMPS)
+            g->jumps[g->njumps] = j;
+        g->njumps++;
+    }
+
+    double alpha = dt / (GRAV_TAU_S + dt);
+    double d2 = 0;
+    for (int k = 0; k < 3; k++) {
+        g->grav[k] += alpha * (a[k] - g->grav[k]);
+        double d = a[k] - g->grav[k];
+        d2 += d * d;
+    }
+    double dba = sqrt(d2);
+    g->dba_sum += dba;
+    g->dba_n++;
+    g->load += dba * dt / 60.0;
+
+    g->dsum[0] += t;
+    for (int k = 0; k < 3; k++) {
+        g->dsum[1 + k] += a[k];
+        g->dsum[4 + k] += w[k];
+    }
+    if (++g->dcount == g->D) {
+        double m[COMPUTE_NCOLS];
+        for (int k = 0; k < COMPUTE_NCOLS; k++)
+            m[k] = g->dsum[k] / g->D;
+        push_decimated(g, m);
+        g->dcount = 0;
+        memset(g->dsum, 0, sizeof g->dsum);
+    }
+}
+
+static double unit_scale(compute_unit u)
+{
+    switch (u) {
+    case COMPUTE_TIME_MS: return 1e-3;
+    case COMPUTE_ACCEL_G: return COMPUTE_G;
+    case COMPUTE_GYRO_DEGS: return M_PI / 180.0;
+    default: return 1.0;
+    }
+}
+
+/* time-weighted median stride frequency of a gait, from its histogram */
+static double median_stride(const compute_agg *g, int gait)
+{
+    double tot = 0, acc = 0;
+    for (int b = 0; b < HIST_BINS; b++)
+        tot += g->hist[gait][b];
+    if (tot <= 0)
+        return 0;
+    for (int b = 0; b < HIST_BINS; b++) {
+        acc += g->hist[gait][b];
+        if (acc >= tot / 2)
+            return HIST_LO + b * HIST_STEP;
+    }
+    return 0;
+}
+
+static int detect(compute_agg *g)
+{
+    size_t n = g->nbuf;
+    double *tmp = malloc(sizeof *tmp * (n ? n : 1));
+    if (!tmp)
+        return KEEL_ENOMEM;
+
+    /* time */
+    for (size_t i = 1; i < n; i++)
+        tmp[i - 1] = g->buf[i][0] - g->buf[i - 1][0];
+    double mdt = n > 1 ? median_of(tmp, n - 1) : 0;
+    compute_unit tu = g->opt.time_unit ? g->opt.time_unit : g->hint_t;
+    if (!tu)
+        tu = mdt >= 1.0 ? COMPUTE_TIME_MS : COMPUTE_TIME_S;
+    g->tscale = unit_scale(tu);
+    g->tu = tu == COMPUTE_TIME_MS ? "ms" : "s";
+    g->period = mdt > 0 ? mdt * g->tscale : 0.01;
+
+    /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2 */
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *r = g->buf[i];
+        tmp[i] = sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]);
+        mean += tmp[i];
+    }
+    mean = n ? mean / n : 0;
+    for (size_t i = 0; i < n; i++)
+        var += (tmp[i] - mean) * (tmp[i] - mean);
+    double sd = n ? sqrt(var / n) : 0;
+    double amed = median_of(tmp, n);
+    compute_unit au = g->opt.accel_unit ? g->opt.accel_unit : g->hint_a;
+    if (!au)
+        au = amed > 0 && amed < 3.0 ? COMPUTE_ACCEL_G : COMPUTE_ACCEL_MS2;
+    g->ascale = unit_scale(au);
+    g->au = au == COMPUTE_ACCEL_G ? "g" : "m/s2";
+    sd *= g->ascale;
+
+    /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a
+     * standing horse's sensor reads ~0.005 rad/s but ~0.3 deg/s. */
+    for (size_t i = 0; i < n; i++) {
+        const double *r = g->buf[i];
+        double m = fabs(r[4]);
+        if (fabs(r[5]) > m) m = fabs(r[5]);
+        if (fabs(r[6]) > m) m = fabs(r[6]);
+        tmp[i] = m;
+    }
+    qsort(tmp, n, sizeof *tmp, cmp_double);
+    double p99 = n ? tmp[(size_t)(0.99 * (double)(n - 1))] : 0;
+    double gmed = n ? tmp[n / 2] : 0;
+    compute_unit gu = g->opt.gyro_unit ? g->opt.gyro_unit : g->hint_g;
+    if (!gu)
+        gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1)) ? COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
+    g->gscale = unit_scale(gu);
+    g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
+    free(tmp);
+
+    /* decimation and window geometry */
+    double rate = 1.0 / g->period;
+    g->D = (int)lround(rate / DECIM_HZ);
+    if (g->D < 1)
+        g->D = 1;
+    g->fs = rate / g->D;
+    g->S = (size_t)lround(WIN_S / 2 * g->fs);
+    if (g->S < 4)
+        g->S = 4;
+    g->N = 2 * g->S;
+    g->wt = malloc(sizeof *g->wt * (g->N + 1));
+    g->wa = malloc(sizeof *g->wa * (g->N + 1));
+    g->wg = malloc(sizeof *g->wg * (g->N + 1));
+    g->work = malloc(sizeof *g->work * 8 * (g->N + 1));
+    if (!g->wt || !g->wa || !g->wg || !g->work)
+        return KEEL_ENOMEM;
+    g->detected = 1;
+    for (size_t i = 0; i < n; i++)
+        process(g, g->buf[i]);
+    g->nbuf = 0;
+    return 0;
+}
+
+void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS])
+{
+    double r[COMPUTE_NCOLS];
+    if (isnan(v[0])) {
+        g->dropped++;
+        return;
+    }
+    if (g->have_last && !(v[0] > g->last_traw)) {
+        g->nonmono++;
+        g->dropped++;
+        return;
+    }
+    r[0] = v[0];
+    int nan_here = 0;
+    for (int k = 1; k < COMPUTE_NCOLS; k++) {
+        if (isnan(v[k]) || isinf(v[k])) {
+            g->nan_cells++;
+            nan_here = 1;
+            r[k] = g->hold[k];
+        } else {
+            r[k] = v[k];
+        }
+    }
+    if (nan_here && !g->have_hold) {
+        g->dropped++;
+        return;
+    }
+    memcpy(g->hold, r, sizeof r);
+    g->have_hold = 1;
+    if (!g->have_last)
+        g->t0raw = v[0];
+    g->have_last = 1;
+    g->last_traw = v[0];
+    if (g->detected) {
+        process(g, r);
+        return;
+    }
+    memcpy(g->buf[g->nbuf++], r, sizeof r);
+    if (g->nbuf == DETECT_ROWS && detect(g) < 0)
+        g->nbuf = 0; /* out of memory: reported by finish */
+}
+
+int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (!g->detected && g->nbuf == 0) {
+        snprintf(err, errlen, "no usable data rows (%lld dropped, %lld NaN cells)",
+                 g->dropped, g->nan_cells);
+        return KEEL_EBADDATA;
+    }
+    if (!g->detected && detect(g) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    if (!g->wt) {
+        snprintf(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    end_segment(g, g->t_prev);
+
+    s->duration_s = g->t_prev;
+    s->samples = g->samples;
+    s->rate_hz = 1.0 / g->period;
+    s->gaps = g->gaps;
+    s->gap_s = g->gap_s;
+    s->dropped_rows = g->dropped;
+    s->nonmonotonic_rows = g->nonmono;
+    s->nan_cells = g->nan_cells;
+    s->time_unit = g->tu;
+    s->accel_unit = g->au;
+    s->gyro_unit = g->gu;
+    s->delimiter = ',';
+    s->decimal = '.';
+    double total = 0;
+    for (int i = 0; i < COMPUTE_NGAITS; i++)
+        total += g->gait_t[i];
+    for (int i = 0; i < COMPUTE_NGAITS; i++) {
+        compute_gait_stats *st = &s->gaits[i];
+        st->time_s = g->gait_t[i];
+        st->share = total > 0 ? g->gait_t[i] / total : 0;
+        st->cadence_spm = 60.0 * median_stride(g, i);
+        st->regularity = g->gait_t[i] > 0 ? g->gait_r[i] / g->gait_t[i] : 0;
+    }
+    s->rein_left_s = g->rein_l;
+    s->rein_right_s = g->rein_r;
+    s->rein_straight_s = g->rein_s;
+    s->rein_balance = compute_rein_balance(g->rein_l, g->rein_r);
+    s->trot_symmetry_pct = g->sym_t > 0 ? g->sym_sum / g->sym_t : 0;
+    s->canter_lead_left_s = g->lead_l;
+    s->canter_lead_right_s = g->lead_r;
+    s->jump_count = g->njumps;
+    memcpy(s->jumps, g->jumps, sizeof s->jumps);
+    s->mdba = g->dba_n ? g->dba_sum / (double)g->dba_n : 0;
+    s->load = g->load;
+    return 0;
+}
+
+int compute_aggregate_samples(const compute_samples *in, const compute_options *opt,
+                              compute_summary *s, char *err, size_t errlen)
+{
+    int rc;
+    compute_agg *g = compute_agg_new(opt);
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    if (!in || !in->t || !in->ax || !in->ay || !in->az || !in->gx || !in->gy || !in->gz) {
+        snprintf(err, errlen, "samples: every array (t, ax, ay, az, gx, gy, gz) is required");
+        rc = KEEL_EINVAL;
+        goto out;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        double v[COMPUTE_NCOLS] = { in->t[i], in->ax[i], in->ay[i], in->az[i],
+                                    in->gx[i], in->gy[i], in->gz[i] };
+        compute_agg_push(g, v);
+    }
+    rc = compute_agg_finish(g, s, err, errlen);
+    for (int i = 0; rc == 0 && i < COMPUTE_NCOLS; i++)
+        snprintf(s->columns[i], sizeof s->columns[i], "%s", compute_col_names[i]);
+out:
+    compute_agg_free(g);
+    return rc;
+}

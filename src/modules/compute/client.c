@@ -1,0 +1,115 @@
+/*
+ * client.c — compute_iface over keel_call, for processes where compute is
+ * placed remotely (keel_iface hands this out instead of compute_local).
+ * Same contract as compute.h; the CSV and the summary travel as JSON.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compute-internal.h"
+
+static int put_units(json_t *in, const compute_options *opt)
+{
+    int rc = 0;
+    if (!opt)
+        return 0;
+    if (opt->time_unit == COMPUTE_TIME_S || opt->time_unit == COMPUTE_TIME_MS)
+        rc |= json_object_set_new(in, "time_unit", json_string(opt->time_unit == COMPUTE_TIME_MS ? "ms" : "s"));
+    if (opt->accel_unit == COMPUTE_ACCEL_MS2 || opt->accel_unit == COMPUTE_ACCEL_G)
+        rc |= json_object_set_new(in, "accel_unit", json_string(opt->accel_unit == COMPUTE_ACCEL_G ? "g" : "m/s2"));
+    if (opt->gyro_unit == COMPUTE_GYRO_RADS || opt->gyro_unit == COMPUTE_GYRO_DEGS)
+        rc |= json_object_set_new(in, "gyro_unit", json_string(opt->gyro_unit == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s"));
+    return rc ? KEEL_ENOMEM : 0;
+}
+
+static int c_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
+                           const compute_options *opt, json_t **summary)
+{
+    json_t *in = NULL;
+    int rc;
+
+    *summary = NULL;
+    if (!csv)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no CSV given");
+    in = json_object();
+    if (!in)
+        return KEEL_ENOMEM;
+    json_t *s = json_stringn(csv, len);
+    if (!s) {
+        rc = keel_ctx_error(ctx, KEEL_EBADDATA, "aggregate: CSV is not valid UTF-8");
+        goto out;
+    }
+    if (json_object_set_new(in, "csv", s) != 0 || (rc = put_units(in, opt)) < 0) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rc = keel_call(ctx, "compute", "aggregate", in, summary);
+out:
+    json_decref(in);
+    return rc;
+}
+
+static int c_aggregate(keel_ctx *ctx, const compute_samples *samples,
+                       const compute_options *opt, compute_summary *out)
+{
+    char *csv = NULL;
+    size_t len = 0;
+    json_t *sum = NULL;
+    FILE *f = NULL;
+    int rc = 0;
+
+    if (!samples || !samples->t || !samples->ax || !samples->ay || !samples->az ||
+        !samples->gx || !samples->gy || !samples->gz)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: every sample array is required");
+    f = open_memstream(&csv, &len);
+    if (!f)
+        return KEEL_ENOMEM;
+    fputs("time,ax,ay,az,gx,gy,gz\n", f);
+    for (size_t i = 0; i < samples->n; i++) {
+        const double v[7] = { samples->t[i], samples->ax[i], samples->ay[i], samples->az[i],
+                              samples->gx[i], samples->gy[i], samples->gz[i] };
+        for (int k = 0; k < 7; k++) {
+            if (isfinite(v[k]))
+                fprintf(f, "%.10g", v[k]);
+            else
+                fputs("NaN", f);
+            fputc(k < 6 ? ',' : '\n', f);
+        }
+    }
+    if (fclose(f) != 0) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    rc = c_aggregate_csv(ctx, csv, len, opt, &sum);
+    if (rc < 0)
+        goto out;
+    rc = compute_summary_from_json(sum, out);
+    if (rc < 0)
+        keel_ctx_error(ctx, rc, "aggregate: the remote summary lacks a required field");
+out:
+    free(csv);
+    json_decref(sum);
+    return rc;
+}
+
+static int c_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+{
+    *out = NULL;
+    if (!json_is_array(sessions))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "trend: sessions must be an array");
+    json_t *in = json_pack("{s:O}", "sessions", (json_t *)sessions);
+    if (!in)
+        return KEEL_ENOMEM;
+    int rc = keel_call(ctx, "compute", "trend", in, out);
+    json_decref(in);
+    return rc;
+}
+
+const compute_iface compute_client = {
+    .version = COMPUTE_IFACE_V1,
+    .aggregate_csv = c_aggregate_csv,
+    .aggregate = c_aggregate,
+    .trend = c_trend,
+};

@@ -1,0 +1,156 @@
+/*
+ * compute-internal.h — shared by the files of the compute module only.
+ *
+ * Pipeline: csv.c (resumable zero-copy chunk parser, header + column/unit
+ * hints from columns.c) → aggregate.c (unit detection, quality, decimation,
+ * sliding windows, time attribution) → gait.c (one window: gravity, axes,
+ * autocorrelation, stride, class, symmetry, lead, yaw) + rein/jump helpers
+ * in rein.c and jumps.c → compute_summary → JSON (summary.c).
+ */
+#ifndef COMPUTE_INTERNAL_H
+#define COMPUTE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "compute.h"
+
+#define COMPUTE_G 9.80665
+
+/* canonical column order */
+enum { COMPUTE_COL_T = 0, COMPUTE_COL_AX, COMPUTE_COL_AY, COMPUTE_COL_AZ,
+       COMPUTE_COL_GX, COMPUTE_COL_GY, COMPUTE_COL_GZ, COMPUTE_NCOLS };
+
+extern const char *const compute_col_names[COMPUTE_NCOLS];
+extern const char *const compute_gait_names[COMPUTE_NGAITS];
+
+/* ---- numbers (csv.c) ---------------------------------------------------- */
+
+/* Locale-independent decimal parser over [p, end): optional spaces, sign,
+ * digits, one decimal mark (dec1 or dec2; 0 = none), exponent, or
+ * nan/NaN/NA/null/empty → NaN (*isnan = 1).  Stops at the first other char;
+ * *next points there.  Returns 0, or -1 when the text is not a number. */
+int compute_parse_number(const char *p, const char *end, char dec1, char dec2,
+                         double *out, const char **next, int *isnan, char *seen_dec);
+
+/* ---- columns (columns.c) ------------------------------------------------ */
+
+/* Classifies one header cell (borrowed text, len bytes).  Returns the
+ * canonical column COMPUTE_COL_* or -1; *unit gets a unit the name states
+ * (COMPUTE_TIME_MS, COMPUTE_ACCEL_G, COMPUTE_GYRO_DEGS, …) or AUTO. */
+int compute_column_classify(const char *name, size_t len, compute_unit *unit);
+
+/* ---- aggregation stream (aggregate.c) ----------------------------------- */
+
+typedef struct compute_agg compute_agg;
+
+/* New stream; opt may be NULL.  NULL on ENOMEM. */
+compute_agg *compute_agg_new(const compute_options *opt);
+void compute_agg_free(compute_agg *g);
+/* Unit hints from the header (AUTO = none); an explicit option wins. */
+void compute_agg_hint(compute_agg *g, compute_unit time_u, compute_unit accel_u, compute_unit gyro_u);
+/* One row in input units; NaN for an empty or NaN cell.  Never fails. */
+void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS]);
+/* A row that could not be used at all (too few cells). */
+void compute_agg_drop(compute_agg *g);
+/* Ends the stream and fills *s (zeroed first, assumed.* left to the caller
+ * except units).  KEEL_EBADDATA with err when there was no usable row. */
+int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t errlen);
+
+/* ---- CSV (csv.c) --------------------------------------------------------- */
+
+typedef struct compute_csv {
+    compute_agg *agg;          /* borrowed sink */
+    int  have_header;
+    char delim;                /* ',', ';' or '\t' */
+    char seen_dec;             /* decimal mark met in data ('.' or ',') or 0 */
+    int  ncells;               /* cells in the header */
+    int  map[COMPUTE_NCOLS];   /* header cell index of each canonical column */
+    int  maxcell;              /* highest mapped cell index */
+    long long line;            /* lines consumed (1-based number of the last) */
+    long long rows;            /* data rows seen */
+    char names[COMPUTE_NCOLS][48];
+    char err[256];
+} compute_csv;
+
+void compute_csv_init(compute_csv *p, compute_agg *agg);
+/* Feeds buf[0..len).  Parses every complete line (and, when eof, the last
+ * unterminated one).  Returns the number of bytes consumed (the caller keeps
+ * buf[consumed..len) and appends more before the next call), or KEEL_EBADDATA
+ * with p->err naming line/column.  Zero-copy: cells are parsed in place. */
+long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof);
+/* After the last feed: KEEL_EBADDATA if there was no header. */
+int compute_csv_finish(compute_csv *p);
+
+/* Whole-buffer convenience: parse + aggregate into *s.  err gets the message. */
+int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
+                             compute_summary *s, char *err, size_t errlen);
+/* Arrays in (compute_samples), summary out. */
+int compute_aggregate_samples(const compute_samples *in, const compute_options *opt,
+                              compute_summary *s, char *err, size_t errlen);
+
+/* ---- one window (gait.c) ------------------------------------------------- */
+
+typedef struct compute_window_result {
+    int    gait;          /* COMPUTE_HALT … */
+    double stride_hz;     /* 0 for halt */
+    double regularity;    /* 0..10 */
+    double symmetry_pct;  /* trot: 100 = symmetric; NaN otherwise */
+    int    lead;          /* canter: +1 left, -1 right, 0 none */
+    double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */
+    double rms;           /* dynamic acceleration RMS, m/s^2 */
+} compute_window_result;
+
+/* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz.
+ * work: scratch of at least 8*n doubles.  Pure. */
+void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
+                            double fs, double *work, compute_window_result *r);
+
+/* ---- rein and jumps (rein.c, jumps.c) ------------------------------------ */
+
+#define COMPUTE_REIN_THRESHOLD 0.08 /* rad/s of sustained yaw */
+/* -1 right, 0 straight, +1 left */
+int compute_rein_class(double yaw_rate);
+double compute_rein_balance(double left_s, double right_s);
+
+typedef struct compute_jumpdet {
+    int    in_air;
+    double t_start;
+    double prev_t, prev_mag;
+    int    have_prev;
+} compute_jumpdet;
+
+#define COMPUTE_JUMP_THRESHOLD (0.3 * COMPUTE_G)
+#define COMPUTE_JUMP_MIN_AIR 0.25
+#define COMPUTE_JUMP_MAX_AIR 2.0
+/* Feeds one sample (t seconds, |a| m/s^2).  Returns 1 and fills *j when a
+ * jump just ended. */
+int  compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j);
+void compute_jump_reset(compute_jumpdet *d);
+
+/* ---- synth (synth.c) ----------------------------------------------------- */
+
+typedef struct compute_synth_opts {
+    uint64_t    seed;
+    const char *plan;        /* "walk:120,trot-left:60,jump:1.1,…" */
+    double      rate_hz;     /* 50..200 typical; 10..1000 accepted */
+    double      noise;       /* multiplier of the default sensor noise, 0..10 */
+    double      roll_deg, pitch_deg; /* sensor mounting */
+    double      trot_asym;   /* 0..0.5: right diagonal amplitude (1-asym) */
+    double      drift;       /* multiplier of gyro drift, 0..10 */
+    int         time_ms, accel_g, gyro_deg, semicolon; /* output variants */
+} compute_synth_opts;
+
+/* Writes the CSV to out (may be NULL: truth only) and, if truth != NULL,
+ * sets *truth to a new reference.  KEEL_EINVAL with err on a bad plan. */
+int compute_synth(const compute_synth_opts *o, FILE *out, json_t **truth,
+                  char *err, size_t errlen);
+/* Same into a malloc'ed buffer (*csv, *len; caller frees). */
+int compute_synth_buffer(const compute_synth_opts *o, char **csv, size_t *len,
+                         json_t **truth, char *err, size_t errlen);
+
+/* ---- CLI (cli.c) ---------------------------------------------------------- */
+int compute_cli(keel_ctx *ctx, int argc, char **argv);
+
+#endif /* COMPUTE_INTERNAL_H */

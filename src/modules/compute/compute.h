@@ -1,0 +1,125 @@
+/*
+ * compute/compute.h — typed interface of the compute module.
+ *
+ * compute is pure: no storage, no network.  aggregate turns one riding
+ * session (sensor CSV: time, ax, ay, az, gx, gy, gz) into a summary; trend
+ * turns a series of summaries into baselines and changes; synth writes
+ * deterministic synthetic sessions with known ground truth.
+ *
+ * In-process callers:
+ *     const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V1);
+ * get the local implementation, or compute_client (same struct, marshals to
+ * JSON over keel_call) when compute is placed in another process.  The
+ * vtable is append-only: new members go at the end under a "since vN" fence;
+ * check `version` and NULL before calling a newer member.
+ */
+#ifndef COMPUTE_COMPUTE_H
+#define COMPUTE_COMPUTE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "keel/keel.h"
+
+#define COMPUTE_IFACE_V1 1
+
+/* Units of the input columns.  AUTO = from the header name, else detected
+ * from magnitudes (docs/compute.md "input"). */
+typedef enum compute_unit {
+    COMPUTE_UNIT_AUTO  = 0,
+    COMPUTE_TIME_S     = 1,
+    COMPUTE_TIME_MS    = 2,
+    COMPUTE_ACCEL_MS2  = 3,
+    COMPUTE_ACCEL_G    = 4,
+    COMPUTE_GYRO_RADS  = 5,
+    COMPUTE_GYRO_DEGS  = 6
+} compute_unit;
+
+/* Options for aggregate; a zeroed struct means "detect everything". */
+typedef struct compute_options {
+    compute_unit time_unit;   /* AUTO, TIME_S or TIME_MS */
+    compute_unit accel_unit;  /* AUTO, ACCEL_MS2 or ACCEL_G */
+    compute_unit gyro_unit;   /* AUTO, GYRO_RADS or GYRO_DEGS */
+} compute_options;
+
+/* One session as parallel arrays of n samples (borrowed by the callee).
+ * Units as in compute_options (AUTO = detected); rows need not be clean:
+ * NaN cells, gaps and non-monotonic times are handled as for CSV. */
+typedef struct compute_samples {
+    size_t        n;
+    const double *t;
+    const double *ax, *ay, *az;
+    const double *gx, *gy, *gz;
+} compute_samples;
+
+enum compute_gait {
+    COMPUTE_HALT = 0, COMPUTE_WALK, COMPUTE_TROT, COMPUTE_CANTER, COMPUTE_GALLOP,
+    COMPUTE_NGAITS
+};
+
+typedef struct compute_gait_stats {
+    double time_s;       /* seconds classified as this gait */
+    double share;        /* time_s / classified time, 0..1 */
+    double cadence_spm;  /* strides per minute, 0 when no time */
+    double regularity;   /* 0..10 (stride autocorrelation x 10) */
+} compute_gait_stats;
+
+typedef struct compute_jump {
+    double t;            /* take-off, seconds from the first sample */
+    double airtime_s;
+    double height_m;     /* g * airtime^2 / 8 */
+} compute_jump;
+
+#define COMPUTE_MAX_JUMPS 256
+
+/* The summary; the JSON form (compute_summary_json) has the same fields. */
+typedef struct compute_summary {
+    double duration_s;
+    long long samples;
+    double rate_hz;
+    /* quality */
+    long long gaps;
+    double gap_s;
+    long long dropped_rows;       /* rows not used, for any reason */
+    long long nonmonotonic_rows;  /* subset of dropped_rows */
+    long long nan_cells;
+    /* assumed (static strings) */
+    const char *time_unit, *accel_unit, *gyro_unit;
+    char delimiter, decimal;
+    char columns[7][48];          /* source header name of time,ax,ay,az,gx,gy,gz */
+    compute_gait_stats gaits[COMPUTE_NGAITS];
+    double rein_left_s, rein_right_s, rein_straight_s, rein_balance;
+    double trot_symmetry_pct;     /* 100 = symmetric; 0 when no trot */
+    double canter_lead_left_s, canter_lead_right_s;
+    size_t jump_count;            /* all jumps; at most COMPUTE_MAX_JUMPS listed */
+    compute_jump jumps[COMPUTE_MAX_JUMPS];
+    double mdba;                  /* mean dynamic body acceleration, m/s^2 */
+    double load;                  /* integral of DBA over minutes, m/s^2*min */
+} compute_summary;
+
+typedef struct compute_iface {
+    unsigned version; /* COMPUTE_IFACE_V1 */
+    /* since v1 */
+    /* One CSV session (borrowed, len bytes, need not be NUL-terminated) to
+     * its summary.  opt may be NULL.  *summary new reference (caller frees),
+     * NULL on error.  KEEL_EBADDATA with a ctx message naming row/column. */
+    int (*aggregate_csv)(keel_ctx *ctx, const char *csv, size_t len,
+                         const compute_options *opt, json_t **summary);
+    /* Arrays in, struct out (caller-owned *out, filled on success). */
+    int (*aggregate)(keel_ctx *ctx, const compute_samples *samples,
+                     const compute_options *opt, compute_summary *out);
+    /* sessions: borrowed array of {horse_id, date, summary}; *out new ref. */
+    int (*trend)(keel_ctx *ctx, const json_t *sessions, json_t **out);
+} compute_iface;
+
+/* Local implementation and remote client (marshals over keel_call). */
+extern const compute_iface compute_local;
+extern const compute_iface compute_client;
+
+/* The summary as JSON (the fixed shape in docs/compute.md).  New reference. */
+json_t *compute_summary_json(const compute_summary *s);
+/* Inverse, for the client: fills *s from a summary object (borrowed).
+ * KEEL_EBADDATA if a required key is missing. */
+int compute_summary_from_json(const json_t *j, compute_summary *s);
+
+#endif /* COMPUTE_COMPUTE_H */

@@ -1,0 +1,362 @@
+/*
+ * csv.c — resumable, zero-copy CSV chunk parser for sensor sessions.
+ *
+ * picohttpparser's contract: the caller owns the buffer, the parser reads
+ * complete lines in place and says how many bytes it consumed; an unfinished
+ * last line stays with the caller until more bytes (or eof) arrive.  Cells
+ * are parsed straight into doubles by a locale-independent number parser: no
+ * per-row allocation, no strtod.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "compute-internal.h"
+
+static const double pow10_tab[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+static int is_word(const char *p, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != w[i])
+            return 0;
+    }
+    return 1;
+}
+
+int compute_parse_number(const char *p, const char *end, char dec1, char dec2,
+                         double *out, const char **next, int *isnan, char *seen_dec)
+{
+    uint64_t mant = 0;
+    int neg = 0, ndig = 0, scale = 0, dropped = 0, any = 0;
+
+    *isnan = 0;
+    while (p < end && (*p == ' ' || *p == '"'))
+        p++;
+    if (p < end && (*p == '-' || *p == '+')) {
+        neg = *p == '-';
+        p++;
+    }
+    while (p < end && (unsigned)(*p - '0') < 10) {
+        if (ndig < 19) {
+            mant = mant * 10 + (uint64_t)(*p - '0');
+            if (mant)
+                ndig++;
+        } else {
+            dropped++;
+        }
+        any = 1;
+        p++;
+    }
+    if (p < end && (*p == dec1 || (dec2 && *p == dec2))) {
+        if (seen_dec && !*seen_dec)
+            *seen_dec = *p;
+        p++;
+        while (p < end && (unsigned)(*p - '0') < 10) {
+            if (ndig < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                if (mant)
+                    ndig++;
+                scale--;
+            }
+            any = 1;
+            p++;
+        }
+    }
+    if (!any) {
+        /* empty cell or a NaN spelling */
+        static const char *const nans[] = { "nan", "null", "na", "none", "-", NULL };
+        const char *q = p;
+        for (int i = 0; nans[i]; i++) {
+            if (is_word(q, end, nans[i])) {
+                q += strlen(nans[i]);
+                break;
+            }
+        }
+        while (q < end && (*q == ' ' || *q == '"'))
+            q++;
+        *isnan = 1;
+        *out = NAN;
+        *next = q;
+        return 0;
+    }
+    scale += dropped;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        const char *q = p + 1;
+        int eneg = 0, e = 0, edig = 0;
+        if (q < end && (*q == '-' || *q == '+')) {
+            eneg = *q == '-';
+            q++;
+        }
+        while (q < end && (unsigned)(*q - '0') < 10) {
+            if (e < 10000)
+                e = e * 10 + (*q - '0');
+            edig++;
+            q++;
+        }
+        if (edig) {
+            scale += eneg ? -e : e;
+            p = q;
+        }
+    }
+    while (p < end && (*p == ' ' || *p == '"'))
+        p++;
+    double v = (double)mant;
+    if (scale < 0) {
+        if (scale >= -22)
+            v /= pow10_tab[-scale];
+        else
+            v *= pow(10.0, scale);
+    } else if (scale > 0) {
+        if (scale <= 22)
+            v *= pow10_tab[scale];
+        else
+            v *= pow(10.0, scale);
+    }
+    *out = neg ? -v : v;
+    *next = p;
+    return 0;
+}
+
+void compute_csv_init(compute_csv *p, compute_agg *agg)
+{
+    memset(p, 0, sizeof *p);
+    p->agg = agg;
+    for (int i = 0; i < COMPUTE_NCOLS; i++)
+        p->map[i] = -1;
+}
+
+/* Header line [s, e) without the line end. */
+static int parse_header(compute_csv *p, const char *s, const char *e)
+{
+    int commas = 0, semis = 0, tabs = 0;
+    compute_unit tu = COMPUTE_UNIT_AUTO, au = COMPUTE_UNIT_AUTO, gu = COMPUTE_UNIT_AUTO;
+
+    for (const char *q = s; q < e; q++) {
+        if (*q == ',') commas++;
+        else if (*q == ';') semis++;
+        else if (*q == '\t') tabs++;
+        else if (*q == 0) {
+            snprintf(p->err, sizeof p->err, "line %lld: binary data in the header", p->line);
+            return KEEL_EBADDATA;
+        }
+    }
+    p->delim = semis > commas && semis >= tabs ? ';' : tabs > commas ? '\t' : ',';
+    int cell = 0;
+    const char *c = s;
+    for (;;) {
+        const char *ce = c;
+        while (ce < e && *ce != p->delim)
+            ce++;
+        compute_unit u = COMPUTE_UNIT_AUTO;
+        int col = compute_column_classify(c, (size_t)(ce - c), &u);
+        if (col >= 0 && p->map[col] < 0) {
+            p->map[col] = cell;
+            size_t n = (size_t)(ce - c);
+            if (n >= sizeof p->names[col])
+                n = sizeof p->names[col] - 1;
+            memcpy(p->names[col], c, n);
+            p->names[col][n] = 0;
+            if (col == COMPUTE_COL_T && u != COMPUTE_UNIT_AUTO) tu = u;
+            if (col >= COMPUTE_COL_AX && col <= COMPUTE_COL_AZ && u != COMPUTE_UNIT_AUTO) au = u;
+            if (col >= COMPUTE_COL_GX && u != COMPUTE_UNIT_AUTO) gu = u;
+        }
+        cell++;
+        if (ce >= e)
+            break;
+        c = ce + 1;
+    }
+    p->ncells = cell;
+    p->maxcell = 0;
+    for (int i = 0; i < COMPUTE_NCOLS; i++) {
+        if (p->map[i] < 0) {
+            int n = (int)(e - s);
+            snprintf(p->err, sizeof p->err,
+                     "line %lld: missing required column '%s' (header: %.*s%s)", p->line,
+                     compute_col_names[i], n > 120 ? 120 : n, s, n > 120 ? "…" : "");
+            return KEEL_EBADDATA;
+        }
+        if (p->map[i] > p->maxcell)
+            p->maxcell = p->map[i];
+    }
+    compute_agg_hint(p->agg, tu, au, gu);
+    p->have_header = 1;
+    return 0;
+}
+
+/* Data row starting at s; parses until the line end.  Returns the pointer
+ * after the line end, NULL if the buffer ended first (incomplete line), or
+ * sets *rc on a bad cell. */
+static const char *parse_row(compute_csv *p, const char *s, const char *end, int eof, int *rc)
+{
+    double v[COMPUTE_NCOLS];
+    double cellv[64];
+    const char *q = s;
+    int cell = 0, blank = 1;
+    char dec1 = p->delim == ',' ? '.' : '.';
+    char dec2 = p->delim == ',' ? 0 : ',';
+
+    for (;;) {
+        double x;
+        int isn;
+        const char *nx;
+        if (q < end && *q != '\n' && *q != '\r' && *q != p->delim)
+            blank = 0;
+        if (compute_parse_number(q, end, dec1, dec2, &x, &nx, &isn, &p->seen_dec) < 0)
+            return NULL;
+        if (cell < 64)
+            cellv[cell] = x;
+        cell++;
+        q = nx;
+        if (q >= end) {
+            if (!eof)
+                return NULL;
+            break;
+        }
+        if (*q == p->delim) {
+            q++;
+            continue;
+        }
+        if (*q == '\n' || *q == '\r')
+            break;
+        /* something that is not a number */
+        const char *ce = q;
+        while (ce < end && *ce != p->delim && *ce != '\n' && *ce != '\r')
+            ce++;
+        if (ce >= end && !eof)
+            return NULL;
+        const char *cs = q;
+        while (cs > s && cs[-1] != p->delim)
+            cs--;
+        int col = -1;
+        for (int i = 0; i < COMPUTE_NCOLS; i++)
+            if (p->map[i] == cell - 1)
+                col = i;
+        if (col < 0) {
+            /* an ignored column may hold text: skip it */
+            q = ce;
+            if (q < end && *q == p->delim) {
+                q++;
+                continue;
+            }
+            break;
+        }
+        snprintf(p->err, sizeof p->err, "row %lld (line %lld), column '%s': not a number: '%.*s'",
+                 p->rows + 1, p->line + 1, p->names[col], (int)(ce - cs > 40 ? 40 : ce - cs), cs);
+        *rc = KEEL_EBADDATA;
+        return end;
+    }
+    /* q at line end or eof */
+    if (q < end && *q == '\r')
+        q++;
+    if (q < end && *q == '\n')
+        q++;
+    p->line++;
+    if (blank && cell <= 1)
+        return q;
+    p->rows++;
+    if (cell <= p->maxcell || p->maxcell >= 64) {
+        compute_agg_drop(p->agg);
+        return q;
+    }
+    for (int i = 0; i < COMPUTE_NCOLS; i++)
+        v[i] = cellv[p->map[i]];
+    compute_agg_push(p->agg, v);
+    return q;
+}
+
+long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof)
+{
+    const char *s = buf, *end = buf + len;
+
+    while (s < end) {
+        if (!p->have_header) {
+            const char *e = memchr(s, '\n', (size_t)(end - s));
+            if (!e && !eof)
+                break;
+            const char *le = e ? e : end;
+            const char *hs = s;
+            if (p->line == 0 && le - hs >= 3 && (unsigned char)hs[0] == 0xEF &&
+                (unsigned char)hs[1] == 0xBB && (unsigned char)hs[2] == 0xBF)
+                hs += 3;
+            const char *he = le;
+            if (he > hs && he[-1] == '\r')
+                he--;
+            p->line++;
+            s = e ? e + 1 : end;
+            const char *t = hs;
+            while (t < he && (*t == ' ' || *t == '\t'))
+                t++;
+            if (t == he)
+                continue; /* blank line before the header */
+            int rc = parse_header(p, hs, he);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        int rc = 0;
+        const char *nx = parse_row(p, s, end, eof, &rc);
+        if (rc < 0)
+            return rc;
+        if (!nx)
+            break;
+        s = nx;
+    }
+    return (long long)(s - buf);
+}
+
+int compute_csv_finish(compute_csv *p)
+{
+    if (!p->have_header) {
+        snprintf(p->err, sizeof p->err, "empty input: no header line");
+        return KEEL_EBADDATA;
+    }
+    if (p->rows == 0) {
+        snprintf(p->err, sizeof p->err, "no data rows after the header");
+        return KEEL_EBADDATA;
+    }
+    return 0;
+}
+
+int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
+                             compute_summary *s, char *err, size_t errlen)
+{
+    compute_csv p;
+    int rc = 0;
+    compute_agg *g = compute_agg_new(opt);
+    if (!g) {
+        rc = KEEL_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    compute_csv_init(&p, g);
+    long long n = compute_csv_feed(&p, csv, len, 1);
+    if (n < 0) {
+        rc = (int)n;
+        snprintf(err, errlen, "%s", p.err);
+        goto out;
+    }
+    rc = compute_csv_finish(&p);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", p.err);
+        goto out;
+    }
+    rc = compute_agg_finish(g, s, err, errlen);
+    if (rc < 0)
+        goto out;
+    s->delimiter = p.delim;
+    s->decimal = p.seen_dec ? p.seen_dec : '.';
+    for (int i = 0; i < COMPUTE_NCOLS; i++)
+        memcpy(s->columns[i], p.names[i], sizeof s->columns[i]);
+out:
+    compute_agg_free(g);
+    return rc;
+}

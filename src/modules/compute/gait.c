@@ -1,0 +1,269 @@
+/*
+ * gait.c — one 4 s window (decimated to ~25 Hz): gravity and body axes,
+ * dynamic energy, stride from autocorrelation, 2-beat vs asymmetric
+ * structure, gait class, trot symmetry and canter lead from a harmonic fit.
+ * Definitions and thresholds: docs/compute.md "aggregate".
+ */
+#include <math.h>
+#include <string.h>
+
+#include "compute-internal.h"
+
+#define HALT_RMS 0.5        /* m/s^2 of dynamic acceleration */
+#define WALK_MAX_HZ 1.15    /* 2-beat gaits: stride below this is walk */
+#define GALLOP_MIN_HZ 1.9   /* asymmetric gaits: stride above this is gallop */
+#define BOUNCE_MIN_HZ 1.3
+#define BOUNCE_MAX_HZ 4.0
+
+const char *const compute_gait_names[COMPUTE_NGAITS] = {
+    "halt", "walk", "trot", "canter", "gallop"
+};
+
+/* normalised autocorrelation of x (n) at integer lag k */
+static double acf(const double *x, size_t n, size_t k, double e0)
+{
+    double s = 0;
+    if (k >= n || e0 <= 0)
+        return 0;
+    for (size_t i = 0; i + k < n; i++)
+        s += x[i] * x[i + k];
+    return (s / (double)(n - k)) / e0;
+}
+
+/* 3-D version over d[n][3] */
+static double acf3(const double *d, size_t n, size_t k, double e0)
+{
+    double s = 0;
+    if (k >= n || e0 <= 0)
+        return 0;
+    for (size_t i = 0; i + k < n; i++)
+        s += d[3 * i] * d[3 * (i + k)] + d[3 * i + 1] * d[3 * (i + k) + 1] +
+             d[3 * i + 2] * d[3 * (i + k) + 2];
+    return (s / (double)(n - k)) / e0;
+}
+
+static double energy(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return n ? s / (double)n : 0;
+}
+
+/* Value of a 3-D acf at a fractional lag (linear interpolation). */
+static double acf3_at(const double *d, size_t n, double lag, double e0)
+{
+    size_t k = (size_t)floor(lag);
+    double fr = lag - (double)k;
+    return (1 - fr) * acf3(d, n, k, e0) + fr * acf3(d, n, k + 1, e0);
+}
+
+/* Best stride lag near lag0 (±20%) on the 3-D acf, refined by a parabola. */
+static double refine_peak(const double *d, size_t n, double lag0, double e0, double *val)
+{
+    size_t lo = (size_t)floor(lag0 * 0.8), hi = (size_t)ceil(lag0 * 1.2);
+    size_t best = 0;
+    double bv = -2;
+    if (lo < 1)
+        lo = 1;
+    if (hi > n - 2)
+        hi = n - 2;
+    for (size_t k = lo; k <= hi; k++) {
+        double v = acf3(d, n, k, e0);
+        if (v > bv) {
+            bv = v;
+            best = k;
+        }
+    }
+    if (best == 0) {
+        *val = acf3_at(d, n, lag0, e0);
+        return lag0;
+    }
+    double ym = acf3(d, n, best - 1, e0), yp = acf3(d, n, best + 1, e0);
+    double den = ym - 2 * bv + yp;
+    double off = den < 0 ? 0.5 * (ym - yp) / den : 0;
+    if (off > 0.5) off = 0.5;
+    if (off < -0.5) off = -0.5;
+    *val = bv - 0.25 * (ym - yp) * off;
+    return (double)best + off;
+}
+
+/* Fourier coefficient of x at frequency k/T (T in samples) over n samples. */
+static void harmonic(const double *x, size_t n, double T, int k, double *re, double *im)
+{
+    double sr = 0, si = 0, w = 2 * M_PI * k / T;
+    for (size_t i = 0; i < n; i++) {
+        sr += x[i] * cos(w * (double)i);
+        si -= x[i] * sin(w * (double)i);
+    }
+    *re = 2 * sr / (double)n;
+    *im = 2 * si / (double)n;
+}
+
+/* Peak ratio of the two half-strides of the vertical template. */
+static double trot_symmetry(const double *v, size_t n, double T)
+{
+    double re[5], im[5];
+    size_t strides = (size_t)floor((double)n / T);
+    if (strides < 2)
+        return NAN;
+    size_t nu = (size_t)lround((double)strides * T);
+    if (nu > n)
+        nu = n;
+    for (int k = 1; k <= 4; k++)
+        harmonic(v, nu, T, k, &re[k], &im[k]);
+    double tpl[200];
+    int imax = 0;
+    for (int j = 0; j < 200; j++) {
+        double ph = 2 * M_PI * j / 200.0, s = 0;
+        for (int k = 1; k <= 4; k++)
+            s += re[k] * cos(k * ph) - im[k] * sin(k * ph);
+        tpl[j] = s;
+        if (s > tpl[imax])
+            imax = j;
+    }
+    double p2 = -1e300;
+    for (int j = -30; j <= 30; j++) {
+        double s = tpl[(imax + 100 + j + 200) % 200];
+        if (s > p2)
+            p2 = s;
+    }
+    double p1 = tpl[imax];
+    if (p1 <= 0 || p2 <= 0)
+        return NAN;
+    return 100.0 * (p2 < p1 ? p2 / p1 : p1 / p2);
+}
+
+void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
+                            double fs, double *work, compute_window_result *r)
+{
+    double ma[3] = { 0, 0, 0 };
+    double *d = work, *v = work + 3 * n, *lat = work + 4 * n, *roll = work + 5 * n;
+
+    memset(r, 0, sizeof *r);
+    r->gait = COMPUTE_HALT;
+    r->symmetry_pct = NAN;
+    if (n < 4)
+        return;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++)
+            ma[k] += a[i][k];
+    for (int k = 0; k < 3; k++)
+        ma[k] /= (double)n;
+    double gn = sqrt(ma[0] * ma[0] + ma[1] * ma[1] + ma[2] * ma[2]);
+    double u[3] = { 0, 0, 1 };
+    if (gn > 1.0)
+        for (int k = 0; k < 3; k++)
+            u[k] = ma[k] / gn;
+    /* forward: the sensor's x axis in the horizontal plane; left = up × forward */
+    double f[3] = { 1 - u[0] * u[0], -u[0] * u[1], -u[0] * u[2] };
+    double fl = sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2]);
+    if (fl < 0.3) {
+        f[0] = -u[1] * u[0]; f[1] = 1 - u[1] * u[1]; f[2] = -u[1] * u[2];
+        fl = sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2]);
+    }
+    for (int k = 0; k < 3; k++)
+        f[k] /= fl;
+    double l[3] = { u[1] * f[2] - u[2] * f[1], u[2] * f[0] - u[0] * f[2], u[0] * f[1] - u[1] * f[0] };
+
+    double yaw = 0, e3 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dd[3] = { a[i][0] - ma[0], a[i][1] - ma[1], a[i][2] - ma[2] };
+        memcpy(d + 3 * i, dd, sizeof dd);
+        v[i] = dd[0] * u[0] + dd[1] * u[1] + dd[2] * u[2];
+        lat[i] = dd[0] * l[0] + dd[1] * l[1] + dd[2] * l[2];
+        roll[i] = g[i][0] * f[0] + g[i][1] * f[1] + g[i][2] * f[2];
+        yaw += g[i][0] * u[0] + g[i][1] * u[1] + g[i][2] * u[2];
+        e3 += dd[0] * dd[0] + dd[1] * dd[1] + dd[2] * dd[2];
+    }
+    r->yaw_rate = yaw / (double)n;
+    e3 /= (double)n;
+    r->rms = sqrt(e3);
+    if (r->rms < HALT_RMS)
+        return;
+    /* roll rate without its mean (turning tilts the trunk) */
+    double mr = 0;
+    for (size_t i = 0; i < n; i++)
+        mr += roll[i];
+    mr /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        roll[i] -= mr;
+
+    /* bounce period: first strong peak of the vertical acf */
+    double ev = energy(v, n), el = energy(lat, n), er = energy(roll, n);
+    size_t kmin = (size_t)floor(fs / BOUNCE_MAX_HZ), kmax = (size_t)ceil(fs / BOUNCE_MIN_HZ);
+    if (kmin < 1)
+        kmin = 1;
+    if (kmax > n / 2)
+        kmax = n / 2;
+    double rv[256];
+    double best = -2;
+    if (kmax >= 256)
+        kmax = 255;
+    for (size_t k = kmin - 1; k <= kmax + 1 && k < 256; k++) {
+        rv[k] = acf(v, n, k, ev);
+        if (k >= kmin && k <= kmax && rv[k] > best)
+            best = rv[k];
+    }
+    size_t P = 0;
+    for (size_t k = kmin; k <= kmax; k++) {
+        if (rv[k] >= rv[k - 1] && rv[k] >= rv[k + 1] && rv[k] >= 0.7 * best) {
+            P = k;
+            break;
+        }
+    }
+    if (P == 0 || best <= 0.1) {
+        /* moving but without a periodic pattern: call it walk, no cadence */
+        r->gait = COMPUTE_WALK;
+        return;
+    }
+    double den = rv[P - 1] - 2 * rv[P] + rv[P + 1];
+    double Pf = (double)P + (den < 0 ? 0.5 * (rv[P - 1] - rv[P + 1]) / den : 0);
+
+    /* 2-beat (walk, trot) vs asymmetric (canter, gallop): in a 2-beat gait
+     * the side sway (lateral acceleration, roll rate) reverses every bounce. */
+    double side = 0;
+    int nside = 0;
+    if (el > 0.01) {
+        side += acf(lat, n, P, el);
+        nside++;
+    }
+    if (er > 1e-4) {
+        side += acf(roll, n, P, er);
+        nside++;
+    }
+    side = nside ? side / nside : 0;
+    int two_beat = side < 0;
+    double T0 = two_beat ? 2 * Pf : Pf;
+    if (T0 > (double)n - 4)
+        T0 = Pf;
+    double rT;
+    double T = refine_peak(d, n, T0, e3, &rT);
+    if (rT < 0)
+        rT = 0;
+    if (rT > 1)
+        rT = 1;
+    r->regularity = 10 * rT;
+    r->stride_hz = fs / T;
+
+    if (two_beat)
+        r->gait = r->stride_hz < WALK_MAX_HZ ? COMPUTE_WALK : COMPUTE_TROT;
+    else
+        r->gait = r->stride_hz >= GALLOP_MIN_HZ ? COMPUTE_GALLOP : COMPUTE_CANTER;
+
+    if (r->gait == COMPUTE_TROT)
+        r->symmetry_pct = trot_symmetry(v, n, T);
+    if (r->gait == COMPUTE_CANTER) {
+        /* lead: the roll rate's stride component is in phase with the
+         * vertical one on the left lead, in anti-phase on the right */
+        double vr, vi, rr, ri;
+        size_t strides = (size_t)floor((double)n / T);
+        size_t nu = strides ? (size_t)lround((double)strides * T) : n;
+        if (nu > n)
+            nu = n;
+        harmonic(v, nu, T, 1, &vr, &vi);
+        harmonic(roll, nu, T, 1, &rr, &ri);
+        double c = rr * vr + ri * vi;
+        r->lead = c > 0 ? 1 : c < 0 ? -1 : 0;
+    }
+}

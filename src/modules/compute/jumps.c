@@ -1,0 +1,55 @@
+/*
+ * jumps.c — jumps by free-fall detection.
+ *
+ * In ballistic flight the accelerometer reads no specific force: |a| falls
+ * from ~1 g to ~0.  A run of samples with |a| < 0.3 g lasting 0.25–2 s is a
+ * jump; its start and end are interpolated at the threshold crossings, and
+ * the height of the centre of mass follows from the airtime:
+ * h = g·t²/8 (rise for t/2 under g).
+ */
+#include "compute-internal.h"
+
+void compute_jump_reset(compute_jumpdet *d)
+{
+    d->in_air = 0;
+    d->have_prev = 0;
+}
+
+/* time where the segment (t0,m0)–(t1,m1) crosses the threshold */
+static double crossing(double t0, double m0, double t1, double m1)
+{
+    double th = COMPUTE_JUMP_THRESHOLD;
+    if (m1 == m0)
+        return t1;
+    double f = (th - m0) / (m1 - m0);
+    if (f < 0) f = 0;
+    if (f > 1) f = 1;
+    return t0 + f * (t1 - t0);
+}
+
+int compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j)
+{
+    int done = 0;
+    int below = mag < COMPUTE_JUMP_THRESHOLD;
+
+    if (!d->have_prev) {
+        d->have_prev = 1;
+        d->in_air = 0;
+    } else if (!d->in_air && below) {
+        d->in_air = 1;
+        d->t_start = crossing(d->prev_t, d->prev_mag, t, mag);
+    } else if (d->in_air && !below) {
+        double te = crossing(d->prev_t, d->prev_mag, t, mag);
+        double air = te - d->t_start;
+        d->in_air = 0;
+        if (air >= COMPUTE_JUMP_MIN_AIR && air <= COMPUTE_JUMP_MAX_AIR) {
+            j->t = d->t_start;
+            j->airtime_s = air;
+            j->height_m = COMPUTE_G * air * air / 8.0;
+            done = 1;
+        }
+    }
+    d->prev_t = t;
+    d->prev_mag = mag;
+    return done;
+}

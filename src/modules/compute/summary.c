@@ -1,0 +1,158 @@
+/*
+ * summary.c — compute_summary <-> JSON (the fixed shape of docs/compute.md).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "compute-internal.h"
+
+static json_t *num(double x, double scale)
+{
+    if (!isfinite(x))
+        x = 0;
+    return json_real(round(x * scale) / scale);
+}
+
+json_t *compute_summary_json(const compute_summary *s)
+{
+    char d[2] = { s->delimiter ? s->delimiter : ',', 0 };
+    char m[2] = { s->decimal ? s->decimal : '.', 0 };
+    json_t *cols = json_object(), *gaits = json_object(), *jumps = json_array();
+
+    for (int i = 0; i < COMPUTE_NCOLS; i++)
+        json_object_set_new(cols, compute_col_names[i], json_string(s->columns[i]));
+    for (int i = 0; i < COMPUTE_NGAITS; i++) {
+        const compute_gait_stats *g = &s->gaits[i];
+        json_object_set_new(gaits, compute_gait_names[i],
+                            json_pack("{s:o,s:o,s:o,s:o}", "time_s", num(g->time_s, 100),
+                                      "share", num(g->share, 1e4), "cadence_spm",
+                                      num(g->cadence_spm, 100), "regularity",
+                                      num(g->regularity, 100)));
+    }
+    size_t nj = s->jump_count < COMPUTE_MAX_JUMPS ? s->jump_count : COMPUTE_MAX_JUMPS;
+    for (size_t i = 0; i < nj; i++)
+        json_array_append_new(jumps, json_pack("{s:o,s:o,s:o}", "t", num(s->jumps[i].t, 1000),
+                                               "airtime_s", num(s->jumps[i].airtime_s, 1000),
+                                               "height_m", num(s->jumps[i].height_m, 1000)));
+    return json_pack(
+        "{s:o,s:I,s:o,"
+        "s:{s:I,s:o,s:I,s:I,s:I},"
+        "s:{s:s,s:s,s:s,s:s,s:s,s:o},"
+        "s:o,"
+        "s:{s:o,s:o,s:o,s:o},"
+        "s:o,"
+        "s:{s:o,s:o},"
+        "s:o,s:I,"
+        "s:{s:o,s:o}}",
+        "duration_s", num(s->duration_s, 1000), "samples", (json_int_t)s->samples,
+        "rate_hz", num(s->rate_hz, 1000),
+        "quality", "gaps", (json_int_t)s->gaps, "gap_s", num(s->gap_s, 1000),
+        "dropped_rows", (json_int_t)s->dropped_rows, "nonmonotonic_rows",
+        (json_int_t)s->nonmonotonic_rows, "nan_cells", (json_int_t)s->nan_cells,
+        "assumed", "time_unit", s->time_unit ? s->time_unit : "s",
+        "accel_unit", s->accel_unit ? s->accel_unit : "m/s2",
+        "gyro_unit", s->gyro_unit ? s->gyro_unit : "rad/s", "delimiter", d, "decimal", m,
+        "columns", cols,
+        "gaits", gaits,
+        "rein", "left_s", num(s->rein_left_s, 100), "right_s", num(s->rein_right_s, 100),
+        "straight_s", num(s->rein_straight_s, 100), "balance", num(s->rein_balance, 1e4),
+        "trot_symmetry_pct", num(s->trot_symmetry_pct, 100),
+        "canter_lead", "left_s", num(s->canter_lead_left_s, 100), "right_s",
+        num(s->canter_lead_right_s, 100),
+        "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
+        "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
+}
+
+static int getnum(const json_t *o, const char *path, double *out)
+{
+    char buf[64];
+    const json_t *v = o;
+    snprintf(buf, sizeof buf, "%s", path);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, tok);
+    if (!json_is_number(v))
+        return KEEL_EBADDATA;
+    *out = json_number_value(v);
+    return 0;
+}
+
+static const char *unit_str(const json_t *o, const char *key, const char *const *allowed)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(o, "assumed"), key));
+    for (int i = 0; s && allowed[i]; i++)
+        if (strcmp(s, allowed[i]) == 0)
+            return allowed[i];
+    return allowed[0];
+}
+
+int compute_summary_from_json(const json_t *j, compute_summary *s)
+{
+    static const char *const tu[] = { "s", "ms", NULL };
+    static const char *const au[] = { "m/s2", "g", NULL };
+    static const char *const gu[] = { "rad/s", "deg/s", NULL };
+    double x;
+    char key[64];
+    int rc = 0;
+
+    memset(s, 0, sizeof *s);
+    if (!json_is_object(j))
+        return KEEL_EBADDATA;
+#define GET(path, dst) do { if ((rc = getnum(j, path, &x)) < 0) goto out; dst = x; } while (0)
+    GET("duration_s", s->duration_s);
+    GET("samples", s->samples);
+    GET("rate_hz", s->rate_hz);
+    GET("quality.gaps", s->gaps);
+    GET("quality.gap_s", s->gap_s);
+    GET("quality.dropped_rows", s->dropped_rows);
+    GET("quality.nonmonotonic_rows", s->nonmonotonic_rows);
+    GET("quality.nan_cells", s->nan_cells);
+    for (int i = 0; i < COMPUTE_NGAITS; i++) {
+        snprintf(key, sizeof key, "gaits.%s.time_s", compute_gait_names[i]);
+        GET(key, s->gaits[i].time_s);
+        snprintf(key, sizeof key, "gaits.%s.share", compute_gait_names[i]);
+        GET(key, s->gaits[i].share);
+        snprintf(key, sizeof key, "gaits.%s.cadence_spm", compute_gait_names[i]);
+        GET(key, s->gaits[i].cadence_spm);
+        snprintf(key, sizeof key, "gaits.%s.regularity", compute_gait_names[i]);
+        GET(key, s->gaits[i].regularity);
+    }
+    GET("rein.left_s", s->rein_left_s);
+    GET("rein.right_s", s->rein_right_s);
+    GET("rein.straight_s", s->rein_straight_s);
+    GET("rein.balance", s->rein_balance);
+    GET("trot_symmetry_pct", s->trot_symmetry_pct);
+    GET("canter_lead.left_s", s->canter_lead_left_s);
+    GET("canter_lead.right_s", s->canter_lead_right_s);
+    GET("jump_count", s->jump_count);
+    GET("intensity.mdba", s->mdba);
+    GET("intensity.load", s->load);
+#undef GET
+    s->time_unit = unit_str(j, "time_unit", tu);
+    s->accel_unit = unit_str(j, "accel_unit", au);
+    s->gyro_unit = unit_str(j, "gyro_unit", gu);
+    const json_t *as = json_object_get(j, "assumed");
+    const char *dl = json_string_value(json_object_get(as, "delimiter"));
+    const char *dc = json_string_value(json_object_get(as, "decimal"));
+    s->delimiter = dl && *dl ? *dl : ',';
+    s->decimal = dc && *dc ? *dc : '.';
+    const json_t *cols = json_object_get(as, "columns");
+    for (int i = 0; i < COMPUTE_NCOLS; i++) {
+        const char *c = json_string_value(json_object_get(cols, compute_col_names[i]));
+        snprintf(s->columns[i], sizeof s->columns[i], "%s", c ? c : "");
+    }
+    const json_t *jumps = json_object_get(j, "jumps");
+    size_t i;
+    const json_t *e;
+    json_array_foreach(jumps, i, e) {
+        if (i >= COMPUTE_MAX_JUMPS)
+            break;
+        if (getnum(e, "t", &s->jumps[i].t) < 0 || getnum(e, "airtime_s", &s->jumps[i].airtime_s) < 0 ||
+            getnum(e, "height_m", &s->jumps[i].height_m) < 0) {
+            rc = KEEL_EBADDATA;
+            goto out;
+        }
+    }
+out:
+    return rc;
+}
