@@ -9,7 +9,6 @@
  * confines the connection to tables <ns>_* (keel_* for the core).  Prepared
  * statements are kept in a small per-connection LRU cache keyed by SQL text.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +24,7 @@
 #include "keel/error.h"
 #include "keel/store.h"
 #include "core/store-internal.h"
+#include "core/store_sqlite-internal.h"
 
 #define SQ_CACHE_SIZE 16
 #define SQ_BUSY_MS    5000
@@ -37,10 +37,8 @@ typedef struct sq_cached {
 
 typedef struct sq_conn {
     sqlite3  *db;
-    char     *ns;          /* module name, NULL = core */
-    char      prefix[72];  /* "<ns>_" or "keel_" */
-    int       privileged;  /* migrations: keel_migrations allowed too */
-    char      denied[256]; /* the authorizer's last refusal */
+    char     *ns;          /* module name (owned), NULL = core */
+    keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
     int       cache_on;    /* KEEL_STORE_CACHE=0 disables (for measurements) */
     uint64_t  clock;
     sq_cached cache[SQ_CACHE_SIZE];
@@ -65,7 +63,7 @@ static int sq_fail(sq_conn *c, int src, char *err, size_t errlen)
     int prim = src & 0xff;
 
     if (prim == SQLITE_AUTH) {
-        sq_err(err, errlen, "%s", c->denied[0] ? c->denied : sqlite3_errmsg(c->db));
+        sq_err(err, errlen, "%s", c->guard.denied[0] ? c->guard.denied : sqlite3_errmsg(c->db));
         return KEEL_EDENIED;
     }
     sq_err(err, errlen, "%s", sqlite3_errmsg(c->db));
@@ -76,271 +74,6 @@ static int sq_fail(sq_conn *c, int src, char *err, size_t errlen)
     case SQLITE_NOMEM:      return KEEL_ENOMEM;
     default:                return KEEL_ESTORE;
     }
-}
-
-/* ---- the namespace authorizer -------------------------------------------- */
-
-static int in_ns(const sq_conn *c, const char *name)
-{
-    size_t n = strlen(c->prefix);
-    if (name == NULL)
-        return 0;
-    if (strncasecmp(name, c->prefix, n) == 0 && name[n] != '\0')
-        return 1;
-    return c->privileged && strcasecmp(name, "keel_migrations") == 0;
-}
-
-/* SQLite's own tables (sqlite_master, sqlite_sequence, sqlite_stat1 …).  The
- * engine reads and writes them itself while compiling DDL (nested statements
- * go through the authorizer too), so the authorizer lets them pass; SQL from
- * modules may not name them at all (sq_names_internal, checked before
- * prepare), which keeps other namespaces' schema out of reach. */
-static int is_internal_table(const char *name)
-{
-    return name != NULL && strncasecmp(name, "sqlite_", 7) == 0;
-}
-
-/* Table-valued functions that read no table: json_each/json_tree, and the
- * pragma_* functions, whose PRAGMA check follows (SQLITE_PRAGMA). */
-static int is_table_function(const char *name)
-{
-    return name != NULL && (strcasecmp(name, "json_each") == 0 ||
-                            strcasecmp(name, "json_tree") == 0 ||
-                            strncasecmp(name, "pragma_", 7) == 0);
-}
-
-static int sq_deny(sq_conn *c, const char *what, const char *name)
-{
-    if (c->ns != NULL)
-        snprintf(c->denied, sizeof c->denied, "module '%s' may not %s '%s'",
-                 c->ns, what, name ? name : "?");
-    else
-        snprintf(c->denied, sizeof c->denied, "the core may not %s '%s'",
-                 what, name ? name : "?");
-    return SQLITE_DENY;
-}
-
-/* Pragmas a connection may run: read-only queries of connection settings,
- * and schema introspection of its own tables. */
-static int pragma_ok(sq_conn *c, const char *name, const char *arg)
-{
-    static const char *const settings[] = {
-        "foreign_keys", "journal_mode", "synchronous", "busy_timeout",
-        "page_size", "page_count", "freelist_count", "encoding", "user_version",
-        "schema_version", "data_version", "compile_options", NULL
-    };
-    static const char *const introspect[] = {
-        "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
-        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check", NULL
-    };
-    int i;
-
-    for (i = 0; settings[i] != NULL; i++)
-        if (strcasecmp(name, settings[i]) == 0)
-            return arg == NULL;
-    for (i = 0; introspect[i] != NULL; i++)
-        if (strcasecmp(name, introspect[i]) == 0)
-            return arg != NULL && in_ns(c, arg);
-    return 0;
-}
-
-static int sq_authorize(void *ud, int action, const char *a1, const char *a2,
-                        const char *db, const char *trigger)
-{
-    sq_conn *c = ud;
-    (void)db;
-    (void)trigger;
-
-    switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_TRANSACTION:
-    case SQLITE_SAVEPOINT:
-    case SQLITE_FUNCTION:
-    case SQLITE_RECURSIVE:
-        return SQLITE_OK;
-    case SQLITE_READ:
-        /* a1 = table; reading the schema would reveal other namespaces */
-        if (in_ns(c, a1) || is_internal_table(a1) || is_table_function(a1))
-            return SQLITE_OK;
-        return sq_deny(c, "access table", a1);
-    case SQLITE_INSERT:
-    case SQLITE_UPDATE:
-    case SQLITE_DELETE:
-        if (in_ns(c, a1) || is_internal_table(a1))
-            return SQLITE_OK;
-        return sq_deny(c, "access table", a1);
-    case SQLITE_CREATE_TABLE:   /* sqlite_sequence / sqlite_stat1 on demand */
-    case SQLITE_CREATE_TEMP_TABLE:
-    case SQLITE_DROP_TABLE:
-    case SQLITE_DROP_TEMP_TABLE:
-        return in_ns(c, a1) || is_internal_table(a1) ? SQLITE_OK : sq_deny(c, "access table", a1);
-    case SQLITE_ANALYZE:
-        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "access table", a1);
-    case SQLITE_CREATE_VIEW:
-    case SQLITE_CREATE_TEMP_VIEW:
-    case SQLITE_DROP_VIEW:
-    case SQLITE_DROP_TEMP_VIEW:
-        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "create or drop view", a1);
-    case SQLITE_CREATE_INDEX:
-    case SQLITE_CREATE_TEMP_INDEX:
-    case SQLITE_DROP_INDEX:
-    case SQLITE_DROP_TEMP_INDEX:
-    case SQLITE_CREATE_TRIGGER:
-    case SQLITE_CREATE_TEMP_TRIGGER:
-    case SQLITE_DROP_TRIGGER:
-    case SQLITE_DROP_TEMP_TRIGGER:
-        /* a1 = index/trigger name, a2 = its table: both in the namespace */
-        if (!in_ns(c, a2))
-            return sq_deny(c, "access table", a2);
-        if (in_ns(c, a1) || is_internal_table(a1))   /* sqlite_autoindex_<table>_N */
-            return SQLITE_OK;
-        return sq_deny(c, "create or drop index/trigger", a1);
-    case SQLITE_ALTER_TABLE:
-        return in_ns(c, a2) ? SQLITE_OK : sq_deny(c, "access table", a2);
-    case SQLITE_REINDEX:
-        return in_ns(c, a1) ? SQLITE_OK : sq_deny(c, "reindex", a1);
-    case SQLITE_PRAGMA:
-        return pragma_ok(c, a1, a2) ? SQLITE_OK : sq_deny(c, "run pragma", a1);
-    case SQLITE_ATTACH:
-        return sq_deny(c, "attach database", a1);
-    case SQLITE_DETACH:
-        return sq_deny(c, "detach database", a1);
-    default:
-        /* virtual tables and anything added later: refused */
-        return sq_deny(c, "perform this operation on", a1 ? a1 : "the database");
-    }
-}
-
-/* ---- $N → ?N ----------------------------------------------------------- */
-
-/* Copies sql with $<digits> rewritten to ?<digits> outside '…' literals,
- * "…" / `…` / […] identifiers and comments.  New malloc'd string. */
-static char *rewrite_params(const char *sql)
-{
-    size_t n = strlen(sql), i = 0;
-    char *out = malloc(n + 1);
-
-    if (out == NULL)
-        return NULL;
-    while (i < n) {
-        char ch = sql[i];
-        if (ch == '\'' || ch == '"' || ch == '`' || ch == '[') {
-            char close = ch == '[' ? ']' : ch;
-            out[i] = sql[i];
-            i++;
-            while (i < n) {
-                out[i] = sql[i];
-                i++;
-                if (sql[i - 1] == close) {
-                    if (close != ']' && i < n && sql[i] == close) { /* doubled quote */
-                        out[i] = sql[i];
-                        i++;
-                        continue;
-                    }
-                    break;
-                }
-            }
-        } else if (ch == '-' && i + 1 < n && sql[i + 1] == '-') {
-            while (i < n && sql[i] != '\n') {
-                out[i] = sql[i];
-                i++;
-            }
-        } else if (ch == '/' && i + 1 < n && sql[i + 1] == '*') {
-            out[i] = sql[i];
-            out[i + 1] = sql[i + 1];
-            i += 2;
-            while (i < n && !(sql[i] == '*' && i + 1 < n && sql[i + 1] == '/')) {
-                out[i] = sql[i];
-                i++;
-            }
-            if (i < n) {
-                out[i] = sql[i];
-                out[i + 1] = sql[i + 1];
-                i += 2;
-            }
-        } else {
-            out[i] = (ch == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : ch;
-            i++;
-        }
-    }
-    out[n] = '\0';
-    return out;
-}
-
-/* The first identifier in sql (outside '…' literals and comments) that
- * names one of SQLite's own tables (sqlite_*, not followed by '(' as the
- * sqlite_version() functions are), copied into name; 0 if none. */
-static int sq_names_internal(const char *sql, char *name, size_t len)
-{
-    const char *p = sql;
-
-    while (*p != '\0') {
-        if (*p == '\'') {
-            for (p++; *p != '\0'; p++)
-                if (*p == '\'' && *++p != '\'')
-                    break;
-            continue;
-        }
-        if (p[0] == '-' && p[1] == '-') {
-            while (*p != '\0' && *p != '\n')
-                p++;
-            continue;
-        }
-        if (p[0] == '/' && p[1] == '*') {
-            const char *e = strstr(p + 2, "*/");
-            p = e != NULL ? e + 2 : p + strlen(p);
-            continue;
-        }
-        if (strncasecmp(p, "sqlite_", 7) == 0 &&
-            (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$'))) {
-            const char *e = p, *q;
-            while (isalnum((unsigned char)*e) || *e == '_' || *e == '$')
-                e++;
-            for (q = e; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
-                ;
-            if (*q != '(') {
-                snprintf(name, len, "%.*s", (int)(e - p), p);
-                return 1;
-            }
-            p = e;
-            continue;
-        }
-        p++;
-    }
-    return 0;
-}
-
-/* Refuses SQL that names SQLite's internal tables (see is_internal_table). */
-static int sq_check_text(sq_conn *c, const char *sql, char *err, size_t errlen)
-{
-    char name[64];
-
-    if (!sq_names_internal(sql, name, sizeof name))
-        return 0;
-    sq_deny(c, "access table", name);
-    sq_err(err, errlen, "%s", c->denied);
-    return KEEL_EDENIED;
-}
-
-/* 1 if s holds only whitespace, ';' and comments. */
-static int only_trivia(const char *s)
-{
-    while (*s != '\0') {
-        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';') {
-            s++;
-        } else if (s[0] == '-' && s[1] == '-') {
-            while (*s != '\0' && *s != '\n')
-                s++;
-        } else if (s[0] == '/' && s[1] == '*') {
-            const char *e = strstr(s + 2, "*/");
-            if (e == NULL)
-                return 1;
-            s = e + 2;
-        } else {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* ---- statement cache ---------------------------------------------------- */
@@ -367,7 +100,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
 
     *stmt = NULL;
     *cached = 0;
-    if (c->cache_on && !c->privileged) {
+    if (c->cache_on && !c->guard.privileged) {
         for (i = 0; i < SQ_CACHE_SIZE; i++) {
             if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
                 c->cache[i].used = ++c->clock;
@@ -377,15 +110,17 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
             }
         }
     }
-    if ((rc = sq_check_text(c, sql, err, errlen)) != 0)
+    if ((rc = keel__sq_check_text(&c->guard, sql)) != 0) {
+        sq_err(err, errlen, "%s", c->guard.denied);
         goto out;
-    text = rewrite_params(sql);
+    }
+    text = keel__sq_rewrite_params(sql);
     if (text == NULL) {
         sq_err(err, errlen, "out of memory");
         rc = KEEL_ENOMEM;
         goto out;
     }
-    c->denied[0] = '\0';
+    c->guard.denied[0] = '\0';
     src = sqlite3_prepare_v2(c->db, text, -1, stmt, &tail);
     if (src != SQLITE_OK) {
         rc = sq_fail(c, src, err, errlen);
@@ -396,14 +131,14 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         rc = KEEL_EINVAL;
         goto out;
     }
-    if (tail != NULL && !only_trivia(tail)) {
+    if (tail != NULL && !keel__sq_only_trivia(tail)) {
         sq_err(err, errlen, "several statements in one exec (only migrations may hold scripts)");
         rc = KEEL_EINVAL;
         goto out;
     }
     /* Statements prepared while privileged are never cached: the authorizer
      * runs at prepare time only. */
-    if (!c->cache_on || c->privileged)
+    if (!c->cache_on || c->guard.privileged)
         goto out;
     for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
         if (c->cache[i].sql == NULL) {
@@ -649,7 +384,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
     sqlite3_busy_timeout(c->db, env != NULL && atoi(env) > 0 ? atoi(env) : SQ_BUSY_MS);
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
-    return sqlite3_set_authorizer(c->db, sq_authorize, c) == SQLITE_OK ? 0 : KEEL_ESTORE;
+    return sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) == SQLITE_OK ? 0 : KEEL_ESTORE;
 }
 
 static int sq_open(const char *url, const char *ns, void **conn, char *err, size_t errlen)
@@ -679,7 +414,7 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
         rc = KEEL_ENOMEM;
         goto out;
     }
-    snprintf(c->prefix, sizeof c->prefix, "%s_", ns != NULL ? ns : "keel");
+    keel__sq_guard_init(&c->guard, c->ns);
     env = getenv("KEEL_STORE_CACHE");
     c->cache_on = !(env != NULL && strcmp(env, "0") == 0);
     src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -723,11 +458,13 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
     const char *p = sql, *tail = NULL;
     int rc, src;
 
-    if ((rc = sq_check_text(c, sql, err, errlen)) != 0)
+    if ((rc = keel__sq_check_text(&c->guard, sql)) != 0) {
+        sq_err(err, errlen, "%s", c->guard.denied);
         return rc;
+    }
     while (p != NULL && *p != '\0') {
         sqlite3_stmt *stmt = NULL;
-        c->denied[0] = '\0';
+        c->guard.denied[0] = '\0';
         src = sqlite3_prepare_v2(c->db, p, -1, &stmt, &tail);
         if (src != SQLITE_OK) {
             rc = sq_fail(c, src, err, errlen);
@@ -750,7 +487,7 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
 static void sq_set_privileged(void *conn, int on)
 {
     sq_conn *c = conn;
-    c->privileged = on != 0;
+    c->guard.privileged = on != 0;
 }
 
 const keel_store_vt keel_store_sqlite = {

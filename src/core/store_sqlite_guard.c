@@ -1,0 +1,285 @@
+/*
+ * store_sqlite_guard.c — what keeps a SQLite connection inside its namespace
+ * (the authorizer and the check on SQL text), and the $N → ?N rewrite.
+ * See store_sqlite-internal.h.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "keel/error.h"
+#include "core/store_sqlite-internal.h"
+
+void keel__sq_guard_init(keel__sq_guard *g, const char *ns)
+{
+    memset(g, 0, sizeof *g);
+    g->ns = ns;
+    snprintf(g->prefix, sizeof g->prefix, "%s_", ns != NULL ? ns : "keel");
+}
+
+/* ---- the namespace authorizer -------------------------------------------- */
+
+static int in_ns(const keel__sq_guard *g, const char *name)
+{
+    size_t n = strlen(g->prefix);
+    if (name == NULL)
+        return 0;
+    if (strncasecmp(name, g->prefix, n) == 0 && name[n] != '\0')
+        return 1;
+    return g->privileged && strcasecmp(name, "keel_migrations") == 0;
+}
+
+/* SQLite's own tables (sqlite_master, sqlite_sequence, sqlite_stat1 …).  The
+ * engine reads and writes them itself while compiling DDL (nested statements
+ * go through the authorizer too), so the authorizer lets them pass; SQL from
+ * modules may not name them at all (sq_names_internal, checked before
+ * prepare), which keeps other namespaces' schema out of reach. */
+static int is_internal_table(const char *name)
+{
+    return name != NULL && strncasecmp(name, "sqlite_", 7) == 0;
+}
+
+/* Table-valued functions that read no table: json_each/json_tree, and the
+ * pragma_* functions, whose PRAGMA check follows (SQLITE_PRAGMA). */
+static int is_table_function(const char *name)
+{
+    return name != NULL && (strcasecmp(name, "json_each") == 0 ||
+                            strcasecmp(name, "json_tree") == 0 ||
+                            strncasecmp(name, "pragma_", 7) == 0);
+}
+
+static int sq_deny(keel__sq_guard *g, const char *what, const char *name)
+{
+    if (g->ns != NULL)
+        snprintf(g->denied, sizeof g->denied, "module '%s' may not %s '%s'",
+                 g->ns, what, name ? name : "?");
+    else
+        snprintf(g->denied, sizeof g->denied, "the core may not %s '%s'",
+                 what, name ? name : "?");
+    return SQLITE_DENY;
+}
+
+/* Pragmas a connection may run: read-only queries of connection settings,
+ * and schema introspection of its own tables. */
+static int pragma_ok(keel__sq_guard *g, const char *name, const char *arg)
+{
+    static const char *const settings[] = {
+        "foreign_keys", "journal_mode", "synchronous", "busy_timeout",
+        "page_size", "page_count", "freelist_count", "encoding", "user_version",
+        "schema_version", "data_version", "compile_options", NULL
+    };
+    static const char *const introspect[] = {
+        "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check", NULL
+    };
+    int i;
+
+    for (i = 0; settings[i] != NULL; i++)
+        if (strcasecmp(name, settings[i]) == 0)
+            return arg == NULL;
+    for (i = 0; introspect[i] != NULL; i++)
+        if (strcasecmp(name, introspect[i]) == 0)
+            return arg != NULL && in_ns(g, arg);
+    return 0;
+}
+
+int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
+                       const char *db, const char *trigger)
+{
+    keel__sq_guard *g = ud;
+    (void)db;
+    (void)trigger;
+
+    switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_READ:
+        /* a1 = table; reading the schema would reveal other namespaces */
+        if (in_ns(g, a1) || is_internal_table(a1) || is_table_function(a1))
+            return SQLITE_OK;
+        return sq_deny(g, "access table", a1);
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+        if (in_ns(g, a1) || is_internal_table(a1))
+            return SQLITE_OK;
+        return sq_deny(g, "access table", a1);
+    case SQLITE_CREATE_TABLE:   /* sqlite_sequence / sqlite_stat1 on demand */
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_TABLE:
+        return in_ns(g, a1) || is_internal_table(a1) ? SQLITE_OK : sq_deny(g, "access table", a1);
+    case SQLITE_ANALYZE:
+        return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "access table", a1);
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_DROP_TEMP_VIEW:
+        return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "create or drop view", a1);
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_DROP_TEMP_TRIGGER:
+        /* a1 = index/trigger name, a2 = its table: both in the namespace */
+        if (!in_ns(g, a2))
+            return sq_deny(g, "access table", a2);
+        if (in_ns(g, a1) || is_internal_table(a1))   /* sqlite_autoindex_<table>_N */
+            return SQLITE_OK;
+        return sq_deny(g, "create or drop index/trigger", a1);
+    case SQLITE_ALTER_TABLE:
+        return in_ns(g, a2) ? SQLITE_OK : sq_deny(g, "access table", a2);
+    case SQLITE_REINDEX:
+        return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "reindex", a1);
+    case SQLITE_PRAGMA:
+        return pragma_ok(g, a1, a2) ? SQLITE_OK : sq_deny(g, "run pragma", a1);
+    case SQLITE_ATTACH:
+        return sq_deny(g, "attach database", a1);
+    case SQLITE_DETACH:
+        return sq_deny(g, "detach database", a1);
+    default:
+        /* virtual tables and anything added later: refused */
+        return sq_deny(g, "perform this operation on", a1 ? a1 : "the database");
+    }
+}
+
+/* ---- $N → ?N ----------------------------------------------------------- */
+
+/* Copies sql with $<digits> rewritten to ?<digits> outside '…' literals,
+ * "…" / `…` / […] identifiers and comments.  New malloc'd string. */
+char *keel__sq_rewrite_params(const char *sql)
+{
+    size_t n = strlen(sql), i = 0;
+    char *out = malloc(n + 1);
+
+    if (out == NULL)
+        return NULL;
+    while (i < n) {
+        char ch = sql[i];
+        if (ch == '\'' || ch == '"' || ch == '`' || ch == '[') {
+            char close = ch == '[' ? ']' : ch;
+            out[i] = sql[i];
+            i++;
+            while (i < n) {
+                out[i] = sql[i];
+                i++;
+                if (sql[i - 1] == close) {
+                    if (close != ']' && i < n && sql[i] == close) { /* doubled quote */
+                        out[i] = sql[i];
+                        i++;
+                        continue;
+                    }
+                    break;
+                }
+            }
+        } else if (ch == '-' && i + 1 < n && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n') {
+                out[i] = sql[i];
+                i++;
+            }
+        } else if (ch == '/' && i + 1 < n && sql[i + 1] == '*') {
+            out[i] = sql[i];
+            out[i + 1] = sql[i + 1];
+            i += 2;
+            while (i < n && !(sql[i] == '*' && i + 1 < n && sql[i + 1] == '/')) {
+                out[i] = sql[i];
+                i++;
+            }
+            if (i < n) {
+                out[i] = sql[i];
+                out[i + 1] = sql[i + 1];
+                i += 2;
+            }
+        } else {
+            out[i] = (ch == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : ch;
+            i++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* The first identifier in sql (outside '…' literals and comments) that
+ * names one of SQLite's own tables (sqlite_*, not followed by '(' as the
+ * sqlite_version() functions are), copied into name; 0 if none. */
+static int sq_names_internal(const char *sql, char *name, size_t len)
+{
+    const char *p = sql;
+
+    while (*p != '\0') {
+        if (*p == '\'') {
+            for (p++; *p != '\0'; p++)
+                if (*p == '\'' && *++p != '\'')
+                    break;
+            continue;
+        }
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                p++;
+            continue;
+        }
+        if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e != NULL ? e + 2 : p + strlen(p);
+            continue;
+        }
+        if (strncasecmp(p, "sqlite_", 7) == 0 &&
+            (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$'))) {
+            const char *e = p, *q;
+            while (isalnum((unsigned char)*e) || *e == '_' || *e == '$')
+                e++;
+            for (q = e; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+                ;
+            if (*q != '(') {
+                snprintf(name, len, "%.*s", (int)(e - p), p);
+                return 1;
+            }
+            p = e;
+            continue;
+        }
+        p++;
+    }
+    return 0;
+}
+
+int keel__sq_check_text(keel__sq_guard *g, const char *sql)
+{
+    char name[64];
+
+    if (!sq_names_internal(sql, name, sizeof name))
+        return 0;
+    sq_deny(g, "access table", name);
+    return KEEL_EDENIED;
+}
+
+/* 1 if s holds only whitespace, ';' and comments. */
+int keel__sq_only_trivia(const char *s)
+{
+    while (*s != '\0') {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';') {
+            s++;
+        } else if (s[0] == '-' && s[1] == '-') {
+            while (*s != '\0' && *s != '\n')
+                s++;
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            if (e == NULL)
+                return 1;
+            s = e + 2;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
