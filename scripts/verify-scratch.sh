@@ -168,8 +168,11 @@ else
         else
             fail "no SQLite file owned by $want_uid in /var/lib/keel: $(ls -ln "$root/var/lib/keel" | tr '\n' ' ')"
         fi
-        post "$base/v1/compute/synth" '{"seed":7}'
-        if [ "$STATUS" = 200 ]; then ok "compute synth 200"; else fail "compute synth: $STATUS ${BODY:0:300}"; fi
+        post "$base/v1/compute/synth" '{"plan":"walk:5","seed":7}'
+        case "$STATUS $BODY" in
+            200*'"csv"'*) ok "compute synth 200 with a csv" ;;
+            *) fail "compute synth: $STATUS ${BODY:0:300}" ;;
+        esac
     else
         fail "keel serve did not answer /healthz in the empty root"
     fi
@@ -179,8 +182,8 @@ else
     printf '127.0.0.1\tkeel-compute\n' >>"$root/etc/hosts"
     if start compute KEEL_MODULES_LOCAL=compute; then
         if start gw KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://keel-compute:$PORT_compute"; then
-            post "http://127.0.0.1:$PORT_gw/v1/compute/synth" '{"seed":7}'
-            if [ "$STATUS" = 200 ]; then ok "gateway → compute by host name (static NSS files)"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
+            post "http://127.0.0.1:$PORT_gw/v1/compute/synth" '{"plan":"walk:5","seed":7}'
+            if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then ok "gateway → compute by host name (static NSS files)"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
         else
             fail "gateway with KEEL_REMOTE_COMPUTE did not start"
         fi

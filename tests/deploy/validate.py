@@ -179,7 +179,15 @@ def check_compose(keel, deploy):
     u = urllib.parse.urlparse(genv.get("KEEL_REMOTE_COMPUTE", ""))
     check(u.scheme == "http" and u.hostname == "compute" and str(u.port) == cenv.get("KEEL_PORT", "8080"),
           f"compose: KEEL_REMOTE_COMPUTE={genv.get('KEEL_REMOTE_COMPUTE')} reaches the compute service port")
+    truthy = lambda v: str(v).lower() in ("1", "true", "yes", "on")
+    check(not truthy(genv.get("KEEL_AUTH_DISABLED", "")), "compose: gateway checks tokens (no KEEL_AUTH_DISABLED)")
+    nets = lambda svc: set(svc.get("networks") or ["default"])
     ngx = svcs["nginx"]
+    check(not nets(ngx) & nets(svcs["postgres"]), "compose: nginx and postgres share no network")
+    if truthy(cenv.get("KEEL_AUTH_DISABLED", "")):
+        check(not nets(ngx) & nets(comp), "compose: compute (auth disabled) shares no network with nginx")
+        check(all(str(p).startswith("127.0.0.1:") for p in comp.get("ports") or []),
+              "compose: compute (auth disabled) is published on the host's loopback only")
     check(any(str(v).startswith("./nginx.conf:") for v in ngx.get("volumes") or []),
           "compose: nginx mounts ./nginx.conf")
     conf = open(os.path.join(deploy, "nginx.conf")).read()
@@ -351,6 +359,19 @@ def check_k8s(keel, deploy):
               f"k8s: KEEL_REMOTE_COMPUTE={genv.get('KEEL_REMOTE_COMPUTE')} is a Service port of the compute Deployment")
         check("KEEL_DATABASE_URL_FILE" in genv and "KEEL_DATABASE_URL" not in genv,
               "k8s: gateway reads the database URL from a mounted Secret (_FILE)")
+        truthy = lambda v: str(v).lower() in ("1", "true", "yes", "on")
+        check(not truthy(genv.get("KEEL_AUTH_DISABLED", "")), "k8s: gateway checks tokens (no KEEL_AUTH_DISABLED)")
+        cenv, clabels = deployments[computes[0]][2], deployments[computes[0]][1]
+        if truthy(cenv.get("KEEL_AUTH_DISABLED", "")):
+            glabels = deployments[gateways[0]][1]
+            guarded = False
+            for _, np_ in by_kind.get("NetworkPolicy", []):
+                if not labels_match(get(np_, "spec.podSelector.matchLabels") or {}, clabels):
+                    continue
+                peers = [f for rule in get(np_, "spec.ingress") or [] for f in rule.get("from") or []]
+                guarded = "Ingress" in (get(np_, "spec.policyTypes") or []) and bool(peers) and all(
+                    labels_match(get(f, "podSelector.matchLabels") or {}, glabels) and len(f) == 1 for f in peers)
+            check(guarded, "k8s: compute (auth disabled) admits ingress from gateway pods only (NetworkPolicy)")
         replicas = get(deployments[gateways[0]][0], "spec.replicas", 1)
         check(isinstance(replicas, int) and replicas >= 3, f"k8s: gateway runs {replicas} replicas (>= 3)")
     for fn, h in by_kind.get("HorizontalPodAutoscaler", []):

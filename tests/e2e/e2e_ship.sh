@@ -53,4 +53,10 @@ mutate schema k8s/service.yaml \
 mutate replicas docker-compose.yml \
     'docs[0]["services"]["keel"]["deploy"]["replicas"]=1' \
     "keel runs 1 replicas"
+mutate open-compute k8s/networkpolicy.yaml \
+    'docs[0]["spec"]["ingress"][0]["from"]=[{"namespaceSelector":{}}]' \
+    "admits ingress from gateway pods only"
+mutate nginx-to-compute docker-compose.yml \
+    'docs[0]["services"]["nginx"]["networks"].append("backend")' \
+    "shares no network with nginx"
 e2e_done
