@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# e2e_riding.sh — the riding application end to end over HTTP and the CLI:
+# register, login, horses, CSV uploads of synthetic sessions with known
+# gaits, summaries, a trend with flags, scopes (401/403), duplicates (409),
+# malformed CSV (400 with its row), unknown horse (404), and the operator
+# CLI (create-admin, riding list_horses).
+. "$(dirname "$0")/lib.sh"
+
+AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000)
+keel_serve S "${AUTH_ENV[@]}"
+B="http://127.0.0.1:$S/v1"
+DB="sqlite:$E2E_TMP/S/keel.db"
+J=(-H 'Content-Type: application/json')
+
+# ---- synthetic sessions (compute synth: deterministic, known ground truth) ----
+synth() { # NAME SEED PLAN
+    "$KEEL_BIN" compute synth --seed "$2" --plan "$3" --rate 100 >"$E2E_TMP/$1.csv" \
+        2>"$E2E_TMP/$1.err" || { cat "$E2E_TMP/$1.err" >&2; fail "synth $1"; }
+}
+synth trot1   1 "walk:60,trot-left:150,trot-right:150,walk:40"
+synth canter2 2 "walk:40,canter-left:120,canter-right:120,walk:30"
+synth trot3   3 "walk:60,trot-left:150,trot-right:150,walk:40"
+synth trot4   4 "walk:30,trot-left:300,walk:30"
+
+# ---- users and tokens ---------------------------------------------------------
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
+expect_status "register" 200
+expect_eq "default scopes" "$(jget "$HTTP_BODY" scopes)" '["riding:write", "compute:read"]'
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
+expect_status "register twice" 409
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"nope","password":"hunter22"}'
+expect_status "register bad email" 400
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"x@example.com","password":"short"}'
+expect_status "register short password" 400
+
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"wrong-one"}'
+expect_status "login wrong password" 401
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
+expect_status "login" 200
+TOKEN=$(jget "$HTTP_BODY" token)
+expect_contains "token shape" "$TOKEN" "kt_"
+A=(-H "Authorization: Bearer $TOKEN")
+
+http POST "$B/auth/whoami" "${A[@]}"
+expect_status "whoami" 200
+expect_eq "whoami email" "$(jget "$HTTP_BODY" email)" "rider@example.com"
+
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"name":"readonly"}'
+expect_status "create read-only token" 200
+RO=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["admin"]}'
+expect_status "cannot grant a scope one lacks" 403
+
+# ---- horses ------------------------------------------------------------------
+http POST "$B/riding/create_rider" "${A[@]}" "${J[@]}" -d '{"name":"Ann"}'
+expect_status "create rider" 200
+RIDER=$(jget "$HTTP_BODY" id)
+http POST "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d "{\"name\":\"Comet\",\"rider_ids\":[$RIDER]}"
+expect_status "create horse" 200
+HORSE=$(jget "$HTTP_BODY" id)
+
+http POST "$B/riding/create_horse" "${J[@]}" -d '{"name":"NoToken"}'
+expect_status "no token" 401
+http POST "$B/riding/create_horse" -H "Authorization: Bearer kt_bogus" "${J[@]}" -d '{"name":"Bad"}'
+expect_status "bad token" 401
+http POST "$B/riding/create_horse" "${RO[@]}" "${J[@]}" -d '{"name":"ReadOnly"}'
+expect_status "read-only token writes" 403
+http POST "$B/riding/list_horses" "${RO[@]}"
+expect_status "read-only token reads" 200
+
+# ---- uploads -----------------------------------------------------------------
+upload() { # CSVNAME DATE [HORSE]
+    http POST "$B/riding/upload_session?horse_id=${3:-$HORSE}&rider_id=$RIDER&started_at=$2" \
+        "${A[@]}" -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/$1.csv"
+}
+# dominant gait of a session object (largest share)
+dominant() {
+    python3 -c 'import json,sys
+g=json.loads(sys.argv[1])["summary"]["gaits"]
+print(max(g, key=lambda k: g[k]["share"]))' "$1"
+}
+
+upload trot1 2026-05-01T10:00:00Z
+expect_status "upload 1" 200
+S1=$(jget "$HTTP_BODY" session_id)
+expect_eq "session 1 dominant gait" "$(dominant "$HTTP_BODY")" trot
+upload canter2 2026-05-03T10:00:00Z
+expect_status "upload 2" 200
+expect_eq "session 2 dominant gait" "$(dominant "$HTTP_BODY")" canter
+upload trot3 2026-05-05T10:00:00Z
+expect_status "upload 3" 200
+upload trot4 2026-05-07T09:00:00%2B02:00  # "+" must be URL-encoded
+expect_status "upload 4" 200
+expect_eq "started_at normalized to UTC" "$(jget "$HTTP_BODY" started_at)" "2026-05-07T07:00:00Z"
+S4=$(jget "$HTTP_BODY" session_id)
+
+upload trot1 2026-06-01T10:00:00Z
+expect_status "duplicate upload" 409
+expect_eq "duplicate names the stored session" "$(jget "$HTTP_BODY" error.session_id)" "$S1"
+
+printf 'time,ax,ay,az,gx,gy,gz\n0.00,0.1,0.2,9.8,0,0,0\n0.01,zz,0.2,9.8,0,0,0\n' >"$E2E_TMP/bad.csv"
+upload bad 2026-05-09T10:00:00Z
+expect_status "malformed CSV" 400
+expect_eq "malformed CSV error code" "$(jget "$HTTP_BODY" error.code)" bad_data
+expect_contains "malformed CSV names its row" "$HTTP_BODY" "row"
+
+upload trot1 2026-05-01T10:00:00Z 999999
+expect_status "unknown horse" 404
+http POST "$B/riding/upload_session?horse_id=$HORSE" "${A[@]}" -H 'Content-Type: text/csv' \
+    --data-binary "@$E2E_TMP/trot1.csv"
+expect_status "missing started_at" 400
+upload trot1 yesterday
+expect_status "bad started_at" 400
+http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-05-01T10:00:00Z" "${RO[@]}" \
+    -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/trot1.csv"
+expect_status "read-only token uploads" 403
+
+# ---- reading back ------------------------------------------------------------
+http POST "$B/riding/list_sessions" "${RO[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE}"
+expect_status "list sessions" 200
+expect_eq "four sessions stored" "$(python3 -c 'import json,sys;print(len(json.loads(sys.argv[1])["sessions"]))' "$HTTP_BODY")" 4
+expect_eq "newest first" "$(jget "$HTTP_BODY" sessions.0.session_id)" "$S4"
+http POST "$B/riding/get_session" "${RO[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+expect_status "get session" 200
+expect_eq "summary samples" "$([ "$(jget "$HTTP_BODY" summary.samples)" -gt 30000 ] && echo yes)" yes
+http POST "$B/riding/get_session" "${RO[@]}" "${J[@]}" -d '{"session_id":424242}'
+expect_status "unknown session" 404
+
+http POST "$B/riding/horse_trend" "${RO[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE}"
+expect_status "horse trend" 200
+expect_eq "trend sessions" "$(jget "$HTTP_BODY" horses.0.sessions)" 4
+expect_eq "trend last session" "$(jget "$HTTP_BODY" horses.0.last_session_id)" "$S4"
+expect_contains "trend flags the one-rein session" "$(jget "$HTTP_BODY" horses.0.flags)" rein_imbalance
+
+# ---- operator CLI --------------------------------------------------------------
+OUT=$(env KEEL_DATABASE_URL="$DB" "${AUTH_ENV[@]}" "$KEEL_BIN" auth create-admin --email a@b.c \
+      2>"$E2E_TMP/admin.err") && rc=0 || rc=$?
+expect_eq "create-admin exit" "$rc" 0
+ADMIN=$(jget "$OUT" token.token)
+expect_contains "create-admin prints a token" "$ADMIN" "kt_"
+http POST "$B/auth/list_users" -H "Authorization: Bearer $ADMIN"
+expect_status "admin lists users" 200
+expect_contains "users listed" "$HTTP_BODY" "rider@example.com"
+http POST "$B/auth/list_users" "${A[@]}"
+expect_status "rider lists users" 403
+env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" auth create-admin --email not-an-email >/dev/null 2>&1 && rc=0 || rc=$?
+expect_eq "create-admin bad email exit" "$rc" 3
+
+OUT=$(env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" riding list_horses 2>"$E2E_TMP/cli.err") && rc=0 || rc=$?
+expect_eq "cli list_horses exit" "$rc" 0
+expect_eq "cli sees the horse" "$(jget "$OUT" horses.0.name)" Comet
+expect_eq "cli sees its sessions" "$(jget "$OUT" horses.0.sessions)" 4
+
+# ---- delete ----------------------------------------------------------------------
+http POST "$B/riding/delete_session" "${A[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+expect_status "delete session" 200
+http POST "$B/riding/get_session" "${A[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+expect_status "deleted session is gone" 404
+upload trot1 2026-05-01T10:00:00Z
+expect_status "re-upload after delete" 200
+
+e2e_done
