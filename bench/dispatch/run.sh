@@ -85,10 +85,10 @@ peer, k1, k1l, k2 = map(float, sys.argv[1:])
 print("ratio keel-1/peer = %.2f, keel-1log/peer = %.2f, keel-2/peer = %.2f" % (k1/peer, k1l/peer, k2/peer))
 PY
 
-BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'dispatch_bench' -perm -u+x 2>/dev/null | head -1)
+BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'keel_bench_dispatch' -perm -u+x 2>/dev/null | head -1)
 if [ -n "$BIN" ]; then
     echo "== dispatch microbenchmark ($BIN)"
     "$BIN"
 else
-    echo "== dispatch microbenchmark not built (no dispatch_bench under $BUILD)"
+    echo "== dispatch microbenchmark not built (no keel_bench_dispatch under $BUILD)"
 fi

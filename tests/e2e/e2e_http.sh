@@ -319,4 +319,27 @@ rc=0; wait "$D_PID" || rc=$?
 expect_eq "serve exits 0 after the drain" "$rc" 0
 expect_contains "drain logged" "$(cat "$E2E_TMP/D.log")" "draining"
 
+# ---- port 0: the first loop picks the port, the others share it --------------
+mkdir -p "$E2E_TMP/Z"
+( cd "$E2E_TMP/Z" && exec env KEEL_PORT=0 KEEL_HOST=127.0.0.1 KEEL_THREADS=3 KEEL_AUTH_DISABLED=1 \
+    KEEL_DATABASE_URL="sqlite:$E2E_TMP/Z/keel.db" "$KEEL_BIN" serve ) >"$E2E_TMP/Z.log" 2>&1 &
+Z_PID=$!; E2E_PIDS+=("$Z_PID")
+ZP=""
+for i in $(seq 1 100); do
+    ZP=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$E2E_TMP/Z.log" | head -1)
+    [ -n "$ZP" ] && break
+    sleep 0.05
+done
+if [ -n "$ZP" ] && [ "$ZP" != 0 ]; then
+    ok "KEEL_PORT=0 logs the port it got ($ZP)"
+    for i in 1 2 3 4 5 6; do
+        http POST "http://127.0.0.1:$ZP/v1/echo/echo" -H "$J" -d "{\"i\":$i}"
+        [ "$HTTP_STATUS" = 200 ] || break
+    done
+    expect_status "six new connections on the port-0 server (3 loops)" 200
+else
+    fail "KEEL_PORT=0: no port in the log: $(head -c 300 "$E2E_TMP/Z.log")"
+fi
+keel_stop Z
+
 e2e_done
