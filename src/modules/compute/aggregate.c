@@ -39,7 +39,7 @@ struct compute_agg {
     int have_hold;
     long long samples, dropped, nonmono, nan_cells;
     /* units */
-    double tscale, ascale, gscale, period;
+    double tscale, ascale, gscale, period, alpha;
     const char *tu, *au, *gu;
     /* stream */
     int have_prev;
@@ -230,15 +230,15 @@ static void process(compute_agg *g, const double *r)
     }
     g->t_prev = t;
 
-    double mag = sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]);
+    double mag2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
     compute_jump j;
-    if (compute_jump_feed(&g->jd, t, mag, &j)) {
+    if (compute_jump_feed(&g->jd, t, mag2, &j)) {
         if (g->njumps < COMPUTE_MAX_JUMPS)
             g->jumps[g->njumps] = j;
         g->njumps++;
     }
 
-    double alpha = dt / (GRAV_TAU_S + dt);
+    double alpha = dt > 0 ? g->alpha : 0;
     double d2 = 0;
     for (int k = 0; k < 3; k++) {
         g->grav[k] += alpha * (a[k] - g->grav[k]);
@@ -308,6 +308,7 @@ static int detect(compute_agg *g)
     g->tscale = unit_scale(tu);
     g->tu = tu == COMPUTE_TIME_MS ? "ms" : "s";
     g->period = mdt > 0 ? mdt * g->tscale : 0.01;
+    g->alpha = g->period / (GRAV_TAU_S + g->period); /* gravity EMA per nominal sample */
 
     /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2 */
     double mean = 0, var = 0;

@@ -117,14 +117,14 @@ double compute_rein_balance(double left_s, double right_s);
 typedef struct compute_jumpdet {
     int    in_air;
     double t_start;
-    double prev_t, prev_mag;
+    double prev_t, prev_mag; /* prev_mag: squared */
     int    have_prev;
 } compute_jumpdet;
 
 #define COMPUTE_JUMP_THRESHOLD (0.3 * COMPUTE_G)
 #define COMPUTE_JUMP_MIN_AIR 0.25
 #define COMPUTE_JUMP_MAX_AIR 2.0
-/* Feeds one sample (t seconds, |a| m/s^2).  Returns 1 and fills *j when a
+/* Feeds one sample (t seconds, |a|^2 in (m/s^2)^2).  Returns 1 and fills *j when a
  * jump just ended. */
 int  compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j);
 void compute_jump_reset(compute_jumpdet *d);

@@ -192,6 +192,39 @@ static int parse_header(compute_csv *p, const char *s, const char *e)
     return 0;
 }
 
+/* The common case "-12.345" inline: at most 18 digits, no exponent, no
+ * spaces or quotes.  Returns NULL when the generic parser must decide. */
+static inline const char *fast_number(const char *p, const char *end, char dec2, double *out,
+                                      char *seen_dec)
+{
+    const char *q = p, *ds;
+    uint64_t m = 0;
+    int neg = 0, scale = 0;
+
+    if (q < end && *q == '-') {
+        neg = 1;
+        q++;
+    }
+    ds = q;
+    while (q < end && (unsigned)(*q - '0') < 10)
+        m = m * 10 + (uint64_t)(*q++ - '0');
+    size_t nd = (size_t)(q - ds);
+    if (q < end && (*q == '.' || *q == dec2)) {
+        if (!*seen_dec)
+            *seen_dec = *q;
+        const char *fs = ++q;
+        while (q < end && (unsigned)(*q - '0') < 10)
+            m = m * 10 + (uint64_t)(*q++ - '0');
+        scale = (int)(q - fs);
+        nd += (size_t)scale;
+    }
+    if (nd == 0 || nd > 18 || (q < end && (*q == 'e' || *q == 'E' || *q == ' ' || *q == '"')))
+        return NULL;
+    double v = (double)m / pow10_tab[scale];
+    *out = neg ? -v : v;
+    return q;
+}
+
 /* Data row starting at s; parses until the line end.  Returns the pointer
  * after the line end, NULL if the buffer ended first (incomplete line), or
  * sets *rc on a bad cell. */
@@ -210,8 +243,9 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
         const char *nx;
         if (q < end && *q != '\n' && *q != '\r' && *q != p->delim)
             blank = 0;
-        if (compute_parse_number(q, end, dec1, dec2, &x, &nx, &isn, &p->seen_dec) < 0)
-            return NULL;
+        nx = fast_number(q, end, dec2 ? dec2 : '.', &x, &p->seen_dec);
+        if (!nx)
+            compute_parse_number(q, end, dec1, dec2, &x, &nx, &isn, &p->seen_dec);
         if (cell < 64)
             cellv[cell] = x;
         cell++;

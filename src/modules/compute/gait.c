@@ -5,6 +5,7 @@
  * Definitions and thresholds: docs/compute.md "aggregate".
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "compute-internal.h"
@@ -91,13 +92,34 @@ static double refine_peak(const double *d, size_t n, double lag0, double e0, dou
 /* Fourier coefficient of x at frequency k/T (T in samples) over n samples. */
 static void harmonic(const double *x, size_t n, double T, int k, double *re, double *im)
 {
+    /* e^{-iwt} by rotation, renormalised every 64 steps */
     double sr = 0, si = 0, w = 2 * M_PI * k / T;
+    double cw = cos(w), sw = sin(w), c = 1, s = 0;
     for (size_t i = 0; i < n; i++) {
-        sr += x[i] * cos(w * (double)i);
-        si -= x[i] * sin(w * (double)i);
+        sr += x[i] * c;
+        si -= x[i] * s;
+        double nc = c * cw - s * sw;
+        s = s * cw + c * sw;
+        c = nc;
+        if ((i & 63) == 63) {
+            double r = 1.0 / sqrt(c * c + s * s);
+            c *= r;
+            s *= r;
+        }
     }
     *re = 2 * sr / (double)n;
     *im = 2 * si / (double)n;
+}
+
+static double cs[200][2];
+static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
+
+static void cs_init(void)
+{
+    for (int j = 0; j < 200; j++) {
+        cs[j][0] = cos(2 * M_PI * j / 200.0);
+        cs[j][1] = sin(2 * M_PI * j / 200.0);
+    }
 }
 
 /* Peak ratio of the two half-strides of the vertical template. */
@@ -112,12 +134,15 @@ static double trot_symmetry(const double *v, size_t n, double T)
         nu = n;
     for (int k = 1; k <= 4; k++)
         harmonic(v, nu, T, k, &re[k], &im[k]);
+    pthread_once(&cs_once, cs_init);
     double tpl[200];
     int imax = 0;
     for (int j = 0; j < 200; j++) {
-        double ph = 2 * M_PI * j / 200.0, s = 0;
-        for (int k = 1; k <= 4; k++)
-            s += re[k] * cos(k * ph) - im[k] * sin(k * ph);
+        double s = 0;
+        for (int k = 1; k <= 4; k++) {
+            int q = (k * j) % 200;
+            s += re[k] * cs[q][0] - im[k] * cs[q][1];
+        }
         tpl[j] = s;
         if (s > tpl[imax])
             imax = j;

@@ -7,6 +7,8 @@
  * the height of the centre of mass follows from the airtime:
  * h = g·t²/8 (rise for t/2 under g).
  */
+#include <math.h>
+
 #include "compute-internal.h"
 
 void compute_jump_reset(compute_jumpdet *d)
@@ -27,19 +29,20 @@ static double crossing(double t0, double m0, double t1, double m1)
     return t0 + f * (t1 - t0);
 }
 
-int compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j)
+int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j)
 {
+    static const double th2 = COMPUTE_JUMP_THRESHOLD * COMPUTE_JUMP_THRESHOLD;
     int done = 0;
-    int below = mag < COMPUTE_JUMP_THRESHOLD;
+    int below = mag2 < th2;
 
     if (!d->have_prev) {
         d->have_prev = 1;
         d->in_air = 0;
     } else if (!d->in_air && below) {
         d->in_air = 1;
-        d->t_start = crossing(d->prev_t, d->prev_mag, t, mag);
+        d->t_start = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
     } else if (d->in_air && !below) {
-        double te = crossing(d->prev_t, d->prev_mag, t, mag);
+        double te = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
         double air = te - d->t_start;
         d->in_air = 0;
         if (air >= COMPUTE_JUMP_MIN_AIR && air <= COMPUTE_JUMP_MAX_AIR) {
@@ -50,6 +53,6 @@ int compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j)
         }
     }
     d->prev_t = t;
-    d->prev_mag = mag;
+    d->prev_mag = mag2;
     return done;
 }
