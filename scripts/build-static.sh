@@ -72,7 +72,8 @@ done
 
 # ---- 2. configure + build ----------------------------------------------------
 cmake_args=(-S "$here" -B "$build" -DKEEL_STATIC=ON -DKEEL_TESTS=OFF -DCMAKE_BUILD_TYPE=Release)
-[ -n "${KEEL_MODULES:-}" ] && cmake_args+=("-DKEEL_MODULES=$KEEL_MODULES")
+# KEEL_MODULES unset: drop a list cached by an earlier run, so the default applies
+if [ -n "${KEEL_MODULES:-}" ]; then cmake_args+=("-DKEEL_MODULES=$KEEL_MODULES"); else cmake_args+=(-UKEEL_MODULES); fi
 cmake "${cmake_args[@]}" "$@" >"$build.configure.log" 2>&1 || {
     cat "$build.configure.log" >&2; die "cmake configure failed"; }
 rm -f "$build/keel"   # relink, so the link warnings below are this build's

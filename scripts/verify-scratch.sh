@@ -180,7 +180,9 @@ else
     # Split placement, name resolved by the image's /etc/hosts + nsswitch.conf
     # (static glibc, no NSS modules on disk): gateway → http://keel-compute:PORT.
     printf '127.0.0.1\tkeel-compute\n' >>"$root/etc/hosts"
+    compute_up=0
     if start compute KEEL_MODULES_LOCAL=compute; then
+        compute_up=1
         if start gw KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://keel-compute:$PORT_compute"; then
             post "http://127.0.0.1:$PORT_gw/v1/compute/synth" '{"plan":"walk:5","seed":7}'
             if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then ok "gateway → compute by host name (static NSS files)"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
@@ -189,6 +191,50 @@ else
         fi
     else
         fail "compute-only process did not start"
+    fi
+
+    # The same through DNS (glibc's built-in dns backend, as a Compose or
+    # Kubernetes Service name resolves): a tiny resolver on 127.0.0.1:53
+    # answers compute.keel.test; the root gets the resolv.conf a runtime mounts.
+    if [ "$compute_up" = 1 ] && [ "$(id -u)" = 0 ] && ! ss -lun 2>/dev/null | grep -q '127.0.0.1:53 \|0.0.0.0:53 \|\*:53 '; then
+        python3 - "$work/dns.ready" >"$work/dns.log" 2>&1 <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+open(sys.argv[1], "w").close()
+while True:
+    q, peer = s.recvfrom(512)
+    qid, flags, qd = struct.unpack(">HHH", q[:6])
+    i, labels = 12, []
+    while q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode()); i += 1 + q[i]
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    question = q[12:i + 5]
+    name = ".".join(labels).lower()
+    known = name == "compute.keel.test"
+    ans = b""
+    if known and qtype == 1:
+        ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton("127.0.0.1")
+    rcode = 0 if known else 3
+    hdr = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, 1 if ans else 0, 0, 0)
+    s.sendto(hdr + question + ans, peer)
+PY
+        pids+=("$!")
+        for _ in $(seq 1 50); do [ -e "$work/dns.ready" ] && break; sleep 0.05; done
+        printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$root/etc/resolv.conf"
+        if start gwdns KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://compute.keel.test:$PORT_compute"; then
+            post "http://127.0.0.1:$PORT_gwdns/v1/compute/synth" '{"plan":"walk:5","seed":7}'
+            if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then
+                ok "gateway → compute by a DNS name (static glibc dns backend, /etc/resolv.conf)"
+            else
+                fail "gateway → compute by DNS: $STATUS ${BODY:0:300} (dns log: $(tail -3 "$work/dns.log"))"
+            fi
+        else
+            fail "gateway with a DNS-named KEEL_REMOTE_COMPUTE did not start"
+        fi
+        rm -f "$root/etc/resolv.conf"
+    else
+        skip "DNS resolution check needs root, a compute process and a free 127.0.0.1:53"
     fi
 fi
 

@@ -26,8 +26,8 @@ if [ -z "$static_bin" ]; then
     static_bin=$("$here/scripts/build-static.sh" "$here/build-bench-ship-static" | tail -1)
 fi
 dyn_build=$here/build-bench-ship-dyn
-mods=()
-[ -n "${KEEL_MODULES:-}" ] && mods=("-DKEEL_MODULES=$KEEL_MODULES")   # build-static.sh reads it too
+mods=(-UKEEL_MODULES)   # default list, unless KEEL_MODULES is set (build-static.sh reads it too)
+[ -n "${KEEL_MODULES:-}" ] && mods=("-DKEEL_MODULES=$KEEL_MODULES")
 cmake -S "$here" -B "$dyn_build" -DCMAKE_BUILD_TYPE=Release -DKEEL_TESTS=OFF "${mods[@]}" >"$OUT/dyn.configure.log" 2>&1 \
     || die "dynamic configure failed: $OUT/dyn.configure.log"
 cmake --build "$dyn_build" -j2 --target keel >"$OUT/dyn.build.log" 2>&1 || die "dynamic build failed: $OUT/dyn.build.log"
