@@ -127,9 +127,25 @@ expect_eq "CLI: keel call auth.check_token goes to B, exit 0" "$rc" "0"
 expect_eq "CLI: principal from B" "$(jget "$out" email)" "ann@example.org"
 
 if has riding; then
-    # ---- riding through the gateway: riding local, compute and auth on B ----
-    post "$G" /v1/riding/create_rider '{"name":"Ann"}' -H "Authorization: Bearer $TOKEN"
+    # ---- riding through the gateway: riding local on G, compute and auth on B
+    AUTH=(-H "Authorization: Bearer $TOKEN")
+    post "$G" /v1/riding/create_rider '{"name":"Ann"}' "${AUTH[@]}"
     expect_status "G: riding.create_rider" 200
+    RIDER=$(jget "$HTTP_BODY" id)
+    post "$G" /v1/riding/create_horse "{\"name\":\"Bucephalus\",\"rider_ids\":[$RIDER]}" "${AUTH[@]}"
+    expect_status "G: riding.create_horse" 200
+    HORSE=$(jget "$HTTP_BODY" id)
+    http POST "http://127.0.0.1:$G/v1/riding/upload_session?horse_id=$HORSE&started_at=2026-03-01T10:00:00Z" \
+        -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/session.csv" "${AUTH[@]}"
+    expect_status "G: riding.upload_session (summary from remote compute)" 200
+    expect_eq "G: session ready with a summary" "$(jget "$HTTP_BODY" status) $([ -n "$(jget "$HTTP_BODY" summary)" ] && echo yes)" "ready yes"
+    expect_eq "G: summary equals compute's own" "$(jget "$HTTP_BODY" summary)" "$(jget "$ONE_AGG" "")"
+    printf 'time,ax,ay,az,gx,gy,gz\n0.00,1,2,3,4,5,6\n0.01,1,oops,3,4,5,6\n' >"$E2E_TMP/bad.csv"
+    http POST "http://127.0.0.1:$G/v1/riding/upload_session?horse_id=$HORSE&started_at=2026-03-02T10:00:00Z" \
+        -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/bad.csv" "${AUTH[@]}"
+    expect_status "G: a malformed CSV: compute's error crosses both hops" 400
+    expect_eq "G: still bad_data" "$(jget "$HTTP_BODY" error.code)" "bad_data"
+    expect_contains "G: with compute's row and column" "$(jget "$HTTP_BODY" error.message)" "row 2 (line 3), column 'ay'"
 else
     skip "riding flow through the split gateway (riding not built)"
 fi
@@ -149,6 +165,10 @@ post "$O" /v1/kv/get '{"key":"z"}'
 expect_status "O without B: kv.get" 200
 post "$O" /v1/echo/echo '{"still":"up"}'
 expect_status "O without B: echo" 200
+if has riding; then
+    post "$O" /v1/riding/create_rider '{"name":"Bo"}'
+    expect_status "O without B: riding.create_rider (no compute needed)" 200
+fi
 RM=auth; RPATH=/v1/auth/check_token; RBODY="{\"token\":\"$TOKEN\"}"
 if has compute; then RM=compute; RPATH=/v1/compute/aggregate; RBODY="@$E2E_TMP/aggregate.json"; fi
 worst=0
