@@ -7,7 +7,9 @@
 #     keel-1    keel serve, KEEL_THREADS=1, KEEL_LOG_LEVEL=warn
 #     keel-1log keel serve, KEEL_THREADS=1, access log at info (to a file)
 #     keel-2    keel serve, KEEL_THREADS=2, KEEL_LOG_LEVEL=warn
-# BENCH_DURATION (default 5s) and BENCH_CONNS (default 32) override wrk's.
+# BENCH_DURATION (default 5s) and BENCH_CONNS (default 32) override wrk's;
+# BENCH_ROUNDS (default 1) repeats the four runs, alternating, and reports
+# the median (the machine is shared: one round is noisy).
 # Needs: wrk, cc, pkg-config, libevent-dev, libjansson-dev, curl, python3.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +17,7 @@ BUILD=$(cd "${1:-$HERE/../../build}" && pwd)
 KEEL="$BUILD/keel"
 DUR=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNS:-32}
+ROUNDS=${BENCH_ROUNDS:-1}
 [ -x "$KEEL" ] || { echo "no keel binary at $KEEL (pass the build dir)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
 
@@ -54,7 +57,8 @@ bench() {
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     printf '%-10s %12s %10s %10s\n' "$name" "$rps" \
         "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
-    eval "RPS_${name//-/_}=$rps"
+    local var="RPS_${name//-/_}"
+    printf -v "$var" '%s' "${!var:-} $rps"
 }
 start_keel() { # NAME THREADS LOGLEVEL → port in PORT
     PORT=$(free_port)
@@ -69,19 +73,23 @@ stop_last() { local p=${PIDS[-1]}; kill "$p"; wait "$p" 2>/dev/null || true; uns
 
 cc -O2 -o "$TMP/peer" "$HERE/peer_evhttp.c" $(pkg-config --cflags --libs libevent jansson)
 
-echo "== HTTP: wrk -t2 -c$CONNS -d$DUR, POST {\"msg\":\"hi\"} /v1/echo/echo on 127.0.0.1 ($(nproc) cores)"
+echo "== HTTP: wrk -t2 -c$CONNS -d$DUR, POST {\"msg\":\"hi\"} /v1/echo/echo on 127.0.0.1 ($(nproc) cores), $ROUNDS round(s)"
 echo "   load average before: $(cut -d" " -f1-3 /proc/loadavg)"
 printf '%-10s %12s %10s %10s\n' server req/s p50 p99
-PORT=$(free_port)
-"$TMP/peer" "$PORT" & PIDS+=($!)
-wait_up "$PORT" "$!"
-bench peer "$PORT"; stop_last
-start_keel keel-1 1 warn;    bench keel-1 "$PORT";    stop_last
-start_keel keel-1log 1 info; bench keel-1log "$PORT"; stop_last
-start_keel keel-2 2 warn;    bench keel-2 "$PORT";    stop_last
+for round in $(seq 1 "$ROUNDS"); do
+    PORT=$(free_port)
+    "$TMP/peer" "$PORT" & PIDS+=($!)
+    wait_up "$PORT" "$!"
+    bench peer "$PORT"; stop_last
+    start_keel keel-1 1 warn;    bench keel-1 "$PORT";    stop_last
+    start_keel keel-1log 1 info; bench keel-1log "$PORT"; stop_last
+    start_keel keel-2 2 warn;    bench keel-2 "$PORT";    stop_last
+done
+echo "   load average after: $(cut -d" " -f1-3 /proc/loadavg)"
 python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" <<'PY'
-import sys
-peer, k1, k1l, k2 = map(float, sys.argv[1:])
+import statistics, sys
+peer, k1, k1l, k2 = (statistics.median(map(float, a.split())) for a in sys.argv[1:])
+print("median req/s: peer %.0f, keel-1 %.0f, keel-1log %.0f, keel-2 %.0f" % (peer, k1, k1l, k2))
 print("ratio keel-1/peer = %.2f, keel-1log/peer = %.2f, keel-2/peer = %.2f" % (k1/peer, k1l/peer, k2/peer))
 PY
 
