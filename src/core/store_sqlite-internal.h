@@ -11,6 +11,7 @@ typedef struct keel__sq_guard {
     const char *ns;          /* module name (borrowed), NULL = the core */
     char        prefix[72];  /* "<ns>_" or "keel_" */
     int         privileged;  /* during migrations: keel_migrations allowed too */
+    int         tx_control;  /* inside begin/commit/rollback: BEGIN etc. allowed */
     char        denied[256]; /* the last refusal ("module 'kv' may not …") */
 } keel__sq_guard;
 

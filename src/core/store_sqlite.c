@@ -100,7 +100,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
 
     *stmt = NULL;
     *cached = 0;
-    if (c->cache_on && !c->guard.privileged) {
+    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control) {
         for (i = 0; i < SQ_CACHE_SIZE; i++) {
             if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
                 c->cache[i].used = ++c->clock;
@@ -136,9 +136,9 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         rc = KEEL_EINVAL;
         goto out;
     }
-    /* Statements prepared while privileged are never cached: the authorizer
-     * runs at prepare time only. */
-    if (!c->cache_on || c->guard.privileged)
+    /* Statements prepared while privileged (or by begin/commit/rollback) are
+     * never cached: the authorizer runs at prepare time only. */
+    if (!c->cache_on || c->guard.privileged || c->guard.tx_control)
         goto out;
     for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
         if (c->cache[i].sql == NULL) {
@@ -435,10 +435,15 @@ out:
     return 0;
 }
 
+/* BEGIN / COMMIT / ROLLBACK: the only way transactions are controlled. */
 static int sq_simple(sq_conn *c, const char *sql)
 {
     char err[256];
-    int rc = sq_exec(c, sql, NULL, NULL, err, sizeof err);
+    int rc;
+
+    c->guard.tx_control = 1;
+    rc = sq_exec(c, sql, NULL, NULL, err, sizeof err);
+    c->guard.tx_control = 0;
     return rc;
 }
 

@@ -95,9 +95,17 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
     (void)trigger;
 
     switch (action) {
-    case SQLITE_SELECT:
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
+        /* only the backend's begin/commit/rollback: a BEGIN sent through
+         * exec would let other threads' statements join it */
+        if (g->tx_control)
+            return SQLITE_OK;
+        snprintf(g->denied, sizeof g->denied, "%s%s%s may not control transactions "
+                 "itself (use keel_store_tx)", g->ns ? "module '" : "the core",
+                 g->ns ? g->ns : "", g->ns ? "'" : "");
+        return SQLITE_DENY;
+    case SQLITE_SELECT:
     case SQLITE_FUNCTION:
     case SQLITE_RECURSIVE:
         return SQLITE_OK;

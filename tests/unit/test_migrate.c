@@ -160,6 +160,8 @@ static void test_bad_lists_and_history(void **state)
         {1, "0001_create", "CREATE TABLE m_a (x INTEGER)"}, {3, "0003_x", "SELECT 1"}, {0} };
     static const keel_migration foreign[] = {
         {1, "0001_steal", "CREATE TABLE m_ok (x INTEGER); CREATE TABLE other_x (y INTEGER);"}, {0} };
+    static const keel_migration with_begin[] = {
+        {1, "0001_tx", "CREATE TABLE m_tx (x INTEGER); COMMIT; BEGIN; SELECT 1;"}, {0} };
     keel_store *st = open_ns("m");
     int applied = -1;
     (void)state;
@@ -176,6 +178,10 @@ static void test_bad_lists_and_history(void **state)
     assert_false(table_exists(st, "m_ok"));
     assert_int_equal(recorded("m"), 0);
 
+    /* a migration may not manage its own transaction */
+    assert_int_equal(keel__store_migrate(st, "m", with_begin, &applied, err, sizeof err), KEEL_EDENIED);
+    assert_non_null(strstr(err, "0001_tx"));
+    assert_false(table_exists(st, "m_tx"));
     assert_int_equal(keel__store_migrate(st, "m", only_1_and_3, &applied, err, sizeof err), 0);
     assert_int_equal(applied, 2);
     assert_int_equal(keel__store_migrate(st, "m", renamed, &applied, err, sizeof err), KEEL_ECONFIG);

@@ -156,6 +156,16 @@ static void test_rewrite_skips_literals(void **state)
     keel_store_close(st);
 }
 
+/* Runs inside a transaction of another handle on the same file. */
+static int insert_on_other(keel_store *st, void *arg)
+{
+    keel_store *other = arg;
+    assert_int_equal(keel_store_exec(st, "INSERT INTO t_u (k) VALUES ('held')", NULL, NULL), 0);
+    assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), KEEL_EUNAVAIL);
+    assert_non_null(strstr(keel_store_errmsg(other), "locked"));
+    return KEEL_EINVAL;   /* roll back */
+}
+
 static void test_error_mapping(void **state)
 {
     keel_store *st = open_ns("t");
@@ -182,13 +192,17 @@ static void test_error_mapping(void **state)
     assert_non_null(strstr(keel_store_errmsg(st), "several statements"));
     assert_int_equal(exec_j(st, "SELECT 1 AS a; -- trailing\n ; /* c */", NULL, NULL), 0);
 
+    /* transactions only through keel_store_tx */
+    assert_int_equal(exec_j(st, "BEGIN", NULL, NULL), KEEL_EDENIED);
+    assert_non_null(strstr(keel_store_errmsg(st), "keel_store_tx"));
+    assert_int_equal(exec_j(st, "SAVEPOINT s1", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(st, "COMMIT", NULL, NULL), KEEL_EDENIED);
+
     /* busy: another connection holds the write lock (short busy timeout) */
     setenv("KEEL_STORE_BUSY_MS", "50", 1);
     other = open_ns("t");
     unsetenv("KEEL_STORE_BUSY_MS");
-    assert_int_equal(exec_j(st, "BEGIN IMMEDIATE", NULL, NULL), 0);
-    assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), KEEL_EUNAVAIL);
-    assert_int_equal(exec_j(st, "ROLLBACK", NULL, NULL), 0);
+    assert_int_equal(keel_store_tx(st, insert_on_other, other), KEEL_EINVAL);
     assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), 0);
     keel_store_close(other);
     keel_store_close(st);
