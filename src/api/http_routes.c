@@ -236,7 +236,7 @@ static int merge_query(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
     TAILQ_FOREACH(p, &kv, next) {
         json_t *v = NULL;
         if (json_object_get(in, p->key)) {
-            rc = keel_ctx_error(ctx, KEEL_EINVAL, "parameter '%s' given twice (query and body)", p->key);
+            rc = keel_ctx_error(ctx, KEEL_EINVAL, "parameter '%s' given more than once (query or body)", p->key);
             goto out;
         }
         if (schema) {
