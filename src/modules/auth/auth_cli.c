@@ -119,6 +119,12 @@ int auth_cli(keel_ctx *ctx, int argc, char **argv)
     struct admin_job job = {0};
     int i, missing = 0, rc;
 
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        /* our own command first; the generic help lists the methods */
+        fputs("commands:\n  create-admin --email E [--password P]  create or promote an admin, "
+              "print a first token\n\n", stdout);
+        return KEEL_CLI_PASS;
+    }
     if (argc < 1 || strcmp(argv[0], "create-admin") != 0)
         return KEEL_CLI_PASS;
     for (i = 1; i < argc; i++) {
