@@ -1,0 +1,435 @@
+/*
+ * test_compute_input.c — what real exports look like, and what breaks them:
+ * aliases in any order, units (header, detection, override), ';' with ','
+ * decimals, CRLF, BOM, blank lines, NaN/empty cells, gaps, non-monotonic
+ * rows, short rows; header-only, empty, binary, missing column, text in a
+ * number cell; the resumable chunk contract; a 3 h session streamed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include "compute-internal.h"
+
+static char *synth(const char *plan, double rate, int ms, int g, int deg, int semi, size_t *len)
+{
+    compute_synth_opts o = { .seed = 11, .plan = plan, .rate_hz = rate, .noise = 1, .drift = 1,
+                             .time_ms = ms, .accel_g = g, .gyro_deg = deg, .semicolon = semi };
+    char *csv = NULL, err[320];
+    assert_int_equal(compute_synth_buffer(&o, &csv, len, NULL, err, sizeof err), 0);
+    return csv;
+}
+
+static int agg(const char *csv, size_t len, compute_summary *s, char *err, size_t errlen)
+{
+    return compute_aggregate_buffer(csv, len, NULL, s, err, errlen);
+}
+
+static void expect_bad(const char *csv, size_t len, const char *needle)
+{
+    compute_summary *s = malloc(sizeof *s);
+    char err[320] = "";
+    assert_int_equal(agg(csv, len, s, err, sizeof err), KEEL_EBADDATA);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' lacks '%s'", err, needle);
+    free(s);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    expect_bad("", 0, "no header");
+    expect_bad("\n\n  \n", 4, "no header");
+    expect_bad("time,ax,ay,az,gx,gy,gz\n", 23, "no data rows");
+    expect_bad("time,ax,ay,az,gx,gy,gz", 22, "no data rows");
+    expect_bad("time,ax,ay,az,gx,gy\n0,0,0,9.8,0,0\n", 35, "missing required column 'gz'");
+    expect_bad("foo,bar\n1,2\n", 12, "missing required column 'time'");
+    static const char bin[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\x00\x00\n\x03\x00";
+    expect_bad(bin, sizeof bin - 1, "binary");
+    const char *t = "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n0.02,abc,0,9.8,0,0,0\n";
+    expect_bad(t, strlen(t), "row 3");
+    expect_bad(t, strlen(t), "column 'ax'");
+    /* a row of only NaN time: no usable data */
+    t = "time,ax,ay,az,gx,gy,gz\nNaN,0,0,9.8,0,0,0\n";
+    expect_bad(t, strlen(t), "no usable data rows");
+}
+
+static void test_numbers(void **state)
+{
+    static const struct { const char *s; char d2; double v; int nan; } cases[] = {
+        { "1.5", 0, 1.5, 0 }, { "-0.25", 0, -0.25, 0 }, { "+7", 0, 7, 0 }, { "1e3", 0, 1000, 0 },
+        { "2.5E-2", 0, 0.025, 0 }, { "  2.5 ", 0, 2.5, 0 }, { "\"3.5\"", 0, 3.5, 0 },
+        { "1,5", ',', 1.5, 0 }, { "-12,125", ',', -12.125, 0 }, { ".5", 0, 0.5, 0 },
+        { "NaN", 0, 0, 1 }, { "nan", 0, 0, 1 }, { "", 0, 0, 1 }, { "null", 0, 0, 1 },
+        { "NA", 0, 0, 1 }, { "12345678901234567890", 0, 12345678901234567890.0, 0 },
+        { NULL, 0, 0, 0 }
+    };
+    (void)state;
+    for (int i = 0; cases[i].s; i++) {
+        double v;
+        const char *nx;
+        int isn;
+        const char *s = cases[i].s;
+        assert_int_equal(compute_parse_number(s, s + strlen(s), '.', cases[i].d2, &v, &nx, &isn, NULL), 0);
+        assert_int_equal(isn, cases[i].nan);
+        assert_true(nx == s + strlen(s));
+        if (!cases[i].nan && fabs(v - cases[i].v) > 1e-12 * fabs(cases[i].v))
+            fail_msg("'%s' parsed as %.17g", s, v);
+    }
+}
+
+static void test_columns(void **state)
+{
+    static const struct { const char *n; int col; compute_unit u; } cases[] = {
+        { "t", COMPUTE_COL_T, 0 }, { "Timestamp", COMPUTE_COL_T, 0 }, { "time_ms", COMPUTE_COL_T, COMPUTE_TIME_MS },
+        { "time (ms)", COMPUTE_COL_T, COMPUTE_TIME_MS }, { "time_s", COMPUTE_COL_T, COMPUTE_TIME_S },
+        { "acc_x", COMPUTE_COL_AX, 0 }, { "Accel Y (g)", COMPUTE_COL_AY, COMPUTE_ACCEL_G },
+        { "accZ[m/s^2]", COMPUTE_COL_AZ, COMPUTE_ACCEL_MS2 }, { "acc_z_g", COMPUTE_COL_AZ, COMPUTE_ACCEL_G },
+        { "x_acc", COMPUTE_COL_AX, 0 }, { "gyro_x", COMPUTE_COL_GX, 0 },
+        { "gyrY (deg/s)", COMPUTE_COL_GY, COMPUTE_GYRO_DEGS }, { "gz_dps", COMPUTE_COL_GZ, COMPUTE_GYRO_DEGS },
+        { "\"gz\"", COMPUTE_COL_GZ, 0 }, { "rot_rate_z", COMPUTE_COL_GZ, 0 },
+        { "mag_x", -1, 0 }, { "temperature", -1, 0 }, { "", -1, 0 }, { NULL, 0, 0 }
+    };
+    (void)state;
+    for (int i = 0; cases[i].n; i++) {
+        compute_unit u;
+        int c = compute_column_classify(cases[i].n, strlen(cases[i].n), &u);
+        if (c != cases[i].col || (c >= 0 && u != cases[i].u))
+            fail_msg("'%s': column %d unit %d, want %d/%d", cases[i].n, c, u, cases[i].col, cases[i].u);
+    }
+}
+
+/* Splits CSV text into a NULL-terminated array of malloc'ed lines. */
+static char **lines_of(const char *csv, size_t len, size_t *n)
+{
+    size_t cap = 1024, k = 0;
+    char **v = malloc(cap * sizeof *v);
+    const char *p = csv, *end = csv + len;
+    while (p < end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        if (k + 2 > cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+        v[k++] = strndup(p, (size_t)(e - p));
+        p = e + 1;
+    }
+    v[k] = NULL;
+    *n = k;
+    return v;
+}
+
+static void free_lines(char **v)
+{
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Reorders the 7 cells of every line by perm, with delimiter d, line end eol. */
+static char *rebuild(char **lines, size_t n, const int perm[7], const char *header, char d,
+                     const char *eol, int bom, size_t *len)
+{
+    char *out = NULL;
+    FILE *f = open_memstream(&out, len);
+    if (bom)
+        fputs("\xEF\xBB\xBF", f);
+    fprintf(f, "%s%s", header, eol);
+    for (size_t i = 1; i < n; i++) {
+        char *cells[7], *save = NULL, *dup = strdup(lines[i]);
+        char sep[2] = { d == ';' ? ';' : ',', 0 };
+        int c = 0;
+        for (char *tok = strtok_r(dup, sep, &save); tok && c < 7; tok = strtok_r(NULL, sep, &save))
+            cells[c++] = tok;
+        assert_int_equal(c, 7);
+        for (int k = 0; k < 7; k++)
+            fprintf(f, "%s%c", cells[perm[k]], k < 6 ? d : 0);
+        fseek(f, -1, SEEK_CUR);
+        fputs(eol, f);
+        free(dup);
+    }
+    fclose(f);
+    return out;
+}
+
+static void same_summary(const compute_summary *a, const compute_summary *b, double tol)
+{
+    for (int g = 0; g < COMPUTE_NGAITS; g++)
+        assert_true(fabs(a->gaits[g].time_s - b->gaits[g].time_s) <= tol * a->duration_s + 1e-9);
+    assert_true(fabs(a->rein_left_s - b->rein_left_s) <= tol * a->duration_s + 1e-9);
+    assert_int_equal(a->jump_count, b->jump_count);
+    assert_true(fabs(a->duration_s - b->duration_s) < 1e-6 + tol);
+}
+
+static const char *const plan = "walk:30,trot-left:30,canter-right:30,jump:1.0,halt:10";
+
+static void test_aliases_semicolon_crlf_bom(void **state)
+{
+    size_t len, n, len2;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320];
+    (void)state;
+    char *csv = synth(plan, 100, 0, 0, 0, 1, &len); /* ';' and ',' decimals */
+    assert_int_equal(agg(csv, len, a, err, sizeof err), 0);
+    assert_int_equal(a->delimiter, ';');
+    assert_int_equal(a->decimal, ',');
+    char **ls = lines_of(csv, len, &n);
+    static const int perm[7] = { 6, 0, 3, 1, 2, 4, 5 }; /* gz,time,az,ax,ay,gx,gy */
+    char *v = rebuild(ls, n, perm, "Gyro Z;Timestamp;acc_z;acc_x;acc_y;gyr_x;gyr_y", ';', "\r\n", 1, &len2);
+    assert_int_equal(agg(v, len2, b, err, sizeof err), 0);
+    same_summary(a, b, 0);
+    assert_string_equal(b->columns[COMPUTE_COL_T], "Timestamp");
+    assert_string_equal(b->columns[COMPUTE_COL_GZ], "Gyro Z");
+    free(v);
+    free_lines(ls);
+    free(csv);
+    free(a);
+    free(b);
+}
+
+static void test_units_detected_and_forced(void **state)
+{
+    size_t l1, l2;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320];
+    (void)state;
+    char *c1 = synth(plan, 100, 0, 0, 0, 0, &l1);
+    char *c2 = synth(plan, 100, 1, 1, 1, 0, &l2);
+    assert_int_equal(agg(c1, l1, a, err, sizeof err), 0);
+    assert_string_equal(a->time_unit, "s");
+    assert_string_equal(a->accel_unit, "m/s2");
+    assert_string_equal(a->gyro_unit, "rad/s");
+    /* header says time_ms; g and deg/s are detected from magnitudes */
+    assert_int_equal(agg(c2, l2, b, err, sizeof err), 0);
+    assert_string_equal(b->time_unit, "ms");
+    assert_string_equal(b->accel_unit, "g");
+    assert_string_equal(b->gyro_unit, "deg/s");
+    same_summary(a, b, 0.01);
+    /* rename time_ms → t: ms detected from the step size */
+    memcpy(c2, "t      ", 7);
+    assert_int_equal(agg(c2, l2, b, err, sizeof err), 0);
+    assert_string_equal(b->time_unit, "ms");
+    /* an explicit option wins over detection */
+    compute_options o = { .accel_unit = COMPUTE_ACCEL_MS2 };
+    assert_int_equal(compute_aggregate_buffer(c2, l2, &o, b, err, sizeof err), 0);
+    assert_string_equal(b->accel_unit, "m/s2");
+    free(c1);
+    free(c2);
+    free(a);
+    free(b);
+}
+
+static void test_quality_counters(void **state)
+{
+    size_t len, n;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320], *out = NULL;
+    size_t olen = 0;
+    (void)state;
+    char *csv = synth(plan, 50, 0, 0, 0, 0, &len);
+    assert_int_equal(agg(csv, len, a, err, sizeof err), 0);
+    char **ls = lines_of(csv, len, &n);
+    FILE *f = open_memstream(&out, &olen);
+    int nans = 0, nonmono = 0, shortrows = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= 2000 && i < 2250)
+            continue; /* a 5 s gap at 50 Hz */
+        if (i > 0 && i % 500 == 0) {
+            /* one NaN and one empty cell */
+            char *c1 = strchr(ls[i], ','), *c4 = c1;
+            for (int k = 0; k < 4; k++) c4 = strchr(c4 + 1, ',');
+            *c1 = 0;
+            char *rest = strchr(c1 + 1, ',');
+            char *after4 = strchr(c4 + 1, ',');
+            *c4 = 0;
+            fprintf(f, "%s,NaN%s,%s\n", ls[i], rest, after4);
+            nans += 2;
+            continue;
+        }
+        fprintf(f, "%s\n", ls[i]);
+        if (i > 0 && i % 700 == 0) {
+            fprintf(f, "%s\n", ls[i - 5]); /* back in time */
+            nonmono++;
+        }
+        if (i > 0 && i % 900 == 0) {
+            fprintf(f, "\n1.0,2.0\n"); /* blank line, short row */
+            shortrows++;
+        }
+    }
+    fclose(f);
+    assert_int_equal(agg(out, olen, b, err, sizeof err), 0);
+    assert_int_equal(b->gaps, 1);
+    assert_true(fabs(b->gap_s - 5.0) < 0.05);
+    assert_int_equal(b->nan_cells, nans);
+    assert_int_equal(b->nonmonotonic_rows, nonmono);
+    assert_int_equal(b->dropped_rows, nonmono + shortrows);
+    assert_true(fabs(b->duration_s - a->duration_s) < 1e-6);
+    /* gait times still add up to the session minus the gap */
+    double sum = 0;
+    for (int g = 0; g < COMPUTE_NGAITS; g++)
+        sum += b->gaits[g].time_s;
+    assert_true(fabs(sum - (b->duration_s - b->gap_s)) < 0.1);
+    free(out);
+    free_lines(ls);
+    free(csv);
+    free(a);
+    free(b);
+}
+
+/* The resumable contract: any chunking gives the same summary. */
+static void test_chunked(void **state)
+{
+    size_t len;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320];
+    static const size_t sizes[] = { 1, 7, 64, 4096 };
+    (void)state;
+    char *csv = synth("walk:20,trot:20,jump:0.8", 50, 0, 0, 0, 0, &len);
+    assert_int_equal(agg(csv, len, a, err, sizeof err), 0);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        compute_agg *g = compute_agg_new(NULL);
+        compute_csv p;
+        compute_csv_init(&p, g);
+        char *buf = malloc(len + 1);
+        size_t have = 0, off = 0;
+        while (off < len || have) {
+            size_t take = len - off < sizes[si] ? len - off : sizes[si];
+            memcpy(buf + have, csv + off, take);
+            have += take;
+            off += take;
+            int eof = off == len;
+            long long used = compute_csv_feed(&p, buf, have, eof);
+            assert_true(used >= 0);
+            memmove(buf, buf + used, have - (size_t)used);
+            have -= (size_t)used;
+            if (eof) {
+                assert_int_equal(have, 0);
+                break;
+            }
+        }
+        assert_int_equal(compute_csv_finish(&p), 0);
+        assert_int_equal(compute_agg_finish(g, b, err, sizeof err), 0);
+        same_summary(a, b, 0);
+        assert_int_equal(a->samples, b->samples);
+        assert_true(a->mdba == b->mdba);
+        compute_agg_free(g);
+        free(buf);
+    }
+    free(csv);
+    free(a);
+    free(b);
+}
+
+/* ---- 3 h at 100 Hz, generated and parsed through a 64 KiB window --------- */
+
+typedef struct sink {
+    compute_csv p;
+    char buf[1 << 16];
+    size_t have;
+    int failed;
+} sink;
+
+static ssize_t sink_write(void *cookie, const char *data, size_t n)
+{
+    sink *s = cookie;
+    size_t done = 0;
+    while (done < n) {
+        size_t take = sizeof s->buf - s->have;
+        if (take > n - done)
+            take = n - done;
+        memcpy(s->buf + s->have, data + done, take);
+        s->have += take;
+        done += take;
+        long long used = compute_csv_feed(&s->p, s->buf, s->have, 0);
+        if (used < 0) {
+            s->failed = 1;
+            return -1;
+        }
+        memmove(s->buf, s->buf + used, s->have - (size_t)used);
+        s->have -= (size_t)used;
+    }
+    return (ssize_t)n;
+}
+
+static void test_long_session_streamed(void **state)
+{
+    compute_synth_opts o = { .seed = 5, .rate_hz = 100, .noise = 1, .drift = 1,
+        .plan = "walk:1200,trot-left:1800,canter-left:600,trot-right:1800,canter-right:600,"
+                "gallop:300,walk:1200,trot:1500,jump:1.0,halt:600,walk:1200" };
+    char err[320];
+    json_t *truth = NULL;
+    compute_summary *s = malloc(sizeof *s);
+    sink *k = calloc(1, sizeof *k);
+    compute_agg *g = compute_agg_new(NULL);
+    (void)state;
+    compute_csv_init(&k->p, g);
+    cookie_io_functions_t io = { .write = sink_write };
+    FILE *f = fopencookie(k, "w", io);
+    assert_non_null(f);
+    assert_int_equal(compute_synth(&o, f, &truth, err, sizeof err), 0);
+    fclose(f);
+    assert_false(k->failed);
+    assert_true(compute_csv_feed(&k->p, k->buf, k->have, 1) >= 0);
+    assert_int_equal(compute_agg_finish(g, s, err, sizeof err), 0);
+    double D = json_number_value(json_object_get(truth, "duration_s"));
+    assert_true(D > 10800);
+    assert_true(fabs(s->duration_s - D) < 0.01);
+    assert_int_equal(s->samples, (long long)llround(D * 100) + 1);
+    const json_t *tg = json_object_get(truth, "gaits");
+    for (int i = 0; i < COMPUTE_NGAITS; i++) {
+        double t = json_number_value(json_object_get(json_object_get(tg, compute_gait_names[i]), "time_s"));
+        if (fabs(s->gaits[i].time_s - t) > 0.05 * D)
+            fail_msg("%s: %.0f s vs %.0f s", compute_gait_names[i], s->gaits[i].time_s, t);
+    }
+    assert_int_equal(s->jump_count, 1);
+    json_decref(truth);
+    compute_agg_free(g);
+    free(k);
+    free(s);
+}
+
+static void test_summary_json_roundtrip(void **state)
+{
+    size_t len;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320];
+    (void)state;
+    char *csv = synth(plan, 100, 0, 0, 0, 0, &len);
+    assert_int_equal(agg(csv, len, a, err, sizeof err), 0);
+    json_t *j = compute_summary_json(a);
+    assert_non_null(j);
+    static const char *const keys[] = { "duration_s", "samples", "rate_hz", "quality", "assumed",
+        "gaits", "rein", "trot_symmetry_pct", "canter_lead", "jumps", "jump_count", "intensity", NULL };
+    for (int i = 0; keys[i]; i++)
+        assert_non_null(json_object_get(j, keys[i]));
+    assert_int_equal(compute_summary_from_json(j, b), 0);
+    same_summary(a, b, 0.001);
+    assert_string_equal(b->accel_unit, a->accel_unit);
+    json_object_del(j, "rein");
+    assert_int_equal(compute_summary_from_json(j, b), KEEL_EBADDATA);
+    json_decref(j);
+    free(csv);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_columns),
+        cmocka_unit_test(test_aliases_semicolon_crlf_bom),
+        cmocka_unit_test(test_units_detected_and_forced),
+        cmocka_unit_test(test_quality_counters),
+        cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_summary_json_roundtrip),
+        cmocka_unit_test(test_long_session_streamed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
