@@ -44,21 +44,30 @@ wait_up() { # PORT PID
     echo "server did not come up on port $1" >&2
     return 1
 }
-# bench NAME PORT: checks one answer, runs wrk, prints "NAME rps p50 p99"
+# cpu_ticks PID: user+system clock ticks the process has used so far
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# bench NAME PORT PID: checks one answer, runs wrk, prints
+# "NAME req/s p50 p99 cpu-us/req" (server CPU time per request: robust to a
+# busy machine, unlike req/s)
 bench() {
-    local name=$1 port=$2 url="http://127.0.0.1:$2/v1/echo/echo" got out rps
+    local name=$1 port=$2 pid=$3 url="http://127.0.0.1:$2/v1/echo/echo" got out rps t0 t1 n cpu
     got=$(curl -sS -H 'Content-Type: application/json' -d '{"msg":"hi"}' "$url")
     [ "$got" = '{"msg":"hi"}' ] || { echo "$name: unexpected answer '$got'" >&2; return 1; }
+    t0=$(cpu_ticks "$pid")
     out=$(wrk -t2 -c"$CONNS" -d"$DUR" --latency -s "$HERE/post.lua" "$url")
+    t1=$(cpu_ticks "$pid")
     echo "$out" > "$TMP/$name.wrk"
     if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
         echo "$name: errors during the run:" >&2; grep 'Non-2xx\|Socket errors' <<<"$out" >&2; return 1
     fi
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    printf '%-10s %12s %10s %10s\n' "$name" "$rps" \
-        "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
-    local var="RPS_${name//-/_}"
+    n=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu=$(python3 -c 'import os,sys; a=[float(x) for x in sys.argv[1:]]; print("%.2f" % ((a[1]-a[0]) * 1e6 / os.sysconf("SC_CLK_TCK") / a[2]))' "$t0" "$t1" "$n")
+    printf '%-10s %12s %10s %10s %12s\n' "$name" "$rps" \
+        "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$cpu"
+    local var="RPS_${name//-/_}" cvar="CPU_${name//-/_}"
     printf -v "$var" '%s' "${!var:-} $rps"
+    printf -v "$cvar" '%s' "${!cvar:-} $cpu"
 }
 start_keel() { # NAME THREADS LOGLEVEL → port in PORT
     PORT=$(free_port)
@@ -75,22 +84,27 @@ cc -O2 -o "$TMP/peer" "$HERE/peer_evhttp.c" $(pkg-config --cflags --libs libeven
 
 echo "== HTTP: wrk -t2 -c$CONNS -d$DUR, POST {\"msg\":\"hi\"} /v1/echo/echo on 127.0.0.1 ($(nproc) cores), $ROUNDS round(s)"
 echo "   load average before: $(cut -d" " -f1-3 /proc/loadavg)"
-printf '%-10s %12s %10s %10s\n' server req/s p50 p99
+printf '%-10s %12s %10s %10s %12s\n' server req/s p50 p99 cpu-us/req
 for round in $(seq 1 "$ROUNDS"); do
     PORT=$(free_port)
     "$TMP/peer" "$PORT" & PIDS+=($!)
     wait_up "$PORT" "$!"
-    bench peer "$PORT"; stop_last
-    start_keel keel-1 1 warn;    bench keel-1 "$PORT";    stop_last
-    start_keel keel-1log 1 info; bench keel-1log "$PORT"; stop_last
-    start_keel keel-2 2 warn;    bench keel-2 "$PORT";    stop_last
+    bench peer "$PORT" "${PIDS[-1]}"; stop_last
+    start_keel keel-1 1 warn;    bench keel-1 "$PORT" "${PIDS[-1]}";    stop_last
+    start_keel keel-1log 1 info; bench keel-1log "$PORT" "${PIDS[-1]}"; stop_last
+    start_keel keel-2 2 warn;    bench keel-2 "$PORT" "${PIDS[-1]}";    stop_last
 done
 echo "   load average after: $(cut -d" " -f1-3 /proc/loadavg)"
-python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" <<'PY'
+python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" \
+          "$CPU_peer" "$CPU_keel_1" "$CPU_keel_1log" "$CPU_keel_2" <<'PY'
 import statistics, sys
-peer, k1, k1l, k2 = (statistics.median(map(float, a.split())) for a in sys.argv[1:])
-print("median req/s: peer %.0f, keel-1 %.0f, keel-1log %.0f, keel-2 %.0f" % (peer, k1, k1l, k2))
-print("ratio keel-1/peer = %.2f, keel-1log/peer = %.2f, keel-2/peer = %.2f" % (k1/peer, k1l/peer, k2/peer))
+r = [statistics.median(map(float, a.split())) for a in sys.argv[1:5]]
+c = [statistics.median(map(float, a.split())) for a in sys.argv[5:9]]
+names = ["peer", "keel-1", "keel-1log", "keel-2"]
+print("median req/s:       " + ", ".join("%s %.0f" % (n, v) for n, v in zip(names, r)))
+print("median cpu-us/req:  " + ", ".join("%s %.2f" % (n, v) for n, v in zip(names, c)))
+print("req/s ratio vs peer: " + ", ".join("%s %.2f" % (n, v / r[0]) for n, v in zip(names[1:], r[1:])))
+print("cpu/req ratio vs peer: " + ", ".join("%s %.2f" % (n, v / c[0]) for n, v in zip(names[1:], c[1:])))
 PY
 
 BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'keel_bench_dispatch' -perm -u+x 2>/dev/null | head -1)
