@@ -151,7 +151,14 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
     case SQLITE_REINDEX:
         return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "reindex", a1);
     case SQLITE_PRAGMA:
-        return pragma_ok(g, a1, a2) ? SQLITE_OK : sq_deny(g, "run pragma", a1);
+        if (pragma_ok(g, a1, a2))
+            return SQLITE_OK;
+        if (a2 != NULL) {   /* name the table it was aimed at */
+            char what[160];
+            snprintf(what, sizeof what, "%s(%s)", a1, a2);
+            return sq_deny(g, "run pragma", what);
+        }
+        return sq_deny(g, "run pragma", a1);
     case SQLITE_ATTACH:
         return sq_deny(g, "attach database", a1);
     case SQLITE_DETACH:

@@ -225,6 +225,8 @@ static void test_namespace_denied(void **state)
         "CREATE TABLE auth_more (x INTEGER)",
         "SELECT k.key FROM kv_items k JOIN auth_users a ON a.email = k.key",
         "SELECT (SELECT email FROM auth_users LIMIT 1) AS e",
+        "SELECT * FROM pragma_table_info('auth_users')",
+        "WITH x AS (SELECT * FROM auth_users) SELECT * FROM x",
         NULL
     };
     keel_store *kv = open_ns("kv"), *auth = open_ns("auth"), *core = open_ns(NULL);
@@ -256,6 +258,26 @@ static void test_namespace_denied(void **state)
 
     /* schema, attach, pragmas */
     assert_int_equal(exec_j(kv, "SELECT name FROM sqlite_master", NULL, NULL), KEEL_EDENIED);
+    assert_string_equal(keel_store_errmsg(kv), "module 'kv' may not access table 'sqlite_master'");
+    assert_int_equal(exec_j(kv, "SELECT name FROM \"SQLITE_SCHEMA\"", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_copy AS SELECT sql FROM sqlite_schema", NULL, NULL),
+                     KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "SELECT * FROM sqlite_sequence", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "SELECT * FROM dbstat", NULL, NULL), KEEL_EDENIED);
+    /* harmless look-alikes pass: a literal, a function, json_each, AUTOINCREMENT */
+    assert_int_equal(exec_j(kv, "SELECT 'sqlite_master' AS s, sqlite_version() AS v", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "SELECT value FROM json_each('[1,2]')", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 2);
+    json_decref(rows);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_auto (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                            "v TEXT UNIQUE)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "INSERT INTO kv_auto (v) VALUES ('a') RETURNING id", NULL, &rows), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), 1);
+    json_decref(rows);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_auto RENAME TO kv_auto2", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_auto2 ADD COLUMN w TEXT", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ANALYZE kv_auto2", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "DROP TABLE kv_auto2", NULL, NULL), 0);
     assert_int_equal(exec_j(kv, "ATTACH DATABASE ':memory:' AS x", NULL, NULL), KEEL_EDENIED);
     assert_int_equal(exec_j(kv, "PRAGMA writable_schema = 1", NULL, NULL), KEEL_EDENIED);
     assert_int_equal(exec_j(kv, "PRAGMA foreign_keys = OFF", NULL, NULL), KEEL_EDENIED);
