@@ -346,7 +346,10 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
 
     pthread_mutex_lock(&rm->mu);
     allowed = keel__breaker_allow(&rm->br, now);
-    if (!allowed)
+    if (!allowed && rm->br.state == KEEL_BREAKER_HALF_OPEN)
+        snprintf(err, sizeof(err), "circuit open after %d consecutive failures, a probe is in flight",
+                 rm->br.failures);
+    else if (!allowed)
         snprintf(err, sizeof(err), "circuit open after %d consecutive failures, next probe in %lld ms",
                  rm->br.failures,
                  (long long)(rm->br.cooldown_ms - (now - rm->br.opened_at_ms)));

@@ -644,6 +644,51 @@ static void test_call_raw_body(void **state)
     json_decref(in);
 }
 
+typedef struct worker_arg {
+    rfix *f;
+    int   ok;
+} worker_arg;
+
+static void *call_worker(void *p)
+{
+    worker_arg *w = p;
+    keel_ctx *ctx = keel__ctx_new(w->f->rt, KEEL_TR_LOCAL, NULL, 0);
+    int i;
+
+    for (i = 0; i < 100; i++) {
+        json_t *in = json_pack("{s:i}", "i", i), *out = NULL;
+        if (keel_call(ctx, "trem", "put", in, &out) == 0 && json_equal(in, out))
+            w->ok++;
+        json_decref(in);
+        json_decref(out);
+    }
+    keel__ctx_free(ctx);
+    return NULL;
+}
+
+static void test_call_concurrent(void **state)
+{
+    rfix *f = *state;
+    pthread_t th[6];
+    worker_arg w[6];
+    json_t *st;
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        w[i] = (worker_arg){ f, 0 };
+        assert_int_equal(pthread_create(&th[i], NULL, call_worker, &w[i]), 0);
+    }
+    for (i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].ok, 100);
+    }
+    /* At most one connection per concurrent caller, never one per call. */
+    assert_true(f->s->accepts >= 1 && f->s->accepts <= 6);
+    st = remote_status(f);
+    assert_string_equal(json_string_value(json_object_get(st, "breaker")), "closed");
+    json_decref(st);
+}
+
 static void test_call_error_adopted(void **state)
 {
     rfix *f = *state;
@@ -787,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test_setup_teardown(test_call_ok, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_raw_body, rfix_setup, rfix_teardown),
+        cmocka_unit_test_setup_teardown(test_call_concurrent, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_error_adopted, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_skew, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_digest_skew, rfix_setup, rfix_teardown),
