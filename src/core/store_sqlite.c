@@ -398,6 +398,10 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
         path += 9;
     else if (strncmp(path, "sqlite:", 7) == 0)
         path += 7;
+    if (sqlite3_threadsafe() == 0) {
+        sq_err(err, errlen, "this SQLite is built with SQLITE_THREADSAFE=0; keel needs 1 or 2");
+        return KEEL_ECONFIG;
+    }
     if (path[0] == '\0') {
         sq_err(err, errlen, "database url '%s' names no file", url);
         return KEEL_ECONFIG;
