@@ -285,6 +285,22 @@ static void test_list_paging(void **state)
     expect_page(f, "{\"limit\":7}", "a% a1 a2 a3 a4 a5 a_ ", "a_");
 }
 
+/* The vtable layout is a wire of its own (append-only): pin it. */
+static void test_iface_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(offsetof(kv_iface, version), 0);
+    assert_int_equal(offsetof(kv_iface, put), sizeof(void *));
+    assert_int_equal(offsetof(kv_iface, get), 2 * sizeof(void *));
+    assert_int_equal(offsetof(kv_iface, del), 3 * sizeof(void *));
+    assert_int_equal(offsetof(kv_iface, put_ttl), 4 * sizeof(void *));
+    assert_int_equal(sizeof(kv_iface), 5 * sizeof(void *));
+    assert_int_equal(keel_module_kv.iface_version, KV_IFACE_V1);
+    assert_ptr_equal(keel_module_kv.iface, &kv_local);
+    assert_ptr_equal(keel_module_kv.client, &kv_client);
+    assert_int_equal(kv_local.version, kv_client.version);
+}
+
 static void test_stopped(void **state)
 {
     fixture *f = *state;
@@ -308,6 +324,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped, setup, teardown),
+        cmocka_unit_test(test_iface_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
