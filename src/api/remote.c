@@ -294,7 +294,7 @@ static int remote_body(keel_ctx *ctx, const keel_method *m, const json_t *in, ch
             goto out;
         text = json_stringn(data, len);
         if (!text) {
-            rc = KEEL_EINVAL;
+            rc = KEEL_EBADDATA;
             goto out;
         }
         if (json_object_set_new(copy, m->raw_field, text) != 0)

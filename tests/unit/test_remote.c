@@ -639,7 +639,7 @@ static void test_call_raw_body(void **state)
     /* Raw bytes that are not UTF-8 cannot go into JSON: a clear error, nothing sent. */
     keel__ctx_set_raw(f->ctx, "a\xff\xfe", 3, "text/csv");
     json_object_del(in, "csv");
-    assert_int_equal(keel__call_root(f->ctx, "trem", "upload", in, &out), KEEL_EINVAL);
+    assert_int_equal(keel__call_root(f->ctx, "trem", "upload", in, &out), KEEL_EBADDATA);
     assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "UTF-8"));
     json_decref(in);
 }
