@@ -10,7 +10,7 @@ autocorrelation for every lag of every window at once, and bincount to
 attribute window time to gaits.  Python loops run only over gap-separated
 segments (a handful), never over rows or windows.
 
-usage: reference.py session.csv [--json]   prints seconds (and the summary)
+usage: reference.py session.csv [--json]   prints wall and CPU seconds (and the summary)
 """
 import argparse
 import json
@@ -364,9 +364,9 @@ def main():
     ap.add_argument("--json", action="store_true", help="also print the summary")
     ap.add_argument("--compare", help="keel's summary JSON for the same file")
     a = ap.parse_args()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = aggregate(a.csv)
-    print(f"{time.perf_counter() - t0:.3f}")
+    print(f"{time.perf_counter() - t0:.3f} {time.process_time() - c0:.3f}")
     if a.json:
         json.dump(summary, sys.stdout)
         print()
