@@ -217,7 +217,11 @@ char *keel__sq_rewrite_params(const char *sql)
                 i += 2;
             }
         } else {
-            out[i] = (ch == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9') ? '?' : ch;
+            /* not inside an identifier such as a$1 (SQLite and PostgreSQL allow '$' there) */
+            int in_ident = i > 0 && (isalnum((unsigned char)sql[i - 1]) || sql[i - 1] == '_' ||
+                                     sql[i - 1] == '$');
+            out[i] = (ch == '$' && !in_ident && i + 1 < n && sql[i + 1] >= '0' &&
+                      sql[i + 1] <= '9') ? '?' : ch;
             i++;
         }
     }

@@ -153,6 +153,12 @@ static void test_rewrite_skips_literals(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "q$2")), "$1");
     assert_string_equal(json_string_value(json_object_get(r, "p")), "v");
     json_decref(rows);
+    /* '$' inside an identifier is not a parameter */
+    assert_int_equal(exec_j(st, "SELECT $1 AS a$1, $2 AS b_$2x", "[1, 2]", &rows), 0);
+    r = json_array_get(rows, 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "a$1")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "b_$2x")), 2);
+    json_decref(rows);
     keel_store_close(st);
 }
 
