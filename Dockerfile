@@ -26,9 +26,12 @@ FROM scratch
 # SQLite data directory comes apart so that it alone is owned by 65534.
 COPY --from=build /rootfs/image/ /
 COPY --from=build --chown=65534:65534 /rootfs/volume/ /var/lib/keel/
-ENV KEEL_HOST=0.0.0.0 \
+# The database URL and data dir come from /etc/keel/keel.json (the config-file
+# layer), not ENV: an image ENV KEEL_DATABASE_URL would clash with the
+# KEEL_DATABASE_URL_FILE secret that deployments set ("both are set").
+ENV KEEL_CONFIG=/etc/keel/keel.json \
+    KEEL_HOST=0.0.0.0 \
     KEEL_PORT=8080 \
-    KEEL_DATABASE_URL=sqlite:/var/lib/keel/keel.db \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 VOLUME ["/var/lib/keel"]
 USER 65534:65534

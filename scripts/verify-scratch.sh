@@ -29,7 +29,7 @@ make_rootfs() {
     local root=$dir/image
     [ -f "$ca" ] || die "no CA bundle at $ca (install ca-certificates)"
     rm -rf "$root" "$dir/volume"
-    mkdir -p "$root/etc/ssl/certs" "$root/tmp" "$root/var/lib" "$dir/volume"
+    mkdir -p "$root/etc/ssl/certs" "$root/etc/keel" "$root/tmp" "$root/var/lib" "$dir/volume"
     install -m 0755 "$bin" "$root/keel"
     install -m 0644 "$ca" "$root/etc/ssl/certs/ca-certificates.crt"
     printf 'root:x:0:0:root:/:/keel\nnobody:x:65534:65534:nobody:/nonexistent:/keel\n' >"$root/etc/passwd"
@@ -38,6 +38,10 @@ make_rootfs() {
     # static binary resolves names with these two files and the
     # /etc/resolv.conf that docker/kubernetes mount.  No other backend exists.
     printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+    # Image defaults in the config-file layer (KEEL_CONFIG): environment and
+    # KEEL_…_FILE secrets override them without clashing.
+    printf '{"database_url": "sqlite:/var/lib/keel/keel.db", "data_dir": "/var/lib/keel"}\n' \
+        >"$root/etc/keel/keel.json"
     printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >"$root/etc/hosts"
     chmod 1777 "$root/tmp"
     chmod 0755 "$dir/volume"
@@ -91,7 +95,7 @@ trap cleanup EXIT
 make_rootfs "$work" "$bin"
 as_root "$work"
 root=$work/root
-want="./etc ./etc/group ./etc/hosts ./etc/nsswitch.conf ./etc/passwd ./etc/ssl ./etc/ssl/certs ./etc/ssl/certs/ca-certificates.crt ./keel ./tmp ./var ./var/lib ./var/lib/keel"
+want="./etc ./etc/group ./etc/hosts ./etc/keel ./etc/keel/keel.json ./etc/nsswitch.conf ./etc/passwd ./etc/ssl ./etc/ssl/certs ./etc/ssl/certs/ca-certificates.crt ./keel ./tmp ./var ./var/lib ./var/lib/keel"
 got=$(cd "$root" && find . -mindepth 1 | sort | tr '\n' ' ' | sed 's/ $//')
 if [ "$got" = "$want" ]; then ok "rootfs holds only the image's files"; else fail "rootfs: got '$got'"; fi
 
@@ -108,6 +112,12 @@ elif unshare -r true >/dev/null 2>&1; then
     echo "note: not root; running in a user namespace as uid $want_uid (65534 needs root)"
 fi
 
+# The final stage's ENV, as the container gets it (KEY=VALUE words, no spaces).
+image_env=()
+while read -r kv; do image_env+=("$kv"); done < <(sed -n '/^FROM scratch/,$p' "$here/Dockerfile" \
+    | awk '/^ENV /{f=1} f{print} f && !/\\$/{f=0}' | sed -e 's/^ENV //' -e 's/\\$//' | tr -s ' \t' '\n' | grep '=')
+[ ${#image_env[@]} -gt 0 ] || die "no ENV found in the Dockerfile's FROM scratch stage"
+
 free_port() {
     python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
@@ -116,8 +126,7 @@ free_port() {
 start() {
     local name=$1; shift
     local port; port=$(free_port)
-    env -i KEEL_HOST=127.0.0.1 KEEL_PORT="$port" KEEL_THREADS=1 KEEL_AUTH_DISABLED=1 \
-        KEEL_DATABASE_URL=sqlite:/var/lib/keel/$name.db "$@" \
+    env -i "${image_env[@]}" KEEL_HOST=127.0.0.1 KEEL_PORT="$port" KEEL_THREADS=1 KEEL_AUTH_DISABLED=1 "$@" \
         "${runner[@]}" /keel serve >"$work/$name.log" 2>&1 &
     local pid=$!
     pids+=("$pid")
@@ -151,7 +160,7 @@ else
         if [ "$uid" = "$want_uid" ]; then ok "runs as uid $want_uid"; else fail "runs as uid '$uid', want $want_uid"; fi
         code=$(curl -sS -o /dev/null -w '%{http_code}' "$base/readyz" || echo 000)
         if [ "$code" = 200 ]; then ok "/readyz 200"; else fail "/readyz $code"; fi
-        if env -i KEEL_PORT="$PORT_main" "${runner[@]}" /keel health >"$work/health.out" 2>&1; then
+        if env -i "${image_env[@]}" KEEL_PORT="$PORT_main" "${runner[@]}" /keel health >"$work/health.out" 2>&1; then
             ok "keel health (the image HEALTHCHECK) exits 0"
         else
             fail "keel health exits non-zero: $(head -c 300 "$work/health.out")"
@@ -163,8 +172,8 @@ else
             200*works*) ok "kv get reads it back" ;;
             *) fail "kv get: $STATUS $BODY" ;;
         esac
-        if [ -s "$root/var/lib/keel/main.db" ] && [ "$(stat -c %u "$root/var/lib/keel/main.db")" = "$want_uid" ]; then
-            ok "SQLite file written in the volume /var/lib/keel by uid $want_uid"
+        if [ -s "$root/var/lib/keel/keel.db" ] && [ "$(stat -c %u "$root/var/lib/keel/keel.db")" = "$want_uid" ]; then
+            ok "SQLite file (image default URL) written in the volume /var/lib/keel by uid $want_uid"
         else
             fail "no SQLite file owned by $want_uid in /var/lib/keel: $(ls -ln "$root/var/lib/keel" | tr '\n' ' ')"
         fi
@@ -183,7 +192,12 @@ else
     compute_up=0
     if start compute KEEL_MODULES_LOCAL=compute; then
         compute_up=1
-        if start gw KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://keel-compute:$PORT_compute"; then
+        # the gateway gets its database URL as deployments do: a _FILE secret
+        mkdir -p "$root/run/secrets"
+        printf 'sqlite:/var/lib/keel/gw.db\n' >"$root/run/secrets/db_url"
+        if start gw KEEL_MODULES_LOCAL=echo,kv KEEL_DATABASE_URL_FILE=/run/secrets/db_url \
+                "KEEL_REMOTE_COMPUTE=http://keel-compute:$PORT_compute"; then
+            if [ -s "$root/var/lib/keel/gw.db" ]; then ok "KEEL_DATABASE_URL_FILE overrides the image default"; else fail "gateway did not use KEEL_DATABASE_URL_FILE"; fi
             post "http://127.0.0.1:$PORT_gw/v1/compute/synth" '{"plan":"walk:5","seed":7}'
             if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then ok "gateway → compute by host name (static NSS files)"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
         else

@@ -70,9 +70,34 @@ def get(d, path, default=None):
 
 # ---- keel's own configuration surface ---------------------------------------
 
+def image_env(dockerfile):
+    """KEEL_ variables the final (FROM scratch) stage sets with ENV: every
+    container starts with them, so a workload must not clash with them (e.g.
+    KEEL_X in the image and KEEL_X_FILE in the manifest).  KEEL_CONFIG names a
+    file inside the image and is left out."""
+    env, final, cont = {}, False, ""
+    for line in open(dockerfile):
+        line = line.rstrip("\n")
+        if line.startswith("FROM "):
+            final = line.split()[1] == "scratch"
+            continue
+        if not final:
+            continue
+        if cont or line.startswith("ENV "):
+            body = (line[4:] if line.startswith("ENV ") else line).rstrip("\\").strip()
+            cont = line.endswith("\\")
+            for word in body.split():
+                if "=" in word:
+                    k, v = word.split("=", 1)
+                    if k.startswith("KEEL_") and k != "KEEL_CONFIG":
+                        env[k] = v
+    return env
+
+
 class Keel:
-    def __init__(self, binary):
+    def __init__(self, binary, base_env):
         self.bin = binary
+        self.base_env = base_env
         out = subprocess.run([binary, "config", "--json"], env={}, capture_output=True,
                              text=True, timeout=20)
         if out.returncode != 0:
@@ -88,9 +113,9 @@ class Keel:
         return name in self.keys or (name.endswith("_FILE") and name[:-5] in self.keys)
 
     def load(self, where, env, files):
-        """Runs `keel config --json` with exactly env; files maps a *_FILE path
-        to the text it holds (written to a temp dir, path rewritten)."""
-        env = dict(env)
+        """Runs `keel config --json` with the image's ENV overlaid by env; files
+        maps a *_FILE path to the text it holds (written to a temp dir)."""
+        env = {**self.base_env, **env}
         with tempfile.TemporaryDirectory() as tmp:
             for k, v in list(env.items()):
                 if k.endswith("_FILE"):
@@ -412,13 +437,15 @@ def main():
     ap.add_argument("--keel", default=os.environ.get("KEEL_BIN"), help="keel binary (default $KEEL_BIN)")
     ap.add_argument("--no-tools", action="store_true",
                     help="skip docker-compose, nginx -t and the k8s schema check (structure and keys only)")
+    ap.add_argument("--dockerfile", default=os.path.join(HERE, "..", "..", "Dockerfile"),
+                    help="the image whose ENV every workload starts with")
     ap.add_argument("--deploy", default=os.path.join(HERE, "..", "..", "deploy"), help="deploy/ directory")
     a = ap.parse_args()
     if not a.keel or not os.access(a.keel, os.X_OK):
         raise SystemExit("validate: --keel BIN (or KEEL_BIN) must name the keel binary")
     global TOOLS
     TOOLS = not a.no_tools
-    keel = Keel(a.keel)
+    keel = Keel(a.keel, image_env(a.dockerfile))
     check_compose(keel, a.deploy)
     check_k8s(keel, a.deploy)
     print(f"{'FAILED' if failures else 'passed'}: {failures} failure(s)")

@@ -74,4 +74,17 @@ mutate open-compute k8s/networkpolicy.yaml \
 mutate nginx-to-compute docker-compose.yml \
     'docs[0]["services"]["nginx"]["networks"].append("backend")' \
     "shares no network with nginx"
+# the image's ENV is part of every workload's environment
+sed 's|^ENV KEEL_CONFIG=/etc/keel/keel.json|ENV KEEL_DATABASE_URL=sqlite:/var/lib/keel/keel.db KEEL_CONFIG=/etc/keel/keel.json|' \
+    "$src/Dockerfile" >"$E2E_TMP/Dockerfile.clash"
+if ! grep -q '^ENV KEEL_DATABASE_URL=' "$E2E_TMP/Dockerfile.clash"; then
+    fail "image-env-clash: could not plant ENV KEEL_DATABASE_URL in the Dockerfile copy"
+elif python3 "$validate" --keel "$KEEL_BIN" --deploy "$src/deploy" --dockerfile "$E2E_TMP/Dockerfile.clash" \
+        --no-tools >"$E2E_TMP/clash.out" 2>&1; then
+    fail "image-env-clash: validator accepted ENV KEEL_DATABASE_URL next to KEEL_DATABASE_URL_FILE"
+elif grep '^FAIL' "$E2E_TMP/clash.out" | grep -q "both set"; then
+    ok "image-env-clash: rejected (KEEL_DATABASE_URL and KEEL_DATABASE_URL_FILE are both set)"
+else
+    fail "image-env-clash: rejected, but not for the clash: $(grep '^FAIL' "$E2E_TMP/clash.out" | head -3)"
+fi
 e2e_done
