@@ -48,6 +48,17 @@ expect_eq "whoami email" "$(jget "$HTTP_BODY" email)" "rider@example.com"
 http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"name":"readonly"}'
 expect_status "create read-only token" 200
 RO=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"ttl_s":60}'
+expect_status "create a short-lived token" 200
+SHORT=$(jget "$HTTP_BODY" token)
+http POST "$B/auth/revoke_token" "${A[@]}" "${J[@]}" -d "{\"token_id\":$(jget "$HTTP_BODY" token_id)}"
+expect_status "revoke a token" 200
+http POST "$B/riding/list_horses" -H "Authorization: Bearer $SHORT"
+expect_status "revoked token" 401
+expect_contains "revoked token says so" "$HTTP_BODY" "revoked"
+http POST "$B/auth/check_token" "${J[@]}" -d "{\"token\":\"$TOKEN\",\"scope\":\"riding:read\"}"
+expect_status "check_token (public)" 200
+expect_eq "check_token answers the principal" "$(jget "$HTTP_BODY" email)" "rider@example.com"
 http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["admin"]}'
 expect_status "cannot grant a scope one lacks" 403
 
@@ -58,6 +69,15 @@ RIDER=$(jget "$HTTP_BODY" id)
 http POST "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d "{\"name\":\"Comet\",\"rider_ids\":[$RIDER]}"
 expect_status "create horse" 200
 HORSE=$(jget "$HTTP_BODY" id)
+
+http POST "$B/riding/create_rider" "${A[@]}" "${J[@]}" -d '{"name":"Ben"}'
+RIDER2=$(jget "$HTTP_BODY" id)
+http POST "$B/riding/add_rider_to_horse" "${A[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE,\"rider_id\":$RIDER2}"
+expect_status "add a second rider" 200
+expect_eq "horse has two riders" "$(jget "$HTTP_BODY" rider_ids)" "[$RIDER, $RIDER2]"
+http POST "$B/riding/list_riders" "${A[@]}"
+expect_status "list riders" 200
+expect_eq "second rider listed" "$(jget "$HTTP_BODY" riders.1.name)" Ben
 
 http POST "$B/riding/create_horse" "${J[@]}" -d '{"name":"NoToken"}'
 expect_status "no token" 401

@@ -56,7 +56,7 @@ static int client_authenticate(keel_ctx *ctx, const char *token, const char *sco
     *principal = NULL;
     if (token == NULL || *token == '\0')
         return keel_ctx_error(ctx, KEEL_EUNAUTH, "missing bearer token");
-    in = json_pack("{s:s, s:s?}", "token", token, "scope", scope);
+    in = json_pack("{s:s, s:s*}", "token", token, "scope", scope);
     if (in == NULL)
         return KEEL_ENOMEM;
     rc = keel_call(ctx, "auth", "check_token", in, principal);

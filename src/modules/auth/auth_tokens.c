@@ -47,7 +47,7 @@ int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
     if (rc != 0)
         goto out;
     auth_rfc3339(expires_at, ts, sizeof ts);
-    *out = json_pack("{s:s, s:O, s:s, s:O, s:s?}", "token", token,
+    *out = json_pack("{s:s, s:O, s:s, s:O, s:s*}", "token", token,
                      "token_id", json_object_get(json_array_get(rows, 0), "id"),
                      "expires_at", ts, "scopes", scopes, "name", name);
     if (*out == NULL)

@@ -346,6 +346,13 @@ static void test_create_token_scopes(void **state)
     assert_int_equal(authn(f, json_string_value(json_object_get(out, "token")), "riding:write", &p),
                      KEEL_EFORBIDDEN);
     json_decref(out);
+    /* no name: no "name" key (the output schema wants a string when present) */
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"compute:read\"]}", &out, msg,
+                          sizeof msg), 0);
+    assert_null(json_object_get(out, "name"));
+    json_decref(out);
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"riding:read\"],\"ttl_s\":999999999}",
+                          &out, msg, sizeof msg), KEEL_EINVAL);
 }
 
 static void test_login_throttle(void **state)
@@ -411,6 +418,8 @@ static void test_create_admin_cli(void **state)
 
 int main(void)
 {
+    /* every reply is checked against its output schema */
+    setenv("KEEL_CHECK_OUTPUT", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_hash_verify),
         cmocka_unit_test(test_token_generate),
