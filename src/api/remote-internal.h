@@ -2,9 +2,11 @@
  * remote-internal.h — calling a module placed in another keel process.
  *
  * Three layers, each testable alone:
- *   remote_http.c    URL parsing, a bounded keep-alive connection pool per
- *                    base URL, one blocking HTTP/1.1 exchange bounded by an
- *                    absolute deadline (poll() on every socket operation).
+ *   remote_url.c     URL parsing.
+ *   remote_pool.c    a bounded keep-alive connection pool per host:port and
+ *                    the deadline-bounded connect.
+ *   remote_http.c    one blocking HTTP/1.1 exchange bounded by an absolute
+ *                    deadline (poll() on every socket operation).
  *   remote_breaker.c the circuit breaker state machine and the retry backoff
  *                    (pure functions over an explicit clock and random value).
  *   remote.c         the keel_remote_vt the core routes remote calls through:
@@ -68,6 +70,19 @@ int  keel__http_request(keel_http_pool *p, const char *method, const char *path,
                         int64_t deadline_ms, keel_http_reply *rep, char *err, size_t errlen);
 void keel__http_reply_clear(keel_http_reply *rep);
 
+/* Pool internals for remote_http.c.  take: an idle connection still quiet
+ * (no EOF, no stray bytes) or -1; put: back to the pool, or closed when it
+ * is full.  connect: a fresh non-blocking TCP_NODELAY socket, bounded by the
+ * deadline (KEEL_ETIMEDOUT / KEEL_EUNAVAIL with err).  wait_fd: 0 when fd is
+ * ready for events, KEEL_ETIMEDOUT when the deadline passed. */
+int  keel__http_pool_take(keel_http_pool *p);
+void keel__http_pool_put(keel_http_pool *p, int fd);
+int  keel__http_connect(keel_http_pool *p, int64_t deadline_ms, int *fd, char *err, size_t errlen);
+int  keel__http_wait_fd(int fd, short events, int64_t deadline_ms);
+/* "host:port" (for Host and messages) and the URL's path prefix; borrowed. */
+const char *keel__http_pool_hostport(const keel_http_pool *p);
+const char *keel__http_pool_base(const keel_http_pool *p);
+
 /* ---- circuit breaker ------------------------------------------------------- */
 
 typedef enum keel_breaker_state {
@@ -118,6 +133,8 @@ typedef struct keel_remote keel_remote;
  * KEEL_ECONFIG naming module and url for a bad url; KEEL_ENOMEM. */
 int  keel__remote_new(keel_runtime *rt, keel_remote **out, char *err, size_t errlen);
 void keel__remote_free(keel_remote *r);
+/* How many modules r serves (0 for NULL). */
+size_t keel__remote_count(const keel_remote *r);
 /* The vtable whose self is a keel_remote *. */
 extern const keel_remote_vt keel__remote_vt;
 

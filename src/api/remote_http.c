@@ -1,18 +1,13 @@
 /*
- * remote_http.c — a small blocking HTTP/1.1 client for keel-to-keel calls.
+ * remote_http.c — one HTTP/1.1 exchange for keel-to-keel calls.
  *
  * Non-blocking sockets driven by poll() so that every operation (connect,
- * send, each read) is bounded by the caller's absolute deadline.  Idle
- * keep-alive connections are kept in a bounded LIFO pool per base URL,
- * guarded by a mutex; a connection is used by one thread at a time.
- * Replies may be Content-Length, chunked, or close-delimited.
+ * send, each read) is bounded by the caller's absolute deadline; connections
+ * come from and go back to a keel_http_pool (remote_pool.c).  Replies may be
+ * Content-Length, chunked, or close-delimited.
  */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,288 +19,9 @@
 #include "api/remote-internal.h"
 
 #define HTTP_MAX_HEADER (64 * 1024)
-#define HTTP_MAX_POOL   64
-
-struct keel_http_pool {
-    keel_remote_url u;
-    char            hostport[300];  /* Host header value and error text */
-    pthread_mutex_t mu;
-    int             max_idle;
-    int             nidle;
-    int            *idle;           /* LIFO of idle fds */
-    unsigned long   connects;
-};
-
-/* ---- URLs ------------------------------------------------------------------ */
-
-int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_t errlen)
-{
-    const char *p, *host, *host_end, *port = NULL, *port_end = NULL, *path;
-    size_t n;
-    int rc = KEEL_ECONFIG;
-
-    memset(u, 0, sizeof(*u));
-    if (!url || strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "remote url '%s': must start with http://", url ? url : "(null)");
-        goto out;
-    }
-    p = url + 7;
-    path = p + strcspn(p, "/?#");
-    if (memchr(p, '@', (size_t)(path - p))) {
-        snprintf(err, errlen, "remote url '%s': user info is not supported", url);
-        goto out;
-    }
-    if (*p == '[') {
-        host = p + 1;
-        host_end = memchr(host, ']', (size_t)(path - host));
-        if (!host_end) {
-            snprintf(err, errlen, "remote url '%s': unterminated [ipv6] host", url);
-            goto out;
-        }
-        p = host_end + 1;
-    } else {
-        host = p;
-        host_end = memchr(host, ':', (size_t)(path - host));
-        if (!host_end)
-            host_end = path;
-        p = host_end;
-    }
-    if (*p == ':') {
-        port = p + 1;
-        port_end = path;
-    } else if (p != path) {
-        snprintf(err, errlen, "remote url '%s': junk after host", url);
-        goto out;
-    }
-    n = (size_t)(host_end - host);
-    if (n == 0 || n >= sizeof(u->host)) {
-        snprintf(err, errlen, "remote url '%s': missing or too long host", url);
-        goto out;
-    }
-    memcpy(u->host, host, n);
-    if (u->host[strspn(u->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%")]) {
-        snprintf(err, errlen, "remote url '%s': bad character in host", url);
-        goto out;
-    }
-    if (port) {
-        long v = 0;
-        const char *q;
-        n = (size_t)(port_end - port);
-        if (n == 0 || n > 5) {
-            snprintf(err, errlen, "remote url '%s': bad port", url);
-            goto out;
-        }
-        for (q = port; q < port_end; q++) {
-            if (*q < '0' || *q > '9') {
-                snprintf(err, errlen, "remote url '%s': bad port", url);
-                goto out;
-            }
-            v = v * 10 + (*q - '0');
-        }
-        if (v < 1 || v > 65535) {
-            snprintf(err, errlen, "remote url '%s': port out of range", url);
-            goto out;
-        }
-        snprintf(u->port, sizeof(u->port), "%ld", v);
-    } else {
-        strcpy(u->port, "80");
-    }
-    if (*path == '?' || *path == '#' || strpbrk(path, "?#")) {
-        snprintf(err, errlen, "remote url '%s': query and fragment are not allowed", url);
-        goto out;
-    }
-    n = strlen(path);
-    while (n > 0 && path[n - 1] == '/')
-        n--;
-    if (n >= sizeof(u->base)) {
-        snprintf(err, errlen, "remote url '%s': path too long", url);
-        goto out;
-    }
-    memcpy(u->base, path, n);
-    rc = 0;
-out:
-    return rc;
-}
-
-/* ---- pool ------------------------------------------------------------------ */
-
-int keel__http_pool_new(const keel_remote_url *u, int max_idle, keel_http_pool **out)
-{
-    keel_http_pool *p;
-    int rc = KEEL_ENOMEM;
-
-    *out = NULL;
-    if (max_idle < 0)
-        max_idle = 0;
-    if (max_idle > HTTP_MAX_POOL)
-        max_idle = HTTP_MAX_POOL;
-    p = calloc(1, sizeof(*p));
-    if (!p)
-        goto out;
-    p->u = *u;
-    p->max_idle = max_idle;
-    p->idle = calloc((size_t)max_idle + 1, sizeof(int));
-    if (!p->idle) {
-        free(p);
-        goto out;
-    }
-    if (strchr(u->host, ':'))
-        snprintf(p->hostport, sizeof(p->hostport), "[%s]:%s", u->host, u->port);
-    else
-        snprintf(p->hostport, sizeof(p->hostport), "%s:%s", u->host, u->port);
-    pthread_mutex_init(&p->mu, NULL);
-    *out = p;
-    rc = 0;
-out:
-    return rc;
-}
-
-void keel__http_pool_free(keel_http_pool *p)
-{
-    int i;
-
-    if (!p)
-        return;
-    for (i = 0; i < p->nidle; i++)
-        close(p->idle[i]);
-    pthread_mutex_destroy(&p->mu);
-    free(p->idle);
-    free(p);
-}
-
-int keel__http_pool_idle(keel_http_pool *p)
-{
-    int n;
-
-    pthread_mutex_lock(&p->mu);
-    n = p->nidle;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-unsigned long keel__http_pool_connects(keel_http_pool *p)
-{
-    unsigned long n;
-
-    pthread_mutex_lock(&p->mu);
-    n = p->connects;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-/* An idle connection that is still quiet (no EOF, no stray bytes), or -1. */
-static int pool_take(keel_http_pool *p)
-{
-    for (;;) {
-        struct pollfd pfd;
-        int fd = -1;
-
-        pthread_mutex_lock(&p->mu);
-        if (p->nidle > 0)
-            fd = p->idle[--p->nidle];
-        pthread_mutex_unlock(&p->mu);
-        if (fd < 0)
-            return -1;
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (poll(&pfd, 1, 0) == 0)
-            return fd;
-        close(fd);  /* readable while idle = closed by the peer (or garbage) */
-    }
-}
-
-static void pool_put(keel_http_pool *p, int fd)
-{
-    pthread_mutex_lock(&p->mu);
-    if (p->nidle < p->max_idle) {
-        p->idle[p->nidle++] = fd;
-        fd = -1;
-    }
-    pthread_mutex_unlock(&p->mu);
-    if (fd >= 0)
-        close(fd);
-}
 
 /* ---- socket operations bounded by a deadline --------------------------------- */
 
-/* 0 when fd is ready for events, KEEL_ETIMEDOUT when the deadline passed. */
-static int wait_fd(int fd, short events, int64_t deadline_ms)
-{
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = events, .revents = 0 };
-        int64_t left = deadline_ms - keel__now_ms();
-        int n;
-
-        if (left <= 0)
-            return KEEL_ETIMEDOUT;
-        n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return KEEL_EIO;
-    }
-}
-
-static int http_connect(keel_http_pool *p, int64_t deadline_ms, int *fdp, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    int fd = -1, gai, rc = KEEL_EUNAVAIL, one = 1, soerr = ECONNREFUSED;
-
-    *fdp = -1;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    gai = getaddrinfo(p->u.host, p->u.port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", p->hostport, gai_strerror(gai));
-        goto out;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        socklen_t sl = sizeof(soerr);
-
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            soerr = errno;
-            continue;
-        }
-        pthread_mutex_lock(&p->mu);
-        p->connects++;
-        pthread_mutex_unlock(&p->mu);
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        soerr = errno;
-        if (soerr == EINPROGRESS) {
-            rc = wait_fd(fd, POLLOUT, deadline_ms);
-            if (rc == KEEL_ETIMEDOUT) {
-                snprintf(err, errlen, "connect to %s: deadline exceeded", p->hostport);
-                goto out;
-            }
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-                break;
-        }
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0) {
-        rc = KEEL_EUNAVAIL;
-        snprintf(err, errlen, "connect to %s: %s", p->hostport, strerror(soerr));
-        goto out;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    *fdp = fd;
-    fd = -1;
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (res)
-        freeaddrinfo(res);
-    return rc;
-}
-
-/* Sends two buffers completely. */
 static int send_all(int fd, const char *a, size_t alen, const char *b, size_t blen,
                     int64_t deadline_ms)
 {
@@ -324,7 +40,7 @@ static int send_all(int fd, const char *a, size_t alen, const char *b, size_t bl
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                rc = wait_fd(fd, POLLOUT, deadline_ms);
+                rc = keel__http_wait_fd(fd, POLLOUT, deadline_ms);
                 if (rc)
                     return rc;
                 continue;
@@ -383,7 +99,7 @@ static int rbuf_fill(rbuf *b, int fd, int64_t deadline_ms)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return KEEL_EUNAVAIL;
-        rc = wait_fd(fd, POLLIN, deadline_ms);
+        rc = keel__http_wait_fd(fd, POLLIN, deadline_ms);
         if (rc)
             return rc;
     }
@@ -640,7 +356,7 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
     f = open_memstream(&head, &hlen);
     if (!f)
         goto out;
-    fprintf(f, "%s %s%s HTTP/1.1\r\nHost: %s\r\n", method, p->u.base, path, p->hostport);
+    fprintf(f, "%s %s%s HTTP/1.1\r\nHost: %s\r\n", method, keel__http_pool_base(p), path, keel__http_pool_hostport(p));
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
         fprintf(f, "Content-Length: %zu\r\n", body_len);
     for (; headers && *headers; headers++)
@@ -655,26 +371,26 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
     for (attempt = 0; attempt < 2; attempt++) {
         int reused = 0, keepalive = 0, got_any = 0;
 
-        fd = attempt == 0 ? pool_take(p) : -1;
+        fd = attempt == 0 ? keel__http_pool_take(p) : -1;
         if (fd >= 0) {
             reused = 1;
         } else {
-            rc = http_connect(p, deadline_ms, &fd, err, errlen);
+            rc = keel__http_connect(p, deadline_ms, &fd, err, errlen);
             if (rc)
                 goto out;
         }
         rc = send_all(fd, head, hlen, body ? body : "", body ? body_len : 0, deadline_ms);
         if (rc == 0) {
             rc = read_reply(fd, method, deadline_ms, rep, &keepalive, &got_any, err, errlen,
-                            p->hostport);
+                            keel__http_pool_hostport(p));
         } else if (rc == KEEL_ETIMEDOUT) {
-            snprintf(err, errlen, "sending to %s: deadline exceeded", p->hostport);
+            snprintf(err, errlen, "sending to %s: deadline exceeded", keel__http_pool_hostport(p));
         } else {
-            snprintf(err, errlen, "sending to %s: %s", p->hostport, strerror(errno));
+            snprintf(err, errlen, "sending to %s: %s", keel__http_pool_hostport(p), strerror(errno));
         }
         if (rc == 0) {
             if (keepalive)
-                pool_put(p, fd);
+                keel__http_pool_put(p, fd);
             else
                 close(fd);
             fd = -1;
