@@ -166,7 +166,8 @@ esac
 case "$MODS" in *'"name":"compute"'*)
     http POST "$B/v1/compute/synth" -H "$J" -d '{"plan":"walk:20,trot:20","seed":3}'
     expect_status "compute.synth" 200
-    jget "$HTTP_BODY" csv > "$E2E_TMP/session.csv"
+    python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["csv"])' <<<"$HTTP_BODY" \
+        > "$E2E_TMP/session.csv"
     http POST "$B/v1/compute/aggregate" -H 'Content-Type: text/csv' --data-binary @"$E2E_TMP/session.csv"
     expect_status "text/csv body to a raw method" 200
     http POST "$B/v1/compute/aggregate?time_unit=s" -H 'Content-Type: text/csv; charset=utf-8' \
