@@ -779,6 +779,15 @@ static void test_call_retries(void **state)
     pthread_mutex_unlock(&f->s->mu);
     assert_int_equal(keel_call(f->ctx, "trem", "echo", NULL, &out), KEEL_EUNAVAIL);
     assert_int_equal(f->s->requests, 8);
+    /* Retries never sleep past the caller's deadline. */
+    {
+        keel_ctx *c = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, keel__now_ms() + 30);
+        int64_t t0 = keel__now_ms();
+        int rc = keel_call(c, "trem", "echo", NULL, &out);
+        assert_true(rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT);
+        assert_true(keel__now_ms() - t0 < 30 + 25);  /* a sleep past it would add up to 50 ms */
+        keel__ctx_free(c);
+    }
 }
 
 static void test_call_breaker(void **state)
