@@ -211,6 +211,19 @@ static void test_email_shape(void **state)
     assert_false(auth_email_valid("a@b.co."));
 }
 
+/* auth_iface is keel_authn_iface plus appended members: pin the layout. */
+static void test_iface_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(offsetof(auth_iface, version), 0);
+    assert_int_equal(offsetof(auth_iface, authenticate), offsetof(keel_authn_iface, authenticate));
+    assert_int_equal(offsetof(auth_iface, authenticate), sizeof(void *));
+    assert_int_equal(auth_local.version, AUTH_IFACE_V1);
+    assert_int_equal(auth_client.version, AUTH_IFACE_V1);
+    assert_int_equal(keel_module_auth.iface_version, AUTH_IFACE_V1);
+    assert_true(keel_module_auth.mflags & KEEL_MOD_AUTHN);
+}
+
 /* ---- through the runtime ------------------------------------------------ */
 
 static void test_register_login_authenticate(void **state)
@@ -274,6 +287,33 @@ static void test_register_login_authenticate(void **state)
         snprintf(in, sizeof in, "{\"token\":\"%s\",\"scope\":\"admin\"}", tok);
         assert_int_equal(call(f, NULL, "check_token", in, &out, msg, sizeof msg), KEEL_EFORBIDDEN);
     }
+}
+
+/* The client vtable (what a gateway uses when auth is remote) gives the same
+ * answers as the local one; here keel_call reaches the local check_token. */
+static void test_client_matches_local(void **state)
+{
+    fix *f = *state;
+    keel_ctx *ctx;
+    json_t *p = NULL;
+    const char *tok;
+    int rc;
+
+    register_user(f, "cli@example.com", "password1");
+    tok = login(f, "cli@example.com", "password1", &rc);
+    assert_int_equal(rc, 0);
+    ctx = keel__ctx_new(f->rt, KEEL_TR_HTTP, NULL, 0);
+    assert_int_equal(auth_client.authenticate(ctx, tok, "riding:read", &p), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "email")), "cli@example.com");
+    json_decref(p);
+    assert_int_equal(auth_client.authenticate(ctx, tok, NULL, &p), 0);
+    json_decref(p);
+    assert_int_equal(auth_client.authenticate(ctx, tok, "admin", &p), KEEL_EFORBIDDEN);
+    assert_null(p);
+    assert_int_equal(auth_client.authenticate(ctx, NULL, "riding:read", &p), KEEL_EUNAUTH);
+    assert_int_equal(auth_client.authenticate(ctx, "kt_nope", "riding:read", &p), KEEL_EUNAUTH);
+    assert_string_equal(keel_ctx_errmsg(ctx), "unknown token");
+    keel__ctx_free(ctx);
 }
 
 static void test_token_expiry_and_revoke(void **state)
@@ -425,6 +465,8 @@ int main(void)
         cmocka_unit_test(test_token_generate),
         cmocka_unit_test(test_scopes),
         cmocka_unit_test(test_email_shape),
+        cmocka_unit_test(test_iface_layout),
+        cmocka_unit_test_setup_teardown(test_client_matches_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_login_authenticate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_expiry_and_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_token_scopes, setup, teardown),

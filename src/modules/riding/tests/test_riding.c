@@ -283,7 +283,15 @@ static void test_upload_stores_summary(void **state)
     json_decref(summary);
     assert_int_equal(r->session_summary(ctx, 4242, &summary), KEEL_ENOTFOUND);
     assert_null(summary);
+    /* the client (riding placed remotely) answers the same through keel_call */
+    assert_int_equal(riding_client.session_summary(ctx, sid, &summary), 0);
+    assert_int_equal(json_integer_value(json_object_get(summary, "samples")), 2);
+    json_decref(summary);
+    assert_int_equal(riding_client.session_summary(ctx, 4242, &summary), KEEL_ENOTFOUND);
     keel__ctx_free(ctx);
+    /* layout pinned: version first, members appended */
+    assert_int_equal(offsetof(riding_iface, session_summary), sizeof(void *));
+    assert_int_equal(keel_module_riding.iface_version, RIDING_IFACE_V1);
 }
 
 static void test_duplicate_upload(void **state)
