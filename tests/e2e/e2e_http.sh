@@ -320,6 +320,19 @@ rc=0; wait "$D_PID" || rc=$?
 expect_eq "serve exits 0 after the drain" "$rc" 0
 expect_contains "drain logged" "$(cat "$E2E_TMP/D.log")" "draining"
 
+# ---- 503: a module placed in a process that is down -------------------------
+case "$MODS" in *'"name":"kv"'*)
+    DEAD=$(free_port)
+    keel_serve U KEEL_AUTH_DISABLED=1 KEEL_MODULES_LOCAL=echo KEEL_REMOTE_KV="http://127.0.0.1:$DEAD"
+    http POST "http://127.0.0.1:$U/v1/kv/get" -H "$J" -d '{"key":"a"}'
+    expect_status "remote module down" 503
+    expect_eq "503 code" "$(jget "$HTTP_BODY" error.code)" unavailable
+    expect_eq "503 names the module" "$(jget "$HTTP_BODY" error.module)" kv
+    alive "$U" "503"
+    keel_stop U
+    ;;
+esac
+
 # ---- port 0: the first loop picks the port, the others share it --------------
 mkdir -p "$E2E_TMP/Z"
 ( cd "$E2E_TMP/Z" && exec env KEEL_PORT=0 KEEL_HOST=127.0.0.1 KEEL_THREADS=3 KEEL_AUTH_DISABLED=1 \
