@@ -1,0 +1,257 @@
+/*
+ * test_compute_module.c — compute through the runtime: descriptor, pinned
+ * iface layout, JSON handlers with schema checks, local vs client typed
+ * calls (the client marshals over keel_call), synth and trend methods.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include "keel/keel.h"
+#include "core/runtime-internal.h"
+#include "compute-internal.h"
+
+extern const keel_module keel_module_compute;
+
+typedef struct fixture {
+    keel_runtime *rt;
+    keel_ctx     *ctx;
+    char         *csv;
+    size_t        len;
+} fixture;
+
+static int setup(void **state)
+{
+    static const keel_module *const mods[] = { &keel_module_compute, NULL };
+    fixture *f = calloc(1, sizeof *f);
+    char err[512];
+    char *envp[] = { "KEEL_LOG_LEVEL=error", "KEEL_DATABASE_URL=sqlite::memory:", NULL };
+    compute_synth_opts o = { .seed = 9, .plan = "walk:30,trot-left:40,canter-right:30,jump:1.0,halt:5",
+                             .rate_hz = 100, .noise = 1, .drift = 1 };
+
+    if (f == NULL)
+        return -1;
+    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0 ||
+        keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0 ||
+        keel__rt_start(f->rt, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "setup: %s\n", err);
+        return -1;
+    }
+    f->ctx = keel__ctx_new(f->rt, KEEL_TR_CLI, "r-test-compute", 0);
+    if (compute_synth_buffer(&o, &f->csv, &f->len, NULL, err, sizeof err) != 0)
+        return -1;
+    *state = f;
+    return f->ctx != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    keel__ctx_free(f->ctx);
+    keel__rt_stop(f->rt);
+    keel__rt_free(f->rt);
+    free(f->csv);
+    free(f);
+    return 0;
+}
+
+static void test_descriptor(void **state)
+{
+    const keel_module *m = &keel_module_compute;
+    static const char *const names[] = { "aggregate", "trend", "synth", NULL };
+    (void)state;
+    assert_int_equal(m->abi, KEEL_ABI);
+    assert_string_equal(m->name, "compute");
+    assert_null(m->migrations);
+    assert_non_null(m->cli);
+    assert_ptr_equal(m->iface, &compute_local);
+    assert_ptr_equal(m->client, &compute_client);
+    assert_int_equal(m->iface_version, COMPUTE_IFACE_V1);
+    for (int i = 0; names[i]; i++) {
+        assert_non_null(m->methods[i].name);
+        assert_string_equal(m->methods[i].name, names[i]);
+        assert_true(m->methods[i].flags & KEEL_READONLY);
+        assert_true(m->methods[i].flags & KEEL_IDEMPOTENT);
+        assert_non_null(m->methods[i].in_schema);
+        assert_non_null(m->methods[i].out_schema);
+    }
+    assert_null(m->methods[3].name);
+    assert_string_equal(m->methods[0].raw_types, "text/csv");
+    assert_string_equal(m->methods[0].raw_field, "csv");
+    assert_true(m->methods[1].flags & KEEL_RAW_IN);
+    assert_string_equal(m->methods[1].raw_field, "ndjson");
+    /* the vtable layout is a contract: append only */
+    assert_int_equal(offsetof(compute_iface, version), 0);
+    assert_int_equal(offsetof(compute_iface, aggregate_csv), sizeof(void *));
+    assert_int_equal(offsetof(compute_iface, aggregate), 2 * sizeof(void *));
+    assert_int_equal(offsetof(compute_iface, trend), 3 * sizeof(void *));
+    assert_int_equal(compute_local.version, COMPUTE_IFACE_V1);
+    assert_int_equal(compute_client.version, COMPUTE_IFACE_V1);
+}
+
+static void test_handler_aggregate(void **state)
+{
+    fixture *f = *state;
+    json_t *out = NULL;
+    json_t *in = json_pack("{s:s#}", "csv", f->csv, f->len);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), 0);
+    assert_non_null(json_object_get(out, "gaits"));
+    assert_int_equal(json_integer_value(json_object_get(out, "jump_count")), 1);
+    json_decref(out);
+    out = NULL;
+    json_decref(in);
+
+    /* schema: unknown key, bad unit */
+    in = json_pack("{s:s,s:i}", "csv", "time,ax\n", "bogus", 1);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EINVAL);
+    assert_null(out);
+    json_decref(in);
+    in = json_pack("{s:s,s:s}", "csv", f->csv, "accel_unit", "furlongs");
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EINVAL);
+    json_decref(in);
+
+    /* bad data names row and column */
+    in = json_pack("{s:s}", "csv", "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,zz,9.8,0,0,0\n");
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EBADDATA);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "row 2"));
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "'ay'"));
+    json_decref(in);
+    in = json_pack("{s:s}", "csv", "time,ax,ay,az,gx,gy,gz\n");
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EBADDATA);
+    json_decref(in);
+    /* neither body nor field */
+    in = json_object();
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EINVAL);
+    json_decref(in);
+}
+
+static void test_local_vs_client(void **state)
+{
+    fixture *f = *state;
+    json_t *a = NULL, *b = NULL;
+    compute_summary *s1 = malloc(sizeof *s1), *s2 = malloc(sizeof *s2);
+    const compute_iface *c = keel_iface(f->ctx, "compute", COMPUTE_IFACE_V1);
+
+    assert_ptr_equal(c, &compute_local);
+    assert_int_equal(compute_local.aggregate_csv(f->ctx, f->csv, f->len, NULL, &a), 0);
+    assert_int_equal(compute_client.aggregate_csv(f->ctx, f->csv, f->len, NULL, &b), 0);
+    assert_true(json_equal(a, b));
+
+    /* arrays in: parse the CSV into columns */
+    size_t cap = f->len / 20, n = 0;
+    double *col[7];
+    for (int k = 0; k < 7; k++)
+        col[k] = malloc(cap * sizeof(double));
+    const char *p = strchr(f->csv, '\n') + 1, *end = f->csv + f->len;
+    while (p < end && n < cap) {
+        for (int k = 0; k < 7; k++) {
+            const char *nx;
+            int isn;
+            compute_parse_number(p, end, '.', 0, &col[k][n], &nx, &isn, NULL);
+            p = nx + 1;
+        }
+        n++;
+    }
+    compute_samples smp = { n, col[0], col[1], col[2], col[3], col[4], col[5], col[6] };
+    assert_int_equal(compute_local.aggregate(f->ctx, &smp, NULL, s1), 0);
+    assert_int_equal(compute_client.aggregate(f->ctx, &smp, NULL, s2), 0);
+    assert_int_equal(s1->samples, (long long)n);
+    assert_int_equal(s2->samples, (long long)n);
+    for (int g = 0; g < COMPUTE_NGAITS; g++) {
+        double tj = json_number_value(json_object_get(json_object_get(json_object_get(a, "gaits"),
+                                      compute_gait_names[g]), "time_s"));
+        assert_true(fabs(s1->gaits[g].time_s - tj) < 0.01);
+        assert_true(fabs(s2->gaits[g].time_s - tj) < 0.01);
+    }
+    assert_int_equal(s2->jump_count, 1);
+    compute_samples bad = { 3, col[0], NULL, col[2], col[3], col[4], col[5], col[6] };
+    assert_int_equal(compute_local.aggregate(f->ctx, &bad, NULL, s1), KEEL_EINVAL);
+    assert_int_equal(compute_client.aggregate(f->ctx, &bad, NULL, s1), KEEL_EINVAL);
+    for (int k = 0; k < 7; k++)
+        free(col[k]);
+    json_decref(a);
+    json_decref(b);
+    free(s1);
+    free(s2);
+}
+
+static void test_synth_method(void **state)
+{
+    fixture *f = *state;
+    json_t *out = NULL;
+    json_t *in = json_pack("{s:s,s:i,s:f}", "plan", "walk:10,jump:0.8", "seed", 3, "rate", 50.0);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "synth", in, &out), 0);
+    const char *csv = json_string_value(json_object_get(out, "csv"));
+    assert_non_null(csv);
+    assert_memory_equal(csv, "time,ax,ay,az,gx,gy,gz\n", 23);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "truth"), "jump_count")), 1);
+    json_decref(out);
+    out = NULL;
+    json_decref(in);
+    in = json_pack("{s:s}", "plan", "swim:10");
+    assert_int_equal(keel__call_root(f->ctx, "compute", "synth", in, &out), KEEL_EINVAL);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "swim"));
+    json_decref(in);
+    in = json_pack("{s:s,s:f}", "plan", "walk:86400", "rate", 1000.0);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "synth", in, &out), KEEL_ELIMIT);
+    json_decref(in);
+}
+
+static void test_trend(void **state)
+{
+    fixture *f = *state;
+    json_t *sessions = json_array(), *out = NULL;
+    char *nd = NULL;
+    size_t ndlen = 0;
+    FILE *mf = open_memstream(&nd, &ndlen);
+
+    for (int i = 0; i < 4; i++) {
+        json_t *sum = NULL;
+        char date[16];
+        assert_int_equal(compute_local.aggregate_csv(f->ctx, f->csv, f->len, NULL, &sum), 0);
+        snprintf(date, sizeof date, "2026-01-0%d", i + 1);
+        json_t *s = json_pack("{s:i,s:s,s:o}", "horse_id", 7, "date", date, "summary", sum);
+        json_dumpf(s, mf, JSON_COMPACT);
+        fputc('\n', mf);
+        json_array_append_new(sessions, s);
+    }
+    fclose(mf);
+    assert_int_equal(compute_local.trend(f->ctx, sessions, &out), 0);
+    assert_true(json_is_array(json_object_get(out, "horses")));
+    json_t *o2 = NULL;
+    assert_int_equal(compute_client.trend(f->ctx, sessions, &o2), 0);
+    assert_true(json_equal(out, o2));
+    json_decref(o2);
+    o2 = NULL;
+    json_t *in = json_pack("{s:s}", "ndjson", nd);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "trend", in, &o2), 0);
+    assert_true(json_equal(out, o2));
+    json_decref(in);
+    json_decref(o2);
+    o2 = NULL;
+    in = json_pack("{s:s}", "ndjson", "{\"horse_id\":1}\nnot json\n");
+    assert_int_equal(keel__call_root(f->ctx, "compute", "trend", in, &o2), KEEL_EBADDATA);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "line 2"));
+    json_decref(in);
+    json_decref(out);
+    json_decref(sessions);
+    free(nd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test_setup_teardown(test_handler_aggregate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_vs_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synth_method, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trend, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
