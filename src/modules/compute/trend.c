@@ -554,12 +554,20 @@ static int trend_loads(const trend_run *r, const trend_horse *h, trend_load *ld,
             dl[k++] = (trend_day){h->s[i].day, x};
     }
     qsort(dl, k, sizeof *dl, trend_day_cmp);
-    for (long d = *first; d <= *last; d++) {
+    /* Day by day this is EWMA_d = λ·load_d + (1−λ)·EWMA_{d−1}; a run of g
+     * days without load just multiplies by (1−λ)^g, so the cost is O(sessions),
+     * not O(days): a horse dated 0001 and 9999 cannot stall the call. */
+    long prev = *first - 1;
+    while (p < k) {
+        long d = dl[p].day;
         double day_load = 0;
         while (p < k && dl[p].day == d) day_load += dl[p++].load;
-        ld->acute = la * day_load + (1 - la) * ld->acute;
-        ld->chronic = lc * day_load + (1 - lc) * ld->chronic;
+        ld->acute = la * day_load + (1 - la) * ld->acute * pow(1 - la, (double)(d - prev - 1));
+        ld->chronic = lc * day_load + (1 - lc) * ld->chronic * pow(1 - lc, (double)(d - prev - 1));
+        prev = d;
     }
+    ld->acute *= pow(1 - la, (double)(*last - prev));
+    ld->chronic *= pow(1 - lc, (double)(*last - prev));
     ld->days = *last - *first + 1;
     ld->nload = k;
     if (k > 0 && ld->chronic > 0) {

@@ -231,6 +231,24 @@ static void test_ewma_load(void **state)
     assert_near(num(f, "observed"), 26.5625 / chronic);
     assert_non_null(strstr(json_string_value(json_object_get(f, "message")), "acute:chronic"));
     json_decref(res);
+
+    /* ten rest days after the only load (a later session without load):
+     * acute 25 * 0.75^10, chronic 200/29 * (27/29)^10 */
+    res = run_ok("[{\"horse_id\":1,\"date\":\"2026-01-01\",\"intensity\":{\"load\":100}},"
+                 " {\"horse_id\":1,\"date\":\"2026-01-11\",\"duration_s\":60}]", NULL);
+    h = horse(res, 0);
+    assert_near(num(h, "load/acute"), 25 * pow(0.75, 10));
+    assert_near(num(h, "load/chronic"), 200.0 / 29 * pow(27.0 / 29, 10));
+    assert_near(num(h, "load/days"), 11);
+    assert_near(num(h, "load/sessions_with_load"), 1);
+    json_decref(res);
+
+    /* the widest date span is O(sessions), not O(days): 3 652 059 days */
+    res = run_ok("[{\"horse_id\":1,\"date\":\"0001-01-01\",\"intensity\":{\"load\":1}},"
+                 " {\"horse_id\":1,\"date\":\"9999-12-31\",\"intensity\":{\"load\":1}}]", NULL);
+    assert_near(num(horse(res, 0), "load/days"), 3652059);
+    assert_near(num(horse(res, 0), "load/acute"), 0.25);
+    json_decref(res);
 }
 
 static void test_weekly(void **state)
