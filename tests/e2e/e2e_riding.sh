@@ -6,7 +6,7 @@
 # CLI (create-admin, riding list_horses).
 . "$(dirname "$0")/lib.sh"
 
-AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000)
+AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000 KEEL_AUTH_LOCKOUT_FAILURES=3)
 keel_serve S "${AUTH_ENV[@]}"
 B="http://127.0.0.1:$S/v1"
 DB="sqlite:$E2E_TMP/S/keel.db"
@@ -35,6 +35,15 @@ expect_status "register short password" 400
 
 http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"wrong-one"}'
 expect_status "login wrong password" 401
+# lockout after lockout_failures (3 here) failed logins, counted in kv
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"locked@example.com","password":"hunter22"}'
+for i in 1 2 3; do
+    http POST "$B/auth/login" "${J[@]}" -d '{"email":"locked@example.com","password":"guess-'$i'"}'
+done
+expect_status "third wrong password" 401
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"locked@example.com","password":"hunter22"}'
+expect_status "locked out, even with the right password" 429
+
 http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
 expect_status "login" 200
 TOKEN=$(jget "$HTTP_BODY" token)
