@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# e2e_compute.sh — compute offline (CLI: synth → aggregate, exit codes,
+# batch -j 2, --format ndjson/csv, stdin) and over HTTP (text/csv and JSON).
+. "$(dirname "$0")/lib.sh"
+
+K="$KEEL_BIN"
+T="$E2E_TMP"
+export KEEL_DATABASE_URL="sqlite:$T/cli.db"
+
+# ---- synth ---------------------------------------------------------------------
+"$K" compute synth --seed 3 --plan "walk:60,trot-left:60,canter-right:40,jump:1.2,halt:10" \
+    --rate 100 --truth "$T/truth.json" >"$T/a.csv"
+expect_eq "synth exit" "$?" 0
+expect_eq "synth header" "$(head -1 "$T/a.csv")" "time,ax,ay,az,gx,gy,gz"
+"$K" compute synth --seed 3 --plan "walk:60,trot-left:60,canter-right:40,jump:1.2,halt:10" \
+    --rate 100 --out "$T/a2.csv"
+if cmp -s "$T/a.csv" "$T/a2.csv"; then ok "synth is deterministic (stdout = --out)"; else fail "synth differs between runs"; fi
+"$K" compute synth --seed 4 --plan "trot:60,gallop:20" --rate 50 --time-unit ms --accel-unit g \
+    --gyro-unit deg/s --delimiter ';' --out "$T/b.csv"
+expect_eq "synth variant exit" "$?" 0
+set +e
+"$K" compute synth --plan "swim:10" >/dev/null 2>"$T/err"; rc=$?
+set -e
+expect_eq "synth bad plan → 2" "$rc" 2
+expect_contains "synth bad plan message" "$(cat "$T/err")" "unknown gait 'swim'"
+
+# ---- aggregate -----------------------------------------------------------------
+OUT=$("$K" compute aggregate "$T/a.csv")
+expect_eq "aggregate exit" "$?" 0
+expect_eq "jump_count = truth" "$(jget "$OUT" jump_count)" "$(jget "$(cat "$T/truth.json")" jump_count)"
+expect_eq "samples" "$(jget "$OUT" samples)" "$(($(wc -l <"$T/a.csv") - 1))"
+python3 - "$OUT" "$T/truth.json" <<'EOF' && ok "gait times within 5% of truth" || fail "gait times off"
+import json, sys
+s = json.loads(sys.argv[1]); t = json.load(open(sys.argv[2]))
+D = s["duration_s"]
+bad = [g for g in t["gaits"] if abs(s["gaits"][g]["time_s"] - t["gaits"][g]["time_s"]) > 0.05 * D]
+sys.exit(1 if bad else 0)
+EOF
+OUTB=$("$K" compute aggregate "$T/b.csv")
+expect_eq "detected time unit" "$(jget "$OUTB" assumed.time_unit)" "ms"
+expect_eq "detected accel unit" "$(jget "$OUTB" assumed.accel_unit)" "g"
+expect_eq "detected gyro unit" "$(jget "$OUTB" assumed.gyro_unit)" "deg/s"
+expect_eq "detected delimiter" "$(jget "$OUTB" assumed.delimiter)" ";"
+expect_eq "detected decimal" "$(jget "$OUTB" assumed.decimal)" ","
+
+OUTS=$("$K" compute aggregate - <"$T/a.csv")
+expect_eq "stdin = file" "$(jget "$OUTS" gaits.trot.time_s)" "$(jget "$OUT" gaits.trot.time_s)"
+
+ND=$("$K" compute aggregate -j 2 --format ndjson "$T/a.csv" "$T/b.csv" "$T/a.csv")
+expect_eq "ndjson: one line per file" "$(printf '%s\n' "$ND" | wc -l)" 3
+expect_eq "ndjson order kept" "$(printf '%s\n' "$ND" | sed -n 2p | python3 -c 'import json,sys;print(json.load(sys.stdin)["file"])')" "$T/b.csv"
+CSV=$("$K" compute aggregate -j2 --format csv "$T/a.csv" "$T/b.csv")
+expect_eq "csv: header + 2 rows" "$(printf '%s\n' "$CSV" | wc -l)" 3
+expect_contains "csv header" "$(printf '%s\n' "$CSV" | head -1)" "file,duration_s,samples,rate_hz"
+
+# exit codes: 2 usage, 3 bad data
+printf 'time,ax,ay,az,gx,gy,gz\n' >"$T/header_only.csv"
+printf 'time,ax,ay,az,gx,gy\n0,0,0,9.8,0,0\n' >"$T/missing.csv"
+printf 'time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,x9,0,0,0\n' >"$T/garbage.csv"
+head -c 4096 "$K" >"$T/binary.csv"
+set +e
+"$K" compute aggregate --format yaml "$T/a.csv" >/dev/null 2>&1; expect_eq "bad --format → 2" "$?" 2
+"$K" compute aggregate >/dev/null 2>&1; expect_eq "no file → 2" "$?" 2
+"$K" compute aggregate "$T/header_only.csv" >/dev/null 2>"$T/err"; expect_eq "header only → 3" "$?" 3
+expect_contains "header only message" "$(cat "$T/err")" "no data rows"
+"$K" compute aggregate "$T/missing.csv" >/dev/null 2>"$T/err"; expect_eq "missing column → 3" "$?" 3
+expect_contains "missing column message" "$(cat "$T/err")" "'gz'"
+"$K" compute aggregate "$T/garbage.csv" >/dev/null 2>"$T/err"; expect_eq "garbage cell → 3" "$?" 3
+expect_contains "garbage names row/column" "$(cat "$T/err")" "row 2 (line 3), column 'az'"
+"$K" compute aggregate "$T/binary.csv" >/dev/null 2>&1; expect_eq "binary → 3" "$?" 3
+"$K" compute aggregate "$T/nope.csv" >/dev/null 2>&1; expect_eq "unreadable → 3" "$?" 3
+ND=$("$K" compute aggregate --format ndjson "$T/a.csv" "$T/missing.csv" 2>/dev/null); rc=$?
+set -e
+expect_eq "batch with one bad file → 3" "$rc" 3
+expect_contains "batch keeps the good one" "$ND" '"jump_count":1'
+expect_contains "batch reports the bad one" "$ND" '"code":"bad_data"'
+"$K" compute aggregate --help | grep -q -- "--format" && ok "aggregate --help" || fail "aggregate --help"
+"$K" compute synth --help | grep -q -- "--plan" && ok "synth --help" || fail "synth --help"
+"$K" compute trend --help | grep -q -- "NDJSON" && ok "trend --help" || fail "trend --help"
+
+# trend from NDJSON built out of aggregate summaries
+for i in 1 2 3; do
+    printf '{"horse_id":1,"date":"2026-03-0%s","summary":%s}\n' "$i" "$("$K" compute aggregate --format ndjson "$T/a.csv")"
+done >"$T/sessions.ndjson"
+TR=$("$K" compute trend "$T/sessions.ndjson")
+expect_eq "trend exit" "$?" 0
+expect_contains "trend has horses" "$TR" '"horses"'
+TR2=$("$K" compute trend - <"$T/sessions.ndjson")
+expect_eq "trend stdin = file" "$TR2" "$TR"
+
+# ---- HTTP ----------------------------------------------------------------------
+keel_serve S KEEL_AUTH_DISABLED=1 || { fail "keel serve did not start"; e2e_done; exit 1; }
+B="http://127.0.0.1:$S"
+if ! curl -fsS -o /dev/null "$B/healthz"; then
+    echo "skip: HTTP server not answering /healthz"
+else
+    http POST "$B/v1/compute/aggregate" -H 'Content-Type: text/csv' --data-binary @"$T/a.csv"
+    expect_status "POST aggregate text/csv" 200
+    expect_eq "HTTP = CLI (trot time)" "$(jget "$HTTP_BODY" gaits.trot.time_s)" "$(jget "$OUT" gaits.trot.time_s)"
+    python3 -c 'import json,sys;print(json.dumps({"csv":open(sys.argv[1]).read(),"accel_unit":"m/s2"}))' "$T/a.csv" >"$T/a.json"
+    http POST "$B/v1/compute/aggregate" -H 'Content-Type: application/json' --data-binary @"$T/a.json"
+    expect_status "POST aggregate JSON" 200
+    expect_eq "JSON = CSV body (jumps)" "$(jget "$HTTP_BODY" jump_count)" "1"
+    http POST "$B/v1/compute/aggregate" -H 'Content-Type: text/csv' --data-binary @"$T/garbage.csv"
+    expect_status "POST aggregate bad data" 400
+    expect_eq "bad data code" "$(jget "$HTTP_BODY" error.code)" "bad_data"
+    expect_contains "bad data message" "$(jget "$HTTP_BODY" error.message)" "column 'az'"
+    http POST "$B/v1/compute/aggregate" -H 'Content-Type: text/csv' --data-binary @"$T/header_only.csv"
+    expect_status "POST aggregate header only" 400
+    http POST "$B/v1/compute/aggregate" -H 'Content-Type: application/json' -d '{"csv":"x","bogus":1}'
+    expect_status "POST aggregate unknown field" 400
+    http POST "$B/v1/compute/synth" -H 'Content-Type: application/json' -d '{"plan":"walk:10,jump:0.9","seed":2,"rate":50}'
+    expect_status "POST synth" 200
+    expect_eq "synth truth over HTTP" "$(jget "$HTTP_BODY" truth.jump_count)" "1"
+    http POST "$B/v1/compute/trend" -H 'Content-Type: application/x-ndjson' --data-binary @"$T/sessions.ndjson"
+    expect_status "POST trend ndjson" 200
+    expect_contains "trend over HTTP" "$HTTP_BODY" '"horses"'
+fi
+e2e_done
