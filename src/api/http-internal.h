@@ -56,7 +56,7 @@ int keel__http_expose_parse(const char *text, keel_http_expose *out, size_t *n,
 #define KEEL_HTTP_GRACE_MS 10000
 /* Drain ends early once no response is being written and no byte arrived
  * for this long (idle keep-alive connections are then closed). */
-#define KEEL_HTTP_QUIET_MS 300
+#define KEEL_HTTP_QUIET_MS 1000
 
 typedef struct keel_http_worker {
     keel_runtime *rt;           /* borrowed */

@@ -294,7 +294,7 @@ s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/
           b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
 time.sleep(0.1)
 os.kill(pid, signal.SIGTERM)          # the request is half uploaded
-time.sleep(0.1)
+time.sleep(0.3)                        # < KEEL_HTTP_QUIET_MS (1 s): the upload is still awaited
 try:
     c = socket.create_connection(("127.0.0.1", port), timeout=2)
     c.close()
