@@ -150,23 +150,34 @@ static int keel_cmd_migrate(const keel_cli_opts *o, int argc, char **argv)
 {
     keel_runtime *rt;
     char err[1024] = "";
-    int rc, applied = 0;
+    int rc, applied = 0, status = 0;
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: keel migrate\n\nApplies pending migrations of every local module, each in its own\n"
-               "transaction, recorded in keel_migrations.  (They also run at `keel serve`.)\n");
+        printf("usage: keel migrate [--status]\n\nApplies pending migrations of every local module, each in its own\n"
+               "transaction, recorded in keel_migrations.  (They also run at `keel serve`.)\n"
+               "--status lists applied and pending migrations without applying any.\n");
         return 0;
     }
-    if (argc > 1) {
-        fprintf(stderr, "keel migrate: unexpected argument '%s'\n", argv[1]);
+    if (argc > 1 && strcmp(argv[1], "--status") == 0)
+        status = 1;
+    if (argc > 1 + status) {
+        fprintf(stderr, "keel migrate: unexpected argument '%s'\n", argv[1 + status]);
         return KEEL_EXIT_USAGE;
     }
     if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
         return rc;
-    rc = keel__rt_migrate(rt, &applied, err, sizeof(err));
+    if (status) {
+        json_t *st = NULL;
+        rc = keel__rt_migrations_status(rt, &st, err, sizeof(err));
+        if (rc == 0)
+            keel__cli_print_json(st);
+        json_decref(st);
+    } else {
+        rc = keel__rt_migrate(rt, &applied, err, sizeof(err));
+        if (rc == 0)
+            printf("%d migration(s) applied\n", applied);
+    }
     if (rc != 0)
         fprintf(stderr, "keel: migrate: %s\n", err);
-    else
-        printf("%d migration(s) applied\n", applied);
     keel_cli_release(rt);
     return keel_exit_status(rc);
 }

@@ -326,8 +326,8 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
 {
     keel_remote *r = self;
     remote_mod *rm = remote_find(r, mc);
-    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64];
-    const char *headers[8], *tp;
+    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64], h_auth[512];
+    const char *headers[10], *tp;
     keel_http_reply rep = { 0 };
     char *body = NULL;
     int64_t deadline = keel_ctx_deadline_ms(ctx), now = keel__now_ms();
@@ -384,6 +384,10 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
     if (tp && *tp) {
         snprintf(h_tp, sizeof(h_tp), "traceparent: %s", tp);
         headers[nh++] = h_tp;
+    }
+    if (keel__ctx_token(ctx) != NULL && strlen(keel__ctx_token(ctx)) < sizeof(h_auth) - 32) {
+        snprintf(h_auth, sizeof(h_auth), "Authorization: Bearer %s", keel__ctx_token(ctx));
+        headers[nh++] = h_auth;
     }
     headers[nh++] = h_dl;
     headers[nh] = NULL;

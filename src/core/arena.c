@@ -82,8 +82,10 @@ static void *keel_arena_large_alloc(keel_arena *a, size_t n)
 
 void *keel_arena_alloc(keel_arena *a, size_t n)
 {
+#ifndef KEEL_ARENA_DEBUG
     size_t need;
     keel_arena_chunk *c;
+#endif
 
     if (n == 0)
         n = 1;

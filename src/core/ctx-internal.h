@@ -60,6 +60,7 @@ struct keel_ctx {
     const char      *raw;          /* borrowed */
     size_t           raw_len;
     const char      *raw_ctype;
+    char            *token;        /* bearer token of the caller, owned, may be NULL */
     char            *errmsg;       /* owned */
     json_t          *errfields;    /* owned object or NULL */
     char             request_id[48];

@@ -60,6 +60,11 @@ keel_ctx *keel__ctx_child(keel_ctx *parent)
     c->depth = parent->depth + 1;
     c->deadline_ms = parent->deadline_ms;
     c->principal = json_incref(parent->principal);
+    if (parent->token != NULL && (c->token = strdup(parent->token)) == NULL) {
+        json_decref(c->principal);
+        free(c);
+        return NULL;
+    }
     memcpy(c->request_id, parent->request_id, sizeof(c->request_id));
     memcpy(c->traceparent, parent->traceparent, sizeof(c->traceparent));
     return c;
@@ -72,6 +77,7 @@ void keel__ctx_free(keel_ctx *ctx)
     keel_arena_free(ctx->arena);
     json_decref(ctx->principal);
     json_decref(ctx->errfields);
+    free(ctx->token);
     free(ctx->errmsg);
     free(ctx);
 }
@@ -115,6 +121,21 @@ void keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal)
 {
     json_decref(ctx->principal);
     ctx->principal = principal;
+}
+
+int keel__ctx_set_token(keel_ctx *ctx, const char *token)
+{
+    char *copy = NULL;
+    if (token != NULL && (copy = strdup(token)) == NULL)
+        return KEEL_ENOMEM;
+    free(ctx->token);
+    ctx->token = copy;
+    return 0;
+}
+
+const char *keel__ctx_token(const keel_ctx *ctx)
+{
+    return ctx->token;
 }
 
 void keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp)

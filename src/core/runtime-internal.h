@@ -63,6 +63,9 @@ keel_config *keel__rt_config(keel_runtime *rt);
 int  keel__rt_start(keel_runtime *rt, const char *const *only, char *err, size_t errlen);
 /* Runs migrations only (keel migrate); *applied = how many ran. */
 int  keel__rt_migrate(keel_runtime *rt, int *applied, char *err, size_t errlen);
+/* {"<module>": <keel__store_migrations_status>…} for every local module
+ * with migrations, applying nothing.  *out new reference. */
+int  keel__rt_migrations_status(keel_runtime *rt, json_t **out, char *err, size_t errlen);
 /* Stop hooks in reverse start order; closes stores.  Idempotent. */
 void keel__rt_stop(keel_runtime *rt);
 
@@ -108,6 +111,10 @@ void      keel__ctx_set_raw(keel_ctx *ctx, const char *data, size_t len, const c
 void      keel__ctx_set_callee(keel_ctx *ctx, keel_module_ctx *mc);
 /* Steals principal (may be NULL). */
 void      keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal);
+/* The caller's bearer token (copied; NULL clears), forwarded to remote
+ * modules as Authorization so the callee can check the same caller. */
+int         keel__ctx_set_token(keel_ctx *ctx, const char *token);
+const char *keel__ctx_token(const keel_ctx *ctx);
 /* W3C traceparent carried through nested and remote calls (copied). */
 void      keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp);
 const char *keel__ctx_traceparent(const keel_ctx *ctx);

@@ -113,11 +113,23 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
     for (i = 0; i < n; i++) {
         if ((rc = keel_check_desc(mods[i], err, errlen)) != 0)
             return rc;
-        for (j = 0; j < i; j++)
-            if (strcmp(mods[i]->name, mods[j]->name) == 0) {
-                snprintf(err, errlen, "module '%s' is listed twice", mods[i]->name);
+        for (j = 0; j < i; j++) {
+            const char *a = mods[i]->name, *b = mods[j]->name;
+            size_t la = strlen(a), lb = strlen(b);
+            if (strcmp(a, b) == 0) {
+                snprintf(err, errlen, "module '%s' is listed twice", a);
                 return KEEL_EDEP;
             }
+            /* Store namespaces are name prefixes (<module>_*): module "a"
+             * would reach the tables of module "a_b". */
+            if ((la < lb && strncmp(b, a, la) == 0 && b[la] == '_') ||
+                (lb < la && strncmp(a, b, lb) == 0 && a[lb] == '_')) {
+                snprintf(err, errlen, "modules '%s' and '%s' would share a storage namespace "
+                         "(one name is the other's prefix followed by '_'): rename one",
+                         la < lb ? a : b, la < lb ? b : a);
+                return KEEL_EDEP;
+            }
+        }
     }
     for (i = 0; i < n; i++) {
         const char *const *d;
@@ -376,6 +388,38 @@ int keel__rt_migrate(keel_runtime *rt, int *applied, char *err, size_t errlen)
     if ((rc = keel_select(rt, NULL, err, errlen)) != 0)
         return rc;
     return keel_open_stores(rt, applied, err, errlen);
+}
+
+int keel__rt_migrations_status(keel_runtime *rt, json_t **out, char *err, size_t errlen)
+{
+    const char *url = keel__config_get(rt->cfg, NULL, "database_url");
+    json_t *all = json_object();
+    size_t i;
+    int rc;
+    *out = NULL;
+    if (all == NULL)
+        return KEEL_ENOMEM;
+    if ((rc = keel_select(rt, NULL, err, errlen)) != 0)
+        goto out;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        json_t *st = NULL;
+        if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc))
+            continue;
+        if (mc->store == NULL &&
+            (rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0)
+            goto out;
+        if ((rc = keel__store_migrations_status(mc->store, mc->desc->name, mc->desc->migrations, &st)) != 0) {
+            snprintf(err, errlen, "module '%s': %s", mc->desc->name, keel_store_errmsg(mc->store));
+            goto out;
+        }
+        json_object_set_new(all, mc->desc->name, st);
+    }
+    *out = all;
+    all = NULL;
+out:
+    json_decref(all);
+    return rc;
 }
 
 int keel__rt_start(keel_runtime *rt, const char *const *only, char *err, size_t errlen)

@@ -49,6 +49,8 @@ if "$KEEL_BIN" modules | grep -q '^kv '; then
     run "$KEEL_BIN" kv list --limit abc;       expect_eq "kv list --limit abc exits 3" "$RC" 3
     run "$KEEL_BIN" kv get --nokey a;          expect_eq "unknown option exits 3" "$RC" 3
     run "$KEEL_BIN" migrate;                   expect_eq "migrate exits 0" "$RC" 0; expect_contains "migrate reports" "$OUT" "migration"
+    run "$KEEL_BIN" migrate --status;          expect_eq "migrate --status exits 0" "$RC" 0; expect_contains "migrate --status lists kv" "$OUT" "kv"
+    run "$KEEL_BIN" migrate --bogus;           expect_eq "migrate --bogus exits 2" "$RC" 2
 else
     echo "skip: kv module not built in (KEEL_MODULES)"
 fi

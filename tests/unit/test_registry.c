@@ -36,6 +36,7 @@ MOD(m_c_on_b, "c", dep_b);
 MOD(m_d, "d", NULL);
 MOD(m_a_on_c, "a", dep_c);
 MOD(m_b_on_x, "b", dep_x);
+static const keel_module m_a_b = {.abi = KEEL_ABI, .name = "a_b"};
 static const keel_module m_bad_abi = {.abi = KEEL_ABI + 1, .name = "old"};
 static const keel_module m_bad_name = {.abi = KEEL_ABI, .name = "Bad-Name"};
 static const keel_module m_fail = {.abi = KEEL_ABI, .name = "f", .deps = dep_a,
@@ -94,6 +95,7 @@ static void test_refusals(void **state)
     const keel_module *dup[] = {&m_a, &m_a, NULL};
     const keel_module *abi[] = {&m_bad_abi, NULL};
     const keel_module *name[] = {&m_bad_name, NULL};
+    const keel_module *prefix[] = {&m_a, &m_a_b, NULL};
     (void)state;
 
     assert_int_equal(keel__rt_new(cycle, &rt, err, sizeof(err)), KEEL_EDEP);
@@ -114,6 +116,9 @@ static void test_refusals(void **state)
 
     assert_int_equal(keel__rt_new(name, &rt, err, sizeof(err)), KEEL_EDEP);
     assert_non_null(strstr(err, "Bad-Name"));
+
+    assert_int_equal(keel__rt_new(prefix, &rt, err, sizeof(err)), KEEL_EDEP);
+    assert_non_null(strstr(err, "namespace"));
 }
 
 static void test_failed_start_unwinds(void **state)
