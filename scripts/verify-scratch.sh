@@ -236,7 +236,9 @@ PY
         pids+=("$!")
         for _ in $(seq 1 50); do [ -e "$work/dns.ready" ] && break; sleep 0.05; done
         printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$root/etc/resolv.conf"
-        if start gwdns KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://compute.keel.test:$PORT_compute"; then
+        if [ ! -e "$work/dns.ready" ]; then
+            skip "DNS resolution check: could not bind 127.0.0.1:53 ($(tail -1 "$work/dns.log"))"
+        elif start gwdns KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://compute.keel.test:$PORT_compute"; then
             post "http://127.0.0.1:$PORT_gwdns/v1/compute/synth" '{"plan":"walk:5","seed":7}'
             if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then
                 ok "gateway → compute by a DNS name (static glibc dns backend, /etc/resolv.conf)"
@@ -261,7 +263,7 @@ if command -v podman >/dev/null 2>&1; then
     make_rootfs "$ctx/rootfs" "$bin"
     sed -n '/^FROM scratch/,$p' "$here/Dockerfile" \
         | sed -e 's#--from=build ##' -e 's# /rootfs/# rootfs/#' >"$ctx/Containerfile.local"
-    tag=localhost/keel:verify-scratch
+    tag=localhost/keel:verify-scratch-$$
     if timeout 90 podman build -q --format docker -t "$tag" -f "$ctx/Containerfile.local" "$ctx" >"$work/podman.log" 2>&1; then
         isize=$(podman image inspect "$tag" --format '{{.Size}}' 2>/dev/null || echo "?")
         ok "podman built a FROM scratch image from Containerfile.local: $isize bytes"
