@@ -320,6 +320,42 @@ rc=0; wait "$D_PID" || rc=$?
 expect_eq "serve exits 0 after the drain" "$rc" 0
 expect_contains "drain logged" "$(cat "$E2E_TMP/D.log")" "draining"
 
+# a second signal ends the drain at once: a trickling upload keeps the first
+# drain alive (bytes keep arriving), the second SIGTERM must end it
+keel_serve E KEEL_AUTH_DISABLED=1
+T2=$(python3 - "$E" "$E_PID" <<'EOF'
+import os, signal, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 1000\r\n\r\n{")
+os.kill(pid, signal.SIGTERM)
+t0 = time.time()
+sent2 = None
+while time.time() - t0 < 8:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        break                               # the server is gone
+    try:
+        s.sendall(b" ")                     # keeps the drain from going quiet
+    except OSError:
+        pass
+    if sent2 is None and time.time() - t0 > 1.5:
+        os.kill(pid, signal.SIGTERM)
+        sent2 = time.time()
+    time.sleep(0.2)
+gone = time.time()
+print("exited-after-2nd=%.1f" % (gone - sent2) if sent2 else "exited-before-2nd")
+EOF
+)
+case "$T2" in
+exited-after-2nd=0.*|exited-after-2nd=1.*) ok "second signal ends the drain ($T2 s)";;
+*) fail "second signal: $T2";;
+esac
+rc=0; wait "$E_PID" || rc=$?
+expect_eq "serve exits 0 after a forced drain" "$rc" 0
+
 # ---- 503: a module placed in a process that is down -------------------------
 case "$MODS" in *'"name":"kv"'*)
     DEAD=$(free_port)
