@@ -240,7 +240,7 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
     for (;;) {
         double x;
         int isn;
-        const char *nx;
+        const char *nx, *cstart = q;
         if (q < end && *q != '\n' && *q != '\r' && *q != p->delim)
             blank = 0;
         nx = fast_number(q, end, dec2 ? dec2 : '.', &x, &p->seen_dec);
@@ -261,15 +261,27 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
         }
         if (*q == '\n' || *q == '\r')
             break;
-        /* something that is not a number */
-        const char *ce = q;
+        /* something that is not a number; a quoted cell may hold delimiters */
+        const char *cs = cstart, *ce;
+        while (cs < end && *cs == ' ')
+            cs++;
+        ce = cs;
+        if (ce < end && *ce == '"') {
+            for (ce++; ce < end; ce++) {
+                if (*ce != '"')
+                    continue;
+                if (ce + 1 < end && ce[1] == '"') {
+                    ce++;
+                    continue;
+                }
+                ce++;
+                break;
+            }
+        }
         while (ce < end && *ce != p->delim && *ce != '\n' && *ce != '\r')
             ce++;
         if (ce >= end && !eof)
             return NULL;
-        const char *cs = q;
-        while (cs > s && cs[-1] != p->delim)
-            cs--;
         int col = -1;
         for (int i = 0; i < COMPUTE_NCOLS; i++)
             if (p->map[i] == cell - 1)

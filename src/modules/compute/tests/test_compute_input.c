@@ -418,6 +418,67 @@ static void test_summary_json_roundtrip(void **state)
     free(b);
 }
 
+/* An ignored text column may be quoted and hold the delimiter. */
+static void test_quoted_text_column(void **state)
+{
+    const char *t = "time,note,ax,ay,az,gx,gy,gz\n"
+                    "0,\"a, b\",0,0,9.8,0,0,0\n"
+                    "0.01,\"say \"\"hi\"\", ok\",0,0,9.8,0,0,0\n"
+                    "0.02,plain,0,0,9.8,0,0,0\n";
+    compute_summary *s = malloc(sizeof *s);
+    char err[320] = "";
+    (void)state;
+    assert_int_equal(agg(t, strlen(t), s, err, sizeof err), 0);
+    assert_int_equal(s->samples, 3);
+    assert_int_equal(s->dropped_rows, 0);
+    free(s);
+}
+
+/* Mutated inputs: every outcome is a summary or bad_data, never a crash
+ * (run under ASan in the sanitizer build). */
+static void test_fuzz(void **state)
+{
+    size_t len;
+    char err[320];
+    compute_summary *s = malloc(sizeof *s);
+    uint64_t x = 0x1234567;
+    static const char junk[] = ",;\n\r\"-.eE0123456789 \tnaN\xEF\xBB\xBF\x00\xff";
+    (void)state;
+    char *csv = synth("walk:3,trot:3,jump:0.5", 50, 0, 0, 0, 0, &len);
+    size_t cut = len < 4000 ? len : 4000;
+    char *m = malloc(cut + 64);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(m, csv, cut);
+        size_t n = cut;
+        int edits = 1 + (int)(x % 8);
+        for (int e = 0; e < edits; e++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t at = (size_t)(x >> 33) % n;
+            switch ((x >> 20) % 4) {
+            case 0: m[at] = junk[(x >> 8) % (sizeof junk - 1)]; break;
+            case 1: n = at + 1; break;
+            case 2: m[at] = (char)(x >> 40); break;
+            default: memmove(m + at + 1, m + at, n - at); m[at] = junk[(x >> 8) % (sizeof junk - 1)]; n++; break;
+            }
+            if (n > cut + 32)
+                n = cut + 32;
+        }
+        int rc = agg(m, n, s, err, sizeof err);
+        if (rc != 0 && rc != KEEL_EBADDATA)
+            fail_msg("round %d: rc %d (%s)", round, rc, err);
+        if (rc == 0) {
+            assert_true(s->duration_s >= 0);
+            assert_true(s->gaits[0].share >= 0 && s->gaits[0].share <= 1.0 + 1e-9);
+            json_t *j = compute_summary_json(s);
+            assert_non_null(j);
+            json_decref(j);
+        }
+    }
+    free(m);
+    free(csv);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +490,8 @@ int main(void)
         cmocka_unit_test(test_quality_counters),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_summary_json_roundtrip),
+        cmocka_unit_test(test_quoted_text_column),
+        cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_long_session_streamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
