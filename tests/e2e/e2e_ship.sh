@@ -87,4 +87,65 @@ elif grep '^FAIL' "$E2E_TMP/clash.out" | grep -q "both set"; then
 else
     fail "image-env-clash: rejected, but not for the clash: $(grep '^FAIL' "$E2E_TMP/clash.out" | head -3)"
 fi
+# 3. deploy/nginx.conf in front of three real replicas: spread, upstream
+#    keepalive, and a dead replica is skipped without an error.
+ngx=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+if [ -z "$ngx" ]; then
+    echo "skip: nginx not installed (apt-get install -y nginx-light): nginx.conf not exercised"
+else
+    keel_serve R1 KEEL_AUTH_DISABLED=1
+    keel_serve R2 KEEL_AUTH_DISABLED=1
+    keel_serve R3 KEEL_AUTH_DISABLED=1
+    nport=$(free_port)
+    mkdir -p "$E2E_TMP/nginx/logs"
+    python3 - "$src/deploy/nginx.conf" "$E2E_TMP/nginx/nginx.conf" "$nport" "$R1" "$R2" "$R3" <<'PY'
+import re, sys
+src, dst, port, *replicas = sys.argv[1:]
+conf = open(src).read()
+m = re.search(r"^(\s*)server keel:8080( [^;]*)?;", conf, re.M)
+assert m, "nginx.conf: no 'server keel:8080' upstream line"
+servers = "".join(f"{m.group(1)}server 127.0.0.1:{p}{m.group(2) or ''};\n" for p in replicas)
+conf = conf[:m.start()] + servers.rstrip("\n") + conf[m.end():]
+assert "listen 80;" in conf, "nginx.conf: no 'listen 80;'"
+conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
+conf = conf.replace("access_log /dev/stdout;", "access_log logs/access.log;")
+conf = conf.replace("error_log  /dev/stderr warn;", "error_log logs/error.log warn;")
+open(dst, "w").write(conf)
+PY
+    "$ngx" -p "$E2E_TMP/nginx" -c "$E2E_TMP/nginx/nginx.conf" -g "daemon off; pid nginx.pid;" \
+        >"$E2E_TMP/nginx.out" 2>&1 &
+    ngx_pid=$!
+    E2E_PIDS+=("$ngx_pid")
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$nport/nginx-health" 2>/dev/null && break; sleep 0.05
+    done
+    base=http://127.0.0.1:$nport
+    good=0
+    for i in $(seq 1 30); do
+        http POST "$base/v1/echo/echo" -H 'Content-Type: application/json' --data "{\"i\":$i}"
+        [ "$HTTP_STATUS" = 200 ] && good=$((good+1))
+    done
+    expect_eq "nginx → 3 replicas: 30 echo calls answered 200" "$good" 30
+    spread=1
+    for r in R1 R2 R3; do
+        n=$(grep -c 'POST /v1/echo/echo 200' "$E2E_TMP/$r.log" || true)
+        [ "$n" -ge 5 ] || spread=0
+        echo "     $r served $n"
+    done
+    expect_eq "nginx spreads calls over the replicas (each >= 5 of 30)" "$spread" 1
+    # keepalive: idle upstream connections stay open after the calls
+    idle=$(ss -Htn state established "( dport = :$R1 or dport = :$R2 or dport = :$R3 )" | wc -l)
+    if [ "$idle" -ge 1 ]; then ok "upstream keepalive: $idle idle connection(s) to the replicas kept open"
+    else fail "upstream keepalive: no connection to the replicas left open after the calls"; fi
+    http GET "$base/healthz"
+    expect_status "GET /healthz through nginx" 200
+    keel_stop R2
+    good=0
+    for i in $(seq 1 12); do
+        http POST "$base/v1/echo/echo" -H 'Content-Type: application/json' --data '{"after":"stop"}'
+        [ "$HTTP_STATUS" = 200 ] && good=$((good+1))
+    done
+    expect_eq "one replica stopped: 12 calls still answered 200 (proxy_next_upstream)" "$good" 12
+fi
+
 e2e_done
