@@ -107,7 +107,9 @@ class Keel:
                              text=True, timeout=20)
         if out.returncode != 0:
             raise SystemExit(f"validate: `{binary} modules --json` failed: {out.stderr}")
-        self.modules = [m["name"] for m in json.loads(out.stdout)["modules"]]
+        mods = json.loads(out.stdout)["modules"]
+        self.modules = [m["name"] for m in mods]
+        self.deps = {m["name"]: list(m.get("deps") or []) for m in mods}
 
     def is_key(self, name):
         return name in self.keys or (name.endswith("_FILE") and name[:-5] in self.keys)
@@ -139,6 +141,25 @@ def check_env_names(keel, where, names):
     bad = sorted(n for n in names if n.startswith("KEEL_") and not keel.is_key(n))
     check(not bad, f"{where}: every KEEL_ variable is a keel key"
           + (f"; unknown: {', '.join(bad)}" if bad else ""))
+
+
+def check_placement(keel, where, env):
+    """Every dependency of a local module is local too or has KEEL_REMOTE_<DEP>
+    (keel refuses to start or migrate otherwise)."""
+    local = [m for m in env.get("KEEL_MODULES_LOCAL", "").split(",") if m] or list(keel.modules)
+    todo, seen, missing = list(local), set(), []
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        for d in keel.deps.get(m, []):
+            if d in local:
+                todo.append(d)
+            elif not env.get(f"KEEL_REMOTE_{d.upper()}"):
+                missing.append(f"{m} needs {d}")
+    check(not missing, f"{where}: every dependency is local or remote"
+          + (f"; placed nowhere: {', '.join(sorted(set(missing)))}" if missing else ""))
 
 
 def check_modules_local(keel, where, value):
@@ -195,6 +216,7 @@ def check_compose(keel, deploy):
             keel.load(f"compose {sname}", keel_env, secret_files)
             if "KEEL_MODULES_LOCAL" in env:
                 check_modules_local(keel, f"compose {sname}", env["KEEL_MODULES_LOCAL"])
+            check_placement(keel, f"compose {sname}", keel_env)
             if sname != "migrate":
                 hc = get(svc, "healthcheck.test")
                 check(hc == ["CMD", "/keel", "health"], f"compose {sname}: healthcheck runs /keel health")
@@ -305,6 +327,7 @@ def check_container(keel, where, c, pod, cm_data, secrets, probes):
         check("/tmp" in mpaths, f"{where}: writable /tmp mounted (read-only root)")
     if "KEEL_MODULES_LOCAL" in env:
         check_modules_local(keel, where, env["KEEL_MODULES_LOCAL"])
+    check_placement(keel, where, env)
     # Placeholder database URLs (postgres://…) are checked for shape only until
     # the Postgres backend is linked: the config load gets sqlite::memory:.
     files = {p: ("sqlite::memory:" if v.startswith(("postgres://", "postgresql://")) else v)

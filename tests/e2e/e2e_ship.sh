@@ -68,6 +68,9 @@ fi
 mutate replicas docker-compose.yml \
     'docs[0]["services"]["keel"]["deploy"]["replicas"]=1' \
     "keel runs 1 replicas"
+mutate placement k8s/configmap.yaml \
+    'del docs[0]["data"]["KEEL_REMOTE_COMPUTE"]' \
+    "placed nowhere: riding needs compute"
 mutate open-compute k8s/networkpolicy.yaml \
     'docs[0]["spec"]["ingress"][0]["from"]=[{"namespaceSelector":{}}]' \
     "admits ingress from gateway pods only"
