@@ -1,0 +1,232 @@
+/* test_http_serve.c — keel__http_serve against a test module: internal
+ * methods are not served, a 503 names its module, a raw body reaches the
+ * handler, and SIGTERM while a slow handler runs still delivers its answer
+ * before keel__http_serve returns 0. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "api/http-internal.h"
+
+static int h_echo(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)ctx;
+    *out = json_deep_copy(in);
+    return *out ? 0 : KEEL_ENOMEM;
+}
+
+static int h_slow(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    struct timespec ts = {0, 400 * 1000000L};
+    (void)ctx;
+    (void)in;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    *out = json_pack("{s:b}", "slept", 1);
+    return 0;
+}
+
+static int h_down(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)in;
+    (void)out;
+    return keel_ctx_error(ctx, KEEL_EUNAVAIL, "backend is down");
+}
+
+static int h_raw(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const char *data;
+    size_t len;
+    int rc = keel_ctx_input_text(ctx, in, &data, &len);
+    if (rc != 0)
+        return rc;
+    *out = json_pack("{s:s%}", "text", data, len);
+    if (*out && json_object_get(in, "n"))
+        json_object_set(*out, "n", json_object_get(in, "n"));
+    return *out ? 0 : KEEL_ENOMEM;
+}
+
+static const keel_method t_methods[] = {
+    {.name = "echo", .handler = h_echo, .flags = KEEL_PUBLIC},
+    {.name = "hidden", .handler = h_echo, .flags = KEEL_PUBLIC | KEEL_INTERNAL},
+    {.name = "slow", .handler = h_slow, .flags = KEEL_PUBLIC},
+    {.name = "down", .handler = h_down, .flags = KEEL_PUBLIC},
+    {.name = "raw", .handler = h_raw, .flags = KEEL_PUBLIC | KEEL_RAW_IN,
+     .in_schema = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},"
+                  "\"text\":{\"type\":\"string\"}},\"additionalProperties\":false}",
+     .raw_types = "text/csv", .raw_field = "text"},
+    {0}
+};
+
+static const keel_module m_t = {.abi = KEEL_ABI, .name = "t", .version = "1.0.0",
+                                .methods = t_methods};
+
+typedef struct server {
+    keel_runtime *rt;
+    int           port;
+    int           rc;
+    pthread_t     thread;
+} server;
+
+static void *serve_main(void *arg)
+{
+    server *s = arg;
+    char err[256];
+    s->rc = keel__http_serve(s->rt, err, sizeof err);
+    return NULL;
+}
+
+static int pick_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static void server_start(server *s)
+{
+    const keel_module *mods[] = {&m_t, NULL};
+    char err[256], port[32];
+    char *env[] = {port, "KEEL_HOST=127.0.0.1", "KEEL_THREADS=1", "KEEL_AUTH_DISABLED=1",
+                   "KEEL_LOG_LEVEL=error", NULL};
+    int i;
+
+    memset(s, 0, sizeof *s);
+    s->port = pick_port();
+    snprintf(port, sizeof port, "KEEL_PORT=%d", s->port);
+    assert_int_equal(keel__rt_new(mods, &s->rt, err, sizeof err), 0);
+    assert_int_equal(keel__rt_configure(s->rt, NULL, env, NULL, err, sizeof err), 0);
+    assert_int_equal(keel__rt_start(s->rt, NULL, err, sizeof err), 0);
+    assert_int_equal(pthread_create(&s->thread, NULL, serve_main, s), 0);
+    for (i = 0; i < 200; i++) {
+        if (keel__http_health_probe("127.0.0.1", s->port, 500) == 0)
+            return;
+        usleep(20000);
+    }
+    fail_msg("server did not come up on port %d", s->port);
+}
+
+static void server_stop(server *s, int signal_it)
+{
+    if (signal_it)
+        kill(getpid(), SIGTERM);
+    pthread_join(s->thread, NULL);
+    assert_int_equal(s->rc, 0);
+    keel__rt_stop(s->rt);
+    keel__rt_free(s->rt);
+}
+
+/* One request with Connection: close; returns the status, body into buf. */
+static int request(int port, const char *method, const char *path, const char *ctype,
+                   const char *body, char *buf, size_t len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char req[2048];
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+    ssize_t n;
+    char *p;
+
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+             "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
+             method, path, ctype, strlen(body), body);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    while (got + 1 < len && (n = recv(fd, buf + got, len - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fd);
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    p = strstr(buf, "\r\n\r\n");
+    if (p)
+        memmove(buf, p + 4, strlen(p + 4) + 1);
+    return status;
+}
+
+static void test_routes_of_a_module(void **state)
+{
+    server s;
+    char buf[4096];
+    (void)state;
+    server_start(&s);
+    assert_int_equal(request(s.port, "POST", "/v1/t/echo", "application/json", "{\"a\":1}",
+                             buf, sizeof buf), 200);
+    assert_string_equal(buf, "{\"a\":1}\n");
+    assert_int_equal(request(s.port, "POST", "/v1/t/hidden", "application/json", "{}",
+                             buf, sizeof buf), 404);
+    assert_non_null(strstr(buf, "\"unknown_method\""));
+    assert_int_equal(request(s.port, "POST", "/v1/t/down", "application/json", "{}",
+                             buf, sizeof buf), 503);
+    assert_non_null(strstr(buf, "\"module\":\"t\""));
+    assert_non_null(strstr(buf, "backend is down"));
+    assert_int_equal(request(s.port, "POST", "/v1/t/raw?n=7", "text/csv", "a,b\n1,2\n",
+                             buf, sizeof buf), 200);
+    assert_string_equal(buf, "{\"text\":\"a,b\\n1,2\\n\",\"n\":7}\n");
+    assert_int_equal(request(s.port, "POST", "/v1/t/raw?n=x", "text/csv", "a",
+                             buf, sizeof buf), 400);
+    assert_int_equal(request(s.port, "POST", "/v1/t/raw", "application/json",
+                             "{\"text\":\"x,y\"}", buf, sizeof buf), 200);
+    assert_string_equal(buf, "{\"text\":\"x,y\"}\n");
+    assert_int_equal(request(s.port, "POST", "/v1/t/raw", "text/plain", "a", buf, sizeof buf), 415);
+    server_stop(&s, 1);
+}
+
+typedef struct slow_call {
+    int  port;
+    int  status;
+    char body[1024];
+} slow_call;
+
+static void *slow_main(void *arg)
+{
+    slow_call *c = arg;
+    c->status = request(c->port, "POST", "/v1/t/slow", "application/json", "{}",
+                        c->body, sizeof c->body);
+    return NULL;
+}
+
+static void test_sigterm_drains_running_handler(void **state)
+{
+    server s;
+    slow_call c = {0};
+    pthread_t t;
+    (void)state;
+    server_start(&s);
+    c.port = s.port;
+    assert_int_equal(pthread_create(&t, NULL, slow_main, &c), 0);
+    usleep(150000);                /* the handler is sleeping now */
+    server_stop(&s, 1);            /* returns once the drain is over */
+    pthread_join(t, NULL);
+    assert_int_equal(c.status, 200);
+    assert_string_equal(c.body, "{\"slept\":true}\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes_of_a_module),
+        cmocka_unit_test(test_sigterm_drains_running_handler),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
