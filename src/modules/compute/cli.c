@@ -39,7 +39,7 @@ static const char synth_help[] =
     "                  gaits halt|walk|trot|canter|gallop[-left|-right]:seconds, jump:metres\n"
     "  --seed N        PRNG seed (default 1)     --rate HZ     sample rate (default 100)\n"
     "  --noise X       noise multiplier (1)      --drift X     gyro drift multiplier (1)\n"
-    "  --roll DEG --pitch DEG                    sensor mounting rotation (0, 0)\n"
+    "  --roll DEG --pitch DEG --yaw DEG          sensor mounting rotation (0, 0, 0)\n"
     "  --trot-asym A   right diagonal amplitude 1-A, 0..0.5 (0)\n"
     "  --time-unit s|ms --accel-unit m/s2|g --gyro-unit rad/s|deg/s --delimiter ,|;\n"
     "  --out FILE      CSV to FILE instead of stdout\n"
@@ -421,6 +421,7 @@ static int cmd_synth(int argc, char **argv)
         NUMF("--drift", 0, 10, o.drift)
         NUMF("--roll", -180, 180, o.roll_deg)
         NUMF("--pitch", -60, 60, o.pitch_deg)
+        NUMF("--yaw", -180, 180, o.yaw_deg)
         NUMF("--trot-asym", 0, 0.5, o.trot_asym)
 #undef NUMF
         else if ((v = flag(argc, argv, &i, "--plan", &missing))) o.plan = v;

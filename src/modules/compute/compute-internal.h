@@ -136,7 +136,7 @@ typedef struct compute_synth_opts {
     const char *plan;        /* "walk:120,trot-left:60,jump:1.1,…" */
     double      rate_hz;     /* 50..200 typical; 10..1000 accepted */
     double      noise;       /* multiplier of the default sensor noise, 0..10 */
-    double      roll_deg, pitch_deg; /* sensor mounting */
+    double      roll_deg, pitch_deg, yaw_deg; /* sensor mounting */
     double      trot_asym;   /* 0..0.5: right diagonal amplitude (1-asym) */
     double      drift;       /* multiplier of gyro drift, 0..10 */
     int         time_ms, accel_g, gyro_deg, semicolon; /* output variants */

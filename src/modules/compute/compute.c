@@ -195,6 +195,7 @@ static void synth_opts_json(const json_t *in, compute_synth_opts *o)
     if ((v = json_object_get(in, "drift"))) o->drift = json_number_value(v);
     if ((v = json_object_get(in, "roll_deg"))) o->roll_deg = json_number_value(v);
     if ((v = json_object_get(in, "pitch_deg"))) o->pitch_deg = json_number_value(v);
+    if ((v = json_object_get(in, "yaw_deg"))) o->yaw_deg = json_number_value(v);
     if ((v = json_object_get(in, "trot_asym"))) o->trot_asym = json_number_value(v);
     o->time_ms = unit_of(in, "time_unit") == COMPUTE_TIME_MS;
     o->accel_g = unit_of(in, "accel_unit") == COMPUTE_ACCEL_G;

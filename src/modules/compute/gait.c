@@ -15,6 +15,7 @@
 #define GALLOP_MIN_HZ 1.9   /* asymmetric gaits: stride above this is gallop */
 #define BOUNCE_MIN_HZ 1.3
 #define BOUNCE_MAX_HZ 4.0
+#define SIDE_REVERSAL (-0.25) /* sway reversal that marks a 2-beat gait */
 
 const char *const compute_gait_names[COMPUTE_NGAITS] = {
     "halt", "walk", "trot", "canter", "gallop"
@@ -87,6 +88,42 @@ static double refine_peak(const double *d, size_t n, double lag0, double e0, dou
     if (off < -0.5) off = -0.5;
     *val = bv - 0.25 * (ym - yp) * off;
     return (double)best + off;
+}
+
+/* Least normalised autocorrelation at lag k over the directions of the
+ * plane spanned by x and y: the smallest generalised eigenvalue of the
+ * symmetric lag-k covariance against the lag-0 covariance.  NaN when the
+ * plane carries less than floor of energy. */
+static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, double floor_e)
+{
+    double a11 = 0, a22 = 0, a12 = 0, b11 = 0, b22 = 0, b12 = 0;
+    if (k >= n)
+        return NAN;
+    for (size_t i = 0; i < n; i++) {
+        b11 += x[i] * x[i];
+        b22 += y[i] * y[i];
+        b12 += x[i] * y[i];
+    }
+    for (size_t i = 0; i + k < n; i++) {
+        a11 += x[i] * x[i + k];
+        a22 += y[i] * y[i + k];
+        a12 += 0.5 * (x[i] * y[i + k] + y[i] * x[i + k]);
+    }
+    double m = (double)(n - k), nn = (double)n;
+    a11 /= m; a22 /= m; a12 /= m;
+    b11 /= nn; b22 /= nn; b12 /= nn;
+    if (b11 + b22 < floor_e)
+        return NAN;
+    double db = b11 * b22 - b12 * b12;
+    if (db < 1e-6 * (b11 + b22) * (b11 + b22)) {
+        /* one direction only: plain autocorrelation of the stronger axis */
+        return b11 >= b22 ? a11 / b11 : a22 / b22;
+    }
+    double c = a11 * b22 + a22 * b11 - 2 * a12 * b12, da = a11 * a22 - a12 * a12;
+    double disc = c * c - 4 * db * da;
+    if (disc < 0)
+        disc = 0;
+    return (c - sqrt(disc)) / (2 * db);
 }
 
 /* Fourier coefficient of x at frequency k/T (T in samples) over n samples. */
@@ -164,6 +201,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 {
     double ma[3] = { 0, 0, 0 };
     double *d = work, *v = work + 3 * n, *lat = work + 4 * n, *roll = work + 5 * n;
+    double *fw = work + 6 * n, *pitch = work + 7 * n;
 
     memset(r, 0, sizeof *r);
     r->gait = COMPUTE_HALT;
@@ -197,7 +235,9 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         memcpy(d + 3 * i, dd, sizeof dd);
         v[i] = dd[0] * u[0] + dd[1] * u[1] + dd[2] * u[2];
         lat[i] = dd[0] * l[0] + dd[1] * l[1] + dd[2] * l[2];
+        fw[i] = dd[0] * f[0] + dd[1] * f[1] + dd[2] * f[2];
         roll[i] = g[i][0] * f[0] + g[i][1] * f[1] + g[i][2] * f[2];
+        pitch[i] = g[i][0] * l[0] + g[i][1] * l[1] + g[i][2] * l[2];
         yaw += g[i][0] * u[0] + g[i][1] * u[1] + g[i][2] * u[2];
         e3 += dd[0] * dd[0] + dd[1] * dd[1] + dd[2] * dd[2];
     }
@@ -206,16 +246,21 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     r->rms = sqrt(e3);
     if (r->rms < HALT_RMS)
         return;
-    /* roll rate without its mean (turning tilts the trunk) */
-    double mr = 0;
-    for (size_t i = 0; i < n; i++)
+    /* roll and pitch rate without their means (turning tilts the trunk) */
+    double mr = 0, mp = 0;
+    for (size_t i = 0; i < n; i++) {
         mr += roll[i];
+        mp += pitch[i];
+    }
     mr /= (double)n;
-    for (size_t i = 0; i < n; i++)
+    mp /= (double)n;
+    for (size_t i = 0; i < n; i++) {
         roll[i] -= mr;
+        pitch[i] -= mp;
+    }
 
     /* bounce period: first strong peak of the vertical acf */
-    double ev = energy(v, n), el = energy(lat, n), er = energy(roll, n);
+    double ev = energy(v, n);
     size_t kmin = (size_t)floor(fs / BOUNCE_MAX_HZ), kmax = (size_t)ceil(fs / BOUNCE_MIN_HZ);
     if (kmin < 1)
         kmin = 1;
@@ -246,19 +291,22 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     double Pf = (double)P + (den < 0 ? 0.5 * (rv[P - 1] - rv[P + 1]) / den : 0);
 
     /* 2-beat (walk, trot) vs asymmetric (canter, gallop): in a 2-beat gait
-     * the side sway (lateral acceleration, roll rate) reverses every bounce. */
+     * the side sway (lateral acceleration, roll rate) reverses every bounce.
+     * Taken as the least autocorrelation at lag P over all horizontal
+     * directions, so a sensor turned about the vertical changes nothing. */
     double side = 0;
     int nside = 0;
-    if (el > 0.01) {
-        side += acf(lat, n, P, el);
+    double ra = min_dir_acf(fw, lat, n, P, 0.01), rg = min_dir_acf(roll, pitch, n, P, 1e-4);
+    if (!isnan(ra)) {
+        side += ra;
         nside++;
     }
-    if (er > 1e-4) {
-        side += acf(roll, n, P, er);
+    if (!isnan(rg)) {
+        side += rg;
         nside++;
     }
     side = nside ? side / nside : 0;
-    int two_beat = side < 0;
+    int two_beat = side < SIDE_REVERSAL;
     double T0 = two_beat ? 2 * Pf : Pf;
     if (T0 > (double)n - 4)
         T0 = Pf;

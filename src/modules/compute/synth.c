@@ -292,12 +292,12 @@ static json_t *truth_json(const compute_synth_opts *o, const seg *segs, size_t n
         json_object_set_new(gaits, compute_gait_names[g],
                             json_pack("{s:f,s:f}", "time_s", gt[g], "cadence_spm",
                                       gt[g] > 0 ? 60 * gf[g] / gt[g] : 0.0));
-    return json_pack("{s:I,s:f,s:f,s:f,s:{s:f,s:f},s:f,s:f,s:{s:f,s:f},s:o,s:o,"
+    return json_pack("{s:I,s:f,s:f,s:f,s:{s:f,s:f,s:f},s:f,s:f,s:{s:f,s:f},s:o,s:o,"
                      "s:{s:f,s:f,s:f,s:f},s:f,s:{s:f,s:f},s:o,s:I,"
                      "s:{s:s,s:s,s:s,s:s}}",
                      "seed", (json_int_t)o->seed, "rate_hz", o->rate_hz, "noise", o->noise,
                      "drift", o->drift, "orientation", "roll_deg", o->roll_deg, "pitch_deg",
-                     o->pitch_deg, "trot_asym", o->trot_asym, "duration_s", dur, "noise_sigma",
+                     o->pitch_deg, "yaw_deg", o->yaw_deg, "trot_asym", o->trot_asym, "duration_s", dur, "noise_sigma",
                      "accel_ms2", 0.15 * o->noise, "gyro_rads", 0.01 * o->noise, "segments", js,
                      "gaits", gaits, "rein", "left_s", rl, "right_s", rr, "straight_s", rs,
                      "balance", compute_rein_balance(rl, rr), "trot_symmetry_pct",
@@ -338,6 +338,7 @@ int compute_synth(const compute_synth_opts *o, FILE *out, json_t **truth, char *
     double dur = (double)(nsamp - 1) / o->rate_hz;
 
     if (out) {
+        double cy = cos(o->yaw_deg * M_PI / 180), sy = sin(o->yaw_deg * M_PI / 180);
         double cr = cos(o->roll_deg * M_PI / 180), sr = sin(o->roll_deg * M_PI / 180);
         double cp = cos(o->pitch_deg * M_PI / 180), sp = sin(o->pitch_deg * M_PI / 180);
         double sa = 0.15 * o->noise, sg = 0.01 * o->noise;
@@ -370,11 +371,13 @@ int compute_synth(const compute_synth_opts *o, FILE *out, json_t **truth, char *
                 if (gbias[k] > glim) gbias[k] = glim;
                 if (gbias[k] < -glim) gbias[k] = -glim;
             }
-            /* mounting: rotate body vectors by pitch (about y) then roll (about x) */
+            /* mounting: rotate body vectors by yaw (about z), pitch (about y),
+             * then roll (about x) */
             double v2[2][3];
             const double *src[2] = { f, w };
             for (int q = 0; q < 2; q++) {
-                const double *b = src[q];
+                const double *b0 = src[q];
+                double b[3] = { cy * b0[0] - sy * b0[1], sy * b0[0] + cy * b0[1], b0[2] };
                 double x1 = cp * b[0] + sp * b[2], y1 = b[1], z1 = -sp * b[0] + cp * b[2];
                 v2[q][0] = x1;
                 v2[q][1] = cr * y1 + sr * z1;
