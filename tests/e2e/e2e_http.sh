@@ -242,7 +242,7 @@ esac
 
 # ---- body limit and KEEL_EXPOSE ---------------------------------------------
 XP=$(free_port)
-keel_serve L KEEL_AUTH_DISABLED=1 KEEL_MAX_BODY=1024 KEEL_EXPOSE="echo:$XP"
+keel_serve L KEEL_AUTH_DISABLED=1 KEEL_MAX_BODY=1024 KEEL_EXPOSE="echo:$XP" KEEL_TIMEOUT_MS=400
 BL="http://127.0.0.1:$L"
 BIG=$(python3 -c 'print("{\"s\":\"" + "x"*2000 + "\"}")')
 http POST "$BL/v1/echo/echo" -H "$J" -d "$BIG"
@@ -251,6 +251,26 @@ alive "$L" "413"
 SMALL=$(python3 -c 'print("{\"s\":\"" + "x"*900 + "\"}")')
 http POST "$BL/v1/echo/echo" -H "$J" -d "$SMALL"
 expect_status "body under the limit" 200
+
+# a client that stalls mid-headers is cut after KEEL_TIMEOUT_MS
+ST=$(python3 - "$L" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Le")
+t0 = time.time()
+try:
+    while s.recv(4096):
+        pass
+    print("closed-after=%.1f" % (time.time() - t0))
+except socket.timeout:
+    print("still-open")
+EOF
+)
+case "$ST" in
+closed-after=0.*|closed-after=1.*|closed-after=2.*) ok "stalled request closed by KEEL_TIMEOUT_MS=400 ($ST s)";;
+*) fail "stalled request: $ST";;
+esac
+alive "$L" "a stalled request"
 
 BX="http://127.0.0.1:$XP"
 http POST "$BX/v1/echo/echo" -H "$J" -d '{"via":"expose"}'
