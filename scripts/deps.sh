@@ -5,8 +5,10 @@
 #   scripts/deps.sh bench   test + wrk, hyperfine, pandas/scipy (benchmarks' peers)
 set -euo pipefail
 
-BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev ca-certificates"
-TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales"
+BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev ca-certificates"
+# docker-compose (config check only), nginx-light (nginx -t and a live upstream test) and podman
+# (offline image build) serve the deployment checks; nodejs/npm the Kubernetes schema check.
+TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman"
 BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS
@@ -17,11 +19,24 @@ case "${1:-build}" in
     *) echo "usage: scripts/deps.sh build|test|bench" >&2; exit 2 ;;
 esac
 
+case "${1:-build}" in
+    test|bench) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
+esac
+
 missing=()
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+install_npm_deps() {
+    # The Kubernetes schema check (tests/deploy) pins its npm packages in a lockfile.
+    case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
+    [ -f tests/deploy/package-lock.json ] || return 0
+    [ -d tests/deploy/node_modules/kubernetes-models ] && return 0
+    (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+        echo "warning: npm ci in tests/deploy failed: the Kubernetes schema check will say skip" >&2
+}
+cd "$(dirname "$0")/.."
+if [ ${#missing[@]} -eq 0 ]; then install_npm_deps "${1:-build}"; exit 0; fi
 
 echo "installing: ${missing[*]}"
 SUDO=""
@@ -31,4 +46,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# RUNLEVEL=1: packages with a service (nginx) install without starting it.
+$SUDO env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm_deps "${1:-build}"
