@@ -8,8 +8,9 @@
  * only waits for SIGTERM/SIGINT and then asks every loop to drain.
  *
  * Files: http.c (listeners, loops, signals, drain), http_routes.c (one
- * request: routing, headers, body, errors), http_expose.c (KEEL_EXPOSE),
- * http_probe.c (the `keel health` client).
+ * request: routing, headers, errors, reply), http_input.c (body and query
+ * into the call's input), http_expose.c (KEEL_EXPOSE), http_probe.c (the
+ * `keel health` client).
  */
 #ifndef KEEL_HTTP_INTERNAL_H
 #define KEEL_HTTP_INTERNAL_H
@@ -71,6 +72,15 @@ typedef struct keel_http_scope {
     keel_http_worker *worker;   /* borrowed */
     const char       *module;   /* NULL = all modules; else only /v1/<module>/… */
 } keel_http_scope;
+
+/* The input of a call (http_input.c): the JSON object body, or {} with the
+ * raw body set on ctx (keel__ctx_set_raw) for KEEL_RAW_IN methods listing
+ * the request's media type, plus the query parameters coerced by the input
+ * schema.  *in new reference, NULL on error.  KEEL_EMEDIA (Content-Type),
+ * KEEL_EBADDATA (malformed JSON), KEEL_EINVAL (not an object, bad or repeated
+ * parameter), KEEL_ENOMEM — with the detail on ctx. */
+int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx *mc,
+                          const keel_method *m, json_t **in);
 
 /* evhttp generic callback: arg is a keel_http_scope.  Answers every request
  * (JSON body, X-Request-Id) and logs one line. */
