@@ -458,7 +458,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     s->rein_right_s = g->rein_r;
     s->rein_straight_s = g->rein_s;
     s->rein_balance = compute_rein_balance(g->rein_l, g->rein_r);
-    s->trot_symmetry_pct = g->sym_t > 0 ? g->sym_sum / g->sym_t : 0;
+    s->trot_symmetry_pct = g->sym_t > 0 ? 100.0 * exp(-fabs(g->sym_sum / g->sym_t)) : 0;
     s->canter_lead_left_s = g->lead_l;
     s->canter_lead_right_s = g->lead_r;
     s->jump_count = g->njumps;
