@@ -25,6 +25,7 @@ from scipy.signal import lfilter
 G = 9.80665
 DETECT_ROWS, DECIM_HZ, WIN_S, GAP_FACTOR, GRAV_TAU_S = 8192, 25.0, 4.0, 2.5, 2.0
 HALT_RMS, WALK_MAX_HZ, GALLOP_MIN_HZ, BOUNCE_MIN_HZ, BOUNCE_MAX_HZ = 0.5, 1.15, 1.9, 1.3, 4.0
+SIDE_REVERSAL = -0.25
 HIST_LO, HIST_STEP, HIST_BINS = 0.3, 0.005, 640
 REIN_TH, JUMP_TH, JUMP_MIN, JUMP_MAX = 0.08, 0.3 * G, 0.25, 2.0
 HALT, WALK, TROT, CANTER, GALLOP = range(5)
@@ -102,6 +103,33 @@ def harmonic(x, nu, T, k):
     return 2 * (xm * np.cos(w)).sum(1) / nu, -2 * (xm * np.sin(w)).sum(1) / nu
 
 
+def lagged(x, y, k):
+    """Per row r: sum_i x[r, i] * y[r, i + k[r]] over i < n - k[r]."""
+    n = x.shape[1]
+    i = np.arange(n)[None, :]
+    ys = np.take_along_axis(y, np.minimum(i + k[:, None], n - 1), axis=1)
+    return np.where(i < n - k[:, None], x * ys, 0.0).sum(axis=1)
+
+
+def min_dir_acf(x, y, k, floor_e):
+    """Least normalised lag-k autocorrelation over the directions of the plane
+    (x, y): smallest generalised eigenvalue of the lag-k against the lag-0
+    covariance, per row; NaN below floor_e of energy (gait.c min_dir_acf)."""
+    n = x.shape[1]
+    m = (n - k).astype(float)
+    a11, a22 = lagged(x, x, k) / m, lagged(y, y, k) / m
+    a12 = 0.5 * (lagged(x, y, k) + lagged(y, x, k)) / m
+    b11, b22, b12 = (x * x).mean(1), (y * y).mean(1), (x * y).mean(1)
+    db = b11 * b22 - b12 * b12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        one = np.where(b11 >= b22, a11 / b11, a22 / b22)
+        c = a11 * b22 + a22 * b11 - 2 * a12 * b12
+        da = a11 * a22 - a12 * a12
+        two = (c - np.sqrt(np.maximum(c * c - 4 * db * da, 0))) / (2 * db)
+    r = np.where(db < 1e-6 * (b11 + b22) ** 2, one, two)
+    return np.where(b11 + b22 < floor_e, np.nan, r)
+
+
 def analyse(a, g, fs):
     """Every window at once: a, g are (windows, n, 3).  Mirrors gait.c."""
     nw, n, _ = a.shape
@@ -120,11 +148,14 @@ def analyse(a, g, fs):
     d = a - ma[:, None, :]
     v = np.einsum("wik,wk->wi", d, u)
     lat = np.einsum("wik,wk->wi", d, l)
+    fw = np.einsum("wik,wk->wi", d, f)
     roll = np.einsum("wik,wk->wi", g, f)
+    pitch = np.einsum("wik,wk->wi", g, l)
     out["yaw"] = np.einsum("wik,wk->wi", g, u).mean(axis=1)
     e3 = (d * d).sum(axis=2).mean(axis=1)
     moving = np.sqrt(e3) >= HALT_RMS
     roll -= roll.mean(axis=1, keepdims=True)
+    pitch -= pitch.mean(axis=1, keepdims=True)
     norm = np.arange(n, 0, -1)[None, :]                 # n - k
     with np.errstate(divide="ignore", invalid="ignore"):
         def acf(x):
@@ -132,8 +163,6 @@ def analyse(a, g, fs):
             r = autocorr_sums(x, n) / norm / e
             return np.where(e > 0, r, 0.0), e[:, 0]
         rv, _ = acf(v)
-        rl, el = acf(lat)
-        rr, er = acf(roll)
         r3 = np.where(e3[:, None] > 0, autocorr_sums(d, n) / norm / e3[:, None], 0.0)
     rv = np.concatenate([rv, np.zeros((nw, 2))], axis=1)   # acf is 0 at lags >= n
     kmin = max(1, int(np.floor(fs / BOUNCE_MAX_HZ)))
@@ -155,11 +184,13 @@ def analyse(a, g, fs):
     ym, y0, yp = rv[rows, P - 1], rv[rows, P], rv[rows, P + 1]
     den = ym - 2 * y0 + yp
     Pf = P + np.where(den < 0, 0.5 * (ym - yp) / np.where(den < 0, den, 1), 0)
-    sl = np.where(el[rows] > 0.01, rl[rows, P], 0.0)
-    sr = np.where(er[rows] > 1e-4, rr[rows, P], 0.0)
-    ns = (el[rows] > 0.01).astype(int) + (er[rows] > 1e-4)
-    side = np.where(ns > 0, (sl + sr) / np.maximum(ns, 1), 0.0)
-    two = side < 0
+    # 2-beat (walk, trot) vs asymmetric: the horizontal sway reverses every
+    # bounce, in the least-correlated horizontal direction (gait.c)
+    ra = min_dir_acf(fw[rows], lat[rows], P, 0.01)
+    rg = min_dir_acf(roll[rows], pitch[rows], P, 1e-4)
+    ns = (~np.isnan(ra)).astype(int) + ~np.isnan(rg)
+    side = np.where(ns > 0, (np.nan_to_num(ra) + np.nan_to_num(rg)) / np.maximum(ns, 1), 0.0)
+    two = side < SIDE_REVERSAL
     T0 = np.where(two, 2 * Pf, Pf)
     T0 = np.where(T0 > n - 4, Pf, T0)
     # refine on the 3-D acf: best integer lag in [0.8 T0, 1.2 T0], then a parabola

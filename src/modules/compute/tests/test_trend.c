@@ -195,6 +195,21 @@ static void test_theil_sen_uneven(void **state)
     assert_near(num(m, "latest"), 110);
     json_decref(res);
 
+    /* slope window: days 0,1,2 with 0,0,10 → pair slopes 0, 5, 10 → median 5/day;
+     * slope_max_n 2 keeps the last pair only → 10/day.  Options are echoed. */
+    const char *three = "[{\"horse_id\":9,\"date\":\"2026-03-01\",\"jump_count\":0},"
+                        " {\"horse_id\":9,\"date\":\"2026-03-02\",\"jump_count\":0},"
+                        " {\"horse_id\":9,\"date\":\"2026-03-03\",\"jump_count\":10}]";
+    res = run_ok(three, NULL);
+    assert_near(num(metric(horse(res, 0), "jump_count"), "slope_30d"), 150);
+    assert_near(num(res, "options/slope_max_n"), 200);
+    json_decref(res);
+    res = run_ok(three, "{\"slope_max_n\":2,\"z_threshold\":3}");
+    assert_near(num(metric(horse(res, 0), "jump_count"), "slope_30d"), 300);
+    assert_true(json_is_integer(json_object_get(json_object_get(res, "options"), "slope_max_n")));
+    assert_near(num(res, "options/z_threshold"), 3);
+    json_decref(res);
+
     /* offsets decide the order: 23:30-02:00 on the 5th is 01:30Z on the 6th,
      * later than 00:30Z on the 6th, so it is the latest session. */
     res = run_ok("[{\"horse_id\":9,\"date\":\"2026-01-05T23:30:00-02:00\",\"jump_count\":7},"
