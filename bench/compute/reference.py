@@ -25,7 +25,7 @@ from scipy.signal import lfilter
 G = 9.80665
 DETECT_ROWS, DECIM_HZ, WIN_S, GAP_FACTOR, GRAV_TAU_S = 8192, 25.0, 4.0, 2.5, 2.0
 HALT_RMS, WALK_MAX_HZ, GALLOP_MIN_HZ, BOUNCE_MIN_HZ, BOUNCE_MAX_HZ = 0.5, 1.15, 1.9, 1.3, 4.0
-SIDE_REVERSAL = -0.25
+SIDE_REVERSAL, SYM_K = -0.25, 6
 HIST_LO, HIST_STEP, HIST_BINS = 0.3, 0.005, 640
 REIN_TH, JUMP_TH, JUMP_MIN, JUMP_MAX = 0.08, 0.3 * G, 0.25, 2.0
 HALT, WALK, TROT, CANTER, GALLOP = range(5)
@@ -37,7 +37,11 @@ def lround(x):
 
 
 def read(path):
-    df = pd.read_csv(path, dtype=np.float64, engine="c")
+    with open(path, newline="") as f:
+        head, first = f.readline(), f.readline()
+    sep = ";" if ";" in head else "\t" if "\t" in head else ","
+    dec = "," if sep != "," and "," in first else "."
+    df = pd.read_csv(path, sep=sep, decimal=dec, dtype=np.float64, engine="c")
     names = [c.strip().lower() for c in df.columns]
     want = ["time", "ax", "ay", "az", "gx", "gy", "gz"]
     cols = [names.index(w) if w in names else i for i, w in enumerate(want)]
@@ -130,6 +134,42 @@ def min_dir_acf(x, y, k, floor_e):
     return np.where(b11 + b22 < floor_e, np.nan, r)
 
 
+def trot_log_ratio(v, roll, pitch, T):
+    """Signed ln(pA/pB) of the two diagonal steps per window (NaN if unusable)."""
+    m, n = v.shape
+    i = np.arange(n)[None, :]
+    w = 2 * np.pi / T[:, None]
+    cols = [np.ones((m, n))]
+    for k in range(1, SYM_K + 1):
+        cols += [np.cos(k * w * i), np.sin(k * w * i)]
+    phi = np.stack(cols, axis=2)                                 # (m, n, 13)
+    A = np.einsum("mnr,mnc->mrc", phi, phi)
+    rhs = np.einsum("mnr,mn->mr", phi, v)
+    sol = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+    re, im = sol[:, 1::2], -sol[:, 2::2]                        # k = 1..SYM_K
+    ph = 2 * np.pi * np.arange(200) / 200.0
+    k = np.arange(1, SYM_K + 1)[:, None]
+    tpl = re @ np.cos(k * ph) - im @ np.sin(k * ph)              # (m, 200)
+    imax = np.argmax(tpl, axis=1)
+    p1 = tpl[np.arange(m), imax]
+    opp = (imax[:, None] + 100 + np.arange(-30, 31)[None, :]) % 200
+    p2 = np.take_along_axis(tpl, opp, axis=1).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.where((p1 > 0) & (p2 > 0), np.log(p1 / p2), np.nan)
+    er = (roll * roll + pitch * pitch).sum(axis=1)
+    xr, xi = harmonic(roll, np.full(m, n), T, 1)
+    yr, yi = harmonic(pitch, np.full(m, n), T, 1)
+    th = 0.5 * np.arctan2(2 * (xr * yr + xi * yi), (xr * xr + xi * xi) - (yr * yr + yi * yi))
+    e1, e2 = np.cos(th), np.sin(th)
+    flip = e1 + 0.5 * e2 < 0
+    e1, e2 = np.where(flip, -e1, e1), np.where(flip, -e2, e2)
+    rr, ri = e1 * xr + e2 * yr, e1 * xi + e2 * yi
+    weak = (er <= 0) | ((rr * rr + ri * ri) / 2 < 0.2 * er / n)
+    q = 2 * np.pi * ((imax + 50) % 200) / 200.0
+    after = rr * np.cos(q) - ri * np.sin(q)
+    return np.where(weak | (after >= 0), lr, -lr)
+
+
 def analyse(a, g, fs):
     """Every window at once: a, g are (windows, n, 3).  Mirrors gait.c."""
     nw, n, _ = a.shape
@@ -219,22 +259,12 @@ def analyse(a, g, fs):
     out["gait"][rows] = gait
     strides = np.floor(n / T)
     nu = np.minimum(np.where(strides > 0, lround(strides * T), n), n)
-    # trot symmetry: 4-harmonic template of the vertical, main peak vs the one half a stride later
-    tr = np.nonzero((gait == TROT) & (strides >= 2))[0]
+    # trot symmetry: least-squares 6-harmonic fit of the vertical, template
+    # peak vs the peak half a stride later as ln(pA/pB), the sign naming the
+    # diagonal by the roll axis's stride component (gait.c trot_symmetry)
+    tr = np.nonzero((gait == TROT) & (n >= 2 * T) & (T >= 2 * SYM_K + 1))[0]
     if tr.size:
-        vv, TT, nn = v[rows[tr]], T[tr], nu[tr]
-        ph = 2 * np.pi * np.arange(200) / 200.0
-        tpl = np.zeros((tr.size, 200))
-        for k in range(1, 5):
-            re, im = harmonic(vv, nn, TT, k)
-            tpl += re[:, None] * np.cos(k * ph)[None, :] - im[:, None] * np.sin(k * ph)[None, :]
-        imax = np.argmax(tpl, axis=1)
-        opp = (imax[:, None] + 100 + np.arange(-30, 31)[None, :]) % 200
-        p1 = tpl[np.arange(tr.size), imax]
-        p2 = np.take_along_axis(tpl, opp, axis=1).max(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sym = 100 * np.minimum(p1, p2) / np.maximum(p1, p2)
-        out["sym"][rows[tr]] = np.where((p1 > 0) & (p2 > 0), sym, np.nan)
+        out["sym"][rows[tr]] = trot_log_ratio(v[rows[tr]], roll[rows[tr]], pitch[rows[tr]], T[tr])
     # canter lead: roll's stride harmonic in phase with the vertical one = left lead
     ca = np.nonzero(gait == CANTER)[0]
     if ca.size:
@@ -358,7 +388,8 @@ def aggregate(path):
                              "cadence_spm": float(cad[i]), "regularity": float(reg[i])} for i in range(5)},
         "rein": {"left_s": float(rein[0]), "right_s": float(rein[1]), "straight_s": float(rein[2]),
                  "balance": float((rein[0] - rein[1]) / lr) if lr > 0 else 0.0},
-        "trot_symmetry_pct": float(sym_sum / sym_t) if sym_t > 0 else 0.0,
+        # windows carry a signed log ratio of the diagonals; the session mean maps to 100 = symmetric
+        "trot_symmetry_pct": float(100 * np.exp(-abs(sym_sum / sym_t))) if sym_t > 0 else 0.0,
         "canter_lead": {"left_s": lead_l, "right_s": lead_r},
         "jump_count": int(air.size),
         "intensity": {"mdba": float(dba.mean()), "load": float((dba * dt).sum() / 60.0)},
