@@ -20,6 +20,8 @@
 #define WIN_S 4.0
 #define GAP_FACTOR 2.5
 #define GRAV_TAU_S 2.0
+#define MIN_RATE_HZ 5.0
+#define MAX_RATE_HZ 5000.0
 /* stride-frequency histogram for the per-gait (time-weighted) median */
 #define HIST_LO 0.3
 #define HIST_STEP 0.005
@@ -40,6 +42,7 @@ struct compute_agg {
     long long samples, dropped, nonmono, nan_cells;
     /* units */
     double tscale, ascale, gscale, period, alpha;
+    double median_step;          /* in input time units */
     const char *tu, *au, *gu;
     /* stream */
     int have_prev;
@@ -308,6 +311,7 @@ static int detect(compute_agg *g)
     g->tscale = unit_scale(tu);
     g->tu = tu == COMPUTE_TIME_MS ? "ms" : "s";
     g->period = mdt > 0 ? mdt * g->tscale : 0.01;
+    g->median_step = mdt;
     g->alpha = g->period / (GRAV_TAU_S + g->period); /* gravity EMA per nominal sample */
 
     /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2 */
@@ -428,6 +432,12 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     if (!g->wt) {
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
+    }
+    if (g->samples > 1 && (1.0 / g->period < MIN_RATE_HZ || 1.0 / g->period > MAX_RATE_HZ)) {
+        snprintf(err, errlen, "implausible sample rate %.3g Hz (median time step %g %s); "
+                 "is the time column in %s? (time_unit / --time-unit)", 1.0 / g->period,
+                 g->median_step, g->tu, strcmp(g->tu, "s") == 0 ? "ms" : "s");
+        return KEEL_EBADDATA;
     }
     end_segment(g, g->t_prev);
 

@@ -71,6 +71,8 @@ typedef struct compute_csv {
     long long line;            /* lines consumed (1-based number of the last) */
     long long rows;            /* data rows seen */
     char names[COMPUTE_NCOLS][48];
+    compute_unit hint_t, hint_a, hint_g; /* units stated by the header (or a units row) */
+    int  units_row;            /* 1 if a units row followed the header */
     char err[256];
 } compute_csv;
 

@@ -187,9 +187,88 @@ static int parse_header(compute_csv *p, const char *s, const char *e)
         if (p->map[i] > p->maxcell)
             p->maxcell = p->map[i];
     }
+    p->hint_t = tu;
+    p->hint_a = au;
+    p->hint_g = gu;
     compute_agg_hint(p->agg, tu, au, gu);
     p->have_header = 1;
     return 0;
+}
+
+/* One cell of a units row ("s", "ms", "g", "m/s^2", "deg/s", "rad/s" …). */
+static compute_unit unit_cell(const char *s, const char *e)
+{
+    char u[16];
+    size_t n = 0;
+    for (; s < e; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == ' ' || ch == '"' || ch == '(' || ch == ')' || ch == '[' || ch == ']' || ch == '^')
+            continue;
+        if (n + 1 >= sizeof u)
+            return COMPUTE_UNIT_AUTO;
+        u[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    u[n] = 0;
+    static const struct { const char *n; compute_unit u; } t[] = {
+        { "s", COMPUTE_TIME_S }, { "sec", COMPUTE_TIME_S }, { "ms", COMPUTE_TIME_MS },
+        { "g", COMPUTE_ACCEL_G }, { "m/s2", COMPUTE_ACCEL_MS2 }, { "ms2", COMPUTE_ACCEL_MS2 },
+        { "mps2", COMPUTE_ACCEL_MS2 }, { "m/s\xc2\xb2", COMPUTE_ACCEL_MS2 },
+        { "deg/s", COMPUTE_GYRO_DEGS }, { "dps", COMPUTE_GYRO_DEGS }, { "\xc2\xb0/s", COMPUTE_GYRO_DEGS },
+        { "rad/s", COMPUTE_GYRO_RADS }, { "rads", COMPUTE_GYRO_RADS }, { NULL, COMPUTE_UNIT_AUTO }
+    };
+    for (int i = 0; t[i].n; i++)
+        if (strcmp(u, t[i].n) == 0)
+            return t[i].u;
+    return COMPUTE_UNIT_AUTO;
+}
+
+/* A line right after the header whose mapped cells are all units (or
+ * empty): read it as a units row.  Returns 1 if it was one. */
+static int units_row(compute_csv *p, const char *s, const char *le)
+{
+    compute_unit u[COMPUTE_NCOLS] = { 0 };
+    int cell = 0, known = 0;
+    const char *c = s;
+    for (;;) {
+        const char *ce = c;
+        while (ce < le && *ce != p->delim)
+            ce++;
+        for (int i = 0; i < COMPUTE_NCOLS; i++) {
+            if (p->map[i] != cell)
+                continue;
+            const char *t = c;
+            while (t < ce && (*t == ' ' || *t == '\r'))
+                t++;
+            if (t == ce || (ce - t == 1 && *t == '\r'))
+                continue;
+            u[i] = unit_cell(c, ce > c && ce[-1] == '\r' ? ce - 1 : ce);
+            if (u[i] == COMPUTE_UNIT_AUTO)
+                return 0;
+            known++;
+        }
+        cell++;
+        if (ce >= le)
+            break;
+        c = ce + 1;
+    }
+    if (!known)
+        return 0;
+    for (int i = 0; i < COMPUTE_NCOLS; i++) {
+        compute_unit want = u[i];
+        if (!want)
+            continue;
+        int ok = i == COMPUTE_COL_T ? (want == COMPUTE_TIME_S || want == COMPUTE_TIME_MS)
+               : i <= COMPUTE_COL_AZ ? (want == COMPUTE_ACCEL_G || want == COMPUTE_ACCEL_MS2)
+               : (want == COMPUTE_GYRO_DEGS || want == COMPUTE_GYRO_RADS);
+        if (!ok)
+            return 0;
+        if (i == COMPUTE_COL_T && !p->hint_t) p->hint_t = want;
+        if (i >= COMPUTE_COL_AX && i <= COMPUTE_COL_AZ && !p->hint_a) p->hint_a = want;
+        if (i >= COMPUTE_COL_GX && !p->hint_g) p->hint_g = want;
+    }
+    compute_agg_hint(p->agg, p->hint_t, p->hint_a, p->hint_g);
+    p->units_row = 1;
+    return 1;
 }
 
 /* The common case "-12.345" inline: at most 18 digits, no exponent, no
@@ -294,6 +373,17 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
                 continue;
             }
             break;
+        }
+        if (p->rows == 0 && !p->units_row) {
+            const char *le = memchr(s, '\n', (size_t)(end - s));
+            if (!le && !eof)
+                return NULL;
+            if (!le)
+                le = end;
+            if (units_row(p, s, le)) {
+                p->line++;
+                return le < end ? le + 1 : end;
+            }
         }
         snprintf(p->err, sizeof p->err, "row %lld (line %lld), column '%s': not a number: '%.*s'",
                  p->rows + 1, p->line + 1, p->names[col], (int)(ce - cs > 40 ? 40 : ce - cs), cs);

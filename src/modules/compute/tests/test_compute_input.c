@@ -418,6 +418,42 @@ static void test_summary_json_roundtrip(void **state)
     free(b);
 }
 
+/* Exports with a units row under the header; implausible rates. */
+static void test_units_row_and_rate(void **state)
+{
+    size_t len, n;
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320] = "", *out = NULL;
+    size_t olen = 0;
+    (void)state;
+    char *csv = synth(plan, 100, 0, 1, 1, 0, &len); /* g and deg/s */
+    assert_int_equal(agg(csv, len, a, err, sizeof err), 0);
+    char **ls = lines_of(csv, len, &n);
+    FILE *f = open_memstream(&out, &olen);
+    fprintf(f, "%s\n[s],g,g,g,deg/s,deg/s,deg/s\n", ls[0]);
+    for (size_t i = 1; i < n; i++)
+        fprintf(f, "%s\n", ls[i]);
+    fclose(f);
+    assert_int_equal(agg(out, olen, b, err, sizeof err), 0);
+    assert_string_equal(b->accel_unit, "g");
+    assert_string_equal(b->gyro_unit, "deg/s");
+    assert_int_equal(b->samples, a->samples);
+    same_summary(a, b, 0);
+    /* a units row that contradicts the column is not one: bad data */
+    memcpy(out + strlen(ls[0]) + 1, "[s],x,", 6);
+    assert_int_equal(agg(out, olen, b, err, sizeof err), KEEL_EBADDATA);
+    assert_non_null(strstr(err, "row 1"));
+    free(out);
+    /* time in µs read as ms: 0.1 Hz is refused with a hint */
+    const char *t = "t_ms,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n10000,0,0,9.8,0,0,0\n20000,0,0,9.8,0,0,0\n";
+    assert_int_equal(agg(t, strlen(t), b, err, sizeof err), KEEL_EBADDATA);
+    assert_non_null(strstr(err, "implausible sample rate"));
+    free_lines(ls);
+    free(csv);
+    free(a);
+    free(b);
+}
+
 /* An ignored text column may be quoted and hold the delimiter. */
 static void test_quoted_text_column(void **state)
 {
@@ -490,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_quality_counters),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_summary_json_roundtrip),
+        cmocka_unit_test(test_units_row_and_rate),
         cmocka_unit_test(test_quoted_text_column),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_long_session_streamed),
