@@ -66,7 +66,7 @@ struct compute_agg {
     int seg_windows, have_res;
     compute_window_result res;
     /* totals */
-    double gait_t[COMPUTE_NGAITS], gait_f[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
+    double gait_t[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
     float hist[COMPUTE_NGAITS][HIST_BINS];
     double rein_l, rein_r, rein_s, sym_sum, sym_t, lead_l, lead_r;
 };
@@ -132,13 +132,15 @@ static void attribute(compute_agg *g, double dur)
     g->gait_t[r->gait] += dur;
     if (r->gait == COMPUTE_HALT)
         return;
-    g->gait_f[r->gait] += r->stride_hz * dur;
-    long b = lround((r->stride_hz - HIST_LO) / HIST_STEP);
-    if (b < 0)
-        b = 0;
-    if (b >= HIST_BINS)
-        b = HIST_BINS - 1;
-    g->hist[r->gait][b] += (float)dur;
+    if (r->stride_hz > 0) {
+        /* a moving window without rhythm has no stride to count */
+        long b = lround((r->stride_hz - HIST_LO) / HIST_STEP);
+        if (b < 0)
+            b = 0;
+        if (b >= HIST_BINS)
+            b = HIST_BINS - 1;
+        g->hist[r->gait][b] += (float)dur;
+    }
     g->gait_r[r->gait] += r->regularity * dur;
     int rein = compute_rein_class(r->yaw_rate);
     if (rein > 0)
