@@ -153,7 +153,16 @@ int compute_synth(const compute_synth_opts *o, FILE *out, json_t **truth,
 int compute_synth_buffer(const compute_synth_opts *o, char **csv, size_t *len,
                          json_t **truth, char *err, size_t errlen);
 
-/* ---- CLI (cli.c) ---------------------------------------------------------- */
+/* ---- CLI (cli.c, cli_aggregate.c) -------------------------------------------- */
 int compute_cli(keel_ctx *ctx, int argc, char **argv);
+int compute_cli_aggregate(int argc, char **argv);
+/* Prints text (usage) to stdout and returns 0 when fmt is NULL; else the
+ * message fmt/arg and the usage to stderr, returning exit status 2. */
+int compute_cli_usage(const char *text, const char *fmt, const char *arg);
+/* "--name value" / "--name=value" / "-jN" at argv[*i] (advanced past the
+ * value); NULL if argv[*i] is another flag, or *missing = 1 if no value. */
+const char *compute_cli_flag(int argc, char **argv, int *i, const char *name, int *missing);
+/* "s", "ms", "m/s2", "g", "rad/s", "deg/s" → unit; else AUTO. */
+compute_unit compute_cli_unit(const char *s);
 
 #endif /* COMPUTE_INTERNAL_H */
