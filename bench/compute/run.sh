@@ -8,7 +8,7 @@
 # 3. reference.py (pandas/numpy/scipy, one thread) on the same file, best of 3,
 #    and a field-by-field check that both give the same summary.
 # 4. trend: 10 000 session lines, `keel compute trend` vs trend_ref.py (pandas
-#    groupby + scipy Theil-Sen), best of 3, with a number-by-number check.
+#    groupby, batched Theil-Sen), best of 3, with a number-by-number check.
 # Prints MB/s, the keel/pandas ratio and peak RSS (/usr/bin/time -v).
 # Bounded: about a minute on a 2-core machine.  Work files go to $BENCH_TMP
 # (default a fresh mktemp dir, removed at exit).

@@ -4,7 +4,8 @@
 Reads the same NDJSON session lines, computes per horse and metric the
 latest value, baseline (median of the previous 5), robust z (MAD, with the
 mean-absolute-deviation fallback), Theil-Sen slope per 30 days
-(scipy.stats.theilslopes over the last 200 sessions), ISO-week aggregates and
+(all pairwise slopes of the last 200 sessions, the estimator of
+scipy.stats.theilslopes, batched over horses), ISO-week aggregates and
 EWMA acute/chronic load, vectorised with groupby where pandas allows it.
 
 usage: trend_ref.py sessions.ndjson [--check keel_output.json]
@@ -18,7 +19,6 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 METRICS = ["duration_s", "gaits.halt.time_s", "gaits.walk.time_s", "gaits.trot.time_s",
            "gaits.canter.time_s", "gaits.gallop.time_s", "gaits.walk.cadence_spm",
@@ -71,10 +71,24 @@ def metric_stats(df, m):
     z = res["change"] / scale
     z = z.where(~(np.isnan(scale) & (res["change"] == 0)), 0.0)
     res["z"] = z.where(res["nb"] >= MIN_BASELINE)
+    # Theil-Sen for every horse at once: pad each horse's last SLOPE_MAX_N
+    # values into an (H, L) grid, take all pairwise slopes, nanmedian per horse
+    # (same estimator as scipy.stats.theilslopes, without its confidence interval)
     tail = d[rank < SLOPE_MAX_N]
-    res["slope_30d"] = tail.groupby("horse", sort=False).apply(
-        lambda x: 30 * stats.theilslopes(x[m].to_numpy(), x["t"].to_numpy())[0]
-        if x["t"].nunique() > 1 else np.nan)
+    hcode, horses = pd.factorize(tail["horse"], sort=False)
+    pos = tail.groupby("horse", sort=False).cumcount().to_numpy()
+    L = pos.max() + 1
+    tg = np.full((len(horses), L), np.nan)
+    vg = np.full((len(horses), L), np.nan)
+    tg[hcode, pos] = tail["t"].to_numpy()
+    vg[hcode, pos] = tail[m].to_numpy()
+    dt = tg[:, None, :] - tg[:, :, None]
+    with np.errstate(invalid="ignore", divide="ignore", all="ignore"):
+        sl = np.where(dt > 0, (vg[:, None, :] - vg[:, :, None]) / dt, np.nan).reshape(len(horses), -1)
+        has = (dt > 0).reshape(len(horses), -1).any(axis=1)
+        med = np.full(len(horses), np.nan)
+        med[has] = np.nanmedian(sl[has], axis=1)
+    res["slope_30d"] = pd.Series(30 * med, index=horses)
     return res
 
 
