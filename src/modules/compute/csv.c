@@ -312,7 +312,7 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
     double v[COMPUTE_NCOLS];
     double cellv[64];
     const char *q = s;
-    int cell = 0, blank = 1;
+    int cell = 0;
     char dec1 = p->delim == ',' ? '.' : '.';
     char dec2 = p->delim == ',' ? 0 : ',';
 
@@ -320,8 +320,6 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
         double x;
         int isn;
         const char *nx, *cstart = q;
-        if (q < end && *q != '\n' && *q != '\r' && *q != p->delim)
-            blank = 0;
         nx = fast_number(q, end, dec2 ? dec2 : '.', &x, &p->seen_dec);
         if (!nx)
             compute_parse_number(q, end, dec1, dec2, &x, &nx, &isn, &p->seen_dec);
@@ -396,8 +394,8 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
     if (q < end && *q == '\n')
         q++;
     p->line++;
-    if (blank && cell <= 1)
-        return q;
+    if (cell <= 1 && isnan(cellv[0]))
+        return q; /* a blank (or whitespace-only) line */
     p->rows++;
     if (cell <= p->maxcell || p->maxcell >= 64) {
         compute_agg_drop(p->agg);

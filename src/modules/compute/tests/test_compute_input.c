@@ -257,7 +257,7 @@ static void test_quality_counters(void **state)
             nonmono++;
         }
         if (i > 0 && i % 900 == 0) {
-            fprintf(f, "\n1.0,2.0\n"); /* blank line, short row */
+            fprintf(f, "\n   \n1.0,2.0\n"); /* blank lines, short row */
             shortrows++;
         }
     }
