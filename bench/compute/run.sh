@@ -69,6 +69,7 @@ PLAN="$LAP,$LAP,$LAP,$LAP"          # 4 laps = 10 320 s at 200 Hz ≈ 122 MB
 CSV=$TMP/big.csv
 "$KEEL" compute synth --seed 1 --plan "$PLAN" --rate 200 --out "$CSV" >/dev/null
 BYTES=$(stat -c %s "$CSV")
+[ "$BYTES" -ge 100000000 ] || { echo "run.sh: synth wrote only $BYTES bytes (< 100 MB)" >&2; exit 1; }
 MB=$(awk -v b="$BYTES" 'BEGIN{printf "%.1f", b/1e6}')
 echo "== aggregate: $CSV ($MB MB, $(wc -l < "$CSV") lines)"
 
@@ -84,7 +85,9 @@ P_W=$WALL P_C=$CPU
 
 awk -v mb="$MB" -v kw="$K_W" -v kc="$K_C" -v pw="$P_W" -v pc="$P_C" 'BEGIN{
     printf "  MB/s by wall: keel %.1f, pandas %.1f, keel/pandas %.1fx\n", mb/kw, mb/pw, pw/kw
-    printf "  MB/s by cpu:  keel %.1f, pandas %.1f, keel/pandas %.1fx\n", mb/kc, mb/pc, pc/kc }'
+    printf "  MB/s by cpu:  keel %.1f, pandas %.1f, keel/pandas %.1fx\n", mb/kc, mb/pc, pc/kc
+    printf "  target >= 300 MB/s per core: %s; target >= 40x pandas: %s\n",
+           (mb/kw >= 300 ? "met" : "NOT met"), (pw/kw >= 40 ? "met" : "NOT met") }'
 
 # ---- 4. trend -----------------------------------------------------------------
 SESS=$TMP/sessions.ndjson
