@@ -158,6 +158,24 @@ static void *http_loop_main(void *arg)
 
 /* ---- setup --------------------------------------------------------------- */
 
+/* SO_REUSEPORT would let a second keel process (same user) silently share a
+ * port that is already in use: before the first loop binds a fixed port,
+ * check that a plain bind would succeed.  0, or KEEL_EIO with a message. */
+static int http_port_free(const struct addrinfo *ai, const char *host, int port,
+                          char *err, size_t errlen)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+    if (fd < 0)
+        return 0; /* let the real bind report it */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT is fine */
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE) {
+        snprintf(err, errlen, "cannot listen on %s:%d: address already in use", host, port);
+        rc = KEEL_EIO;
+    }
+    close(fd);
+    return rc;
+}
+
 /* Binds listener li of loop lp on srv->host:srv->ports[li] (updated with the
  * actual port when it was 0). */
 static int http_bind(http_server *srv, http_loop *lp, int li, char *err, size_t errlen)
@@ -177,6 +195,9 @@ static int http_bind(http_server *srv, http_loop *lp, int li, char *err, size_t 
         rc = KEEL_ECONFIG;
         goto out;
     }
+    if (lp == &srv->loops[0] && srv->ports[li] != 0
+        && (rc = http_port_free(ai, srv->host, srv->ports[li], err, errlen)) != 0)
+        goto out;
     lev = evconnlistener_new_bind(lp->base, NULL, NULL,
                                   LEV_OPT_REUSEABLE_PORT | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE
                                       | LEV_OPT_CLOSE_ON_EXEC,

@@ -205,6 +205,13 @@ sleep 0.2
 LOGL=$(grep -c 'http POST /v1/echo/echo 200' "$E2E_TMP/S.log" || true)
 [ "$LOGL" -ge 3 ] && ok "one log line per request ($LOGL echo lines)" || fail "log lines: $LOGL"
 expect_contains "log line carries the request id" "$(cat "$E2E_TMP/S.log")" '"request_id":"abc-123.x"'
+# a second server on a port in use must fail, not share it via SO_REUSEPORT
+out=$(cd "$E2E_TMP" && KEEL_PORT=$S KEEL_HOST=127.0.0.1 KEEL_AUTH_DISABLED=1 \
+      KEEL_DATABASE_URL="sqlite:$E2E_TMP/dup.db" timeout 10 "$KEEL_BIN" serve 2>&1; echo "exit=$?")
+case "$out" in
+*"already in use"*exit=[1-9]*) ok "port already in use refused";;
+*) fail "second server on a used port: ${out:0:300}";;
+esac
 keel_stop S
 
 # ---- bearer tokens (when the auth module is built) --------------------------
