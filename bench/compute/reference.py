@@ -40,14 +40,23 @@ def read(path):
     with open(path, newline="") as f:
         head, first = f.readline(), f.readline()
     sep = ";" if ";" in head else "\t" if "\t" in head else ","
+    # a units row right under the header ("s,g,g,g,deg/s,…"), as some loggers write
+    units = [u.strip().strip("[]()").lower() for u in first.rstrip("\r\n").split(sep)]
+    has_units = all(u in ("", "s", "ms", "g", "m/s2", "m/s^2", "deg/s", "dps", "rad/s") for u in units)
+    if has_units:
+        with open(path, newline="") as f:
+            f.readline(), f.readline()
+            first = f.readline()
     dec = "," if sep != "," and "," in first else "."
-    df = pd.read_csv(path, sep=sep, decimal=dec, dtype=np.float64, engine="c")
+    df = pd.read_csv(path, sep=sep, decimal=dec, dtype=np.float64, engine="c",
+                     skiprows=[1] if has_units else None)
     names = [c.strip().lower() for c in df.columns]
     want = ["time", "ax", "ay", "az", "gx", "gy", "gz"]
     cols = [names.index(w) if w in names else i for i, w in enumerate(want)]
-    hint = {"t": "ms" if names[cols[0]].endswith("_ms") else None,
-            "a": "g" if names[cols[1]].endswith("_g") else None,
-            "g": "deg" if names[cols[4]].endswith(("_dps", "_deg")) else None}
+    unit = (lambda i: units[cols[i]] if has_units and cols[i] < len(units) else "")
+    hint = {"t": "ms" if names[cols[0]].endswith("_ms") or unit(0) == "ms" else None,
+            "a": "g" if names[cols[1]].endswith("_g") or unit(1) == "g" else None,
+            "g": "deg" if names[cols[4]].endswith(("_dps", "_deg")) or unit(4) in ("deg/s", "dps") else None}
     raw = df.to_numpy()[:, cols]
     return raw, hint
 
@@ -363,7 +372,8 @@ def aggregate(path):
         mov = gait != HALT
         gait_t += np.bincount(gait, weights=dur, minlength=5)
         b = np.clip(lround((res["stride"] - HIST_LO) / HIST_STEP), 0, HIST_BINS - 1)
-        hist += np.bincount((gait * HIST_BINS + b)[mov], weights=dur[mov], minlength=5 * HIST_BINS)
+        rhythm = mov & (res["stride"] > 0)          # a window without rhythm has no stride
+        hist += np.bincount((gait * HIST_BINS + b)[rhythm], weights=dur[rhythm], minlength=5 * HIST_BINS)
         gait_r += np.bincount(gait[mov], weights=(res["reg"] * dur)[mov], minlength=5)
         rc = np.where(res["yaw"] > REIN_TH, 0, np.where(res["yaw"] < -REIN_TH, 1, 2))
         rein += np.bincount(rc[mov], weights=dur[mov], minlength=3)
