@@ -19,6 +19,7 @@
 #define DECIM_HZ 25.0
 #define WIN_S 4.0
 #define GAP_FACTOR 2.5
+#define BRIDGE_MAX_S 1.0 /* shorter gaps are bridged; longer ones end a segment */
 #define GRAV_TAU_S 2.0
 #define MIN_RATE_HZ 5.0
 #define MAX_RATE_HZ 5000.0
@@ -57,7 +58,8 @@ struct compute_agg {
     long long dba_n;
     /* decimation and window */
     int D, dcount;
-    double dsum[COMPUTE_NCOLS];
+    long long bin;               /* index of the time bin being filled */
+    double dsum[COMPUTE_NCOLS], last_m[COMPUTE_NCOLS];
     double fs;
     size_t N, S, wn, assigned;
     double *wt;
@@ -161,9 +163,50 @@ static void attribute(compute_agg *g, double dur)
     }
 }
 
+static void push_decimated(compute_agg *g, const double *m);
+
+/* The decimator bins samples on a uniform 1/fs grid from the segment start
+ * (jitter and lost samples do not stretch the windows); a bin's value is
+ * the mean of its samples, an empty bin (a bridged gap) holds the last one. */
+static void flush_bin(compute_agg *g)
+{
+    double m[COMPUTE_NCOLS];
+    if (g->dcount == 0)
+        return;
+    for (int k = 1; k < COMPUTE_NCOLS; k++)
+        m[k] = g->dsum[k] / g->dcount;
+    m[0] = g->seg_start + ((double)g->bin + 0.5) / g->fs;
+    memcpy(g->last_m, m, sizeof m);
+    push_decimated(g, m);
+    g->dcount = 0;
+    memset(g->dsum, 0, sizeof g->dsum);
+}
+
+static void bin_sample(compute_agg *g, double t, const double *a, const double *w)
+{
+    long long k = (long long)floor((t - g->seg_start) * g->fs);
+    if (g->dcount > 0 && k != g->bin) {
+        long long last = g->bin;
+        flush_bin(g);
+        for (long long e = last + 1; e < k; e++) {
+            double m[COMPUTE_NCOLS];
+            memcpy(m, g->last_m, sizeof m);
+            m[0] = g->seg_start + ((double)e + 0.5) / g->fs;
+            push_decimated(g, m);
+        }
+    }
+    g->bin = k;
+    for (int i = 0; i < 3; i++) {
+        g->dsum[1 + i] += a[i];
+        g->dsum[4 + i] += w[i];
+    }
+    g->dcount++;
+}
+
 /* Ends the current continuous segment at time t_end (last sample). */
 static void end_segment(compute_agg *g, double t_end)
 {
+    flush_bin(g);
     if (g->seg_windows == 0) {
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
@@ -225,11 +268,13 @@ static void process(compute_agg *g, const double *r)
     } else {
         dt = t - g->t_prev;
         if (dt > GAP_FACTOR * g->period) {
-            end_segment(g, g->t_prev);
             g->gaps++;
             g->gap_s += dt - g->period;
-            compute_jump_reset(&g->jd);
-            g->seg_start = g->range_start = t;
+            if (dt > BRIDGE_MAX_S) {
+                end_segment(g, g->t_prev);
+                compute_jump_reset(&g->jd);
+                g->seg_start = g->range_start = t;
+            }
             dt = 0;
         }
     }
@@ -255,19 +300,7 @@ static void process(compute_agg *g, const double *r)
     g->dba_n++;
     g->load += dba * dt / 60.0;
 
-    g->dsum[0] += t;
-    for (int k = 0; k < 3; k++) {
-        g->dsum[1 + k] += a[k];
-        g->dsum[4 + k] += w[k];
-    }
-    if (++g->dcount == g->D) {
-        double m[COMPUTE_NCOLS];
-        for (int k = 0; k < COMPUTE_NCOLS; k++)
-            m[k] = g->dsum[k] / g->D;
-        push_decimated(g, m);
-        g->dcount = 0;
-        memset(g->dsum, 0, sizeof g->dsum);
-    }
+    bin_sample(g, t, a, w);
 }
 
 static double unit_scale(compute_unit u)

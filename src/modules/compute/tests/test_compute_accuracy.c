@@ -126,6 +126,60 @@ static void test_matrix(void **state)
            w.gait, w.cad, w.rein, w.sym, w.jumph, w.lead);
 }
 
+/* BLE-style timing: ±40% jitter on every timestamp and 3% of rows lost.
+ * Short gaps are bridged on the decimator's uniform grid, so strides keep
+ * their length and cadence stays within limits. */
+static void test_jitter_and_loss(void **state)
+{
+    compute_synth_opts o = { .seed = 77, .plan = plan, .rate_hz = 100, .noise = 1, .drift = 1,
+                             .trot_asym = 0.1 };
+    char *csv = NULL, *out = NULL, err[320];
+    size_t len = 0, olen = 0;
+    json_t *truth = NULL;
+    compute_summary *s = malloc(sizeof *s);
+    uint64_t x = 99;
+    (void)state;
+    assert_int_equal(compute_synth_buffer(&o, &csv, &len, &truth, err, sizeof err), 0);
+    FILE *f = open_memstream(&out, &olen);
+    const char *p = csv, *end = csv + len;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    fwrite(p, 1, (size_t)(nl - p + 1), f);
+    long dropped = 0;
+    for (p = nl + 1; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(x >> 11) * 0x1.0p-53;
+        if (u < 0.03) {
+            dropped++;
+            continue;
+        }
+        const char *comma = memchr(p, ',', (size_t)(nl - p));
+        double t = strtod(p, NULL) + (u - 0.5) * 0.008;
+        fprintf(f, "%.5f", t);
+        fwrite(comma, 1, (size_t)(nl - comma + 1), f);
+    }
+    fclose(f);
+    assert_true(dropped > 100);
+    assert_int_equal(compute_aggregate_buffer(out, olen, NULL, s, err, sizeof err), 0);
+    assert_true(s->gaps > 0);
+    const json_t *tg = json_object_get(truth, "gaits");
+    for (int g = 0; g < COMPUTE_NGAITS; g++) {
+        const json_t *t = json_object_get(tg, compute_gait_names[g]);
+        double et = fabs(s->gaits[g].time_s - tnum(t, "time_s", NULL)) / s->duration_s * 100;
+        if (et > 5)
+            fail_msg("%s time off by %.1f%%", compute_gait_names[g], et);
+        if (g != COMPUTE_HALT && fabs(s->gaits[g].cadence_spm - tnum(t, "cadence_spm", NULL)) > 2)
+            fail_msg("%s cadence %.2f vs %.2f", compute_gait_names[g], s->gaits[g].cadence_spm,
+                     tnum(t, "cadence_spm", NULL));
+    }
+    assert_int_equal(s->jump_count, 3);
+    assert_true(fabs(s->trot_symmetry_pct - 90) < 3);
+    json_decref(truth);
+    free(out);
+    free(csv);
+    free(s);
+}
+
 /* A plan of pure halt has no gait, no rein, no jumps. */
 static void test_halt_only(void **state)
 {
@@ -183,6 +237,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix),
+        cmocka_unit_test(test_jitter_and_loss),
         cmocka_unit_test(test_halt_only),
         cmocka_unit_test(test_synth_deterministic),
         cmocka_unit_test(test_synth_bad_plan),
