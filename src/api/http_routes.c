@@ -223,6 +223,9 @@ static void route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx
         while (*token == ' ')
             token++;
     }
+    /* Kept on the ctx so a call to a remote module carries the same caller. */
+    if (token != NULL && *token != '\0' && (rc = keel__ctx_set_token(ctx, token)) != 0)
+        goto out;
     rc = keel__authorize(ctx, mc, m, token);
     if (rc != 0)
         goto out;
