@@ -175,9 +175,13 @@ int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, co
         return 0;
     a = keel_iface(ctx, rt->authn->desc->name, 1);
     if (a == NULL || a->authenticate == NULL) {
+        char nm[128], env[160];
+        snprintf(nm, sizeof(nm), "remote_%s", rt->authn->desc->name);
+        keel__config_envname(NULL, nm, env, sizeof(env));
         keel_ctx_error_field_new(ctx, "module", json_string(rt->authn->desc->name));
-        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "authentication module '%s' is not reachable",
-                              rt->authn->desc->name);
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "authentication module '%s' runs nowhere in this "
+                              "process: place it (KEEL_MODULES_LOCAL / %s) or, on a private "
+                              "network only, set KEEL_AUTH_DISABLED=1", rt->authn->desc->name, env);
     }
     rc = a->authenticate(ctx, token, keel__mc_scope(mc, m), &principal);
     if (rc != 0) {
