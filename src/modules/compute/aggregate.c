@@ -45,6 +45,7 @@ struct compute_agg {
     double tscale, ascale, gscale, period, alpha;
     double median_step;          /* in input time units */
     const char *tu, *au, *gu;
+    const char *tsrc, *asrc, *gsrc;
     /* stream */
     int have_prev;
     double t_prev, seg_start, range_start;
@@ -341,6 +342,7 @@ static int detect(compute_agg *g)
         tmp[i - 1] = g->buf[i][0] - g->buf[i - 1][0];
     double mdt = n > 1 ? median_of(tmp, n - 1) : 0;
     compute_unit tu = g->opt.time_unit ? g->opt.time_unit : g->hint_t;
+    g->tsrc = g->opt.time_unit ? "option" : g->hint_t ? "header" : "detected";
     if (!tu)
         tu = mdt >= 1.0 ? COMPUTE_TIME_MS : COMPUTE_TIME_S;
     g->tscale = unit_scale(tu);
@@ -362,6 +364,7 @@ static int detect(compute_agg *g)
     double sd = n ? sqrt(var / n) : 0;
     double amed = median_of(tmp, n);
     compute_unit au = g->opt.accel_unit ? g->opt.accel_unit : g->hint_a;
+    g->asrc = g->opt.accel_unit ? "option" : g->hint_a ? "header" : "detected";
     if (!au)
         au = amed > 0 && amed < 3.0 ? COMPUTE_ACCEL_G : COMPUTE_ACCEL_MS2;
     g->ascale = unit_scale(au);
@@ -381,6 +384,7 @@ static int detect(compute_agg *g)
     double p99 = n ? tmp[(size_t)(0.99 * (double)(n - 1))] : 0;
     double gmed = n ? tmp[n / 2] : 0;
     compute_unit gu = g->opt.gyro_unit ? g->opt.gyro_unit : g->hint_g;
+    g->gsrc = g->opt.gyro_unit ? "option" : g->hint_g ? "header" : "detected";
     if (!gu)
         gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1)) ? COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
     g->gscale = unit_scale(gu);
@@ -487,6 +491,9 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     s->time_unit = g->tu;
     s->accel_unit = g->au;
     s->gyro_unit = g->gu;
+    s->time_src = g->tsrc;
+    s->accel_src = g->asrc;
+    s->gyro_src = g->gsrc;
     s->delimiter = ',';
     s->decimal = '.';
     double total = 0;

@@ -95,6 +95,9 @@ typedef struct compute_summary {
     compute_jump jumps[COMPUTE_MAX_JUMPS];
     double mdba;                  /* mean dynamic body acceleration, m/s^2 */
     double load;                  /* integral of DBA over minutes, m/s^2*min */
+    /* how each unit was decided: "option", "header" (name or units row) or
+     * "detected" (static strings; JSON assumed.sources) */
+    const char *time_src, *accel_src, *gyro_src;
 } compute_summary;
 
 typedef struct compute_iface {

@@ -29,6 +29,9 @@ json_t *compute_summary_json(const compute_summary *s)
                                       num(g->cadence_spm, 100), "regularity",
                                       num(g->regularity, 100)));
     }
+    json_t *assumed_src = json_pack("{s:s,s:s,s:s}", "time_unit", s->time_src ? s->time_src : "detected",
+                                    "accel_unit", s->accel_src ? s->accel_src : "detected",
+                                    "gyro_unit", s->gyro_src ? s->gyro_src : "detected");
     size_t nj = s->jump_count < COMPUTE_MAX_JUMPS ? s->jump_count : COMPUTE_MAX_JUMPS;
     for (size_t i = 0; i < nj; i++)
         json_array_append_new(jumps, json_pack("{s:o,s:o,s:o}", "t", num(s->jumps[i].t, 1000),
@@ -37,7 +40,7 @@ json_t *compute_summary_json(const compute_summary *s)
     return json_pack(
         "{s:o,s:I,s:o,"
         "s:{s:I,s:o,s:I,s:I,s:I},"
-        "s:{s:s,s:s,s:s,s:s,s:s,s:o},"
+        "s:{s:s,s:s,s:s,s:s,s:s,s:o,s:o},"
         "s:o,"
         "s:{s:o,s:o,s:o,s:o},"
         "s:o,"
@@ -52,7 +55,7 @@ json_t *compute_summary_json(const compute_summary *s)
         "assumed", "time_unit", s->time_unit ? s->time_unit : "s",
         "accel_unit", s->accel_unit ? s->accel_unit : "m/s2",
         "gyro_unit", s->gyro_unit ? s->gyro_unit : "rad/s", "delimiter", d, "decimal", m,
-        "columns", cols,
+        "columns", cols, "sources", assumed_src,
         "gaits", gaits,
         "rein", "left_s", num(s->rein_left_s, 100), "right_s", num(s->rein_right_s, 100),
         "straight_s", num(s->rein_straight_s, 100), "balance", num(s->rein_balance, 1e4),
@@ -131,6 +134,17 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     s->time_unit = unit_str(j, "time_unit", tu);
     s->accel_unit = unit_str(j, "accel_unit", au);
     s->gyro_unit = unit_str(j, "gyro_unit", gu);
+    static const char *const srcs[] = { "detected", "header", "option", NULL };
+    const json_t *sj = json_object_get(json_object_get(j, "assumed"), "sources");
+    const char **sp[3] = { &s->time_src, &s->accel_src, &s->gyro_src };
+    static const char *const skeys[3] = { "time_unit", "accel_unit", "gyro_unit" };
+    for (int k = 0; k < 3; k++) {
+        const char *v = json_string_value(json_object_get(sj, skeys[k]));
+        *sp[k] = srcs[0];
+        for (int q = 0; v && srcs[q]; q++)
+            if (strcmp(v, srcs[q]) == 0)
+                *sp[k] = srcs[q];
+    }
     const json_t *as = json_object_get(j, "assumed");
     const char *dl = json_string_value(json_object_get(as, "delimiter"));
     const char *dc = json_string_value(json_object_get(as, "decimal"));

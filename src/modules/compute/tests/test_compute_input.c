@@ -209,6 +209,9 @@ static void test_units_detected_and_forced(void **state)
     assert_string_equal(b->time_unit, "ms");
     assert_string_equal(b->accel_unit, "g");
     assert_string_equal(b->gyro_unit, "deg/s");
+    assert_string_equal(b->time_src, "header");
+    assert_string_equal(b->accel_src, "detected");
+    assert_string_equal(b->gyro_src, "detected");
     same_summary(a, b, 0.01);
     /* rename time_ms → t: ms detected from the step size */
     memcpy(c2, "t      ", 7);
@@ -218,6 +221,7 @@ static void test_units_detected_and_forced(void **state)
     compute_options o = { .accel_unit = COMPUTE_ACCEL_MS2 };
     assert_int_equal(compute_aggregate_buffer(c2, l2, &o, b, err, sizeof err), 0);
     assert_string_equal(b->accel_unit, "m/s2");
+    assert_string_equal(b->accel_src, "option");
     free(c1);
     free(c2);
     free(a);
@@ -410,6 +414,7 @@ static void test_summary_json_roundtrip(void **state)
     assert_int_equal(compute_summary_from_json(j, b), 0);
     same_summary(a, b, 0.001);
     assert_string_equal(b->accel_unit, a->accel_unit);
+    assert_string_equal(b->gyro_src, a->gyro_src);
     json_object_del(j, "rein");
     assert_int_equal(compute_summary_from_json(j, b), KEEL_EBADDATA);
     json_decref(j);
