@@ -152,8 +152,8 @@ static void attribute(compute_agg *g, double dur)
         g->rein_r += dur;
     else
         g->rein_s += dur;
-    if (r->gait == COMPUTE_TROT && !isnan(r->symmetry_pct)) {
-        g->sym_sum += r->symmetry_pct * dur;
+    if (r->gait == COMPUTE_TROT && !isnan(r->sym_log)) {
+        g->sym_sum += r->sym_log * dur;
         g->sym_t += dur;
     }
     if (r->gait == COMPUTE_CANTER) {
@@ -216,7 +216,7 @@ static void end_segment(compute_agg *g, double t_end)
         } else if (!g->have_res) {
             memset(&g->res, 0, sizeof g->res);
             g->res.gait = COMPUTE_HALT;
-            g->res.symmetry_pct = NAN;
+            g->res.sym_log = NAN;
             g->have_res = 1;
         }
     }

@@ -98,7 +98,7 @@ typedef struct compute_window_result {
     int    gait;          /* COMPUTE_HALT … */
     double stride_hz;     /* 0 for halt */
     double regularity;    /* 0..10 */
-    double symmetry_pct;  /* trot: signed ln(diagonal A / diagonal B) peak
+    double sym_log;       /* trot: signed ln(diagonal A / diagonal B) peak
                            * ratio (0 = symmetric); NaN otherwise */
     int    lead;          /* canter: +1 left, -1 right, 0 none */
     double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */

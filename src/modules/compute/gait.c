@@ -301,7 +301,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 
     memset(r, 0, sizeof *r);
     r->gait = COMPUTE_HALT;
-    r->symmetry_pct = NAN;
+    r->sym_log = NAN;
     if (n < 4)
         return;
     for (size_t i = 0; i < n; i++)
@@ -421,7 +421,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         r->gait = r->stride_hz >= GALLOP_MIN_HZ ? COMPUTE_GALLOP : COMPUTE_CANTER;
 
     if (r->gait == COMPUTE_TROT)
-        r->symmetry_pct = trot_symmetry(v, roll, pitch, n, T);
+        r->sym_log = trot_symmetry(v, roll, pitch, n, T);
     if (r->gait == COMPUTE_CANTER) {
         /* lead: the roll rate's stride component is in phase with the
          * vertical one on the left lead, in anti-phase on the right */
