@@ -32,10 +32,10 @@ static int h_fail(keel_ctx *ctx, const json_t *in, json_t **out)
 /* Calls calc.add through keel_call, and calc.fail to see errors travel up. */
 static int h_nested(keel_ctx *ctx, const json_t *in, json_t **out)
 {
-    json_t *r = NULL;
+    json_t *r = NULL, *args = json_pack("{s:i, s:i}", "a", 2, "b", 3);
     int rc = keel_call(ctx, "calc", json_is_true(json_object_get(in, "fail")) ? "fail" : "add",
-                       json_pack("{s:i, s:i}", "a", 2, "b", 3), &r);
-    (void)in;
+                       args, &r);
+    json_decref(args); /* keel_call borrows its input */
     if (rc != 0)
         return rc;
     *out = r;
