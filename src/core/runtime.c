@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "core/ctx-internal.h"
 #include "core/store-internal.h"
@@ -229,32 +228,6 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
                 rc = KEEL_ENOMEM;
                 goto out;
             }
-        }
-        /* Digest: iface version + every schema text, for skew checks. */
-        {
-            EVP_MD_CTX *md = EVP_MD_CTX_new();
-            unsigned char h[32];
-            unsigned hl = 0, b;
-            char ver[32];
-            if (md == NULL) {
-                rc = KEEL_ENOMEM;
-                goto out;
-            }
-            EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-            snprintf(ver, sizeof(ver), "%u", mc->desc->iface_version);
-            EVP_DigestUpdate(md, ver, strlen(ver));
-            for (k = 0; k < mc->nmethods; k++) {
-                const keel_method *mm = mc->methods[k].m;
-                EVP_DigestUpdate(md, mm->name, strlen(mm->name) + 1);
-                if (mm->in_schema)
-                    EVP_DigestUpdate(md, mm->in_schema, strlen(mm->in_schema) + 1);
-                if (mm->out_schema)
-                    EVP_DigestUpdate(md, mm->out_schema, strlen(mm->out_schema) + 1);
-            }
-            EVP_DigestFinal_ex(md, h, &hl);
-            EVP_MD_CTX_free(md);
-            for (b = 0; b < hl && b < 32; b++)
-                snprintf(mc->digest + 2 * b, 3, "%02x", h[b]);
         }
         if (mc->desc->mflags & KEEL_MOD_AUTHN)
             rt->authn = mc;
