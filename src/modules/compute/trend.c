@@ -8,7 +8,7 @@
  * aggregates, EWMA acute/chronic load and flags.  Depends on jansson and
  * keel/error.h only.
  */
-#include "trend.h"
+#include "trend-internal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,12 +20,6 @@
 #include "keel/error.h"
 
 /* ---- options: one row per key (nginx's ngx_command_t habit) ------------- */
-
-typedef struct trend_opts {
-    double baseline_n, min_baseline, z_threshold, slope_max_n, symmetry_drop,
-        rein_balance_max, cadence_shift_pct, regularity_drop_pct, acwr_max,
-        acwr_min_days, acute_days, chronic_days;
-} trend_opts;
 
 typedef struct trend_opt_key {
     const char *name;
@@ -90,7 +84,7 @@ static const trend_metric trend_metrics[M_COUNT + 1] = {
 };
 #undef TREND_GAIT
 
-/* ---- run state ----------------------------------------------------------- */
+/* ---- run state (trend_opts and trend_stat: trend-internal.h) ------------- */
 
 typedef struct trend_sess {
     double        t;    /* UTC instant in days since 1970-01-01 (sorting, slopes) */
@@ -105,13 +99,6 @@ typedef struct trend_horse {
     trend_sess   *s;
     size_t        n, cap;
 } trend_horse;
-
-typedef struct trend_stat {
-    size_t      n, nbase;
-    double      latest, baseline, change, change_pct, z, slope;
-    int         has_base, has_pct, has_z, has_slope;
-    const char *z_basis;
-} trend_stat;
 
 typedef struct trend_run {
     trend_opts   o;
@@ -131,191 +118,6 @@ static int trend_fail(trend_run *r, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
-}
-
-/* ---- statistics ---------------------------------------------------------- */
-
-/* Partially orders a[0..n) so that a[k] is the k-th smallest (Hoare select). */
-static double trend_select(double *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                double tmp = a[i]; a[i] = a[j]; a[j] = tmp;
-                i++;
-                if (j == 0) break;
-                j--;
-            }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else break;
-    }
-    return a[k];
-}
-
-/* Median of a[0..n), n > 0; reorders a. */
-static double trend_median(double *a, size_t n)
-{
-    double hi = trend_select(a, n, n / 2), lo = hi;
-    if (n % 2 == 0) {
-        lo = a[0];
-        for (size_t i = 1; i < n / 2; i++)
-            if (a[i] > lo) lo = a[i];
-        return (lo + hi) / 2;
-    }
-    return hi;
-}
-
-/* Fills st for the series (t[i], v[i]), i < n, n > 0, sorted by t. */
-static void trend_stats(trend_run *r, const double *t, const double *v, size_t n, trend_stat *st)
-{
-    size_t nb = n - 1, m, k = 0;
-    double *a = r->scratch, scale = 0;
-
-    memset(st, 0, sizeof *st);
-    st->n = n;
-    st->latest = v[n - 1];
-    if (nb > (size_t)r->o.baseline_n) nb = (size_t)r->o.baseline_n;
-    st->nbase = nb;
-    if (nb > 0) {
-        const double *b = v + (n - 1 - nb);
-        memcpy(a, b, nb * sizeof *a);
-        st->baseline = trend_median(a, nb);
-        st->change = st->latest - st->baseline;
-        st->has_base = 1;
-        if (st->baseline != 0) {
-            st->change_pct = 100.0 * st->change / fabs(st->baseline);
-            st->has_pct = 1;
-        }
-        if (nb >= (size_t)r->o.min_baseline) {
-            double meanad = 0;
-            for (size_t i = 0; i < nb; i++) {
-                a[i] = fabs(b[i] - st->baseline);
-                meanad += a[i] / (double)nb;
-            }
-            double mad = trend_median(a, nb);
-            if (mad > 0) {
-                scale = 1.4826 * mad;
-                st->z_basis = "mad";
-            } else if (meanad > 0) {
-                scale = 1.253314 * meanad;
-                st->z_basis = "meanad";
-            } else {
-                st->z_basis = "none";
-            }
-            if (scale > 0) {
-                st->z = st->change / scale;
-                st->has_z = 1;
-            } else if (st->change == 0) {
-                st->z = 0;
-                st->has_z = 1;
-            }
-        }
-    }
-    m = n > (size_t)r->o.slope_max_n ? (size_t)r->o.slope_max_n : n;
-    for (size_t i = n - m; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (t[j] > t[i])
-                a[k++] = (v[j] - v[i]) / (t[j] - t[i]);
-    if (k > 0) {
-        st->slope = 30.0 * trend_median(a, k);
-        st->has_slope = 1;
-    }
-}
-
-/* ---- dates (proleptic Gregorian, no locale) ------------------------------ */
-
-static long trend_days_from_civil(long y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void trend_civil_from_days(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int trend_digits(const char *s, int n, int *out)
-{
-    int x = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        x = x * 10 + (s[i] - '0');
-    }
-    *out = x;
-    return 0;
-}
-
-/* Parses "YYYY-MM-DD" or an RFC 3339 date-time.  Returns NULL, or why not. */
-static const char *trend_parse_date(const char *s, long *day, double *t)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, hh = 0, mi = 0, ss = 0, oh = 0, om = 0, sign = 0, leap;
-    double frac = 0, scale = 0.1;
-    const char *p = s + 10;
-
-    if (trend_digits(s, 4, &y) || s[4] != '-' || trend_digits(s + 5, 2, &mo) || s[7] != '-' ||
-        trend_digits(s + 8, 2, &d))
-        return "expected YYYY-MM-DD or an RFC 3339 date-time";
-    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1) return "year out of range (0001-9999)";
-    if (mo < 1 || mo > 12) return "month out of range (01-12)";
-    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return "day out of range for its month";
-    if (*p) {
-        if ((*p != 'T' && *p != 't' && *p != ' ') || trend_digits(p + 1, 2, &hh) || p[3] != ':' ||
-            trend_digits(p + 4, 2, &mi) || p[6] != ':' || trend_digits(p + 7, 2, &ss))
-            return "expected THH:MM:SS after the date";
-        if (hh > 23 || mi > 59 || ss > 60) return "time of day out of range";
-        p += 9;
-        if (*p == '.') {
-            if (p[1] < '0' || p[1] > '9') return "expected digits after '.'";
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10) frac += (*p - '0') * scale;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            sign = *p == '-' ? -1 : 1;
-            if (trend_digits(p + 1, 2, &oh) || p[3] != ':' || trend_digits(p + 4, 2, &om))
-                return "bad UTC offset (expected +HH:MM or -HH:MM)";
-            if (oh > 23 || om > 59) return "UTC offset out of range";
-            p += 6;
-        } else {
-            return "missing time zone (Z or +HH:MM)";
-        }
-        if (*p) return "unexpected characters after the date-time";
-    }
-    *day = trend_days_from_civil(y, mo, d);
-    *t = (double)*day +
-         (hh * 3600.0 + mi * 60.0 + ss + frac - sign * (oh * 3600.0 + om * 60.0)) / 86400.0;
-    return NULL;
-}
-
-static json_t *trend_date_json(long day)
-{
-    char buf[16];
-    int y, m, d;
-    trend_civil_from_days(day, &y, &m, &d);
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-    return json_string(buf);
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -374,7 +176,7 @@ static int trend_add(trend_run *r, json_t *map, size_t i, const json_t *line)
     }
     if (!date || json_is_null(date)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu]: missing date", i);
     if (!json_is_string(date)) return trend_fail(r, KEEL_EBADDATA, "sessions[%zu].date: must be a string", i);
-    if ((why = trend_parse_date(json_string_value(date), &s.day, &s.t)))
+    if ((why = compute_trend_parse_date(json_string_value(date), &s.day, &s.t)))
         return trend_fail(r, KEEL_EBADDATA, "sessions[%zu].date: \"%.40s\": %s", i,
                           json_string_value(date), why);
     if (sum && !json_is_object(sum))
@@ -500,10 +302,11 @@ static json_t *trend_weekly(const trend_horse *h)
     qsort(w, nw, sizeof *w, trend_week_cmp);
     for (j = 0; j < nw; j++) {
         long thu = w[j].monday + 3; /* the ISO year is the year of the week's Thursday */
-        trend_civil_from_days(thu, &y, &mo, &d);
-        snprintf(label, sizeof label, "%04d-W%02d", y, (int)((thu - trend_days_from_civil(y, 1, 1)) / 7 + 1));
+        compute_trend_civil_from_days(thu, &y, &mo, &d);
+        snprintf(label, sizeof label, "%04d-W%02d", y,
+                 (int)((thu - compute_trend_days_from_civil(y, 1, 1)) / 7 + 1));
         json_t *o = json_pack("{s:s,s:o,s:I,s:o,s:o,s:o}", "week", label,
-                              "start", trend_date_json(w[j].monday), "sessions", (json_int_t)w[j].n,
+                              "start", compute_trend_date_json(w[j].monday), "sessions", (json_int_t)w[j].n,
                               "duration_s", trend_num(w[j].ndur > 0, w[j].dur),
                               "load", trend_num(w[j].nload > 0, w[j].load),
                               "trot_symmetry_pct",
@@ -679,7 +482,7 @@ static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
             if (g) r->t[k++] = h->s[i].t;
         }
         if (k == 0) continue;
-        trend_stats(r, r->t, r->v, k, &st[m]);
+        compute_trend_stats(&r->o, r->scratch, r->t, r->v, k, &st[m]);
         have[m] = 1;
         if (json_object_set_new(metrics, trend_metrics[m].name, trend_stat_json(&st[m]))) goto out;
     }
@@ -688,12 +491,12 @@ static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
     sid = json_object_get(h->s[h->n - 1].line, "session_id");
     ho = json_pack("{s:o,s:I,s:o,s:o,s:o,s:O,s:O,s:{s:o,s:o,s:o,s:I,s:o,s:I},s:O}",
                    "horse_id", json_deep_copy(h->id), "sessions", (json_int_t)h->n,
-                   "first_date", trend_date_json(first), "last_date", trend_date_json(last),
+                   "first_date", compute_trend_date_json(first), "last_date", compute_trend_date_json(last),
                    "last_session_id", sid ? json_deep_copy(sid) : json_null(),
                    "metrics", metrics, "weekly", weekly,
                    "load", "acute", trend_num(ld.nload > 0, ld.acute),
                    "chronic", trend_num(ld.nload > 0, ld.chronic), "acwr", trend_num(ld.has_acwr, ld.acwr),
-                   "days", (json_int_t)ld.days, "as_of", trend_date_json(last),
+                   "days", (json_int_t)ld.days, "as_of", compute_trend_date_json(last),
                    "sessions_with_load", (json_int_t)ld.nload,
                    "flags", flags);
     rc = ho ? 0 : KEEL_ENOMEM;
