@@ -221,11 +221,15 @@ static const char *render(const json_t *v, char *buf, size_t len)
     size_t n = json_dumpb(v, buf, len - 1, JSON_COMPACT | JSON_ENCODE_ANY);
 
     if (n >= len - 1) {
-        /* json_dumpb reports the full size when the buffer is short */
-        if (len > 4)
-            memcpy(buf + len - 4, "...", 4);
+        /* json_dumpb reports the full size when the buffer is short, but
+         * skips any chunk that does not fit whole: the buffer past it was
+         * never written.  Cut the full text instead (slow path, errors only). */
+        char *full = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (full != NULL && len > 4)
+            snprintf(buf, len, "%.*s...", (int)(len - 4), full);
         else
             buf[0] = '\0';
+        free(full);
         return buf;
     }
     buf[n] = '\0';

@@ -204,6 +204,35 @@ static void test_enum_const(void **state)
     expect_refused("{\"enum\":\"a\"}", "'enum' must be an array");
 }
 
+/* A value too long for the message is cut with "...", and what precedes the
+ * cut is the start of its rendering: json_dumpb skips a chunk that does not
+ * fit whole, so its buffer past the last whole chunk is never written. */
+static void test_enum_message_truncated(void **state)
+{
+    char schema[512], err[256], want[256];
+    keel_schema *s;
+    size_t n;
+
+    (void)state;
+    memset(want, 'b', 200);
+    want[200] = '\0';
+    snprintf(schema, sizeof schema, "{\"enum\":[\"a\",\"%s\"]}", want);
+    s = compile_ok(schema);
+    memset(err, 0, sizeof err);
+    assert_int_equal(validate_text(s, "\"c\"", err, sizeof err), KEEL_EINVAL);
+    keel__schema_free(s);
+    n = strlen(err);
+    if (n < 3 || strcmp(err + n - 3, "...") != 0)
+        fail_msg("message not cut with '...': '%s'", err);
+    snprintf(want, sizeof want, "/: expected one of [\"a\",\"bbbbbbbbbb");
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("message '%s' does not start with '%s'", err, want);
+    for (size_t i = strlen("/: expected one of [\"a\",\""); i < n - 3; i++)
+        if (err[i] != 'b')
+            fail_msg("byte %zu of the message is 0x%02x, not from the value: '%s'", i,
+                     (unsigned char)err[i], err);
+}
+
 static void test_numbers(void **state)
 {
     expect_valid("{\"minimum\":1,\"maximum\":3}", "1");
@@ -743,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_object_keywords),
         cmocka_unit_test(test_array_keywords),
         cmocka_unit_test(test_enum_const),
+        cmocka_unit_test(test_enum_message_truncated),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_boolean_schemas_and_annotations),
