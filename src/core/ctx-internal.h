@@ -63,7 +63,7 @@ struct keel_ctx {
     char            *token;        /* bearer token of the caller, owned, may be NULL */
     char            *errmsg;       /* owned */
     json_t          *errfields;    /* owned object or NULL */
-    char             request_id[48];
+    char             request_id[65]; /* up to 64 characters (docs/http.md) */
     char             traceparent[64];
 };
 

@@ -30,6 +30,10 @@ expect_contains "json content type" "$H" "content-type: application/json"
 expect_contains "request id generated" "$H" "x-request-id: "
 H=$(headers GET "$B/healthz" -H 'X-Request-Id: abc-123.x')
 expect_contains "valid request id reused" "$H" "x-request-id: abc-123.x"
+RID64=$(printf 'r%.0s' $(seq 64))
+H=$(headers GET "$B/healthz" -H "X-Request-Id: $RID64")
+expect_contains "64-character request id reused whole (docs/http.md)" "$H" "x-request-id: $RID64
+"
 H=$(headers GET "$B/healthz" -H 'X-Request-Id: bad id<script>')
 case "$H" in *"bad id"*) fail "invalid request id must not be echoed";; *) ok "invalid request id replaced";; esac
 H=$(curl -sS -I "$B/healthz" | tr -d '\r')
