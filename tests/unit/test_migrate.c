@@ -17,6 +17,7 @@
 #include "keel/store.h"
 #include "core/store-internal.h"
 #include "fakes/faulty_store.h"
+#include "fakes/tmpdir.h"
 
 static char tmpdir[64];
 static char dbpath[128];
@@ -36,8 +37,7 @@ static const keel_migration migs_v2[] = {
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/keel-migrate-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (keel_test_tmpdir(tmpdir, sizeof tmpdir, "migrate") != 0)
         return -1;
     snprintf(dbpath, sizeof dbpath, "sqlite:%s/keel.db", tmpdir);
     return 0;
@@ -45,10 +45,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return keel_test_rmtree(tmpdir);
 }
 
 static keel_store *open_ns(const char *ns)

@@ -20,6 +20,7 @@
 #include "keel/store.h"
 #include "core/store-internal.h"
 #include "fakes/faulty_store.h"
+#include "fakes/tmpdir.h"
 
 static char tmpdir[64];
 static char dbpath[128];
@@ -28,8 +29,7 @@ static char err[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/keel-store-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (keel_test_tmpdir(tmpdir, sizeof tmpdir, "store") != 0)
         return -1;
     snprintf(dbpath, sizeof dbpath, "sqlite:%s/keel.db", tmpdir);
     return 0;
@@ -37,10 +37,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return keel_test_rmtree(tmpdir);
 }
 
 static keel_store *open_t(void)

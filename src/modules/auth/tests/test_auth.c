@@ -15,45 +15,30 @@
 #include <cmocka.h>
 
 #include "core/runtime-internal.h"
+#include "fakes/test_runtime.h"
 #include "auth/auth.h"
 #include "auth/auth-internal.h"
 #include "kv/kv.h"
 
-typedef struct fix {
-    char          dir[64];
-    keel_runtime *rt;
-} fix;
+typedef struct keel_test_rt fix;
 
 static int setup(void **state)
 {
     static const keel_module *const mods[] = { &keel_module_kv, &keel_module_auth, NULL };
+    static const char *const env[] = { "KEEL_AUTH_PBKDF2_ITERATIONS=1000", NULL };
     fix *f = calloc(1, sizeof *f);
-    char db[128], err[512];
-    char *envp[] = { db, "KEEL_AUTH_PBKDF2_ITERATIONS=1000", "KEEL_LOG_LEVEL=error", NULL };
+    char err[512];
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/keel-auth-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        fail_msg("mkdtemp");
-    snprintf(db, sizeof db, "KEEL_DATABASE_URL=sqlite:%s/t.db", f->dir);
-    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0
-        || keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0
-        || keel__rt_start(f->rt, NULL, err, sizeof err) != 0)
-        fail_msg("runtime: %s", err);
+    if (f == NULL || keel_test_rt_start(f, "auth", mods, env, err, sizeof err) != 0)
+        fail_msg("runtime: %s", f == NULL ? "out of memory" : err);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fix *f = *state;
-    char cmd[160];
-
-    keel__rt_stop(f->rt);
-    keel__rt_free(f->rt);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
-    free(f);
+    keel_test_rt_stop(*state);
+    free(*state);
     return 0;
 }
 

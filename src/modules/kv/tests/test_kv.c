@@ -16,13 +16,12 @@
 #include "keel/keel.h"
 #include "core/runtime-internal.h"
 #include "core/store-internal.h"
+#include "fakes/test_runtime.h"
 #include "kv/kv.h"
 
 typedef struct fixture {
-    char          dir[64];
-    char          url[128];
-    keel_runtime *rt;
-    keel_ctx     *ctx;
+    struct keel_test_rt t;   /* t.rt, t.dir, t.url */
+    keel_ctx           *ctx;
 } fixture;
 
 static long long fake_now = 1790000000000LL;   /* ms; tests move it */
@@ -32,25 +31,16 @@ static int setup(void **state)
 {
     static const keel_module *const mods[] = { &keel_module_kv, NULL };
     fixture *f = calloc(1, sizeof *f);
-    char env_url[160], env_dir[96], err[512];
-    char *envp[] = { env_url, env_dir, "KEEL_LOG_LEVEL=error", NULL };
+    char err[512];
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/keel-kv-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->url, sizeof f->url, "sqlite:%s/keel.db", f->dir);
-    snprintf(env_url, sizeof env_url, "KEEL_DATABASE_URL=%s", f->url);
-    snprintf(env_dir, sizeof env_dir, "KEEL_DATA_DIR=%s", f->dir);
     kv_set_clock(fake_clock);
-    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0 ||
-        keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0 ||
-        keel__rt_start(f->rt, NULL, err, sizeof err) != 0) {
+    if (keel_test_rt_start(&f->t, "kv", mods, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "setup: %s\n", err);
         return -1;
     }
-    f->ctx = keel__ctx_new(f->rt, KEEL_TR_CLI, "r-test-kv", 0);
+    f->ctx = keel__ctx_new(f->t.rt, KEEL_TR_CLI, "r-test-kv", 0);
     *state = f;
     return f->ctx != NULL ? 0 : -1;
 }
@@ -58,15 +48,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
+    int rc;
 
     keel__ctx_free(f->ctx);
-    keel__rt_stop(f->rt);
-    keel__rt_free(f->rt);
+    rc = keel_test_rt_stop(&f->t);
     kv_set_clock(NULL);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     free(f);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc;
 }
 
 /* Calls kv.method with JSON text; *out new reference (may be NULL). */
@@ -205,11 +193,11 @@ static void test_typed_client(void **state)
 static void test_namespace_denied(void **state)
 {
     fixture *f = *state;
-    keel_store *kvst = keel_module_store(keel__rt_find(f->rt, "kv")), *auth = NULL;
+    keel_store *kvst = keel_module_store(keel__rt_find(f->t.rt, "kv")), *auth = NULL;
     char err[256];
 
     assert_non_null(kvst);
-    assert_int_equal(keel__store_open_url(f->url, "auth", &auth, err, sizeof err), 0);
+    assert_int_equal(keel__store_open_url(f->t.url, "auth", &auth, err, sizeof err), 0);
     assert_int_equal(keel_store_exec(auth, "CREATE TABLE auth_users (email TEXT)", NULL, NULL), 0);
     assert_int_equal(keel_store_exec(kvst, "SELECT * FROM auth_users", NULL, NULL), KEEL_EDENIED);
     assert_string_equal(keel_store_errmsg(kvst), "module 'kv' may not access table 'auth_users'");
@@ -307,7 +295,7 @@ static void test_stopped(void **state)
     char *v = NULL;
     size_t len = 0;
 
-    keel__rt_stop(f->rt);
+    keel__rt_stop(f->t.rt);
     assert_int_equal(kv_local.put(f->ctx, "k", "v", 1), KEEL_EUNAVAIL);
     assert_int_equal(kv_local.get(f->ctx, "k", &v, &len), KEEL_EUNAVAIL);
     assert_null(v);

@@ -18,6 +18,7 @@
 
 #include "core/runtime-internal.h"
 #include "fakes/faulty_store.h"
+#include "fakes/test_runtime.h"
 #include "compute/compute.h"
 #include "riding/riding.h"
 #include "riding/riding-internal.h"
@@ -82,28 +83,16 @@ static const keel_module fake_compute = {
 
 /* ---- fixture --------------------------------------------------------------- */
 
-typedef struct fix {
-    char          dir[64];
-    char          url[128];
-    keel_runtime *rt;
-} fix;
+typedef struct keel_test_rt fix;
 
 static int setup(void **state)
 {
     static const keel_module *const mods[] = { &fake_compute, &keel_module_riding, NULL };
     fix *f = calloc(1, sizeof *f);
-    char db[160], err[512];
-    char *envp[] = { db, "KEEL_LOG_LEVEL=error", NULL };
+    char err[512];
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/keel-riding-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        fail_msg("mkdtemp");
-    snprintf(f->url, sizeof f->url, "sqlite:%s/t.db", f->dir);
-    snprintf(db, sizeof db, "KEEL_DATABASE_URL=%s", f->url);
-    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0
-        || keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0
-        || keel__rt_start(f->rt, NULL, err, sizeof err) != 0)
-        fail_msg("runtime: %s", err);
+    if (f == NULL || keel_test_rt_start(f, "riding", mods, NULL, err, sizeof err) != 0)
+        fail_msg("runtime: %s", f == NULL ? "out of memory" : err);
     fake_calls = 0;
     *state = f;
     return 0;
@@ -111,15 +100,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fix *f = *state;
-    char cmd[160];
-
-    keel__rt_stop(f->rt);
-    keel__rt_free(f->rt);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
-    free(f);
+    keel_test_rt_stop(*state);
+    free(*state);
     return 0;
 }
 
