@@ -84,8 +84,17 @@ static int merge_query(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
         } else {
             v = json_string(p->value);
         }
-        if (!v || json_object_set_new(in, p->key, v) != 0) {
-            rc = KEEL_ENOMEM;
+        /* json_string and object keys refuse bytes that are not UTF-8: that
+         * is the caller's input, not a lack of memory. */
+        if (!v) {
+            rc = keel_ctx_error(ctx, KEEL_EINVAL, "query parameter: value is not UTF-8 text");
+            goto out;
+        }
+        if (json_object_set_new(in, p->key, v) != 0) {
+            json_t *name = json_string(p->key);
+            rc = name ? KEEL_ENOMEM
+                      : keel_ctx_error(ctx, KEEL_EINVAL, "query parameter: name is not UTF-8 text");
+            json_decref(name);
             goto out;
         }
     }

@@ -189,6 +189,9 @@ static void test_routes_of_a_module(void **state)
                              "{\"text\":\"x,y\"}", buf, sizeof buf), 200);
     assert_string_equal(buf, "{\"text\":\"x,y\"}\n");
     assert_int_equal(request(s.port, "POST", "/v1/t/raw", "text/plain", "a", buf, sizeof buf), 415);
+    /* bytes that are not UTF-8 in a query parameter are the caller's fault */
+    assert_int_equal(request(s.port, "POST", "/v1/t/echo?a=%ff", "application/json", "{}",
+                             buf, sizeof buf), 400);
     server_stop(&s, 1);
 }
 
