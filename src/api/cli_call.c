@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/cli-internal.h"
+#include "api/remote-internal.h"
 #include "core/schema-internal.h"
 
 /* Runs one call as the operator and prints the result; returns the exit status. */
@@ -55,6 +56,7 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
     mc = keel__rt_find(probe, module);
     if (mc == NULL) {
         fprintf(stderr, "keel: unknown command or module '%s' (see keel --help, keel modules)\n", module);
+        keel__remote_uninstall(probe);
         keel__rt_free(probe);
         return KEEL_EXIT_USAGE;
     }
@@ -64,6 +66,7 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
         rc = keel__rt_start(probe, p == KEEL_PLACE_LOCAL ? only : none, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "keel: start: %s\n", err);
+            keel__remote_uninstall(probe);
             keel__rt_free(probe);
             return keel_exit_status(rc);
         }
@@ -75,6 +78,7 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
 static void keel_cli_done(keel_runtime *rt)
 {
     keel__rt_stop(rt);
+    keel__remote_uninstall(rt);
     keel__rt_free(rt);
 }
 
