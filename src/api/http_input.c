@@ -130,13 +130,16 @@ int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module
         *in = NULL;
     }
     if (raw_type_listed(m, mt)) {
+        keel_arena *a = keel_ctx_arena(ctx);
+        const char *ctype = a ? keel_arena_strdup(a, mt) : NULL;
         *in = json_object();
-        if (!*in) {
+        if (!*in || !ctype) {
             rc = KEEL_ENOMEM;
             goto out;
         }
-        /* the body lives in req's buffer, which outlives ctx */
-        keel__ctx_set_raw(ctx, body, len, mt);
+        /* the body lives in req's buffer, which outlives ctx; mt is on this
+         * stack frame, so ctx gets the arena's copy */
+        keel__ctx_set_raw(ctx, body, len, ctype);
     } else if (len == 0 && (mt[0] == '\0' || strcmp(mt, "application/json") == 0)) {
         *in = json_object();
         if (!*in) {
