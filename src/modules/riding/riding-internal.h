@@ -40,6 +40,13 @@ int64_t riding_now(void);
 int riding_exists(keel_ctx *ctx, keel_store *st, const char *table, const char *what,
                   int64_t id);
 
+/* Runs sql(params) on st and maps each row with item (*item new reference;
+ * 0 or a KEEL_E* code) into *list: a new array (caller frees), NULL on
+ * failure.  Returns 0, the store's code or item's first code. */
+int riding_query_list(keel_store *st, const char *sql, const json_t *params,
+                      int (*item)(keel_store *st, const json_t *row, json_t **item),
+                      json_t **list);
+
 /* A stored session row → API shape {session_id, horse_id, rider_id,
  * started_at, content_hash, bytes, status, summary}.  New reference or NULL. */
 json_t *riding_session_json(const json_t *row);

@@ -45,13 +45,18 @@ int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out)
     return rc;
 }
 
+static int session_item(keel_store *st, const json_t *row, json_t **item)
+{
+    *item = riding_session_json(row);
+    return *item != NULL ? 0 : KEEL_ENOMEM;
+}
+
 int riding_h_list_sessions(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     keel_store *st = keel_ctx_store(ctx);
     int64_t horse_id = json_integer_value(json_object_get(in, "horse_id"));
     json_int_t limit = 100;
-    json_t *params = NULL, *rows = NULL, *list = NULL, *v, *s;
-    size_t i;
+    json_t *params, *list = NULL;
     int rc;
 
     if (json_is_integer(json_object_get(in, "limit")))
@@ -60,30 +65,17 @@ int riding_h_list_sessions(keel_ctx *ctx, const json_t *in, json_t **out)
     if (rc != 0)
         return rc;
     params = json_pack("[I,I]", (json_int_t)horse_id, limit);
-    list = json_array();
-    if (params == NULL || list == NULL) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    rc = keel_store_exec(st, "SELECT " SESSION_COLUMNS " FROM riding_sessions WHERE horse_id = $1 "
-                             "ORDER BY started_at DESC, id DESC LIMIT $2", params, &rows);
-    if (rc != 0)
-        goto out;
-    json_array_foreach(rows, i, v) {
-        s = riding_session_json(v);
-        if (s == NULL || json_array_append_new(list, s) != 0) {
-            rc = KEEL_ENOMEM;
-            goto out;
-        }
-    }
-    *out = json_pack("{s:I, s:O}", "horse_id", (json_int_t)horse_id, "sessions", list);
-    if (*out == NULL)
-        rc = KEEL_ENOMEM;
-out:
-    json_decref(list);
-    json_decref(rows);
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = riding_query_list(st, "SELECT " SESSION_COLUMNS " FROM riding_sessions WHERE horse_id = $1 "
+                               "ORDER BY started_at DESC, id DESC LIMIT $2", params,
+                           session_item, &list);
     json_decref(params);
-    return rc;
+    if (rc != 0)
+        return rc;
+    *out = json_pack("{s:I, s:O}", "horse_id", (json_int_t)horse_id, "sessions", list);
+    json_decref(list);
+    return *out != NULL ? 0 : KEEL_ENOMEM;
 }
 
 static int delete_tx(keel_store *st, void *arg)

@@ -51,33 +51,27 @@ int riding_h_create_rider(keel_ctx *ctx, const json_t *in, json_t **out)
     return *out ? 0 : KEEL_ENOMEM;
 }
 
+static int rider_item(keel_store *st, const json_t *row, json_t **item)
+{
+    *item = named_json(json_integer_value(json_object_get(row, "id")),
+                       json_string_value(json_object_get(row, "name")),
+                       json_integer_value(json_object_get(row, "created_at")));
+    return *item != NULL ? 0 : KEEL_ENOMEM;
+}
+
 int riding_h_list_riders(keel_ctx *ctx, const json_t *in, json_t **out)
 {
-    json_t *rows = NULL, *list = json_array(), *v;
-    size_t i;
+    json_t *list = NULL;
     int rc;
 
-    if (list == NULL)
-        return KEEL_ENOMEM;
-    rc = keel_store_exec(keel_ctx_store(ctx),
-                         "SELECT id, name, created_at FROM riding_riders ORDER BY id", NULL, &rows);
+    rc = riding_query_list(keel_ctx_store(ctx),
+                           "SELECT id, name, created_at FROM riding_riders ORDER BY id", NULL,
+                           rider_item, &list);
     if (rc != 0)
-        goto out;
-    json_array_foreach(rows, i, v) {
-        if (json_array_append_new(list, named_json(json_integer_value(json_object_get(v, "id")),
-                                                   json_string_value(json_object_get(v, "name")),
-                                                   json_integer_value(json_object_get(v, "created_at")))) != 0) {
-            rc = KEEL_ENOMEM;
-            goto out;
-        }
-    }
+        return rc;
     *out = json_pack("{s:O}", "riders", list);
-    if (*out == NULL)
-        rc = KEEL_ENOMEM;
-out:
-    json_decref(rows);
     json_decref(list);
-    return rc;
+    return *out != NULL ? 0 : KEEL_ENOMEM;
 }
 
 /* Links rider_id to horse_id (both must exist); linking twice is a no-op. */
@@ -186,12 +180,15 @@ int riding_h_add_rider_to_horse(keel_ctx *ctx, const json_t *in, json_t **out)
     return rc != 0 ? rc : horse_get(st, horse_id, out);
 }
 
+static int horse_item(keel_store *st, const json_t *row, json_t **item)
+{
+    return horse_get(st, json_integer_value(json_object_get(row, "id")), item);
+}
+
 int riding_h_list_horses(keel_ctx *ctx, const json_t *in, json_t **out)
 {
-    keel_store *st = keel_ctx_store(ctx);
     json_int_t limit = 100, offset = 0;
-    json_t *params = NULL, *rows = NULL, *list = json_array(), *v, *h = NULL;
-    size_t i;
+    json_t *params, *list = NULL;
     int rc;
 
     if (json_is_integer(json_object_get(in, "limit")))
@@ -199,29 +196,15 @@ int riding_h_list_horses(keel_ctx *ctx, const json_t *in, json_t **out)
     if (json_is_integer(json_object_get(in, "offset")))
         offset = json_integer_value(json_object_get(in, "offset"));
     params = json_pack("[I,I]", limit, offset);
-    if (params == NULL || list == NULL) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    rc = keel_store_exec(st, "SELECT id FROM riding_horses ORDER BY id LIMIT $1 OFFSET $2",
-                         params, &rows);
-    if (rc != 0)
-        goto out;
-    json_array_foreach(rows, i, v) {
-        rc = horse_get(st, json_integer_value(json_object_get(v, "id")), &h);
-        if (rc != 0)
-            goto out;
-        if (json_array_append_new(list, h) != 0) {
-            rc = KEEL_ENOMEM;
-            goto out;
-        }
-    }
-    *out = json_pack("{s:O}", "horses", list);
-    if (*out == NULL)
-        rc = KEEL_ENOMEM;
-out:
-    json_decref(list);
-    json_decref(rows);
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = riding_query_list(keel_ctx_store(ctx),
+                           "SELECT id FROM riding_horses ORDER BY id LIMIT $1 OFFSET $2", params,
+                           horse_item, &list);
     json_decref(params);
-    return rc;
+    if (rc != 0)
+        return rc;
+    *out = json_pack("{s:O}", "horses", list);
+    json_decref(list);
+    return *out != NULL ? 0 : KEEL_ENOMEM;
 }

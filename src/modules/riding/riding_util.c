@@ -1,6 +1,6 @@
 /*
  * riding_util.c — small shared helpers: RFC 3339 parsing, existence checks,
- * the API shape of a session row.
+ * a query mapped row by row into a list, the API shape of a session row.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +101,36 @@ int riding_exists(keel_ctx *ctx, keel_store *st, const char *table, const char *
         keel_ctx_error_field_new(ctx, field, json_integer(id));
         return keel_ctx_error(ctx, rc, "%s %lld not found", what, (long long)id);
     }
+    return rc;
+}
+
+int riding_query_list(keel_store *st, const char *sql, const json_t *params,
+                      int (*item)(keel_store *st, const json_t *row, json_t **item),
+                      json_t **list)
+{
+    json_t *rows = NULL, *arr = json_array(), *v, *it;
+    size_t i;
+    int rc;
+
+    *list = NULL;
+    if (arr == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(st, sql, params, &rows);
+    if (rc != 0)
+        goto out;
+    json_array_foreach(rows, i, v) {
+        it = NULL;
+        rc = item(st, v, &it);
+        if (rc == 0 && json_array_append_new(arr, it) != 0)
+            rc = KEEL_ENOMEM;
+        if (rc != 0)
+            goto out;
+    }
+    *list = arr;
+    arr = NULL;
+out:
+    json_decref(arr);
+    json_decref(rows);
     return rc;
 }
 
