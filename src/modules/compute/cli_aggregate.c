@@ -69,16 +69,7 @@ static int aggregate_fd(int fd, const compute_options *opt, compute_summary *s, 
             goto out;
         }
     }
-    if ((rc = compute_csv_finish(&p)) < 0) {
-        snprintf(err, errlen, "%s", p.err);
-        goto out;
-    }
-    if ((rc = compute_agg_finish(g, s, err, errlen)) < 0)
-        goto out;
-    s->delimiter = p.delim;
-    s->decimal = p.seen_dec ? p.seen_dec : '.';
-    for (int i = 0; i < COMPUTE_NCOLS; i++)
-        memcpy(s->columns[i], p.names[i], sizeof s->columns[i]);
+    rc = compute_csv_summary(&p, s, err, errlen);
 out:
     compute_agg_free(g);
     free(buf);

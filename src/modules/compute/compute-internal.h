@@ -84,6 +84,10 @@ void compute_csv_init(compute_csv *p, compute_agg *agg);
 long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof);
 /* After the last feed: KEEL_EBADDATA if there was no header. */
 int compute_csv_finish(compute_csv *p);
+/* After the last feed: compute_csv_finish, then compute_agg_finish of
+ * p->agg into *s, plus what the parser saw (delimiter, decimal mark, column
+ * names).  0 or a KEEL_E* code with err set. */
+int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t errlen);
 
 /* Whole-buffer convenience: parse + aggregate into *s.  err gets the message. */
 int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,

@@ -460,6 +460,24 @@ int compute_csv_finish(compute_csv *p)
     return 0;
 }
 
+int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t errlen)
+{
+    int rc = compute_csv_finish(p);
+
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", p->err);
+        return rc;
+    }
+    rc = compute_agg_finish(p->agg, s, err, errlen);
+    if (rc < 0)
+        return rc;
+    s->delimiter = p->delim;
+    s->decimal = p->seen_dec ? p->seen_dec : '.';
+    for (int i = 0; i < COMPUTE_NCOLS; i++)
+        memcpy(s->columns[i], p->names[i], sizeof s->columns[i]);
+    return rc;
+}
+
 int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
                              compute_summary *s, char *err, size_t errlen)
 {
@@ -478,18 +496,7 @@ int compute_aggregate_buffer(const char *csv, size_t len, const compute_options 
         snprintf(err, errlen, "%s", p.err);
         goto out;
     }
-    rc = compute_csv_finish(&p);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s", p.err);
-        goto out;
-    }
-    rc = compute_agg_finish(g, s, err, errlen);
-    if (rc < 0)
-        goto out;
-    s->delimiter = p.delim;
-    s->decimal = p.seen_dec ? p.seen_dec : '.';
-    for (int i = 0; i < COMPUTE_NCOLS; i++)
-        memcpy(s->columns[i], p.names[i], sizeof s->columns[i]);
+    rc = compute_csv_summary(&p, s, err, errlen);
 out:
     compute_agg_free(g);
     return rc;
