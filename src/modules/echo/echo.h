@@ -13,7 +13,9 @@
 typedef struct echo_iface {
     unsigned version;               /* ECHO_IFACE_V1 */
     /* since v1 */
-    /* Returns its input: *out = in (borrowed from the caller), *outlen = len. */
+    /* Returns its input: *out = in (borrowed from the caller) in-process; the
+     * client (echo placed remotely) copies the reply into the ctx's arena, so
+     * *out lives as long as ctx.  *outlen = len. */
     int (*echo)(keel_ctx *ctx, const char *in, size_t len, const char **out, size_t *outlen);
 } echo_iface;
 
