@@ -162,7 +162,8 @@ keel_module_ctx *keel_ctx_module(keel_ctx *ctx);
 void       *keel_ctx_state(keel_ctx *ctx);
 keel_store *keel_ctx_store(keel_ctx *ctx);
 
-/* Per-call arena, freed when the call ends (borrowed). */
+/* Per-call arena, created on first use and freed when the call ends
+ * (borrowed).  NULL only when that first allocation fails (out of memory). */
 keel_arena *keel_ctx_arena(keel_ctx *ctx);
 
 /* Request id ("r-…"), stable across nested and remote calls (borrowed). */

@@ -37,7 +37,9 @@ int keel_store_tx(keel_store *st, int (*fn)(keel_store *st, void *arg), void *ar
 /* "sqlite" or "postgres". */
 const char *keel_store_backend_name(const keel_store *st);
 
-/* Last backend message for this handle, for logs (borrowed, may be ""). */
+/* Last backend message for this handle, for logs and error detail (borrowed,
+ * may be "").  The handle is shared by the process's loop threads: read it
+ * right after the failing call; a concurrent call may replace it. */
 const char *keel_store_errmsg(const keel_store *st);
 
 /* ---- backend vtable (for backend authors and test fakes) ----------------- *
