@@ -37,10 +37,7 @@ static const keel_migration migs_v2[] = {
 static int setup(void **state)
 {
     (void)state;
-    if (keel_test_tmpdir(tmpdir, sizeof tmpdir, "migrate") != 0)
-        return -1;
-    snprintf(dbpath, sizeof dbpath, "sqlite:%s/keel.db", tmpdir);
-    return 0;
+    return keel_test_tmppath(tmpdir, sizeof tmpdir, dbpath, sizeof dbpath, "migrate", "sqlite:%s/keel.db");
 }
 
 static int teardown(void **state)

@@ -26,10 +26,7 @@ static char err[512];
 static int setup(void **state)
 {
     (void)state;
-    if (keel_test_tmpdir(tmpdir, sizeof tmpdir, "store") != 0)
-        return -1;
-    snprintf(dbpath, sizeof dbpath, "%s/sub/dir/keel.db", tmpdir);
-    return 0;
+    return keel_test_tmppath(tmpdir, sizeof tmpdir, dbpath, sizeof dbpath, "store", "%s/sub/dir/keel.db");
 }
 
 static int teardown(void **state)
