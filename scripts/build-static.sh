@@ -38,15 +38,15 @@ pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto"
 #   /usr/lib/x86_64-linux-gnu/libpq.a
 #   /usr/lib/postgresql/15/lib/libpgcommon.a   (SCRAM, base64, string helpers)
 #   /usr/lib/postgresql/15/lib/libpgport.a     (portability shims)
-# plus libssl.a + libcrypto.a (TLS), and scripts/static/pq-stubs.c compiled
+# plus libssl.a + libcrypto.a (TLS), and scripts/static/pq-unsupported.c compiled
 # into the binary: Debian's libpq.a is built with GSSAPI and LDAP but Debian
-# ships no static libgssapi_krb5/libldap, so the stubs answer "not available"
+# ships no static libgssapi_krb5/libldap, so the stand-ins answer "not available"
 # (proved by a scratch link + SCRAM login against postgres 15; see
 # docs/operations.md "Static build caveats").  To enable, uncomment:
 # pcs="$pcs libpq"
 # extra_static_dirs="/usr/lib/postgresql/15/lib"   # where libpgcommon.a/libpgport.a live
 # and drop -lgssapi_krb5 -lldap from the link line (pkg-config --static lists
-# them) in favour of the stub object.
+# them) in favour of the stand-in object.
 extra_static_dirs=${extra_static_dirs:-}
 
 libs=$(pkg-config --static --libs-only-l $pcs) || die "pkg-config failed for: $pcs"

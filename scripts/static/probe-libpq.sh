@@ -4,7 +4,7 @@
 # Proves Debian 12's libpq links fully statically (for the next wave's
 # PostgreSQL store): a tiny client linked with -static against libpq.a,
 # libpgcommon.a, libpgport.a (postgresql-server-dev-15), libssl.a, libcrypto.a
-# and scripts/static/pq-stubs.c (GSSAPI/LDAP stand-ins).  Checks the result has
+# and scripts/static/pq-unsupported.c (GSSAPI/LDAP stand-ins).  Checks the result has
 # no dynamic section; with a URL, connects and prints the server version
 # (exit 1 if the connection fails).  Without a URL it connects to a closed
 # local port and expects libpq's clean "connection refused" error.
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 }
 EOF
 gcc -O2 -static -o "$work/pq" -I"$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)" \
-    "$work/pq.c" "$here/pq-stubs.c" -L"$pglib" -lpq -lpgcommon -lpgport -lssl -lcrypto -lpthread -ldl -lm \
+    "$work/pq.c" "$here/pq-unsupported.c" -L"$pglib" -lpq -lpgcommon -lpgport -lssl -lcrypto -lpthread -ldl -lm \
     2>"$work/link.log" || { cat "$work/link.log" >&2; exit 1; }
 warned=$(grep -o "Using '[a-z_0-9]*' in statically linked" "$work/link.log" | cut -d"'" -f2 | sort -u | tr '\n' ' ' || true)
 readelf -d "$work/pq" 2>&1 | grep -q "no dynamic section" || { echo "probe-libpq: not static" >&2; exit 1; }
