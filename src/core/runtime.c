@@ -450,27 +450,3 @@ void keel__rt_stop(keel_runtime *rt)
     }
     rt->started = 0;
 }
-
-size_t keel__rt_count(const keel_runtime *rt)
-{
-    return rt->n;
-}
-
-keel_module_ctx *keel__rt_at(keel_runtime *rt, size_t i)
-{
-    return i < rt->n ? &rt->mods[i] : NULL;
-}
-
-keel_module_ctx *keel__rt_find(keel_runtime *rt, const char *name)
-{
-    size_t i;
-    for (i = 0; i < rt->n; i++)
-        if (strcmp(rt->mods[i].desc->name, name) == 0)
-            return &rt->mods[i];
-    return NULL;
-}
-
-keel_module_ctx *keel__rt_authn(keel_runtime *rt)
-{
-    return rt->authn;
-}
