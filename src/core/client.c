@@ -1,5 +1,5 @@
 /*
- * remote_client.c — helpers for typed module clients (include/keel/client.h).
+ * client.c — helpers for typed module clients (include/keel/client.h).
  *
  * Thin wrappers over keel_call: ownership that suits marshalling code
  * (steal the input), json_pack / json_unpack with errors on the ctx.
