@@ -352,7 +352,8 @@ static int keel_env_known_extra(const char *name, size_t n)
 {
     static const char *const extra[] = {"KEEL_CONFIG", "KEEL_BIN", "KEEL_SOURCE_DIR",
                                         "KEEL_CHECK_OUTPUT", "KEEL_HEALTH_HOST",
-                                        "KEEL_STORE_CACHE", "KEEL_STORE_BUSY_MS", NULL};
+                                        "KEEL_STORE_CACHE", "KEEL_STORE_BUSY_MS",
+                                        "KEEL_CALL_LOG", NULL};
     int i;
     for (i = 0; extra[i]; i++)
         if (strlen(extra[i]) == n && memcmp(extra[i], name, n) == 0)

@@ -41,6 +41,7 @@ struct keel_runtime {
     keel_module_ctx      *authn;
     int                   auth_disabled;
     int                   check_output;
+    int                   call_log_fd;  /* KEEL_CALL_LOG: "module.method" per handler run, or -1 */
     int64_t               call_timeout_ms;
     int                   started;
 };

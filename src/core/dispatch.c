@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ctx-internal.h"
 
@@ -42,6 +43,12 @@ static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
     } else if (!json_is_object(in)) {
         rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: input must be a JSON object", mc->desc->name, m->name);
         goto out;
+    }
+    if (ctx->rt->call_log_fd >= 0) {
+        char line[160];
+        int n = snprintf(line, sizeof(line), "%s.%s\n", mc->desc->name, m->name);
+        if (n > 0 && (size_t)n < sizeof(line) && write(ctx->rt->call_log_fd, line, (size_t)n) < 0)
+            keel_log(ctx, KEEL_LOG_WARN, "KEEL_CALL_LOG: cannot append");
     }
     rc = m->handler(ctx, in, out);
     if (rc > 0) {

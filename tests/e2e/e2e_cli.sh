@@ -45,6 +45,9 @@ run "$KEEL_BIN" echo echo stray;           expect_eq "stray argument exits 2" "$
 if "$KEEL_BIN" modules | grep -q '^kv '; then
     run "$KEEL_BIN" kv put --key a --value 1;  expect_eq "kv put via flags" "$RC" 0
     run "$KEEL_BIN" kv get --key a;            expect_eq "kv get via flags" "$(jget "$OUT" value)" "1"
+    run "$KEEL_BIN" kv list --prefix a --limit 10; expect_eq "kv list via flags" "$(jget "$OUT" items.0.key)" "a"
+    run "$KEEL_BIN" kv delete --key a;         expect_eq "kv delete via flags" "$(jget "$OUT" deleted)" "true"
+    run "$KEEL_BIN" kv get --key a;            expect_eq "kv get after delete exits 1 (not found)" "$RC" 1
     run "$KEEL_BIN" kv get --key missing;      expect_eq "kv get missing exits 1 (not found)" "$RC" 1
     run "$KEEL_BIN" kv list --limit abc;       expect_eq "kv list --limit abc exits 3" "$RC" 3
     run "$KEEL_BIN" kv get --nokey a;          expect_eq "unknown option exits 3" "$RC" 3
