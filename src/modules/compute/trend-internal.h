@@ -1,9 +1,11 @@
 /*
- * compute/trend-internal.h — shared by trend.c and trend_stats.c only.
+ * compute/trend-internal.h — shared by trend.c, trend_stats.c and
+ * trend_flags.c only.
  *
  * trend.c validates the session lines, groups them by horse and builds the
  * output; trend_stats.c holds the pure helpers it uses: robust statistics
- * over one metric series and proleptic Gregorian dates (no locale).
+ * over one metric series and proleptic Gregorian dates (no locale);
+ * trend_flags.c applies the flag rules to one horse's results.
  */
 #ifndef COMPUTE_TREND_INTERNAL_H
 #define COMPUTE_TREND_INTERNAL_H
@@ -27,6 +29,45 @@ typedef struct trend_stat {
     int         has_base, has_pct, has_z, has_slope;
     const char *z_basis;
 } trend_stat;
+
+/* ---- tracked metrics: enum and table (trend.c) in the same order -------- */
+
+enum {
+    M_DURATION, M_HALT_T, M_WALK_T, M_TROT_T, M_CANTER_T, M_GALLOP_T,
+    M_WALK_CAD, M_TROT_CAD, M_CANTER_CAD, M_TROT_REG, M_CANTER_REG,
+    M_REIN_BAL, M_SYM, M_MDBA, M_LOAD, M_JUMPS, M_COUNT
+};
+
+typedef struct trend_metric {
+    const char *name;     /* output key, dotted path into the summary */
+    const char *path[3];  /* the same path split; unused tail NULL */
+    /* Gate: the value is skipped (as missing) when these paths are present
+     * and sum to 0 — aggregate writes 0 for cadence, regularity and symmetry
+     * of a gait never seen, and 0 balance when the horse never turned. */
+    const char *gate[2][3];
+} trend_metric;
+
+/* Indexed by the enum above; a zeroed row ends it. */
+extern const trend_metric compute_trend_metrics[M_COUNT + 1];
+
+/* EWMA acute/chronic load of one horse (computed in trend.c). */
+typedef struct trend_load {
+    double acute, chronic, acwr;
+    int    has_acwr;
+    long   days;
+    size_t nload;
+} trend_load;
+
+/* has ? x : null, and null for a non-finite x.  New reference (NULL on
+ * ENOMEM); trend.c. */
+json_t *compute_trend_num(int has, double x);
+
+/* ---- flags (trend_flags.c) ----------------------------------------------- */
+
+/* Appends to flags the flags of docs/compute.md "## trend" raised by one
+ * horse: st[m] is valid where have[m], ld its load.  0 or KEEL_ENOMEM. */
+int compute_trend_flags(const trend_opts *o, const trend_stat st[M_COUNT], const int have[M_COUNT],
+                        const trend_load *ld, json_t *flags);
 
 /* ---- statistics (trend_stats.c) ------------------------------------------ */
 

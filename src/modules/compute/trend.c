@@ -5,8 +5,8 @@
  * One pass validates and groups the session lines by horse; each horse is then
  * sorted by instant and reduced metric by metric: latest, baseline (median of
  * the previous N), change, robust z (MAD), Theil–Sen slope, plus ISO-week
- * aggregates, EWMA acute/chronic load and flags.  Depends on jansson and
- * keel/error.h only.
+ * aggregates and EWMA acute/chronic load; the flags are raised by
+ * trend_flags.c.  Depends on jansson and keel/error.h only.
  */
 #include "trend-internal.h"
 
@@ -45,25 +45,10 @@ static const trend_opt_key trend_opt_keys[] = {
     {0}
 };
 
-/* ---- tracked metrics: enum and table in the same order ------------------ */
-
-enum {
-    M_DURATION, M_HALT_T, M_WALK_T, M_TROT_T, M_CANTER_T, M_GALLOP_T,
-    M_WALK_CAD, M_TROT_CAD, M_CANTER_CAD, M_TROT_REG, M_CANTER_REG,
-    M_REIN_BAL, M_SYM, M_MDBA, M_LOAD, M_JUMPS, M_COUNT
-};
-
-typedef struct trend_metric {
-    const char *name;     /* output key, dotted path into the summary */
-    const char *path[3];  /* the same path split; unused tail NULL */
-    /* Gate: the value is skipped (as missing) when these paths are present
-     * and sum to 0 — aggregate writes 0 for cadence, regularity and symmetry
-     * of a gait never seen, and 0 balance when the horse never turned. */
-    const char *gate[2][3];
-} trend_metric;
+/* ---- tracked metrics (enum and struct: trend-internal.h) --------------- */
 
 #define TREND_GAIT(g) {{"gaits", g, "time_s"}}
-static const trend_metric trend_metrics[M_COUNT + 1] = {
+const trend_metric compute_trend_metrics[M_COUNT + 1] = {
     {"duration_s",               {"duration_s"},                      {{0}}},
     {"gaits.halt.time_s",        {"gaits", "halt", "time_s"},         {{0}}},
     {"gaits.walk.time_s",        {"gaits", "walk", "time_s"},         {{0}}},
@@ -84,7 +69,7 @@ static const trend_metric trend_metrics[M_COUNT + 1] = {
 };
 #undef TREND_GAIT
 
-/* ---- run state (trend_opts and trend_stat: trend-internal.h) ------------- */
+/* ---- run state (trend_opts, trend_stat, trend_load: trend-internal.h) ---- */
 
 typedef struct trend_sess {
     double        t;    /* UTC instant in days since 1970-01-01 (sorting, slopes) */
@@ -244,7 +229,7 @@ static int trend_get(const json_t *sum, const trend_metric *m, double *v)
 
 /* ---- output -------------------------------------------------------------- */
 
-static json_t *trend_num(int has, double x)
+json_t *compute_trend_num(int has, double x)
 {
     return has && isfinite(x) ? json_real(x) : json_null();
 }
@@ -253,12 +238,12 @@ static json_t *trend_stat_json(const trend_stat *st)
 {
     return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s?,s:o}",
                      "n", (json_int_t)st->n, "baseline_n", (json_int_t)st->nbase,
-                     "latest", trend_num(1, st->latest),
-                     "baseline", trend_num(st->has_base, st->baseline),
-                     "change", trend_num(st->has_base, st->change),
-                     "change_pct", trend_num(st->has_pct, st->change_pct),
-                     "z", trend_num(st->has_z, st->z), "z_basis", st->z_basis,
-                     "slope_30d", trend_num(st->has_slope, st->slope));
+                     "latest", compute_trend_num(1, st->latest),
+                     "baseline", compute_trend_num(st->has_base, st->baseline),
+                     "change", compute_trend_num(st->has_base, st->change),
+                     "change_pct", compute_trend_num(st->has_pct, st->change_pct),
+                     "z", compute_trend_num(st->has_z, st->z), "z_basis", st->z_basis,
+                     "slope_30d", compute_trend_num(st->has_slope, st->slope));
 }
 
 typedef struct trend_week {
@@ -295,9 +280,9 @@ static json_t *trend_weekly(const trend_horse *h)
             j = nw - 1 - j;
         }
         w[j].n++;
-        if (trend_get(s->sum, &trend_metrics[M_DURATION], &x) > 0) { w[j].dur += x; w[j].ndur++; }
-        if (trend_get(s->sum, &trend_metrics[M_LOAD], &x) > 0) { w[j].load += x; w[j].nload++; }
-        if (trend_get(s->sum, &trend_metrics[M_SYM], &x) > 0) { w[j].sym += x; w[j].nsym++; }
+        if (trend_get(s->sum, &compute_trend_metrics[M_DURATION], &x) > 0) { w[j].dur += x; w[j].ndur++; }
+        if (trend_get(s->sum, &compute_trend_metrics[M_LOAD], &x) > 0) { w[j].load += x; w[j].nload++; }
+        if (trend_get(s->sum, &compute_trend_metrics[M_SYM], &x) > 0) { w[j].sym += x; w[j].nsym++; }
     }
     qsort(w, nw, sizeof *w, trend_week_cmp);
     for (j = 0; j < nw; j++) {
@@ -307,10 +292,10 @@ static json_t *trend_weekly(const trend_horse *h)
                  (int)((thu - compute_trend_days_from_civil(y, 1, 1)) / 7 + 1));
         json_t *o = json_pack("{s:s,s:o,s:I,s:o,s:o,s:o}", "week", label,
                               "start", compute_trend_date_json(w[j].monday), "sessions", (json_int_t)w[j].n,
-                              "duration_s", trend_num(w[j].ndur > 0, w[j].dur),
-                              "load", trend_num(w[j].nload > 0, w[j].load),
+                              "duration_s", compute_trend_num(w[j].ndur > 0, w[j].dur),
+                              "load", compute_trend_num(w[j].nload > 0, w[j].load),
                               "trot_symmetry_pct",
-                              trend_num(w[j].nsym > 0, w[j].sym / (double)(w[j].nsym ? w[j].nsym : 1)));
+                              compute_trend_num(w[j].nsym > 0, w[j].sym / (double)(w[j].nsym ? w[j].nsym : 1)));
         if (json_array_append_new(arr, o)) goto out;
     }
     res = arr;
@@ -332,13 +317,6 @@ static int trend_day_cmp(const void *pa, const void *pb)
     return a->day < b->day ? -1 : a->day > b->day;
 }
 
-typedef struct trend_load {
-    double acute, chronic, acwr;
-    int    has_acwr;
-    long   days;
-    size_t nload;
-} trend_load;
-
 /* EWMA acute/chronic load over every calendar day from the horse's first
  * session to its last (days without a session count 0).  0 or KEEL_ENOMEM. */
 static int trend_loads(const trend_run *r, const trend_horse *h, trend_load *ld, long *first, long *last)
@@ -353,7 +331,7 @@ static int trend_loads(const trend_run *r, const trend_horse *h, trend_load *ld,
     for (size_t i = 0; i < h->n; i++) {
         if (h->s[i].day < *first) *first = h->s[i].day;
         if (h->s[i].day > *last) *last = h->s[i].day;
-        if (trend_get(h->s[i].sum, &trend_metrics[M_LOAD], &x) > 0)
+        if (trend_get(h->s[i].sum, &compute_trend_metrics[M_LOAD], &x) > 0)
             dl[k++] = (trend_day){h->s[i].day, x};
     }
     qsort(dl, k, sizeof *dl, trend_day_cmp);
@@ -381,82 +359,6 @@ static int trend_loads(const trend_run *r, const trend_horse *h, trend_load *ld,
     return 0;
 }
 
-/* Appends one flag; 0 or KEEL_ENOMEM. */
-static int trend_flag(json_t *flags, const char *flag, const char *metric, double value,
-                      const trend_stat *st, const char *statistic, double observed,
-                      double threshold, const char *msg)
-{
-    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:f,s:o,s:s}", "flag", flag, "metric", metric,
-                          "value", trend_num(1, value),
-                          "baseline", trend_num(st && st->has_base, st ? st->baseline : 0),
-                          "statistic", statistic, "observed", trend_num(1, observed),
-                          "threshold", threshold, "z", trend_num(st && st->has_z, st ? st->z : 0),
-                          "message", msg);
-    return json_array_append_new(flags, o) ? KEEL_ENOMEM : 0;
-}
-
-/* The flag rules of docs/compute.md "## trend".  0 or KEEL_ENOMEM. */
-static int trend_flags(const trend_run *r, const trend_stat *st, const int *have,
-                       const trend_load *ld, json_t *flags)
-{
-    static const struct { int m; const char *gait; } cad[] = {
-        {M_WALK_CAD, "walk"}, {M_TROT_CAD, "trot"}, {M_CANTER_CAD, "canter"}, {0, NULL}};
-    static const struct { int m; const char *gait; } reg[] = {
-        {M_TROT_REG, "trot"}, {M_CANTER_REG, "canter"}, {0, NULL}};
-    const trend_opts *o = &r->o;
-    double zt = o->z_threshold;
-    char msg[256], zs[64];
-    const trend_stat *s = &st[M_SYM];
-    int rc = 0;
-
-#define TREND_ZTEXT(s_, cmp_)                                                                   \
-    ((s_)->has_z ? (snprintf(zs, sizeof zs, ", robust z %.2f " cmp_, (s_)->z, zt), zs)          \
-                 : ", too few or identical earlier sessions for a z-score")
-    if (have[M_SYM] && s->has_base && s->change <= -o->symmetry_drop && (!s->has_z || s->z <= -zt)) {
-        snprintf(msg, sizeof msg, "trot symmetry %.1f%% is %.1f points below its baseline %.1f%% (threshold %.1f points%s)",
-                 s->latest, -s->change, s->baseline, o->symmetry_drop, TREND_ZTEXT(s, "<= -%.2f"));
-        rc = trend_flag(flags, "symmetry_drop", trend_metrics[M_SYM].name, s->latest, s, "change",
-                        s->change, -o->symmetry_drop, msg);
-    }
-    s = &st[M_REIN_BAL];
-    if (!rc && have[M_REIN_BAL] && fabs(s->latest) >= o->rein_balance_max) {
-        snprintf(msg, sizeof msg, "rein balance %+.2f: one rein dominates (|balance| %.2f >= %.2f)",
-                 s->latest, fabs(s->latest), o->rein_balance_max);
-        rc = trend_flag(flags, "rein_imbalance", trend_metrics[M_REIN_BAL].name, s->latest, s, "abs",
-                        fabs(s->latest), o->rein_balance_max, msg);
-    }
-    for (int i = 0; !rc && cad[i].gait; i++) {
-        s = &st[cad[i].m];
-        if (!have[cad[i].m] || !s->has_pct || fabs(s->change_pct) < o->cadence_shift_pct ||
-            (s->has_z && fabs(s->z) < zt))
-            continue;
-        snprintf(msg, sizeof msg, "%s cadence %.1f spm is %+.1f%% from its baseline %.1f spm (threshold %.1f%%%s)",
-                 cad[i].gait, s->latest, s->change_pct, s->baseline, o->cadence_shift_pct,
-                 TREND_ZTEXT(s, "beyond +/-%.2f"));
-        rc = trend_flag(flags, "cadence_shift", trend_metrics[cad[i].m].name, s->latest, s, "change_pct",
-                        s->change_pct, o->cadence_shift_pct, msg);
-    }
-    for (int i = 0; !rc && reg[i].gait; i++) {
-        s = &st[reg[i].m];
-        if (!have[reg[i].m] || !s->has_pct || s->change_pct > -o->regularity_drop_pct ||
-            (s->has_z && s->z > -zt))
-            continue;
-        snprintf(msg, sizeof msg, "%s regularity %.3f is %.1f%% below its baseline %.3f (threshold %.1f%%%s)",
-                 reg[i].gait, s->latest, -s->change_pct, s->baseline, o->regularity_drop_pct,
-                 TREND_ZTEXT(s, "<= -%.2f"));
-        rc = trend_flag(flags, "regularity_drop", trend_metrics[reg[i].m].name, s->latest, s, "change_pct",
-                        s->change_pct, -o->regularity_drop_pct, msg);
-    }
-#undef TREND_ZTEXT
-    if (!rc && ld->has_acwr && ld->days >= (long)o->acwr_min_days && ld->acwr >= o->acwr_max) {
-        snprintf(msg, sizeof msg, "acute:chronic load ratio %.2f >= %.2f (acute %.1f, chronic %.1f over %ld days)",
-                 ld->acwr, o->acwr_max, ld->acute, ld->chronic, ld->days);
-        rc = trend_flag(flags, "load_spike", trend_metrics[M_LOAD].name, ld->acwr, NULL, "acwr", ld->acwr,
-                        o->acwr_max, msg);
-    }
-    return rc;
-}
-
 /* One horse's output object (*out new reference).  0 or a KEEL_E* code. */
 static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
 {
@@ -472,11 +374,11 @@ static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
     for (int m = 0; m < M_COUNT; m++) {
         size_t k = 0;
         for (size_t i = 0; i < h->n; i++) {
-            int g = trend_get(h->s[i].sum, &trend_metrics[m], &r->v[k]);
+            int g = trend_get(h->s[i].sum, &compute_trend_metrics[m], &r->v[k]);
             if (g < 0) {
                 rc = trend_fail(r, KEEL_EBADDATA, "sessions[%zu].%s%s: must be a number or null",
                                 h->s[i].idx, h->s[i].sum == h->s[i].line ? "" : "summary.",
-                                trend_metrics[m].name);
+                                compute_trend_metrics[m].name);
                 goto out;
             }
             if (g) r->t[k++] = h->s[i].t;
@@ -484,18 +386,19 @@ static int trend_horse_out(trend_run *r, trend_horse *h, json_t **out)
         if (k == 0) continue;
         compute_trend_stats(&r->o, r->scratch, r->t, r->v, k, &st[m]);
         have[m] = 1;
-        if (json_object_set_new(metrics, trend_metrics[m].name, trend_stat_json(&st[m]))) goto out;
+        if (json_object_set_new(metrics, compute_trend_metrics[m].name, trend_stat_json(&st[m]))) goto out;
     }
     if (!(weekly = trend_weekly(h))) goto out;
-    if (trend_loads(r, h, &ld, &first, &last) || trend_flags(r, st, have, &ld, flags)) goto out;
+    if (trend_loads(r, h, &ld, &first, &last) || compute_trend_flags(&r->o, st, have, &ld, flags)) goto out;
     sid = json_object_get(h->s[h->n - 1].line, "session_id");
     ho = json_pack("{s:o,s:I,s:o,s:o,s:o,s:O,s:O,s:{s:o,s:o,s:o,s:I,s:o,s:I},s:O}",
                    "horse_id", json_deep_copy(h->id), "sessions", (json_int_t)h->n,
                    "first_date", compute_trend_date_json(first), "last_date", compute_trend_date_json(last),
                    "last_session_id", sid ? json_deep_copy(sid) : json_null(),
                    "metrics", metrics, "weekly", weekly,
-                   "load", "acute", trend_num(ld.nload > 0, ld.acute),
-                   "chronic", trend_num(ld.nload > 0, ld.chronic), "acwr", trend_num(ld.has_acwr, ld.acwr),
+                   "load", "acute", compute_trend_num(ld.nload > 0, ld.acute),
+                   "chronic", compute_trend_num(ld.nload > 0, ld.chronic),
+                   "acwr", compute_trend_num(ld.has_acwr, ld.acwr),
                    "days", (json_int_t)ld.days, "as_of", compute_trend_date_json(last),
                    "sessions_with_load", (json_int_t)ld.nload,
                    "flags", flags);
