@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 JOBS=${KEEL_TEST_JOBS:-$(nproc)}
 PASS=0
 FAIL=0
-LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/keel-test.XXXXXX")
+LOGDIR=$(mktemp -d --suffix=-keel-test -p "${TMPDIR:-/tmp}")
 
 # suite NAME BUILD_DIR [cmake args...]: configure, build, run ctest, count.
 suite() {

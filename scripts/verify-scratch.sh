@@ -83,7 +83,7 @@ size=$(stat -c %s "$bin")
 echo "binary: $bin ($size bytes)"
 
 # ---- 2. the root dir ----------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/keel-scratch.XXXXXX")
+work=$(mktemp -d --suffix=-keel-scratch -p "${TMPDIR:-/tmp}")
 pids=()
 cleanup() {
     local p

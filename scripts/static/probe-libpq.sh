@@ -14,7 +14,7 @@ pglib=/usr/lib/postgresql/15/lib
 for a in "$(gcc -print-file-name=libpq.a)" "$pglib/libpgcommon.a" "$pglib/libpgport.a"; do
     [ -f "$a" ] || { echo "probe-libpq: missing $a (libpq-dev, postgresql-server-dev-15)" >&2; exit 1; }
 done
-work=$(mktemp -d "${TMPDIR:-/tmp}/keel-pq.XXXXXX")
+work=$(mktemp -d --suffix=-keel-pq -p "${TMPDIR:-/tmp}")
 trap 'rm -rf "$work"' EXIT
 cat >"$work/pq.c" <<'EOF'
 #include <stdio.h>

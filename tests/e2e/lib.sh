@@ -4,7 +4,7 @@
 set -euo pipefail
 : "${KEEL_BIN:?KEEL_BIN must point at the keel binary}"
 
-E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/keel-e2e.XXXXXX")
+E2E_TMP=$(mktemp -d --suffix=-keel-e2e -p "${TMPDIR:-/tmp}")
 E2E_PIDS=()
 E2E_PASS=0
 E2E_FAIL=0
