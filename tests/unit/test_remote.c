@@ -577,6 +577,7 @@ static void test_call_ok(void **state)
     assert_non_null(strstr(f->s->last_head, "Content-Type: application/json\r\n"));
     assert_non_null(strstr(f->s->last_head,
                            "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    assert_null(strstr(f->s->last_head, "Authorization:"));   /* no caller token: none sent */
     {
         const char *dl = strstr(f->s->last_head, "X-Keel-Deadline-Ms: ");
         long v;
@@ -585,8 +586,12 @@ static void test_call_ok(void **state)
         assert_true(v > 2500 && v <= 3000);  /* call_timeout_ms=3000 */
     }
     json_decref(out);
-    /* Second call: skew check cached (one GET), connection reused. */
+    /* Second call: skew check cached (one GET), connection reused; the
+     * caller's bearer token travels with it so the callee sees the same caller. */
+    assert_int_equal(keel__ctx_set_token(f->ctx, "kt_caller-token"), 0);
     assert_int_equal(keel_call(f->ctx, "trem", "put", in, &out), 0);
+    assert_non_null(strstr(f->s->last_head, "Authorization: Bearer kt_caller-token\r\n"));
+    assert_int_equal(keel__ctx_set_token(f->ctx, NULL), 0);
     assert_int_equal(f->s->requests, 3);
     assert_int_equal(f->s->accepts, 1);
     json_decref(out);
