@@ -1,6 +1,7 @@
 /*
  * summary.c — compute_summary <-> JSON (the fixed shape of docs/compute.md).
  */
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 
@@ -89,6 +90,15 @@ static const char *unit_str(const json_t *o, const char *key, const char *const 
     return allowed[0];
 }
 
+/* The per-gait numbers of a summary, by JSON name. */
+static const struct { const char *name; size_t off; } gait_fields[] = {
+    { "time_s",      offsetof(compute_gait_stats, time_s) },
+    { "share",       offsetof(compute_gait_stats, share) },
+    { "cadence_spm", offsetof(compute_gait_stats, cadence_spm) },
+    { "regularity",  offsetof(compute_gait_stats, regularity) },
+    { NULL, 0 }
+};
+
 int compute_summary_from_json(const json_t *j, compute_summary *s)
 {
     static const char *const tu[] = { "s", "ms", NULL };
@@ -111,14 +121,10 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     GET("quality.nonmonotonic_rows", s->nonmonotonic_rows);
     GET("quality.nan_cells", s->nan_cells);
     for (int i = 0; i < COMPUTE_NGAITS; i++) {
-        snprintf(key, sizeof key, "gaits.%s.time_s", compute_gait_names[i]);
-        GET(key, s->gaits[i].time_s);
-        snprintf(key, sizeof key, "gaits.%s.share", compute_gait_names[i]);
-        GET(key, s->gaits[i].share);
-        snprintf(key, sizeof key, "gaits.%s.cadence_spm", compute_gait_names[i]);
-        GET(key, s->gaits[i].cadence_spm);
-        snprintf(key, sizeof key, "gaits.%s.regularity", compute_gait_names[i]);
-        GET(key, s->gaits[i].regularity);
+        for (int f = 0; gait_fields[f].name; f++) {
+            snprintf(key, sizeof key, "gaits.%s.%s", compute_gait_names[i], gait_fields[f].name);
+            GET(key, *(double *)((char *)&s->gaits[i] + gait_fields[f].off));
+        }
     }
     GET("rein.left_s", s->rein_left_s);
     GET("rein.right_s", s->rein_right_s);
