@@ -35,6 +35,7 @@ struct compute_agg {
     double (*buf)[COMPUTE_NCOLS];
     size_t nbuf;
     int detected;
+    int bad_rate;                /* nominal rate outside MIN..MAX_RATE_HZ: nothing sized */
     /* raw row bookkeeping */
     int have_last;
     double last_traw, t0raw;
@@ -391,23 +392,41 @@ static int detect(compute_agg *g)
     g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
     free(tmp);
 
-    /* decimation and window geometry */
+    /* The rate comes from the input: check it before anything is sized from
+     * it (a 1e-21 s step once overflowed lround and sized the window to a
+     * few bytes).  Rows are still counted; finish reports the rate. */
     double rate = 1.0 / g->period;
-    g->D = (int)lround(rate / DECIM_HZ);
-    if (g->D < 1)
-        g->D = 1;
+    g->detected = 1;
+    if (n > 1 && !(rate >= MIN_RATE_HZ && rate <= MAX_RATE_HZ)) {
+        g->bad_rate = 1;
+        g->nbuf = 0;
+        return 0;
+    }
+    /* decimation and window geometry; with rate in range D <= 200 and
+     * fs in [5, 37.5] Hz, so S stays small, but keep the sizes checked */
+    double dd = floor(rate / DECIM_HZ + 0.5);
+    g->D = dd < 1 ? 1 : (int)dd;
     g->fs = rate / g->D;
-    g->S = (size_t)lround(WIN_S / 2 * g->fs);
-    if (g->S < 4)
-        g->S = 4;
+    double sd2 = floor(WIN_S / 2 * g->fs + 0.5);
+    g->S = sd2 < 4 ? 4 : (size_t)sd2;
+    if (g->S > 4096) {
+        g->bad_rate = 1;
+        g->nbuf = 0;
+        return 0;
+    }
     g->N = 2 * g->S;
+    free(g->wt);
+    free(g->wa);
+    free(g->wg);
+    free(g->work);
     g->wt = malloc(sizeof *g->wt * (g->N + 1));
     g->wa = malloc(sizeof *g->wa * (g->N + 1));
     g->wg = malloc(sizeof *g->wg * (g->N + 1));
     g->work = malloc(sizeof *g->work * 8 * (g->N + 1));
-    if (!g->wt || !g->wa || !g->wg || !g->work)
+    if (!g->wt || !g->wa || !g->wg || !g->work) {
+        g->detected = 0;
         return KEEL_ENOMEM;
-    g->detected = 1;
+    }
     for (size_t i = 0; i < n; i++)
         process(g, g->buf[i]);
     g->nbuf = 0;
@@ -417,7 +436,11 @@ static int detect(compute_agg *g)
 void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS])
 {
     double r[COMPUTE_NCOLS];
-    if (isnan(v[0])) {
+    if (g->bad_rate) {
+        g->samples++;
+        return;
+    }
+    if (!isfinite(v[0])) {
         g->dropped++;
         return;
     }
@@ -468,15 +491,15 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
-    if (!g->wt) {
-        snprintf(err, errlen, "out of memory");
-        return KEEL_ENOMEM;
-    }
-    if (g->samples > 1 && (1.0 / g->period < MIN_RATE_HZ || 1.0 / g->period > MAX_RATE_HZ)) {
+    if (g->bad_rate) {
         snprintf(err, errlen, "implausible sample rate %.3g Hz (median time step %g %s); "
                  "is the time column in %s? (time_unit / --time-unit)", 1.0 / g->period,
                  g->median_step, g->tu, strcmp(g->tu, "s") == 0 ? "ms" : "s");
         return KEEL_EBADDATA;
+    }
+    if (!g->wt) {
+        snprintf(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
     }
     end_segment(g, g->t_prev);
 

@@ -72,7 +72,7 @@ static int c_aggregate(keel_ctx *ctx, const compute_samples *samples,
                               samples->gx[i], samples->gy[i], samples->gz[i] };
         for (int k = 0; k < 7; k++) {
             if (isfinite(v[k]))
-                fprintf(f, "%.10g", v[k]);
+                fprintf(f, "%.17g", v[k]); /* round-trips: same result in every placement */
             else
                 fputs("NaN", f);
             fputc(k < 6 ? ',' : '\n', f);

@@ -7,7 +7,10 @@
  * are parsed straight into doubles by a locale-independent number parser: no
  * per-row allocation, no strtod.
  */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compute-internal.h"
@@ -109,17 +112,24 @@ int compute_parse_number(const char *p, const char *end, char dec1, char dec2,
     }
     while (p < end && (*p == ' ' || *p == '"'))
         p++;
-    double v = (double)mant;
-    if (scale < 0) {
-        if (scale >= -22)
+    double v;
+    if (mant <= (UINT64_C(1) << 53) && scale >= -22 && scale <= 22) {
+        /* Clinger's fast path: both operands exact, one rounding */
+        v = (double)mant;
+        if (scale < 0)
             v /= pow10_tab[-scale];
         else
-            v *= pow(10.0, scale);
-    } else if (scale > 0) {
-        if (scale <= 22)
             v *= pow10_tab[scale];
-        else
-            v *= pow(10.0, scale);
+    } else if (mant == 0) {
+        v = 0;
+    } else {
+        /* More than 15 significant digits or a far exponent: correctly
+         * rounded by strtod on a re-spelled "<digits>e<scale>" (no decimal
+         * mark, so the locale cannot matter).  Any %.17g output then reads
+         * back to the same double, whoever printed it. */
+        char nb[48];
+        snprintf(nb, sizeof nb, "%" PRIu64 "e%d", mant, scale);
+        v = strtod(nb, NULL);
     }
     *out = neg ? -v : v;
     *next = p;
@@ -297,7 +307,8 @@ static inline const char *fast_number(const char *p, const char *end, char dec2,
         scale = (int)(q - fs);
         nd += (size_t)scale;
     }
-    if (nd == 0 || nd > 18 || (q < end && (*q == 'e' || *q == 'E' || *q == ' ' || *q == '"')))
+    if (nd == 0 || nd > 18 || m > (UINT64_C(1) << 53) ||
+        (q < end && (*q == 'e' || *q == 'E' || *q == ' ' || *q == '"')))
         return NULL;
     double v = (double)m / pow10_tab[scale];
     *out = neg ? -v : v;

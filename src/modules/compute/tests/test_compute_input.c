@@ -59,6 +59,49 @@ static void test_bad_inputs(void **state)
     expect_bad(t, strlen(t), "no usable data rows");
 }
 
+/* Issue 15: a time step of 1e-21 s (rate 1e21 Hz) overflowed lround() when
+ * the window was sized and push_decimated wrote past a few-byte buffer (an
+ * ASan heap-buffer-overflow).  The rate is checked before anything is sized:
+ * bad_data naming the rate, for a short file (detected at the end) and a
+ * long one (detected after the first 8192 rows, with rows still coming). */
+static char *tiny_step_csv(size_t rows, double step, size_t *len)
+{
+    size_t cap = 64 + rows * 64, n = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    n += (size_t)snprintf(b + n, cap - n, "time,ax,ay,az,gx,gy,gz\n");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)snprintf(b + n, cap - n, "%.17g,0.1,0.2,9.8,0.01,0,0\n", (double)i * step);
+    *len = n;
+    return b;
+}
+
+static void test_implausible_rate_sized_nothing(void **state)
+{
+    (void)state;
+    static const struct { size_t rows; double step; const char *needle; } cases[] = {
+        { 200, 1e-21, "implausible sample rate 1e+21 Hz" },
+        { 9000, 1e-21, "implausible sample rate 1e+21 Hz" },
+        { 200, 1e-5, "implausible sample rate 1e+05 Hz" },
+        { 200, 1e20, "implausible sample rate" },
+        { 200, 1e-300, "implausible sample rate" },
+        { 0 },
+    };
+    for (size_t i = 0; cases[i].rows; i++) {
+        size_t len;
+        char *csv = tiny_step_csv(cases[i].rows, cases[i].step, &len);
+        expect_bad(csv, len, cases[i].needle);
+        free(csv);
+    }
+    /* the written example of the report: 0e-21,1e-21,... */
+    const char *t = "time,ax,ay,az,gx,gy,gz\n0e-21,0,0,9.8,0,0,0\n1e-21,0,0,9.8,0,0,0\n"
+                    "2e-21,0,0,9.8,0,0,0\n3e-21,0,0,9.8,0,0,0\n";
+    expect_bad(t, strlen(t), "implausible sample rate");
+    /* infinite time is not a time: dropped, not a poisoned median */
+    t = "time,ax,ay,az,gx,gy,gz\n1e999,0,0,9.8,0,0,0\n";
+    expect_bad(t, strlen(t), "no usable data rows");
+}
+
 static void test_numbers(void **state)
 {
     static const struct { const char *s; char d2; double v; int nan; } cases[] = {
@@ -525,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_implausible_rate_sized_nothing),
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_aliases_semicolon_crlf_bom),
         cmocka_unit_test(test_units_detected_and_forced),

@@ -181,6 +181,52 @@ static void test_local_vs_client(void **state)
     free(s2);
 }
 
+/* Epoch timestamps with fractions and full-precision samples give the same
+ * summary, bit for bit, whether compute runs in-process or behind the
+ * client (which once printed samples with %.10g: 1733312345.01 became
+ * 1733312345 and every row after the first was dropped as non-monotonic). */
+static void test_placement_identical_epoch(void **state)
+{
+    fixture *f = *state;
+    compute_summary *s1 = malloc(sizeof *s1), *s2 = malloc(sizeof *s2);
+    size_t n = 6000;
+    double *col[7];
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int k = 0; k < 7; k++)
+        col[k] = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0; /* [0,1) */
+        double ph = 2 * M_PI * 1.4 * (double)i / 100.0;
+        col[0][i] = 1733312345.0 + (double)i / 100.0 + (u - 0.5) * 1e-3;
+        col[1][i] = 0.7 * cos(ph) + u * 1e-3 / 3.0;
+        col[2][i] = 1.1 * sin(ph / 2) - u / 7.0;
+        col[3][i] = 9.80665 + 4.5 * cos(2 * ph) + u / 3.0;
+        col[4][i] = 0.25 * cos(ph / 2) + u / 1000.0;
+        col[5][i] = 0.2 * cos(ph) / 3.0;
+        col[6][i] = 0.3 + u * 1e-4 / 7.0;
+    }
+    col[3][17] = NAN;
+    compute_samples smp = { n, col[0], col[1], col[2], col[3], col[4], col[5], col[6] };
+    assert_int_equal(compute_local.aggregate(f->ctx, &smp, NULL, s1), 0);
+    assert_int_equal(compute_client.aggregate(f->ctx, &smp, NULL, s2), 0);
+    assert_int_equal(s1->samples, (long long)n);
+    assert_int_equal(s2->samples, (long long)n);
+    assert_int_equal(s2->dropped_rows, 0);
+    json_t *a = compute_summary_json(s1), *b = compute_summary_json(s2);
+    char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
+    if (strcmp(ta, tb) != 0)
+        fail_msg("local and client summaries differ:\n%s\n%s", ta, tb);
+    free(ta);
+    free(tb);
+    json_decref(a);
+    json_decref(b);
+    for (int k = 0; k < 7; k++)
+        free(col[k]);
+    free(s1);
+    free(s2);
+}
+
 static void test_synth_method(void **state)
 {
     fixture *f = *state;
@@ -249,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test_setup_teardown(test_handler_aggregate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_identical_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_vs_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synth_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend, setup, teardown),
