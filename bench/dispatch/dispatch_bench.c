@@ -1,7 +1,8 @@
 /*
  * dispatch_bench.c — what an in-process call costs.
  *
- *   typed    keel_iface(ctx, "echo", 1)->echo(...)   (function pointer through the vtable)
+ *   typed    keel_iface(ctx, "echo", ECHO_IFACE_VERSION, &self)->echo(self, ctx, ...)
+ *            (function pointer through the vtable; self fetched once, as callers do)
  *   direct   the same work through a plain noinline C call (the peer for typed)
  *   generic  keel_call(ctx, "echo", "echo", {"msg":"hi"}, &out) + json_decref(out)
  *   jansson  json_deep_copy({"msg":"hi"}) + json_decref: the JSON work alone (the peer for generic)
@@ -23,10 +24,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-__attribute__((noinline)) static int direct_echo(keel_ctx *ctx, const char *in, size_t len,
+__attribute__((noinline)) static int direct_echo(keel_module_ctx *self, keel_ctx *ctx,
+                                                 const char *in, size_t len,
                                                  const char **out, size_t *outlen)
 {
     __asm__ volatile("" ::: "memory");
+    (void)self;
     (void)ctx;
     *out = in;
     *outlen = len;
@@ -42,12 +45,14 @@ int main(int argc, char **argv)
     char *env[] = {NULL};
     long n_typed = (argc > 1 ? atol(argv[1]) : 50) * 1000000L, n_gen = n_typed / 50, i;
     const echo_iface *e;
+    keel_module_ctx *self = NULL;
     const char *o;
     size_t ol;
     volatile size_t sink = 0;
     double t0, t_typed, t_direct, t_gen, t_json;
     json_t *in = json_pack("{s:s}", "msg", "hi"), *out;
-    int (*volatile direct)(keel_ctx *, const char *, size_t, const char **, size_t *) = direct_echo;
+    int (*volatile direct)(keel_module_ctx *, keel_ctx *, const char *, size_t, const char **,
+                           size_t *) = direct_echo;
 
     if (keel__rt_new(mods, &rt, err, sizeof(err)) != 0 ||
         keel__rt_configure(rt, NULL, env, NULL, err, sizeof(err)) != 0 ||
@@ -56,7 +61,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
-    e = keel_iface(ctx, "echo", ECHO_IFACE_V1);
+    e = keel_iface(ctx, "echo", ECHO_IFACE_VERSION, &self);
     if (e == NULL) {
         fprintf(stderr, "no echo iface\n");
         return 1;
@@ -64,14 +69,14 @@ int main(int argc, char **argv)
 
     t0 = now_s();
     for (i = 0; i < n_typed; i++) {
-        e->echo(ctx, "hi", 2, &o, &ol);
+        e->echo(self, ctx, "hi", 2, &o, &ol);
         sink += ol;
     }
     t_typed = (now_s() - t0) / (double)n_typed * 1e9;
 
     t0 = now_s();
     for (i = 0; i < n_typed; i++) {
-        direct(ctx, "hi", 2, &o, &ol);
+        direct(self, ctx, "hi", 2, &o, &ol);
         sink += ol;
     }
     t_direct = (now_s() - t0) / (double)n_typed * 1e9;

@@ -8,15 +8,19 @@
  * over HTTP with deadline, retries (KEEL_IDEMPOTENT methods only), circuit
  * breaker and trace propagation.  These helpers make a member a few lines:
  *
- *   static int compute_client_aggregate(keel_ctx *ctx, const char *csv, json_t **out)
+ *   static int compute_client_aggregate(keel_module_ctx *self, keel_ctx *ctx,
+ *                                       const char *csv, json_t **out)
  *   {
  *       return keel_client_callf(ctx, "compute", "aggregate", out, "{s:s}", "csv", csv);
  *   }
  *
+ * (self, the module as placed remotely, comes first in every typed member:
+ * docs/architecture.md decision 5; the call goes by name, so it is unused)
  * or, with the one-line macro (parameters named ctx and out):
  *
  *   KEEL_CLIENT_FN(compute_client_aggregate, "compute", "aggregate",
- *                  (keel_ctx *ctx, const char *csv, json_t **out), "{s:s}", "csv", csv)
+ *                  (keel_module_ctx *self, keel_ctx *ctx, const char *csv, json_t **out),
+ *                  "{s:s}", "csv", csv)
  *
  * Formats are jansson's json_pack / json_unpack formats ("s?" packs NULL as
  * null; "o" steals a json_t *, "O" takes a new reference).  See docs/placement.md.

@@ -6,7 +6,9 @@
  * KEEL_MODULES (build/keel_modules.c); there is no self-registration.
  *
  * Every method is reachable four ways without plumbing written by the module:
- *   in-process typed   const foo_iface *f = keel_iface(ctx, "foo", FOO_IFACE_V1);
+ *   in-process typed   keel_module_ctx *foo;
+ *                      const foo_iface *f = keel_iface(ctx, "foo", FOO_IFACE_V2, &foo);
+ *                      rc = f ? f->bar(foo, ctx, …) : KEEL_EUNAVAIL;
  *   in-process generic keel_call(ctx, "foo", "bar", in, &out)
  *   HTTP               POST /v1/foo/bar
  *   CLI                keel foo bar --key value   |   keel call foo.bar '{...}'
@@ -198,8 +200,17 @@ int keel_ctx_input_text(keel_ctx *ctx, const json_t *in, const char **data, size
 /* Typed interface of a module: the local vtable when the module runs in this
  * process, its client (marshalling to keel_call) when it is placed remotely.
  * NULL if the module is unknown or not placed anywhere, or if its vtable's
- * version is lower than min_version.  Borrowed, valid for the process. */
-const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version);
+ * version is lower than min_version.  Borrowed, valid for the process.
+ *
+ * Calling convention (docs/architecture.md, wave-2 decision 5): every typed
+ * function takes the callee's own module context first, then the caller's
+ * call context: `int (*put)(keel_module_ctx *self, keel_ctx *ctx, …)`.
+ * *self (out, may be NULL when only availability is asked) is set to that
+ * module's keel_module_ctx — the local module, or for a client vtable the
+ * module as placed remotely — and to NULL when NULL is returned.  A module
+ * therefore never needs a file-static pointer to its own context. */
+const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version,
+                       keel_module_ctx **self);
 
 /* Generic call by name, routed by placement.  in: borrowed (NULL = {}).
  * *out: new reference on success (caller frees), NULL on error.  Validates in

@@ -155,10 +155,14 @@ int keel_call(keel_ctx *ctx, const char *module, const char *method,
     return rc;
 }
 
-const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version)
+const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version,
+                       keel_module_ctx **self)
 {
     keel_module_ctx *mc = keel__rt_find(ctx->rt, module);
     const void *v;
+
+    if (self != NULL)
+        *self = NULL;
     if (mc == NULL)
         return NULL;
     switch (mc->place) {
@@ -168,6 +172,8 @@ const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version)
     }
     if (v == NULL || *(const unsigned *)v < min_version)
         return NULL;
+    if (self != NULL)
+        *self = mc;
     return v;
 }
 
@@ -175,12 +181,13 @@ int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, co
 {
     keel_runtime *rt = ctx->rt;
     const keel_authn_iface *a;
+    keel_module_ctx *amc = NULL;
     json_t *principal = NULL;
     int rc;
 
     if ((m->flags & KEEL_PUBLIC) || rt->auth_disabled || rt->authn == NULL)
         return 0;
-    a = keel_iface(ctx, rt->authn->desc->name, 1);
+    a = keel_iface(ctx, rt->authn->desc->name, KEEL_AUTHN_IFACE_V2, &amc);
     if (a == NULL || a->authenticate == NULL) {
         char nm[128], env[160];
         snprintf(nm, sizeof(nm), "remote_%s", rt->authn->desc->name);
@@ -190,7 +197,7 @@ int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, co
                               "process: place it (KEEL_MODULES_LOCAL / %s) or, on a private "
                               "network only, set KEEL_AUTH_DISABLED=1", rt->authn->desc->name, env);
     }
-    rc = a->authenticate(ctx, token, keel__mc_scope(mc, m), &principal);
+    rc = a->authenticate(amc, ctx, token, keel__mc_scope(mc, m), &principal);
     if (rc != 0) {
         json_decref(principal);
         if (rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT) {

@@ -55,10 +55,15 @@ static int h_raw(keel_ctx *ctx, const json_t *in, json_t **out)
 
 typedef struct calc_iface {
     unsigned version;
-    int (*add)(int a, int b);
+    int (*add)(keel_module_ctx *self, keel_ctx *ctx, int a, int b);
 } calc_iface;
 
-static int calc_add(int a, int b) { return a + b; }
+/* Adds, and proves self is calc's own module ctx, not the caller's. */
+static int calc_add(keel_module_ctx *self, keel_ctx *ctx, int a, int b)
+{
+    (void)ctx;
+    return strcmp(keel_module_name(self), "calc") == 0 ? a + b : -1;
+}
 static const calc_iface calc_v2 = {.version = 2, .add = calc_add};
 
 static const char add_schema[] =
@@ -89,8 +94,11 @@ static const keel_module m_calc = {.abi = KEEL_ABI, .name = "calc", .methods = c
                                    .iface = &calc_v2, .iface_version = 2};
 
 /* A fake authn module: token "good" has scope calc:read only. */
-static int fake_authenticate(keel_ctx *ctx, const char *token, const char *scope, json_t **p)
+static int fake_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                             const char *scope, json_t **p)
 {
+    if (strcmp(keel_module_name(self), "gate") != 0)
+        return keel_ctx_error(ctx, KEEL_EINTERNAL, "self is not the authn module");
     if (token == NULL || strcmp(token, "good") != 0)
         return keel_ctx_error(ctx, KEEL_EUNAUTH, "bad token");
     if (strcmp(scope, "calc:read") != 0)
@@ -98,10 +106,11 @@ static int fake_authenticate(keel_ctx *ctx, const char *token, const char *scope
     *p = json_pack("{s:s}", "email", "a@b.c");
     return 0;
 }
-static const keel_authn_iface fake_authn = {.version = 1, .authenticate = fake_authenticate};
+static const keel_authn_iface fake_authn = {.version = KEEL_AUTHN_IFACE_V2,
+                                            .authenticate = fake_authenticate};
 static const keel_method authn_methods[] = {{0}};
 static const keel_module m_authn = {.abi = KEEL_ABI, .name = "gate", .methods = authn_methods,
-                                    .iface = &fake_authn, .iface_version = 1,
+                                    .iface = &fake_authn, .iface_version = KEEL_AUTHN_IFACE_V2,
                                     .mflags = KEEL_MOD_AUTHN};
 
 static keel_runtime *rt;
@@ -211,13 +220,19 @@ static void test_typed_iface_version(void **state)
 {
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
     const calc_iface *c;
+    keel_module_ctx *self = NULL, *other;
     (void)state;
-    c = keel_iface(ctx, "calc", 1);
+    c = keel_iface(ctx, "calc", 1, &self);
     assert_non_null(c);
-    assert_int_equal(c->add(2, 2), 4);
-    assert_non_null(keel_iface(ctx, "calc", 2));
-    assert_null(keel_iface(ctx, "calc", 3));   /* too old for this caller */
-    assert_null(keel_iface(ctx, "nope", 1));
+    assert_ptr_equal(self, keel__rt_find(rt, "calc"));
+    assert_int_equal(c->add(self, ctx, 2, 2), 4);
+    assert_non_null(keel_iface(ctx, "calc", 2, NULL));     /* self may be NULL */
+    other = self;
+    assert_null(keel_iface(ctx, "calc", 3, &other));   /* too old for this caller */
+    assert_null(other);                                /* and self is cleared */
+    other = self;
+    assert_null(keel_iface(ctx, "nope", 1, &other));
+    assert_null(other);
     keel__ctx_free(ctx);
 }
 

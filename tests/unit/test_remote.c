@@ -759,6 +759,86 @@ static void test_call_digest_skew(void **state)
     assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "schema digest 00000000dead"));
 }
 
+/* A mixed build: this process against a peer built before the wave-2 typed
+ * calling convention (self first), where every module's iface was v1.  The
+ * schemas are the same (same digest), so only the iface version tells them
+ * apart, and the skew check must refuse; the same version is let through. */
+static void test_mixed_build_refused(void **state)
+{
+    fake_srv *s = srv_start(FS_REPLY);
+    size_t i, checked = 0;
+
+    (void)state;
+    for (i = 0; keel_builtin_modules[i] != NULL; i++) {
+        const keel_module *d = keel_builtin_modules[i];
+        char env_remote[160], up[64], err[512];
+        char *envp[] = { env_remote, "KEEL_CALL_TIMEOUT_MS=3000", "KEEL_LOG_LEVEL=error", NULL };
+        keel_runtime *rt = NULL;
+        keel_module_ctx *mc, *self = NULL;
+        keel_ctx *ctx;
+        json_t *out = NULL;
+        size_t k;
+
+        if (d->iface == NULL || d->client == NULL || d->methods == NULL || d->methods[0].name == NULL)
+            continue;
+        /* every typed iface was bumped past the wave-1 line */
+        assert_true(d->iface_version >= 2);
+        assert_int_equal(*(const unsigned *)d->iface, d->iface_version);
+        assert_int_equal(*(const unsigned *)d->client, d->iface_version);
+        for (k = 0; d->name[k] != '\0' && k + 1 < sizeof up; k++)
+            up[k] = (char)(d->name[k] >= 'a' && d->name[k] <= 'z' ? d->name[k] - 32 : d->name[k]);
+        up[k] = '\0';
+        snprintf(env_remote, sizeof env_remote, "KEEL_REMOTE_%s=http://127.0.0.1:%d", up, s->port);
+        if (keel__rt_new(keel_builtin_modules, &rt, err, sizeof err) != 0 ||
+            keel__rt_configure(rt, NULL, envp, NULL, err, sizeof err) != 0 ||
+            keel__remote_install(rt, err, sizeof err) != 0)
+            fail_msg("runtime for %s: %s", d->name, err);
+        mc = keel__rt_find(rt, d->name);
+        assert_int_equal(keel__mc_placement(mc), KEEL_PLACE_REMOTE);
+        ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, "r-test-mixed", 0);
+        /* the typed path hands out the client with the remote module as self */
+        assert_ptr_equal(keel_iface(ctx, d->name, d->iface_version, &self), d->client);
+        assert_ptr_equal(self, mc);
+
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->modules, sizeof s->modules,
+                 "{\"modules\":[{\"name\":\"%s\",\"placement\":\"local\","
+                 "\"iface_version\":%u,\"digest\":\"%s\"}]}",
+                 d->name, d->iface_version - 1, keel__mc_digest(mc));
+        pthread_mutex_unlock(&s->mu);
+        assert_int_equal(keel_call(ctx, d->name, d->methods[0].name, NULL, &out), KEEL_EVERSION);
+        assert_null(out);
+        if (!strstr(keel_ctx_errmsg(ctx), "refusing to call across versions"))
+            fail_msg("%s: %s", d->name, keel_ctx_errmsg(ctx));
+        keel__ctx_free(ctx);
+        keel__remote_uninstall(rt);
+        keel__rt_free(rt);
+
+        /* the same build on both sides passes the check */
+        if (keel__rt_new(keel_builtin_modules, &rt, err, sizeof err) != 0 ||
+            keel__rt_configure(rt, NULL, envp, NULL, err, sizeof err) != 0 ||
+            keel__remote_install(rt, err, sizeof err) != 0)
+            fail_msg("runtime for %s: %s", d->name, err);
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->modules, sizeof s->modules,
+                 "{\"modules\":[{\"name\":\"%s\",\"placement\":\"local\","
+                 "\"iface_version\":%u,\"digest\":\"%s\"}]}",
+                 d->name, d->iface_version, keel__mc_digest(keel__rt_find(rt, d->name)));
+        pthread_mutex_unlock(&s->mu);
+        ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, "r-test-mixed", 0);
+        assert_int_not_equal(keel_call(ctx, d->name, d->methods[0].name, NULL, &out), KEEL_EVERSION);
+        json_decref(out);
+        keel__ctx_free(ctx);
+        keel__remote_uninstall(rt);
+        keel__rt_free(rt);
+        checked++;
+    }
+    srv_stop(s);
+    /* a build with no typed iface at all has nothing to skew */
+    if (checked == 0)
+        print_message("mixed build: no built-in module has a typed iface and client\n");
+}
+
 static void test_call_retries(void **state)
 {
     rfix *f = *state;
@@ -850,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_call_error_adopted, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_skew, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_digest_skew, rfix_setup, rfix_teardown),
+        cmocka_unit_test(test_mixed_build_refused),
         cmocka_unit_test_setup_teardown(test_call_retries, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_breaker, rfix_setup, rfix_teardown),
     };

@@ -32,9 +32,6 @@
 
 /* ---- auth.c ---------------------------------------------------------------- */
 
-/* The auth module ctx while started (set by init, cleared by stop), for the
- * typed iface which runs under the caller's ctx.  Borrowed; NULL if stopped. */
-keel_module_ctx *auth_module(void);
 /* Seconds since the Unix epoch (UTC). */
 int64_t auth_now(void);
 /* RFC 3339 UTC text of epoch seconds t into buf (>= 21 bytes). */
@@ -113,10 +110,10 @@ int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
 int auth_token_check(keel_store *st, const char *token, const char *needed,
                      int64_t now, json_t **principal, char *why, size_t whylen);
 
-/* auth_token_check on the auth module's store with the reason set on ctx:
- * the body of the typed iface's authenticate(). */
-int auth_authenticate(keel_ctx *ctx, const char *token, const char *scope,
-                      json_t **principal);
+/* auth_token_check on the store of self (the auth module) with the reason
+ * set on ctx (the caller's): the typed iface's authenticate(). */
+int auth_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                      const char *scope, json_t **principal);
 
 /* Revokes token_id of user_id (any user's when admin).  KEEL_ENOTFOUND. */
 int auth_token_revoke(keel_store *st, int64_t token_id, int64_t user_id, int admin);

@@ -21,16 +21,6 @@ _Static_assert(offsetof(auth_iface, version) == offsetof(keel_authn_iface, versi
 _Static_assert(offsetof(auth_iface, authenticate) == offsetof(keel_authn_iface, authenticate),
                "auth_iface.authenticate");
 
-/* The typed iface runs under the caller's ctx (another module's), so it finds
- * auth's own store through this pointer, set by init and cleared by stop.
- * One process runs at most one auth instance (kv.h does the same). */
-static keel_module_ctx *auth_mc;
-
-keel_module_ctx *auth_module(void)
-{
-    return auth_mc;
-}
-
 int64_t auth_now(void)
 {
     return (int64_t)time(NULL);
@@ -47,12 +37,14 @@ void auth_rfc3339(int64_t t, char *buf, size_t len)
 
 /* ---- typed iface: local and client ---------------------------------------- */
 
-static int client_authenticate(keel_ctx *ctx, const char *token, const char *scope,
-                               json_t **principal)
+/* self (auth as placed remotely) is not needed: the call goes by name. */
+static int client_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                               const char *scope, json_t **principal)
 {
     json_t *in;
     int rc;
 
+    (void)self;
     *principal = NULL;
     if (token == NULL || *token == '\0')
         return keel_ctx_error(ctx, KEEL_EUNAUTH, "missing bearer token");
@@ -65,12 +57,12 @@ static int client_authenticate(keel_ctx *ctx, const char *token, const char *sco
 }
 
 const auth_iface auth_local = {
-    .version      = AUTH_IFACE_V1,
+    .version      = AUTH_IFACE_VERSION,
     .authenticate = auth_authenticate,
 };
 
 const auth_iface auth_client = {
-    .version      = AUTH_IFACE_V1,
+    .version      = AUTH_IFACE_VERSION,
     .authenticate = client_authenticate,
 };
 
@@ -90,14 +82,7 @@ static int auth_init(keel_module_ctx *mc)
         keel_log_module("auth", KEEL_LOG_WARN,
                         "pbkdf2_iterations=%lld is below 200000: fine for tests, weak in production",
                         keel_config_int(mc, "pbkdf2_iterations"));
-    auth_mc = mc;
     return 0;
-}
-
-static void auth_stop(keel_module_ctx *mc)
-{
-    if (auth_mc == mc)
-        auth_mc = NULL;
 }
 
 static int auth_health(keel_module_ctx *mc, json_t **detail)
@@ -169,11 +154,10 @@ const keel_module keel_module_auth = {
     .migrations    = auth_migrations,
     .config        = auth_config,
     .init          = auth_init,
-    .stop          = auth_stop,
     .health        = auth_health,
     .cli           = auth_cli,
     .iface         = &auth_local,
-    .iface_version = AUTH_IFACE_V1,
+    .iface_version = AUTH_IFACE_VERSION,
     .client        = &auth_client,
     .mflags        = KEEL_MOD_AUTHN,
 };

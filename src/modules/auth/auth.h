@@ -8,26 +8,31 @@
  * (marshals to keel_call(ctx, "auth", "check_token", …)) when it is placed in
  * another one.  Usage from any module:
  *
- *     const auth_iface *a = keel_iface(ctx, "auth", AUTH_IFACE_V1);
+ *     keel_module_ctx *am;
+ *     const auth_iface *a = keel_iface(ctx, "auth", AUTH_IFACE_V2, &am);
  *     json_t *who = NULL;
- *     int rc = a ? a->authenticate(ctx, token, "riding:read", &who) : KEEL_EUNAVAIL;
+ *     int rc = a ? a->authenticate(am, ctx, token, "riding:read", &who) : KEEL_EUNAVAIL;
  *
  * Scopes: "admin" (grants all), "<module>:read", "<module>:write" (implies
  * read).  "auth:self" is held by every valid token.
  *
- * Versioning: append-only; new members at the end fenced by "since vN".
+ * Versioning: append-only within a version line; new members at the end
+ * fenced by "since vN", AUTH_IFACE_VERSION moved.  v2 started a new line
+ * (auth's own module ctx first: wave-2 decision 5, KEEL_AUTHN_IFACE_V2).
  */
 #ifndef AUTH_AUTH_H
 #define AUTH_AUTH_H
 
 #include "keel/keel.h"
 
-#define AUTH_IFACE_V1 1u
+#define AUTH_IFACE_V2      2u
+#define AUTH_IFACE_VERSION AUTH_IFACE_V2   /* what this header describes */
+_Static_assert(AUTH_IFACE_VERSION >= KEEL_AUTHN_IFACE_V2, "auth_iface is a keel_authn_iface");
 
 typedef struct auth_iface {
-    unsigned version; /* AUTH_IFACE_V1 */
+    unsigned version; /* AUTH_IFACE_VERSION */
 
-    /* since v1 — the keel_authn_iface prefix */
+    /* since v2 — the keel_authn_iface prefix; self: auth's module ctx */
 
     /* Checks token (borrowed, may be NULL) for scope (borrowed; NULL = any
      * valid token).  0 and *principal = new reference (caller frees)
@@ -36,8 +41,8 @@ typedef struct auth_iface {
      * token), KEEL_EFORBIDDEN (valid token without the scope), KEEL_EUNAVAIL
      * (auth not started or unreachable), KEEL_E* (store).  The reason is set
      * on ctx (keel_ctx_error). */
-    int (*authenticate)(keel_ctx *ctx, const char *token, const char *scope,
-                        json_t **principal);
+    int (*authenticate)(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                        const char *scope, json_t **principal);
 } auth_iface;
 
 /* The two implementations (borrowed, static).  Callers use keel_iface(). */

@@ -112,7 +112,7 @@ static const char *opt(int argc, char **argv, int *i, const char *name, int *mis
 
 int auth_cli(keel_ctx *ctx, int argc, char **argv)
 {
-    keel_module_ctx *mc = auth_module() ? auth_module() : keel_ctx_module(ctx);
+    keel_module_ctx *mc = keel_ctx_module(ctx);
     keel_store *st = mc ? keel_module_store(mc) : NULL;
     const char *email_in = NULL, *password = NULL;
     char *email = NULL, *hash = NULL, *p, *text = NULL;

@@ -2,7 +2,7 @@
  * auth_throttle.c — failed-login lockout, kept in the kv module.
  *
  * This is keel's "typed interface used in-process by another module": auth
- * reaches kv through keel_iface(ctx, "kv", KV_IFACE_V1) — kv's local vtable
+ * reaches kv through keel_iface(ctx, "kv", KV_IFACE_V2, &kvm) — kv's local vtable
  * (plain C calls, no JSON) when kv runs here, its client when it is placed in
  * another process.  Key "auth:fail:<email>" holds the failure count as text,
  * with a ttl of lockout_s that every new failure renews; lockout_failures
@@ -28,21 +28,23 @@ static void fail_key(const char *email, char *key, size_t len)
     }
 }
 
-static const kv_iface *kv_of(keel_ctx *ctx)
+/* kv's vtable and *kvm its module ctx (the first argument of every call). */
+static const kv_iface *kv_of(keel_ctx *ctx, keel_module_ctx **kvm)
 {
-    const kv_iface *kv = keel_iface(ctx, "kv", KV_IFACE_V1);
+    const kv_iface *kv = keel_iface(ctx, "kv", KV_IFACE_V2, kvm);
     if (kv == NULL || kv->get == NULL || kv->del == NULL || kv->put_ttl == NULL)
         return NULL;
     return kv;
 }
 
 /* Current failure count (0 when none or kv is unreachable). */
-static long long failures(keel_ctx *ctx, const kv_iface *kv, const char *key)
+static long long failures(keel_ctx *ctx, const kv_iface *kv, keel_module_ctx *kvm,
+                          const char *key)
 {
     char *val = NULL;
     size_t len = 0;
     long long n = 0;
-    int rc = kv->get(ctx, key, &val, &len);
+    int rc = kv->get(kvm, ctx, key, &val, &len);
 
     if (rc == 0)
         n = strtoll(val, NULL, 10);
@@ -54,7 +56,8 @@ static long long failures(keel_ctx *ctx, const kv_iface *kv, const char *key)
 
 int auth_throttle_check(keel_ctx *ctx, keel_module_ctx *mc, const char *email)
 {
-    const kv_iface *kv = kv_of(ctx);
+    keel_module_ctx *kvm;
+    const kv_iface *kv = kv_of(ctx, &kvm);
     char key[KV_KEY_MAX + 1];
 
     if (kv == NULL) {
@@ -62,12 +65,13 @@ int auth_throttle_check(keel_ctx *ctx, keel_module_ctx *mc, const char *email)
         return 0;
     }
     fail_key(email, key, sizeof key);
-    return failures(ctx, kv, key) >= keel_config_int(mc, "lockout_failures") ? KEEL_ELIMIT : 0;
+    return failures(ctx, kv, kvm, key) >= keel_config_int(mc, "lockout_failures") ? KEEL_ELIMIT : 0;
 }
 
 void auth_throttle_fail(keel_ctx *ctx, keel_module_ctx *mc, const char *email)
 {
-    const kv_iface *kv = kv_of(ctx);
+    keel_module_ctx *kvm;
+    const kv_iface *kv = kv_of(ctx, &kvm);
     char key[KV_KEY_MAX + 1], val[32];
     long long n;
     int rc;
@@ -75,9 +79,9 @@ void auth_throttle_fail(keel_ctx *ctx, keel_module_ctx *mc, const char *email)
     if (kv == NULL)
         return;
     fail_key(email, key, sizeof key);
-    n = failures(ctx, kv, key) + 1;
+    n = failures(ctx, kv, kvm, key) + 1;
     snprintf(val, sizeof val, "%lld", n);
-    rc = kv->put_ttl(ctx, key, val, strlen(val), keel_config_int(mc, "lockout_s"));
+    rc = kv->put_ttl(kvm, ctx, key, val, strlen(val), keel_config_int(mc, "lockout_s"));
     if (rc != 0)
         keel_warn(ctx, "auth: could not count a failed login (kv put: %s)", keel_strerror(rc));
     else if (n == keel_config_int(mc, "lockout_failures"))
@@ -87,11 +91,12 @@ void auth_throttle_fail(keel_ctx *ctx, keel_module_ctx *mc, const char *email)
 
 void auth_throttle_reset(keel_ctx *ctx, const char *email)
 {
-    const kv_iface *kv = kv_of(ctx);
+    keel_module_ctx *kvm;
+    const kv_iface *kv = kv_of(ctx, &kvm);
     char key[KV_KEY_MAX + 1];
 
     if (kv == NULL)
         return;
     fail_key(email, key, sizeof key);
-    (void)kv->del(ctx, key, NULL);
+    (void)kv->del(kvm, ctx, key, NULL);
 }

@@ -142,10 +142,10 @@ out:
     return rc;
 }
 
-int auth_authenticate(keel_ctx *ctx, const char *token, const char *scope, json_t **principal)
+int auth_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                      const char *scope, json_t **principal)
 {
-    keel_module_ctx *mc = auth_module();
-    keel_store *st = mc ? keel_module_store(mc) : NULL;
+    keel_store *st = self ? keel_module_store(self) : NULL;
     char why[160] = "";
     int rc;
 

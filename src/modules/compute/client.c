@@ -24,12 +24,14 @@ static int put_units(json_t *in, const compute_options *opt)
     return rc ? KEEL_ENOMEM : 0;
 }
 
-static int c_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
+/* self (compute as placed remotely) is not needed: calls go by name. */
+static int c_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
                            const compute_options *opt, json_t **summary)
 {
     json_t *in = NULL;
     int rc;
 
+    (void)self;
     *summary = NULL;
     if (!csv)
         return keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no CSV given");
@@ -51,7 +53,7 @@ out:
     return rc;
 }
 
-static int c_aggregate(keel_ctx *ctx, const compute_samples *samples,
+static int c_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_samples *samples,
                        const compute_options *opt, compute_summary *out)
 {
     char *csv = NULL;
@@ -82,7 +84,7 @@ static int c_aggregate(keel_ctx *ctx, const compute_samples *samples,
         rc = KEEL_ENOMEM;
         goto out;
     }
-    rc = c_aggregate_csv(ctx, csv, len, opt, &sum);
+    rc = c_aggregate_csv(self, ctx, csv, len, opt, &sum);
     if (rc < 0)
         goto out;
     rc = compute_summary_from_json(sum, out);
@@ -94,8 +96,9 @@ out:
     return rc;
 }
 
-static int c_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+static int c_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions, json_t **out)
 {
+    (void)self;
     *out = NULL;
     if (!json_is_array(sessions))
         return keel_ctx_error(ctx, KEEL_EINVAL, "trend: sessions must be an array");
@@ -108,7 +111,7 @@ static int c_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
 }
 
 const compute_iface compute_client = {
-    .version = COMPUTE_IFACE_V1,
+    .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = c_aggregate_csv,
     .aggregate = c_aggregate,
     .trend = c_trend,

@@ -30,13 +30,15 @@ static compute_unit unit_of(const json_t *in, const char *key)
 
 /* ---- local typed interface -------------------------------------------------- */
 
-static int local_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
-                               const compute_options *opt, json_t **summary)
+/* compute is pure: self (its module ctx) carries nothing these need. */
+static int local_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv,
+                               size_t len, const compute_options *opt, json_t **summary)
 {
     char err[320] = "";
     compute_summary *s = malloc(sizeof *s);
     int rc;
 
+    (void)self;
     *summary = NULL;
     if (!s)
         return KEEL_ENOMEM;
@@ -57,27 +59,32 @@ out:
     return rc;
 }
 
-static int local_aggregate(keel_ctx *ctx, const compute_samples *samples,
+static int local_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_samples *samples,
                            const compute_options *opt, compute_summary *out)
 {
     char err[320] = "";
     int rc = compute_aggregate_samples(samples, opt, out, err, sizeof err);
+
+    (void)self;
     if (rc < 0)
         keel_ctx_error(ctx, rc, "%s", err);
     return rc;
 }
 
-static int local_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+static int local_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions,
+                       json_t **out)
 {
     char err[320] = "";
     int rc = compute_trend_run(sessions, NULL, out, err, sizeof err);
+
+    (void)self;
     if (rc < 0)
         keel_ctx_error(ctx, rc, "%s", err[0] ? err : "trend failed");
     return rc;
 }
 
 const compute_iface compute_local = {
-    .version = COMPUTE_IFACE_V1,
+    .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = local_aggregate_csv,
     .aggregate = local_aggregate,
     .trend = local_trend,
@@ -99,7 +106,7 @@ static int h_aggregate(keel_ctx *ctx, const json_t *in, json_t **out)
     if (rc < 0)
         return keel_ctx_error(ctx, KEEL_EINVAL,
                               "aggregate: send the session as a text/csv body or as {\"csv\": \"...\"}");
-    return local_aggregate_csv(ctx, data, len, &opt, out);
+    return local_aggregate_csv(keel_ctx_module(ctx), ctx, data, len, &opt, out);
 }
 
 /* NDJSON text → array of objects; KEEL_EBADDATA naming the line. */
@@ -270,6 +277,6 @@ const keel_module keel_module_compute = {
     .methods = compute_methods,
     .cli = compute_cli,
     .iface = &compute_local,
-    .iface_version = COMPUTE_IFACE_V1,
+    .iface_version = COMPUTE_IFACE_VERSION,
     .client = &compute_client,
 };

@@ -7,11 +7,15 @@
  * deterministic synthetic sessions with known ground truth.
  *
  * In-process callers:
- *     const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V1);
+ *     keel_module_ctx *cm;
+ *     const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V2, &cm);
+ *     rc = c ? c->trend(cm, ctx, sessions, &out) : KEEL_EUNAVAIL;
  * get the local implementation, or compute_client (same struct, marshals to
- * JSON over keel_call) when compute is placed in another process.  The
- * vtable is append-only: new members go at the end under a "since vN" fence;
- * check `version` and NULL before calling a newer member.
+ * JSON over keel_call) when compute is placed in another process.  Every
+ * member takes compute's own module ctx (self, from keel_iface) first and the
+ * caller's ctx second.  The vtable is append-only within a version line: new
+ * members go at the end under a "since vN" fence; check `version` and NULL
+ * before calling a newer member.  v2 started a new line (self first).
  */
 #ifndef COMPUTE_COMPUTE_H
 #define COMPUTE_COMPUTE_H
@@ -21,7 +25,8 @@
 
 #include "keel/keel.h"
 
-#define COMPUTE_IFACE_V1 1
+#define COMPUTE_IFACE_V2      2u
+#define COMPUTE_IFACE_VERSION COMPUTE_IFACE_V2   /* what this header describes */
 
 /* Units of the input columns.  AUTO = from the header name, else detected
  * from magnitudes (docs/compute.md "input"). */
@@ -101,18 +106,18 @@ typedef struct compute_summary {
 } compute_summary;
 
 typedef struct compute_iface {
-    unsigned version; /* COMPUTE_IFACE_V1 */
-    /* since v1 */
+    unsigned version; /* COMPUTE_IFACE_VERSION */
+    /* since v2 — self: compute's module ctx (keel_iface); ctx: the caller's */
     /* One CSV session (borrowed, len bytes, need not be NUL-terminated) to
      * its summary.  opt may be NULL.  *summary new reference (caller frees),
      * NULL on error.  KEEL_EBADDATA with a ctx message naming row/column. */
-    int (*aggregate_csv)(keel_ctx *ctx, const char *csv, size_t len,
+    int (*aggregate_csv)(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
                          const compute_options *opt, json_t **summary);
     /* Arrays in, struct out (caller-owned *out, filled on success). */
-    int (*aggregate)(keel_ctx *ctx, const compute_samples *samples,
+    int (*aggregate)(keel_module_ctx *self, keel_ctx *ctx, const compute_samples *samples,
                      const compute_options *opt, compute_summary *out);
     /* sessions: borrowed array of {horse_id, date, summary}; *out new ref. */
-    int (*trend)(keel_ctx *ctx, const json_t *sessions, json_t **out);
+    int (*trend)(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions, json_t **out);
 } compute_iface;
 
 /* Local implementation and remote client (marshals over keel_call). */

@@ -14,8 +14,10 @@ static int echo_handler(keel_ctx *ctx, const json_t *in, json_t **out)
     return *out ? 0 : KEEL_ENOMEM;
 }
 
-static int echo_typed(keel_ctx *ctx, const char *in, size_t len, const char **out, size_t *outlen)
+static int echo_typed(keel_module_ctx *self, keel_ctx *ctx, const char *in, size_t len,
+                      const char **out, size_t *outlen)
 {
+    (void)self;
     (void)ctx;
     *out = in;
     *outlen = len;
@@ -23,18 +25,22 @@ static int echo_typed(keel_ctx *ctx, const char *in, size_t len, const char **ou
 }
 
 static const echo_iface echo_local = {
-    .version = ECHO_IFACE_V1,
+    .version = ECHO_IFACE_VERSION,
     .echo = echo_typed,
 };
 
 /* The same vtable over keel_call, for when echo runs in another process. */
-static int echo_client_echo(keel_ctx *ctx, const char *in, size_t len, const char **out, size_t *outlen)
+static int echo_client_echo(keel_module_ctx *self, keel_ctx *ctx, const char *in, size_t len,
+                            const char **out, size_t *outlen)
 {
     json_t *reply = NULL;
     const char *text;
     size_t n = 0;
     char *copy;
-    int rc = keel_client_callf(ctx, "echo", "echo", &reply, "{s:s%}", "text", in, len);
+    int rc;
+
+    (void)self;   /* the remote echo: reached by name through keel_call */
+    rc = keel_client_callf(ctx, "echo", "echo", &reply, "{s:s%}", "text", in, len);
     if (rc == 0)
         rc = keel_client_unpack(ctx, "echo.echo", reply, "{s:s%}", "text", &text, &n);
     if (rc == 0) {
@@ -52,7 +58,7 @@ static int echo_client_echo(keel_ctx *ctx, const char *in, size_t len, const cha
 }
 
 static const echo_iface echo_client = {
-    .version = ECHO_IFACE_V1,
+    .version = ECHO_IFACE_VERSION,
     .echo = echo_client_echo,
 };
 
@@ -70,6 +76,6 @@ const keel_module keel_module_echo = {
     .summary = "Returns its input (benchmarks, docs, tests)",
     .methods = echo_methods,
     .iface = &echo_local,
-    .iface_version = ECHO_IFACE_V1,
+    .iface_version = ECHO_IFACE_VERSION,
     .client = &echo_client,
 };

@@ -3,7 +3,7 @@
  *
  * Storage is the module's namespaced store (table kv_items, migrations/).
  * Handlers reach it through their ctx; the typed vtable (kv_local) is called
- * with the CALLER's ctx, so it uses the module ctx kept by init (see kv.h).
+ * with kv's own module ctx first and the CALLER's ctx second (see kv.h).
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,8 +36,6 @@ static const char SQL_LIST[] =
     "WHERE key > $1 AND key >= $2 AND substr(key, 1, length($2)) = $2 "
     "AND (expires_at IS NULL OR expires_at > $3) ORDER BY key LIMIT $4";
 
-/* The one kv instance of this process (set by init, cleared by stop). */
-static keel_module_ctx *_Atomic kv_mc;
 static long long (*kv_clock)(void);
 static atomic_uint kv_puts;
 
@@ -276,34 +274,35 @@ out:
 
 /* ---- the local typed vtable ------------------------------------------------ */
 
-static keel_store *local_store(keel_ctx *ctx, int *rc)
+static keel_store *local_store(keel_module_ctx *self, keel_ctx *ctx, int *rc)
 {
-    keel_module_ctx *mc = atomic_load(&kv_mc);
-    keel_store *st = mc != NULL ? keel_module_store(mc) : NULL;
+    keel_store *st = self != NULL ? keel_module_store(self) : NULL;
 
     *rc = st != NULL ? 0 : kv_fail(ctx, KEEL_EUNAVAIL, "kv is not started in this process");
     return st;
 }
 
-static int l_put_ttl(keel_ctx *ctx, const char *key, const char *value, size_t len,
-                     long long ttl_s)
+static int l_put_ttl(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+                     size_t len, long long ttl_s)
 {
     int rc;
-    keel_store *st = local_store(ctx, &rc);
+    keel_store *st = local_store(self, ctx, &rc);
     return st != NULL ? op_put(ctx, st, key, value, len, ttl_s, NULL) : rc;
 }
 
-static int l_put(keel_ctx *ctx, const char *key, const char *value, size_t len)
+static int l_put(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+                 size_t len)
 {
-    return l_put_ttl(ctx, key, value, len, 0);
+    return l_put_ttl(self, ctx, key, value, len, 0);
 }
 
-static int l_get(keel_ctx *ctx, const char *key, char **value, size_t *len)
+static int l_get(keel_module_ctx *self, keel_ctx *ctx, const char *key, char **value,
+                 size_t *len)
 {
     json_t *row = NULL;
     const json_t *v;
     int rc;
-    keel_store *st = local_store(ctx, &rc);
+    keel_store *st = local_store(self, ctx, &rc);
 
     *value = NULL;
     *len = 0;
@@ -324,10 +323,10 @@ static int l_get(keel_ctx *ctx, const char *key, char **value, size_t *len)
     return rc;
 }
 
-static int l_del(keel_ctx *ctx, const char *key, int *deleted)
+static int l_del(keel_module_ctx *self, keel_ctx *ctx, const char *key, int *deleted)
 {
     int rc, d = 0;
-    keel_store *st = local_store(ctx, &rc);
+    keel_store *st = local_store(self, ctx, &rc);
 
     if (st != NULL)
         rc = op_del(ctx, st, key, &d);
@@ -337,7 +336,7 @@ static int l_del(keel_ctx *ctx, const char *key, int *deleted)
 }
 
 const kv_iface kv_local = {
-    .version = KV_IFACE_V1,
+    .version = KV_IFACE_VERSION,
     .put     = l_put,
     .get     = l_get,
     .del     = l_del,
@@ -360,14 +359,7 @@ static int kv_init(keel_module_ctx *mc)
     if (p != NULL)
         keel_store_exec(st, SQL_PURGE, p, NULL);
     json_decref(p);
-    atomic_store(&kv_mc, mc);
     return 0;
-}
-
-static void kv_stop(keel_module_ctx *mc)
-{
-    keel_module_ctx *expected = mc;
-    atomic_compare_exchange_strong(&kv_mc, &expected, NULL);
 }
 
 static int kv_health(keel_module_ctx *mc, json_t **detail)
@@ -401,9 +393,8 @@ const keel_module keel_module_kv = {
     .methods       = kv_methods,
     .migrations    = kv_migrations,
     .init          = kv_init,
-    .stop          = kv_stop,
     .health        = kv_health,
     .iface         = &kv_local,
-    .iface_version = KV_IFACE_V1,
+    .iface_version = KV_IFACE_VERSION,
     .client        = &kv_client,
 };

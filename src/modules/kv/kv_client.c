@@ -8,12 +8,14 @@
 
 #include "kv.h"
 
-static int c_put_ttl(keel_ctx *ctx, const char *key, const char *value, size_t len,
-                     long long ttl_s)
+/* self (kv as placed remotely) is not needed: the call goes by name. */
+static int c_put_ttl(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+                     size_t len, long long ttl_s)
 {
     json_t *in = NULL, *out = NULL;
     int rc;
 
+    (void)self;
     if (key == NULL || value == NULL)
         return keel_ctx_error(ctx, KEEL_EINVAL, "kv put: key and value are required");
     in = json_pack("{ssss%}", "key", key, "value", value, len);
@@ -30,17 +32,20 @@ out:
     return rc;
 }
 
-static int c_put(keel_ctx *ctx, const char *key, const char *value, size_t len)
+static int c_put(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+                 size_t len)
 {
-    return c_put_ttl(ctx, key, value, len, 0);
+    return c_put_ttl(self, ctx, key, value, len, 0);
 }
 
-static int c_get(keel_ctx *ctx, const char *key, char **value, size_t *len)
+static int c_get(keel_module_ctx *self, keel_ctx *ctx, const char *key, char **value,
+                 size_t *len)
 {
     json_t *in = NULL, *out = NULL;
     const json_t *v;
     int rc;
 
+    (void)self;
     *value = NULL;
     *len = 0;
     if (key == NULL)
@@ -69,11 +74,12 @@ out:
     return rc;
 }
 
-static int c_del(keel_ctx *ctx, const char *key, int *deleted)
+static int c_del(keel_module_ctx *self, keel_ctx *ctx, const char *key, int *deleted)
 {
     json_t *in = NULL, *out = NULL;
     int rc;
 
+    (void)self;
     if (deleted != NULL)
         *deleted = 0;
     if (key == NULL)
@@ -92,7 +98,7 @@ static int c_del(keel_ctx *ctx, const char *key, int *deleted)
 }
 
 const kv_iface kv_client = {
-    .version = KV_IFACE_V1,
+    .version = KV_IFACE_VERSION,
     .put     = c_put,
     .get     = c_get,
     .del     = c_del,

@@ -19,11 +19,6 @@
 
 #define RIDING_TREND_MAX 5000   /* most recent sessions fed to compute trend */
 
-/* ---- riding.c ------------------------------------------------------------ */
-
-/* riding's module ctx while started (for the typed iface); borrowed or NULL. */
-keel_module_ctx *riding_module(void);
-
 /* ---- riding_util.c ------------------------------------------------------- */
 
 /* Parses an RFC 3339 date-time ("2026-05-01T10:00:00Z", "…+02:00", optional

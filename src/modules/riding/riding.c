@@ -12,16 +12,6 @@
 #include "riding-internal.h"
 #include "riding_embedded.h"
 
-/* The typed iface runs under the caller's ctx, so it reaches riding's store
- * through this pointer, set by init and cleared by stop (one riding per
- * process, as kv and auth). */
-static keel_module_ctx *riding_mc;
-
-keel_module_ctx *riding_module(void)
-{
-    return riding_mc;
-}
-
 /* ---- typed iface: local and client ---------------------------------------- */
 
 static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t **summary)
@@ -35,15 +25,17 @@ static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t
     return 0;
 }
 
-static int local_session_summary(keel_ctx *ctx, int64_t session_id, json_t **summary)
+static int local_session_summary(keel_module_ctx *self, keel_ctx *ctx, int64_t session_id,
+                                 json_t **summary)
 {
+    keel_store *st = self != NULL ? keel_module_store(self) : NULL;
     json_t *session = NULL;
     int rc;
 
     *summary = NULL;
-    if (riding_mc == NULL)
+    if (st == NULL)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "riding module is not started");
-    rc = riding_session_get(keel_module_store(riding_mc), session_id, &session);
+    rc = riding_session_get(st, session_id, &session);
     if (rc == KEEL_ENOTFOUND)
         rc = keel_ctx_error(ctx, rc, "session %lld not found", (long long)session_id);
     if (rc == 0)
@@ -52,11 +44,14 @@ static int local_session_summary(keel_ctx *ctx, int64_t session_id, json_t **sum
     return rc;
 }
 
-static int client_session_summary(keel_ctx *ctx, int64_t session_id, json_t **summary)
+/* self (riding as placed remotely) is not needed: the call goes by name. */
+static int client_session_summary(keel_module_ctx *self, keel_ctx *ctx, int64_t session_id,
+                                  json_t **summary)
 {
     json_t *in = json_pack("{s:I}", "session_id", (json_int_t)session_id), *session = NULL;
     int rc;
 
+    (void)self;
     *summary = NULL;
     if (in == NULL)
         return KEEL_ENOMEM;
@@ -69,28 +64,16 @@ static int client_session_summary(keel_ctx *ctx, int64_t session_id, json_t **su
 }
 
 const riding_iface riding_local = {
-    .version         = RIDING_IFACE_V1,
+    .version         = RIDING_IFACE_VERSION,
     .session_summary = local_session_summary,
 };
 
 const riding_iface riding_client = {
-    .version         = RIDING_IFACE_V1,
+    .version         = RIDING_IFACE_VERSION,
     .session_summary = client_session_summary,
 };
 
 /* ---- lifecycle ------------------------------------------------------------- */
-
-static int riding_init(keel_module_ctx *mc)
-{
-    riding_mc = mc;
-    return 0;
-}
-
-static void riding_stop(keel_module_ctx *mc)
-{
-    if (riding_mc == mc)
-        riding_mc = NULL;
-}
 
 static int riding_health(keel_module_ctx *mc, json_t **detail)
 {
@@ -157,10 +140,8 @@ const keel_module keel_module_riding = {
     .deps          = riding_deps,
     .methods       = riding_methods,
     .migrations    = riding_migrations,
-    .init          = riding_init,
-    .stop          = riding_stop,
     .health        = riding_health,
     .iface         = &riding_local,
-    .iface_version = RIDING_IFACE_V1,
+    .iface_version = RIDING_IFACE_VERSION,
     .client        = &riding_client,
 };

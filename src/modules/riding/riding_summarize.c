@@ -14,9 +14,10 @@
 #include "riding-internal.h"
 #include "compute/compute.h"
 
-static const compute_iface *compute_of(keel_ctx *ctx)
+/* compute's vtable, and *cm its module ctx (the first argument of each call). */
+static const compute_iface *compute_of(keel_ctx *ctx, keel_module_ctx **cm)
 {
-    const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V1);
+    const compute_iface *c = keel_iface(ctx, "compute", COMPUTE_IFACE_V2, cm);
 
     if (c == NULL)
         keel_ctx_error_field_new(ctx, "module", json_string("compute"));
@@ -25,20 +26,22 @@ static const compute_iface *compute_of(keel_ctx *ctx)
 
 int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summary)
 {
-    const compute_iface *c = compute_of(ctx);
+    keel_module_ctx *cm;
+    const compute_iface *c = compute_of(ctx, &cm);
 
     *summary = NULL;
     if (c == NULL || c->aggregate_csv == NULL)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
-    return c->aggregate_csv(ctx, csv, len, NULL, summary);
+    return c->aggregate_csv(cm, ctx, csv, len, NULL, summary);
 }
 
 int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
 {
-    const compute_iface *c = compute_of(ctx);
+    keel_module_ctx *cm;
+    const compute_iface *c = compute_of(ctx, &cm);
 
     *out = NULL;
     if (c == NULL || c->trend == NULL)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
-    return c->trend(ctx, sessions, out);
+    return c->trend(cm, ctx, sessions, out);
 }

@@ -68,12 +68,14 @@ static int call(fix *f, const char *principal, const char *method, const char *i
 static int authn(fix *f, const char *token, const char *scope, json_t **principal)
 {
     keel_ctx *ctx = keel__ctx_new(f->rt, KEEL_TR_HTTP, NULL, 0);
-    const auth_iface *a = keel_iface(ctx, "auth", AUTH_IFACE_V1);
+    keel_module_ctx *self = NULL;
+    const auth_iface *a = keel_iface(ctx, "auth", AUTH_IFACE_VERSION, &self);
     int rc;
 
     assert_non_null(a);
     assert_ptr_equal(a, &auth_local);
-    rc = a->authenticate(ctx, token, scope, principal);
+    assert_ptr_equal(self, keel__rt_find(f->rt, "auth"));
+    rc = a->authenticate(self, ctx, token, scope, principal);
     keel__ctx_free(ctx);
     return rc;
 }
@@ -203,9 +205,9 @@ static void test_iface_layout(void **state)
     assert_int_equal(offsetof(auth_iface, version), 0);
     assert_int_equal(offsetof(auth_iface, authenticate), offsetof(keel_authn_iface, authenticate));
     assert_int_equal(offsetof(auth_iface, authenticate), sizeof(void *));
-    assert_int_equal(auth_local.version, AUTH_IFACE_V1);
-    assert_int_equal(auth_client.version, AUTH_IFACE_V1);
-    assert_int_equal(keel_module_auth.iface_version, AUTH_IFACE_V1);
+    assert_int_equal(auth_local.version, AUTH_IFACE_VERSION);
+    assert_int_equal(auth_client.version, AUTH_IFACE_VERSION);
+    assert_int_equal(keel_module_auth.iface_version, AUTH_IFACE_VERSION);
     assert_true(keel_module_auth.mflags & KEEL_MOD_AUTHN);
 }
 
@@ -288,15 +290,15 @@ static void test_client_matches_local(void **state)
     tok = login(f, "cli@example.com", "password1", &rc);
     assert_int_equal(rc, 0);
     ctx = keel__ctx_new(f->rt, KEEL_TR_HTTP, NULL, 0);
-    assert_int_equal(auth_client.authenticate(ctx, tok, "riding:read", &p), 0);
+    assert_int_equal(auth_client.authenticate(keel__rt_find(f->rt, "auth"), ctx, tok, "riding:read", &p), 0);
     assert_string_equal(json_string_value(json_object_get(p, "email")), "cli@example.com");
     json_decref(p);
-    assert_int_equal(auth_client.authenticate(ctx, tok, NULL, &p), 0);
+    assert_int_equal(auth_client.authenticate(keel__rt_find(f->rt, "auth"), ctx, tok, NULL, &p), 0);
     json_decref(p);
-    assert_int_equal(auth_client.authenticate(ctx, tok, "admin", &p), KEEL_EFORBIDDEN);
+    assert_int_equal(auth_client.authenticate(keel__rt_find(f->rt, "auth"), ctx, tok, "admin", &p), KEEL_EFORBIDDEN);
     assert_null(p);
-    assert_int_equal(auth_client.authenticate(ctx, NULL, "riding:read", &p), KEEL_EUNAUTH);
-    assert_int_equal(auth_client.authenticate(ctx, "kt_nope", "riding:read", &p), KEEL_EUNAUTH);
+    assert_int_equal(auth_client.authenticate(keel__rt_find(f->rt, "auth"), ctx, NULL, "riding:read", &p), KEEL_EUNAUTH);
+    assert_int_equal(auth_client.authenticate(keel__rt_find(f->rt, "auth"), ctx, "kt_nope", "riding:read", &p), KEEL_EUNAUTH);
     assert_string_equal(keel_ctx_errmsg(ctx), "unknown token");
     keel__ctx_free(ctx);
 }
@@ -415,6 +417,7 @@ static void test_create_admin_cli(void **state)
     json_t *out = NULL, *want;
     int rc;
 
+    keel__ctx_set_callee(ctx, keel__rt_find(f->rt, "auth"));   /* as `keel auth …` does */
     assert_int_equal(auth_cli(ctx, 1, argv_other), KEEL_CLI_PASS);
     assert_int_equal(auth_cli(ctx, 1, argv_none), 2);
     assert_int_equal(auth_cli(ctx, 3, argv_bad), 3);

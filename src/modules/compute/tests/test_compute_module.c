@@ -22,6 +22,7 @@ extern const keel_module keel_module_compute;
 typedef struct fixture {
     keel_runtime *rt;
     keel_ctx     *ctx;
+    keel_module_ctx *cm;     /* compute's own module ctx (self of the typed calls) */
     char         *csv;
     size_t        len;
 } fixture;
@@ -44,6 +45,7 @@ static int setup(void **state)
         return -1;
     }
     f->ctx = keel__ctx_new(f->rt, KEEL_TR_CLI, "r-test-compute", 0);
+    f->cm = keel__rt_find(f->rt, "compute");
     if (compute_synth_buffer(&o, &f->csv, &f->len, NULL, err, sizeof err) != 0)
         return -1;
     *state = f;
@@ -72,7 +74,7 @@ static void test_descriptor(void **state)
     assert_non_null(m->cli);
     assert_ptr_equal(m->iface, &compute_local);
     assert_ptr_equal(m->client, &compute_client);
-    assert_int_equal(m->iface_version, COMPUTE_IFACE_V1);
+    assert_int_equal(m->iface_version, COMPUTE_IFACE_VERSION);
     for (int i = 0; names[i]; i++) {
         assert_non_null(m->methods[i].name);
         assert_string_equal(m->methods[i].name, names[i]);
@@ -91,8 +93,8 @@ static void test_descriptor(void **state)
     assert_int_equal(offsetof(compute_iface, aggregate_csv), sizeof(void *));
     assert_int_equal(offsetof(compute_iface, aggregate), 2 * sizeof(void *));
     assert_int_equal(offsetof(compute_iface, trend), 3 * sizeof(void *));
-    assert_int_equal(compute_local.version, COMPUTE_IFACE_V1);
-    assert_int_equal(compute_client.version, COMPUTE_IFACE_V1);
+    assert_int_equal(compute_local.version, COMPUTE_IFACE_VERSION);
+    assert_int_equal(compute_client.version, COMPUTE_IFACE_VERSION);
 }
 
 static void test_handler_aggregate(void **state)
@@ -136,11 +138,13 @@ static void test_local_vs_client(void **state)
     fixture *f = *state;
     json_t *a = NULL, *b = NULL;
     compute_summary *s1 = malloc(sizeof *s1), *s2 = malloc(sizeof *s2);
-    const compute_iface *c = keel_iface(f->ctx, "compute", COMPUTE_IFACE_V1);
+    keel_module_ctx *self = NULL;
+    const compute_iface *c = keel_iface(f->ctx, "compute", COMPUTE_IFACE_VERSION, &self);
 
     assert_ptr_equal(c, &compute_local);
-    assert_int_equal(compute_local.aggregate_csv(f->ctx, f->csv, f->len, NULL, &a), 0);
-    assert_int_equal(compute_client.aggregate_csv(f->ctx, f->csv, f->len, NULL, &b), 0);
+    assert_ptr_equal(self, f->cm);
+    assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, NULL, &a), 0);
+    assert_int_equal(compute_client.aggregate_csv(f->cm, f->ctx, f->csv, f->len, NULL, &b), 0);
     assert_true(json_equal(a, b));
 
     /* arrays in: parse the CSV into columns */
@@ -159,8 +163,8 @@ static void test_local_vs_client(void **state)
         n++;
     }
     compute_samples smp = { n, col[0], col[1], col[2], col[3], col[4], col[5], col[6] };
-    assert_int_equal(compute_local.aggregate(f->ctx, &smp, NULL, s1), 0);
-    assert_int_equal(compute_client.aggregate(f->ctx, &smp, NULL, s2), 0);
+    assert_int_equal(compute_local.aggregate(f->cm, f->ctx, &smp, NULL, s1), 0);
+    assert_int_equal(compute_client.aggregate(f->cm, f->ctx, &smp, NULL, s2), 0);
     assert_int_equal(s1->samples, (long long)n);
     assert_int_equal(s2->samples, (long long)n);
     for (int g = 0; g < COMPUTE_NGAITS; g++) {
@@ -171,8 +175,8 @@ static void test_local_vs_client(void **state)
     }
     assert_int_equal(s2->jump_count, 1);
     compute_samples bad = { 3, col[0], NULL, col[2], col[3], col[4], col[5], col[6] };
-    assert_int_equal(compute_local.aggregate(f->ctx, &bad, NULL, s1), KEEL_EINVAL);
-    assert_int_equal(compute_client.aggregate(f->ctx, &bad, NULL, s1), KEEL_EINVAL);
+    assert_int_equal(compute_local.aggregate(f->cm, f->ctx, &bad, NULL, s1), KEEL_EINVAL);
+    assert_int_equal(compute_client.aggregate(f->cm, f->ctx, &bad, NULL, s1), KEEL_EINVAL);
     for (int k = 0; k < 7; k++)
         free(col[k]);
     json_decref(a);
@@ -260,7 +264,7 @@ static void test_trend(void **state)
     for (int i = 0; i < 4; i++) {
         json_t *sum = NULL;
         char date[16];
-        assert_int_equal(compute_local.aggregate_csv(f->ctx, f->csv, f->len, NULL, &sum), 0);
+        assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, NULL, &sum), 0);
         snprintf(date, sizeof date, "2026-01-0%d", i + 1);
         json_t *s = json_pack("{s:i,s:s,s:o}", "horse_id", 7, "date", date, "summary", sum);
         json_dumpf(s, mf, JSON_COMPACT);
@@ -268,10 +272,10 @@ static void test_trend(void **state)
         json_array_append_new(sessions, s);
     }
     fclose(mf);
-    assert_int_equal(compute_local.trend(f->ctx, sessions, &out), 0);
+    assert_int_equal(compute_local.trend(f->cm, f->ctx, sessions, &out), 0);
     assert_true(json_is_array(json_object_get(out, "horses")));
     json_t *o2 = NULL;
-    assert_int_equal(compute_client.trend(f->ctx, sessions, &o2), 0);
+    assert_int_equal(compute_client.trend(f->cm, f->ctx, sessions, &o2), 0);
     assert_true(json_equal(out, o2));
     json_decref(o2);
     o2 = NULL;

@@ -41,12 +41,14 @@ static void test_local_is_zero_copy(void **state)
     char *env[] = {NULL};
     keel_runtime *rt = runtime(env);
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
-    const echo_iface *e = keel_iface(ctx, "echo", ECHO_IFACE_V1);
+    keel_module_ctx *self = NULL;
+    const echo_iface *e = keel_iface(ctx, "echo", ECHO_IFACE_VERSION, &self);
     const char *in = "hello", *out = NULL;
     size_t n = 0;
     (void)state;
     assert_non_null(e);
-    assert_int_equal(e->echo(ctx, in, 5, &out, &n), 0);
+    assert_ptr_equal(self, keel__rt_find(rt, "echo"));
+    assert_int_equal(e->echo(self, ctx, in, 5, &out, &n), 0);
     assert_ptr_equal(out, in);
     assert_int_equal(n, 5);
     keel__ctx_free(ctx);
@@ -58,14 +60,16 @@ static void test_client_round_trip(void **state)
     char *env[] = {"KEEL_REMOTE_ECHO=http://127.0.0.1:9", NULL};
     keel_runtime *rt = runtime(env);
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
-    const echo_iface *e = keel_iface(ctx, "echo", ECHO_IFACE_V1);
+    keel_module_ctx *self = NULL;
+    const echo_iface *e = keel_iface(ctx, "echo", ECHO_IFACE_VERSION, &self);
     const char in[] = "caf\xc3\xa9 \"quoted\"", *out = NULL;
     size_t n = 0;
     (void)state;
     assert_int_equal(keel__mc_placement(keel__rt_find(rt, "echo")), KEEL_PLACE_REMOTE);
     assert_non_null(e);
+    assert_ptr_equal(self, keel__rt_find(rt, "echo"));   /* the module as placed remotely */
     loop_calls = 0;
-    assert_int_equal(e->echo(ctx, in, sizeof(in) - 1, &out, &n), 0);
+    assert_int_equal(e->echo(self, ctx, in, sizeof(in) - 1, &out, &n), 0);
     assert_int_equal(loop_calls, 1);        /* it went through the transport */
     assert_true(out != in);                 /* a copy owned by the ctx's arena */
     assert_int_equal(n, sizeof(in) - 1);

@@ -139,55 +139,59 @@ static void test_bad_input(void **state)
     free(in);
 }
 
-static void check_iface(fixture *f, const kv_iface *kv, int nul_ok)
+static void check_iface(fixture *f, const kv_iface *kv, keel_module_ctx *self, int nul_ok)
 {
     char *v = NULL;
     size_t len = 99;
     int deleted = -1;
     json_t *out = NULL;
 
-    assert_int_equal(kv->version, KV_IFACE_V1);
+    assert_int_equal(kv->version, KV_IFACE_VERSION);
     if (nul_ok) {   /* NUL bytes are only promised on the local path (kv.h) */
-        assert_int_equal(kv->put(f->ctx, "t", "one\0two", 7), 0);
-        assert_int_equal(kv->get(f->ctx, "t", &v, &len), 0);
+        assert_int_equal(kv->put(self, f->ctx, "t", "one\0two", 7), 0);
+        assert_int_equal(kv->get(self, f->ctx, "t", &v, &len), 0);
         assert_int_equal(len, 7);
         assert_memory_equal(v, "one\0two", 8);
         free(v);
     }
     /* the same row through the JSON handler */
-    assert_int_equal(kv->put(f->ctx, "t", "plain", 5), 0);
+    assert_int_equal(kv->put(self, f->ctx, "t", "plain", 5), 0);
     assert_int_equal(call(f, "get", "{\"key\":\"t\"}", &out), 0);
     assert_string_equal(json_string_value(json_object_get(out, "value")), "plain");
     json_decref(out);
-    assert_int_equal(kv->del(f->ctx, "t", &deleted), 0);
+    assert_int_equal(kv->del(self, f->ctx, "t", &deleted), 0);
     assert_int_equal(deleted, 1);
-    assert_int_equal(kv->del(f->ctx, "t", &deleted), 0);
+    assert_int_equal(kv->del(self, f->ctx, "t", &deleted), 0);
     assert_int_equal(deleted, 0);
-    assert_int_equal(kv->get(f->ctx, "t", &v, &len), KEEL_ENOTFOUND);
+    assert_int_equal(kv->get(self, f->ctx, "t", &v, &len), KEEL_ENOTFOUND);
     assert_null(v);
     assert_int_equal(len, 0);
-    assert_int_equal(kv->put(f->ctx, "", "x", 1), KEEL_EINVAL);
-    assert_int_equal(kv->put_ttl(f->ctx, "ttl", "x", 1, 5), 0);
-    assert_int_equal(kv->get(f->ctx, "ttl", &v, &len), 0);
+    assert_int_equal(kv->put(self, f->ctx, "", "x", 1), KEEL_EINVAL);
+    assert_int_equal(kv->put_ttl(self, f->ctx, "ttl", "x", 1, 5), 0);
+    assert_int_equal(kv->get(self, f->ctx, "ttl", &v, &len), 0);
     free(v);
     fake_now += 5000;
-    assert_int_equal(kv->get(f->ctx, "ttl", &v, &len), KEEL_ENOTFOUND);
+    assert_int_equal(kv->get(self, f->ctx, "ttl", &v, &len), KEEL_ENOTFOUND);
 }
 
 static void test_typed_local(void **state)
 {
     fixture *f = *state;
-    const kv_iface *kv = keel_iface(f->ctx, "kv", KV_IFACE_V1);
+    keel_module_ctx *self = NULL, *none;
+    const kv_iface *kv = keel_iface(f->ctx, "kv", KV_IFACE_VERSION, &self);
 
     assert_ptr_equal(kv, &kv_local);
-    assert_null(keel_iface(f->ctx, "kv", KV_IFACE_V1 + 1));
-    check_iface(f, kv, 1);
+    assert_ptr_equal(self, keel__rt_find(f->t.rt, "kv"));  /* kv's own ctx, not the caller's */
+    none = self;
+    assert_null(keel_iface(f->ctx, "kv", KV_IFACE_VERSION + 1, &none));
+    assert_null(none);                                      /* cleared when refused */
+    check_iface(f, kv, self, 1);
 }
 
 static void test_typed_client(void **state)
 {
     fixture *f = *state;
-    check_iface(f, &kv_client, 0);
+    check_iface(f, &kv_client, keel__rt_find(f->t.rt, "kv"), 0);
 }
 
 static void test_namespace_denied(void **state)
@@ -283,7 +287,7 @@ static void test_iface_layout(void **state)
     assert_int_equal(offsetof(kv_iface, del), 3 * sizeof(void *));
     assert_int_equal(offsetof(kv_iface, put_ttl), 4 * sizeof(void *));
     assert_int_equal(sizeof(kv_iface), 5 * sizeof(void *));
-    assert_int_equal(keel_module_kv.iface_version, KV_IFACE_V1);
+    assert_int_equal(keel_module_kv.iface_version, KV_IFACE_VERSION);
     assert_ptr_equal(keel_module_kv.iface, &kv_local);
     assert_ptr_equal(keel_module_kv.client, &kv_client);
     assert_int_equal(kv_local.version, kv_client.version);
@@ -295,9 +299,11 @@ static void test_stopped(void **state)
     char *v = NULL;
     size_t len = 0;
 
+    keel_module_ctx *self = keel__rt_find(f->t.rt, "kv");
+
     keel__rt_stop(f->t.rt);
-    assert_int_equal(kv_local.put(f->ctx, "k", "v", 1), KEEL_EUNAVAIL);
-    assert_int_equal(kv_local.get(f->ctx, "k", &v, &len), KEEL_EUNAVAIL);
+    assert_int_equal(kv_local.put(self, f->ctx, "k", "v", 1), KEEL_EUNAVAIL);
+    assert_int_equal(kv_local.get(self, f->ctx, "k", &v, &len), KEEL_EUNAVAIL);
     assert_null(v);
 }
 

@@ -27,11 +27,12 @@
 
 static int fake_calls;
 
-static int fake_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
+static int fake_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
                               const compute_options *opt, json_t **summary)
 {
     size_t i, lines = 0;
 
+    assert_string_equal(keel_module_name(self), "compute");   /* compute's own ctx */
     fake_calls++;
     *summary = NULL;
     for (i = 0; i < len; i++)
@@ -47,11 +48,12 @@ static int fake_aggregate_csv(keel_ctx *ctx, const char *csv, size_t len,
     return 0;
 }
 
-static int fake_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
+static int fake_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions, json_t **out)
 {
     json_t *dates = json_array(), *v;
     size_t i;
 
+    assert_string_equal(keel_module_name(self), "compute");
     json_array_foreach(sessions, i, v)
         json_array_append(dates, json_object_get(v, "date"));
     *out = json_pack("{s:I, s:o}", "n", (json_int_t)json_array_size(sessions), "dates", dates);
@@ -59,7 +61,7 @@ static int fake_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
 }
 
 static const compute_iface fake_compute_iface = {
-    .version = COMPUTE_IFACE_V1,
+    .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = fake_aggregate_csv,
     .trend = fake_trend,
 };
@@ -78,7 +80,7 @@ static const keel_method fake_compute_methods[] = {
 static const keel_module fake_compute = {
     .abi = KEEL_ABI, .name = "compute", .version = "0.0.1", .summary = "fake compute",
     .methods = fake_compute_methods, .iface = &fake_compute_iface,
-    .iface_version = COMPUTE_IFACE_V1,
+    .iface_version = COMPUTE_IFACE_VERSION,
 };
 
 /* ---- fixture --------------------------------------------------------------- */
@@ -219,6 +221,7 @@ static void test_upload_stores_summary(void **state)
     json_t *out = NULL, *summary = NULL;
     keel_ctx *ctx;
     const riding_iface *r;
+    keel_module_ctx *self = NULL;
     char in[160];
 
     snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T12:00:00+02:00\"}",
@@ -258,22 +261,23 @@ static void test_upload_stores_summary(void **state)
 
     /* typed iface */
     ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, 0);
-    r = keel_iface(ctx, "riding", RIDING_IFACE_V1);
+    r = keel_iface(ctx, "riding", RIDING_IFACE_VERSION, &self);
     assert_ptr_equal(r, &riding_local);
-    assert_int_equal(r->session_summary(ctx, sid, &summary), 0);
+    assert_ptr_equal(self, keel__rt_find(f->rt, "riding"));
+    assert_int_equal(r->session_summary(self, ctx, sid, &summary), 0);
     assert_int_equal(json_integer_value(json_object_get(summary, "samples")), 2);
     json_decref(summary);
-    assert_int_equal(r->session_summary(ctx, 4242, &summary), KEEL_ENOTFOUND);
+    assert_int_equal(r->session_summary(self, ctx, 4242, &summary), KEEL_ENOTFOUND);
     assert_null(summary);
     /* the client (riding placed remotely) answers the same through keel_call */
-    assert_int_equal(riding_client.session_summary(ctx, sid, &summary), 0);
+    assert_int_equal(riding_client.session_summary(self, ctx, sid, &summary), 0);
     assert_int_equal(json_integer_value(json_object_get(summary, "samples")), 2);
     json_decref(summary);
-    assert_int_equal(riding_client.session_summary(ctx, 4242, &summary), KEEL_ENOTFOUND);
+    assert_int_equal(riding_client.session_summary(self, ctx, 4242, &summary), KEEL_ENOTFOUND);
     keel__ctx_free(ctx);
     /* layout pinned: version first, members appended */
     assert_int_equal(offsetof(riding_iface, session_summary), sizeof(void *));
-    assert_int_equal(keel_module_riding.iface_version, RIDING_IFACE_V1);
+    assert_int_equal(keel_module_riding.iface_version, RIDING_IFACE_VERSION);
 }
 
 static void test_duplicate_upload(void **state)
