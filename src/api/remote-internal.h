@@ -61,13 +61,16 @@ typedef struct keel_http_reply {
  * borrowed.  body may be NULL.  Every socket operation is bounded by
  * deadline_ms (absolute CLOCK_MONOTONIC ms, must be > 0).  A pooled
  * connection found dead before any reply byte is replaced by a fresh one,
- * once.  On 0, *rep is filled (caller clears it); any HTTP status is a
+ * once — when the request could not be written, or when resend_ok (the
+ * method is idempotent): once the whole request left, the server may have
+ * run it, so a non-idempotent request is never sent twice.  On 0, *rep is filled (caller clears it); any HTTP status is a
  * success here.  Errors: KEEL_ETIMEDOUT (deadline), KEEL_EUNAVAIL (DNS,
  * refused, reset, closed early), KEEL_EIO (malformed reply), KEEL_ETOOBIG,
  * KEEL_ENOMEM; err says what happened. */
 int  keel__http_request(keel_http_pool *p, const char *method, const char *path,
                         const char *const *headers, const char *body, size_t body_len,
-                        int64_t deadline_ms, keel_http_reply *rep, char *err, size_t errlen);
+                        int resend_ok, int64_t deadline_ms, keel_http_reply *rep,
+                        char *err, size_t errlen);
 void keel__http_reply_clear(keel_http_reply *rep);
 
 /* Pool internals for remote_http.c.  take: an idle connection still quiet

@@ -218,7 +218,7 @@ static int remote_skew_check(keel_ctx *ctx, remote_mod *rm, int64_t deadline_ms)
     headers[1] = "X-Keel-Caller: keel";
     headers[2] = "Accept: application/json";
     headers[3] = NULL;
-    rc = keel__http_request(rm->pool, "GET", "/v1/modules", headers, NULL, 0, deadline_ms,
+    rc = keel__http_request(rm->pool, "GET", "/v1/modules", headers, NULL, 0, 1, deadline_ms,
                             &rep, err, sizeof(err));
     if (rc)
         return remote_fail(ctx, rm, rc, err);
@@ -398,7 +398,8 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
         snprintf(h_dl, sizeof(h_dl), "X-Keel-Deadline-Ms: %lld", (long long)(left > 0 ? left : 1));
         keel__http_reply_clear(&rep);
         rc = keel__http_request(rm->pool, "POST", path, (const char *const *)headers, body,
-                                strlen(body), deadline, &rep, err, sizeof(err));
+                                strlen(body), (m->flags & KEEL_IDEMPOTENT) != 0, deadline,
+                                &rep, err, sizeof(err));
         transient = remote_transient(rc, &rep);
         if (!transient || rc == KEEL_ETIMEDOUT || attempt + 1 >= max_attempts)
             break;

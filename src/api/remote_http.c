@@ -343,7 +343,8 @@ out:
 
 int keel__http_request(keel_http_pool *p, const char *method, const char *path,
                        const char *const *headers, const char *body, size_t body_len,
-                       int64_t deadline_ms, keel_http_reply *rep, char *err, size_t errlen)
+                       int resend_ok, int64_t deadline_ms, keel_http_reply *rep,
+                       char *err, size_t errlen)
 {
     char *head = NULL;
     size_t hlen = 0;
@@ -369,7 +370,7 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
     f = NULL;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        int reused = 0, keepalive = 0, got_any = 0;
+        int reused = 0, keepalive = 0, got_any = 0, written = 0;
 
         fd = attempt == 0 ? keel__http_pool_take(p) : -1;
         if (fd >= 0) {
@@ -381,6 +382,7 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
         }
         rc = send_all(fd, head, hlen, body ? body : "", body ? body_len : 0, deadline_ms);
         if (rc == 0) {
+            written = 1;
             rc = read_reply(fd, method, deadline_ms, rep, &keepalive, &got_any, err, errlen,
                             keel__http_pool_hostport(p));
         } else if (rc == KEEL_ETIMEDOUT) {
@@ -398,8 +400,9 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
         }
         close(fd);
         fd = -1;
-        /* A pooled connection the server had already closed: try once afresh. */
-        if (!(reused && !got_any && rc == KEEL_EUNAVAIL))
+        /* A pooled connection the server had already closed: try once
+         * afresh — unless the whole request was written and may have run. */
+        if (!(reused && !got_any && rc == KEEL_EUNAVAIL && (!written || resend_ok)))
             goto out;
     }
 out:

@@ -147,7 +147,9 @@ static void test_backoff(void **state)
 
 /* ---- an in-test HTTP server ------------------------------------------------------ */
 
-enum { FS_REPLY = 0, FS_SILENT, FS_CLOSE_AFTER, FS_CHUNKED };
+/* FS_DROP_SECOND: answers a connection's first request, reads its second in
+ * full and closes without a reply (a server that died mid-request). */
+enum { FS_REPLY = 0, FS_SILENT, FS_CLOSE_AFTER, FS_CHUNKED, FS_DROP_SECOND };
 
 typedef struct fake_srv {
     int             lfd, port;
@@ -213,6 +215,7 @@ static void *conn_main(void *arg)
     fake_srv *s = c->s;
     char buf[65536], out[70000], reply[4096];
     size_t len = 0;
+    int nreq = 0;
 
     for (;;) {
         char *e, *cl, method[8] = "", path[256] = "";
@@ -248,6 +251,8 @@ static void *conn_main(void *arg)
             snprintf(reply, sizeof(reply), "%.*s", (int)blen, buf + hlen);
         }
         pthread_mutex_unlock(&s->mu);
+        if (mode == FS_DROP_SECOND && ++nreq == 2)
+            goto out;
         if (mode == FS_SILENT) {
             while (conn_read_more(s, c->fd, buf, &len, sizeof(buf)) == 0)
                 len = 0;
@@ -363,7 +368,7 @@ static int post(keel_http_pool *p, const char *body, int64_t timeout_ms, keel_ht
                 char *err, size_t errlen)
 {
     static const char *const h[] = { "Content-Type: application/json", NULL };
-    return keel__http_request(p, "POST", "/v1/x/y", h, body, strlen(body),
+    return keel__http_request(p, "POST", "/v1/x/y", h, body, strlen(body), 0,
                               keel__now_ms() + timeout_ms, rep, err, errlen);
 }
 
@@ -431,6 +436,43 @@ static void test_stale_connection(void **state)
     }
     assert_int_equal(keel__http_pool_connects(p), 3);
     assert_int_equal(s->requests, 3);
+    keel__http_pool_free(p);
+    srv_stop(s);
+}
+
+/* A reused connection that dies after the whole request was written may have
+ * run it: a non-idempotent request is not sent again (the caller gets 503
+ * and decides); an idempotent one is, once, on a fresh connection. */
+static void test_no_resend_after_written(void **state)
+{
+    static const char *const h[] = { "Content-Type: application/json", NULL };
+    fake_srv *s = srv_start(FS_DROP_SECOND);
+    keel_http_pool *p = pool_for(s->port);
+    keel_http_reply rep;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(post(p, "{\"n\":1}", 1000, &rep, err, sizeof(err)), 0);
+    keel__http_reply_clear(&rep);
+    assert_int_equal(post(p, "{\"n\":2}", 1000, &rep, err, sizeof(err)), KEEL_EUNAVAIL);
+    assert_null(rep.body);
+    assert_non_null(strstr(err, "closed the connection"));
+    usleep(50000);
+    pthread_mutex_lock(&s->mu);
+    assert_int_equal(s->requests, 2);   /* the server saw "n":2 exactly once */
+    pthread_mutex_unlock(&s->mu);
+
+    /* the same loss for an idempotent request: sent again, answered */
+    assert_int_equal(post(p, "{\"n\":3}", 1000, &rep, err, sizeof(err)), 0);   /* fresh conn */
+    keel__http_reply_clear(&rep);
+    assert_int_equal(keel__http_request(p, "POST", "/v1/x/y", h, "{\"n\":4}", 7, 1,
+                                        keel__now_ms() + 1000, &rep, err, sizeof(err)), 0);
+    assert_int_equal(rep.status, 200);
+    assert_string_equal(rep.body, "{\"n\":4}");
+    keel__http_reply_clear(&rep);
+    pthread_mutex_lock(&s->mu);
+    assert_int_equal(s->requests, 5);   /* 3, then 4 twice */
+    pthread_mutex_unlock(&s->mu);
     keel__http_pool_free(p);
     srv_stop(s);
 }
@@ -922,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_chunked_reply),
         cmocka_unit_test(test_stale_connection),
+        cmocka_unit_test(test_no_resend_after_written),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_refused),
         cmocka_unit_test_setup_teardown(test_call_ok, rfix_setup, rfix_teardown),
