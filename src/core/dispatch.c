@@ -23,7 +23,7 @@ static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
                           const json_t *in, json_t **out)
 {
     const keel_method_rt *mr = &mc->methods[m - mc->desc->methods];
-    json_t *empty = NULL;
+    json_t *empty = NULL, *normal = NULL;
     char err[512];
     int rc;
 
@@ -40,6 +40,14 @@ static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
             rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: %s", mc->desc->name, m->name, err);
             goto out;
         }
+        /* integer-typed 3.0 reaches the handler as 3, once, here */
+        if ((rc = keel__schema_normalize(mr->in, in, &normal, err, sizeof(err))) != 0) {
+            if (rc == KEEL_EINVAL)
+                rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: %s", mc->desc->name, m->name, err);
+            goto out;
+        }
+        if (normal != NULL)
+            in = normal;
     } else if (!json_is_object(in)) {
         rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s: input must be a JSON object", mc->desc->name, m->name);
         goto out;
@@ -74,6 +82,7 @@ static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
     }
 out:
     json_decref(empty);
+    json_decref(normal);
     return rc;
 }
 

@@ -28,6 +28,13 @@ void keel__schema_free(keel_schema *s);
  * "<json pointer>: <what>" ("/horse_id: expected integer, got string"). */
 int  keel__schema_validate(const keel_schema *s, const json_t *v, char *err, size_t errlen);
 
+/* After v validated against s: where the schema says "integer" (and not
+ * "number"), a real such as 3.0 becomes the integer 3.  *out = NULL when
+ * nothing changes (use v), else a new reference to a converted copy.
+ * KEEL_EINVAL naming the path for an integral value outside int64. */
+int  keel__schema_normalize(const keel_schema *s, const json_t *v, json_t **out,
+                            char *err, size_t errlen);
+
 /* The compiled JSON (borrowed) — used by the CLI for --help and flag mapping. */
 const json_t *keel__schema_json(const keel_schema *s);
 

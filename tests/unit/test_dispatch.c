@@ -70,6 +70,22 @@ static const char add_schema[] =
     "{\"type\":\"object\",\"required\":[\"a\",\"b\"],\"additionalProperties\":false,"
     "\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"integer\",\"minimum\":0}}}";
 
+/* Hands its input back, so a test sees exactly what the handler got. */
+static int h_echo_in(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    (void)ctx;
+    *out = json_deep_copy(in);
+    return 0;
+}
+
+static const char ids_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"ids\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+    "\"n\":{\"type\":[\"integer\",\"null\"]},"
+    "\"x\":{\"type\":\"number\"},"
+    "\"any\":{},"
+    "\"sub\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}}}";
+
 static int h_badout(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     (void)ctx; (void)in;
@@ -84,6 +100,7 @@ static const keel_method calc_methods[] = {
     {.name = "add", .handler = h_add, .flags = KEEL_READONLY, .in_schema = add_schema,
      .out_schema = sum_out_schema},
     {.name = "badout", .handler = h_badout, .out_schema = sum_out_schema},
+    {.name = "ids", .handler = h_echo_in, .in_schema = ids_schema},
     {.name = "fail", .handler = h_fail},
     {.name = "nested", .handler = h_nested, .flags = KEEL_PUBLIC},
     {.name = "raw", .handler = h_raw, .flags = KEEL_RAW_IN, .raw_types = "text/csv", .raw_field = "csv"},
@@ -119,9 +136,8 @@ static int setup(void **state)
 {
     const keel_module *mods[] = {&m_calc, &m_authn, NULL};
     char err[512];
-    char *env[] = {NULL};
+    char *env[] = {"KEEL_CHECK_OUTPUT=1", NULL}; /* as the test and debug builds run */
     (void)state;
-    setenv("KEEL_CHECK_OUTPUT", "1", 1); /* as the test and debug builds run */
     if (keel__rt_new(mods, &rt, err, sizeof(err)) != 0)
         return -1;
     if (keel__rt_configure(rt, NULL, env, NULL, err, sizeof(err)) != 0)
@@ -152,6 +168,43 @@ static void test_valid_call(void **state)
     assert_int_equal(call(ctx, "calc", "add", "{\"a\":1,\"b\":2}", &out), 0);
     assert_int_equal(json_integer_value(json_object_get(out, "sum")), 3);
     json_decref(out);
+    keel__ctx_free(ctx);
+}
+
+/* {"a": 3.0} is an integer by JSON Schema; handlers read integers with
+ * json_integer_value, which is 0 for a real.  Dispatch hands them integers. */
+static void test_integers_normalised(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    json_t *out = NULL, *v;
+    (void)state;
+    assert_int_equal(call(ctx, "calc", "add", "{\"a\":1.0,\"b\":2e0}", &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "sum")), 3);
+    json_decref(out);
+
+    assert_int_equal(call(ctx, "calc", "ids", "{\"ids\":[1.0,-2e3,3],\"n\":4.0,\"x\":5.0,"
+                          "\"any\":6.0,\"sub\":{\"k\":7.0}}", &out), 0);
+    v = json_object_get(out, "ids");
+    assert_true(json_is_integer(json_array_get(v, 0)) && json_is_integer(json_array_get(v, 1)));
+    assert_int_equal(json_integer_value(json_array_get(v, 1)), -2000);
+    assert_true(json_is_integer(json_object_get(out, "n")));
+    assert_int_equal(json_integer_value(json_object_get(out, "n")), 4);
+    assert_true(json_is_integer(json_object_get(json_object_get(out, "sub"), "k")));
+    /* number and untyped values are the caller's as sent */
+    assert_true(json_is_real(json_object_get(out, "x")));
+    assert_true(json_is_real(json_object_get(out, "any")));
+    json_decref(out);
+    keel__ctx_free(ctx);
+
+    /* integral but beyond int64: a clear 400, not a wrapped number */
+    ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    assert_int_equal(call(ctx, "calc", "add", "{\"a\":1e300,\"b\":1}", &out), KEEL_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(keel_ctx_errmsg(ctx), "/a"));
+    keel__ctx_free(ctx);
+    ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    assert_int_equal(call(ctx, "calc", "add", "{\"a\":9223372036854775808.0,\"b\":1}", &out),
+                     KEEL_EINVAL);
     keel__ctx_free(ctx);
 }
 
@@ -289,7 +342,7 @@ static void test_describe(void **state)
     assert_string_equal(json_string_value(json_object_get(m, "placement")), "local");
     assert_int_equal(json_integer_value(json_object_get(m, "iface_version")), 2);
     assert_int_equal(strlen(json_string_value(json_object_get(m, "digest"))), 64);
-    assert_int_equal(json_array_size(json_object_get(m, "methods")), 5);
+    assert_int_equal(json_array_size(json_object_get(m, "methods")), 6);
     json_decref(d);
 }
 
@@ -297,6 +350,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_call),
+        cmocka_unit_test(test_integers_normalised),
         cmocka_unit_test(test_schema_rejects_before_handler),
         cmocka_unit_test(test_unknown_module_and_method),
         cmocka_unit_test(test_error_detail_travels_up),
