@@ -184,14 +184,15 @@ static int keel_cmd_migrate(const keel_cli_opts *o, int argc, char **argv)
 
 static int keel_cmd_health(const keel_cli_opts *o, int argc, char **argv)
 {
-    const char *host = getenv("KEEL_HEALTH_HOST");
-    const char *port_s = getenv("KEEL_PORT");
+    const char *host = NULL, *port_s = NULL;
+    char host_buf[256], port_buf[32];
+    keel_runtime *rt = NULL;
     int i, port, rc;
-    (void)o;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: keel health [--host H] [--port N]\n\nExit 0 if GET /healthz answers 200 within 2 s, "
-                   "else 1.\nDefaults: 127.0.0.1 and KEEL_PORT (8080).\n");
+                   "else 1.\nDefaults: health_host (KEEL_HEALTH_HOST, 127.0.0.1) and port (KEEL_PORT,\n"
+                   "8080), from the same file, environment and --set flags as `keel serve`.\n");
             return 0;
         } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
             host = argv[++i];
@@ -202,7 +203,19 @@ static int keel_cmd_health(const keel_cli_opts *o, int argc, char **argv)
             return KEEL_EXIT_USAGE;
         }
     }
-    port = port_s ? atoi(port_s) : 8080;
+    /* the same configuration `keel serve` reads: file, environment, flags */
+    if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
+        return rc;
+    if (host == NULL) {
+        snprintf(host_buf, sizeof host_buf, "%s", keel__config_get(keel__rt_config(rt), NULL, "health_host"));
+        host = host_buf;
+    }
+    if (port_s == NULL) {
+        snprintf(port_buf, sizeof port_buf, "%s", keel__config_get(keel__rt_config(rt), NULL, "port"));
+        port_s = port_buf;
+    }
+    keel_cli_release(rt);
+    port = atoi(port_s);
     if (port <= 0 || port > 65535) {
         fprintf(stderr, "keel health: bad port '%s'\n", port_s);
         return KEEL_EXIT_USAGE;

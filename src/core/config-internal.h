@@ -27,7 +27,8 @@ typedef enum keel_config_source {
 
 /* The core's own keys (scope NULL): port, host, threads, max_body, timeout_ms,
  * call_timeout_ms, database_url, log_level, modules_local, expose, data_dir,
- * auth_disabled. */
+ * auth_disabled, health_host, store_busy_ms, store_cache, store_sync,
+ * check_output, call_log (docs/configuration.md lists them all). */
 extern const keel_config_key keel_core_config_keys[];
 
 keel_config *keel__config_new(void);

@@ -39,6 +39,23 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "directory for local data"},
     {.name = "auth_disabled", .type = KEEL_CFG_BOOL, .def = "false",
      .help = "skip bearer-token checks (local development only)"},
+    {.name = "health_host", .type = KEEL_CFG_STRING, .def = "127.0.0.1",
+     .help = "address `keel health` probes (its port is `port`)"},
+    {.name = "store_busy_ms", .type = KEEL_CFG_INT, .def = "5000", .min = 1, .max = 600000,
+     .help = "SQLite: how long a writer waits for another one before 503"},
+    {.name = "store_cache", .type = KEEL_CFG_BOOL, .def = "true",
+     .help = "SQLite: keep prepared statements per connection (off only to measure)"},
+    {.name = "store_sync", .type = KEEL_CFG_STRING, .def = "full",
+     .help = "SQLite synchronous level: full (survives power loss), normal, extra or off"},
+#ifdef NDEBUG
+    {.name = "check_output", .type = KEEL_CFG_BOOL, .def = "false",
+     .help = "check every reply against its method's output schema (tests)"},
+#else
+    {.name = "check_output", .type = KEEL_CFG_BOOL, .def = "true",
+     .help = "check every reply against its method's output schema (tests)"},
+#endif
+    {.name = "call_log", .type = KEEL_CFG_STRING, .def = "",
+     .help = "append module.method per handler run to this file (e2e method coverage)"},
     {0}
 };
 
@@ -350,10 +367,7 @@ static keel_config_entry *keel_config_by_env(keel_config *cfg, const char *env, 
 /* Variables that are KEEL_-prefixed but not keys: no warning for these. */
 static int keel_env_known_extra(const char *name, size_t n)
 {
-    static const char *const extra[] = {"KEEL_CONFIG", "KEEL_BIN", "KEEL_SOURCE_DIR",
-                                        "KEEL_CHECK_OUTPUT", "KEEL_HEALTH_HOST",
-                                        "KEEL_STORE_CACHE", "KEEL_STORE_BUSY_MS",
-                                        "KEEL_CALL_LOG", NULL};
+    static const char *const extra[] = {"KEEL_CONFIG", "KEEL_BIN", "KEEL_SOURCE_DIR", NULL};
     int i;
     for (i = 0; extra[i]; i++)
         if (strlen(extra[i]) == n && memcmp(extra[i], name, n) == 0)

@@ -10,6 +10,7 @@
 
 #include "core/runtime-internal.h"
 #include "core/schema-internal.h"
+#include "core/store-internal.h"
 
 typedef struct keel_method_rt {
     const keel_method *m;
@@ -40,8 +41,9 @@ struct keel_runtime {
     void                 *remote_self;
     keel_module_ctx      *authn;
     int                   auth_disabled;
-    int                   check_output;
-    int                   call_log_fd;  /* KEEL_CALL_LOG: "module.method" per handler run, or -1 */
+    int                   check_output; /* check_output: replies against their out_schema */
+    int                   call_log_fd;  /* call_log: "module.method" per handler run, or -1 */
+    keel_store_opts       store_opts;   /* store_busy_ms, store_cache, store_sync */
     int64_t               call_timeout_ms;
     int                   started;
 };

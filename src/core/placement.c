@@ -6,9 +6,11 @@
  * process; anything else is placed nowhere and refused when needed.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ctx-internal.h"
 
@@ -52,6 +54,19 @@ static int keel_check_list(keel_runtime *rt, const char *list, char *err, size_t
     return 0;
 }
 
+/* store_sync is checked here so `keel config` and every command refuse a
+ * typo before any store opens. */
+static int keel_check_sync(const char *v, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"off", "normal", "full", "extra", NULL};
+    int i;
+    for (i = 0; levels[i] != NULL; i++)
+        if (v != NULL && strcmp(v, levels[i]) == 0)
+            return 0;
+    snprintf(err, errlen, "store_sync=%s: use off, normal, full or extra", v ? v : "");
+    return KEEL_ECONFIG;
+}
+
 int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
                        const char *const *flags, char *err, size_t errlen)
 {
@@ -88,6 +103,18 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     keel__log_set_level(level);
     rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
     rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
+    rt->check_output = keel__config_bool(rt->cfg, NULL, "check_output");
+    rt->store_opts.busy_ms = (int)keel__config_int(rt->cfg, NULL, "store_busy_ms");
+    rt->store_opts.no_cache = !keel__config_bool(rt->cfg, NULL, "store_cache");
+    rt->store_opts.sync = keel__config_get(rt->cfg, NULL, "store_sync");
+    if ((rc = keel_check_sync(rt->store_opts.sync, err, errlen)) != 0)
+        return rc;
+    /* The e2e suite's method coverage: every handler run is appended. */
+    if (rt->call_log_fd >= 0)
+        close(rt->call_log_fd);
+    lvl = keel__config_get(rt->cfg, NULL, "call_log");
+    rt->call_log_fd = lvl != NULL && lvl[0] != '\0'
+        ? open(lvl, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
 
     local = keel__config_get(rt->cfg, NULL, "modules_local");
     if ((rc = keel_check_list(rt, local, err, errlen)) != 0)

@@ -48,6 +48,13 @@ static int keel_check_desc(const keel_module *m, char *err, size_t errlen)
                  m->name ? m->name : "(null)");
         return KEEL_EDEP;
     }
+    /* A module's tables are <name>_*: keel_* is the core's, sqlite* SQLite's. */
+    if (strcmp(m->name, "keel") == 0 || strncmp(m->name, "keel_", 5) == 0 ||
+        strncmp(m->name, "sqlite", 6) == 0) {
+        snprintf(err, errlen, "module name '%s' is reserved (keel, keel_*, sqlite* name the "
+                 "core's and SQLite's storage)", m->name);
+        return KEEL_EDEP;
+    }
     for (me = m->methods; me != NULL && me->name != NULL; me++) {
         if (!keel_valid_name(me->name) || me->handler == NULL) {
             snprintf(err, errlen, "module '%s': method '%s' needs a [a-z][a-z0-9_]* name and a handler",
@@ -150,17 +157,7 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
         goto out;
     }
     rt->call_timeout_ms = 10000;
-#ifndef NDEBUG
-    rt->check_output = 1; /* debug builds check every reply against its out_schema */
-#endif
-    {
-        const char *co = getenv("KEEL_CHECK_OUTPUT");
-        const char *log = getenv("KEEL_CALL_LOG");
-        if (co != NULL)
-            rt->check_output = strcmp(co, "0") != 0;
-        /* The e2e suite's method coverage: every handler run is appended. */
-        rt->call_log_fd = (log && *log) ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
-    }
+    /* check_output and call_log come from the configuration (keel__rt_configure) */
     while (placed < n) {
         int progress = 0;
         for (i = 0; i < n; i++) {
@@ -326,7 +323,8 @@ static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t er
         if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc) ||
             mc->store != NULL)
             continue;
-        if ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0)
+        if ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0 ||
+            (rc = keel__store_configure(mc->store, &rt->store_opts, err, errlen)) != 0)
             return rc;
         if ((rc = keel__store_migrate(mc->store, mc->desc->name, mc->desc->migrations, &n,
                                       err, errlen)) != 0)
@@ -389,7 +387,8 @@ int keel__rt_migrations_status(keel_runtime *rt, json_t **out, char *err, size_t
         if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc))
             continue;
         if (mc->store == NULL &&
-            (rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0)
+            ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0 ||
+             (rc = keel__store_configure(mc->store, &rt->store_opts, err, errlen)) != 0))
             goto out;
         if ((rc = keel__store_migrations_status(mc->store, mc->desc->name, mc->desc->migrations, &st)) != 0) {
             snprintf(err, errlen, "module '%s': %s", mc->desc->name, keel_store_errmsg(mc->store));

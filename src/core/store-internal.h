@@ -43,18 +43,32 @@ int keel__store_migrate(keel_store *st, const char *module, const keel_migration
 int keel__store_migrations_status(keel_store *st, const char *module,
                                   const keel_migration *migs, json_t **out);
 
+/* Connection settings from the configuration (store_busy_ms, store_cache,
+ * store_sync), applied right after open.  Zero fields mean "backend default". */
+typedef struct keel_store_opts {
+    int         busy_ms;   /* wait this long for another writer (SQLite busy timeout) */
+    int         no_cache;  /* 1: prepare every statement afresh (measurements) */
+    const char *sync;      /* "off", "normal", "full" or "extra"; NULL = "full" */
+} keel_store_opts;
+
+/* Applies opts to st (borrowed).  A backend without the hook ignores it.
+ * KEEL_ECONFIG for an unknown sync level, with a message in err. */
+int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen);
+
 /* ---- privileged paths (migrate.c only) ------------------------------------ */
 
 /* Optional internal operations of a backend, beyond keel_store_vt.  Same
  * versioning rules: version first, append only. */
 typedef struct keel_store_ext {
-    unsigned version; /* 1 */
+    unsigned version; /* 2 */
     /* Runs a script of several statements (no parameters), statement by
      * statement (prepared in a loop over the tail).  Rows are discarded. */
     int  (*exec_script)(void *conn, const char *sql, char *err, size_t errlen);
     /* on = 1: the connection may also touch the core's keel_migrations table
      * (namespace check relaxed for that one table); on = 0: back to normal. */
     void (*set_privileged)(void *conn, int on);
+    /* since v2: connection settings (keel__store_configure). */
+    int  (*configure)(void *conn, const keel_store_opts *opts, char *err, size_t errlen);
 } keel_store_ext;
 
 /* The SQLite backend's internal operations. */

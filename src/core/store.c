@@ -327,3 +327,16 @@ void keel__store_set_privileged(keel_store *st, int on)
     st->ext->set_privileged(st->conn, on);
     pthread_mutex_unlock(&st->mu);
 }
+
+int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
+{
+    int rc;
+
+    if (st == NULL || opts == NULL || st->ext == NULL || st->ext->version < 2 ||
+        st->ext->configure == NULL)
+        return 0;
+    pthread_mutex_lock(&st->mu);
+    rc = st->ext->configure(st->conn, opts, err, errlen);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}

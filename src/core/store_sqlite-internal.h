@@ -13,10 +13,30 @@ typedef struct keel__sq_guard {
     int         privileged;  /* during migrations: keel_migrations allowed too */
     int         tx_control;  /* inside begin/commit/rollback: BEGIN etc. allowed */
     char        denied[256]; /* the last refusal ("module 'kv' may not …") */
+    /* The statement being run: set by keel__sq_guard_begin before a
+     * prepare, cleared by keel__sq_guard_end.  sql is borrowed (the text
+     * handed to sqlite3_prepare_v2) and only read by the authorizer. */
+    const char *sql;
+    unsigned    ddl;         /* KEEL__SQ_DDL_* seen while compiling it */
 } keel__sq_guard;
+
+/* What kind of schema statement the authorizer has seen in the statement
+ * being compiled: SQLite's own reads and writes of sqlite_master,
+ * sqlite_sequence and sqlite_stat1 are only allowed inside these. */
+#define KEEL__SQ_DDL_CREATE  1u  /* CREATE TABLE/INDEX/VIEW/TRIGGER */
+#define KEEL__SQ_DDL_ENGINE  2u  /* the engine updated sqlite_master (end of a CREATE) */
+#define KEEL__SQ_DDL_OTHER   4u  /* ALTER, DROP, ANALYZE, REINDEX: hold no user query */
 
 /* Sets up g for ns (borrowed: must outlive g). */
 void keel__sq_guard_init(keel__sq_guard *g, const char *ns);
+
+/* Marks the start / end of running a statement: sql (borrowed; the backend
+ * sets g->sql = NULL once it frees the text after prepare) gives its kind
+ * (first word) and an ALTER's rename target.  The kind holds through the
+ * step (ANALYZE reads sqlite_stat1 when it runs).  end returns 1 if the
+ * statement was schema work (DDL), which is never cached. */
+void keel__sq_guard_begin(keel__sq_guard *g, const char *sql);
+int  keel__sq_guard_end(keel__sq_guard *g);
 
 /* sqlite3_set_authorizer callback; ud is a keel__sq_guard.  Tables outside
  * the namespace, ATTACH/DETACH, pragmas other than a read-only whitelist and
@@ -25,7 +45,10 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
                        const char *db, const char *trigger);
 
 /* 0, or KEEL_EDENIED (reason in g->denied) when sql names one of SQLite's
- * own tables (sqlite_master, sqlite_sequence …) outside string literals. */
+ * own tables (sqlite_master, sqlite_sequence …) outside string literals.
+ * A quick first refusal with a clear message; the authorizer is the
+ * guarantee (it also catches 'sqlite_master' written as a string).
+ * Privileged (migration) connections may name them. */
 int keel__sq_check_text(keel__sq_guard *g, const char *sql);
 
 /* sql with $<digits> rewritten to ?<digits> outside literals, quoted

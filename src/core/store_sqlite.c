@@ -39,7 +39,7 @@ typedef struct sq_conn {
     sqlite3  *db;
     char     *ns;          /* module name (owned), NULL = core */
     keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
-    int       cache_on;    /* KEEL_STORE_CACHE=0 disables (for measurements) */
+    int       cache_on;    /* store_cache=false disables (for measurements) */
     uint64_t  clock;
     sq_cached cache[SQ_CACHE_SIZE];
 } sq_conn;
@@ -96,7 +96,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
 {
     char *text = NULL;
     const char *tail = NULL;
-    int i, slot = 0, rc = 0, src;
+    int i, slot = 0, rc = 0, src, ddl;
 
     *stmt = NULL;
     *cached = 0;
@@ -104,6 +104,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         for (i = 0; i < SQ_CACHE_SIZE; i++) {
             if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
                 c->cache[i].used = ++c->clock;
+                keel__sq_guard_begin(&c->guard, NULL);  /* a re-prepare starts clean */
                 *stmt = c->cache[i].stmt;
                 *cached = 1;
                 goto out;
@@ -120,8 +121,12 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         rc = KEEL_ENOMEM;
         goto out;
     }
-    c->guard.denied[0] = '\0';
+    /* the statement's kind stays known through its step (ANALYZE reads
+     * sqlite_stat1 when it runs); sq_exec ends the guard */
+    keel__sq_guard_begin(&c->guard, text);
     src = sqlite3_prepare_v2(c->db, text, -1, stmt, &tail);
+    c->guard.sql = NULL;   /* text is freed below */
+    ddl = c->guard.ddl != 0;
     if (src != SQLITE_OK) {
         rc = sq_fail(c, src, err, errlen);
         goto out;
@@ -137,8 +142,9 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         goto out;
     }
     /* Statements prepared while privileged (or by begin/commit/rollback) are
-     * never cached: the authorizer runs at prepare time only. */
-    if (!c->cache_on || c->guard.privileged || c->guard.tx_control)
+     * never cached: the authorizer runs at prepare time only.  Nor is DDL,
+     * whose rename check needs the text the cache does not keep. */
+    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || ddl)
         goto out;
     for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
         if (c->cache[i].sql == NULL) {
@@ -289,6 +295,7 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
     if (src != SQLITE_DONE)
         rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
 out:
+    keel__sq_guard_end(&c->guard);   /* whatever a re-prepare in step left */
     if (stmt != NULL) {
         if (cached) {
             sqlite3_reset(stmt);
@@ -361,9 +368,10 @@ static int valid_ns(const char *ns)
 static int sq_setup(sq_conn *c, char *err, size_t errlen)
 {
     static const char *const pragmas[] = {
-        "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL", NULL
+        /* synchronous=FULL until keel__store_configure says otherwise: in
+         * WAL mode NORMAL may lose the last commits on power loss */
+        "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL", NULL
     };
-    const char *env;
     int i, src;
 
     for (i = 0; pragmas[i] != NULL; i++) {
@@ -380,8 +388,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
             return rc;
         }
     }
-    env = getenv("KEEL_STORE_BUSY_MS");   /* tests shorten it */
-    sqlite3_busy_timeout(c->db, env != NULL && atoi(env) > 0 ? atoi(env) : SQ_BUSY_MS);
+    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);   /* keel__store_configure may change it */
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
     return sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) == SQLITE_OK ? 0 : KEEL_ESTORE;
@@ -389,7 +396,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
 
 static int sq_open(const char *url, const char *ns, void **conn, char *err, size_t errlen)
 {
-    const char *path = url, *env;
+    const char *path = url;
     sq_conn *c = NULL;
     int rc = 0, src;
 
@@ -419,8 +426,7 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
         goto out;
     }
     keel__sq_guard_init(&c->guard, c->ns);
-    env = getenv("KEEL_STORE_CACHE");
-    c->cache_on = !(env != NULL && strcmp(env, "0") == 0);
+    c->cache_on = 1;
     src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (src != SQLITE_OK) {
@@ -473,24 +479,59 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
     }
     while (p != NULL && *p != '\0') {
         sqlite3_stmt *stmt = NULL;
-        c->guard.denied[0] = '\0';
+        keel__sq_guard_begin(&c->guard, p);   /* p stays valid through the step */
         src = sqlite3_prepare_v2(c->db, p, -1, &stmt, &tail);
         if (src != SQLITE_OK) {
+            keel__sq_guard_end(&c->guard);
             rc = sq_fail(c, src, err, errlen);
             break;
         }
-        if (stmt == NULL)           /* only whitespace/comments left */
+        if (stmt == NULL) {         /* only whitespace/comments left */
+            keel__sq_guard_end(&c->guard);
             break;
+        }
         while ((src = sqlite3_step(stmt)) == SQLITE_ROW)
             ;
         if (src != SQLITE_DONE)
             rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
         sqlite3_finalize(stmt);
+        keel__sq_guard_end(&c->guard);
         if (rc != 0)
             break;
         p = tail;
     }
     return rc;
+}
+
+/* store_busy_ms, store_cache, store_sync (keel__store_configure). */
+static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"off", "normal", "full", "extra", NULL};
+    sq_conn *c = conn;
+    const char *sync = o->sync != NULL && o->sync[0] != '\0' ? o->sync : "full";
+    char sql[64];
+    int i, src;
+
+    for (i = 0; levels[i] != NULL && strcasecmp(sync, levels[i]) != 0; i++)
+        ;
+    if (levels[i] == NULL) {
+        sq_err(err, errlen, "store_sync=%s: use off, normal, full or extra", sync);
+        return KEEL_ECONFIG;
+    }
+    if (o->busy_ms > 0)
+        sqlite3_busy_timeout(c->db, o->busy_ms);
+    if (o->no_cache) {
+        cache_clear(c);
+        c->cache_on = 0;
+    }
+    /* a setting no module may change: run with the authorizer off for the
+     * one statement (literal text, level from the table above) */
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", levels[i]);
+    sqlite3_set_authorizer(c->db, NULL, NULL);
+    src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    if (sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) != SQLITE_OK && src == SQLITE_OK)
+        src = SQLITE_ERROR;
+    return src == SQLITE_OK ? 0 : sq_fail(c, src, err, errlen);
 }
 
 static void sq_set_privileged(void *conn, int on)
@@ -511,7 +552,8 @@ const keel_store_vt keel_store_sqlite = {
 };
 
 const keel_store_ext keel__store_sqlite_ext = {
-    .version        = 1,
+    .version        = 2,
     .exec_script    = sq_exec_script,
     .set_privileged = sq_set_privileged,
+    .configure      = sq_configure,
 };

@@ -21,6 +21,36 @@ void keel__sq_guard_init(keel__sq_guard *g, const char *ns)
     snprintf(g->prefix, sizeof g->prefix, "%s_", ns != NULL ? ns : "keel");
 }
 
+static int sq_token(const char **pp, char *buf, size_t len, int *quoted);
+
+void keel__sq_guard_begin(keel__sq_guard *g, const char *sql)
+{
+    char word[16];
+    const char *p = sql;
+    int q;
+
+    g->sql = sql;
+    g->ddl = 0;
+    g->denied[0] = '\0';
+    /* ANALYZE deletes from sqlite_stat1 before the authorizer hears ANALYZE:
+     * the statement's first word says what it is */
+    if (p != NULL && sq_token(&p, word, sizeof word, &q) && !q) {
+        if (strcasecmp(word, "CREATE") == 0)
+            g->ddl = KEEL__SQ_DDL_CREATE;
+        else if (strcasecmp(word, "ALTER") == 0 || strcasecmp(word, "DROP") == 0 ||
+                 strcasecmp(word, "ANALYZE") == 0 || strcasecmp(word, "REINDEX") == 0)
+            g->ddl = KEEL__SQ_DDL_OTHER;
+    }
+}
+
+int keel__sq_guard_end(keel__sq_guard *g)
+{
+    int ddl = g->ddl != 0;
+    g->sql = NULL;
+    g->ddl = 0;   /* an automatic re-prepare inside step starts clean */
+    return ddl;
+}
+
 /* ---- the namespace authorizer -------------------------------------------- */
 
 static int in_ns(const keel__sq_guard *g, const char *name)
@@ -33,14 +63,135 @@ static int in_ns(const keel__sq_guard *g, const char *name)
     return g->privileged && strcasecmp(name, "keel_migrations") == 0;
 }
 
-/* SQLite's own tables (sqlite_master, sqlite_sequence, sqlite_stat1 …).  The
- * engine reads and writes them itself while compiling DDL (nested statements
- * go through the authorizer too), so the authorizer lets them pass; SQL from
- * modules may not name them at all (sq_names_internal, checked before
- * prepare), which keeps other namespaces' schema out of reach. */
+/* SQLite's own tables (sqlite_master, sqlite_sequence, sqlite_stat1 …).
+ * The engine reads and writes them itself while compiling DDL (its nested
+ * statements go through the authorizer too).  They hold every namespace's
+ * table names and definitions, so a module reaches them only through that
+ * engine work (internal_ok), and migrations may read them. */
 static int is_internal_table(const char *name)
 {
     return name != NULL && strncasecmp(name, "sqlite_", 7) == 0;
+}
+
+static int is_schema_table(const char *name)
+{
+    return name != NULL && (strcasecmp(name, "sqlite_master") == 0 ||
+                            strcasecmp(name, "sqlite_temp_master") == 0 ||
+                            strcasecmp(name, "sqlite_schema") == 0 ||
+                            strcasecmp(name, "sqlite_temp_schema") == 0);
+}
+
+/* May this action touch SQLite's table name (col: the column read)?
+ * Writes to the schema table are SQLite's alone (it refuses user writes
+ * without writable_schema, a pragma nobody may run); its UPDATE there starts
+ * the engine's phase of a CREATE (or of a table-valued pragma's first use),
+ * after which it reads back only ROWID — a CREATE TABLE … AS SELECT reads
+ * its user query before.  Anything else — a read of any sqlite_* table, a
+ * write to sqlite_sequence or sqlite_stat1 — only inside DDL that holds no
+ * user query (ALTER, DROP, ANALYZE, REINDEX), and never from a trigger or
+ * view body (trigger names it). */
+static int internal_ok(keel__sq_guard *g, int action, const char *name, const char *col,
+                       const char *trigger)
+{
+    if (g->privileged)
+        return 1;
+    if (trigger != NULL)
+        return 0;
+    if (action != SQLITE_READ && is_schema_table(name)) {
+        if (action == SQLITE_UPDATE)
+            g->ddl |= KEEL__SQ_DDL_ENGINE;
+        return 1;
+    }
+    if (g->ddl & KEEL__SQ_DDL_OTHER)
+        return 1;
+    return (g->ddl & KEEL__SQ_DDL_ENGINE) && action == SQLITE_READ && is_schema_table(name) &&
+           col != NULL && strcasecmp(col, "ROWID") == 0;
+}
+
+/* The next token of an SQL text: a word or quoted name (unquoted into buf,
+ * truncated to len-1; *quoted set), or one punctuation character.  Skips
+ * blanks and comments.  0 at the end. */
+static int sq_token(const char **pp, char *buf, size_t len, int *quoted)
+{
+    const char *p = *pp;
+    size_t n = 0;
+
+    *quoted = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e != NULL ? e + 2 : p + strlen(p);
+        } else {
+            break;
+        }
+    }
+    if (*p == '\0') {
+        *pp = p;
+        return 0;
+    }
+    if (*p == '"' || *p == '\'' || *p == '`' || *p == '[') {
+        char close = *p == '[' ? ']' : *p;
+        *quoted = 1;
+        for (p++; *p != '\0'; p++) {
+            if (*p == close) {
+                if (close != ']' && p[1] == close) {
+                    p++;            /* doubled quote: one literal character */
+                } else {
+                    p++;
+                    break;
+                }
+            }
+            if (n + 1 < len)
+                buf[n++] = *p;
+        }
+    } else if (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80) {
+        while (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80) {
+            if (n + 1 < len)
+                buf[n++] = *p;
+            p++;
+        }
+    } else {
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+    *pp = p;
+    return 1;
+}
+
+static int sq_keyword(const char *tok, int quoted, const char *kw)
+{
+    return !quoted && strcasecmp(tok, kw) == 0;
+}
+
+/* For ALTER TABLE [schema.]name RENAME TO new: copies new into out and
+ * returns 1; 0 for every other ALTER (RENAME [COLUMN] a TO b, ADD, DROP);
+ * -1 if the text cannot be read as an ALTER TABLE. */
+static int sq_rename_target(const char *sql, char *out, size_t len)
+{
+    char tok[128];
+    int q;
+
+    if (!sq_token(&sql, tok, sizeof tok, &q) || !sq_keyword(tok, q, "ALTER") ||
+        !sq_token(&sql, tok, sizeof tok, &q) || !sq_keyword(tok, q, "TABLE") ||
+        !sq_token(&sql, tok, sizeof tok, &q) || !sq_token(&sql, tok, sizeof tok, &q))
+        return -1;
+    if (sq_keyword(tok, q, ".") &&
+        (!sq_token(&sql, tok, sizeof tok, &q) || !sq_token(&sql, tok, sizeof tok, &q)))
+        return -1;
+    if (!sq_keyword(tok, q, "RENAME"))
+        return 0;
+    if (!sq_token(&sql, tok, sizeof tok, &q))
+        return -1;
+    if (!sq_keyword(tok, q, "TO"))
+        return 0;
+    if (!sq_token(&sql, out, len, &q))
+        return -1;
+    return 1;
 }
 
 /* Table-valued functions that read no table: json_each/json_tree, and the
@@ -92,7 +243,6 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
 {
     keel__sq_guard *g = ud;
     (void)db;
-    (void)trigger;
 
     switch (action) {
     case SQLITE_TRANSACTION:
@@ -110,27 +260,33 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
     case SQLITE_RECURSIVE:
         return SQLITE_OK;
     case SQLITE_READ:
-        /* a1 = table; reading the schema would reveal other namespaces */
-        if (in_ns(g, a1) || is_internal_table(a1) || is_table_function(a1))
-            return SQLITE_OK;
-        return sq_deny(g, "access table", a1);
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-        if (in_ns(g, a1) || is_internal_table(a1))
+        /* a1 = table; reading the schema would reveal other namespaces */
+        if (in_ns(g, a1) || (action == SQLITE_READ && is_table_function(a1)))
+            return SQLITE_OK;
+        if (is_internal_table(a1) && internal_ok(g, action, a1, a2, trigger))
             return SQLITE_OK;
         return sq_deny(g, "access table", a1);
     case SQLITE_CREATE_TABLE:   /* sqlite_sequence / sqlite_stat1 on demand */
     case SQLITE_CREATE_TEMP_TABLE:
+        g->ddl |= KEEL__SQ_DDL_CREATE;
+        return in_ns(g, a1) || is_internal_table(a1) ? SQLITE_OK : sq_deny(g, "access table", a1);
     case SQLITE_DROP_TABLE:
     case SQLITE_DROP_TEMP_TABLE:
+        g->ddl |= KEEL__SQ_DDL_OTHER;
         return in_ns(g, a1) || is_internal_table(a1) ? SQLITE_OK : sq_deny(g, "access table", a1);
     case SQLITE_ANALYZE:
+        g->ddl |= KEEL__SQ_DDL_OTHER;
         return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "access table", a1);
     case SQLITE_CREATE_VIEW:
     case SQLITE_CREATE_TEMP_VIEW:
+        g->ddl |= KEEL__SQ_DDL_CREATE;
+        return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "create or drop view", a1);
     case SQLITE_DROP_VIEW:
     case SQLITE_DROP_TEMP_VIEW:
+        g->ddl |= KEEL__SQ_DDL_OTHER;
         return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "create or drop view", a1);
     case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TEMP_INDEX:
@@ -141,15 +297,36 @@ int keel__sq_authorize(void *ud, int action, const char *a1, const char *a2,
     case SQLITE_DROP_TRIGGER:
     case SQLITE_DROP_TEMP_TRIGGER:
         /* a1 = index/trigger name, a2 = its table: both in the namespace */
+        g->ddl |= (action == SQLITE_CREATE_INDEX || action == SQLITE_CREATE_TEMP_INDEX ||
+                   action == SQLITE_CREATE_TRIGGER || action == SQLITE_CREATE_TEMP_TRIGGER)
+                  ? KEEL__SQ_DDL_CREATE : KEEL__SQ_DDL_OTHER;
         if (!in_ns(g, a2))
             return sq_deny(g, "access table", a2);
         if (in_ns(g, a1) || is_internal_table(a1))   /* sqlite_autoindex_<table>_N */
             return SQLITE_OK;
         return sq_deny(g, "create or drop index/trigger", a1);
-    case SQLITE_ALTER_TABLE:
-        return in_ns(g, a2) ? SQLITE_OK : sq_deny(g, "access table", a2);
+    case SQLITE_ALTER_TABLE: {
+        /* a2 = the table; the new name of a RENAME TO is not passed, so it
+         * is read from the statement's text */
+        char target[128];
+        int r;
+        g->ddl |= KEEL__SQ_DDL_OTHER;
+        if (!in_ns(g, a2))
+            return sq_deny(g, "access table", a2);
+        r = g->sql != NULL ? sq_rename_target(g->sql, target, sizeof target) : -1;
+        if (r < 0)
+            return sq_deny(g, "alter (statement text unreadable) table", a2);
+        if (r == 1 && !in_ns(g, target))
+            return sq_deny(g, "rename a table to", target);
+        return SQLITE_OK;
+    }
     case SQLITE_REINDEX:
-        return in_ns(g, a1) ? SQLITE_OK : sq_deny(g, "reindex", a1);
+        /* a1 = each index, sqlite_autoindex_<table>_N for UNIQUE columns */
+        g->ddl |= KEEL__SQ_DDL_OTHER;
+        if (in_ns(g, a1) || (a1 != NULL && strncasecmp(a1, "sqlite_autoindex_", 17) == 0 &&
+                             in_ns(g, a1 + 17)))
+            return SQLITE_OK;
+        return sq_deny(g, "reindex", a1);
     case SQLITE_PRAGMA:
         if (pragma_ok(g, a1, a2))
             return SQLITE_OK;
@@ -276,7 +453,7 @@ int keel__sq_check_text(keel__sq_guard *g, const char *sql)
 {
     char name[64];
 
-    if (!sq_names_internal(sql, name, sizeof name))
+    if (g->privileged || !sq_names_internal(sql, name, sizeof name))
         return 0;
     sq_deny(g, "access table", name);
     return KEEL_EDENIED;

@@ -80,6 +80,13 @@ run "$KEEL_BIN" serve extra;               expect_eq "serve with stray argument 
 run "$KEEL_BIN" health --port "$(free_port)"; expect_eq "health with no server exits 1" "$RC" 1
 if keel_serve S KEEL_AUTH_DISABLED=1 KEEL_LOG_LEVEL=info; then
     run "$KEEL_BIN" health --port "$S";   expect_eq "health with a server exits 0" "$RC" 0
+    # the port and host come from the configuration like every other key
+    run env KEEL_PORT="$S" "$KEEL_BIN" health;  expect_eq "health finds the port in KEEL_PORT" "$RC" 0
+    printf '{"port": %s, "health_host": "127.0.0.1"}\n' "$S" > "$E2E_TMP/health.json"
+    run env -u KEEL_PORT "$KEEL_BIN" --config "$E2E_TMP/health.json" health
+    expect_eq "health finds the port in the config file" "$RC" 0
+    run env -u KEEL_PORT "$KEEL_BIN" --set port="$S" --set health_host=127.0.0.2 health
+    expect_eq "health_host from a flag is the one probed (nothing on 127.0.0.2)" "$RC" 1
     keel_stop S
     grep -q '"level"' "$E2E_TMP/S.log" && ok "server logs are JSON lines when not a TTY" || fail "server log not JSON: $(head -c 300 "$E2E_TMP/S.log")"
 fi

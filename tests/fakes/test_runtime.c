@@ -7,13 +7,13 @@
 #include "test_runtime.h"
 #include "tmpdir.h"
 
-#define TEST_RT_MAXENV 8
+#define TEST_RT_MAXENV 8   /* the caller's; 4 more are the fixture's */
 
 int keel_test_rt_start(struct keel_test_rt *t, const char *tag, const keel_module *const *mods,
                        const char *const *env, char *err, size_t errlen)
 {
     char db[160], datadir[96];
-    char *envp[TEST_RT_MAXENV + 4];
+    char *envp[TEST_RT_MAXENV + 5];
     size_t n = 0;
 
     memset(t, 0, sizeof *t);
@@ -27,6 +27,7 @@ int keel_test_rt_start(struct keel_test_rt *t, const char *tag, const keel_modul
         envp[n++] = (char *)*env;
     }
     envp[n++] = "KEEL_LOG_LEVEL=error";
+    envp[n++] = "KEEL_CHECK_OUTPUT=1";   /* every reply checked against its output schema */
     envp[n] = NULL;
     if (keel_test_tmpdir(t->dir, sizeof t->dir, tag) != 0) {
         snprintf(err, errlen, "mkdtemp /tmp/keel-%s-XXXXXX failed", tag);

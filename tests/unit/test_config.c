@@ -166,6 +166,57 @@ static void test_unknown_env_is_only_a_warning(void **state)
     keel__config_free(c);
 }
 
+/* Knobs that used to be raw getenv calls are ordinary keys now: they come
+ * from the file, the environment, _FILE and flags, and are checked. */
+static void test_former_getenv_knobs(void **state)
+{
+    char *path = write_tmp("{\"health_host\":\"10.0.0.9\",\"store_busy_ms\":250,"
+                           "\"store_cache\":false,\"call_log\":\"/tmp/calls\"}");
+    char *secret = write_tmp("extra\n");
+    char env_file[128];
+    char *env[] = {"KEEL_STORE_SYNC=normal", "KEEL_CHECK_OUTPUT=1", env_file, NULL};
+    const char *flags[] = {"store_busy_ms=300", NULL};
+    char *bad_env[] = {"KEEL_STORE_BUSY_MS=0", NULL};
+    char err[256];
+    keel_config *c = new_cfg();
+    (void)state;
+
+    assert_string_equal(keel__config_get(c, NULL, "health_host"), "127.0.0.1");
+    assert_string_equal(keel__config_get(c, NULL, "store_sync"), "full");
+    assert_int_equal(keel__config_int(c, NULL, "store_busy_ms"), 5000);
+    assert_true(keel__config_bool(c, NULL, "store_cache"));
+    snprintf(env_file, sizeof env_file, "KEEL_STORE_SYNC_FILE=%s", secret);
+    env[2] = NULL;   /* KEEL_STORE_SYNC and its _FILE together are refused: see below */
+    assert_int_equal(keel__config_load(c, path, env, flags, err, sizeof(err)), 0);
+    assert_string_equal(keel__config_get(c, NULL, "health_host"), "10.0.0.9");
+    assert_int_equal(keel__config_source(c, NULL, "health_host"), KEEL_SRC_FILE);
+    assert_false(keel__config_bool(c, NULL, "store_cache"));
+    assert_string_equal(keel__config_get(c, NULL, "call_log"), "/tmp/calls");
+    assert_string_equal(keel__config_get(c, NULL, "store_sync"), "normal");
+    assert_int_equal(keel__config_source(c, NULL, "store_sync"), KEEL_SRC_ENV);
+    assert_true(keel__config_bool(c, NULL, "check_output"));
+    assert_int_equal(keel__config_int(c, NULL, "store_busy_ms"), 300);
+    assert_int_equal(keel__config_source(c, NULL, "store_busy_ms"), KEEL_SRC_FLAG);
+    keel__config_free(c);
+
+    c = new_cfg();
+    env[0] = env_file;
+    env[1] = NULL;
+    assert_int_equal(keel__config_load(c, NULL, env, NULL, err, sizeof(err)), 0);
+    assert_string_equal(keel__config_get(c, NULL, "store_sync"), "extra");
+    assert_int_equal(keel__config_source(c, NULL, "store_sync"), KEEL_SRC_ENVFILE);
+    keel__config_free(c);
+
+    c = new_cfg();
+    assert_int_equal(keel__config_load(c, NULL, bad_env, NULL, err, sizeof(err)), KEEL_ECONFIG);
+    assert_non_null(strstr(err, "KEEL_STORE_BUSY_MS=0"));
+    keel__config_free(c);
+    unlink(path);
+    unlink(secret);
+    free(path);
+    free(secret);
+}
+
 static void test_envname(void **state)
 {
     char buf[64];
@@ -185,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_invalid_values_name_key_and_source),
         cmocka_unit_test(test_bad_file),
         cmocka_unit_test(test_unknown_env_is_only_a_warning),
+        cmocka_unit_test(test_former_getenv_knobs),
         cmocka_unit_test(test_envname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

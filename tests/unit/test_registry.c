@@ -39,6 +39,13 @@ MOD(m_b_on_x, "b", dep_x);
 static const keel_module m_a_b = {.abi = KEEL_ABI, .name = "a_b"};
 static const keel_module m_bad_abi = {.abi = KEEL_ABI + 1, .name = "old"};
 static const keel_module m_bad_name = {.abi = KEEL_ABI, .name = "Bad-Name"};
+/* names whose storage namespace is the core's (keel_*) or SQLite's (sqlite_*) */
+static const keel_module m_keel = {.abi = KEEL_ABI, .name = "keel"};
+static const keel_module m_keel_x = {.abi = KEEL_ABI, .name = "keel_x"};
+static const keel_module m_sqlite = {.abi = KEEL_ABI, .name = "sqlite"};
+static const keel_module m_sqlitex = {.abi = KEEL_ABI, .name = "sqlitex"};
+static const keel_module m_kv = {.abi = KEEL_ABI, .name = "kv"};
+static const keel_module m_kv_x = {.abi = KEEL_ABI, .name = "kv_x"};
 static const keel_module m_fail = {.abi = KEEL_ABI, .name = "f", .deps = dep_a,
     .init = h_init, .start = h_fail, .stop = h_stop};
 
@@ -121,6 +128,48 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err, "namespace"));
 }
 
+/* A typo in store_sync stops every command before a store opens. */
+static void test_store_sync_checked(void **state)
+{
+    const keel_module *mods[] = {&m_a, NULL};
+    char *bad[] = {"KEEL_STORE_SYNC=fast", NULL}, *good[] = {"KEEL_STORE_SYNC=normal", NULL};
+    keel_runtime *rt = NULL;
+    char err[512];
+    (void)state;
+    assert_int_equal(keel__rt_new(mods, &rt, err, sizeof(err)), 0);
+    assert_int_equal(keel__rt_configure(rt, NULL, bad, NULL, err, sizeof(err)), KEEL_ECONFIG);
+    assert_non_null(strstr(err, "store_sync=fast"));
+    assert_int_equal(keel__rt_configure(rt, NULL, good, NULL, err, sizeof(err)), 0);
+    keel__rt_free(rt);
+}
+
+static void test_reserved_names(void **state)
+{
+    const keel_module *const *sets[] = {
+        (const keel_module *const[]){&m_keel, NULL},
+        (const keel_module *const[]){&m_keel_x, NULL},
+        (const keel_module *const[]){&m_sqlite, NULL},
+        (const keel_module *const[]){&m_sqlitex, NULL},
+        NULL
+    };
+    const keel_module *kv_pair[] = {&m_kv_x, &m_kv, NULL};
+    keel_runtime *rt = NULL;
+    char err[512];
+    int i;
+    (void)state;
+
+    for (i = 0; sets[i] != NULL; i++) {
+        err[0] = '\0';
+        assert_int_equal(keel__rt_new(sets[i], &rt, err, sizeof(err)), KEEL_EDEP);
+        assert_null(rt);
+        assert_non_null(strstr(err, sets[i][0]->name));
+        assert_non_null(strstr(err, "reserved"));
+    }
+    /* either order: kv would reach kv_x_* */
+    assert_int_equal(keel__rt_new(kv_pair, &rt, err, sizeof(err)), KEEL_EDEP);
+    assert_non_null(strstr(err, "'kv' and 'kv_x'"));
+}
+
 static void test_failed_start_unwinds(void **state)
 {
     const keel_module *mods[] = {&m_a, &m_fail, NULL};
@@ -169,6 +218,8 @@ int main(void)
         cmocka_unit_test(test_topological_stable_order),
         cmocka_unit_test(test_start_only_needed),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_reserved_names),
+        cmocka_unit_test(test_store_sync_checked),
         cmocka_unit_test(test_failed_start_unwinds),
         cmocka_unit_test(test_placement),
     };

@@ -78,9 +78,35 @@ static void test_open_creates_dirs_and_pragmas(void **state)
     assert_int_equal(keel_store_one(st, "PRAGMA foreign_keys", NULL, &row), 0);
     assert_int_equal(json_integer_value(json_object_get(row, "foreign_keys")), 1);
     json_decref(row);
+    /* FULL by default: in WAL mode NORMAL may lose the last commits on power loss */
     assert_int_equal(keel_store_one(st, "PRAGMA synchronous", NULL, &row), 0);
-    assert_int_equal(json_integer_value(json_object_get(row, "synchronous")), 1); /* NORMAL */
+    assert_int_equal(json_integer_value(json_object_get(row, "synchronous")), 2); /* FULL */
     json_decref(row);
+    keel_store_close(st);
+}
+
+/* store_sync / store_busy_ms / store_cache reach the connection; a module
+ * still cannot change the level itself. */
+static void test_configure(void **state)
+{
+    keel_store *st = open_ns("t");
+    keel_store_opts normal = {.sync = "normal"}, bad = {.sync = "fast"}, dflt = {0};
+    json_t *row = NULL;
+    (void)state;
+
+    assert_int_equal(keel__store_configure(st, &normal, err, sizeof err), 0);
+    assert_int_equal(keel_store_one(st, "PRAGMA synchronous", NULL, &row), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "synchronous")), 1);
+    json_decref(row);
+    assert_int_equal(keel__store_configure(st, &bad, err, sizeof err), KEEL_ECONFIG);
+    assert_non_null(strstr(err, "fast"));
+    assert_int_equal(keel__store_configure(st, &dflt, err, sizeof err), 0);
+    assert_int_equal(keel_store_one(st, "PRAGMA synchronous", NULL, &row), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "synchronous")), 2);
+    json_decref(row);
+    assert_int_equal(exec_j(st, "PRAGMA synchronous = OFF", NULL, NULL), KEEL_EDENIED);
+    /* the authorizer is back on after configure */
+    assert_int_equal(exec_j(st, "PRAGMA writable_schema = 1", NULL, NULL), KEEL_EDENIED);
     keel_store_close(st);
 }
 
@@ -200,9 +226,11 @@ static void test_error_mapping(void **state)
     assert_int_equal(exec_j(st, "COMMIT", NULL, NULL), KEEL_EDENIED);
 
     /* busy: another connection holds the write lock (short busy timeout) */
-    setenv("KEEL_STORE_BUSY_MS", "50", 1);
     other = open_ns("t");
-    unsetenv("KEEL_STORE_BUSY_MS");
+    {
+        keel_store_opts o = {.busy_ms = 50};
+        assert_int_equal(keel__store_configure(other, &o, err, sizeof err), 0);
+    }
     assert_int_equal(keel_store_tx(st, insert_on_other, other), KEEL_EINVAL);
     assert_int_equal(exec_j(other, "INSERT INTO t_u (k) VALUES ('c')", NULL, NULL), 0);
     keel_store_close(other);
@@ -307,6 +335,94 @@ static void test_namespace_denied(void **state)
     keel_store_close(core);
 }
 
+/* Holes found in review: a rename whose target is another namespace, the
+ * schema table named as a string literal (SQLite reads 'x' as a table name
+ * in FROM), writes to SQLite's bookkeeping tables, and schema reads smuggled
+ * through CREATE … AS SELECT, views and triggers.  Migrations may read the
+ * schema; nothing else may. */
+static void test_namespace_holes(void **state)
+{
+    static const char *const attempts[] = {
+        /* first: a table-valued pragma's first use makes SQLite write the schema */
+        "SELECT p.name, m.sql FROM pragma_table_info('kv_x') p, 'sqlite_master' m",
+        "ALTER TABLE kv_x RENAME TO auth_tokens",
+        "ALTER TABLE kv_x RENAME TO 'auth_tokens'",
+        "ALTER TABLE \"kv_x\" RENAME /* c */ TO [auth_tokens]",
+        "ALTER TABLE main.kv_x RENAME TO `keel_migrations`",
+        "SELECT name, sql FROM 'sqlite_master'",
+        "SELECT sql FROM 'SQLITE_SCHEMA'",
+        "SELECT sql FROM main.'sqlite_master'",
+        "SELECT * FROM 'sqlite_temp_master'",
+        "SELECT * FROM 'sqlite_sequence'",
+        "DELETE FROM 'sqlite_sequence'",
+        "UPDATE 'sqlite_sequence' SET seq = 0",
+        "SELECT * FROM 'sqlite_stat1'",
+        "CREATE TABLE kv_copy AS SELECT sql FROM 'sqlite_schema'",
+        "INSERT INTO kv_x (v) SELECT sql FROM 'sqlite_master'",
+        NULL
+    };
+    keel_store *kv = open_ns("kv"), *auth = open_ns("auth");
+    json_t *rows = NULL;
+    int i;
+    (void)state;
+
+    assert_int_equal(exec_j(auth, "CREATE TABLE auth_users (email TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "CREATE TABLE auth_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+                            NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "INSERT INTO auth_seq DEFAULT VALUES", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "CREATE INDEX auth_users_email ON auth_users (email)", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "ANALYZE auth_users", NULL, NULL), 0);   /* sqlite_stat1 */
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_x (v TEXT)", NULL, NULL), 0);
+    for (i = 0; attempts[i] != NULL; i++) {
+        int rc = exec_j(kv, attempts[i], NULL, &rows);
+        if (rc != KEEL_EDENIED)
+            fail_msg("%s: got %d (%s)", attempts[i], rc, keel_store_errmsg(kv));
+        assert_null(rows);
+        assert_non_null(strstr(keel_store_errmsg(kv), "module 'kv' may not"));
+    }
+    /* nothing was renamed away, auth's sequence is intact */
+    assert_int_equal(exec_j(kv, "INSERT INTO kv_x VALUES ('still here')", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "INSERT INTO auth_seq DEFAULT VALUES RETURNING id", NULL, &rows), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), 2);
+    json_decref(rows);
+
+    /* views and triggers store their SELECT unchecked; using them is checked */
+    assert_int_equal(exec_j(kv, "CREATE VIEW kv_v AS SELECT sql FROM 'sqlite_master'", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "SELECT * FROM kv_v", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_log (s TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "CREATE TRIGGER kv_t AFTER INSERT ON kv_x BEGIN "
+                            "INSERT INTO kv_log SELECT sql FROM 'sqlite_master'; END", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "INSERT INTO kv_x VALUES ('fires')", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(exec_j(kv, "DROP TRIGGER kv_t", NULL, NULL), 0);
+
+    /* the engine's own schema work still passes: every DDL form */
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_a (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                            "u TEXT UNIQUE)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "INSERT INTO kv_a (u) VALUES ('a')", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_c AS SELECT v FROM kv_x", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "CREATE INDEX kv_a_i ON kv_a (u, id)", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_a RENAME TO kv_b", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_b RENAME COLUMN u TO w", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_b RENAME \"to\" TO z", NULL, NULL), KEEL_ESTORE);
+    assert_int_equal(exec_j(kv, "ALTER TABLE kv_b ADD COLUMN x TEXT", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "ANALYZE kv_b", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "REINDEX kv_b", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "DROP INDEX kv_a_i", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "DROP VIEW kv_v", NULL, NULL), 0);
+    assert_int_equal(exec_j(kv, "DROP TABLE kv_b", NULL, NULL), 0);
+
+    /* migrations (privileged) may look at the schema */
+    keel__store_set_privileged(kv, 1);
+    assert_int_equal(exec_j(kv, "SELECT name FROM sqlite_master WHERE name = 'kv_x'", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+    keel__store_set_privileged(kv, 0);
+    assert_int_equal(exec_j(kv, "SELECT name FROM sqlite_master WHERE name = 'kv_x'", NULL, NULL),
+                     KEEL_EDENIED);
+    keel_store_close(kv);
+    keel_store_close(auth);
+}
+
 static void test_urls(void **state)
 {
     keel_store *st = (keel_store *)1;
@@ -375,9 +491,10 @@ static double bench_ns(const char *cache)
     json_t *p = json_pack("[i]", 5), *rows = NULL;
     int i, n = 20000;
 
-    setenv("KEEL_STORE_CACHE", cache, 1);
+    keel_store_opts o = {.no_cache = strcmp(cache, "0") == 0};
+
     st = open_ns("t");
-    unsetenv("KEEL_STORE_CACHE");
+    assert_int_equal(keel__store_configure(st, &o, err, sizeof err), 0);
     assert_int_equal(exec_j(st, "CREATE TABLE IF NOT EXISTS t_b (k INTEGER PRIMARY KEY, v TEXT)",
                             NULL, NULL), 0);
     assert_int_equal(exec_j(st, "INSERT OR REPLACE INTO t_b VALUES (5, 'five')", NULL, NULL), 0);
@@ -412,6 +529,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rewrite_skips_literals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespace_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_holes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_configure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_survives_schema_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_measure, setup, teardown),
