@@ -212,8 +212,8 @@ static void test_placement_identical_epoch(void **state)
     }
     col[3][17] = NAN;
     compute_samples smp = { n, col[0], col[1], col[2], col[3], col[4], col[5], col[6] };
-    assert_int_equal(compute_local.aggregate(f->ctx, &smp, NULL, s1), 0);
-    assert_int_equal(compute_client.aggregate(f->ctx, &smp, NULL, s2), 0);
+    assert_int_equal(compute_local.aggregate(f->cm, f->ctx, &smp, NULL, s1), 0);
+    assert_int_equal(compute_client.aggregate(f->cm, f->ctx, &smp, NULL, s2), 0);
     assert_int_equal(s1->samples, (long long)n);
     assert_int_equal(s2->samples, (long long)n);
     assert_int_equal(s2->dropped_rows, 0);
