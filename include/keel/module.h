@@ -47,7 +47,12 @@ enum keel_method_flags {
     KEEL_PUBLIC     = 1u << 2, /* no bearer token needed over HTTP */
     KEEL_RAW_IN     = 1u << 3, /* accepts a raw body (raw_types); see keel_ctx_input_text */
     KEEL_INTERNAL   = 1u << 4, /* not served over HTTP nor listed for the CLI */
-    KEEL_ADMIN      = 1u << 5  /* needs scope "admin" */
+    KEEL_ADMIN      = 1u << 5, /* needs scope "admin" */
+    /* Runs on the HTTP event loop instead of a handler worker when it also
+     * is KEEL_PUBLIC (no token check) and local: for handlers that only
+     * compute on their input, never block and never call another module
+     * (echo).  Everything else runs on a worker (docs/http.md). */
+    KEEL_CHEAP      = 1u << 6
 };
 
 typedef struct keel_method {

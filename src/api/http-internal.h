@@ -3,14 +3,18 @@
  *
  * Thread model (docs/http.md): KEEL_THREADS event loops, each with its own
  * event_base and its own evhttp per listener, all listening on the same port
- * with SO_REUSEPORT; the kernel spreads connections over them.  Handlers run
- * synchronously on the loop thread that read the request.  The main thread
- * only waits for SIGTERM/SIGINT and then asks every loop to drain.
+ * with SO_REUSEPORT; the kernel spreads connections over them.  A method
+ * flagged KEEL_CHEAP | KEEL_PUBLIC and the probes run on the loop thread;
+ * every other call runs on the handler worker pool (pool-internal.h) and its
+ * reply comes back to the loop through the loop's mailbox.  The main thread
+ * only waits for SIGTERM/SIGINT and then drains (docs/architecture.md,
+ * wave-2 decision 6).
  *
  * Files: http.c (listeners, loops, signals, drain), http_routes.c (one
- * request: routing, headers, errors, reply), http_input.c (body and query
- * into the call's input), http_expose.c (KEEL_EXPOSE), http_probe.c (the
- * `keel health` client).
+ * request: routing, headers, errors, reply), http_call.c (a call handed to
+ * a worker and its reply), http_pool.c (the pool and the mailboxes),
+ * http_input.c (body and query into the call's input), http_expose.c
+ * (KEEL_EXPOSE), http_probe.c (the `keel health` client).
  */
 #ifndef KEEL_HTTP_INTERNAL_H
 #define KEEL_HTTP_INTERNAL_H
@@ -18,9 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
+#include "api/pool-internal.h"
 #include "core/runtime-internal.h"
 
 struct evhttp_request;
+struct evbuffer;
 
 /* Serves HTTP until SIGTERM/SIGINT, then stops accepting, lets requests in
  * flight finish (bounded by KEEL_HTTP_GRACE_MS; a second signal cuts it
@@ -59,12 +67,18 @@ int keel__http_expose_parse(const char *text, keel_http_expose *out, size_t *n,
  * for this long (idle keep-alive connections are then closed). */
 #define KEEL_HTTP_QUIET_MS 1000
 
+/* One event loop as the request code sees it (every field is the loop
+ * thread's, except the borrowed shared ones). */
 typedef struct keel_http_worker {
     keel_runtime *rt;           /* borrowed */
     int64_t       call_timeout_ms; /* cap for the ctx deadline, 0 = none */
     int           draining;     /* set on the loop thread: answer with Connection: close */
-    int           pending;      /* responses handed to evhttp, not yet written or dropped */
+    int           pending;      /* calls on a worker + responses handed to evhttp, not yet
+                                 * written or dropped */
     int64_t       last_input_ms;/* monotonic ms of the last byte read while draining */
+    keel_pool    *pool;         /* borrowed, shared by every loop */
+    keel_mailbox *mailbox;      /* owned by the loop: finished calls come back here */
+    const atomic_int *stopping; /* borrowed: 1 once SIGTERM arrived (/readyz answers 503) */
 } keel_http_worker;
 
 /* What one evhttp (one listener) serves. */
@@ -73,17 +87,60 @@ typedef struct keel_http_scope {
     const char       *module;   /* NULL = all modules; else only /v1/<module>/… */
 } keel_http_scope;
 
+/* What the input of a call is built from; every pointer borrowed and
+ * alive until the call's ctx is freed (the raw body is handed to ctx). */
+typedef struct keel_http_body {
+    const char *data;    /* the request body, len bytes (not NUL-terminated) */
+    size_t      len;
+    const char *ctype;   /* Content-Type header, or NULL */
+    const char *query;   /* raw query string without '?', or NULL */
+} keel_http_body;
+
 /* The input of a call (http_input.c): the JSON object body, or {} with the
  * raw body set on ctx (keel__ctx_set_raw) for KEEL_RAW_IN methods listing
  * the request's media type, plus the query parameters coerced by the input
  * schema.  *in new reference, NULL on error.  KEEL_EMEDIA (Content-Type),
  * KEEL_EBADDATA (malformed JSON), KEEL_EINVAL (not an object, bad or repeated
- * parameter), KEEL_ENOMEM — with the detail on ctx. */
-int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx *mc,
-                          const keel_method *m, json_t **in);
+ * parameter), KEEL_ENOMEM — with the detail on ctx.  Any thread. */
+int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                          const keel_http_body *b, json_t **in);
 
 /* evhttp generic callback: arg is a keel_http_scope.  Answers every request
- * (JSON body, X-Request-Id) and logs one line. */
+ * (JSON body, X-Request-Id) and logs one line — at once, or when the call
+ * handed to a worker comes back. */
 void keel__http_request_cb(struct evhttp_request *req, void *arg);
+
+/* ---- replies (http_routes.c) ------------------------------------------------- */
+
+/* What a route decided. */
+typedef struct keel_http_answer {
+    int         status;
+    char       *text;        /* owned: the JSON body (malloc'd), NULL = out of memory */
+    const char *allow;       /* Allow header for 405, or NULL */
+    int         retry_after; /* seconds for Retry-After, 0 = none */
+} keel_http_answer;
+
+/* Fills r with the JSON error for err (ctx detail if ctx; "module" added to
+ * an unavailable error when module is given).  Any thread. */
+void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const char *module);
+/* Fills r with status and body (steals body; NULL = out of memory).  Any thread. */
+void keel__http_answer_json(keel_http_answer *r, int status, json_t *body);
+/* Loop thread: sends r (consumes r->text) with the common headers
+ * (Content-Type, X-Request-Id, Allow, WWW-Authenticate, Retry-After,
+ * Connection: close while draining), writes the access-log line and frees
+ * ctx (may be NULL) before evhttp takes the reply. */
+void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *ctx,
+                     const char *path, keel_http_answer *r, int64_t t0_ns);
+
+/* ---- calls on a worker (http_call.c) ------------------------------------------ */
+
+/* Loop thread: hands the call of m (module mc) under ctx to the worker
+ * pool, with the body moved out of req (no copy); the worker checks the
+ * token kept on ctx, builds the input and runs keel__call_root.  1 when the pool took it: ctx and req are the call's until its
+ * reply is sent or dropped.  0 when the pool refused it (full or draining):
+ * r holds the 503 to send, and ctx stays the caller's. */
+int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel_ctx *ctx,
+                           keel_module_ctx *mc, const keel_method *m, const char *path,
+                           int64_t t0_ns, keel_http_answer *r);
 
 #endif /* KEEL_HTTP_INTERNAL_H */

@@ -4,16 +4,22 @@
  * KEEL_THREADS loops, each with its own event_base (epoll changelist) and one
  * evhttp per listener: the main port plus one per KEEL_EXPOSE item.  Every
  * loop binds its own SO_REUSEPORT socket to the same address; with port 0 the
- * first bind picks the port and the others reuse it.  The calling thread
- * waits for SIGTERM/SIGINT on a self-pipe, then activates each loop's stop
- * event: the loop closes its listeners, answers further requests with
- * "Connection: close", and frees its evhttps once no response is pending and
- * no byte arrived for KEEL_HTTP_QUIET_MS — or after KEEL_HTTP_GRACE_MS, or at
- * a second signal.  Request handling is in http_routes.c.
+ * first bind picks the port and the others reuse it.  Calls that may block
+ * run on the shared handler worker pool (http_pool.c, http_call.c); each
+ * loop has a mailbox for their replies.  The calling thread waits for
+ * SIGTERM/SIGINT on a self-pipe, then (wave-2 decision 6): /readyz answers
+ * 503, KEEL_DRAIN_DELAY_MS later each loop's stop event closes its
+ * listeners, the pool hands back the calls no worker started (503), running
+ * calls finish, and each loop answers further requests with "Connection:
+ * close" and frees its evhttps once nothing is pending and no byte arrived
+ * for KEEL_HTTP_QUIET_MS — or after KEEL_HTTP_GRACE_MS, or at a second
+ * signal.  Then the pool's threads are joined.  Request handling is in
+ * http_routes.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,6 +39,7 @@
 #include <event2/thread.h>
 
 #include "api/http-internal.h"
+#include "core/thread-internal.h"
 
 #define HTTP_LISTENERS (1 + KEEL_HTTP_MAX_EXPOSE)
 #define HTTP_MAX_THREADS 64
@@ -62,6 +69,10 @@ typedef struct http_server {
     http_loop        *loops;
     long long         max_body;
     long long         timeout_ms;
+    long long         drain_delay_ms;
+    int               workers, worker_queue;
+    keel_pool        *pool;              /* handler workers, shared by the loops */
+    atomic_int        stopping;          /* first signal: /readyz answers 503 */
     atomic_int        force;             /* second signal: end the drain now */
 } http_server;
 
@@ -152,7 +163,9 @@ static void http_stop_cb(evutil_socket_t fd, short what, void *arg)
 static void *http_loop_main(void *arg)
 {
     http_loop *lp = arg;
+    keel__thread_begin(KEEL_THREAD_LOOP, (int)(lp - lp->srv->loops));
     event_base_dispatch(lp->base);
+    keel__thread_end();
     return NULL;
 }
 
@@ -236,7 +249,8 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
     lp->base = event_base_new_with_config(cfg);
     lp->stop_ev = lp->base ? event_new(lp->base, -1, 0, http_stop_cb, lp) : NULL;
     lp->drain_ev = lp->base ? event_new(lp->base, -1, EV_PERSIST, http_drain_tick, lp) : NULL;
-    if (!lp->base || !lp->stop_ev || !lp->drain_ev) {
+    if (!lp->base || !lp->stop_ev || !lp->drain_ev
+        || keel__mailbox_new(lp->base, &lp->w.mailbox) != 0) {
         snprintf(err, errlen, "cannot create an event loop");
         rc = KEEL_ENOMEM;
         goto out;
@@ -270,9 +284,12 @@ out:
     return rc;
 }
 
+/* After keel__pool_free: no worker can post any more. */
 static void http_loop_free(http_loop *lp)
 {
     http_loop_close(lp);
+    keel__mailbox_free(lp->w.mailbox); /* replies that came too late: dropped */
+    lp->w.mailbox = NULL;
     if (lp->stop_ev)
         event_free(lp->stop_ev);
     if (lp->drain_ev)
@@ -298,6 +315,13 @@ static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t 
     if (srv->max_body <= 0)
         srv->max_body = 8 << 20;
     srv->timeout_ms = keel__config_int(cfg, NULL, "timeout_ms");
+    srv->drain_delay_ms = keel__config_int(cfg, NULL, "drain_delay_ms");
+    srv->workers = (int)keel__config_int(cfg, NULL, "workers");
+    srv->worker_queue = (int)keel__config_int(cfg, NULL, "worker_queue");
+    if (srv->workers < 1)
+        srv->workers = 1;
+    if (srv->worker_queue < 0)
+        srv->worker_queue = 0;
     if (port < 0 || port > 65535) {
         snprintf(err, errlen, "KEEL_PORT=%lld: must be 0..65535", port);
         return KEEL_ECONFIG;
@@ -345,27 +369,53 @@ static int http_signals(int wfd, struct sigaction *old)
     return sigaction(SIGPIPE, &sa, &old[2]) != 0 ? keel_from_errno(errno) : 0;
 }
 
-/* Blocks until a first signal, then asks every loop to drain; a second
- * signal sets force.  Returns once every loop has exited. */
-static void http_wait(http_server *srv, int rfd)
+/* Reads one signal number from the self-pipe within timeout_ms (-1 =
+ * forever).  1 when one arrived, 0 on timeout, -1 when the pipe failed. */
+static int http_next_signal(int rfd, int timeout_ms, unsigned char *c)
 {
-    unsigned char c;
-    int i, signals = 0;
     for (;;) {
-        ssize_t n = read(rfd, &c, 1);
+        struct pollfd pfd = {.fd = rfd, .events = POLLIN, .revents = 0};
+        int n = poll(&pfd, 1, timeout_ms);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;
-        if (++signals == 1) {
-            keel_log(NULL, KEEL_LOG_INFO, "http: %s received, draining (grace %d ms)",
-                     c == SIGINT ? "SIGINT" : "SIGTERM", KEEL_HTTP_GRACE_MS);
-            for (i = 0; i < srv->nloops; i++)
-                if (srv->loops[i].started)
-                    event_active(srv->loops[i].stop_ev, EV_READ, 0);
-            break;
+            return n;
+        n = (int)read(rfd, c, 1);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        return n == 1 ? 1 : -1;
+    }
+}
+
+/* Blocks until a first signal, then drains in the order of wave-2
+ * decision 6; a second signal sets force.  Returns once every loop has
+ * exited. */
+static void http_wait(http_server *srv, int rfd)
+{
+    unsigned char c = 0;
+    int i;
+    int64_t until;
+
+    if (http_next_signal(rfd, -1, &c) == 1) {
+        atomic_store(&srv->stopping, 1); /* /readyz: 503 from now on */
+        keel_log(NULL, KEEL_LOG_INFO, "http: %s received, draining (delay %lld ms, grace %d ms)",
+                 c == SIGINT ? "SIGINT" : "SIGTERM", srv->drain_delay_ms, KEEL_HTTP_GRACE_MS);
+        /* keep serving while the balancer notices /readyz */
+        until = keel__now_ms() + srv->drain_delay_ms;
+        while (!srv->force && keel__now_ms() < until) {
+            int64_t left = until - keel__now_ms();
+            if (http_next_signal(rfd, left > 1000 ? 1000 : (int)left, &c) == 1) {
+                srv->force = 1;
+                keel_log(NULL, KEEL_LOG_WARN, "http: second signal, closing connections now");
+            }
         }
     }
+    for (i = 0; i < srv->nloops; i++)
+        if (srv->loops[i].started)
+            event_active(srv->loops[i].stop_ev, EV_READ, 0);
+    /* calls still queued for a worker are answered 503 by their loops */
+    if (srv->pool)
+        keel__pool_drain(srv->pool);
     /* join, watching for a second signal */
     fcntl(rfd, F_SETFL, O_NONBLOCK);
     for (i = 0; i < srv->nloops; i++) {
@@ -401,7 +451,8 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
-    if (!srv.loops || evthread_use_pthreads() != 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+    if (!srv.loops || evthread_use_pthreads() != 0 || pipe2(pipefd, O_CLOEXEC) != 0
+        || keel__pool_new(srv.workers, srv.worker_queue, &srv.pool) != 0) {
         snprintf(err, errlen, "cannot set up the HTTP server: out of resources");
         rc = KEEL_ENOMEM;
         goto out;
@@ -411,6 +462,8 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
         lp->srv = &srv;
         lp->w.rt = rt;
         lp->w.call_timeout_ms = keel__config_int(keel__rt_config(rt), NULL, "call_timeout_ms");
+        lp->w.pool = srv.pool;
+        lp->w.stopping = &srv.stopping;
         rc = http_loop_init(&srv, lp, err, errlen);
         if (rc != 0)
             goto out;
@@ -432,8 +485,9 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
         }
         srv.loops[i].started = 1;
     }
-    keel_log(NULL, KEEL_LOG_INFO, "http: listening on %s:%d (%d threads, max body %lld bytes)",
-             srv.host, srv.ports[0], srv.nloops, srv.max_body);
+    keel_log(NULL, KEEL_LOG_INFO, "http: listening on %s:%d (%d threads, up to %d workers, "
+             "queue %d, max body %lld bytes)", srv.host, srv.ports[0], srv.nloops, srv.workers,
+             srv.worker_queue, srv.max_body);
     for (i = 1; i < srv.nlisteners; i++)
         keel_log(NULL, KEEL_LOG_INFO, "http: exposing module %s on %s:%d", srv.modules[i],
                  srv.host, srv.ports[i]);
@@ -446,6 +500,9 @@ out:
         sigaction(SIGPIPE, &old[2], NULL);
     }
     http_sig_fd = -1;
+    /* running calls finish (bounded by their deadlines); then no worker
+     * posts to a mailbox any more */
+    keel__pool_free(srv.pool);
     for (i = 0; srv.loops && i < srv.nloops; i++)
         http_loop_free(&srv.loops[i]);
     free(srv.loops);

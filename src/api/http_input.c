@@ -52,9 +52,8 @@ static int raw_type_listed(const keel_method *m, const char *mt)
 /* Adds the query parameters of uri to in, coerced by the input schema.
  * A name also present in the body is an error. */
 static int merge_query(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
-                       const struct evhttp_uri *uri, json_t *in)
+                       const char *q, json_t *in)
 {
-    const char *q = evhttp_uri_get_query(uri);
     const struct keel_schema *schema = keel__mc_in_schema(mc, m);
     struct evkeyvalq kv;
     struct evkeyval *p;
@@ -103,23 +102,17 @@ out:
     return rc;
 }
 
-int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module_ctx *mc,
-                          const keel_method *m, json_t **in)
+int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                          const keel_http_body *b, json_t **in)
 {
-    struct evbuffer *buf = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(buf);
-    const char *body = len ? (const char *)evbuffer_pullup(buf, -1) : "";
+    size_t len = b->len;
+    const char *body = len ? b->data : "";
     char mt[128];
     json_error_t jerr;
     int rc = 0;
 
     *in = NULL;
-    media_type(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
-               mt, sizeof mt);
-    if (!body) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
+    media_type(b->ctype, mt, sizeof mt);
     /* A method may list application/json as a raw type (a JSON array body):
      * a JSON object body is still the method's input. */
     if (strcmp(mt, "application/json") == 0 && len > 0 && raw_type_listed(m, mt)) {
@@ -137,8 +130,8 @@ int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module
             rc = KEEL_ENOMEM;
             goto out;
         }
-        /* the body lives in req's buffer, which outlives ctx; mt is on this
-         * stack frame, so ctx gets the arena's copy */
+        /* the body outlives ctx (http-internal.h, keel_http_body); mt is
+         * on this stack frame, so ctx gets the arena's copy */
         keel__ctx_set_raw(ctx, body, len, ctype);
     } else if (len == 0 && (mt[0] == '\0' || strcmp(mt, "application/json") == 0)) {
         *in = json_object();
@@ -167,7 +160,7 @@ int keel__http_read_input(struct evhttp_request *req, keel_ctx *ctx, keel_module
         }
     }
 query:
-    rc = merge_query(ctx, mc, m, evhttp_request_get_evhttp_uri(req), *in);
+    rc = merge_query(ctx, mc, m, b->query, *in);
 out:
     if (rc != 0 && *in) {
         json_decref(*in);

@@ -9,8 +9,9 @@
  *   GET  /readyz                 keel__rt_ready: 200, or 503 with detail
  *
  * Every answer is JSON with X-Request-Id; errors are keel__ctx_error_body
- * with the status from keel_http_status().  Handlers run synchronously on
- * the loop thread (http-internal.h).
+ * with the status from keel_http_status().  Probes and KEEL_CHEAP public
+ * methods run here on the loop thread; every other call goes to the worker
+ * pool through http_call.c (http-internal.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,13 +25,6 @@
 #include <event2/http.h>
 
 #include "api/http-internal.h"
-
-/* What a route decided; finish() sends it. */
-typedef struct http_reply {
-    int         status;
-    json_t     *body;      /* owned */
-    const char *allow;     /* Allow header for 405, or NULL */
-} http_reply;
 
 /* One response handed to evhttp: counted until written or dropped. */
 typedef struct http_pending {
@@ -123,25 +117,29 @@ static int traceparent_ok(const char *s)
     return 1;
 }
 
-/* Sets reply to the error body for err (ctx detail message if any). */
-static void reply_error(http_reply *r, keel_ctx *ctx, int err, const char *module)
-{
-    json_t *obj;
-    r->status = keel_http_status(err);
-    r->body = ctx ? keel__ctx_error_body(ctx, err) : NULL;
-    if (!r->body)
-        r->body = json_pack("{s:{s:s,s:s}}", "error", "code", keel_errname(err),
-                            "message", keel_strerror(err));
-    obj = r->body ? json_object_get(r->body, "error") : NULL;
-    if (err == KEEL_EUNAVAIL && module && json_is_object(obj) && !json_object_get(obj, "module"))
-        json_object_set_new(obj, "module", json_string(module));
-}
-
-static void reply_json(http_reply *r, int status, json_t *body_new)
+void keel__http_answer_json(keel_http_answer *r, int status, json_t *body)
 {
     r->status = status;
-    r->body = body_new;
+    free(r->text);
+    r->text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
 }
+
+void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const char *module)
+{
+    json_t *body, *obj;
+    body = ctx ? keel__ctx_error_body(ctx, err) : NULL;
+    if (!body)
+        body = json_pack("{s:{s:s,s:s}}", "error", "code", keel_errname(err),
+                         "message", keel_strerror(err));
+    obj = body ? json_object_get(body, "error") : NULL;
+    if (err == KEEL_EUNAVAIL && module && json_is_object(obj) && !json_object_get(obj, "module"))
+        json_object_set_new(obj, "module", json_string(module));
+    keel__http_answer_json(r, keel_http_status(err), body);
+}
+
+#define reply_error keel__http_answer_error
+#define reply_json  keel__http_answer_json
 
 /* Keeps only the "modules" entries named module (describe / ready output). */
 static void filter_modules(json_t *doc, const char *module)
@@ -198,14 +196,19 @@ static int split_call_path(const char *path, char *mod, size_t modlen, char *met
     return 1;
 }
 
-static void route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
-                       const char *module, const char *method, http_reply *r)
+/* 1 when the call went to a worker (it answers later), 0 when r holds the
+ * answer. */
+static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
+                      const char *path, const char *module, const char *method,
+                      int64_t t0_ns, keel_http_answer *r)
 {
     keel_module_ctx *mc = keel__rt_find(sc->worker->rt, module);
     const keel_method *m;
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *auth = evhttp_find_header(h, "Authorization");
     const char *token = NULL;
+    struct evbuffer *buf;
+    keel_http_body b;
     json_t *in = NULL, *out = NULL;
     int rc;
 
@@ -227,10 +230,21 @@ static void route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx
     /* Kept on the ctx so a call to a remote module carries the same caller. */
     if (token != NULL && *token != '\0' && (rc = keel__ctx_set_token(ctx, token)) != 0)
         goto out;
-    rc = keel__authorize(ctx, mc, m, token);
-    if (rc != 0)
+    /* Only a cheap method that needs no token check stays on the loop: the
+     * check itself may wait on auth's store or on a remote auth. */
+    if ((m->flags & (KEEL_CHEAP | KEEL_PUBLIC)) != (KEEL_CHEAP | KEEL_PUBLIC)
+        || keel__mc_placement(mc) != KEEL_PLACE_LOCAL)
+        return keel__http_call_submit(req, sc->worker, ctx, mc, m, path, t0_ns, r);
+    buf = evhttp_request_get_input_buffer(req);
+    b.len = evbuffer_get_length(buf);
+    b.data = b.len ? (const char *)evbuffer_pullup(buf, -1) : "";
+    b.ctype = evhttp_find_header(h, "Content-Type");
+    b.query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (!b.data) {
+        rc = KEEL_ENOMEM;
         goto out;
-    rc = keel__http_read_input(req, ctx, mc, m, &in);
+    }
+    rc = keel__http_read_input(ctx, mc, m, &b, &in);
     if (rc != 0)
         goto out;
     rc = keel__call_root(ctx, module, method, in, &out);
@@ -243,11 +257,12 @@ out:
         reply_error(r, ctx, rc, module);
     json_decref(in);
     json_decref(out);
+    return 0;
 }
 
-/* Routes a request to *r. */
-static void route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
-                  const char *path, http_reply *r)
+/* Routes a request to *r; 1 when a worker answers it later. */
+static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
+                 const char *path, int64_t t0_ns, keel_http_answer *r)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
@@ -261,17 +276,30 @@ static void route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx
             r->allow = "GET, HEAD";
             reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "%s %s: use GET",
                                                command_name(cmd), path), NULL);
-            return;
+            return 0;
         }
         if (path[1] == 'h') {
             reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-            return;
+            return 0;
         }
         if (path[1] == 'r') {
             doc = keel__rt_ready(sc->worker->rt, ctx, &ok);
+            /* draining (wave-2 decision 6): tell the balancer at once */
+            if (doc && sc->worker->stopping && atomic_load(sc->worker->stopping)) {
+                ok = 0;
+                json_object_set_new(doc, "draining", json_true());
+            }
+            if (doc && sc->worker->pool) {
+                keel_pool_stats st;
+                keel__pool_stats(sc->worker->pool, &st);
+                json_object_set_new(doc, "workers", json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I}",
+                    "started", st.workers, "busy", st.busy, "queued", st.queued,
+                    "done", (json_int_t)st.done, "rejected", (json_int_t)st.rejected,
+                    "drained", (json_int_t)st.drained, "dropped", (json_int_t)st.dropped));
+            }
             if (doc && sc->module) {
                 filter_modules(doc, sc->module);
-                ok = module_ready(doc, sc->module);
+                ok = ok && module_ready(doc, sc->module);
                 json_object_set_new(doc, "status", json_string(ok ? "ok" : "unavailable"));
             }
         } else {
@@ -284,20 +312,20 @@ static void route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx
             reply_error(r, ctx, KEEL_ENOMEM, NULL);
         else
             reply_json(r, ok ? 200 : 503, doc);
-        return;
+        return 0;
     }
     if (split_call_path(path, mod, sizeof mod, meth, sizeof meth)) {
         if (cmd != EVHTTP_REQ_POST) {
             r->allow = "POST";
             reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "%s %s: use POST",
                                                command_name(cmd), path), NULL);
-            return;
+            return 0;
         }
-        route_call(req, sc, ctx, mod, meth, r);
-        return;
+        return route_call(req, sc, ctx, path, mod, meth, t0_ns, r);
     }
     reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTFOUND, "no route for %s %s",
                                        command_name(cmd), path), NULL);
+    return 0;
 }
 
 /* Deadline from X-Keel-Deadline-Ms (remaining budget of a calling keel
@@ -320,23 +348,31 @@ static int64_t request_deadline(keel_http_worker *w, const char *hdr)
     return budget > 0 ? now + budget : 0;
 }
 
-/* Sends r (consumes r->body) with the common headers, logs the line and
- * frees ctx (before the send: a raw body borrowed by ctx lives in req). */
-static void finish(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
-                   const char *path, http_reply *r, int64_t t0_ns)
+static void body_free(const void *data, size_t len, void *arg)
 {
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *ctx,
+                     const char *path, keel_http_answer *r, int64_t t0_ns)
+{
+    static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}\n";
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     struct evbuffer *ob = evbuffer_new();
-    char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
     http_pending *p = malloc(sizeof *p);
+    char ra[16];
 
-    if (!text) {
+    /* the JSON text moves into the reply without a copy */
+    if (ob && r->text && evbuffer_add_reference(ob, r->text, strlen(r->text), body_free, NULL) == 0) {
+        r->text = NULL;
+        evbuffer_add(ob, "\n", 1); /* cosmetic: the body is whole JSON without it */
+    } else {
         r->status = 500;
-        text = NULL;
+        if (ob)
+            evbuffer_add_reference(ob, oom, sizeof oom - 1, NULL, NULL);
     }
-    if (ob)
-        evbuffer_add_printf(ob, "%s\n", text ? text
-                            : "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}");
     evhttp_add_header(oh, "Content-Type", "application/json");
     if (ctx)
         evhttp_add_header(oh, "X-Request-Id", keel_ctx_request_id(ctx));
@@ -344,14 +380,18 @@ static void finish(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ct
         evhttp_add_header(oh, "Allow", r->allow);
     if (r->status == 401)
         evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
-    if (sc->worker->draining)
+    if (r->retry_after > 0) {
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        evhttp_add_header(oh, "Retry-After", ra);
+    }
+    if (w->draining)
         evhttp_add_header(oh, "Connection", "close");
     keel_log(ctx, KEEL_LOG_INFO, "http %s %s %d %.2fms", command_name(evhttp_request_get_command(req)),
              path, r->status, (double)(keel__now_ns() - t0_ns) / 1e6);
     if (p) {
-        p->w = sc->worker;
+        p->w = w;
         p->evcon = evhttp_request_get_connection(req);
-        sc->worker->pending++;
+        w->pending++;
         evhttp_request_set_on_complete_cb(req, pending_complete, p);
         evhttp_connection_set_closecb(p->evcon, pending_closed, p);
     }
@@ -359,9 +399,8 @@ static void finish(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ct
     evhttp_send_reply(req, r->status, status_reason(r->status), ob);
     if (ob)
         evbuffer_free(ob);
-    free(text);
-    json_decref(r->body);
-    r->body = NULL;
+    free(r->text);
+    r->text = NULL;
 }
 
 void keel__http_request_cb(struct evhttp_request *req, void *arg)
@@ -377,7 +416,7 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
     const char *tp = evhttp_find_header(h, "traceparent");
     keel_transport tr = caller && strcmp(caller, "keel") == 0 ? KEEL_TR_REMOTE : KEEL_TR_HTTP;
     int64_t deadline = request_deadline(w, evhttp_find_header(h, "X-Keel-Deadline-Ms"));
-    http_reply r = {0};
+    keel_http_answer r = {0};
     keel_ctx *ctx;
 
     if (!path || !*path)
@@ -394,8 +433,8 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
                                             "X-Keel-Deadline-Ms: not a non-negative integer"), NULL);
     else if (deadline > 0 && deadline <= keel__now_ms())
         reply_error(&r, ctx, keel_ctx_error(ctx, KEEL_ETIMEDOUT, "deadline already exceeded"), NULL);
-    else
-        route(req, sc, ctx, path, &r);
+    else if (route(req, sc, ctx, path, t0, &r))
+        return; /* a worker has it: http_call.c answers */
 out:
-    finish(req, sc, ctx, path, &r, t0);
+    keel__http_send(req, w, ctx, path, &r, t0);
 }

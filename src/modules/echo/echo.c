@@ -63,7 +63,7 @@ static const echo_iface echo_client = {
 };
 
 static const keel_method echo_methods[] = {
-    {.name = "echo", .handler = echo_handler, .flags = KEEL_READONLY | KEEL_IDEMPOTENT | KEEL_PUBLIC,
+    {.name = "echo", .handler = echo_handler, .flags = KEEL_READONLY | KEEL_IDEMPOTENT | KEEL_PUBLIC | KEEL_CHEAP,
      .summary = "Returns its input object unchanged",
      .in_schema = echo_schema_echo_in, .out_schema = echo_schema_echo_out},
     {0}
