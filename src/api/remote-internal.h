@@ -5,6 +5,7 @@
  *   remote_url.c     URL parsing.
  *   remote_pool.c    a bounded keep-alive connection pool per host:port and
  *                    the deadline-bounded connect.
+ *   remote_resolve.c name resolution bounded by the deadline.
  *   remote_http.c    one blocking HTTP/1.1 exchange bounded by an absolute
  *                    deadline (poll() on every socket operation).
  *   remote_breaker.c the circuit breaker state machine and the retry backoff
@@ -82,6 +83,18 @@ int  keel__http_pool_take(keel_http_pool *p);
 void keel__http_pool_put(keel_http_pool *p, int fd);
 int  keel__http_connect(keel_http_pool *p, int64_t deadline_ms, int *fd, char *err, size_t errlen);
 int  keel__http_wait_fd(int fd, short events, int64_t deadline_ms);
+/* getaddrinfo(host, port) for a TCP connection, bounded by deadline_ms
+ * (absolute CLOCK_MONOTONIC ms): numeric addresses at once, names on a
+ * resolver thread the caller stops waiting for at the deadline.  *res new
+ * (freeaddrinfo).  KEEL_ETIMEDOUT, KEEL_EUNAVAIL (no such name), KEEL_ENOMEM,
+ * with err.  Worker threads only: it waits. */
+struct addrinfo;
+int  keel__remote_resolve(const char *host, const char *port, int64_t deadline_ms,
+                          struct addrinfo **res, char *err, size_t errlen);
+/* Test seam: the function names are resolved with (NULL = getaddrinfo). */
+typedef int (*keel_getaddrinfo_fn)(const char *, const char *, const struct addrinfo *,
+                                   struct addrinfo **);
+void keel__remote_set_resolver(keel_getaddrinfo_fn fn);
 /* "host:port" (for Host and messages) and the URL's path prefix; borrowed. */
 const char *keel__http_pool_hostport(const keel_http_pool *p);
 const char *keel__http_pool_base(const keel_http_pool *p);

@@ -9,6 +9,7 @@
  * KEEL_IDEMPOTENT methods.  The remote's error body is adopted so the caller
  * sees the remote's code, message and fields.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "api/remote-internal.h"
+#include "core/thread-internal.h"
 
 #define REMOTE_POOL_IDLE     8
 #define REMOTE_SKEW_RECHECK  2000  /* ms before a cached mismatch is re-checked */
@@ -40,6 +42,8 @@ struct keel_remote {
     keel_http_pool **pools;  /* one per distinct host:port */
     keel_remote_url *pool_urls;
     size_t           npools;
+    pthread_mutex_t  pause_mu;  /* retry backoff: a timed wait on pause_cv */
+    pthread_cond_t   pause_cv;
 };
 
 /* ---- set-up ----------------------------------------------------------------- */
@@ -75,6 +79,14 @@ int keel__remote_new(keel_runtime *rt, keel_remote **out, char *err, size_t errl
     if (!r)
         goto out;
     r->rt = rt;
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&r->pause_cv, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_init(&r->pause_mu, NULL);
+    }
     r->mods = calloc(n + 1, sizeof(*r->mods));
     r->pools = calloc(n + 1, sizeof(*r->pools));
     r->pool_urls = calloc(n + 1, sizeof(*r->pool_urls));
@@ -127,6 +139,8 @@ void keel__remote_free(keel_remote *r)
     free(r->mods);
     free(r->pools);
     free(r->pool_urls);
+    pthread_cond_destroy(&r->pause_cv);
+    pthread_mutex_destroy(&r->pause_mu);
     free(r);
 }
 
@@ -313,12 +327,19 @@ out:
     return rc;
 }
 
-static void remote_sleep_ms(int64_t ms)
+/* The backoff between two attempts: a timed wait until the absolute
+ * monotonic time until_ms (the caller keeps it before the deadline).  It
+ * runs on a handler worker; on an event loop it would stall every
+ * connection of that loop, so remote_call refuses to get here from one. */
+static void remote_pause_until(keel_remote *r, int64_t until_ms)
 {
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    struct timespec ts = { (time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L };
 
-    while (nanosleep(&ts, &ts) != 0)
+    pthread_mutex_lock(&r->pause_mu);
+    while (keel__now_ms() < until_ms &&
+           pthread_cond_timedwait(&r->pause_cv, &r->pause_mu, &ts) != ETIMEDOUT)
         ;
+    pthread_mutex_unlock(&r->pause_mu);
 }
 
 static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
@@ -348,6 +369,12 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
     if (deadline <= now)
         return remote_fail(ctx, rm, KEEL_ETIMEDOUT,
                            "deadline already passed before the call");
+    /* A remote call waits on the network: it belongs on a handler worker.
+     * Only a KEEL_CHEAP method could get here from a loop, and cheap
+     * methods must not call other modules (docs/http.md). */
+    if (keel__thread_kind() == KEEL_THREAD_LOOP)
+        keel_warn(ctx, "remote %s.%s called on an event loop thread: a KEEL_CHEAP method "
+                  "must not call other modules", rm->name, m->name);
 
     pthread_mutex_lock(&rm->mu);
     allowed = keel__breaker_allow(&rm->br, now);
@@ -408,7 +435,7 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
             break;
         keel_debug(ctx, "remote %s.%s: attempt %d failed (%s), retrying in %lld ms", rm->name,
                    m->name, attempt + 1, rc ? err : "gateway status", (long long)pause);
-        remote_sleep_ms(pause);
+        remote_pause_until(r, keel__now_ms() + pause);
     }
     if (rc) {
         remote_fail(ctx, rm, rc, err);

@@ -151,19 +151,14 @@ int keel__http_wait_fd(int fd, short events, int64_t deadline_ms)
 
 int keel__http_connect(keel_http_pool *p, int64_t deadline_ms, int *fdp, char *err, size_t errlen)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    int fd = -1, gai, rc = KEEL_EUNAVAIL, one = 1, soerr = ECONNREFUSED;
+    struct addrinfo *res = NULL, *ai;
+    int fd = -1, rc = KEEL_EUNAVAIL, one = 1, soerr = ECONNREFUSED;
 
     *fdp = -1;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    gai = getaddrinfo(p->u.host, p->u.port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", p->hostport, gai_strerror(gai));
+    rc = keel__remote_resolve(p->u.host, p->u.port, deadline_ms, &res, err, errlen);
+    if (rc != 0)
         goto out;
-    }
+    rc = KEEL_EUNAVAIL;
     for (ai = res; ai; ai = ai->ai_next) {
         socklen_t sl = sizeof(soerr);
 

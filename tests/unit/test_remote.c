@@ -6,6 +6,7 @@
  * adoption, skew check, retries, breaker).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -508,6 +509,48 @@ static int closed_port(void)
     return ntohs(a.sin_port);
 }
 
+/* A resolver that takes 3 s (a DNS server that does not answer). */
+static int slow_getaddrinfo(const char *host, const char *port, const struct addrinfo *hints,
+                            struct addrinfo **res)
+{
+    struct timespec ts = {3, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return getaddrinfo(host, port, hints, res);
+}
+
+/* Name resolution honours the call's deadline; addresses need no resolver. */
+static void test_resolve_deadline(void **state)
+{
+    struct addrinfo *res = NULL;
+    char err[256];
+    int64_t t0;
+    (void)state;
+
+    keel__remote_set_resolver(slow_getaddrinfo);
+    /* a numeric address does not go through the (slow) resolver */
+    t0 = keel__now_ms();
+    assert_int_equal(keel__remote_resolve("127.0.0.1", "80", t0 + 200, &res, err, sizeof err), 0);
+    assert_non_null(res);
+    freeaddrinfo(res);
+    res = NULL;
+    assert_true(keel__now_ms() - t0 < 150);
+    /* a name: the caller stops waiting at the deadline, not after 3 s */
+    t0 = keel__now_ms();
+    assert_int_equal(keel__remote_resolve("localhost", "80", t0 + 200, &res, err, sizeof err),
+                     KEEL_ETIMEDOUT);
+    assert_null(res);
+    assert_true(keel__now_ms() - t0 >= 190);
+    assert_true(keel__now_ms() - t0 < 1500);
+    assert_non_null(strstr(err, "deadline"));
+    keel__remote_set_resolver(NULL);
+    /* the real resolver answers a name from /etc/hosts */
+    assert_int_equal(keel__remote_resolve("localhost", "80", keel__now_ms() + 5000, &res, err,
+                                          sizeof err), 0);
+    assert_non_null(res);
+    freeaddrinfo(res);
+}
+
 static void test_refused(void **state)
 {
     keel_http_pool *p = pool_for(closed_port());
@@ -967,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_no_resend_after_written),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_resolve_deadline),
         cmocka_unit_test_setup_teardown(test_call_ok, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_raw_body, rfix_setup, rfix_teardown),
         cmocka_unit_test_setup_teardown(test_call_concurrent, rfix_setup, rfix_teardown),
