@@ -72,7 +72,10 @@ struct compute_agg {
     /* totals */
     double gait_t[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
     float hist[COMPUTE_NGAITS][HIST_BINS];
-    double rein_l, rein_r, rein_s, sym_sum, sym_t, lead_l, lead_r;
+    double rein_l, rein_r, rein_s, lead_l, lead_r;
+    /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted
+     * sums of each diagonal's step amplitude, and the trot time they cover */
+    double sym_a[3], sym_b[3], sym_t[3];
 };
 
 compute_agg *compute_agg_new(const compute_options *opt)
@@ -153,9 +156,11 @@ static void attribute(compute_agg *g, double dur)
         g->rein_r += dur;
     else
         g->rein_s += dur;
-    if (r->gait == COMPUTE_TROT && !isnan(r->sym_log)) {
-        g->sym_sum += r->sym_log * dur;
-        g->sym_t += dur;
+    if (r->gait == COMPUTE_TROT && !isnan(r->amp_a) && !isnan(r->amp_b)) {
+        int ri = rein > 0 ? 0 : rein < 0 ? 1 : 2;
+        g->sym_a[ri] += r->amp_a * dur;
+        g->sym_b[ri] += r->amp_b * dur;
+        g->sym_t[ri] += dur;
     }
     if (r->gait == COMPUTE_CANTER) {
         if (r->lead > 0)
@@ -217,7 +222,7 @@ static void end_segment(compute_agg *g, double t_end)
         } else if (!g->have_res) {
             memset(&g->res, 0, sizeof g->res);
             g->res.gait = COMPUTE_HALT;
-            g->res.sym_log = NAN;
+            g->res.sym_log = g->res.amp_a = g->res.amp_b = NAN;
             g->have_res = 1;
         }
     }
@@ -274,6 +279,12 @@ static void process(compute_agg *g, const double *r)
             g->gap_s += dt - g->period;
             if (dt > BRIDGE_MAX_S) {
                 end_segment(g, g->t_prev);
+                compute_jump jl;
+                if (compute_jump_flush(&g->jd, &jl)) {
+                    if (g->njumps < COMPUTE_MAX_JUMPS)
+                        g->jumps[g->njumps] = jl;
+                    g->njumps++;
+                }
                 compute_jump_reset(&g->jd);
                 g->seg_start = g->range_start = t;
             }
@@ -422,7 +433,7 @@ static int detect(compute_agg *g)
     g->wt = malloc(sizeof *g->wt * (g->N + 1));
     g->wa = malloc(sizeof *g->wa * (g->N + 1));
     g->wg = malloc(sizeof *g->wg * (g->N + 1));
-    g->work = malloc(sizeof *g->work * 8 * (g->N + 1));
+    g->work = malloc(sizeof *g->work * 9 * (g->N + 1));
     if (!g->wt || !g->wa || !g->wg || !g->work) {
         g->detected = 0;
         return KEEL_ENOMEM;
@@ -501,6 +512,12 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
+    compute_jump jl;
+    if (compute_jump_flush(&g->jd, &jl)) { /* a landing at the very end */
+        if (g->njumps < COMPUTE_MAX_JUMPS)
+            g->jumps[g->njumps] = jl;
+        g->njumps++;
+    }
     end_segment(g, g->t_prev);
 
     s->duration_s = g->t_prev;
@@ -533,7 +550,25 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     s->rein_right_s = g->rein_r;
     s->rein_straight_s = g->rein_s;
     s->rein_balance = compute_rein_balance(g->rein_l, g->rein_r);
-    s->trot_symmetry_pct = g->sym_t > 0 ? 100.0 * exp(-fabs(g->sym_sum / g->sym_t)) : 0;
+    /* Per rein: A and B are the means of each diagonal's amplitudes (means
+     * first, so noise does not inflate the difference); asymmetry =
+     * 100·|A − B| / mean(A, B).  The session value is the trot-time-weighted
+     * mean of the reins' asymmetries, so opposite signs never cancel. */
+    double asym_w = 0, asym_t = 0;
+    for (int ri = 0; ri < 3; ri++) {
+        if (g->sym_t[ri] <= 0)
+            continue;
+        double A = g->sym_a[ri] / g->sym_t[ri], B = g->sym_b[ri] / g->sym_t[ri];
+        if (A + B <= 0)
+            continue;
+        s->trot_rein_asym[ri] = 100.0 * (A - B) / ((A + B) / 2);
+        s->trot_rein_s[ri] = g->sym_t[ri];
+        asym_w += fabs(s->trot_rein_asym[ri]) * g->sym_t[ri];
+        asym_t += g->sym_t[ri];
+    }
+    s->trot_symmetry_pct = asym_t > 0 ? 100.0 - asym_w / asym_t : 0;
+    if (s->trot_symmetry_pct < 0)
+        s->trot_symmetry_pct = 0;
     s->canter_lead_left_s = g->lead_l;
     s->canter_lead_right_s = g->lead_r;
     s->jump_count = g->njumps;

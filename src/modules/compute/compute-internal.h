@@ -104,13 +104,15 @@ typedef struct compute_window_result {
     double regularity;    /* 0..10 */
     double sym_log;       /* trot: signed ln(diagonal A / diagonal B) peak
                            * ratio (0 = symmetric); NaN otherwise */
+    double amp_a, amp_b;  /* trot: peak-to-trough vertical acceleration of each
+                           * diagonal step (a = sym_log's numerator), m/s^2; NaN otherwise */
     int    lead;          /* canter: +1 left, -1 right, 0 none */
     double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */
     double rms;           /* dynamic acceleration RMS, m/s^2 */
 } compute_window_result;
 
 /* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz.
- * work: scratch of at least 8*n doubles.  Pure. */
+ * work: scratch of at least 9*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, double *work, compute_window_result *r);
 
@@ -123,7 +125,8 @@ double compute_rein_balance(double left_s, double right_s);
 
 typedef struct compute_jumpdet {
     int    in_air;
-    double t_start;
+    int    pending;       /* in air, above the threshold since t_end */
+    double t_start, t_end;
     double prev_t, prev_mag; /* prev_mag: squared */
     int    have_prev;
 } compute_jumpdet;
@@ -131,10 +134,14 @@ typedef struct compute_jumpdet {
 #define COMPUTE_JUMP_THRESHOLD (0.3 * COMPUTE_G)
 #define COMPUTE_JUMP_MIN_AIR 0.25
 #define COMPUTE_JUMP_MAX_AIR 2.0
+#define COMPUTE_JUMP_BRIDGE_S 0.04 /* a flight survives noise spikes shorter than this */
 /* Feeds one sample (t seconds, |a|^2 in (m/s^2)^2).  Returns 1 and fills *j when a
  * jump just ended. */
 int  compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j);
 void compute_jump_reset(compute_jumpdet *d);
+/* At a segment's or the stream's end: 1 and *j when a landing was waiting
+ * out its COMPUTE_JUMP_BRIDGE_S. */
+int  compute_jump_flush(compute_jumpdet *d, compute_jump *j);
 
 /* ---- synth (synth.c) ----------------------------------------------------- */
 

@@ -103,6 +103,11 @@ typedef struct compute_summary {
     /* how each unit was decided: "option", "header" (name or units row) or
      * "detected" (static strings; JSON assumed.sources) */
     const char *time_src, *accel_src, *gyro_src;
+    /* trot per rein (0 left, 1 right, 2 straight): signed asymmetry
+     * 100·(A − B)/mean(A, B) of the two diagonals' mean step amplitudes
+     * (A = the diagonal after whose step the trunk rolls positive), and the
+     * trot time it covers (0: no trot on that rein) */
+    double trot_rein_asym[3], trot_rein_s[3];
 } compute_summary;
 
 typedef struct compute_iface {

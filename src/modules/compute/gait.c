@@ -235,10 +235,22 @@ static int fit_harmonics(const double *x, size_t n, double T, double *a, double 
  * stride away.  The sign names the diagonal consistently across windows,
  * so averaging cancels noise instead of piling up min/max bias.  Without a
  * usable roll signal the larger peak is pA (always >= 0, biased). */
+/* peak-to-trough of the template from the peak at j0: the peak minus the
+ * lowest point of the half stride that follows it (the step's suspension) */
+static double step_amp(const double *tpl, int j0)
+{
+    double lo = tpl[j0];
+    for (int j = 1; j <= 100; j++)
+        if (tpl[(j0 + j) % 200] < lo)
+            lo = tpl[(j0 + j) % 200];
+    return tpl[j0] - lo;
+}
+
 static double trot_symmetry(const double *v, const double *roll, const double *pitch,
-                            size_t n, double T)
+                            size_t n, double T, double *amp_a, double *amp_b)
 {
     double re[SYM_K + 1], im[SYM_K + 1], sn[SYM_K + 1];
+    *amp_a = *amp_b = NAN;
     if ((double)n < 2 * T || T < 2 * SYM_K + 1)
         return NAN;
     if (fit_harmonics(v, n, T, re, sn) < 0)
@@ -259,15 +271,19 @@ static double trot_symmetry(const double *v, const double *roll, const double *p
             imax = j;
     }
     double p2 = -1e300;
+    int i2 = imax;
     for (int j = -30; j <= 30; j++) {
-        double s = tpl[(imax + 100 + j + 200) % 200];
-        if (s > p2)
-            p2 = s;
+        int q = (imax + 100 + j + 200) % 200;
+        if (tpl[q] > p2) {
+            p2 = tpl[q];
+            i2 = q;
+        }
     }
-    double p1 = tpl[imax];
-    if (p1 <= 0 || p2 <= 0)
+    /* each diagonal step's A = peak-to-trough vertical acceleration */
+    double a1 = step_amp(tpl, imax), a2 = step_amp(tpl, i2);
+    if (a1 <= 0 || a2 <= 0)
         return NAN;
-    double lr = log(p1 / p2);
+    double lr = log(a1 / a2);
     /* the horizontal rate axis carrying the stride frequency (roll when the
      * sensor's x points forward; any axis when it is turned about z), its
      * sign fixed by the sensor frame so it is the same in every window */
@@ -284,12 +300,16 @@ static double trot_symmetry(const double *v, const double *roll, const double *p
     }
     double rr = e1 * xr + e2 * yr, ri = e1 * xi + e2 * yi;
     double amp = sqrt(rr * rr + ri * ri);
-    if (er <= 0 || amp * amp / 2 < 0.2 * er / (double)n)
-        return lr;
-    /* roll fundamental a quarter stride after the larger peak */
-    int q = (imax + 50) % 200;
-    double after = rr * cs[q][0] - ri * cs[q][1];
-    return after >= 0 ? lr : -lr;
+    int named = 1;
+    if (!(er <= 0 || amp * amp / 2 < 0.2 * er / (double)n)) {
+        /* roll fundamental a quarter stride after the larger peak */
+        int q = (imax + 50) % 200;
+        double after = rr * cs[q][0] - ri * cs[q][1];
+        named = after >= 0;
+    }
+    *amp_a = named ? a1 : a2;
+    *amp_b = named ? a2 : a1;
+    return named ? lr : -lr;
 }
 
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
@@ -297,11 +317,11 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 {
     double ma[3] = { 0, 0, 0 };
     double *d = work, *v = work + 3 * n, *lat = work + 4 * n, *roll = work + 5 * n;
-    double *fw = work + 6 * n, *pitch = work + 7 * n;
+    double *fw = work + 6 * n, *pitch = work + 7 * n, *vw = work + 8 * n;
 
     memset(r, 0, sizeof *r);
     r->gait = COMPUTE_HALT;
-    r->sym_log = NAN;
+    r->sym_log = r->amp_a = r->amp_b = NAN;
     if (n < 4)
         return;
     for (size_t i = 0; i < n; i++)
@@ -338,6 +358,25 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         e3 += dd[0] * dd[0] + dd[1] * dd[1] + dd[2] * dd[2];
     }
     r->yaw_rate = yaw / (double)n;
+    /* World vertical for the trot's step amplitudes.  On a circle the horse
+     * leans in, so the mean specific force (u) is tilted from the vertical
+     * by atan(v·ω/g) and u would mix the stride-frequency sideways sway into
+     * one diagonal's steps.  The turn itself is a rotation about the world
+     * vertical: the window's mean angular rate points along it.  Used when
+     * the turn is clear (|ω| > 0.2 rad/s, a gyro bias of 0.02 then tilts it
+     * by < 6°) and within 20° of u; else u. */
+    double uv[3] = { u[0], u[1], u[2] }, mg[3] = { 0, 0, 0 };
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++)
+            mg[k] += g[i][k];
+    double mgn = sqrt(mg[0] * mg[0] + mg[1] * mg[1] + mg[2] * mg[2]) / (double)n;
+    if (fabs(r->yaw_rate) > 0.2 && mgn > 0 && fabs(r->yaw_rate) / mgn > cos(20 * M_PI / 180)) {
+        double sg = r->yaw_rate > 0 ? 1 : -1;
+        for (int k = 0; k < 3; k++)
+            uv[k] = sg * mg[k] / (double)n / mgn;
+    }
+    for (size_t i = 0; i < n; i++)
+        vw[i] = d[3 * i] * uv[0] + d[3 * i + 1] * uv[1] + d[3 * i + 2] * uv[2];
     e3 /= (double)n;
     r->rms = sqrt(e3);
     if (r->rms < HALT_RMS)
@@ -379,8 +418,8 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         }
     }
     if (P == 0 || best <= 0.1) {
-        /* moving but without a periodic pattern: call it walk, no cadence */
-        r->gait = COMPUTE_WALK;
+        /* Energy without a rhythm is not locomotion: a horse that stamps,
+         * shifts its weight or tosses its head at a standstill.  Halt. */
         return;
     }
     double den = rv[P - 1] - 2 * rv[P] + rv[P + 1];
@@ -401,7 +440,13 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         side += rg;
         nside++;
     }
+    /* Either plane may carry the reversal: the trunk's roll in trot is
+     * clear on a gyro while its sideways sway can drown in the fore-aft
+     * surge, and an accelerometer-only file has no roll at all.  The
+     * asymmetric gaits repeat every bounce in both planes (acf > 0). */
     side = nside ? side / nside : 0;
+    if (!isnan(ra) && ra < side) side = ra;
+    if (!isnan(rg) && rg < side) side = rg;
     int two_beat = side < SIDE_REVERSAL;
     double T0 = two_beat ? 2 * Pf : Pf;
     if (T0 > (double)n - 4)
@@ -421,7 +466,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         r->gait = r->stride_hz >= GALLOP_MIN_HZ ? COMPUTE_GALLOP : COMPUTE_CANTER;
 
     if (r->gait == COMPUTE_TROT)
-        r->sym_log = trot_symmetry(v, roll, pitch, n, T);
+        r->sym_log = trot_symmetry(vw, roll, pitch, n, T, &r->amp_a, &r->amp_b);
     if (r->gait == COMPUTE_CANTER) {
         /* lead: the roll rate's stride component is in phase with the
          * vertical one on the left lead, in anti-phase on the right */

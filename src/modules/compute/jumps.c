@@ -13,7 +13,7 @@
 
 void compute_jump_reset(compute_jumpdet *d)
 {
-    d->in_air = 0;
+    d->in_air = d->pending = 0;
     d->have_prev = 0;
 }
 
@@ -29,6 +29,23 @@ static double crossing(double t0, double m0, double t1, double m1)
     return t0 + f * (t1 - t0);
 }
 
+/* A flight ends when |a| has stayed above the threshold for
+ * COMPUTE_JUMP_BRIDGE_S: a cheap IMU's noise lifts single samples of a
+ * free fall above 0.3 g, which must not cut the flight in pieces.  The
+ * landing is the crossing that began the excursion. */
+static int finish(compute_jumpdet *d, compute_jump *j)
+{
+    double air = d->t_end - d->t_start;
+    d->in_air = d->pending = 0;
+    if (air >= COMPUTE_JUMP_MIN_AIR && air <= COMPUTE_JUMP_MAX_AIR) {
+        j->t = d->t_start;
+        j->airtime_s = air;
+        j->height_m = COMPUTE_G * air * air / 8.0;
+        return 1;
+    }
+    return 0;
+}
+
 int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j)
 {
     static const double th2 = COMPUTE_JUMP_THRESHOLD * COMPUTE_JUMP_THRESHOLD;
@@ -37,22 +54,29 @@ int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j
 
     if (!d->have_prev) {
         d->have_prev = 1;
-        d->in_air = 0;
+        d->in_air = d->pending = 0;
     } else if (!d->in_air && below) {
         d->in_air = 1;
+        d->pending = 0;
         d->t_start = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
     } else if (d->in_air && !below) {
-        double te = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
-        double air = te - d->t_start;
-        d->in_air = 0;
-        if (air >= COMPUTE_JUMP_MIN_AIR && air <= COMPUTE_JUMP_MAX_AIR) {
-            j->t = d->t_start;
-            j->airtime_s = air;
-            j->height_m = COMPUTE_G * air * air / 8.0;
-            done = 1;
+        if (!d->pending) {
+            d->pending = 1;
+            d->t_end = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
         }
+        if (t - d->t_end >= COMPUTE_JUMP_BRIDGE_S)
+            done = finish(d, j);
+    } else if (d->in_air && below) {
+        d->pending = 0;
     }
     d->prev_t = t;
     d->prev_mag = mag2;
     return done;
+}
+
+int compute_jump_flush(compute_jumpdet *d, compute_jump *j)
+{
+    if (!d->in_air || !d->pending)
+        return 0;
+    return finish(d, j);
 }

@@ -38,7 +38,7 @@ json_t *compute_summary_json(const compute_summary *s)
         json_array_append_new(jumps, json_pack("{s:o,s:o,s:o}", "t", num(s->jumps[i].t, 1000),
                                                "airtime_s", num(s->jumps[i].airtime_s, 1000),
                                                "height_m", num(s->jumps[i].height_m, 1000)));
-    return json_pack(
+    json_t *out = json_pack(
         "{s:o,s:I,s:o,"
         "s:{s:I,s:o,s:I,s:I,s:I},"
         "s:{s:s,s:s,s:s,s:s,s:s,s:o,s:o},"
@@ -65,6 +65,21 @@ json_t *compute_summary_json(const compute_summary *s)
         num(s->canter_lead_right_s, 100),
         "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
         "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
+    /* trot per rein: signed asymmetry of the diagonals (null: no trot there) */
+    static const char *const rn[3] = { "left", "right", "straight" };
+    json_t *tr = json_object();
+    for (int i = 0; out && tr && i < 3; i++) {
+        int has = s->trot_rein_s[i] > 0;
+        json_object_set_new(tr, rn[i], json_pack("{s:o,s:o,s:o}",
+            "time_s", num(s->trot_rein_s[i], 100),
+            "asymmetry_pct", has ? num(s->trot_rein_asym[i], 100) : json_null(),
+            "symmetry_pct", has ? num(100 - fabs(s->trot_rein_asym[i]), 100) : json_null()));
+    }
+    if (!out || !tr || json_object_set_new(out, "trot_reins", tr) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }
 
 static int getnum(const json_t *o, const char *path, double *out)
@@ -137,6 +152,12 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     GET("intensity.mdba", s->mdba);
     GET("intensity.load", s->load);
 #undef GET
+    static const char *const rn[3] = { "left", "right", "straight" };
+    for (int i = 0; i < 3; i++) {
+        const json_t *r = json_object_get(json_object_get(j, "trot_reins"), rn[i]);
+        s->trot_rein_s[i] = json_number_value(json_object_get(r, "time_s"));
+        s->trot_rein_asym[i] = json_number_value(json_object_get(r, "asymmetry_pct"));
+    }
     s->time_unit = unit_str(j, "time_unit", tu);
     s->accel_unit = unit_str(j, "accel_unit", au);
     s->gyro_unit = unit_str(j, "gyro_unit", gu);

@@ -164,6 +164,27 @@ static int parse_plan(const char *plan, rng *r, seg *segs, size_t *nseg, char *e
 
 static double c(int k, double ph, double off) { return cos(2 * M_PI * k * ph + off); }
 
+/* The trot symmetry this model has, by the field's definition: for each
+ * diagonal step (the half stride around its peak) A = peak-to-trough of the
+ * clean vertical acceleration; 100 − 100·|A1 − A2| / mean(A1, A2).  Read off
+ * the waveform numerically, not from the envelope's parameter. */
+static double trot_truth_symmetry(double asym)
+{
+    double amp[2];
+    for (int st = 0; st < 2; st++) {
+        double hi = -1e300, lo = 1e300;
+        for (int i = 0; i < 1000; i++) {
+            double ph = -0.25 + 0.5 * st + 0.5 * i / 1000.0;
+            double env = 1 - asym * (1 - cos(2 * M_PI * ph)) / 2;
+            double v = env * (4.5 * cos(4 * M_PI * ph) + 1.2 * cos(8 * M_PI * ph));
+            if (v > hi) hi = v;
+            if (v < lo) lo = v;
+        }
+        amp[st] = hi - lo;
+    }
+    return 100 - 100 * fabs(amp[0] - amp[1]) / ((amp[0] + amp[1]) / 2);
+}
+
 /* Body-frame specific force f[3] (x fwd, y left, z up) and rate w[3]. */
 static void gait_signal(const seg *s, double ph, double t, double asym, double *f, double *w)
 {
@@ -213,12 +234,18 @@ static void gait_signal(const seg *s, double ph, double t, double asym, double *
         break;
     }
     double omega = s->gait == COMPUTE_HALT ? 0 : s->rein * speed[s->gait] / radius[s->gait];
+    /* On a circle the horse leans in until gravity and the centripetal
+     * acceleration v·ω add up along its trunk: the frame is rolled by
+     * atan(v·ω / g), so the trunk's z is the mean specific force. */
+    double c0 = speed[s->gait] * omega, bl = atan2(c0, COMPUTE_G);
+    double cb = cos(bl), sb = sin(bl);
+    double y0 = lat + c0, z0 = COMPUTE_G + v;
     f[0] = fw;
-    f[1] = lat + speed[s->gait] * omega;
-    f[2] = COMPUTE_G + v;
+    f[1] = cb * y0 - sb * z0;
+    f[2] = sb * y0 + cb * z0;
     w[0] = roll;
-    w[1] = pitch;
-    w[2] = omega + yawo;
+    w[1] = cb * pitch - sb * (omega + yawo);
+    w[2] = sb * pitch + cb * (omega + yawo);
 }
 
 static void jump_signal(const seg *s, double tau, double *f, double *w)
@@ -301,7 +328,7 @@ static json_t *truth_json(const compute_synth_opts *o, const seg *segs, size_t n
                      "accel_ms2", 0.15 * o->noise, "gyro_rads", 0.01 * o->noise, "segments", js,
                      "gaits", gaits, "rein", "left_s", rl, "right_s", rr, "straight_s", rs,
                      "balance", compute_rein_balance(rl, rr), "trot_symmetry_pct",
-                     gt[COMPUTE_TROT] > 0 ? 100 * (1 - o->trot_asym) : 0.0,
+                     gt[COMPUTE_TROT] > 0 ? trot_truth_symmetry(o->trot_asym) : 0.0,
                      "canter_lead", "left_s", ll, "right_s", lr, "jumps", jumps, "jump_count",
                      (json_int_t)json_array_size(jumps),
                      "units", "time", o->time_ms ? "ms" : "s", "accel", o->accel_g ? "g" : "m/s2",

@@ -173,7 +173,7 @@ static void test_jitter_and_loss(void **state)
                      tnum(t, "cadence_spm", NULL));
     }
     assert_int_equal(s->jump_count, 3);
-    assert_true(fabs(s->trot_symmetry_pct - 90) < 3);
+    assert_true(fabs(s->trot_symmetry_pct - tnum(truth, "trot_symmetry_pct", NULL)) < 3);
     json_decref(truth);
     free(out);
     free(csv);
