@@ -7,9 +7,17 @@
  * schema and role per module.  SQL is written once for both backends:
  *   - parameters are $1, $2, … (the SQLite backend rewrites them to ?1, ?2);
  *   - new ids come back with INSERT … RETURNING id;
- *   - types: INTEGER (64-bit), REAL, TEXT; JSON values map to them
- *     (true/false → 1/0, null → NULL).  No BLOBs: store text.
+ *   - types, both directions (docs/store.md has the table): JSON integer ↔
+ *     int64 (INTEGER/BIGINT), real ↔ double (REAL/DOUBLE PRECISION), string ↔
+ *     text, true/false ↔ BOOLEAN columns (1/0 for any other column), null ↔
+ *     NULL; a BLOB/BYTEA column reads as base64 text.
  * Every statement is prepared (never string-built from values).
+ *
+ * A handle from keel_module_store() is shared by every thread of the process.
+ * Outside a transaction each statement borrows a connection (PostgreSQL: from
+ * a per-process pool; SQLite: the one connection, one writer at a time).
+ * keel_store_tx hands its function a handle bound to one connection for the
+ * whole transaction: use that one inside.
  */
 #ifndef KEEL_STORE_H
 #define KEEL_STORE_H
@@ -30,16 +38,40 @@ int keel_store_exec(keel_store *st, const char *sql, const json_t *params, json_
  * to that object, or NULL with KEEL_ENOTFOUND when there is none. */
 int keel_store_one(keel_store *st, const char *sql, const json_t *params, json_t **row);
 
-/* Runs fn in one transaction: committed if fn returns 0, rolled back
- * otherwise (fn's code is returned).  Nested calls join the outer transaction. */
-int keel_store_tx(keel_store *st, int (*fn)(keel_store *st, void *arg), void *arg);
+/* Runs fn(tx, arg) in one transaction, tx being a handle bound to one
+ * connection until fn returns (borrowed: valid only inside fn).  Committed if
+ * fn returns 0, rolled back otherwise (fn's code is returned); a failing
+ * BEGIN/COMMIT returns its KEEL_E* with the backend's message in
+ * keel_store_errmsg.  keel_store_tx(tx, …) inside fn is a savepoint: its
+ * failure rolls back only its own work and the outer fn decides what to do.
+ * Calling keel_store_exec on the outer (shared) handle from inside fn, on the
+ * same thread, uses the transaction's connection too. */
+int keel_store_tx(keel_store *st, int (*fn)(keel_store *tx, void *arg), void *arg);
+
+/* keel_store_tx flags. */
+enum keel_store_tx_flags {
+    /* Serialization failures (SQLSTATE 40001) and deadlocks (40P01) roll back
+     * and run fn again, up to 5 attempts with a growing, jittered pause
+     * (5 ms … 160 ms).  fn must then be safe to run more than once: keep its
+     * effects in the database.  Without the flag they end as KEEL_EUNAVAIL. */
+    KEEL_TX_RETRYABLE    = 1u << 0,
+    /* SERIALIZABLE isolation on PostgreSQL (READ COMMITTED otherwise);
+     * SQLite transactions are always serializable.  Pair with RETRYABLE. */
+    KEEL_TX_SERIALIZABLE = 1u << 1
+};
+
+/* keel_store_tx with flags (keel_store_tx_flags); flags apply to the
+ * outermost transaction only (a nested call is a savepoint either way). */
+int keel_store_tx_ex(keel_store *st, unsigned flags, int (*fn)(keel_store *tx, void *arg),
+                     void *arg);
 
 /* "sqlite" or "postgres". */
 const char *keel_store_backend_name(const keel_store *st);
 
-/* Last backend message for this handle, for logs and error detail (borrowed,
- * may be "").  The handle is shared by the process's loop threads: read it
- * right after the failing call; a concurrent call may replace it. */
+/* Last backend message of the calling thread's last call on this handle (or
+ * on a transaction handle derived from it), for logs and error detail
+ * (borrowed, may be "", valid until this thread's next store call).  Other
+ * threads' calls do not replace it. */
 const char *keel_store_errmsg(const keel_store *st);
 
 /* ---- backend vtable (for backend authors and test fakes) ----------------- *
@@ -58,15 +90,33 @@ typedef struct keel_store_vt {
     int  (*begin)(void *conn);
     int  (*commit)(void *conn);
     int  (*rollback)(void *conn);
+    /* since v2 (each may be NULL) */
+    /* BEGIN with keel_store_tx_flags (isolation); NULL = begin. */
+    int  (*begin_ex)(void *conn, unsigned flags);
+    /* Savepoint number level (1 = outermost nested): op is KEEL_SP_*. */
+    int  (*savepoint)(void *conn, int op, unsigned level);
+    /* The connection's last error message (borrowed, may be ""). */
+    const char *(*errmsg)(void *conn);
+    /* 1 if the last failure was a serialization failure or a deadlock. */
+    int  (*retryable)(void *conn);
+    /* 0 if the connection is lost (the handle then drops it and opens a new
+     * one on the next use); called before each use of an idle connection. */
+    int  (*healthy)(void *conn);
 } keel_store_vt;
 
-/* The built-in SQLite backend. */
-extern const keel_store_vt keel_store_sqlite;
+/* keel_store_vt.savepoint ops. */
+enum { KEEL_SP_BEGIN = 1, KEEL_SP_RELEASE = 2, KEEL_SP_ROLLBACK = 3 };
 
-/* Wraps an opened backend connection in a handle (for tests and the runtime).
+/* The built-in backends: SQLite, and PostgreSQL through libpq. */
+extern const keel_store_vt keel_store_sqlite;
+extern const keel_store_vt keel_store_postgres;
+
+/* Wraps an opened backend connection in a handle (for tests and the runtime):
+ * a pool of that one connection, never reopened.
  * vt: borrowed, static.  conn: stolen (closed by keel_store_close). */
 keel_store *keel_store_wrap(const keel_store_vt *vt, void *conn);
-/* Opens url for namespace ns through vt; *st new (keel_store_close frees). */
+/* Opens url for namespace ns through vt (one connection now, more on demand
+ * for backends with a pool); *st new (keel_store_close frees). */
 int  keel_store_open(const keel_store_vt *vt, const char *url, const char *ns,
                      keel_store **st, char *err, size_t errlen);
 void keel_store_close(keel_store *st);

@@ -57,8 +57,10 @@ static int load_applied(keel_store *st, const char *module, json_t **rows,
     int rc;
 
     *rows = NULL;
-    rc = keel_store_exec(st, MIG_CREATE, NULL, NULL);
-    if (rc != 0)
+    /* PostgreSQL: provisioning made keel.keel_migrations (the login running
+     * the service may not create tables in schema keel). */
+    if (strcmp(keel_store_backend_name(st), "postgres") != 0 &&
+        (rc = keel_store_exec(st, MIG_CREATE, NULL, NULL)) != 0)
         goto out;
     params = json_pack("[s]", module);
     if (params == NULL) {
@@ -150,6 +152,10 @@ static int apply_one(keel_store *st, void *arg)
     int rc;
 
     job->ran = 0;
+    /* PostgreSQL: one migrating process per module at a time (SQLite's
+     * BEGIN IMMEDIATE already serialises). */
+    if ((rc = keel__store_lock(st, job->module, NULL, 0)) != 0)
+        goto fail;
     params = json_pack("[si]", job->module, job->mig->version);
     if (params == NULL) {
         rc = KEEL_ENOMEM;
@@ -186,6 +192,17 @@ out:
     return rc;
 }
 
+typedef struct prov_job {
+    char  *err;
+    size_t errlen;
+} prov_job;
+
+static int provision_tx(keel_store *tx, void *arg)
+{
+    prov_job *job = arg;
+    return keel__store_provision(tx, keel__store_opts(tx)->grant_to, job->err, job->errlen);
+}
+
 int keel__store_migrate(keel_store *st, const char *module, const keel_migration *migs,
                         int *applied, char *err, size_t errlen)
 {
@@ -203,6 +220,16 @@ int keel__store_migrate(keel_store *st, const char *module, const keel_migration
     if (rc != 0)
         return rc;
     keel__store_set_privileged(st, 1);
+    {
+        prov_job pj = { err, errlen };
+        err[0] = '\0';
+        if ((rc = keel_store_tx(st, provision_tx, &pj)) != 0) {
+            if (err[0] == '\0')
+                snprintf(err, errlen, "module '%s': %s", module,
+                         keel_store_errmsg(st)[0] ? keel_store_errmsg(st) : keel_strerror(rc));
+            goto out;
+        }
+    }
     rc = load_applied(st, module, &rows, err, errlen);
     if (rc != 0)
         goto out;

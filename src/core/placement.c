@@ -107,6 +107,9 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     rt->store_opts.busy_ms = (int)keel__config_int(rt->cfg, NULL, "store_busy_ms");
     rt->store_opts.no_cache = !keel__config_bool(rt->cfg, NULL, "store_cache");
     rt->store_opts.sync = keel__config_get(rt->cfg, NULL, "store_sync");
+    rt->store_opts.pool_size = (int)keel__config_int(rt->cfg, NULL, "database_pool_size");
+    rt->store_opts.statement_timeout_ms =
+        (int)keel__config_int(rt->cfg, NULL, "database_statement_timeout_ms");
     if ((rc = keel_check_sync(rt->store_opts.sync, err, errlen)) != 0)
         return rc;
     /* The e2e suite's method coverage: every handler run is appended. */

@@ -312,22 +312,69 @@ static int keel_want(keel_runtime *rt, keel_module_ctx *mc, char *err, size_t er
     return 0;
 }
 
+/* SQLite is one file on one machine: several replicas would each have their own. */
+static int keel_check_replicas(keel_runtime *rt, const char *url, char *err, size_t errlen)
+{
+    long long n = keel__config_int(rt->cfg, NULL, "replicas");
+    if (n > 1 && !keel__store_url_is_pg(url)) {
+        snprintf(err, errlen, "KEEL_REPLICAS=%lld but the database is SQLite, a local file: each "
+                 "replica would keep its own data; set KEEL_DATABASE_URL=postgres://… or run "
+                 "one replica", n);
+        return KEEL_ECONFIG;
+    }
+    return 0;
+}
+
+/* Migrations of mc through the admin login (PostgreSQL with
+ * database_admin_url): it creates the module's role and schema, grants the
+ * role to the runtime login, and applies the migrations. */
+static int keel_admin_migrate(keel_runtime *rt, keel_module_ctx *mc, const char *admin,
+                              const char *url, int *n, char *err, size_t errlen)
+{
+    keel_store_opts o;
+    keel_store *st = NULL;
+    char user[128];
+    int rc;
+
+    o = rt->store_opts;
+    o.pool_size = 1;
+    if ((rc = keel__store_pg_url_user(url, user, sizeof user, err, errlen)) != 0)
+        return rc;
+    o.grant_to = user;
+    if ((rc = keel__store_open_url_opts(admin, mc->desc->name, &o, &st, err, errlen)) != 0)
+        return rc;
+    rc = keel__store_migrate(st, mc->desc->name, mc->desc->migrations, n, err, errlen);
+    keel_store_close(st);
+    return rc;
+}
+
 static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t errlen)
 {
     const char *url = keel__config_get(rt->cfg, NULL, "database_url");
+    const char *admin = keel__config_get(rt->cfg, NULL, "database_admin_url");
     size_t i;
     int rc;
+
+    if ((rc = keel_check_replicas(rt, url, err, errlen)) != 0)
+        return rc;
+    if (admin != NULL && admin[0] != '\0' && !keel__store_url_is_pg(admin)) {
+        snprintf(err, errlen, "database_admin_url must be a postgres:// url");
+        return KEEL_ECONFIG;
+    }
     for (i = 0; i < rt->n; i++) {
         keel_module_ctx *mc = &rt->mods[i];
         int n = 0;
         if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc) ||
             mc->store != NULL)
             continue;
-        if ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0 ||
-            (rc = keel__store_configure(mc->store, &rt->store_opts, err, errlen)) != 0)
+        if (admin != NULL && admin[0] != '\0' && keel__store_url_is_pg(url) &&
+            (rc = keel_admin_migrate(rt, mc, admin, url, &n, err, errlen)) != 0)
             return rc;
-        if ((rc = keel__store_migrate(mc->store, mc->desc->name, mc->desc->migrations, &n,
-                                      err, errlen)) != 0)
+        if ((rc = keel__store_open_url_opts(url, mc->desc->name, &rt->store_opts, &mc->store,
+                                            err, errlen)) != 0)
+            return rc;
+        if (n == 0 && (rc = keel__store_migrate(mc->store, mc->desc->name, mc->desc->migrations,
+                                                &n, err, errlen)) != 0)
             return rc;
         if (n > 0)
             keel_log_module(mc->desc->name, KEEL_LOG_INFO, "applied %d migration(s)", n);
@@ -387,8 +434,8 @@ int keel__rt_migrations_status(keel_runtime *rt, json_t **out, char *err, size_t
         if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc))
             continue;
         if (mc->store == NULL &&
-            ((rc = keel__store_open_url(url, mc->desc->name, &mc->store, err, errlen)) != 0 ||
-             (rc = keel__store_configure(mc->store, &rt->store_opts, err, errlen)) != 0))
+            (rc = keel__store_open_url_opts(url, mc->desc->name, &rt->store_opts, &mc->store,
+                                            err, errlen)) != 0)
             goto out;
         if ((rc = keel__store_migrations_status(mc->store, mc->desc->name, mc->desc->migrations, &st)) != 0) {
             snprintf(err, errlen, "module '%s': %s", mc->desc->name, keel_store_errmsg(mc->store));

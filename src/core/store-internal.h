@@ -15,15 +15,34 @@
 #include "keel/module.h"
 #include "keel/store.h"
 
+/* Options of a store handle (zero = backend default), from the configuration. */
+typedef struct keel_store_opts {
+    int         busy_ms;              /* wait this long for another writer (SQLite busy timeout) */
+    int         no_cache;             /* 1: prepare every statement afresh (measurements) */
+    const char *sync;                 /* "off", "normal", "full" or "extra"; NULL = "full" */
+    int         pool_size;            /* connections per handle (PostgreSQL; SQLite: 1); 0 = 4 */
+    int         statement_timeout_ms; /* PostgreSQL statement_timeout, and the longest wait
+                                       * for a free pooled connection; 0 = 30000 */
+    const char *grant_to;             /* provisioning with an admin URL: the runtime login
+                                       * that gets each module role (NULL = none) */
+} keel_store_opts;
+
 /* Opens a store handle choosing the backend by URL scheme:
  *   "sqlite:PATH", "sqlite://PATH" or a plain path  → keel_store_sqlite
- *   "postgres://…", "postgresql://…"                 → KEEL_ECONFIG
- *        ("postgres backend not built in this version")
+ *   "postgres://…", "postgresql://…"                 → keel_store_postgres
  *   any other "scheme://…"                           → KEEL_ECONFIG
  * ns: module name (tables <ns>_*) or NULL for the core (tables keel_*);
- * borrowed.  *st new (keel_store_close frees), NULL on error; message in err. */
+ * borrowed.  opts: borrowed, NULL = defaults.  *st new (keel_store_close
+ * frees), NULL on error; message in err. */
 int keel__store_open_url(const char *url, const char *ns, keel_store **st,
                          char *err, size_t errlen);
+int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_opts *opts,
+                              keel_store **st, char *err, size_t errlen);
+/* 1 if url names a PostgreSQL database. */
+int keel__store_url_is_pg(const char *url);
+/* The login (user) a postgres url names, into buf.  KEEL_ECONFIG (message in
+ * err) when the url is invalid or names none. */
+int keel__store_pg_url_user(const char *url, char *buf, size_t len, char *err, size_t errlen);
 
 /* Applies the pending migrations of module (migs: borrowed, {0}-terminated,
  * NULL = none) on st.  Creates keel_migrations(module, version, name,
@@ -43,17 +62,17 @@ int keel__store_migrate(keel_store *st, const char *module, const keel_migration
 int keel__store_migrations_status(keel_store *st, const char *module,
                                   const keel_migration *migs, json_t **out);
 
-/* Connection settings from the configuration (store_busy_ms, store_cache,
- * store_sync), applied right after open.  Zero fields mean "backend default". */
-typedef struct keel_store_opts {
-    int         busy_ms;   /* wait this long for another writer (SQLite busy timeout) */
-    int         no_cache;  /* 1: prepare every statement afresh (measurements) */
-    const char *sync;      /* "off", "normal", "full" or "extra"; NULL = "full" */
-} keel_store_opts;
-
-/* Applies opts to st (borrowed).  A backend without the hook ignores it.
- * KEEL_ECONFIG for an unknown sync level, with a message in err. */
+/* Applies opts to st (borrowed; copied): to one connection now (so a bad
+ * setting fails here) and to every connection the pool opens later.  A
+ * backend without the hook ignores it.  KEEL_ECONFIG for an unknown sync
+ * level, with a message in err. */
 int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen);
+
+/* Base64 (RFC 4648, padded), the text form of BLOB/BYTEA values in rows and
+ * parameters.  New malloc'd buffers (caller frees), NULL on ENOMEM; unbase64
+ * also NULL on malformed input, *outlen = decoded bytes. */
+char          *keel__base64(const void *data, size_t len);
+unsigned char *keel__unbase64(const char *text, size_t len, size_t *outlen);
 
 /* ---- privileged paths (migrate.c only) ------------------------------------ */
 
@@ -67,12 +86,26 @@ typedef struct keel_store_ext {
     /* on = 1: the connection may also touch the core's keel_migrations table
      * (namespace check relaxed for that one table); on = 0: back to normal. */
     void (*set_privileged)(void *conn, int on);
-    /* since v2: connection settings (keel__store_configure). */
+    /* since v2 (each may be NULL) */
+    /* Connection settings (keel__store_configure), applied to each
+     * connection of the handle once. */
     int  (*configure)(void *conn, const keel_store_opts *opts, char *err, size_t errlen);
+    /* Like set_privileged, for backends where it can fail (PostgreSQL: SET
+     * ROLE / search_path).  Called on each borrowed connection whose state
+     * differs from the handle's; used instead of set_privileged when set. */
+    int  (*set_mode)(void *conn, int privileged, char *err, size_t errlen);
+    /* Creates what a module's namespace needs (PostgreSQL: role keel_<ns>,
+     * schema <ns>, the core schema keel and keel_migrations; grant_to may be
+     * NULL), inside the caller's transaction.  Idempotent. */
+    int  (*provision)(void *conn, const char *grant_to, char *err, size_t errlen);
+    /* Serialises migrations of module across processes until the end of the
+     * current transaction (PostgreSQL: pg_advisory_xact_lock). */
+    int  (*lock)(void *conn, const char *module, char *err, size_t errlen);
 } keel_store_ext;
 
-/* The SQLite backend's internal operations. */
+/* The built-in backends' internal operations. */
 extern const keel_store_ext keel__store_sqlite_ext;
+extern const keel_store_ext keel__store_pg_ext;
 
 /* Like keel_store_wrap, with explicit internal operations (ext may be NULL:
  * scripts are then split with sqlite3_complete() and run through vt->exec,
@@ -83,7 +116,14 @@ keel_store *keel__store_wrap_ext(const keel_store_vt *vt, const keel_store_ext *
 /* Runs a multi-statement script on st (holding its lock). 0 or KEEL_E*; the
  * message is in err and on the handle. */
 int  keel__store_exec_script(keel_store *st, const char *sql, char *err, size_t errlen);
-/* Toggles the privileged mode described in keel_store_ext.set_privileged. */
+/* Toggles the privileged mode described in keel_store_ext.set_privileged
+ * (applied to each connection when it is next borrowed). */
 void keel__store_set_privileged(keel_store *st, int on);
+/* keel_store_ext.provision / .lock on st's connection (no-ops when the
+ * backend has none).  0 or KEEL_E* with the message in err. */
+int  keel__store_provision(keel_store *st, const char *grant_to, char *err, size_t errlen);
+int  keel__store_lock(keel_store *st, const char *module, char *err, size_t errlen);
+/* The handle's options (borrowed). */
+const keel_store_opts *keel__store_opts(const keel_store *st);
 
 #endif /* KEEL_STORE_INTERNAL_H */

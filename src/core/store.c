@@ -1,14 +1,13 @@
 /*
- * store.c — the keel_store handle: one backend connection behind a recursive
- * mutex, transactions with a depth counter, and the last error message.
+ * store.c — the keel_store handle: opening (by backend or by URL), single
+ * statements, migration scripts and the privileged mode.  Connections come
+ * from store_pool.c; transactions are store_tx.c.
  *
- * Backends (store_sqlite.c, later store_postgres.c) implement keel_store_vt;
- * this file knows nothing about SQL dialects.  The handle may be used by
- * several HTTP loop threads at once: every exec holds the mutex, and
- * keel_store_tx holds it from BEGIN to COMMIT so a transaction never
- * interleaves with another thread's statements.
+ * Backends (store_sqlite.c, store_pg.c) implement keel_store_vt; this file
+ * knows nothing about SQL dialects.  A statement on a root handle runs on the
+ * calling thread's transaction connection when it is inside keel_store_tx on
+ * that handle, else on a borrowed connection given back right after.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,72 +18,112 @@
 #include "keel/error.h"
 #include "keel/store.h"
 #include "core/store-internal.h"
+#include "core/store_handle-internal.h"
 
-#define KEEL_STORE_ERRMAX 512
+#define KEEL_STORE_POOL_DEFAULT    4
+#define KEEL_STORE_TIMEOUT_DEFAULT 30000
 
-struct keel_store {
-    const keel_store_vt  *vt;
-    const keel_store_ext *ext;     /* NULL = none */
-    void                 *conn;    /* owned */
-    pthread_mutex_t       mu;      /* recursive */
-    int                   depth;   /* nesting of keel_store_tx */
-    int                   doomed;  /* a nested tx failed: the outermost rolls back */
-    char                  errmsg[KEEL_STORE_ERRMAX];
-};
-
-static void store_seterr(keel_store *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void store_seterr(keel_store *st, const char *fmt, ...)
+static const keel_store_ext *builtin_ext(const keel_store_vt *vt)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->errmsg, sizeof st->errmsg, fmt, ap);
-    va_end(ap);
+    if (vt == &keel_store_sqlite)
+        return &keel__store_sqlite_ext;
+    if (vt == &keel_store_postgres)
+        return &keel__store_pg_ext;
+    return NULL;
+}
+
+/* A root with nslots empty slots (one pre-filled with conn when given). */
+static keel_store *root_new(const keel_store_vt *vt, const keel_store_ext *ext,
+                            const keel_store_opts *opts, int nslots, void *conn)
+{
+    keel_store *st = calloc(1, sizeof *st);
+    int i;
+
+    if (st == NULL)
+        return NULL;
+    st->slots = calloc((size_t)nslots, sizeof *st->slots);
+    if (st->slots == NULL || pthread_mutex_init(&st->mu, NULL) != 0) {
+        free(st->slots);
+        free(st);
+        return NULL;
+    }
+    if (pthread_cond_init(&st->cv, NULL) != 0) {
+        pthread_mutex_destroy(&st->mu);
+        free(st->slots);
+        free(st);
+        return NULL;
+    }
+    st->vt = vt;
+    st->ext = ext;
+    st->nslots = nslots;
+    if (opts != NULL)
+        st->opts = *opts;
+    st->opts.grant_to = NULL;
+    if (st->opts.pool_size <= 0)
+        st->opts.pool_size = KEEL_STORE_POOL_DEFAULT;
+    if (st->opts.statement_timeout_ms <= 0)
+        st->opts.statement_timeout_ms = KEEL_STORE_TIMEOUT_DEFAULT;
+    for (i = 0; i < nslots; i++)
+        st->slots[i].priv = -1;
+    st->slots[0].conn = conn;
+    return st;
 }
 
 keel_store *keel__store_wrap_ext(const keel_store_vt *vt, const keel_store_ext *ext, void *conn)
 {
-    keel_store *st = NULL;
-    pthread_mutexattr_t attr;
-
     if (vt == NULL || conn == NULL)
         return NULL;
-    st = calloc(1, sizeof *st);
-    if (st == NULL)
-        goto out;
-    if (pthread_mutexattr_init(&attr) != 0) {
-        free(st);
-        st = NULL;
-        goto out;
-    }
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    if (pthread_mutex_init(&st->mu, &attr) != 0) {
-        free(st);
-        st = NULL;
-    }
-    pthread_mutexattr_destroy(&attr);
-    if (st != NULL) {
-        st->vt = vt;
-        st->ext = ext;
-        st->conn = conn;
-    }
-out:
-    return st;
+    return root_new(vt, ext, NULL, 1, conn);
 }
 
 keel_store *keel_store_wrap(const keel_store_vt *vt, void *conn)
 {
-    const keel_store_ext *ext = vt == &keel_store_sqlite ? &keel__store_sqlite_ext : NULL;
-    return keel__store_wrap_ext(vt, ext, conn);
+    return keel__store_wrap_ext(vt, builtin_ext(vt), conn);
+}
+
+static int open_vt(const keel_store_vt *vt, const keel_store_ext *ext, const char *url,
+                   const char *ns, const keel_store_opts *opts, keel_store **st,
+                   char *err, size_t errlen)
+{
+    void *conn = NULL;
+    keel_store *r = NULL;
+    int rc, n;
+
+    *st = NULL;
+    rc = vt->open(url, ns, &conn, err, errlen);   /* fail fast on a bad URL */
+    if (rc != 0)
+        return rc;
+    n = vt == &keel_store_postgres
+        ? (opts != NULL && opts->pool_size > 0 ? opts->pool_size : KEEL_STORE_POOL_DEFAULT)
+        : 1;
+    r = root_new(vt, ext, opts, n, conn);
+    if (r == NULL || (r->url = strdup(url)) == NULL ||
+        (ns != NULL && (r->ns = strdup(ns)) == NULL) ||
+        (opts != NULL && opts->grant_to != NULL &&
+         (r->grant_to = strdup(opts->grant_to)) == NULL)) {
+        if (r == NULL)
+            vt->close(conn);
+        keel_store_close(r);
+        snprintf(err, errlen, "out of memory opening the store");
+        return KEEL_ENOMEM;
+    }
+    r->opts.grant_to = r->grant_to;
+    {
+        keel_store_opts none;
+        memset(&none, 0, sizeof none);
+        rc = keel__store_configure(r, opts != NULL ? opts : &none, err, errlen);
+        if (rc != 0) {
+            keel_store_close(r);
+            return rc;
+        }
+    }
+    *st = r;
+    return 0;
 }
 
 int keel_store_open(const keel_store_vt *vt, const char *url, const char *ns,
                     keel_store **st, char *err, size_t errlen)
 {
-    void *conn = NULL;
-    int rc;
-
     if (st != NULL)
         *st = NULL;
     if (vt == NULL || vt->open == NULL || st == NULL || url == NULL) {
@@ -92,18 +131,7 @@ int keel_store_open(const keel_store_vt *vt, const char *url, const char *ns,
             snprintf(err, errlen, "keel_store_open: missing backend, url or handle");
         return KEEL_EINVAL;
     }
-    rc = vt->open(url, ns, &conn, err, errlen);
-    if (rc != 0)
-        goto out;
-    *st = keel_store_wrap(vt, conn);
-    if (*st == NULL) {
-        vt->close(conn);
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "out of memory opening the store");
-        rc = KEEL_ENOMEM;
-    }
-out:
-    return rc;
+    return open_vt(vt, builtin_ext(vt), url, ns, NULL, st, err, errlen);
 }
 
 /* The URL's scheme ("postgres" in "postgres://…"), into buf; "" if none. */
@@ -124,8 +152,17 @@ static void url_scheme(const char *url, char *buf, size_t len)
     buf[p - url] = '\0';
 }
 
-int keel__store_open_url(const char *url, const char *ns, keel_store **st,
-                         char *err, size_t errlen)
+int keel__store_url_is_pg(const char *url)
+{
+    char scheme[32];
+    if (url == NULL)
+        return 0;
+    url_scheme(url, scheme, sizeof scheme);
+    return strcmp(scheme, "postgres") == 0 || strcmp(scheme, "postgresql") == 0;
+}
+
+int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_opts *opts,
+                              keel_store **st, char *err, size_t errlen)
 {
     char scheme[32];
 
@@ -137,43 +174,94 @@ int keel__store_open_url(const char *url, const char *ns, keel_store **st,
     }
     url_scheme(url, scheme, sizeof scheme);
     if (scheme[0] == '\0' || strcmp(scheme, "sqlite") == 0 || strcmp(scheme, "file") == 0)
-        return keel_store_open(&keel_store_sqlite, url, ns, st, err, errlen);
-    if (strcmp(scheme, "postgres") == 0 || strcmp(scheme, "postgresql") == 0) {
-        snprintf(err, errlen, "postgres backend not built in this version "
-                 "(use KEEL_DATABASE_URL=sqlite:PATH)");
-        return KEEL_ECONFIG;
-    }
+        return open_vt(&keel_store_sqlite, &keel__store_sqlite_ext, url, ns, opts, st,
+                       err, errlen);
+    if (keel__store_url_is_pg(url))
+        return open_vt(&keel_store_postgres, &keel__store_pg_ext, url, ns, opts, st,
+                       err, errlen);
     snprintf(err, errlen, "unknown database url scheme '%s' (expected sqlite: or postgres://)",
              scheme);
     return KEEL_ECONFIG;
 }
 
+int keel__store_open_url(const char *url, const char *ns, keel_store **st,
+                         char *err, size_t errlen)
+{
+    return keel__store_open_url_opts(url, ns, NULL, st, err, errlen);
+}
+
 void keel_store_close(keel_store *st)
 {
-    if (st == NULL)
+    int i;
+
+    if (st == NULL || st->root != NULL)   /* transaction handles are not owned */
         return;
-    st->vt->close(st->conn);
+    for (i = 0; i < st->nslots; i++)
+        if (st->slots[i].conn != NULL)
+            st->vt->close(st->slots[i].conn);
+    pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
+    free(st->slots);
+    free(st->url);
+    free(st->ns);
+    free(st->grant_to);
+    free(st->sync);
     free(st);
+}
+
+const keel_store_opts *keel__store_opts(const keel_store *st)
+{
+    return st->root != NULL ? &st->root->opts : &st->opts;
+}
+
+/* Runs op on st's connection: the bound one of a transaction handle or of the
+ * thread's transaction on that root, else a borrowed one. */
+typedef int (*conn_op)(keel_store *st, void *conn, void *arg, char *err, size_t errlen);
+
+static int with_conn(keel_store *st, conn_op op, void *arg)
+{
+    keel_store *tx = st->root != NULL ? st : keel__store_thread_tx(st);
+    keel__store_slot *slot = NULL;
+    char *err = keel__store_errbuf(st);
+    int rc;
+
+    err[0] = '\0';
+    if (tx != NULL)
+        return op(tx, tx->slot->conn, arg, err, KEEL_STORE_ERRMAX);
+    rc = keel__store_borrow(st, &slot, err, KEEL_STORE_ERRMAX);
+    if (rc != 0)
+        return rc;
+    rc = op(st, slot->conn, arg, err, KEEL_STORE_ERRMAX);
+    keel__store_giveback(st, slot);
+    return rc;
+}
+
+typedef struct exec_args {
+    const char   *sql;
+    const json_t *params;
+    json_t      **rows;
+} exec_args;
+
+static int exec_op(keel_store *st, void *conn, void *arg, char *err, size_t errlen)
+{
+    exec_args *a = arg;
+    int rc = st->vt->exec(conn, a->sql, a->params, a->rows, err, errlen);
+    if (rc != 0 && a->rows != NULL && *a->rows != NULL) {
+        json_decref(*a->rows);
+        *a->rows = NULL;
+    }
+    return rc;
 }
 
 int keel_store_exec(keel_store *st, const char *sql, const json_t *params, json_t **rows)
 {
-    int rc;
+    exec_args a = { sql, params, rows };
 
     if (rows != NULL)
         *rows = NULL;
     if (st == NULL || sql == NULL)
         return KEEL_EINVAL;
-    pthread_mutex_lock(&st->mu);
-    st->errmsg[0] = '\0';
-    rc = st->vt->exec(st->conn, sql, params, rows, st->errmsg, sizeof st->errmsg);
-    if (rc != 0 && rows != NULL && *rows != NULL) {
-        json_decref(*rows);
-        *rows = NULL;
-    }
-    pthread_mutex_unlock(&st->mu);
-    return rc;
+    return with_conn(st, exec_op, &a);
 }
 
 int keel_store_one(keel_store *st, const char *sql, const json_t *params, json_t **row)
@@ -191,9 +279,7 @@ int keel_store_one(keel_store *st, const char *sql, const json_t *params, json_t
         goto out;
     }
     if (json_array_size(rows) > 1) {
-        pthread_mutex_lock(&st->mu);
-        store_seterr(st, "expected at most one row, got %zu", json_array_size(rows));
-        pthread_mutex_unlock(&st->mu);
+        keel__store_seterr(st, "expected at most one row, got %zu", json_array_size(rows));
         rc = KEEL_ESTORE;
         goto out;
     }
@@ -204,64 +290,15 @@ out:
     return rc;
 }
 
-int keel_store_tx(keel_store *st, int (*fn)(keel_store *st, void *arg), void *arg)
-{
-    int rc, crc;
-
-    if (st == NULL || fn == NULL)
-        return KEEL_EINVAL;
-    pthread_mutex_lock(&st->mu);
-    if (st->depth > 0) {
-        /* Nested: join the outer transaction; a failure dooms it. */
-        st->depth++;
-        rc = fn(st, arg);
-        st->depth--;
-        if (rc != 0 && st->doomed == 0)
-            st->doomed = rc;
-        goto out;
-    }
-    st->errmsg[0] = '\0';
-    rc = st->vt->begin(st->conn);
-    if (rc != 0) {
-        if (st->errmsg[0] == '\0')
-            store_seterr(st, "begin failed: %s", keel_strerror(rc));
-        goto out;
-    }
-    st->depth = 1;
-    st->doomed = 0;
-    rc = fn(st, arg);
-    st->depth = 0;
-    if (rc == 0 && st->doomed != 0)
-        rc = st->doomed;   /* an inner tx failed and the outer fn ignored it */
-    st->doomed = 0;
-    if (rc == 0) {
-        rc = st->vt->commit(st->conn);
-        if (rc == 0)
-            goto out;
-        store_seterr(st, "commit failed: %s", keel_strerror(rc));
-    }
-    crc = st->vt->rollback(st->conn);
-    if (crc != 0 && st->errmsg[0] == '\0')
-        store_seterr(st, "rollback failed: %s", keel_strerror(crc));
-out:
-    pthread_mutex_unlock(&st->mu);
-    return rc;
-}
-
 const char *keel_store_backend_name(const keel_store *st)
 {
     return st != NULL && st->vt->name != NULL ? st->vt->name : "";
 }
 
-const char *keel_store_errmsg(const keel_store *st)
-{
-    return st != NULL ? st->errmsg : "";
-}
-
 /* Generic script runner for backends without exec_script: split on complete
  * statements (sqlite3_complete understands strings, comments and trigger
  * bodies) and run each through vt->exec. */
-static int script_split_exec(keel_store *st, const char *sql, char *err, size_t errlen)
+static int script_split_exec(keel_store *st, void *conn, const char *sql, char *err, size_t errlen)
 {
     const char *start = sql, *p;
     char *stmt = NULL;
@@ -284,7 +321,7 @@ static int script_split_exec(keel_store *st, const char *sql, char *err, size_t 
             stmt = NULL;
             continue;
         }
-        rc = st->vt->exec(st->conn, stmt, NULL, NULL, err, errlen);
+        rc = st->vt->exec(conn, stmt, NULL, NULL, err, errlen);
         free(stmt);
         stmt = NULL;
         if (rc != 0)
@@ -295,10 +332,17 @@ static int script_split_exec(keel_store *st, const char *sql, char *err, size_t 
     for (p = start; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
         ;
     if (*p != '\0')
-        rc = st->vt->exec(st->conn, start, NULL, NULL, err, errlen);
+        rc = st->vt->exec(conn, start, NULL, NULL, err, errlen);
 out:
     free(stmt);
     return rc;
+}
+
+static int script_op(keel_store *st, void *conn, void *arg, char *err, size_t errlen)
+{
+    if (st->ext != NULL && st->ext->exec_script != NULL)
+        return st->ext->exec_script(conn, arg, err, errlen);
+    return script_split_exec(st, conn, arg, err, errlen);
 }
 
 int keel__store_exec_script(keel_store *st, const char *sql, char *err, size_t errlen)
@@ -307,25 +351,97 @@ int keel__store_exec_script(keel_store *st, const char *sql, char *err, size_t e
 
     if (st == NULL || sql == NULL)
         return KEEL_EINVAL;
-    pthread_mutex_lock(&st->mu);
-    st->errmsg[0] = '\0';
-    if (st->ext != NULL && st->ext->exec_script != NULL)
-        rc = st->ext->exec_script(st->conn, sql, st->errmsg, sizeof st->errmsg);
-    else
-        rc = script_split_exec(st, sql, st->errmsg, sizeof st->errmsg);
+    rc = with_conn(st, script_op, (void *)sql);
     if (rc != 0 && err != NULL && errlen > 0)
-        snprintf(err, errlen, "%s", st->errmsg[0] ? st->errmsg : keel_strerror(rc));
-    pthread_mutex_unlock(&st->mu);
+        snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
+                                                             : keel_strerror(rc));
     return rc;
 }
 
 void keel__store_set_privileged(keel_store *st, int on)
 {
-    if (st == NULL || st->ext == NULL || st->ext->set_privileged == NULL)
+    keel_store *root;
+    if (st == NULL)
         return;
+    root = st->root != NULL ? st->root : st;
+    pthread_mutex_lock(&root->mu);
+    root->privileged = on != 0;
+    pthread_mutex_unlock(&root->mu);
+}
+
+typedef struct admin_args {
+    int         lock;      /* 1 = lock, 0 = provision */
+    const char *what;      /* module (lock) or grant_to (provision) */
+} admin_args;
+
+static int admin_op(keel_store *st, void *conn, void *arg, char *err, size_t errlen)
+{
+    admin_args *a = arg;
+    const keel_store_ext *ext = st->ext;
+
+    if (ext == NULL || ext->version < 2)
+        return 0;
+    if (a->lock)
+        return ext->lock != NULL ? ext->lock(conn, a->what, err, errlen) : 0;
+    return ext->provision != NULL ? ext->provision(conn, a->what, err, errlen) : 0;
+}
+
+static int admin_call(keel_store *st, int lock, const char *what, char *err, size_t errlen)
+{
+    admin_args a = { lock, what };
+    int rc;
+    if (st == NULL)
+        return KEEL_EINVAL;
+    rc = with_conn(st, admin_op, &a);
+    if (rc != 0 && err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
+                                                             : keel_strerror(rc));
+    return rc;
+}
+
+static int noop_op(keel_store *st, void *conn, void *arg, char *err, size_t errlen)
+{
+    (void)st; (void)conn; (void)arg; (void)err; (void)errlen;
+    return 0;
+}
+
+int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
+{
+    char *sync = NULL;
+    int rc;
+
+    if (st == NULL || opts == NULL || st->root != NULL)
+        return 0;
+    if (opts->sync != NULL && (sync = strdup(opts->sync)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
     pthread_mutex_lock(&st->mu);
-    st->ext->set_privileged(st->conn, on);
+    free(st->sync);
+    st->sync = sync;
+    st->opts.busy_ms = opts->busy_ms;
+    st->opts.no_cache = opts->no_cache;
+    st->opts.sync = st->sync;
+    if (opts->statement_timeout_ms > 0)
+        st->opts.statement_timeout_ms = opts->statement_timeout_ms;
+    st->cfg_gen++;
     pthread_mutex_unlock(&st->mu);
+    /* one connection now, so a bad setting fails here; the rest on borrow */
+    rc = with_conn(st, noop_op, NULL);
+    if (rc != 0 && err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
+                                                             : keel_strerror(rc));
+    return rc;
+}
+
+int keel__store_provision(keel_store *st, const char *grant_to, char *err, size_t errlen)
+{
+    return admin_call(st, 0, grant_to, err, errlen);
+}
+
+int keel__store_lock(keel_store *st, const char *module, char *err, size_t errlen)
+{
+    return admin_call(st, 1, module, err, errlen);
 }
 
 int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)

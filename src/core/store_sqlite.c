@@ -40,6 +40,7 @@ typedef struct sq_conn {
     char     *ns;          /* module name (owned), NULL = core */
     keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
     int       cache_on;    /* store_cache=false disables (for measurements) */
+    char      lasterr[256];/* message of the last failing begin/commit/savepoint */
     uint64_t  clock;
     sq_cached cache[SQ_CACHE_SIZE];
 } sq_conn;
@@ -239,11 +240,13 @@ static json_t *sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen)
             }
             break;
         }
-        default:
-            sq_err(err, errlen, "column '%s': blob not supported", name);
-            *rc = KEEL_ESTORE;
-            json_decref(row);
-            return NULL;
+        default: {   /* BLOB: base64 text, as the PostgreSQL backend reads BYTEA */
+            char *b64 = keel__base64(sqlite3_column_blob(stmt, i),
+                                     (size_t)sqlite3_column_bytes(stmt, i));
+            v = b64 != NULL ? json_string(b64) : NULL;
+            free(b64);
+            break;
+        }
         }
         if (v == NULL || name == NULL || json_object_set_new(row, name, v) != 0)
             goto nomem;
@@ -448,16 +451,43 @@ out:
 /* BEGIN / COMMIT / ROLLBACK: the only way transactions are controlled. */
 static int sq_simple(sq_conn *c, const char *sql)
 {
-    char err[256];
     int rc;
 
+    c->lasterr[0] = '\0';
     c->guard.tx_control = 1;
-    rc = sq_exec(c, sql, NULL, NULL, err, sizeof err);
+    rc = sq_exec(c, sql, NULL, NULL, c->lasterr, sizeof c->lasterr);
     c->guard.tx_control = 0;
     return rc;
 }
 
 static int sq_begin(void *conn)    { return sq_simple(conn, "BEGIN IMMEDIATE"); }
+/* SQLite transactions are serializable: the flags change nothing. */
+static int sq_begin_ex(void *conn, unsigned flags) { (void)flags; return sq_begin(conn); }
+
+static int sq_savepoint(void *conn, int op, unsigned level)
+{
+    char sql[64];
+    int rc;
+
+    switch (op) {
+    case KEEL_SP_BEGIN:    snprintf(sql, sizeof sql, "SAVEPOINT keel_sp%u", level); break;
+    case KEEL_SP_RELEASE:  snprintf(sql, sizeof sql, "RELEASE keel_sp%u", level); break;
+    case KEEL_SP_ROLLBACK:
+        snprintf(sql, sizeof sql, "ROLLBACK TO keel_sp%u", level);
+        if ((rc = sq_simple(conn, sql)) != 0)
+            return rc;
+        snprintf(sql, sizeof sql, "RELEASE keel_sp%u", level);
+        break;
+    default: return KEEL_EINVAL;
+    }
+    return sq_simple(conn, sql);
+}
+
+static const char *sq_errmsg(void *conn)
+{
+    sq_conn *c = conn;
+    return c != NULL ? c->lasterr : "";
+}
 static int sq_commit(void *conn)   { return sq_simple(conn, "COMMIT"); }
 static int sq_rollback(void *conn)
 {
@@ -541,7 +571,7 @@ static void sq_set_privileged(void *conn, int on)
 }
 
 const keel_store_vt keel_store_sqlite = {
-    .version  = 1,
+    .version  = 2,
     .name     = "sqlite",
     .open     = sq_open,
     .close    = sq_close,
@@ -549,6 +579,9 @@ const keel_store_vt keel_store_sqlite = {
     .begin    = sq_begin,
     .commit   = sq_commit,
     .rollback = sq_rollback,
+    .begin_ex  = sq_begin_ex,
+    .savepoint = sq_savepoint,
+    .errmsg    = sq_errmsg,
 };
 
 const keel_store_ext keel__store_sqlite_ext = {

@@ -68,6 +68,12 @@ static void test_vtables_layout(void **state)
     assert_int_equal(offsetof(keel_store_vt, begin), 5 * P);
     assert_int_equal(offsetof(keel_store_vt, commit), 6 * P);
     assert_int_equal(offsetof(keel_store_vt, rollback), 7 * P);
+    /* since v2 */
+    assert_int_equal(offsetof(keel_store_vt, begin_ex), 8 * P);
+    assert_int_equal(offsetof(keel_store_vt, savepoint), 9 * P);
+    assert_int_equal(offsetof(keel_store_vt, errmsg), 10 * P);
+    assert_int_equal(offsetof(keel_store_vt, retryable), 11 * P);
+    assert_int_equal(offsetof(keel_store_vt, healthy), 12 * P);
 }
 
 int main(void)

@@ -126,6 +126,21 @@ static int tx_nested_ignores_failure(keel_store *st, void *arg)
     return 0;
 }
 
+static int tx_nested_then_fail(keel_store *st, void *arg)
+{
+    int rc = keel_store_tx(st, tx_two, arg);
+    return rc != 0 ? rc : KEEL_EINVAL;
+}
+
+static int row_exists(keel_store *st, int id)
+{
+    json_t *p = json_pack("[i]", id), *row = NULL;
+    int rc = keel_store_one(st, "SELECT id FROM t_rows WHERE id = $1", p, &row);
+    json_decref(p);
+    json_decref(row);
+    return rc == 0;
+}
+
 static void test_tx(void **state)
 {
     keel_store *st = open_t();
@@ -142,18 +157,25 @@ static void test_tx(void **state)
     assert_int_equal(insert(st, 31), 0);
     assert_int_equal(keel_store_tx(st, tx_two, &base), KEEL_ECONFLICT);
     assert_int_equal(count_rows(st), 3);
-    /* nested joins the outer */
+    /* nested commits with the outer */
     base = 40;
     assert_int_equal(keel_store_tx(st, tx_nested_ok, &base), 0);
     assert_int_equal(count_rows(st), 6);
-    /* a failed inner tx dooms the outer even if the outer fn returns 0 */
+    /* a failed inner tx is a savepoint rolled back: its row (50) goes, the
+     * outer's row (200) stays when the outer fn carries on */
     base = 50;
-    assert_int_equal(keel_store_tx(st, tx_nested_ignores_failure, &base), KEEL_EINVAL);
-    assert_int_equal(count_rows(st), 6);
-    /* and the handle is usable afterwards */
+    assert_int_equal(keel_store_tx(st, tx_nested_ignores_failure, &base), 0);
+    assert_int_equal(count_rows(st), 7);
+    assert_int_equal(row_exists(st, 200), 1);
+    assert_int_equal(row_exists(st, 50), 0);
+    /* a failing outer fn still rolls back everything, savepoints included */
     base = 60;
+    assert_int_equal(keel_store_tx(st, tx_nested_then_fail, &base), KEEL_EINVAL);
+    assert_int_equal(count_rows(st), 7);
+    /* and the handle is usable afterwards */
+    base = 70;
     assert_int_equal(keel_store_tx(st, tx_two, &base), 0);
-    assert_int_equal(count_rows(st), 8);
+    assert_int_equal(count_rows(st), 9);
     assert_int_equal(keel_store_tx(st, NULL, NULL), KEEL_EINVAL);
     keel_store_close(st);
 }
