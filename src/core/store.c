@@ -399,12 +399,6 @@ static int admin_call(keel_store *st, int lock, const char *what, char *err, siz
     return rc;
 }
 
-static int noop_op(keel_store *st, void *conn, void *arg, char *err, size_t errlen)
-{
-    (void)st; (void)conn; (void)arg; (void)err; (void)errlen;
-    return 0;
-}
-
 int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
 {
     char *sync = NULL;
@@ -427,7 +421,13 @@ int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err
     st->cfg_gen++;
     pthread_mutex_unlock(&st->mu);
     /* one connection now, so a bad setting fails here; the rest on borrow */
-    rc = with_conn(st, noop_op, NULL);
+    {
+        keel__store_slot *slot = NULL;
+        char *buf = keel__store_errbuf(st);
+        buf[0] = '\0';
+        rc = keel__store_borrow_ex(st, &slot, 0, buf, KEEL_STORE_ERRMAX);
+        keel__store_giveback(st, slot);
+    }
     if (rc != 0 && err != NULL && errlen > 0)
         snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
                                                              : keel_strerror(rc));
@@ -442,17 +442,4 @@ int keel__store_provision(keel_store *st, const char *grant_to, char *err, size_
 int keel__store_lock(keel_store *st, const char *module, char *err, size_t errlen)
 {
     return admin_call(st, 1, module, err, errlen);
-}
-
-int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
-{
-    int rc;
-
-    if (st == NULL || opts == NULL || st->ext == NULL || st->ext->version < 2 ||
-        st->ext->configure == NULL)
-        return 0;
-    pthread_mutex_lock(&st->mu);
-    rc = st->ext->configure(st->conn, opts, err, errlen);
-    pthread_mutex_unlock(&st->mu);
-    return rc;
 }

@@ -53,6 +53,10 @@ struct keel_store {
  * replacing it as needed and applying the privileged state.  *slot set on 0;
  * else KEEL_EUNAVAIL/KEEL_E* with the message in err. */
 int  keel__store_borrow(keel_store *root, keel__store_slot **slot, char *err, size_t errlen);
+/* The same; mode = 0 applies the settings but not the privileged state
+ * (which may need provisioning first: PostgreSQL's SET ROLE). */
+int  keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, char *err,
+                           size_t errlen);
 /* Gives slot back; a connection the backend reports lost is closed. */
 void keel__store_giveback(keel_store *root, keel__store_slot *slot);
 

@@ -126,6 +126,12 @@ static void drop_conn(keel_store *root, keel__store_slot *s)
 
 int keel__store_borrow(keel_store *root, keel__store_slot **slot, char *err, size_t errlen)
 {
+    return keel__store_borrow_ex(root, slot, 1, err, errlen);
+}
+
+int keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, char *err,
+                          size_t errlen)
+{
     keel__store_slot *s = NULL;
     struct timespec until;
     int rc = 0, wait_ms = root->nslots > 1 ? root->opts.statement_timeout_ms : 0;
@@ -180,7 +186,7 @@ int keel__store_borrow(keel_store *root, keel__store_slot **slot, char *err, siz
             goto fail;
         s->cfg_gen = gen;
     }
-    if (s->priv != root->privileged) {
+    if (mode && s->priv != root->privileged) {
         if (root->ext != NULL && root->ext->version >= 2 && root->ext->set_mode != NULL)
             rc = root->ext->set_mode(s->conn, root->privileged, err, errlen);
         else if (root->ext != NULL && root->ext->set_privileged != NULL)
