@@ -3,6 +3,8 @@
 #   1. release build, warnings as errors: unit (cmocka) + end-to-end (real binary) tests
 #   2. ASan+UBSan build, warnings as errors: the same suite again
 #   3. the static binary + scratch-image checks (scripts/verify-scratch.sh)
+#   build variants after stage 1: a compute-only binary and a scaffolded module
+#   (tests/build/variants.sh)
 # Ends with one line "N passed, N failed" over all of it; exits non-zero on any failure.
 # KEEL_TEST_FAST=1 skips the sanitizer and static stages (local iteration only).
 set -uo pipefail
@@ -38,7 +40,21 @@ suite() {
     FAIL=$((FAIL + failed))
 }
 
+# counted NAME CMD…: runs a script that ends with "N passed, N failed" and adds its counts.
+counted() {
+    local name=$1 line; shift
+    echo "=== $name"
+    "$@" 2>&1 | tee "$LOGDIR/$name.log"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGDIR/$name.log" | tail -1)
+    if [ -z "$line" ]; then echo "=== $name: no summary line"; FAIL=$((FAIL+1)); return; fi
+    PASS=$((PASS + ${line%% passed*}))
+    FAIL=$((FAIL + $(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")))
+}
+
 suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# compute-only binary and a scaffolded module built in a copy of the tree (bounded: two builds)
+KEEL_TEST_JOBS=$JOBS counted build-variants bash tests/build/variants.sh
 
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \

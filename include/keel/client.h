@@ -70,4 +70,15 @@ int keel_client_unpack(keel_ctx *ctx, const char *what, const json_t *reply,
         return keel_call(ctx, (module), (method), in, out);                  \
     }
 
+/* Defines `static int fn(keel_module_ctx *self, keel_ctx *ctx, const json_t *in,
+ * json_t **out)`: a typed member whose C types are JSON (the scaffold's
+ * default), forwarded unchanged to keel_call (in borrowed, *out new ref). */
+#define KEEL_CLIENT_JSON(fn, module, method)                                 \
+    static int fn(keel_module_ctx *self, keel_ctx *ctx, const json_t *in,    \
+                  json_t **out)                                              \
+    {                                                                        \
+        (void)self;                                                          \
+        return keel_call(ctx, (module), (method), in, out);                  \
+    }
+
 #endif /* KEEL_CLIENT_H */

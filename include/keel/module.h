@@ -217,6 +217,16 @@ int keel_ctx_input_text(keel_ctx *ctx, const json_t *in, const char **data, size
 const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version,
                        keel_module_ctx **self);
 
+/* Defines the generic handler `static int fn(keel_ctx *ctx, const json_t *in,
+ * json_t **out)` of a method whose logic is the typed function
+ * impl(self, ctx, in, out): HTTP, CLI and remote callers run impl with the
+ * module's own context, in-process typed callers call impl directly. */
+#define KEEL_HANDLER_TYPED(fn, impl)                                         \
+    static int fn(keel_ctx *ctx, const json_t *in, json_t **out)             \
+    {                                                                        \
+        return impl(keel_ctx_module(ctx), ctx, in, out);                     \
+    }
+
 /* Generic call by name, routed by placement.  in: borrowed (NULL = {}).
  * *out: new reference on success (caller frees), NULL on error.  Validates in
  * against the method's schema (locally, or on the remote side), honours the

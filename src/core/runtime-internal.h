@@ -18,6 +18,10 @@ typedef struct keel_runtime keel_runtime;
 
 /* The registry generated from KEEL_MODULES (build/gen/keel_modules.c). */
 extern const keel_module *const keel_builtin_modules[];
+/* Parallel to it: the DEPS each module gave keel_add_module, comma separated
+ * ("" for none).  Configure checks them against KEEL_MODULES; test_registry
+ * holds them equal to each descriptor's deps. */
+extern const char *const keel_builtin_cmake_deps[];
 
 typedef enum keel_placement {
     KEEL_PLACE_LOCAL  = 0,  /* runs in this process */

@@ -212,6 +212,30 @@ static void test_placement(void **state)
     keel__rt_free(rt);
 }
 
+/* The deps a module declares to CMake (configure refuses a KEEL_MODULES list
+ * without them) are exactly its descriptor's deps, in order. */
+static void test_cmake_deps_match_descriptors(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; keel_builtin_modules[i] != NULL; i++) {
+        const keel_module *m = keel_builtin_modules[i];
+        char want[512] = "";
+        size_t k, len = 0;
+
+        assert_non_null(keel_builtin_cmake_deps[i]);
+        for (k = 0; m->deps != NULL && m->deps[k] != NULL; k++)
+            len += (size_t)snprintf(want + len, sizeof want - len, "%s%s", k ? "," : "",
+                                    m->deps[k]);
+        if (strcmp(want, keel_builtin_cmake_deps[i]) != 0)
+            fail_msg("module %s: descriptor deps \"%s\" but keel_add_module(... DEPS) says \"%s\" "
+                     "(src/modules/%s/CMakeLists.txt)", m->name, want, keel_builtin_cmake_deps[i],
+                     m->name);
+    }
+    assert_null(keel_builtin_cmake_deps[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_store_sync_checked),
         cmocka_unit_test(test_failed_start_unwinds),
         cmocka_unit_test(test_placement),
+        cmocka_unit_test(test_cmake_deps_match_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
