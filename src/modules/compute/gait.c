@@ -12,7 +12,10 @@
 
 #define HALT_RMS 0.5        /* m/s^2 of dynamic acceleration */
 #define WALK_MAX_HZ 1.15    /* 2-beat gaits: stride below this is walk */
-#define GALLOP_MIN_HZ 1.9   /* asymmetric gaits: stride above this is gallop */
+#define GALLOP_MIN_HZ 2.0   /* asymmetric gaits: stride at or above this is gallop */
+#define GALLOP_H2_RATIO 0.6 /* |2nd| / |1st| stride harmonic of the vertical: two pushes */
+#define ASYM_MAX_HZ 2.7     /* no canter or gallop strides faster */
+#define CANTER_MAX_HZ 2.25  /* no canter strides faster (ponies reach ~2.0) */
 #define BOUNCE_MIN_HZ 1.3
 #define BOUNCE_MAX_HZ 4.0
 #define SIDE_REVERSAL (-0.25) /* sway reversal that marks a 2-beat gait */
@@ -448,6 +451,11 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     if (!isnan(ra) && ra < side) side = ra;
     if (!isnan(rg) && rg < side) side = rg;
     int two_beat = side < SIDE_REVERSAL;
+    /* No horse canters or gallops at more than ASYM_MAX_HZ strides a second
+     * (a racehorse's gallop is ~2.4 Hz): a faster "asymmetric" bounce is a
+     * 2-beat gait whose sideways reversal the window did not show. */
+    if (!two_beat && fs / Pf > ASYM_MAX_HZ && 2 * Pf <= (double)n - 4)
+        two_beat = 1;
     double T0 = two_beat ? 2 * Pf : Pf;
     if (T0 > (double)n - 4)
         T0 = Pf;
@@ -460,10 +468,39 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     r->regularity = 10 * rT;
     r->stride_hz = fs / T;
 
-    if (two_beat)
+    if (two_beat) {
         r->gait = r->stride_hz < WALK_MAX_HZ ? COMPUTE_WALK : COMPUTE_TROT;
-    else
-        r->gait = r->stride_hz >= GALLOP_MIN_HZ ? COMPUTE_GALLOP : COMPUTE_CANTER;
+    } else {
+        /* 3-beat canter or 4-beat gallop.  In canter the diagonal pair lands
+         * between the outside hind and the leading fore: one broad vertical
+         * push per stride.  In gallop the hind pair and then the fore pair
+         * land apart: two pushes per stride, so the stride's second harmonic
+         * of the vertical rivals its first.  Stride frequencies overlap
+         * (canter 1.4-2.0 Hz, gallop from 1.9), so the frequency decides
+         * only above the canter's range. */
+        double h1r, h1i, h2r, h2i;
+        size_t strides = (size_t)floor((double)n / T);
+        size_t nu = strides ? (size_t)lround((double)strides * T) : n;
+        if (nu > n)
+            nu = n;
+        harmonic(vw, nu, T, 1, &h1r, &h1i);
+        harmonic(vw, nu, T, 2, &h2r, &h2i);
+        double h1 = hypot(h1r, h1i), h2 = hypot(h2r, h2i);
+        int two_push = h2 >= GALLOP_H2_RATIO * h1;
+        if (!two_push && r->stride_hz > CANTER_MAX_HZ && 2 * Pf <= (double)n - 4) {
+            /* one push per stride, faster than any canter, and not the two
+             * pushes of a gallop: a 2-beat gait (a collected trot's weak
+             * roll) whose bounce is half its stride */
+            T = refine_peak(d, n, 2 * Pf, e3, &rT);
+            if (rT < 0) rT = 0;
+            if (rT > 1) rT = 1;
+            r->regularity = 10 * rT;
+            r->stride_hz = fs / T;
+            r->gait = r->stride_hz < WALK_MAX_HZ ? COMPUTE_WALK : COMPUTE_TROT;
+        } else {
+            r->gait = (two_push || r->stride_hz >= GALLOP_MIN_HZ) ? COMPUTE_GALLOP : COMPUTE_CANTER;
+        }
+    }
 
     if (r->gait == COMPUTE_TROT)
         r->sym_log = trot_symmetry(vw, roll, pitch, n, T, &r->amp_a, &r->amp_b);

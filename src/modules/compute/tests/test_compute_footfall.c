@@ -21,6 +21,8 @@
 /* known: gait-time/cadence checks (bit FF_x) this detector still misses on
  * the scenario: they are printed as KNOWN, not counted; one that starts to
  * pass is printed too, so the list can shrink. */
+#define KNOWN_REIN (1u << 8)
+#define KNOWN_JUMPS (1u << 9)
 typedef struct scen {
     const char *name;
     ff_opts     o;
@@ -46,22 +48,28 @@ static const scen scens[] = {
         TROT(40, 1.60, 1.60, -1, 12, 0, 0.92), WALK(30, 1.0, 0, 0),
         CANTER(45, 1.95, -1, 12, -1, 0.7), CANTER(30, 1.9, 1, 12, -1, 0), /* counter-canter */
         GALLOP(30, 2.3, 0, 0, 1), TROT(25, 1.62, 1.62, 0, 0, 0, 1.0), HALT(15, 1) },
-      /* a pony's canter at 1.9-1.95 Hz is read as gallop: canter and gallop
-       * are still told apart by stride frequency alone */
-      1u << FF_CANTER | 1u << FF_GALLOP },
+      0 },
     { "collected trot, short bouts, big circles",
       { 3, 200, 0.05, 0, 1, 25, -15, 40, 0.5, 0.02, 0.001, 0 },
       { HALT(15, 0), WALK(30, 0.75, 0, 0), TROT(40, 1.18, 1.18, 1, 20, 1, 1.0),
         WALK(12, 0.78, -1, 20), TROT(15, 1.25, 1.25, -1, 20, 1, 0.9), CANTER(20, 1.45, -1, 20, -1, 0),
         TROT(30, 1.45, 1.45, 1, 20, 0, 1.0), WALK(15, 0.8, 0, 0), CANTER(25, 1.5, 1, 18, 1, 1.2),
         HALT(15, 1), TROT(40, 1.3, 1.3, 0, 0, 1, 1.0), WALK(20, 0.76, 0, 0) },
-      /* transitions between short bouts give a few windows of gallop */
-      1u << FF_GALLOP },
+      0 },
     { "tiring horse: cadence drifts",
       { 4, 50, 0.1, 0, 1, -25, 10, 180, 0.4, 0.02, 0.001, 2 },
       { WALK(40, 0.95, 0, 0), TROT(180, 1.55, 1.38, 1, 18, 0, 0.95), WALK(30, 0.9, 0, 0),
         TROT(150, 1.50, 1.36, -1, 18, 0, 0.95), CANTER(90, 1.8, 1, 20, 1, 0),
         CANTER(90, 1.75, -1, 20, -1, 0.9), WALK(60, 0.82, 0, 0), HALT(20, 1) }, 0 },
+    { "big horse: slow trot and canter, gallop at 1.95 Hz, 50 Hz, roll 30 pitch -30",
+      { 5, 50, 0.05, 1, 2.0, 30, -30, 15, 0.8, 0.04, 0.002, 2 },
+      { HALT(25, 1), WALK(50, 0.72, 1, 20), TROT(70, 1.16, 1.16, -1, 20, 0, 0.85),
+        TROT(70, 1.2, 1.2, 1, 20, 0, 0.85), CANTER(50, 1.42, 1, 20, 1, 0),
+        GALLOP(40, 1.95, 0, 0, -1), CANTER(50, 1.45, -1, 20, -1, 1.3), WALK(40, 0.74, 0, 0),
+        HALT(20, 1) },
+      /* noise 0.8 m/s² at 50 Hz: the restless halt reads as movement (and
+       * straight-line time), and a spurious short flight is counted */
+      1u << FF_HALT | 1u << FF_GALLOP | KNOWN_REIN | KNOWN_JUMPS },
 };
 
 static int nsegs(const scen *s)
@@ -114,9 +122,10 @@ static int run_scen(const scen *sc, char *report, size_t cap)
     const double trein[3] = { tr.rein_l, tr.rein_r, tr.rein_s };
     for (int i = 0; i < 3; i++) {
         double e = fabs(rein[i] - trein[i]) / D * 100;
+        int known = (sc->known & KNOWN_REIN) != 0;
         REP("  rein %d %7.1f s truth %7.1f (%4.1f%%)%s\n", i, rein[i], trein[i], e,
-            e > 5 ? " FAIL" : "");
-        bad += e > 5;
+            e > 5 ? (known ? " KNOWN" : " FAIL") : "");
+        bad += e > 5 && !known;
     }
     double sym = ff_session_symmetry(&tr);
     if (sym >= 0) {
@@ -124,14 +133,15 @@ static int run_scen(const scen *sc, char *report, size_t cap)
         REP("  trot symmetry %.2f truth %.2f%s\n", s->trot_symmetry_pct, sym, e > 3 ? " FAIL" : "");
         bad += e > 3;
     }
+    int kj = (sc->known & KNOWN_JUMPS) != 0;
     REP("  jumps %zu truth %d%s\n", s->jump_count, tr.jumps,
-        (int)s->jump_count != tr.jumps ? " FAIL" : "");
-    bad += (int)s->jump_count != tr.jumps;
+        (int)s->jump_count != tr.jumps ? (kj ? " KNOWN" : " FAIL") : "");
+    bad += (int)s->jump_count != tr.jumps && !kj;
     for (int j = 0; j < tr.jumps && j < (int)s->jump_count; j++) {
         double e = fabs(s->jumps[j].height_m - tr.jump_h[j]);
         REP("  jump %d height %.2f truth %.2f%s\n", j, s->jumps[j].height_m, tr.jump_h[j],
-            e > 0.10 ? " FAIL" : "");
-        bad += e > 0.10;
+            e > 0.10 ? (kj ? " KNOWN" : " FAIL") : "");
+        bad += e > 0.10 && !kj;
     }
 #undef REP
     ff_free(&d);
