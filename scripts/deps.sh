@@ -8,7 +8,8 @@ set -euo pipefail
 BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev ca-certificates jq curl"
 # docker-compose (config check only), nginx-light (nginx -t and a live upstream test) and podman
 # (offline image build) serve the deployment checks; nodejs/npm the Kubernetes schema check.
-TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman"
+# cppcheck and clang-tidy: scripts/lint.sh (a stage of scripts/test.sh)
+TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy"
 BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS

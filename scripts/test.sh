@@ -3,8 +3,8 @@
 #   1. release build, warnings as errors: unit (cmocka) + end-to-end (real binary) tests
 #   2. ASan+UBSan build, warnings as errors: the same suite again
 #   3. the static binary + scratch-image checks (scripts/verify-scratch.sh)
-#   build variants after stage 1: a compute-only binary and a scaffolded module
-#   (tests/build/variants.sh)
+#   after stage 1: a compute-only binary and a scaffolded module
+#   (tests/build/variants.sh), and lint (scripts/lint.sh: cppcheck, clang-tidy)
 # Ends with one line "N passed, N failed" over all of it; exits non-zero on any failure.
 # KEEL_TEST_FAST=1 skips the sanitizer and static stages (local iteration only).
 set -uo pipefail
@@ -55,6 +55,8 @@ suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # compute-only binary and a scaffolded module built in a copy of the tree (bounded: two builds)
 KEEL_TEST_JOBS=$JOBS counted build-variants bash tests/build/variants.sh
+# cppcheck + clang-tidy over the tree (scripts/lint.sh; uses build/compile_commands.json)
+counted lint bash scripts/lint.sh build
 
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \

@@ -74,7 +74,7 @@ static int keel_check_desc(const keel_module *m, char *err, size_t errlen)
 static void keel_describe_cycle(const keel_module *const *mods, size_t n, const keel_module *start,
                                 char *err, size_t errlen)
 {
-    const keel_module *path[64];
+    const keel_module *path[64] = {0};   /* only [0, len) is read; zeroed for the analyzers */
     size_t len = 0, o;
     const keel_module *cur = start;
     /* Walk the first unplaced dep repeatedly: in a graph where nothing can be

@@ -27,7 +27,7 @@ static const char *const dep_c[] = {"c", NULL};
 static const char *const dep_x[] = {"x", NULL};
 
 #define MOD(sym, nm, dp) \
-    static const keel_module sym = {.abi = KEEL_ABI, .name = nm, .deps = dp, \
+    static const keel_module sym = {.abi = KEEL_ABI, .name = (nm), .deps = (dp), \
         .init = h_init, .start = h_start, .stop = h_stop}
 
 MOD(m_a, "a", NULL);

@@ -218,6 +218,8 @@ static void *conn_main(void *arg)
     size_t len = 0;
     int nreq = 0;
 
+    buf[0] = '\0';   /* strstr below reads buf before the first recv */
+
     for (;;) {
         char *e, *cl, method[8] = "", path[256] = "";
         size_t hlen, blen = 0;
