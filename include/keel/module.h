@@ -29,7 +29,7 @@
 
 /* Bumped when keel_module / keel_method change layout.  A descriptor built
  * against another ABI is refused at start with a message naming the module. */
-#define KEEL_ABI 1
+#define KEEL_ABI 2
 
 typedef struct keel_ctx        keel_ctx;        /* one call: request id, arena, deadline, caller */
 typedef struct keel_module_ctx keel_module_ctx; /* one module for the life of the process */
@@ -65,6 +65,9 @@ typedef struct keel_method {
     const char  *scope;      /* needed scope; NULL = "<module>:read" if READONLY else "<module>:write" */
     const char  *raw_types;  /* KEEL_RAW_IN: accepted content types, comma separated ("text/csv") */
     const char  *raw_field;  /* KEEL_RAW_IN: the JSON string field that carries the same text ("csv") */
+    /* since ABI 2 */
+    size_t       max_body;   /* largest HTTP body accepted, refused (413) before it is read;
+                              * 0 = KEEL_MAX_UPLOAD for KEEL_RAW_IN methods, else KEEL_MAX_BODY */
 } keel_method;
 
 /* A versioned migration; version strictly increasing from 1 within a module.

@@ -28,6 +28,8 @@
 #include "core/runtime-internal.h"
 
 struct evhttp_request;
+struct event_base;
+struct bufferevent;
 struct evbuffer;
 
 /* Serves HTTP until SIGTERM/SIGINT, then stops accepting, lets requests in
@@ -81,11 +83,59 @@ typedef struct keel_http_worker {
     const atomic_int *stopping; /* borrowed: 1 once SIGTERM arrived (/readyz answers 503) */
 } keel_http_worker;
 
+/* Limits the connection hook enforces (http_conn.c), one set per server. */
+typedef struct keel_http_limits {
+    size_t  max_header;          /* request line + headers (KEEL_MAX_HEADER_BYTES) */
+    int64_t max_body;            /* JSON bodies (KEEL_MAX_BODY) */
+    int64_t max_upload;          /* KEEL_RAW_IN bodies (KEEL_MAX_UPLOAD) */
+    int64_t request_timeout_ms;  /* head + body of one request (KEEL_REQUEST_TIMEOUT_MS) */
+    int     max_connections;     /* per process (KEEL_MAX_CONNECTIONS), 0 = no cap */
+    int64_t max_inflight;        /* declared bodies being received or handled, 0 = no cap */
+} keel_http_limits;
+
 /* What one evhttp (one listener) serves. */
 typedef struct keel_http_scope {
     keel_http_worker *worker;   /* borrowed */
     const char       *module;   /* NULL = all modules; else only /v1/<module>/… */
+    const keel_http_limits *limits; /* borrowed, the server's */
 } keel_http_scope;
+
+/* ---- the connection hook (http_conn.c) ------------------------------------ */
+
+/* Why the hook refused a request (index into keel_http_conn_stats.refused). */
+enum keel_http_refuse {
+    KEEL_HTTP_REFUSE_BAD = 0,    /* 400/417: malformed line, header, chunk framing */
+    KEEL_HTTP_REFUSE_HEADERS,    /* 431: head over KEEL_MAX_HEADER_BYTES or 100 lines */
+    KEEL_HTTP_REFUSE_URI,        /* 414: request line over KEEL_MAX_HEADER_BYTES */
+    KEEL_HTTP_REFUSE_METHOD,     /* 405 TRACE/CONNECT, 501 unknown */
+    KEEL_HTTP_REFUSE_BODY,       /* 413: over the route's body limit */
+    KEEL_HTTP_REFUSE_TIMEOUT,    /* 408: KEEL_REQUEST_TIMEOUT_MS */
+    KEEL_HTTP_REFUSE_CONNS,      /* 503: over KEEL_MAX_CONNECTIONS and not a probe */
+    KEEL_HTTP_REFUSE_INFLIGHT,   /* 503: KEEL_MAX_INFLIGHT_BYTES */
+    KEEL_HTTP_REFUSE_N
+};
+
+/* Process-wide counters of the hook: plain atomics, read by anyone
+ * (metrics, /readyz) without a lock. */
+typedef struct keel_http_conn_stats {
+    atomic_int         open;                          /* connections now */
+    atomic_ullong      accepted;                      /* since start */
+    atomic_llong       inflight_bytes;                /* reserved request bodies */
+    atomic_ullong      refused[KEEL_HTTP_REFUSE_N];   /* by reason */
+} keel_http_conn_stats;
+extern keel_http_conn_stats keel__http_conn_stats;
+
+/* "body_too_large" … for a keel_http_refuse value. */
+const char *keel__http_refuse_name(int reason);
+
+/* evhttp_set_bevcb callback: arg is the listener's keel_http_scope (its
+ * limits and worker outlive every connection).  A filtering bufferevent
+ * over a new socket one; NULL on ENOMEM (evhttp then drops the socket). */
+struct bufferevent *keel__http_conn_new(struct event_base *base, void *arg);
+
+/* The client's address of req's connection (numeric, no port) into buf.
+ * 0, or -1 when unknown. */
+int keel__http_conn_peer(struct evhttp_request *req, char *buf, size_t len);
 
 /* What the input of a call is built from; every pointer borrowed and
  * alive until the call's ctx is freed (the raw body is handed to ctx). */

@@ -69,6 +69,8 @@ typedef struct http_server {
     http_loop        *loops;
     long long         max_body;
     long long         timeout_ms;
+    keel_http_limits  limits;            /* the connection hook's (http_conn.c) */
+    long long         evhttp_max_body;   /* the largest route limit: evhttp never answers 413 */
     long long         drain_delay_ms;
     int               workers, worker_queue;
     keel_pool        *pool;              /* handler workers, shared by the loops */
@@ -87,24 +89,6 @@ static void http_on_signal(int sig)
         /* nothing to do: the pipe is full, a signal is already pending */
     }
     errno = saved;
-}
-
-/* ---- per-connection hook: notice bytes arriving while draining ---------- */
-
-static void http_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    keel_http_worker *w = arg;
-    (void)buf;
-    if (w->draining && info->n_added > 0)
-        w->last_input_ms = keel__now_ms();
-}
-
-static struct bufferevent *http_bev_cb(struct event_base *base, void *arg)
-{
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (bev)
-        evbuffer_add_cb(bufferevent_get_input(bev), http_input_cb, arg);
-    return bev;
 }
 
 /* ---- drain --------------------------------------------------------------- */
@@ -264,7 +248,10 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
         lp->http[li] = h;
         lp->scope[li].worker = &lp->w;
         lp->scope[li].module = srv->modules[li];
-        evhttp_set_max_body_size(h, (ev_ssize_t)srv->max_body);
+        lp->scope[li].limits = &srv->limits;
+        /* the hook refuses first, in JSON; evhttp's own caps sit above it */
+        evhttp_set_max_body_size(h, (ev_ssize_t)srv->evhttp_max_body);
+        evhttp_set_max_headers_size(h, (ev_ssize_t)srv->limits.max_header + 4096);
         if (srv->timeout_ms > 0)
             evhttp_set_timeout_tv(h, &tv);
         evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD
@@ -272,7 +259,7 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
                                           | EVHTTP_REQ_OPTIONS);
         evhttp_set_default_content_type(h, "application/json");
         evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
-        evhttp_set_bevcb(h, http_bev_cb, &lp->w);
+        evhttp_set_bevcb(h, keel__http_conn_new, &lp->scope[li]);
         evhttp_set_gencb(h, keel__http_request_cb, &lp->scope[li]);
         rc = http_bind(srv, lp, li, err, errlen);
         if (rc != 0)
@@ -298,6 +285,29 @@ static void http_loop_free(http_loop *lp)
         event_base_free(lp->base);
 }
 
+/* The connection hook's limits, and evhttp's body cap above the largest. */
+static void http_limits(http_server *srv, keel_runtime *rt)
+{
+    keel_config *cfg = keel__rt_config(rt);
+    keel_http_limits *l = &srv->limits;
+    size_t i;
+
+    l->max_header = (size_t)keel__config_int(cfg, NULL, "max_header_bytes");
+    l->max_body = srv->max_body;
+    l->max_upload = keel__config_int(cfg, NULL, "max_upload");
+    l->request_timeout_ms = keel__config_int(cfg, NULL, "request_timeout_ms");
+    l->max_connections = (int)keel__config_int(cfg, NULL, "max_connections");
+    l->max_inflight = keel__config_int(cfg, NULL, "max_inflight_bytes");
+    srv->evhttp_max_body = l->max_body > l->max_upload ? l->max_body : l->max_upload;
+    for (i = 0; i < keel__rt_count(rt); i++) {
+        const keel_module *d = keel_module_desc(keel__rt_at(rt, i));
+        const keel_method *m;
+        for (m = d ? d->methods : NULL; m != NULL && m->name != NULL; m++)
+            if ((long long)m->max_body > srv->evhttp_max_body)
+                srv->evhttp_max_body = (long long)m->max_body;
+    }
+}
+
 /* Reads core keys and KEEL_EXPOSE into srv. */
 static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t errlen)
 {
@@ -315,6 +325,7 @@ static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t 
     if (srv->max_body <= 0)
         srv->max_body = 8 << 20;
     srv->timeout_ms = keel__config_int(cfg, NULL, "timeout_ms");
+    http_limits(srv, rt);
     srv->drain_delay_ms = keel__config_int(cfg, NULL, "drain_delay_ms");
     srv->workers = (int)keel__config_int(cfg, NULL, "workers");
     srv->worker_queue = (int)keel__config_int(cfg, NULL, "worker_queue");

@@ -26,13 +26,14 @@ static void test_keel_method_layout(void **state)
     assert_int_equal(offsetof(keel_method, scope), 6 * P);
     assert_int_equal(offsetof(keel_method, raw_types), 7 * P);
     assert_int_equal(offsetof(keel_method, raw_field), 8 * P);
-    assert_int_equal(sizeof(keel_method), 9 * P);
+    assert_int_equal(offsetof(keel_method, max_body), 9 * P);
+    assert_int_equal(sizeof(keel_method), 10 * P);
 }
 
 static void test_keel_module_layout(void **state)
 {
     (void)state;
-    assert_int_equal(KEEL_ABI, 1);
+    assert_int_equal(KEEL_ABI, 2);   /* 2: keel_method.max_body */
     assert_int_equal(offsetof(keel_module, abi), 0);
     assert_int_equal(offsetof(keel_module, name), 1 * P);
     assert_int_equal(offsetof(keel_module, version), 2 * P);
