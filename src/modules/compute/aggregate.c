@@ -587,17 +587,22 @@ int compute_aggregate_samples(const compute_samples *in, const compute_options *
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
-    if (!in || !in->t || !in->ax || !in->ay || !in->az || !in->gx || !in->gy || !in->gz) {
-        snprintf(err, errlen, "samples: every array (t, ax, ay, az, gx, gy, gz) is required");
+    int no_gyro = in && !in->gx && !in->gy && !in->gz;
+    if (!in || !in->t || !in->ax || !in->ay || !in->az ||
+        (!no_gyro && (!in->gx || !in->gy || !in->gz))) {
+        snprintf(err, errlen, "samples: t, ax, ay, az are required, and gx, gy, gz all or none");
         rc = KEEL_EINVAL;
         goto out;
     }
     for (size_t i = 0; i < in->n; i++) {
         double v[COMPUTE_NCOLS] = { in->t[i], in->ax[i], in->ay[i], in->az[i],
-                                    in->gx[i], in->gy[i], in->gz[i] };
+                                    no_gyro ? 0 : in->gx[i], no_gyro ? 0 : in->gy[i],
+                                    no_gyro ? 0 : in->gz[i] };
         compute_agg_push(g, v);
     }
     rc = compute_agg_finish(g, s, err, errlen);
+    if (rc == 0)
+        s->no_gyro = no_gyro;
     for (int i = 0; rc == 0 && i < COMPUTE_NCOLS; i++)
         snprintf(s->columns[i], sizeof s->columns[i], "%s", compute_col_names[i]);
 out:

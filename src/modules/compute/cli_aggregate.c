@@ -173,9 +173,12 @@ static void csv_row(const job *j)
     for (int g = 0; g < COMPUTE_NGAITS; g++)
         printf(",%.2f,%.4f,%.2f,%.2f", s->gaits[g].time_s, s->gaits[g].share,
                s->gaits[g].cadence_spm, s->gaits[g].regularity);
-    printf(",%.2f,%.2f,%.2f,%.4f,%.2f,%.2f,%.2f,%zu,%.4f,%.2f,\n", s->rein_left_s,
-           s->rein_right_s, s->rein_straight_s, s->rein_balance, s->trot_symmetry_pct,
-           s->canter_lead_left_s, s->canter_lead_right_s, s->jump_count, s->mdba, s->load);
+    if (s->no_gyro) /* accelerometer only: unknown is an empty cell, never 0 */
+        printf(",,,,,,,,%zu,%.4f,%.2f,\n", s->jump_count, s->mdba, s->load);
+    else
+        printf(",%.2f,%.2f,%.2f,%.4f,%.2f,%.2f,%.2f,%zu,%.4f,%.2f,\n", s->rein_left_s,
+               s->rein_right_s, s->rein_straight_s, s->rein_balance, s->trot_symmetry_pct,
+               s->canter_lead_left_s, s->canter_lead_right_s, s->jump_count, s->mdba, s->load);
 }
 
 int compute_cli_aggregate(int argc, char **argv)

@@ -62,22 +62,26 @@ static int c_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_sampl
     FILE *f = NULL;
     int rc = 0;
 
+    int no_gyro = samples && !samples->gx && !samples->gy && !samples->gz;
     if (!samples || !samples->t || !samples->ax || !samples->ay || !samples->az ||
-        !samples->gx || !samples->gy || !samples->gz)
-        return keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: every sample array is required");
+        (!no_gyro && (!samples->gx || !samples->gy || !samples->gz)))
+        return keel_ctx_error(ctx, KEEL_EINVAL,
+                              "aggregate: t, ax, ay, az are required, and gx, gy, gz all or none");
     f = open_memstream(&csv, &len);
     if (!f)
         return KEEL_ENOMEM;
-    fputs("time,ax,ay,az,gx,gy,gz\n", f);
+    fputs(no_gyro ? "time,ax,ay,az\n" : "time,ax,ay,az,gx,gy,gz\n", f);
+    int nk = no_gyro ? 4 : 7;
     for (size_t i = 0; i < samples->n; i++) {
         const double v[7] = { samples->t[i], samples->ax[i], samples->ay[i], samples->az[i],
-                              samples->gx[i], samples->gy[i], samples->gz[i] };
-        for (int k = 0; k < 7; k++) {
+                              no_gyro ? 0 : samples->gx[i], no_gyro ? 0 : samples->gy[i],
+                              no_gyro ? 0 : samples->gz[i] };
+        for (int k = 0; k < nk; k++) {
             if (isfinite(v[k]))
                 fprintf(f, "%.17g", v[k]); /* round-trips: same result in every placement */
             else
                 fputs("NaN", f);
-            fputc(k < 6 ? ',' : '\n', f);
+            fputc(k < nk - 1 ? ',' : '\n', f);
         }
     }
     if (fclose(f) != 0) {

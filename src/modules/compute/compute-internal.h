@@ -73,6 +73,7 @@ typedef struct compute_csv {
     char names[COMPUTE_NCOLS][48];
     compute_unit hint_t, hint_a, hint_g; /* units stated by the header (or a units row) */
     int  units_row;            /* 1 if a units row followed the header */
+    int  no_gyro;              /* header has no rate column at all (accelerometer only) */
     char err[256];
 } compute_csv;
 

@@ -108,6 +108,10 @@ typedef struct compute_summary {
      * (A = the diagonal after whose step the trunk rolls positive), and the
      * trot time it covers (0: no trot on that rein) */
     double trot_rein_asym[3], trot_rein_s[3];
+    /* 1: the input had no angular-rate columns (accelerometer only): rein,
+     * canter lead and trot symmetry are unknown (JSON null) and
+     * assumed.missing lists gx, gy, gz */
+    int no_gyro;
 } compute_summary;
 
 typedef struct compute_iface {

@@ -186,7 +186,13 @@ static int parse_header(compute_csv *p, const char *s, const char *e)
     }
     p->ncells = cell;
     p->maxcell = 0;
+    /* accelerometer-only files (many loggers, phone exports) have no rate
+     * column at all: accepted, with rein, lead and symmetry unknown */
+    p->no_gyro = p->map[COMPUTE_COL_GX] < 0 && p->map[COMPUTE_COL_GY] < 0 &&
+                 p->map[COMPUTE_COL_GZ] < 0;
     for (int i = 0; i < COMPUTE_NCOLS; i++) {
+        if (p->map[i] < 0 && p->no_gyro && i >= COMPUTE_COL_GX)
+            continue;
         if (p->map[i] < 0) {
             int n = (int)(e - s);
             snprintf(p->err, sizeof p->err,
@@ -413,7 +419,7 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
         return q;
     }
     for (int i = 0; i < COMPUTE_NCOLS; i++)
-        v[i] = cellv[p->map[i]];
+        v[i] = p->map[i] >= 0 ? cellv[p->map[i]] : 0.0;
     compute_agg_push(p->agg, v);
     return q;
 }
@@ -484,6 +490,7 @@ int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t er
         return rc;
     s->delimiter = p->delim;
     s->decimal = p->seen_dec ? p->seen_dec : '.';
+    s->no_gyro = p->no_gyro;
     for (int i = 0; i < COMPUTE_NCOLS; i++)
         memcpy(s->columns[i], p->names[i], sizeof s->columns[i]);
     return rc;

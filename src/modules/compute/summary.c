@@ -21,7 +21,8 @@ json_t *compute_summary_json(const compute_summary *s)
     json_t *cols = json_object(), *gaits = json_object(), *jumps = json_array();
 
     for (int i = 0; i < COMPUTE_NCOLS; i++)
-        json_object_set_new(cols, compute_col_names[i], json_string(s->columns[i]));
+        if (!(s->no_gyro && i >= COMPUTE_COL_GX))
+            json_object_set_new(cols, compute_col_names[i], json_string(s->columns[i]));
     for (int i = 0; i < COMPUTE_NGAITS; i++) {
         const compute_gait_stats *g = &s->gaits[i];
         json_object_set_new(gaits, compute_gait_names[i],
@@ -65,6 +66,19 @@ json_t *compute_summary_json(const compute_summary *s)
         num(s->canter_lead_right_s, 100),
         "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
         "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
+    if (out && s->no_gyro) {
+        /* accelerometer only: no turning sense, no roll to name a lead or a
+         * diagonal; unknown is null, never 0 */
+        json_object_set_new(out, "rein", json_null());
+        json_object_set_new(out, "canter_lead", json_null());
+        json_object_set_new(out, "trot_symmetry_pct", json_null());
+        json_object_set_new(out, "trot_reins", json_null());
+        json_object_set_new(json_object_get(out, "assumed"), "missing",
+                            json_pack("[sss]", "gx", "gy", "gz"));
+        return out;
+    }
+    if (out)
+        json_object_set_new(json_object_get(out, "assumed"), "missing", json_array());
     /* trot per rein: signed asymmetry of the diagonals (null: no trot there) */
     static const char *const rn[3] = { "left", "right", "straight" };
     json_t *tr = json_object();
@@ -141,13 +155,16 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
             GET(key, *(double *)((char *)&s->gaits[i] + gait_fields[f].off));
         }
     }
-    GET("rein.left_s", s->rein_left_s);
-    GET("rein.right_s", s->rein_right_s);
-    GET("rein.straight_s", s->rein_straight_s);
-    GET("rein.balance", s->rein_balance);
-    GET("trot_symmetry_pct", s->trot_symmetry_pct);
-    GET("canter_lead.left_s", s->canter_lead_left_s);
-    GET("canter_lead.right_s", s->canter_lead_right_s);
+    s->no_gyro = json_is_null(json_object_get(j, "rein"));
+    if (!s->no_gyro) {
+        GET("rein.left_s", s->rein_left_s);
+        GET("rein.right_s", s->rein_right_s);
+        GET("rein.straight_s", s->rein_straight_s);
+        GET("rein.balance", s->rein_balance);
+        GET("trot_symmetry_pct", s->trot_symmetry_pct);
+        GET("canter_lead.left_s", s->canter_lead_left_s);
+        GET("canter_lead.right_s", s->canter_lead_right_s);
+    }
     GET("jump_count", s->jump_count);
     GET("intensity.mdba", s->mdba);
     GET("intensity.load", s->load);

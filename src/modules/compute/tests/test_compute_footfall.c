@@ -28,6 +28,7 @@ typedef struct scen {
     ff_opts     o;
     ff_seg      seg[24];
     unsigned    known;
+    unsigned    known_accel_only; /* more, without a gyro */
 } scen;
 
 #define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0 }
@@ -41,26 +42,26 @@ static const scen scens[] = {
       { 1, 100, 0.02, 0, 1, 20, 0, 90, 0.3, 0.01, 0.0005, 2 },
       { HALT(30, 1), WALK(60, 0.88, 0, 0), TROT(90, 1.40, 1.40, 1, 15, 0, 1.0),
         TROT(90, 1.38, 1.38, -1, 15, 0, 0.88), CANTER(60, 1.65, 1, 15, 1, 1.0),
-        CANTER(60, 1.62, -1, 15, -1, 0), WALK(40, 0.85, 0, 0), HALT(20, 1) }, 0 },
+        CANTER(60, 1.62, -1, 15, -1, 0), WALK(40, 0.85, 0, 0), HALT(20, 1) }, 0, 0 },
     { "pony 440 Hz jitter, gaps, noise 0.8, saturation, pitch 30 yaw -135",
       { 2, 440, 0.3, 2, 1.5, -10, 30, -135, 0.8, 0.04, 0.002, 2 },
       { HALT(20, 1), WALK(45, 1.02, 1, 8), TROT(60, 1.65, 1.65, 1, 8, 0, 1.0),
         TROT(40, 1.60, 1.60, -1, 12, 0, 0.92), WALK(30, 1.0, 0, 0),
         CANTER(45, 1.95, -1, 12, -1, 0.7), CANTER(30, 1.9, 1, 12, -1, 0), /* counter-canter */
         GALLOP(30, 2.3, 0, 0, 1), TROT(25, 1.62, 1.62, 0, 0, 0, 1.0), HALT(15, 1) },
-      0 },
+      0, 0 },
     { "collected trot, short bouts, big circles",
       { 3, 200, 0.05, 0, 1, 25, -15, 40, 0.5, 0.02, 0.001, 0 },
       { HALT(15, 0), WALK(30, 0.75, 0, 0), TROT(40, 1.18, 1.18, 1, 20, 1, 1.0),
         WALK(12, 0.78, -1, 20), TROT(15, 1.25, 1.25, -1, 20, 1, 0.9), CANTER(20, 1.45, -1, 20, -1, 0),
         TROT(30, 1.45, 1.45, 1, 20, 0, 1.0), WALK(15, 0.8, 0, 0), CANTER(25, 1.5, 1, 18, 1, 1.2),
         HALT(15, 1), TROT(40, 1.3, 1.3, 0, 0, 1, 1.0), WALK(20, 0.76, 0, 0) },
-      0 },
+      0, 0 },
     { "tiring horse: cadence drifts",
       { 4, 50, 0.1, 0, 1, -25, 10, 180, 0.4, 0.02, 0.001, 2 },
       { WALK(40, 0.95, 0, 0), TROT(180, 1.55, 1.38, 1, 18, 0, 0.95), WALK(30, 0.9, 0, 0),
         TROT(150, 1.50, 1.36, -1, 18, 0, 0.95), CANTER(90, 1.8, 1, 20, 1, 0),
-        CANTER(90, 1.75, -1, 20, -1, 0.9), WALK(60, 0.82, 0, 0), HALT(20, 1) }, 0 },
+        CANTER(90, 1.75, -1, 20, -1, 0.9), WALK(60, 0.82, 0, 0), HALT(20, 1) }, 0, 0 },
     { "big horse: slow trot and canter, gallop at 1.95 Hz, 50 Hz, roll 30 pitch -30",
       { 5, 50, 0.05, 1, 2.0, 30, -30, 15, 0.8, 0.04, 0.002, 2 },
       { HALT(25, 1), WALK(50, 0.72, 1, 20), TROT(70, 1.16, 1.16, -1, 20, 0, 0.85),
@@ -69,7 +70,9 @@ static const scen scens[] = {
         HALT(20, 1) },
       /* noise 0.8 m/s² at 50 Hz: the restless halt reads as movement (and
        * straight-line time), and a spurious short flight is counted */
-      1u << FF_HALT | 1u << FF_GALLOP | KNOWN_REIN | KNOWN_JUMPS },
+      1u << FF_HALT | 1u << FF_GALLOP | KNOWN_REIN | KNOWN_JUMPS,
+      /* without a gyro, its slow noisy walk (0.72 Hz) reads as canter */
+      1u << FF_WALK | 1u << FF_CANTER },
 };
 
 static int nsegs(const scen *s)
@@ -83,7 +86,14 @@ static int nsegs(const scen *s)
 static const int gmap[FF_NGAITS] = { COMPUTE_HALT, COMPUTE_WALK, COMPUTE_TROT, COMPUTE_CANTER,
                                      COMPUTE_GALLOP };
 
+static int run_scen_mode(const scen *sc, char *report, size_t cap, int accel_only);
+
 static int run_scen(const scen *sc, char *report, size_t cap)
+{
+    return run_scen_mode(sc, report, cap, 0);
+}
+
+static int run_scen_mode(const scen *sc, char *report, size_t cap, int accel_only)
 {
     ff_data d;
     ff_truth tr;
@@ -91,20 +101,23 @@ static int run_scen(const scen *sc, char *report, size_t cap)
     char err[320] = "";
     size_t pos = 0;
     int bad = 0;
+    unsigned known_mask = sc->known | (accel_only ? sc->known_accel_only : 0);
 
     assert_non_null(s);
     ff_generate(sc->seg, nsegs(sc), &sc->o, &d, &tr);
     compute_samples smp = { d.n, d.t, d.a[0], d.a[1], d.a[2], d.w[0], d.w[1], d.w[2] };
+    if (accel_only)
+        smp.gx = smp.gy = smp.gz = NULL;
     int rc = compute_aggregate_samples(&smp, NULL, s, err, sizeof err);
     if (rc != 0)
         fail_msg("%s: aggregate failed: %s", sc->name, err);
     double D = tr.duration;
 #define REP(...) pos += (size_t)snprintf(report + pos, pos < cap ? cap - pos : 0, __VA_ARGS__)
-    REP("%s\n", sc->name);
+    REP("%s%s\n", sc->name, accel_only ? " (accelerometer only)" : "");
     for (int g = 0; g < FF_NGAITS; g++) {
         const compute_gait_stats *st = &s->gaits[gmap[g]];
         double e = fabs(st->time_s - tr.gait_t[g]) / D * 100;
-        int known = (sc->known >> g) & 1;
+        int known = (known_mask >> g) & 1;
         int fail = e > 5;
         REP("  %-6s time %7.1f s truth %7.1f (%4.1f%%)%s", compute_gait_names[gmap[g]],
             st->time_s, tr.gait_t[g], e, fail ? (known ? " KNOWN" : " FAIL") : known ? " (known, passes)" : "");
@@ -117,6 +130,17 @@ static int run_scen(const scen *sc, char *report, size_t cap)
             bad += ec > 2 && !known;
         }
         REP("\n");
+    }
+    if (accel_only) {
+        /* no rate columns: rein, lead and symmetry are unknown, not guessed */
+        assert_int_equal(s->no_gyro, 1);
+        json_t *js = compute_summary_json(s);
+        assert_true(json_is_null(json_object_get(js, "rein")));
+        assert_true(json_is_null(json_object_get(js, "canter_lead")));
+        assert_true(json_is_null(json_object_get(js, "trot_symmetry_pct")));
+        assert_int_equal(json_array_size(json_object_get(json_object_get(js, "assumed"), "missing")), 3);
+        json_decref(js);
+        goto jumps;
     }
     const double rein[3] = { s->rein_left_s, s->rein_right_s, s->rein_straight_s };
     const double trein[3] = { tr.rein_l, tr.rein_r, tr.rein_s };
@@ -133,6 +157,7 @@ static int run_scen(const scen *sc, char *report, size_t cap)
         REP("  trot symmetry %.2f truth %.2f%s\n", s->trot_symmetry_pct, sym, e > 3 ? " FAIL" : "");
         bad += e > 3;
     }
+jumps:;
     int kj = (sc->known & KNOWN_JUMPS) != 0;
     REP("  jumps %zu truth %d%s\n", s->jump_count, tr.jumps,
         (int)s->jump_count != tr.jumps ? (kj ? " KNOWN" : " FAIL") : "");
@@ -162,10 +187,25 @@ static void test_footfall_sessions(void **state)
         fail_msg("%d targets missed on the footfall generator", bad);
 }
 
+/* The same sessions as an accelerometer-only logger records them. */
+static void test_footfall_accel_only(void **state)
+{
+    (void)state;
+    static char report[8192];
+    int bad = 0;
+    for (size_t i = 0; i < sizeof scens / sizeof scens[0]; i++) {
+        bad += run_scen_mode(&scens[i], report, sizeof report, 1);
+        fputs(report, stderr);
+    }
+    if (bad)
+        fail_msg("%d targets missed on the footfall generator without a gyro", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_footfall_sessions),
+        cmocka_unit_test(test_footfall_accel_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,69 @@ static void test_implausible_rate_sized_nothing(void **state)
     expect_bad(t, strlen(t), "no usable data rows");
 }
 
+/* An accelerometer-only export (time and three accelerations, no rate
+ * columns): accepted; gaits from synth's truth; rein, lead and symmetry
+ * null, assumed.missing names the absent channels.  One or two rate columns
+ * of three is still a missing column. */
+static void test_accel_only(void **state)
+{
+    (void)state;
+    compute_synth_opts o = { .seed = 21, .plan = "walk:60,trot-left:60,canter-right:60,jump:1.0,halt:20",
+                             .rate_hz = 100, .noise = 1, .drift = 1 };
+    char *csv = NULL, err[320] = "";
+    size_t len = 0;
+    json_t *truth = NULL;
+    assert_int_equal(compute_synth_buffer(&o, &csv, &len, &truth, err, sizeof err), 0);
+    /* keep the first four cells of every line */
+    char *out = malloc(len + 1), *w = out;
+    for (const char *p = csv; p < csv + len;) {
+        const char *nl = memchr(p, '\n', (size_t)(csv + len - p));
+        const char *c = p;
+        for (int k = 0; k < 4; k++)
+            c = memchr(c, ',', (size_t)(nl - c)) + 1;
+        memcpy(w, p, (size_t)(c - 1 - p));
+        w += c - 1 - p;
+        *w++ = '\n';
+        p = nl + 1;
+    }
+    compute_summary *s = malloc(sizeof *s);
+    assert_int_equal(agg(out, (size_t)(w - out), s, err, sizeof err), 0);
+    assert_int_equal(s->no_gyro, 1);
+    double D = s->duration_s;
+    const json_t *tg = json_object_get(truth, "gaits");
+    for (int g = 0; g < COMPUTE_NGAITS; g++) {
+        double tt = json_number_value(json_object_get(json_object_get(tg, compute_gait_names[g]), "time_s"));
+        if (fabs(s->gaits[g].time_s - tt) / D * 100 > 5)
+            fail_msg("accel-only %s time %.1f vs truth %.1f", compute_gait_names[g], s->gaits[g].time_s, tt);
+    }
+    assert_int_equal(s->jump_count, 1);
+    json_t *js = compute_summary_json(s);
+    assert_true(json_is_null(json_object_get(js, "rein")));
+    assert_true(json_is_null(json_object_get(js, "canter_lead")));
+    assert_true(json_is_null(json_object_get(js, "trot_symmetry_pct")));
+    json_t *miss = json_object_get(json_object_get(js, "assumed"), "missing");
+    assert_int_equal(json_array_size(miss), 3);
+    assert_string_equal(json_string_value(json_array_get(miss, 0)), "gx");
+    /* and back: the client reads a null rein as accelerometer-only */
+    compute_summary *s2 = malloc(sizeof *s2);
+    assert_int_equal(compute_summary_from_json(js, s2), 0);
+    assert_int_equal(s2->no_gyro, 1);
+    json_decref(js);
+    /* a file with rate columns says so: missing is empty */
+    assert_int_equal(agg(csv, len, s, err, sizeof err), 0);
+    js = compute_summary_json(s);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(js, "assumed"), "missing")), 0);
+    assert_true(json_is_object(json_object_get(js, "rein")));
+    json_decref(js);
+    const char *t = "time,ax,ay,az,gz\n0,0,0,9.8,0\n";
+    expect_bad(t, strlen(t), "missing required column 'gx'");
+    free(s2);
+    free(s);
+    free(out);
+    free(csv);
+    json_decref(truth);
+}
+
 static void test_numbers(void **state)
 {
     static const struct { const char *s; char d2; double v; int nan; } cases[] = {
@@ -569,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_implausible_rate_sized_nothing),
+        cmocka_unit_test(test_accel_only),
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_aliases_semicolon_crlf_bom),
         cmocka_unit_test(test_units_detected_and_forced),
