@@ -57,6 +57,8 @@ suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 KEEL_TEST_JOBS=$JOBS counted build-variants bash tests/build/variants.sh
 # cppcheck + clang-tidy over the tree (scripts/lint.sh; uses build/compile_commands.json)
 counted lint bash scripts/lint.sh build
+# every libFuzzer target a few seconds on its seeds (ASan + UBSan; a crash fails)
+counted fuzz-smoke bash scripts/fuzz.sh all "${KEEL_FUZZ_SMOKE_SECONDS:-5}"
 
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
