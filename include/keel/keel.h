@@ -12,5 +12,6 @@
 #include "keel/module.h"
 #include "keel/store.h"
 #include "keel/authn.h"
+#include "keel/events.h"
 
 #endif /* KEEL_KEEL_H */

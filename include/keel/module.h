@@ -28,12 +28,17 @@
 #include "keel/error.h"
 
 /* Bumped when keel_module / keel_method change layout.  A descriptor built
- * against another ABI is refused at start with a message naming the module. */
-#define KEEL_ABI 2
+ * against another ABI is refused at start with a message naming the module.
+ * 2: keel_method.max_body.
+ * 3: keel_module gained topics and subs at its end (events, keel/events.h);
+ *    keel_module has no size or version member, so a descriptor built with
+ *    the shorter layout cannot be told apart: appending needs the bump. */
+#define KEEL_ABI 3
 
 typedef struct keel_ctx        keel_ctx;        /* one call: request id, arena, deadline, caller */
 typedef struct keel_module_ctx keel_module_ctx; /* one module for the life of the process */
 typedef struct keel_store      keel_store;      /* a module's namespaced store (keel/store.h) */
+typedef struct keel_event      keel_event;      /* one delivery of an event or job (keel/events.h) */
 
 /* Generic entry point.  in: borrowed, already validated against in_schema.
  * *out: set to a new reference on success (caller frees); left NULL on error.
@@ -108,6 +113,36 @@ enum keel_module_flags {
     KEEL_MOD_AUTHN = 1u << 0
 };
 
+/* A topic the module emits (keel_emit).  Topics are named "<module>.<name>":
+ * only the module whose name is the prefix may emit them. */
+typedef struct keel_topic {
+    const char *name;     /* "riding.session_uploaded" */
+    const char *schema;   /* JSON Schema text (keel subset) for the payload; NULL = any object */
+    const char *summary;  /* one line for `keel modules` and docs */
+} keel_topic;
+
+/* Handler of a subscription.  ev: borrowed for the call.  0 = handled (the
+ * delivery is completed); a KEEL_E* code = failed (retried with backoff,
+ * dead-lettered after max_attempts).  A handler that writes does it through
+ * keel_event_tx (keel/events.h) so a redelivery applies nothing twice.  ctx
+ * carries the emitting principal and the subscribing module. */
+typedef int (*keel_event_handler)(keel_ctx *ctx, const keel_event *ev);
+
+/* keel_subscription.flags */
+enum keel_sub_flags {
+    /* topic is a job kind of this module (keel_jobs_enqueue), not an emitted
+     * topic: [a-z][a-z0-9_]*, delivered only to this module. */
+    KEEL_SUB_JOB = 1u << 0
+};
+
+/* One subscription row; the table ends with {0}. */
+typedef struct keel_subscription {
+    const char        *topic;        /* an emitter's "<module>.<name>", or a job kind */
+    keel_event_handler handler;      /* required */
+    unsigned           flags;        /* keel_sub_flags */
+    int                max_attempts; /* deliveries before the dead-letter table; 0 = events_max_attempts */
+} keel_subscription;
+
 /* Return value of keel_module.cli meaning "not mine: use the generic CLI". */
 #define KEEL_CLI_PASS (-1)
 
@@ -137,6 +172,9 @@ typedef struct keel_module {
     unsigned                iface_version;
     const void             *client;     /* the same vtable implemented over keel_call (placement) */
     unsigned                mflags;     /* keel_module_flags */
+    /* since ABI 2 */
+    const keel_topic       *topics;     /* ends with {0}; NULL = emits nothing */
+    const keel_subscription *subs;      /* ends with {0}; NULL = subscribes to nothing */
 } keel_module;
 
 /* ---- the module's long-lived context ------------------------------------ */
@@ -163,7 +201,8 @@ typedef enum keel_transport {
     KEEL_TR_LOCAL  = 0,  /* keel_call from another module */
     KEEL_TR_HTTP   = 1,
     KEEL_TR_CLI    = 2,
-    KEEL_TR_REMOTE = 3   /* arrived over HTTP from another keel process */
+    KEEL_TR_REMOTE = 3,  /* arrived over HTTP from another keel process */
+    KEEL_TR_EVENT  = 4   /* an event or job delivered by the dispatcher */
 } keel_transport;
 
 /* The module whose method runs under ctx (borrowed). */

@@ -11,6 +11,7 @@
 
 #include "api/cli-internal.h"
 #include "api/http-internal.h"
+#include "core/events-internal.h"
 #include "api/remote-internal.h"
 
 
@@ -72,9 +73,13 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
     if ((rc = keel__cli_runtime(o, NULL, 1, &rt)) != 0)
         return rc;
     keel_log(NULL, KEEL_LOG_INFO, "keel %s starting (%zu modules built in)", KEEL_VERSION, keel__rt_count(rt));
-    rc = keel__http_serve(rt, err, sizeof(err));
+    /* the dispatcher starts after every module started (keel__cli_runtime),
+     * and only here: one-shot commands never deliver events */
+    if ((rc = keel__events_start(rt, err, sizeof(err))) == 0)
+        rc = keel__http_serve(rt, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
+    keel__events_stop(rt);   /* in-flight handlers finish before modules stop */
     keel_cli_release(rt);
     keel_log(NULL, KEEL_LOG_INFO, "stopped");
     return rc == 0 ? 0 : keel_exit_status(rc);

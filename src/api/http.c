@@ -39,6 +39,7 @@
 #include <event2/thread.h>
 
 #include "api/http-internal.h"
+#include "core/events-internal.h"
 #include "core/thread-internal.h"
 
 #define HTTP_LISTENERS (1 + KEEL_HTTP_MAX_EXPOSE)
@@ -424,6 +425,9 @@ static void http_wait(http_server *srv, int rfd)
     for (i = 0; i < srv->nloops; i++)
         if (srv->loops[i].started)
             event_active(srv->loops[i].stop_ev, EV_READ, 0);
+    /* the event dispatcher stops claiming; its batches in hand finish
+     * after the loops (keel serve joins it before modules stop) */
+    keel__events_quiesce(srv->rt);
     /* calls still queued for a worker are answered 503 by their loops */
     if (srv->pool)
         keel__pool_drain(srv->pool);

@@ -80,6 +80,22 @@ const keel_config_key keel_core_config_keys[] = {
 #endif
     {.name = "call_log", .type = KEEL_CFG_STRING, .def = "",
      .help = "append module.method per handler run to this file (e2e method coverage)"},
+    {.name = "events_dispatch", .type = KEEL_CFG_BOOL, .def = "true",
+     .help = "keel serve runs the event dispatcher (false: this process only emits)"},
+    {.name = "events_workers", .type = KEEL_CFG_INT, .def = "2", .min = 1, .max = 64,
+     .help = "dispatcher threads (each claims its own batches)"},
+    {.name = "events_batch", .type = KEEL_CFG_INT, .def = "100", .min = 1, .max = 1000,
+     .help = "deliveries claimed and completed per statement"},
+    {.name = "events_lease_ms", .type = KEEL_CFG_INT, .def = "30000", .min = 100, .max = 86400000,
+     .help = "a claimed delivery not completed within this is claimed again (crash recovery)"},
+    {.name = "events_poll_ms", .type = KEEL_CFG_INT, .def = "200", .min = 1, .max = 60000,
+     .help = "idle dispatcher re-checks the outboxes this often (emits wake it at once)"},
+    {.name = "events_max_attempts", .type = KEEL_CFG_INT, .def = "10", .min = 1, .max = 1000,
+     .help = "deliveries before a failing event goes to the dead-letter table"},
+    {.name = "events_backoff_ms", .type = KEEL_CFG_INT, .def = "1000", .min = 1, .max = 3600000,
+     .help = "retry delay after the first failure, doubled per attempt (with jitter)"},
+    {.name = "events_backoff_max_ms", .type = KEEL_CFG_INT, .def = "300000", .min = 1, .max = 86400000,
+     .help = "cap of the retry delay"},
     {0}
 };
 

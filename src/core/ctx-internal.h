@@ -46,6 +46,7 @@ struct keel_runtime {
     keel_store_opts       store_opts;   /* store_busy_ms, store_cache, store_sync */
     int64_t               call_timeout_ms;
     int                   started;
+    struct keel__events  *events;       /* events/jobs/locks (events-internal.h), NULL = none */
 };
 
 #define KEEL_CTX_MAX_DEPTH 16

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "core/ctx-internal.h"
+#include "core/events-internal.h"
 
 const keel_module *keel_module_desc(const keel_module_ctx *mc)
 {
@@ -212,6 +213,11 @@ json_t *keel__rt_describe(keel_runtime *rt)
                       "started", mc->started);
         if (o == NULL)
             continue;
+        if (mc->place == KEEL_PLACE_LOCAL) {
+            json_t *ev = keel__events_module_stats(rt, mc->desc->name);
+            if (ev != NULL)
+                json_object_set_new(o, "events", ev);
+        }
         if (mc->place == KEEL_PLACE_REMOTE) {
             json_object_set_new(o, "url", json_string(mc->remote_url));
             if (rt->remote != NULL && rt->remote->status != NULL) {

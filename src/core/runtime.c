@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/ctx-internal.h"
+#include "core/events-internal.h"
 #include "core/store-internal.h"
 
 static int keel_valid_name(const char *s)
@@ -283,9 +284,13 @@ void keel__rt_set_remote(keel_runtime *rt, const keel_remote_vt *vt, void *self)
     rt->remote_self = self;
 }
 
+/* A module needs a store when it has migrations or takes part in events
+ * (its outbox and inbox are written on its own connection). */
 static int keel_has_migrations(const keel_module *m)
 {
-    return m->migrations != NULL && m->migrations[0].version != 0;
+    return (m->migrations != NULL && m->migrations[0].version != 0) ||
+           (m->topics != NULL && m->topics[0].name != NULL) ||
+           (m->subs != NULL && m->subs[0].topic != NULL);
 }
 
 /* Marks mc and its dependencies wanted; explains a dependency placed nowhere. */
@@ -381,7 +386,8 @@ static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t er
         if (applied)
             *applied += n;
     }
-    return 0;
+    /* the core's event tables, after the module stores exist */
+    return keel__events_open(rt, err, errlen);
 }
 
 static int keel_select(keel_runtime *rt, const char *const *only, char *err, size_t errlen)
@@ -493,12 +499,15 @@ fail:
 void keel__rt_stop(keel_runtime *rt)
 {
     size_t i;
+    /* the dispatcher stops (in-flight handlers finish) before any module stops */
+    keel__events_stop(rt);
     for (i = rt->n; i-- > 0;) {
         keel_module_ctx *mc = &rt->mods[i];
         if ((mc->started || mc->inited) && mc->desc->stop != NULL)
             mc->desc->stop(mc);
         mc->started = mc->inited = 0;
     }
+    keel__events_close(rt);
     for (i = rt->n; i-- > 0;) {
         keel_store_close(rt->mods[i].store);
         rt->mods[i].store = NULL;

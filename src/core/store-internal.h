@@ -126,4 +126,10 @@ int  keel__store_lock(keel_store *st, const char *module, char *err, size_t errl
 /* The handle's options (borrowed). */
 const keel_store_opts *keel__store_opts(const keel_store *st);
 
+/* Runs fn(arg) once the transaction st is in commits (after its lock is
+ * released), or at once when st is not in a transaction.  Nothing runs if
+ * it rolls back.  One hook per transaction (the event dispatcher's wake-up);
+ * a second call replaces the first. */
+void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg);
+
 #endif /* KEEL_STORE_INTERNAL_H */

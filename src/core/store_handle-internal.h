@@ -34,6 +34,8 @@ struct keel_store {
     unsigned              depth;      /* savepoint nesting */
     int                   doomed;     /* v1 backends without savepoints: inner failure */
     keel_store           *prev_tx;    /* the thread's enclosing transaction (any root) */
+    void                (*after_fn)(void *);  /* keel__store_after_commit */
+    void                 *after_arg;
     /* ---- root ---- */
     char                 *url;        /* owned; NULL = wrapped (never reopened) */
     char                 *ns;         /* owned; NULL = core */

@@ -53,12 +53,31 @@ int keel__sq_guard_end(keel__sq_guard *g)
 
 /* ---- the namespace authorizer -------------------------------------------- */
 
+/* <module>_outbox / <module>_inbox and their indexes (<module>_outbox_due):
+ * the event queue tables the core's dispatcher reads and writes for every
+ * module (keel/events.h).  Nothing else of a module is the core's. */
+static int is_queue_table(const char *name)
+{
+    static const char *const words[] = { "_outbox", "_inbox", NULL };
+    int i;
+
+    for (i = 0; words[i] != NULL; i++) {
+        const char *p = strstr(name, words[i]);
+        size_t n = strlen(words[i]);
+        if (p != NULL && p > name && (p[n] == '\0' || p[n] == '_'))
+            return 1;
+    }
+    return 0;
+}
+
 static int in_ns(const keel__sq_guard *g, const char *name)
 {
     size_t n = strlen(g->prefix);
     if (name == NULL)
         return 0;
     if (strncasecmp(name, g->prefix, n) == 0 && name[n] != '\0')
+        return 1;
+    if (g->ns == NULL && is_queue_table(name))
         return 1;
     return g->privileged && strcasecmp(name, "keel_migrations") == 0;
 }

@@ -109,8 +109,12 @@ static int tx_once(keel_store *root, unsigned flags, int (*fn)(keel_store *, voi
         rc = tx.doomed;   /* v1 backend: an inner tx failed and fn ignored it */
     if (rc == 0) {
         rc = vt->commit(tx.slot->conn);
-        if (rc == 0)
-            goto out;
+        if (rc == 0) {
+            keel__store_giveback(root, tx.slot);
+            if (tx.after_fn != NULL)
+                tx.after_fn(tx.after_arg);
+            return 0;
+        }
         tx_fail_msg(&tx, "commit", rc);
     }
     if (vt->version >= 2 && vt->retryable != NULL)
@@ -172,6 +176,21 @@ int keel_store_tx_ex(keel_store *st, unsigned flags, int (*fn)(keel_store *tx, v
         keel__store_seterr(st, "%s (gave up after %d attempts)", keep, attempt);
     }
     return rc;
+}
+
+void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg)
+{
+    keel_store *tx;
+
+    if (st == NULL || fn == NULL)
+        return;
+    tx = st->root != NULL ? st : keel__store_thread_tx(st);
+    if (tx == NULL) {
+        fn(arg);          /* not in a transaction: the statement has committed */
+        return;
+    }
+    tx->after_fn = fn;    /* nested handles share the outermost one */
+    tx->after_arg = arg;
 }
 
 int keel_store_tx(keel_store *st, int (*fn)(keel_store *tx, void *arg), void *arg)

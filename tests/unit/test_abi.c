@@ -33,7 +33,7 @@ static void test_keel_method_layout(void **state)
 static void test_keel_module_layout(void **state)
 {
     (void)state;
-    assert_int_equal(KEEL_ABI, 2);   /* 2: keel_method.max_body */
+    assert_int_equal(KEEL_ABI, 3);   /* 2: keel_method.max_body; 3: keel_module.topics/subs */
     assert_int_equal(offsetof(keel_module, abi), 0);
     assert_int_equal(offsetof(keel_module, name), 1 * P);
     assert_int_equal(offsetof(keel_module, version), 2 * P);
@@ -51,6 +51,9 @@ static void test_keel_module_layout(void **state)
     assert_int_equal(offsetof(keel_module, iface_version), 14 * P);
     assert_int_equal(offsetof(keel_module, client), 15 * P);
     assert_int_equal(offsetof(keel_module, mflags), 16 * P);
+    assert_int_equal(offsetof(keel_module, topics), 17 * P);
+    assert_int_equal(offsetof(keel_module, subs), 18 * P);
+    assert_int_equal(sizeof(keel_module), 19 * P);
 }
 
 static void test_vtables_layout(void **state)

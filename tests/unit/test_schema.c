@@ -746,6 +746,24 @@ static void test_builtin_methods_have_schemas(void **state)
                 continue;
             files++;
             snprintf(path, sizeof path, "%s/src/modules/%s/schema/%s", src, mod->name, f->d_name);
+            if (strncmp(f->d_name, "topic.", 6) == 0) {
+                /* topic.<name>.json: the payload schema of topic <module>.<name> */
+                const keel_topic *t = NULL;
+                char want[256];
+                for (t = mod->topics; t != NULL && t->name != NULL; t++) {
+                    snprintf(want, sizeof want, "topic.%s.json", t->name + strlen(mod->name) + 1);
+                    if (strcmp(want, f->d_name) == 0)
+                        break;
+                }
+                text = read_file(path);
+                if (t == NULL || t->name == NULL || t->schema == NULL || text == NULL ||
+                    strcmp(t->schema, text) != 0) {
+                    print_error("%s: no topic of module %s uses it as its schema\n", path, mod->name);
+                    failed++;
+                }
+                free(text);
+                continue;
+            }
             me = method_for_file(mod, f->d_name, &is_in);
             text = read_file(path);
             if (me == NULL || text == NULL) {
@@ -760,6 +778,20 @@ static void test_builtin_methods_have_schemas(void **state)
             free(text);
         }
         closedir(sd);
+    }
+    for (size_t i = 0; keel_builtin_modules[i] != NULL; i++) {
+        const keel_topic *t;
+        for (t = keel_builtin_modules[i]->topics; t != NULL && t->name != NULL; t++) {
+            keel_schema *s = NULL;
+            if (t->schema == NULL) {
+                print_error("topic %s: no payload schema (schema/topic.<name>.json)\n", t->name);
+                failed++;
+            } else if (keel__schema_compile(t->schema, &s, err, sizeof err) != 0) {
+                print_error("topic %s schema: %s\n", t->name, err);
+                failed++;
+            }
+            keel__schema_free(s);
+        }
     }
     print_message("%d built-in methods, %d schema files checked\n", methods, files);
     assert_int_equal(failed, 0);

@@ -1,0 +1,126 @@
+/*
+ * events-internal.h — the event/job machinery shared by events.c (setup,
+ * emit, inbox), events_dispatch.c (the dispatcher threads), events_admin.c
+ * (keel jobs, statistics) and locks.c.  See keel/events.h and docs/events.md.
+ *
+ * Tables (SQLite; created by the core on its own connection, recorded in
+ * keel_migrations as module "keel.events" and "keel.events.<module>"):
+ *   <m>_outbox   one row per (event, subscriber) or job; the queue itself.
+ *                run_at is the next moment the row may be claimed: a claim
+ *                sets it to now + lease, a failure to now + backoff, so an
+ *                expired lease needs no sweeper.  A completed row is deleted.
+ *   <m>_inbox    (topic, ikey) a subscriber has applied (keel_event_tx).
+ *   keel_dead_letters  deliveries that failed max_attempts times.
+ * The core's connection may touch <m>_outbox/<m>_inbox of every module (the
+ * SQLite guard allows the core those two names, nothing else of a module).
+ */
+#ifndef KEEL_EVENTS_INTERNAL_H
+#define KEEL_EVENTS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keel/events.h"
+#include "core/runtime-internal.h"
+#include "core/schema-internal.h"
+
+/* Per-module statements, with the module's table names filled in. */
+enum keel__ev_stmt {
+    KEEL__EV_INSERT,     /* module connection: keel_emit / keel_jobs_enqueue */
+    KEEL__EV_INBOX,      /* module connection: keel_event_tx */
+    KEEL__EV_CLAIM,      /* core connection from here on */
+    KEEL__EV_COMPLETE,
+    KEEL__EV_RESCHEDULE,
+    KEEL__EV_DEAD,
+    KEEL__EV_DEAD_DEL,
+    KEEL__EV_LIST,
+    KEEL__EV_SHOW,
+    KEEL__EV_STATS,
+    KEEL__EV_UNDEAD,
+    KEEL__EV_NSTMT
+};
+
+/* A module with an outbox and an inbox (it emits, subscribes or has jobs). */
+typedef struct keel__ev_box {
+    keel_module_ctx *mc;
+    char            *sql[KEEL__EV_NSTMT];  /* owned */
+} keel__ev_box;
+
+/* An emitted topic: who emits it, its schema, who receives it. */
+typedef struct keel__ev_topic {
+    const keel_topic  *t;
+    keel_module_ctx   *emitter;
+    keel__ev_box      *box;       /* the emitter's */
+    keel_schema       *schema;    /* NULL = any object */
+    keel_module_ctx  **subs;      /* subscribing modules, nsubs of them */
+    size_t             nsubs;
+} keel__ev_topic;
+
+typedef struct keel__ev_lock {
+    char                 *name;
+    struct keel__ev_lock *next;
+} keel__ev_lock;
+
+typedef struct keel__events {
+    keel_runtime   *rt;
+    keel_store     *core;          /* the core's connection (owned) */
+    keel__ev_box   *boxes;
+    size_t          nboxes;
+    keel__ev_topic *topics;
+    size_t          ntopics;
+    size_t          topics_cap;    /* allocated entries (each with its subs array) */
+    /* configuration (core keys events_*) */
+    int             workers, batch, max_attempts;
+    int64_t         lease_ms, poll_ms, backoff_ms, backoff_max_ms, call_timeout_ms;
+    /* dispatcher */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;            /* wake-ups: emits, stop */
+    uint64_t        wake_seq;
+    int             claiming;      /* 0 once quiesced */
+    int             nthreads;
+    pthread_t      *threads;
+    char           *local_subs;    /* '["mod",…]': subscribers started here (owned) */
+    /* counters since start (under mu) */
+    uint64_t        handled, failed, retried, dead;
+    /* in-process named locks */
+    pthread_mutex_t lk_mu;
+    pthread_cond_t  lk_cv;
+    keel__ev_lock  *locks;
+} keel__events;
+
+/* Opens the core connection, checks every descriptor's topics and
+ * subscriptions, creates the tables and builds the statements.  Called by
+ * keel__rt_start / keel__rt_migrate once the module stores are open; a
+ * no-op when no built-in module emits or subscribes (rt keeps NULL).
+ * KEEL_ECONFIG/KEEL_EDEP with a message naming the module. */
+int  keel__events_open(keel_runtime *rt, char *err, size_t errlen);
+/* Starts the dispatcher threads (keel serve, tests, benchmarks).  Modules
+ * must be started.  No-op if nothing subscribes locally or events_dispatch
+ * is false. */
+int  keel__events_start(keel_runtime *rt, char *err, size_t errlen);
+/* Stops claiming (shutdown step "the dispatcher stops claiming"). */
+void keel__events_quiesce(keel_runtime *rt);
+/* Quiesces, then waits for in-flight handlers and joins the threads. */
+void keel__events_stop(keel_runtime *rt);
+/* Stops, closes the core connection and frees everything.  Idempotent. */
+void keel__events_close(keel_runtime *rt);
+
+/* {"queued":N,"oldest_age_ms":N,"retrying":N,"dead":N} for module m's
+ * outbox, or NULL when m has none (new reference).  The seam /metrics
+ * reads too, with keel__events_counters for the process totals. */
+json_t *keel__events_module_stats(keel_runtime *rt, const char *module);
+/* {"handled":N,"failed":N,"retried":N,"dead_lettered":N} since start. */
+json_t *keel__events_counters(keel_runtime *rt);
+
+/* ---- shared helpers (events.c) ------------------------------------------- */
+keel__events   *keel__events_of(keel_runtime *rt);
+keel__ev_box   *keel__ev_box_find(keel__events *ev, const char *module);
+keel__ev_topic *keel__ev_topic_find(keel__events *ev, const char *topic);
+const keel_subscription *keel__ev_sub_find(const keel_module *m, const char *topic);
+/* Wall clock, ms since the epoch (rows are shared across processes). */
+int64_t keel__wall_ms(void);
+/* Wakes the dispatcher (an emit committed). */
+void    keel__events_wake(keel__events *ev);
+
+#endif /* KEEL_EVENTS_INTERNAL_H */

@@ -1,0 +1,621 @@
+/*
+ * events.c — setting the event machinery up (descriptor checks, tables,
+ * statements) and the calls a module makes: keel_emit, keel_jobs_enqueue,
+ * keel_event_tx.  The dispatcher is events_dispatch.c; keel jobs and the
+ * statistics are events_admin.c.  Layout of the tables: events-internal.h.
+ *
+ * PostgreSQL seam.  The statements below are SQLite's.  On PostgreSQL the
+ * same tables live in the module's schema, and the claim becomes
+ *     UPDATE outbox SET attempts = attempts + 1, run_at = $1
+ *      WHERE id IN (SELECT id FROM outbox o WHERE run_at <= $2 AND … ORDER BY id
+ *                   LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING …
+ * so replicas claim disjoint rows without waiting on each other; json_each
+ * becomes unnest($n::bigint[]).  Until that backend exists, keel__events_open
+ * refuses any backend but SQLite with a clear message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+
+#include "core/ctx-internal.h"
+#include "core/events-internal.h"
+#include "core/store-internal.h"
+
+#define KEEL_EV_KEY_MAX 200
+
+/* '@' in a template stands for the module name (validated [a-z][a-z0-9_]*). */
+static const char *const ev_templates[KEEL__EV_NSTMT] = {
+    [KEEL__EV_INSERT] =
+        "INSERT INTO @_outbox (topic, subscriber, ikey, okey, payload, principal, attempts,"
+        " max_attempts, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)"
+        " ON CONFLICT DO NOTHING",
+    [KEEL__EV_INBOX] =
+        "INSERT INTO @_inbox (topic, ikey, applied_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING 1 AS fresh",
+    [KEEL__EV_CLAIM] =
+        "UPDATE @_outbox SET attempts = attempts + 1, run_at = $1 WHERE id IN ("
+        " SELECT o.id FROM @_outbox o WHERE o.run_at <= $2"
+        " AND o.subscriber IN (SELECT value FROM json_each($3))"
+        " AND (o.okey IS NULL OR NOT EXISTS (SELECT 1 FROM @_outbox p"
+        "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
+        " ORDER BY o.id LIMIT $4)"
+        " RETURNING id, topic, subscriber, ikey, okey, payload, principal, attempts,"
+        " max_attempts, created_at",
+    [KEEL__EV_COMPLETE] =
+        "DELETE FROM @_outbox WHERE id IN (SELECT value FROM json_each($1))",
+    [KEEL__EV_RESCHEDULE] =
+        "UPDATE @_outbox SET run_at = $1, last_error = $2 WHERE id = $3 AND attempts = $4",
+    [KEEL__EV_DEAD] =
+        "INSERT INTO keel_dead_letters (module, src_id, topic, subscriber, ikey, okey, payload,"
+        " principal, attempts, max_attempts, last_error, created_at, failed_at)"
+        " SELECT '@', id, topic, subscriber, ikey, okey, payload, principal, attempts,"
+        " max_attempts, $1, created_at, $2 FROM @_outbox WHERE id = $3 AND attempts = $4",
+    [KEEL__EV_DEAD_DEL] =
+        "DELETE FROM @_outbox WHERE id = $1 AND attempts = $2",
+    [KEEL__EV_LIST] =
+        "SELECT id, topic, subscriber, ikey, okey, attempts, max_attempts, run_at, created_at,"
+        " last_error FROM @_outbox WHERE ($1 = '' OR topic = $1) ORDER BY id LIMIT $2",
+    [KEEL__EV_SHOW] =
+        "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts, max_attempts,"
+        " run_at, created_at, last_error FROM @_outbox WHERE id = $1",
+    [KEEL__EV_STATS] =
+        "SELECT count(*) AS queued, min(created_at) AS oldest,"
+        " coalesce(sum(last_error IS NOT NULL), 0) AS retrying FROM @_outbox",
+    [KEEL__EV_UNDEAD] =
+        "INSERT INTO @_outbox (topic, subscriber, ikey, okey, payload, principal, attempts,"
+        " max_attempts, run_at, created_at) SELECT topic, subscriber, ikey, okey, payload,"
+        " principal, 0, max_attempts, $1, created_at FROM keel_dead_letters"
+        " WHERE module = '@' AND ($2 = 0 OR id = $2) ORDER BY id ON CONFLICT DO NOTHING",
+};
+
+static const keel_migration ev_core_migs[] = {
+    {1, "0001_dead_letters",
+     "CREATE TABLE keel_dead_letters ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT, module TEXT NOT NULL, src_id INTEGER NOT NULL,"
+     " topic TEXT NOT NULL, subscriber TEXT NOT NULL, ikey TEXT NOT NULL, okey TEXT,"
+     " payload TEXT NOT NULL, principal TEXT, attempts INTEGER NOT NULL,"
+     " max_attempts INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL,"
+     " failed_at INTEGER NOT NULL);"
+     "CREATE INDEX keel_dead_letters_module ON keel_dead_letters (module, id);"},
+    {0}
+};
+
+static const char ev_box_mig[] =
+    "CREATE TABLE @_outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, subscriber TEXT NOT NULL,"
+    " ikey TEXT NOT NULL, okey TEXT, payload TEXT NOT NULL, principal TEXT,"
+    " attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, run_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, last_error TEXT, UNIQUE (subscriber, topic, ikey));"
+    "CREATE INDEX @_outbox_due ON @_outbox (run_at);"
+    "CREATE INDEX @_outbox_order ON @_outbox (subscriber, okey, id) WHERE okey IS NOT NULL;"
+    "CREATE TABLE @_inbox ("
+    " topic TEXT NOT NULL, ikey TEXT NOT NULL, applied_at INTEGER NOT NULL,"
+    " PRIMARY KEY (topic, ikey));";
+
+int64_t keel__wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* tmpl with every '@' replaced by mod; new malloc'd string or NULL. */
+static char *ev_fill(const char *tmpl, const char *mod)
+{
+    size_t n = 0, ml = strlen(mod);
+    const char *p;
+    char *out, *o;
+
+    for (p = tmpl; *p != '\0'; p++)
+        n += *p == '@' ? ml : 1;
+    if ((out = malloc(n + 1)) == NULL)
+        return NULL;
+    for (p = tmpl, o = out; *p != '\0'; p++) {
+        if (*p == '@') {
+            memcpy(o, mod, ml);
+            o += ml;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+keel__events *keel__events_of(keel_runtime *rt)
+{
+    return rt != NULL ? rt->events : NULL;
+}
+
+keel__ev_box *keel__ev_box_find(keel__events *ev, const char *module)
+{
+    size_t i;
+    for (i = 0; ev != NULL && module != NULL && i < ev->nboxes; i++)
+        if (strcmp(ev->boxes[i].mc->desc->name, module) == 0)
+            return &ev->boxes[i];
+    return NULL;
+}
+
+keel__ev_topic *keel__ev_topic_find(keel__events *ev, const char *topic)
+{
+    size_t i;
+    for (i = 0; ev != NULL && topic != NULL && i < ev->ntopics; i++)
+        if (strcmp(ev->topics[i].t->name, topic) == 0)
+            return &ev->topics[i];
+    return NULL;
+}
+
+const keel_subscription *keel__ev_sub_find(const keel_module *m, const char *topic)
+{
+    const keel_subscription *s;
+    for (s = m->subs; s != NULL && s->topic != NULL; s++)
+        if (strcmp(s->topic, topic) == 0)
+            return s;
+    return NULL;
+}
+
+void keel__events_wake(keel__events *ev)
+{
+    if (ev == NULL)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev->wake_seq++;
+    pthread_cond_broadcast(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+static void ev_wake_cb(void *arg)
+{
+    keel__events_wake(arg);
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int ev_name_ok(const char *s)
+{
+    if (s == NULL || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int ev_uses_events(const keel_module *m)
+{
+    return (m->topics != NULL && m->topics[0].name != NULL) ||
+           (m->subs != NULL && m->subs[0].topic != NULL);
+}
+
+/* Topics and subscriptions of every built-in module make sense. */
+static int ev_check(keel_runtime *rt, keel__events *ev, char *err, size_t errlen)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        const keel_topic *t;
+        const keel_subscription *s, *s2;
+        size_t ml = strlen(m->name);
+        for (t = m->topics; t != NULL && t->name != NULL; t++) {
+            if (strncmp(t->name, m->name, ml) != 0 || t->name[ml] != '.' ||
+                !ev_name_ok(t->name + ml + 1)) {
+                snprintf(err, errlen, "module '%s': topic '%s' must be named '%s.<name>' "
+                         "with <name> in [a-z][a-z0-9_]*", m->name, t->name, m->name);
+                return KEEL_EDEP;
+            }
+            for (k = 0; k < ev->ntopics; k++)
+                if (strcmp(ev->topics[k].t->name, t->name) == 0) {
+                    snprintf(err, errlen, "module '%s': topic '%s' is declared twice",
+                             m->name, t->name);
+                    return KEEL_EDEP;
+                }
+            ev->topics[ev->ntopics].t = t;
+            ev->topics[ev->ntopics].emitter = &rt->mods[i];
+            if (t->schema != NULL) {
+                char serr[512];
+                if (keel__schema_compile(t->schema, &ev->topics[ev->ntopics].schema,
+                                         serr, sizeof serr) != 0) {
+                    snprintf(err, errlen, "module '%s': topic '%s': schema: %s", m->name,
+                             t->name, serr);
+                    return KEEL_EINVAL;
+                }
+            }
+            ev->ntopics++;
+        }
+        for (s = m->subs; s != NULL && s->topic != NULL; s++) {
+            if (s->handler == NULL || s->max_attempts < 0 ||
+                ((s->flags & KEEL_SUB_JOB) && !ev_name_ok(s->topic))) {
+                snprintf(err, errlen, "module '%s': subscription '%s' needs a handler, "
+                         "max_attempts >= 0 and, for a job, a [a-z][a-z0-9_]* kind",
+                         m->name, s->topic);
+                return KEEL_EDEP;
+            }
+            for (s2 = m->subs; s2 != s; s2++)
+                if (strcmp(s2->topic, s->topic) == 0) {
+                    snprintf(err, errlen, "module '%s': subscription '%s' is declared twice",
+                             m->name, s->topic);
+                    return KEEL_EDEP;
+                }
+        }
+    }
+    /* every non-job subscription names a declared topic */
+    for (i = 0; i < rt->n; i++) {
+        const keel_subscription *s;
+        for (s = rt->mods[i].desc->subs; s != NULL && s->topic != NULL; s++) {
+            keel__ev_topic *et;
+            if (s->flags & KEEL_SUB_JOB)
+                continue;
+            if ((et = keel__ev_topic_find(ev, s->topic)) == NULL) {
+                snprintf(err, errlen, "module '%s' subscribes to '%s', which no built-in "
+                         "module declares", rt->mods[i].desc->name, s->topic);
+                return KEEL_EDEP;
+            }
+            et->subs[et->nsubs++] = &rt->mods[i];
+        }
+    }
+    for (j = 0; j < ev->ntopics; j++)
+        for (i = 0; i < ev->nboxes; i++)
+            if (ev->boxes[i].mc == ev->topics[j].emitter)
+                ev->topics[j].box = &ev->boxes[i];
+    return 0;
+}
+
+static int ev_alloc(keel_runtime *rt, keel__events *ev)
+{
+    size_t i, ntopics = 0, nboxes = 0, nsubs = 0;
+
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        const keel_topic *t;
+        const keel_subscription *s;
+        for (t = m->topics; t != NULL && t->name != NULL; t++)
+            ntopics++;
+        for (s = m->subs; s != NULL && s->topic != NULL; s++)
+            nsubs++;
+        nboxes += ev_uses_events(m);
+    }
+    ev->topics = calloc(ntopics ? ntopics : 1, sizeof *ev->topics);
+    ev->boxes = calloc(nboxes ? nboxes : 1, sizeof *ev->boxes);
+    if (ev->topics == NULL || ev->boxes == NULL)
+        return KEEL_ENOMEM;
+    ev->topics_cap = ntopics;
+    for (i = 0; i < ntopics; i++)
+        if ((ev->topics[i].subs = calloc(nsubs ? nsubs : 1, sizeof(keel_module_ctx *))) == NULL)
+            return KEEL_ENOMEM;
+    for (i = 0; i < rt->n; i++) {
+        keel__ev_box *b;
+        int k;
+        if (!ev_uses_events(rt->mods[i].desc))
+            continue;
+        b = &ev->boxes[ev->nboxes++];
+        b->mc = &rt->mods[i];
+        for (k = 0; k < KEEL__EV_NSTMT; k++)
+            if ((b->sql[k] = ev_fill(ev_templates[k], b->mc->desc->name)) == NULL)
+                return KEEL_ENOMEM;
+    }
+    return 0;
+}
+
+static void ev_free(keel__events *ev)
+{
+    size_t i;
+    int k;
+    keel__ev_lock *l, *next;
+
+    if (ev == NULL)
+        return;
+    for (i = 0; i < ev->nboxes; i++)
+        for (k = 0; k < KEEL__EV_NSTMT; k++)
+            free(ev->boxes[i].sql[k]);
+    for (i = 0; ev->topics != NULL && i < ev->topics_cap; i++) {
+        keel__schema_free(ev->topics[i].schema);
+        free(ev->topics[i].subs);
+    }
+    for (l = ev->locks; l != NULL; l = next) {
+        next = l->next;
+        free(l->name);
+        free(l);
+    }
+    free(ev->topics);
+    free(ev->boxes);
+    free(ev->local_subs);
+    keel_store_close(ev->core);
+    pthread_mutex_destroy(&ev->mu);
+    pthread_cond_destroy(&ev->cv);
+    pthread_mutex_destroy(&ev->lk_mu);
+    pthread_cond_destroy(&ev->lk_cv);
+    free(ev);
+}
+
+static int ev_migrate(keel__events *ev, char *err, size_t errlen)
+{
+    size_t i;
+    int rc, n;
+
+    if ((rc = keel__store_migrate(ev->core, "keel.events", ev_core_migs, &n, err, errlen)) != 0)
+        return rc;
+    for (i = 0; i < ev->nboxes; i++) {
+        const char *mod = ev->boxes[i].mc->desc->name;
+        char name[96];
+        keel_migration migs[2];
+        char *sql = ev_fill(ev_box_mig, mod);
+        if (sql == NULL)
+            return KEEL_ENOMEM;
+        snprintf(name, sizeof name, "keel.events.%s", mod);
+        memset(migs, 0, sizeof migs);
+        migs[0].version = 1;
+        migs[0].name = "0001_outbox_inbox";
+        migs[0].sql = sql;
+        rc = keel__store_migrate(ev->core, name, migs, &n, err, errlen);
+        free(sql);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
+{
+    const char *url = keel__config_get(rt->cfg, NULL, "database_url");
+    keel__events *ev = NULL;
+    size_t i;
+    int rc, any = 0;
+
+    if (rt->events != NULL)
+        return 0;
+    for (i = 0; i < rt->n; i++)
+        any |= ev_uses_events(rt->mods[i].desc);
+    if ((ev = calloc(1, sizeof *ev)) == NULL)
+        return KEEL_ENOMEM;
+    pthread_mutex_init(&ev->mu, NULL);
+    pthread_cond_init(&ev->cv, NULL);
+    pthread_mutex_init(&ev->lk_mu, NULL);
+    pthread_cond_init(&ev->lk_cv, NULL);
+    ev->rt = rt;
+    ev->workers = (int)keel__config_int(rt->cfg, NULL, "events_workers");
+    ev->batch = (int)keel__config_int(rt->cfg, NULL, "events_batch");
+    ev->max_attempts = (int)keel__config_int(rt->cfg, NULL, "events_max_attempts");
+    ev->lease_ms = keel__config_int(rt->cfg, NULL, "events_lease_ms");
+    ev->poll_ms = keel__config_int(rt->cfg, NULL, "events_poll_ms");
+    ev->backoff_ms = keel__config_int(rt->cfg, NULL, "events_backoff_ms");
+    ev->backoff_max_ms = keel__config_int(rt->cfg, NULL, "events_backoff_max_ms");
+    ev->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
+    if ((rc = ev_alloc(rt, ev)) != 0 || (rc = ev_check(rt, ev, err, errlen)) != 0)
+        goto out;
+    if (any) {
+        if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0)
+            goto out;
+        if (strcmp(keel_store_backend_name(ev->core), "sqlite") != 0) {
+            snprintf(err, errlen, "events: the %s backend has no event tables yet "
+                     "(docs/events.md, PostgreSQL)", keel_store_backend_name(ev->core));
+            rc = KEEL_ECONFIG;
+            goto out;
+        }
+        if ((rc = ev_migrate(ev, err, errlen)) != 0)
+            goto out;
+    }
+    rt->events = ev;
+    ev = NULL;
+out:
+    ev_free(ev);
+    return rc;
+}
+
+void keel__events_close(keel_runtime *rt)
+{
+    if (rt == NULL || rt->events == NULL)
+        return;
+    keel__events_stop(rt);
+    ev_free(rt->events);
+    rt->events = NULL;
+}
+
+/* ---- emitting ------------------------------------------------------------- */
+
+static void ev_random_key(char *buf, size_t len)
+{
+    unsigned char b[16];
+    size_t i;
+
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t t = (uint64_t)keel__now_ns();
+        memcpy(b, &t, sizeof t);
+        memcpy(b + 8, &buf, sizeof(void *) < 8 ? sizeof(void *) : 8);
+    }
+    for (i = 0; i < sizeof b && 2 * i + 2 < len; i++)
+        snprintf(buf + 2 * i, 3, "%02x", b[i]);
+}
+
+/* One outbox row for subscriber sub on tx. */
+static int ev_insert(keel_ctx *ctx, keel__ev_box *box, keel_store *tx, const char *topic,
+                     const char *sub, const char *key, const char *okey, const char *payload,
+                     const char *principal, int max_attempts, int64_t run_at)
+{
+    json_t *params;
+    int rc;
+
+    params = json_pack("[ssss?ss?iII]", topic, sub, key, okey, payload, principal,
+                       max_attempts, (json_int_t)run_at, (json_int_t)keel__wall_ms());
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(tx, box->sql[KEEL__EV_INSERT], params, NULL);
+    if (rc != 0)
+        keel_ctx_error(ctx, rc, "events: cannot write to %s_outbox: %s",
+                       box->mc->desc->name, keel_store_errmsg(tx));
+    json_decref(params);
+    return rc;
+}
+
+/* Checks shared by emit and enqueue; the payload text and principal text
+ * come back malloc'd. */
+static int ev_prepare(keel_ctx *ctx, keel_store *tx, const json_t *payload, const char *key,
+                      keel__ev_box **box, char **ptext, char **prin, char *keybuf, size_t keylen)
+{
+    keel__events *ev = keel__events_of(ctx != NULL ? ctx->rt : NULL);
+
+    *ptext = *prin = NULL;
+    if (ctx == NULL || tx == NULL)
+        return KEEL_EINVAL;
+    if (ev == NULL || ctx->mc == NULL || (*box = keel__ev_box_find(ev, ctx->mc->desc->name)) == NULL)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: the calling module declares no "
+                              "topics or subscriptions");
+    if (key != NULL && (key[0] == '\0' || strlen(key) > KEEL_EV_KEY_MAX))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: idempotency key must be 1..%d bytes",
+                              KEEL_EV_KEY_MAX);
+    if (key == NULL)
+        ev_random_key(keybuf, keylen);
+    else
+        snprintf(keybuf, keylen, "%s", key);
+    if ((*ptext = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+        return KEEL_ENOMEM;
+    if (ctx->principal != NULL &&
+        (*prin = json_dumps(ctx->principal, JSON_COMPACT)) == NULL)
+        return KEEL_ENOMEM;
+    return 0;
+}
+
+int keel_emit_ex(keel_ctx *ctx, keel_store *tx, const char *topic, const json_t *payload,
+                 const char *key, const keel_emit_opts *opts)
+{
+    keel__events *ev = keel__events_of(ctx != NULL ? ctx->rt : NULL);
+    keel__ev_topic *t;
+    keel__ev_box *box = NULL;
+    char keybuf[KEEL_EV_KEY_MAX + 1], serr[512], *ptext = NULL, *prin = NULL;
+    int64_t run_at;
+    size_t i;
+    int rc;
+
+    if (ctx == NULL || topic == NULL || !json_is_object(payload))
+        return ctx != NULL ? keel_ctx_error(ctx, KEEL_EINVAL, "events: emit needs a topic "
+                                            "and an object payload") : KEEL_EINVAL;
+    if ((t = keel__ev_topic_find(ev, topic)) == NULL)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: unknown topic '%s'", topic);
+    if (ctx->mc != t->emitter)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: topic '%s' belongs to module '%s'",
+                              topic, t->emitter->desc->name);
+    if (t->schema != NULL && keel__schema_validate(t->schema, payload, serr, sizeof serr) != 0)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: %s payload: %s", topic, serr);
+    if (opts != NULL && opts->order_key != NULL &&
+        (opts->order_key[0] == '\0' || strlen(opts->order_key) > KEEL_EV_KEY_MAX))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: ordering key must be 1..%d bytes",
+                              KEEL_EV_KEY_MAX);
+    if ((rc = ev_prepare(ctx, tx, payload, key, &box, &ptext, &prin, keybuf, sizeof keybuf)) != 0)
+        goto out;
+    run_at = keel__wall_ms() + (opts != NULL && opts->delay_ms > 0 ? opts->delay_ms : 0);
+    for (i = 0; i < t->nsubs; i++) {
+        const keel_subscription *s = keel__ev_sub_find(t->subs[i]->desc, topic);
+        int max = s != NULL && s->max_attempts > 0 ? s->max_attempts : ev->max_attempts;
+        rc = ev_insert(ctx, box, tx, topic, t->subs[i]->desc->name, keybuf,
+                       opts != NULL ? opts->order_key : NULL, ptext, prin, max, run_at);
+        if (rc != 0)
+            goto out;
+    }
+    if (t->nsubs > 0)
+        keel__store_after_commit(tx, ev_wake_cb, ev);
+out:
+    free(ptext);
+    free(prin);
+    return rc;
+}
+
+int keel_emit(keel_ctx *ctx, keel_store *tx, const char *topic, const json_t *payload,
+              const char *key)
+{
+    return keel_emit_ex(ctx, tx, topic, payload, key, NULL);
+}
+
+int keel_jobs_enqueue_tx(keel_ctx *ctx, keel_store *tx, const char *kind, const json_t *payload,
+                         int64_t run_at_ms, const char *key)
+{
+    keel__events *ev = keel__events_of(ctx != NULL ? ctx->rt : NULL);
+    keel__ev_box *box = NULL;
+    const keel_subscription *s;
+    char keybuf[KEEL_EV_KEY_MAX + 1], *ptext = NULL, *prin = NULL;
+    json_t *empty = NULL;
+    int rc;
+
+    if (ctx == NULL || kind == NULL)
+        return KEEL_EINVAL;
+    if (ctx->mc == NULL || (s = keel__ev_sub_find(ctx->mc->desc, kind)) == NULL ||
+        !(s->flags & KEEL_SUB_JOB))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "jobs: '%s' is not a job kind of module '%s'",
+                              kind, ctx->mc != NULL ? ctx->mc->desc->name : "?");
+    if (payload == NULL)
+        payload = empty = json_object();
+    if (!json_is_object(payload)) {
+        rc = keel_ctx_error(ctx, KEEL_EINVAL, "jobs: payload must be an object");
+        goto out;
+    }
+    if ((rc = ev_prepare(ctx, tx, payload, key, &box, &ptext, &prin, keybuf, sizeof keybuf)) != 0)
+        goto out;
+    rc = ev_insert(ctx, box, tx, kind, ctx->mc->desc->name, keybuf, NULL, ptext, prin,
+                   s->max_attempts > 0 ? s->max_attempts : ev->max_attempts,
+                   run_at_ms > 0 ? run_at_ms : keel__wall_ms());
+    if (rc == 0)
+        keel__store_after_commit(tx, ev_wake_cb, ev);
+out:
+    json_decref(empty);
+    free(ptext);
+    free(prin);
+    return rc;
+}
+
+int keel_jobs_enqueue(keel_ctx *ctx, const char *kind, const json_t *payload,
+                      int64_t run_at_ms, const char *key)
+{
+    return keel_jobs_enqueue_tx(ctx, keel_ctx_store(ctx), kind, payload, run_at_ms, key);
+}
+
+/* ---- applying once -------------------------------------------------------- */
+
+typedef struct ev_once {
+    keel_ctx         *ctx;
+    const keel_event *ev;
+    keel__ev_box     *box;
+    int             (*fn)(keel_store *tx, void *arg);
+    void             *arg;
+} ev_once;
+
+static int ev_once_tx(keel_store *tx, void *arg)
+{
+    ev_once *o = arg;
+    json_t *params, *rows = NULL;
+    int rc;
+
+    params = json_pack("[ssI]", o->ev->topic, o->ev->key, (json_int_t)keel__wall_ms());
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(tx, o->box->sql[KEEL__EV_INBOX], params, &rows);
+    json_decref(params);
+    if (rc != 0) {
+        json_decref(rows);
+        return keel_ctx_error(o->ctx, rc, "events: inbox: %s", keel_store_errmsg(tx));
+    }
+    if (json_array_size(rows) == 0)   /* applied by an earlier delivery */
+        rc = 0;
+    else
+        rc = o->fn(tx, o->arg);
+    json_decref(rows);
+    return rc;
+}
+
+int keel_event_tx(keel_ctx *ctx, const keel_event *ev, int (*fn)(keel_store *tx, void *arg),
+                  void *arg)
+{
+    ev_once o;
+    keel_store *st;
+
+    if (ctx == NULL || ev == NULL || fn == NULL || ev->topic == NULL || ev->key == NULL)
+        return KEEL_EINVAL;
+    o.ctx = ctx;
+    o.ev = ev;
+    o.fn = fn;
+    o.arg = arg;
+    o.box = ctx->mc != NULL ? keel__ev_box_find(keel__events_of(ctx->rt), ctx->mc->desc->name) : NULL;
+    if (o.box == NULL || (st = keel_ctx_store(ctx)) == NULL)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "events: keel_event_tx outside a subscriber");
+    return keel_store_tx(st, ev_once_tx, &o);
+}

@@ -1,0 +1,435 @@
+/*
+ * test_events.c — keel_emit / the dispatcher / keel_event_tx / dead letters /
+ * jobs / locks, through a real runtime over a temp SQLite file with two
+ * modules made for the test: "prod" emits prod.thing, "cons" subscribes and
+ * applies each event as one row in cons_effects through keel_event_tx.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "keel/keel.h"
+#include "core/events-internal.h"
+#include "fakes/test_runtime.h"
+
+/* ---- the two test modules ---------------------------------------------- */
+
+static const char thing_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},"
+    "\"fail\":{\"type\":\"integer\"}},\"required\":[\"n\"],\"additionalProperties\":false}";
+
+static const keel_topic prod_topics[] = {
+    {.name = "prod.thing", .schema = thing_schema, .summary = "a thing happened"},
+    {0}
+};
+
+static const keel_method no_methods[] = {{0}};
+
+const keel_module test_module_prod = {
+    .abi = KEEL_ABI, .name = "prod", .version = "1", .methods = no_methods,
+    .topics = prod_topics,
+};
+
+/* Failure control: events whose payload "fail" is f fail while fail_left[f] > 0
+ * (then decrement); f = 9 always fails. */
+static atomic_int fail_left[10];
+static atomic_int calls;
+static atomic_int job_runs;
+
+static int cons_apply(keel_store *tx, void *arg)
+{
+    const keel_event *e = arg;
+    const json_t *prin = NULL;
+    json_t *p = json_pack("[ss?Is?]", e->key, e->order_key,
+                          json_integer_value(json_object_get(e->payload, "n")), e->topic);
+    int rc;
+    (void)prin;
+    if (p == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(tx, "INSERT INTO cons_effects (ikey, okey, n, topic) VALUES ($1, $2, $3, $4)",
+                         p, NULL);
+    json_decref(p);
+    return rc;
+}
+
+static int cons_on_thing(keel_ctx *ctx, const keel_event *ev)
+{
+    json_int_t f = json_integer_value(json_object_get(ev->payload, "fail"));
+    const json_t *prin = keel_ctx_principal(ctx);
+    atomic_fetch_add(&calls, 1);
+    if (keel_ctx_transport(ctx) != KEEL_TR_EVENT)
+        return keel_ctx_error(ctx, KEEL_EINTERNAL, "wrong transport");
+    if (json_integer_value(json_object_get(ev->payload, "n")) == 4242 &&
+        json_integer_value(json_object_get(prin, "user_id")) != 77)
+        return keel_ctx_error(ctx, KEEL_EINTERNAL, "principal not carried");
+    if (f > 0 && f < 10) {
+        if (f == 9)
+            return keel_ctx_error(ctx, KEEL_EUNAVAIL, "always failing");
+        if (atomic_fetch_sub(&fail_left[f], 1) > 0)
+            return keel_ctx_error(ctx, KEEL_EUNAVAIL, "failing for now");
+    }
+    return keel_event_tx(ctx, ev, cons_apply, (void *)ev);
+}
+
+static int cons_on_job(keel_ctx *ctx, const keel_event *ev)
+{
+    atomic_fetch_add(&job_runs, 1);
+    return keel_event_tx(ctx, ev, cons_apply, (void *)ev);
+}
+
+static const keel_subscription cons_subs[] = {
+    {.topic = "prod.thing", .handler = cons_on_thing, .max_attempts = 3},
+    {.topic = "tick", .handler = cons_on_job, .flags = KEEL_SUB_JOB},
+    {0}
+};
+
+static const keel_migration cons_migs[] = {
+    {1, "0001_effects", "CREATE TABLE cons_effects (seq INTEGER PRIMARY KEY, ikey TEXT, okey TEXT,"
+                        " n INTEGER, topic TEXT)"},
+    {0}
+};
+
+const keel_module test_module_cons = {
+    .abi = KEEL_ABI, .name = "cons", .version = "1", .methods = no_methods,
+    .migrations = cons_migs, .subs = cons_subs,
+};
+
+static const keel_module *const mods[] = { &test_module_prod, &test_module_cons, NULL };
+static const char *const env[] = {
+    "KEEL_EVENTS_BACKOFF_MS=1", "KEEL_EVENTS_BACKOFF_MAX_MS=5", "KEEL_EVENTS_POLL_MS=5",
+    "KEEL_EVENTS_WORKERS=2", "KEEL_EVENTS_BATCH=7", NULL
+};
+
+typedef struct fixture {
+    struct keel_test_rt t;
+    keel_ctx *prod;        /* a call context "inside" prod */
+    keel_ctx *cons;
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    char err[512];
+    int i;
+
+    memset(&f, 0, sizeof f);
+    for (i = 0; i < 10; i++)
+        atomic_store(&fail_left[i], 0);
+    atomic_store(&calls, 0);
+    atomic_store(&job_runs, 0);
+    if (keel_test_rt_start(&f.t, "events", mods, env, err, sizeof err) != 0) {
+        fprintf(stderr, "runtime: %s\n", err);
+        return -1;
+    }
+    f.prod = keel__ctx_new(f.t.rt, KEEL_TR_CLI, NULL, 0);
+    f.cons = keel__ctx_new(f.t.rt, KEEL_TR_CLI, NULL, 0);
+    keel__ctx_set_callee(f.prod, keel__rt_find(f.t.rt, "prod"));
+    keel__ctx_set_callee(f.cons, keel__rt_find(f.t.rt, "cons"));
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    keel__ctx_free(f->prod);
+    keel__ctx_free(f->cons);
+    return keel_test_rt_stop(&f->t);
+}
+
+static keel_store *prod_store(fixture *f) { return keel_module_store(keel__rt_find(f->t.rt, "prod")); }
+static keel_store *cons_store(fixture *f) { return keel_module_store(keel__rt_find(f->t.rt, "cons")); }
+
+static json_int_t count(keel_store *st, const char *sql)
+{
+    json_t *row = NULL;
+    json_int_t n;
+    assert_int_equal(keel_store_one(st, sql, NULL, &row), 0);
+    n = json_integer_value(json_object_get(row, "n"));
+    json_decref(row);
+    return n;
+}
+
+/* Waits up to 10 s for sql's n to reach want. */
+static json_int_t wait_count(keel_store *st, const char *sql, json_int_t want)
+{
+    json_int_t n = -1;
+    int i;
+    for (i = 0; i < 2000 && (n = count(st, sql)) != want; i++)
+        usleep(5000);
+    return n;
+}
+
+typedef struct emit_job {
+    keel_ctx   *ctx;
+    int         from, to, fail;
+    const char *order_key;
+    int         then_fail;   /* fn returns this after emitting (rollback test) */
+} emit_job;
+
+static int emit_tx(keel_store *tx, void *arg)
+{
+    emit_job *j = arg;
+    int i, rc;
+    for (i = j->from; i < j->to; i++) {
+        char key[32];
+        keel_emit_opts o = { .order_key = j->order_key };
+        json_t *p = j->fail ? json_pack("{sisi}", "n", i, "fail", j->fail) : json_pack("{si}", "n", i);
+        snprintf(key, sizeof key, "k%d", i);
+        rc = keel_emit_ex(j->ctx, tx, "prod.thing", p, key, &o);
+        json_decref(p);
+        if (rc != 0)
+            return rc;
+    }
+    return j->then_fail;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_emit_commits_with_caller(void **state)
+{
+    fixture *f = *state;
+    emit_job rolled = { f->prod, 0, 5, 0, NULL, KEEL_ECONFLICT };
+    emit_job kept = { f->prod, 5, 25, 0, NULL, 0 };
+
+    /* no dispatcher yet: rows stay in the outbox */
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &rolled), KEEL_ECONFLICT);
+    assert_int_equal(count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox"), 0);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &kept), 0);
+    assert_int_equal(count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox"), 20);
+    /* the same idempotency key again while queued: nothing new */
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &kept), 0);
+    assert_int_equal(count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox"), 20);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects", 20), 20);
+    assert_int_equal(wait_count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox", 0), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(DISTINCT n) AS n FROM cons_effects "
+                                          "WHERE n >= 5 AND n < 25"), 20);
+}
+
+static void test_emit_checks(void **state)
+{
+    fixture *f = *state;
+    json_t *bad = json_pack("{ss}", "n", "x"), *good = json_pack("{si}", "n", 1);
+    char longkey[300];
+
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.thing", bad, NULL), KEEL_EINVAL);
+    assert_non_null(strstr(keel_ctx_errmsg(f->prod), "payload"));
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.nothing", good, NULL), KEEL_EINVAL);
+    /* cons may not emit prod's topic (nor write prod's outbox) */
+    assert_int_equal(keel_emit(f->cons, cons_store(f), "prod.thing", good, NULL), KEEL_EINVAL);
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.thing", good, longkey), KEEL_EINVAL);
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.thing", NULL, NULL), KEEL_EINVAL);
+    assert_int_equal(count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox"), 0);
+    /* a module's own connection cannot reach another module's outbox */
+    assert_int_equal(keel_store_exec(cons_store(f), "DELETE FROM prod_outbox", NULL, NULL),
+                     KEEL_EDENIED);
+    json_decref(bad);
+    json_decref(good);
+}
+
+/* The principal of the emitting call reaches the handler's ctx. */
+static void test_principal_travels(void **state)
+{
+    fixture *f = *state;
+    json_t *p = json_pack("{si}", "n", 4242);
+
+    keel__ctx_set_principal_new(f->prod, json_pack("{sisss[s]}", "user_id", 77, "email",
+                                                   "a@example.org", "scopes", "prod:write"));
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.thing", p, "who"), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE n = 4242", 1), 1);
+    assert_int_equal(count(keel__events_of(f->t.rt)->core,
+                           "SELECT count(*) AS n FROM keel_dead_letters"), 0);
+    json_decref(p);
+}
+
+typedef struct redeliver { const keel_event *ev; } redeliver;
+
+/* keel_event_tx applies a key once: the second delivery writes nothing. */
+static void test_event_tx_applies_once(void **state)
+{
+    fixture *f = *state;
+    json_t *p = json_pack("{si}", "n", 7);
+    keel_event e = { .id = 1, .topic = "prod.thing", .emitter = "prod", .payload = p,
+                     .key = "once", .attempt = 1, .max_attempts = 3 };
+
+    assert_int_equal(keel_event_tx(f->cons, &e, cons_apply, &e), 0);
+    e.attempt = 2;
+    assert_int_equal(keel_event_tx(f->cons, &e, cons_apply, &e), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_effects"), 1);
+    /* a failing apply records nothing, so the next delivery applies it */
+    e.key = "later";
+    assert_int_equal(keel_store_exec(cons_store(f), "DROP TABLE cons_effects", NULL, NULL), 0);
+    assert_int_not_equal(keel_event_tx(f->cons, &e, cons_apply, &e), 0);
+    assert_int_equal(keel_store_exec(cons_store(f), "CREATE TABLE cons_effects (seq INTEGER PRIMARY KEY,"
+                                     " ikey TEXT, okey TEXT, n INTEGER, topic TEXT)", NULL, NULL), 0);
+    assert_int_equal(keel_event_tx(f->cons, &e, cons_apply, &e), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_effects"), 1);
+    json_decref(p);
+}
+
+/* Fails twice (max_attempts 3): the third delivery applies it. */
+static void test_hot_retry(void **state)
+{
+    fixture *f = *state;
+    emit_job j = { f->prod, 100, 101, 1, NULL, 0 };
+
+    atomic_store(&fail_left[1], 2);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &j), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects", 1), 1);
+    assert_int_equal(atomic_load(&calls), 3);
+    assert_int_equal(count(keel__events_of(f->t.rt)->core,
+                           "SELECT count(*) AS n FROM keel_dead_letters"), 0);
+}
+
+/* Always failing: dead after max_attempts (3); retry replays it; once the
+ * subscriber is fixed it applies. */
+static void test_dead_letter_and_retry(void **state)
+{
+    fixture *f = *state;
+    emit_job j = { f->prod, 200, 201, 2, NULL, 0 };
+    keel_store *core;
+    json_t *out = NULL, *filter = json_pack("{ss}", "state", "dead"), *dl;
+
+    atomic_store(&fail_left[2], 1000);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &j), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    core = keel__events_of(f->t.rt)->core;
+    assert_int_equal(wait_count(core, "SELECT count(*) AS n FROM keel_dead_letters", 1), 1);
+    assert_int_equal(atomic_load(&calls), 3);
+    assert_int_equal(count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox"), 0);
+    assert_int_equal(keel_jobs_list(f->cons, filter, &out), 0);
+    dl = json_array_get(json_object_get(out, "dead"), 0);
+    assert_non_null(dl);
+    assert_int_equal(json_integer_value(json_object_get(dl, "attempts")), 3);
+    assert_non_null(strstr(json_string_value(json_object_get(dl, "last_error")), "failing for now"));
+    json_decref(out);
+    /* the stats the /v1/modules page shows */
+    out = keel__events_module_stats(f->t.rt, "prod");
+    assert_int_equal(json_integer_value(json_object_get(out, "dead")), 1);
+    assert_int_equal(json_integer_value(json_object_get(out, "queued")), 0);
+    json_decref(out);
+    /* fix the subscriber, replay */
+    atomic_store(&fail_left[2], 0);
+    assert_int_equal(keel_jobs_retry(f->cons, 99999, &out), KEEL_ENOTFOUND);
+    assert_int_equal(keel_jobs_retry(f->cons, 0, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "retried")), 1);
+    json_decref(out);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE n = 200", 1), 1);
+    assert_int_equal(count(core, "SELECT count(*) AS n FROM keel_dead_letters"), 0);
+    json_decref(filter);
+}
+
+/* Same ordering key: a retrying event holds the later ones back; a dead one
+ * releases them.  Other keys are not held. */
+static void test_ordering_key(void **state)
+{
+    fixture *f = *state;
+    emit_job first = { f->prod, 300, 301, 3, "horse-1", 0 };   /* fails 2x, then ok */
+    emit_job rest = { f->prod, 301, 305, 0, "horse-1", 0 };
+    emit_job doomed = { f->prod, 400, 401, 9, "horse-2", 0 };   /* always fails: dead */
+    emit_job after = { f->prod, 401, 403, 0, "horse-2", 0 };
+    json_t *rows = NULL;
+    size_t i;
+
+    atomic_store(&fail_left[3], 2);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &first), 0);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &rest), 0);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &doomed), 0);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &after), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects", 7), 7);
+    assert_int_equal(keel_store_exec(cons_store(f), "SELECT n FROM cons_effects WHERE okey = 'horse-1'"
+                                     " ORDER BY seq", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 5);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, i), "n")), 300 + (int)i);
+    json_decref(rows);
+    assert_int_equal(keel_store_exec(cons_store(f), "SELECT n FROM cons_effects WHERE okey = 'horse-2'"
+                                     " ORDER BY seq", NULL, &rows), 0);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 401);
+    json_decref(rows);
+    assert_int_equal(count(keel__events_of(f->t.rt)->core,
+                           "SELECT count(*) AS n FROM keel_dead_letters"), 1);
+}
+
+static void test_jobs_run_at(void **state)
+{
+    fixture *f = *state;
+    json_t *p = json_pack("{si}", "n", 500);
+    int64_t due = keel__wall_ms() + 400;
+
+    assert_int_equal(keel_jobs_enqueue(f->cons, "nope", p, 0, NULL), KEEL_EINVAL);
+    assert_int_equal(keel_jobs_enqueue(f->prod, "tick", p, 0, NULL), KEEL_EINVAL);
+    assert_int_equal(keel_jobs_enqueue(f->cons, "tick", p, due, "t1"), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    usleep(150000);
+    assert_int_equal(atomic_load(&job_runs), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE topic = 'tick'", 1), 1);
+    assert_true(keel__wall_ms() >= due);
+    json_decref(p);
+}
+
+static void test_locks(void **state)
+{
+    fixture *f = *state;
+    int64_t t0;
+
+    assert_int_equal(keel_lock(f->prod, "prod.reindex", 0), 0);
+    assert_int_equal(keel_lock(f->cons, "prod.reindex", 0), KEEL_ETIMEDOUT);
+    t0 = keel__now_ms();
+    assert_int_equal(keel_lock(f->cons, "prod.reindex", 100), KEEL_ETIMEDOUT);
+    assert_true(keel__now_ms() - t0 >= 95);
+    assert_int_equal(keel_lock(f->cons, "other", 0), 0);
+    assert_int_equal(keel_unlock(f->prod, "prod.reindex"), 0);
+    assert_int_equal(keel_unlock(f->prod, "prod.reindex"), KEEL_ENOTFOUND);
+    assert_int_equal(keel_lock(f->cons, "prod.reindex", 0), 0);
+    assert_int_equal(keel_unlock(f->cons, "prod.reindex"), 0);
+    assert_int_equal(keel_unlock(f->cons, "other"), 0);
+    assert_int_equal(keel_lock(f->cons, "", 0), KEEL_EINVAL);
+}
+
+/* A subscription to a topic nobody declares stops the start-up. */
+static const keel_subscription stray_subs[] = {
+    {.topic = "ghost.boo", .handler = cons_on_thing}, {0}
+};
+static const keel_module test_module_stray = {
+    .abi = KEEL_ABI, .name = "stray", .version = "1", .methods = no_methods, .subs = stray_subs,
+};
+
+static void test_unknown_topic_refused(void **state)
+{
+    static const keel_module *const bad[] = { &test_module_prod, &test_module_stray, NULL };
+    struct keel_test_rt t;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(keel_test_rt_start(&t, "events-bad", bad, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ghost.boo"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_emit_commits_with_caller, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emit_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_principal_travels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_tx_applies_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hot_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_and_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ordering_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_run_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
+        cmocka_unit_test(test_unknown_topic_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
