@@ -377,6 +377,10 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
     };
     int i, src;
 
+    /* the busy timeout first: switching to WAL needs a lock another
+     * process (a dispatcher, a CLI command) may hold for a moment;
+     * keel__store_configure may change it afterwards */
+    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
     for (i = 0; pragmas[i] != NULL; i++) {
         sqlite3_stmt *stmt = NULL;
         src = sqlite3_prepare_v2(c->db, pragmas[i], -1, &stmt, NULL);
@@ -391,7 +395,6 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
             return rc;
         }
     }
-    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);   /* keel__store_configure may change it */
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
     return sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) == SQLITE_OK ? 0 : KEEL_ESTORE;
