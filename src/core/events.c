@@ -386,7 +386,8 @@ int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
     if ((rc = ev_alloc(rt, ev)) != 0 || (rc = ev_check(rt, ev, err, errlen)) != 0)
         goto out;
     if (any) {
-        if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0)
+        if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0 ||
+            (rc = keel__store_configure(ev->core, &rt->store_opts, err, errlen)) != 0)
             goto out;
         if (strcmp(keel_store_backend_name(ev->core), "sqlite") != 0) {
             snprintf(err, errlen, "events: the %s backend has no event tables yet "
