@@ -132,7 +132,13 @@ typedef int (*keel_event_handler)(keel_ctx *ctx, const keel_event *ev);
 enum keel_sub_flags {
     /* topic is a job kind of this module (keel_jobs_enqueue), not an emitted
      * topic: [a-z][a-z0-9_]*, delivered only to this module. */
-    KEEL_SUB_JOB = 1u << 0
+    KEEL_SUB_JOB = 1u << 0,
+    /* the handler is quick and writes only through keel_event_tx to its own
+     * store: the dispatcher runs a claimed batch of its deliveries in one
+     * transaction (one commit instead of one per event).  A failure rolls the
+     * batch back and its deliveries run one by one.  Never for handlers that
+     * call other modules or wait: the batch holds the store's write lock. */
+    KEEL_SUB_BATCH = 1u << 1
 };
 
 /* One subscription row; the table ends with {0}. */

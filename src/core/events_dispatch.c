@@ -78,99 +78,153 @@ static int ev_dead_tx(keel_store *tx, void *arg)
     return rc;
 }
 
-/* Runs one claimed row's handler.  1 = completed, 0 = failed (rescheduled or
- * dead-lettered here). */
-static int ev_deliver(ev_worker *w, keel__ev_box *box, const json_t *row)
+/* The delivery of one claimed row as the handler sees it (fields borrow
+ * from row; payload and principal are parsed into the given slots). */
+typedef struct ev_one {
+    keel_event                e;
+    keel_module_ctx          *sub;
+    const keel_subscription  *s;
+    json_t                   *payload;
+    char                      msg[600];   /* why it failed */
+} ev_one;
+
+/* Runs the handler of row.  0, or the failure code with o->msg set. */
+static int ev_run(ev_worker *w, keel__ev_box *box, const json_t *row, ev_one *o)
 {
     keel__events *ev = w->ev;
-    keel_event e;
-    keel_module_ctx *sub = keel__rt_find(ev->rt, json_string_value(json_object_get(row, "subscriber")));
-    const keel_subscription *s = NULL;
-    json_t *payload = NULL, *prin = NULL;
     keel_ctx *ctx = NULL;
-    char rid[96], msg[600];
+    json_t *prin = NULL;
+    char rid[96];
     const char *ptext = json_string_value(json_object_get(row, "payload"));
     const char *prtext = json_string_value(json_object_get(row, "principal"));
-    int rc, ok = 0;
+    int rc;
 
-    memset(&e, 0, sizeof e);
-    e.id = json_integer_value(json_object_get(row, "id"));
-    e.topic = json_string_value(json_object_get(row, "topic"));
-    e.emitter = box->mc->desc->name;
-    e.key = json_string_value(json_object_get(row, "ikey"));
-    e.order_key = json_string_value(json_object_get(row, "okey"));
-    e.attempt = (int)json_integer_value(json_object_get(row, "attempts"));
-    e.max_attempts = (int)json_integer_value(json_object_get(row, "max_attempts"));
-    e.emitted_ms = json_integer_value(json_object_get(row, "created_at"));
-    if (sub != NULL)
-        s = keel__ev_sub_find(sub->desc, e.topic);
-    payload = ptext != NULL ? json_loads(ptext, 0, NULL) : NULL;
-    prin = prtext != NULL ? json_loads(prtext, 0, NULL) : NULL;
-    if (sub == NULL || s == NULL || e.topic == NULL || e.key == NULL) {
-        snprintf(msg, sizeof msg, "no handler for topic '%s' in module '%s' (removed "
-                 "subscription?)", e.topic ? e.topic : "?",
+    memset(o, 0, sizeof *o);
+    o->e.id = json_integer_value(json_object_get(row, "id"));
+    o->e.topic = json_string_value(json_object_get(row, "topic"));
+    o->e.emitter = box->mc->desc->name;
+    o->e.key = json_string_value(json_object_get(row, "ikey"));
+    o->e.order_key = json_string_value(json_object_get(row, "okey"));
+    o->e.attempt = (int)json_integer_value(json_object_get(row, "attempts"));
+    o->e.max_attempts = (int)json_integer_value(json_object_get(row, "max_attempts"));
+    o->e.emitted_ms = json_integer_value(json_object_get(row, "created_at"));
+    o->sub = keel__rt_find(ev->rt, json_string_value(json_object_get(row, "subscriber")));
+    if (o->sub != NULL && o->e.topic != NULL)
+        o->s = keel__ev_sub_find(o->sub->desc, o->e.topic);
+    if (o->s == NULL || o->e.key == NULL) {
+        snprintf(o->msg, sizeof o->msg, "no handler for topic '%s' in module '%s' (removed "
+                 "subscription?)", o->e.topic ? o->e.topic : "?",
                  json_string_value(json_object_get(row, "subscriber")));
-        rc = KEEL_ENOTFOUND;
-        goto failed;
+        return KEEL_ENOTFOUND;
     }
-    if (payload == NULL) {
-        snprintf(msg, sizeof msg, "stored payload is not JSON");
-        rc = KEEL_EBADDATA;
-        goto failed;
+    if (ptext == NULL || (o->payload = json_loads(ptext, 0, NULL)) == NULL) {
+        snprintf(o->msg, sizeof o->msg, "stored payload is not JSON");
+        return KEEL_EBADDATA;
     }
-    e.payload = payload;
-    snprintf(rid, sizeof rid, "ev-%s-%lld-%d", e.emitter, (long long)e.id, e.attempt);
+    o->e.payload = o->payload;
+    snprintf(rid, sizeof rid, "ev-%s-%lld-%d", o->e.emitter, (long long)o->e.id, o->e.attempt);
     ctx = keel__ctx_new(ev->rt, KEEL_TR_EVENT, rid, keel__now_ms() + ev->call_timeout_ms);
     if (ctx == NULL) {
-        snprintf(msg, sizeof msg, "out of memory");
-        rc = KEEL_ENOMEM;
-        goto failed;
+        snprintf(o->msg, sizeof o->msg, "out of memory");
+        return KEEL_ENOMEM;
     }
-    keel__ctx_set_callee(ctx, sub);
-    keel__ctx_set_principal_new(ctx, prin);
-    prin = NULL;
-    rc = s->handler(ctx, &e);
-    if (rc == 0) {
-        ok = 1;
-        goto out;
-    }
-    snprintf(msg, sizeof msg, "%s: %s", keel_errname(rc),
-             keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));
-failed:
-    if (e.attempt >= e.max_attempts) {
-        ev_dead_job j = { box, e.id, e.attempt, msg };
+    keel__ctx_set_callee(ctx, o->sub);
+    if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
+        keel__ctx_set_principal_new(ctx, prin);
+    rc = o->s->handler(ctx, &o->e);
+    if (rc > 0)
+        rc = KEEL_EINTERNAL;
+    if (rc != 0)
+        snprintf(o->msg, sizeof o->msg, "%s: %s", keel_errname(rc),
+                 keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));
+    keel__ctx_free(ctx);
+    return rc;
+}
+
+/* A failed delivery: rescheduled with backoff, or dead once its attempts
+ * are spent. */
+static void ev_fail(ev_worker *w, keel__ev_box *box, ev_one *o)
+{
+    keel__events *ev = w->ev;
+    keel_event *e = &o->e;
+
+    if (e->attempt >= e->max_attempts) {
+        ev_dead_job j = { box, e->id, e->attempt, o->msg };
         int drc = keel_store_tx(ev->core, ev_dead_tx, &j);
         if (drc != 0)
             keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot dead-letter: %s "
-                     "(the lease will expire and it is tried again)", e.emitter,
-                     (long long)e.id, keel_store_errmsg(ev->core));
+                     "(the lease will expire and it is tried again)", e->emitter,
+                     (long long)e->id, keel_store_errmsg(ev->core));
         else
             keel_log(NULL, KEEL_LOG_WARN, "events: %s %s#%lld dead after %d attempts: %s",
-                     e.topic ? e.topic : "?", e.emitter, (long long)e.id, e.attempt, msg);
+                     e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt, o->msg);
         pthread_mutex_lock(&ev->mu);
         ev->failed++;
         ev->dead += drc == 0;
         pthread_mutex_unlock(&ev->mu);
     } else {
-        json_t *p = json_pack("[IsII]", (json_int_t)(keel__wall_ms() + ev_backoff(w, e.attempt)),
-                              msg, (json_int_t)e.id, (json_int_t)e.attempt);
+        json_t *p = json_pack("[IsII]", (json_int_t)(keel__wall_ms() + ev_backoff(w, e->attempt)),
+                              o->msg, (json_int_t)e->id, (json_int_t)e->attempt);
         if (p == NULL || keel_store_exec(ev->core, box->sql[KEEL__EV_RESCHEDULE], p, NULL) != 0)
             keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot reschedule: %s",
-                     e.emitter, (long long)e.id, keel_store_errmsg(ev->core));
+                     e->emitter, (long long)e->id, keel_store_errmsg(ev->core));
         json_decref(p);
         keel_log(NULL, KEEL_LOG_INFO, "events: %s %s#%lld attempt %d/%d failed: %s",
-                 e.topic ? e.topic : "?", e.emitter, (long long)e.id, e.attempt,
-                 e.max_attempts, msg);
+                 e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt,
+                 e->max_attempts, o->msg);
         pthread_mutex_lock(&ev->mu);
         ev->failed++;
         ev->retried++;
         pthread_mutex_unlock(&ev->mu);
     }
-out:
-    keel__ctx_free(ctx);
-    json_decref(payload);
-    json_decref(prin);
-    return ok;
+}
+
+/* Runs one claimed row's handler.  1 = completed, 0 = failed (rescheduled or
+ * dead-lettered here). */
+static int ev_deliver(ev_worker *w, keel__ev_box *box, const json_t *row)
+{
+    ev_one o;
+    int rc = ev_run(w, box, row, &o);
+
+    if (rc != 0)
+        ev_fail(w, box, &o);
+    json_decref(o.payload);
+    return rc == 0;
+}
+
+/* KEEL_SUB_BATCH: rows[0..n) of one subscriber run in one transaction on its
+ * store; the handlers' keel_event_tx join it.  Any failure rolls the whole
+ * group back and the caller delivers the rows one by one. */
+typedef struct ev_group {
+    ev_worker     *w;
+    keel__ev_box  *box;
+    json_t *const *rows;
+    size_t         n;
+} ev_group;
+
+static int ev_group_tx(keel_store *tx, void *arg)
+{
+    ev_group *g = arg;
+    size_t i;
+    int rc = 0;
+    (void)tx;
+    for (i = 0; i < g->n && rc == 0; i++) {
+        ev_one o;
+        rc = ev_run(g->w, g->box, g->rows[i], &o);
+        json_decref(o.payload);
+    }
+    return rc;
+}
+
+/* The subscription flags of row's subscriber for its topic (0 if unknown). */
+static unsigned ev_row_flags(keel__events *ev, const json_t *row, keel_module_ctx **sub)
+{
+    const keel_subscription *s;
+    *sub = keel__rt_find(ev->rt, json_string_value(json_object_get(row, "subscriber")));
+    if (*sub == NULL)
+        return 0;
+    s = keel__ev_sub_find((*sub)->desc, json_string_value(json_object_get(row, "topic")));
+    return s != NULL ? s->flags : 0;
 }
 
 static int ev_cmp_id(const void *a, const void *b)
@@ -210,11 +264,29 @@ static size_t ev_round(ev_worker *w, keel__ev_box *box)
     for (i = 0; i < n; i++)
         sorted[i] = json_array_get(rows, i);
     qsort(sorted, n, sizeof *sorted, ev_cmp_id);
-    for (i = 0; i < n; i++)
-        if (ev_deliver(w, box, sorted[i])) {
-            json_array_append(done, json_object_get(sorted[i], "id"));
-            nok++;
+    for (i = 0; i < n;) {
+        keel_module_ctx *sub = NULL, *sub2 = NULL;
+        size_t k, end = i + 1;
+        if (ev_row_flags(ev, sorted[i], &sub) & KEEL_SUB_BATCH) {
+            ev_group g = { w, box, &sorted[i], 0 };
+            while (end < n && (ev_row_flags(ev, sorted[end], &sub2) & KEEL_SUB_BATCH) && sub2 == sub)
+                end++;
+            g.n = end - i;
+            if (g.n > 1 && sub->store != NULL && keel_store_tx(sub->store, ev_group_tx, &g) == 0) {
+                for (k = i; k < end; k++)
+                    json_array_append(done, json_object_get(sorted[k], "id"));
+                nok += g.n;
+                i = end;
+                continue;
+            }
         }
+        for (k = i; k < end; k++)
+            if (ev_deliver(w, box, sorted[k])) {
+                json_array_append(done, json_object_get(sorted[k], "id"));
+                nok++;
+            }
+        i = end;
+    }
     if (nok > 0) {
         char *ids = json_dumps(done, JSON_COMPACT);
         params = ids != NULL ? json_pack("[s]", ids) : NULL;

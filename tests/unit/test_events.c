@@ -78,13 +78,17 @@ static int cons_on_thing(keel_ctx *ctx, const keel_event *ev)
 
 static int cons_on_job(keel_ctx *ctx, const keel_event *ev)
 {
+    json_int_t f = json_integer_value(json_object_get(ev->payload, "fail"));
     atomic_fetch_add(&job_runs, 1);
+    if (f > 0 && f < 10 && atomic_fetch_sub(&fail_left[f], 1) > 0)
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "failing for now");
     return keel_event_tx(ctx, ev, cons_apply, (void *)ev);
 }
 
 static const keel_subscription cons_subs[] = {
     {.topic = "prod.thing", .handler = cons_on_thing, .max_attempts = 3},
     {.topic = "tick", .handler = cons_on_job, .flags = KEEL_SUB_JOB},
+    {.topic = "tock", .handler = cons_on_job, .flags = KEEL_SUB_JOB | KEEL_SUB_BATCH},
     {0}
 };
 
@@ -380,6 +384,30 @@ static void test_jobs_run_at(void **state)
     json_decref(p);
 }
 
+/* KEEL_SUB_BATCH: a claimed batch runs in one transaction; one failure
+ * rolls it back and the rows run one by one: still each applied once. */
+static void test_batch_subscription(void **state)
+{
+    fixture *f = *state;
+    int i;
+
+    atomic_store(&fail_left[5], 1);
+    for (i = 0; i < 20; i++) {
+        char key[16];
+        json_t *p = i == 13 ? json_pack("{sisi}", "n", 600 + i, "fail", 5) : json_pack("{si}", "n", 600 + i);
+        snprintf(key, sizeof key, "tock%d", i);
+        assert_int_equal(keel_jobs_enqueue(f->cons, "tock", p, 0, key), 0);
+        json_decref(p);
+    }
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects", 20), 20);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_outbox", 0), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(DISTINCT ikey) AS n FROM cons_effects"), 20);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_inbox WHERE topic = 'tock'"), 20);
+    /* the rolled-back group ran again row by row: more calls than rows */
+    assert_true(atomic_load(&job_runs) > 20);
+}
+
 static void test_locks(void **state)
 {
     fixture *f = *state;
@@ -428,6 +456,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_letter_and_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordering_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_run_at, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
         cmocka_unit_test(test_unknown_topic_refused),
     };
