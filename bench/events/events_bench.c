@@ -5,7 +5,11 @@
  * handler does one idempotent insert in its own module (keel_event_tx); the
  * dispatcher claims and completes in batches (events_batch, default 100).
  *
- *   keel_bench_events N TX [DB_URL]     env: KEEL_* as for keel serve
+ *   keel_bench_events N TX [single|batch [DB_URL]]    env: KEEL_* as for keel serve
+ *
+ * single: the handler's keel_event_tx commits once per event (the default
+ * for any subscription); batch: the subscription has KEEL_SUB_BATCH, so a
+ * claimed batch of deliveries commits once.
  *
  * Prints one line: events, tx size, seconds from the first emit to the last
  * handled, events/s, p50/p99 emit-to-handle latency (ms), and the store's
@@ -62,6 +66,9 @@ static int on_thing(keel_ctx *ctx, const keel_event *ev)
 }
 
 static const keel_subscription cons_subs[] = {{.topic = "prod.thing", .handler = on_thing}, {0}};
+static const keel_subscription cons_subs_batch[] = {
+    {.topic = "prod.thing", .handler = on_thing, .flags = KEEL_SUB_BATCH}, {0}
+};
 static const keel_migration cons_migs[] = {
     {1, "0001_effects", "CREATE TABLE cons_effects (ikey TEXT PRIMARY KEY, n INTEGER)"}, {0}
 };
@@ -69,7 +76,12 @@ static const keel_module mod_cons = {
     .abi = KEEL_ABI, .name = "cons", .version = "1", .methods = no_methods,
     .migrations = cons_migs, .subs = cons_subs,
 };
+static const keel_module mod_cons_batch = {
+    .abi = KEEL_ABI, .name = "cons", .version = "1", .methods = no_methods,
+    .migrations = cons_migs, .subs = cons_subs_batch,
+};
 static const keel_module *const mods[] = { &mod_prod, &mod_cons, NULL };
+static const keel_module *const mods_batch[] = { &mod_prod, &mod_cons_batch, NULL };
 
 typedef struct prod { keel_ctx *ctx; long from, n; const char *pad; } prod;
 
@@ -98,7 +110,8 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 20000, txn = argc > 2 ? atol(argv[2]) : 100;
     char dir[] = "/tmp/keel-bench-events-XXXXXX", url[256], db[300], pad[1024], err[512];
-    const char *given = argc > 3 ? argv[3] : NULL;
+    int batch = argc > 3 && strcmp(argv[3], "batch") == 0;
+    const char *given = argc > 4 ? argv[4] : NULL;
     extern char **environ;
     char **envp;
     size_t ne = 0, i;
@@ -109,7 +122,7 @@ int main(int argc, char **argv)
     json_t *sync = NULL;
 
     if (n <= 0 || txn <= 0) {
-        fprintf(stderr, "usage: keel_bench_events N TX [DB_URL]\n");
+        fprintf(stderr, "usage: keel_bench_events N TX [single|batch [DB_URL]]\n");
         return 2;
     }
     total = n;
@@ -131,7 +144,7 @@ int main(int argc, char **argv)
     envp[ne + 1] = "KEEL_LOG_LEVEL=warn";
     memset(pad, 'x', sizeof pad - 1 - 60);   /* ~1 KiB of JSON with n, t and keys */
     pad[sizeof pad - 1 - 60] = '\0';
-    if (keel__rt_new(mods, &rt, err, sizeof err) != 0 ||
+    if (keel__rt_new(batch ? mods_batch : mods, &rt, err, sizeof err) != 0 ||
         keel__rt_configure(rt, NULL, envp, NULL, err, sizeof err) != 0 ||
         keel__rt_start(rt, NULL, err, sizeof err) != 0 ||
         keel__events_start(rt, err, sizeof err) != 0) {
@@ -162,9 +175,9 @@ int main(int argc, char **argv)
         int64_t t2 = now_ns();
         double secs = (double)(t2 - t0) / 1e9;
         qsort(lat, (size_t)n, sizeof *lat, cmp64);
-        printf("events %ld tx %ld: emitted in %.2f s, all handled in %.2f s: %.0f events/s; "
+        printf("%s events %ld tx %ld: emitted in %.2f s, all handled in %.2f s: %.0f events/s; "
                "emit->handle p50 %.1f ms p99 %.1f ms (synchronous=%lld)\n",
-               n, txn, (double)(t1 - t0) / 1e9, secs, (double)n / secs,
+               batch ? "batch " : "single", n, txn, (double)(t1 - t0) / 1e9, secs, (double)n / secs,
                (double)lat[n / 2] / 1e6, (double)lat[(long)(n * 0.99)] / 1e6,
                (long long)json_integer_value(json_object_get(sync, "synchronous")));
     }
