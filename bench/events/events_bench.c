@@ -138,6 +138,10 @@ int main(int argc, char **argv)
     while (environ[ne] != NULL)
         ne++;
     envp = calloc(ne + 3, sizeof *envp);
+    if (envp == NULL || lat == NULL) {
+        free(envp);
+        return 1;
+    }
     for (i = 0; i < ne; i++)
         envp[i] = environ[i];
     envp[ne] = db;
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
         keel__rt_start(rt, NULL, err, sizeof err) != 0 ||
         keel__events_start(rt, err, sizeof err) != 0) {
         fprintf(stderr, "bench: %s\n", err);
+        free(envp);
         return 1;
     }
     keel_store_one(keel__events_of(rt)->core, "PRAGMA synchronous", NULL, &sync);
@@ -174,17 +179,20 @@ int main(int argc, char **argv)
     {
         int64_t t2 = now_ns();
         double secs = (double)(t2 - t0) / 1e9;
+        long p50 = n / 2, p99 = n - 1 - n / 100;
         qsort(lat, (size_t)n, sizeof *lat, cmp64);
         printf("%s events %ld tx %ld: emitted in %.2f s, all handled in %.2f s: %.0f events/s; "
                "emit->handle p50 %.1f ms p99 %.1f ms (synchronous=%lld)\n",
                batch ? "batch " : "single", n, txn, (double)(t1 - t0) / 1e9, secs, (double)n / secs,
-               (double)lat[n / 2] / 1e6, (double)lat[(long)(n * 0.99)] / 1e6,
+               (double)lat[p50] / 1e6, (double)lat[p99] / 1e6,
                (long long)json_integer_value(json_object_get(sync, "synchronous")));
     }
     json_decref(sync);
     keel__ctx_free(ctx);
     keel__rt_stop(rt);
     keel__rt_free(rt);
+    free(envp);
+    free(lat);
     if (given == NULL) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -438,6 +438,8 @@ static int ev_insert(keel_ctx *ctx, keel__ev_box *box, keel_store *tx, const cha
     json_t *params;
     int rc;
 
+    if (box == NULL)
+        return KEEL_EINVAL;
     params = json_pack("[ssss?ss?iII]", topic, sub, key, okey, payload, principal,
                        max_attempts, (json_int_t)run_at, (json_int_t)keel__wall_ms());
     if (params == NULL)

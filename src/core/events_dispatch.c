@@ -163,7 +163,7 @@ static void ev_fail(ev_worker *w, keel__ev_box *box, ev_one *o)
         ev->dead += drc == 0;
         pthread_mutex_unlock(&ev->mu);
     } else {
-        json_t *p = json_pack("[IsII]", (json_int_t)(keel__wall_ms() + ev_backoff(w, e->attempt)),
+        json_t *p = json_pack("[IsII]", (json_int_t)keel__wall_ms() + (json_int_t)ev_backoff(w, e->attempt),
                               o->msg, (json_int_t)e->id, (json_int_t)e->attempt);
         if (p == NULL || keel_store_exec(ev->core, box->sql[KEEL__EV_RESCHEDULE], p, NULL) != 0)
             keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot reschedule: %s",
@@ -243,7 +243,7 @@ static size_t ev_round(ev_worker *w, keel__ev_box *box)
     size_t i, n = 0, nok = 0;
     int rc;
 
-    params = json_pack("[IIsi]", (json_int_t)(now + ev->lease_ms), (json_int_t)now,
+    params = json_pack("[IIsi]", (json_int_t)now + (json_int_t)ev->lease_ms, (json_int_t)now,
                        ev->local_subs, ev->batch);
     if (params == NULL)
         return 0;
@@ -259,11 +259,11 @@ static size_t ev_round(ev_worker *w, keel__ev_box *box)
     if (n == 0)
         goto out;
     /* RETURNING gives no order: handle in id (commit) order */
-    if ((sorted = calloc(n, sizeof *sorted)) == NULL || (done = json_array()) == NULL)
+    if ((sorted = calloc(n, sizeof(json_t *))) == NULL || (done = json_array()) == NULL)
         goto out;   /* leases lapse; the rows come back */
     for (i = 0; i < n; i++)
         sorted[i] = json_array_get(rows, i);
-    qsort(sorted, n, sizeof *sorted, ev_cmp_id);
+    qsort(sorted, n, sizeof(json_t *), ev_cmp_id);
     for (i = 0; i < n;) {
         keel_module_ctx *sub = NULL, *sub2 = NULL;
         size_t k, end = i + 1;

@@ -223,7 +223,7 @@ static void test_kill9_consumer(void **state)
     }
     /* the last consumer finishes the queue */
     while (time(NULL) < give_up && (q("SELECT count(*) FROM prod_outbox") != 0 ||
-                                    (effects = q("SELECT count(*) FROM cons_effects")) < EVENTS)) {
+                                    q("SELECT count(*) FROM cons_effects") < EVENTS)) {
         if (waitpid(cons, &status, WNOHANG) == cons)
             fail_msg("the consumer exited by itself (status %d)", status);
         usleep(50000);
