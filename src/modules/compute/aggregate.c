@@ -359,6 +359,14 @@ static int detect(compute_agg *g)
         tu = mdt >= 1.0 ? COMPUTE_TIME_MS : COMPUTE_TIME_S;
     g->tscale = unit_scale(tu);
     g->tu = tu == COMPUTE_TIME_MS ? "ms" : "s";
+    if (!g->opt.time_unit && !g->hint_t && tu == COMPUTE_TIME_MS && mdt > 0 &&
+        1.0 / (mdt * 1e-3) < MIN_RATE_HZ) {
+        /* steps of thousands: microseconds (or nanoseconds, steps of
+         * millions) since boot or the epoch, as many loggers write them */
+        int ns = 1.0 / (mdt * 1e-6) < MIN_RATE_HZ;
+        g->tscale = ns ? 1e-9 : 1e-6;
+        g->tu = ns ? "ns" : "us";
+    }
     g->period = mdt > 0 ? mdt * g->tscale : 0.01;
     g->median_step = mdt;
     g->alpha = g->period / (GRAV_TAU_S + g->period); /* gravity EMA per nominal sample */

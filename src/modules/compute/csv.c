@@ -414,6 +414,19 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
     if (cell <= 1 && isnan(cellv[0]))
         return q; /* a blank (or whitespace-only) line */
     p->rows++;
+    if (cell > p->ncells) {
+        /* more cells than the header: the columns would shift silently.
+         * Empty trailing cells (a trailing delimiter) are harmless. */
+        for (int i = p->ncells; i < cell && i < 64; i++) {
+            if (!isnan(cellv[i])) {
+                snprintf(p->err, sizeof p->err,
+                         "row %lld (line %lld): %d cells, the header has %d (a delimiter inside a "
+                         "value? columns would shift)", p->rows, p->line, cell, p->ncells);
+                *rc = KEEL_EBADDATA;
+                return end;
+            }
+        }
+    }
     if (cell <= p->maxcell || p->maxcell >= 64) {
         compute_agg_drop(p->agg);
         return q;

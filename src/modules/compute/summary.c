@@ -130,7 +130,7 @@ static const struct { const char *name; size_t off; } gait_fields[] = {
 
 int compute_summary_from_json(const json_t *j, compute_summary *s)
 {
-    static const char *const tu[] = { "s", "ms", NULL };
+    static const char *const tu[] = { "s", "ms", "us", "ns", NULL };
     static const char *const au[] = { "m/s2", "g", NULL };
     static const char *const gu[] = { "rad/s", "deg/s", NULL };
     double x;

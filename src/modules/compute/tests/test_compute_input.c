@@ -54,6 +54,17 @@ static void test_bad_inputs(void **state)
     const char *t = "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n0.02,abc,0,9.8,0,0,0\n";
     expect_bad(t, strlen(t), "row 3");
     expect_bad(t, strlen(t), "column 'ax'");
+    /* more cells than the header: named, not shifted (issue 16) */
+    t = "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0,7\n";
+    expect_bad(t, strlen(t), "row 2 (line 3): 8 cells, the header has 7");
+    /* a trailing delimiter is not an extra value */
+    {
+        compute_summary *s = malloc(sizeof *s);
+        char e2[320];
+        t = "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0,\n0.01,0,0,9.8,0,0,0,\n";
+        assert_int_equal(agg(t, strlen(t), s, e2, sizeof e2), 0);
+        free(s);
+    }
     /* a row of only NaN time: no usable data */
     t = "time,ax,ay,az,gx,gy,gz\nNaN,0,0,9.8,0,0,0\n";
     expect_bad(t, strlen(t), "no usable data rows");
@@ -163,6 +174,34 @@ static void test_accel_only(void **state)
     free(out);
     free(csv);
     json_decref(truth);
+}
+
+/* Microsecond and nanosecond timestamps (since boot or the epoch) are
+ * detected: a step of thousands read as ms would be an implausible rate. */
+static void test_time_us_ns(void **state)
+{
+    (void)state;
+    static const struct { double t0, step; const char *unit; } cases[] = {
+        { 0, 10000, "us" }, { 1733312345000000.0, 10000, "us" }, { 0, 1e7, "ns" },
+        { 0, 10, "ms" }, { 1733312345.0, 0.01, "s" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t cap = 64 + 600 * 80, n = 0;
+        char *b = malloc(cap);
+        n += (size_t)snprintf(b + n, cap - n, "time,ax,ay,az,gx,gy,gz\n");
+        for (int i = 0; i < 600; i++)
+            n += (size_t)snprintf(b + n, cap - n, "%.17g,0.1,0.2,9.8,0.01,0,0\n",
+                                  cases[c].t0 + i * cases[c].step);
+        compute_summary *s = malloc(sizeof *s);
+        char err[320] = "";
+        if (agg(b, n, s, err, sizeof err) != 0)
+            fail_msg("%s: %s", cases[c].unit, err);
+        assert_string_equal(s->time_unit, cases[c].unit);
+        assert_true(fabs(s->rate_hz - 100) < 0.01);
+        assert_true(fabs(s->duration_s - 5.99) < 1e-6);
+        free(s);
+        free(b);
+    }
 }
 
 static void test_numbers(void **state)
@@ -633,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_implausible_rate_sized_nothing),
         cmocka_unit_test(test_accel_only),
+        cmocka_unit_test(test_time_us_ns),
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_aliases_semicolon_crlf_bom),
         cmocka_unit_test(test_units_detected_and_forced),
