@@ -69,6 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
     if (c.under != NULL)
         bufferevent_free(c.under);
+    if (base != NULL)   /* bufferevents are finalised by the loop: run it once */
+        event_base_loop(base, EVLOOP_NONBLOCK);
     free(c.answer);
     conn_release_inflight(&c);
     evbuffer_free(src);
