@@ -12,6 +12,18 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh test || { echo "dependency install failed"; echo "0 passed, 1 failed"; exit 1; }
 
 JOBS=${KEEL_TEST_JOBS:-$(nproc)}
+# The tests labelled pg run against a throw-away PostgreSQL cluster that a
+# ctest fixture starts (scripts/pg-cluster.sh, as user nobody when root, on a
+# free loopback port) and stops after them, also when they fail.  Should
+# ctest itself be killed, stop what is left here.
+stop_clusters() {
+    local d
+    for d in build/pg-cluster build-asan/pg-cluster; do
+        [ -d "$d" ] && scripts/pg-cluster.sh stop "$d" >/dev/null 2>&1
+    done
+    return 0
+}
+trap stop_clusters EXIT
 PASS=0
 FAIL=0
 LOGDIR=$(mktemp -d --suffix=-keel-test -p "${TMPDIR:-/tmp}")
@@ -51,6 +63,7 @@ counted() {
     FAIL=$((FAIL + $(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")))
 }
 
+echo "=== PostgreSQL: test_store_pg and e2e_{riding,http}_pg run on a throw-away cluster"
 suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # compute-only binary and a scaffolded module built in a copy of the tree (bounded: two builds)

@@ -222,7 +222,7 @@ keel_stop S
 case "$MODS" in *'"name":"auth"'*'"name":"kv"'*|*'"name":"kv"'*'"name":"auth"'*)
     keel_serve A
     BA="http://127.0.0.1:$A"
-    ADMIN=$(cd "$E2E_TMP/A" && KEEL_DATABASE_URL="sqlite:$E2E_TMP/A/keel.db" \
+    ADMIN=$(cd "$E2E_TMP/A" && KEEL_DATABASE_URL="$(e2e_db_url A)" \
             "$KEEL_BIN" auth create-admin --email ops@example.com 2>/dev/null)
     TOK=$(jget "$ADMIN" token.token)
     [ -n "$TOK" ] && ok "admin token created" || fail "create-admin gave no token: $ADMIN"

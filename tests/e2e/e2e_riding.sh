@@ -9,7 +9,7 @@
 AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000 KEEL_AUTH_LOCKOUT_FAILURES=3)
 keel_serve S "${AUTH_ENV[@]}"
 B="http://127.0.0.1:$S/v1"
-DB="sqlite:$E2E_TMP/S/keel.db"
+DB=$(e2e_db_url S)
 J=(-H 'Content-Type: application/json')
 
 # ---- synthetic sessions (compute synth: deterministic, known ground truth) ----

@@ -9,6 +9,36 @@ E2E_PIDS=()
 E2E_PASS=0
 E2E_FAIL=0
 
+E2E_DBS=()
+# KEEL_E2E_BACKEND=pg runs the suite on PostgreSQL: every database the test
+# asks for (e2e_db_url) is a fresh one on the throw-away cluster of
+# scripts/pg-cluster.sh (admin URL in $KEEL_TEST_PG_DIR/url), dropped at exit.
+E2E_BACKEND=${KEEL_E2E_BACKEND:-sqlite}
+if [ "$E2E_BACKEND" = pg ]; then
+    E2E_PG_ADMIN=${KEEL_TEST_PG_URL:-$(cat "${KEEL_TEST_PG_DIR:-/nonexistent}/url" 2>/dev/null || true)}
+    if [ -z "$E2E_PG_ADMIN" ]; then
+        echo "skip: KEEL_E2E_BACKEND=pg but no PostgreSQL cluster (postgresql not installed?)"
+        exit 77
+    fi
+    echo "# backend: postgres ($E2E_PG_ADMIN)"
+fi
+
+# e2e_db_url NAME: the database URL for NAME (same NAME, same database).
+e2e_db_url() {
+    local name=$1
+    if [ "$E2E_BACKEND" != pg ]; then
+        echo "sqlite:$E2E_TMP/$name/keel.db"
+        return
+    fi
+    local db="keel_e2e_$$_$(echo "$name" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')"
+    if [ ! -f "$E2E_TMP/db.$db" ]; then
+        psql -q -v ON_ERROR_STOP=1 "$E2E_PG_ADMIN" -c "CREATE DATABASE $db" >/dev/null
+        : >"$E2E_TMP/db.$db"
+        E2E_DBS+=("$db")
+    fi
+    echo "${E2E_PG_ADMIN%/*}/$db"
+}
+
 e2e_cleanup() {
     local p
     for p in "${E2E_PIDS[@]:-}"; do
@@ -17,6 +47,11 @@ e2e_cleanup() {
     for p in "${E2E_PIDS[@]:-}"; do
         [ -n "$p" ] && wait "$p" 2>/dev/null || true
     done
+    if [ "$E2E_BACKEND" = pg ]; then
+        for p in $(ls "$E2E_TMP" 2>/dev/null | sed -n 's/^db\.//p'); do
+            psql -q "$E2E_PG_ADMIN" -c "DROP DATABASE IF EXISTS $p WITH (FORCE)" >/dev/null 2>&1 || true
+        done
+    fi
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
@@ -38,8 +73,9 @@ keel_serve() {
         envs+=("$1"); shift
     done
     mkdir -p "$E2E_TMP/$var"
+    local dburl; dburl=$(e2e_db_url "$var")
     ( cd "$E2E_TMP/$var" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_THREADS=2 KEEL_CHECK_OUTPUT=1 \
-        KEEL_DATABASE_URL="sqlite:$E2E_TMP/$var/keel.db" "${envs[@]}" \
+        KEEL_DATABASE_URL="$dburl" "${envs[@]}" \
         "$KEEL_BIN" serve "${args[@]}" ) >"$E2E_TMP/$var.log" 2>&1 &
     local pid=$!
     E2E_PIDS+=("$pid")
