@@ -166,8 +166,9 @@ int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_
 {
     char scheme[32];
 
-    if (st != NULL)
-        *st = NULL;
+    if (st == NULL)
+        return KEEL_EINVAL;
+    *st = NULL;
     if (url == NULL || url[0] == '\0') {
         snprintf(err, errlen, "empty database url");
         return KEEL_ECONFIG;

@@ -53,8 +53,8 @@ int keel__pg_fail(keel__pg_conn *c, const PGresult *res, const char *what)
                  what ? ": " : "", msg, detail ? " — " : "", detail ? detail : "");
     }
     if (lost(c)) {
-        if (strlen(c->lasterr) + 40 < sizeof c->lasterr)
-            strcat(c->lasterr, " (connection to the database lost)");
+        size_t n = strlen(c->lasterr);
+        snprintf(c->lasterr + n, sizeof c->lasterr - n, " (connection to the database lost)");
         return KEEL_EUNAVAIL;
     }
     if (state == NULL)

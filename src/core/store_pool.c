@@ -36,11 +36,14 @@ char *keel__store_errbuf(const keel_store *st)
 
 void keel__store_seterr(const keel_store *st, const char *fmt, ...)
 {
+    char tmp[KEEL_STORE_ERRMAX];
     va_list ap;
-    char *buf = keel__store_errbuf(st);
+
     va_start(ap, fmt);
-    vsnprintf(buf, KEEL_STORE_ERRMAX, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);   /* NOLINT(clang-analyzer-valist.Uninitialized): va_start just above; the analyzer loses it across the format attribute */
     va_end(ap);
+    /* formatted first: fmt's arguments may point into the buffer */
+    memcpy(keel__store_errbuf(st), tmp, sizeof tmp);
 }
 
 void keel__store_clearerr(const keel_store *st)
