@@ -54,6 +54,7 @@ typedef struct http_loop {
     keel_http_scope      scope[HTTP_LISTENERS];
     struct event        *stop_ev;
     struct event        *drain_ev;
+    struct event        *flush_ev;   /* writes the access-log lines of one iteration */
     int64_t              drain_deadline_ms;
     pthread_t            thread;
     int                  started;
@@ -145,11 +146,30 @@ static void http_stop_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Log lines of a loop are buffered and written once per loop iteration:
+ * the flush event has the lowest priority, so it runs after every I/O
+ * callback of the iteration and before the loop waits again. */
+static void http_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    keel__log_flush();
+}
+
+static void http_log_pending(void *arg)
+{
+    http_loop *lp = arg;
+    event_active(lp->flush_ev, EV_READ, 0);
+}
+
 static void *http_loop_main(void *arg)
 {
     http_loop *lp = arg;
     keel__thread_begin(KEEL_THREAD_LOOP, (int)(lp - lp->srv->loops));
+    keel__log_buffer(http_log_pending, lp);
     event_base_dispatch(lp->base);
+    keel__log_buffer(NULL, NULL);
     keel__thread_end();
     return NULL;
 }
@@ -232,9 +252,15 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
     }
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     lp->base = event_base_new_with_config(cfg);
+    /* priorities 0..2: everything at the default 1, the log flush at 2 */
+    if (lp->base && event_base_priority_init(lp->base, 3) == 0) {
+        lp->flush_ev = event_new(lp->base, -1, 0, http_flush_cb, lp);
+        if (lp->flush_ev)
+            event_priority_set(lp->flush_ev, 2);
+    }
     lp->stop_ev = lp->base ? event_new(lp->base, -1, 0, http_stop_cb, lp) : NULL;
     lp->drain_ev = lp->base ? event_new(lp->base, -1, EV_PERSIST, http_drain_tick, lp) : NULL;
-    if (!lp->base || !lp->stop_ev || !lp->drain_ev
+    if (!lp->base || !lp->stop_ev || !lp->drain_ev || !lp->flush_ev
         || keel__mailbox_new(lp->base, &lp->w.mailbox) != 0) {
         snprintf(err, errlen, "cannot create an event loop");
         rc = KEEL_ENOMEM;
@@ -282,6 +308,8 @@ static void http_loop_free(http_loop *lp)
         event_free(lp->stop_ev);
     if (lp->drain_ev)
         event_free(lp->drain_ev);
+    if (lp->flush_ev)
+        event_free(lp->flush_ev);
     if (lp->base)
         event_base_free(lp->base);
 }

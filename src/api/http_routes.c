@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "api/http-internal.h"
 
@@ -179,6 +181,48 @@ static int module_ready(const json_t *doc, const char *module)
     return st && (strcmp(st, "ok") == 0 || strcmp(st, "remote") == 0);
 }
 
+/* The request headers keel reads, found in one pass over the list (the
+ * first occurrence wins, as with evhttp_find_header): six lookups with
+ * strcasecmp over every header showed in the per-request profile. */
+typedef struct http_hdrs {
+    const char *rid, *caller, *tp, *deadline, *auth, *ctype;
+} http_hdrs;
+
+static void read_headers(struct evkeyvalq *h, http_hdrs *out)
+{
+    struct evkeyval *kv;
+    memset(out, 0, sizeof *out);
+    TAILQ_FOREACH(kv, h, next) {
+        const char *k = kv->key, **slot = NULL;
+        switch (k[0] | 0x20) {
+        case 'x':
+            if (strcasecmp(k, "X-Request-Id") == 0)
+                slot = &out->rid;
+            else if (strcasecmp(k, "X-Keel-Caller") == 0)
+                slot = &out->caller;
+            else if (strcasecmp(k, "X-Keel-Deadline-Ms") == 0)
+                slot = &out->deadline;
+            break;
+        case 't':
+            if (strcasecmp(k, "traceparent") == 0)
+                slot = &out->tp;
+            break;
+        case 'a':
+            if (strcasecmp(k, "Authorization") == 0)
+                slot = &out->auth;
+            break;
+        case 'c':
+            if (strcasecmp(k, "Content-Type") == 0)
+                slot = &out->ctype;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot)
+            *slot = kv->value;
+    }
+}
+
 /* "/v1/<module>/<method>" → names into mod/meth; 1 if the path has that shape. */
 static int split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
 {
@@ -199,13 +243,12 @@ static int split_call_path(const char *path, char *mod, size_t modlen, char *met
 /* 1 when the call went to a worker (it answers later), 0 when r holds the
  * answer. */
 static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
-                      const char *path, const char *module, const char *method,
-                      int64_t t0_ns, keel_http_answer *r)
+                      const http_hdrs *hd, const char *path, const char *module,
+                      const char *method, int64_t t0_ns, keel_http_answer *r)
 {
     keel_module_ctx *mc = keel__rt_find(sc->worker->rt, module);
     const keel_method *m;
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-    const char *auth = evhttp_find_header(h, "Authorization");
+    const char *auth = hd->auth;
     const char *token = NULL;
     struct evbuffer *buf;
     keel_http_body b;
@@ -238,7 +281,7 @@ static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx 
     buf = evhttp_request_get_input_buffer(req);
     b.len = evbuffer_get_length(buf);
     b.data = b.len ? (const char *)evbuffer_pullup(buf, -1) : "";
-    b.ctype = evhttp_find_header(h, "Content-Type");
+    b.ctype = hd->ctype;
     b.query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     if (!b.data) {
         rc = KEEL_ENOMEM;
@@ -262,7 +305,7 @@ out:
 
 /* Routes a request to *r; 1 when a worker answers it later. */
 static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
-                 const char *path, int64_t t0_ns, keel_http_answer *r)
+                 const http_hdrs *hd, const char *path, int64_t t0_ns, keel_http_answer *r)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     int is_get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
@@ -321,7 +364,7 @@ static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
                                                command_name(cmd), path), NULL);
             return 0;
         }
-        return route_call(req, sc, ctx, path, mod, meth, t0_ns, r);
+        return route_call(req, sc, ctx, hd, path, mod, meth, t0_ns, r);
     }
     reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTFOUND, "no route for %s %s",
                                        command_name(cmd), path), NULL);
@@ -408,16 +451,20 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
     keel_http_scope *sc = arg;
     keel_http_worker *w = sc->worker;
     int64_t t0 = keel__now_ns();
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    const char *rid = evhttp_find_header(h, "X-Request-Id");
-    const char *caller = evhttp_find_header(h, "X-Keel-Caller");
-    const char *tp = evhttp_find_header(h, "traceparent");
-    keel_transport tr = caller && strcmp(caller, "keel") == 0 ? KEEL_TR_REMOTE : KEEL_TR_HTTP;
-    int64_t deadline = request_deadline(w, evhttp_find_header(h, "X-Keel-Deadline-Ms"));
+    http_hdrs hd;
+    keel_transport tr;
+    int64_t deadline;
     keel_http_answer r = {0};
     keel_ctx *ctx;
+    const char *rid, *tp;
+
+    read_headers(evhttp_request_get_input_headers(req), &hd);
+    rid = hd.rid;
+    tp = hd.tp;
+    tr = hd.caller && strcmp(hd.caller, "keel") == 0 ? KEEL_TR_REMOTE : KEEL_TR_HTTP;
+    deadline = request_deadline(w, hd.deadline);
 
     if (!path || !*path)
         path = "/";
@@ -433,7 +480,7 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
                                             "X-Keel-Deadline-Ms: not a non-negative integer"), NULL);
     else if (deadline > 0 && deadline <= keel__now_ms())
         reply_error(&r, ctx, keel_ctx_error(ctx, KEEL_ETIMEDOUT, "deadline already exceeded"), NULL);
-    else if (route(req, sc, ctx, path, t0, &r))
+    else if (route(req, sc, ctx, &hd, path, t0, &r))
         return; /* a worker has it: http_call.c answers */
 out:
     keel__http_send(req, w, ctx, path, &r, t0);

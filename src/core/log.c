@@ -1,12 +1,20 @@
 /*
  * log.c — one line per event: JSON when stderr is not a TTY, text when it is.
+ *
+ * Cost per line matters: the access log writes one per request.  Whether
+ * stderr is a TTY is asked once, the date part of the timestamp is reused
+ * within a second (per thread), and an event-loop thread may buffer its
+ * lines (keel__log_buffer) so that every line of one loop iteration goes out
+ * in one write(2) before the loop waits again.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "core/ctx-internal.h"
 #include "keel/log.h"
@@ -14,6 +22,17 @@
 static keel_log_level keel_log_min = KEEL_LOG_INFO;
 static int keel_log_json = -1;
 static pthread_mutex_t keel_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int keel_log_tty = -1;  /* isatty(stderr), asked once */
+
+/* A thread's line buffer (keel__log_buffer). */
+#define KEEL_LOG_BUF 16384
+typedef struct keel_log_buf {
+    size_t len;
+    void (*first)(void *arg);   /* called when the buffer stops being empty */
+    void  *arg;
+    char   data[KEEL_LOG_BUF];
+} keel_log_buf;
+static _Thread_local keel_log_buf *keel_log_tbuf;
 
 static const char *const keel_level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -58,31 +77,99 @@ static size_t keel_json_escape(char *buf, size_t o, size_t cap, const char *s)
     return o;
 }
 
+/* write(2) all of data to stderr, under the log lock (lines stay whole). */
+static void keel_log_write(const char *data, size_t len)
+{
+    pthread_mutex_lock(&keel_log_lock);
+    fflush(stderr); /* anything another path put through stdio goes first */
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;  /* nowhere to report a broken stderr */
+        data += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&keel_log_lock);
+}
+
+void keel__log_flush(void)
+{
+    keel_log_buf *b = keel_log_tbuf;
+    if (b != NULL && b->len > 0) {
+        keel_log_write(b->data, b->len);
+        b->len = 0;
+    }
+}
+
+int keel__log_buffer(void (*first)(void *arg), void *arg)
+{
+    keel_log_buf *b;
+    if (first == NULL) {
+        keel__log_flush();
+        free(keel_log_tbuf);
+        keel_log_tbuf = NULL;
+        return 0;
+    }
+    if (keel_log_tbuf == NULL && (keel_log_tbuf = malloc(sizeof(*b))) == NULL)
+        return KEEL_ENOMEM;
+    b = keel_log_tbuf;
+    b->len = 0;
+    b->first = first;
+    b->arg = arg;
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" into ts (>= 25 bytes); the part before the
+ * milliseconds is formatted once per second per thread. */
+static void keel_log_stamp(char *ts)
+{
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char head[40];
+    struct timespec now;
+    int ms;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec != last) {
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d", (tm.tm_year + 1900) % 10000,
+                 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+                 tm.tm_sec % 100);
+        last = now.tv_sec;
+    }
+    ms = (int)(now.tv_nsec / 1000000) % 1000;
+    memcpy(ts, head, 19);
+    ts[19] = '.';
+    ts[20] = (char)('0' + ms / 100);
+    ts[21] = (char)('0' + ms / 10 % 10);
+    ts[22] = (char)('0' + ms % 10);
+    ts[23] = 'Z';
+    ts[24] = '\0';
+}
+
 static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
                       const char *fmt, va_list ap)
 {
     char msg[2048], line[4096], ts[40];
-    struct timespec now;
-    struct tm tm;
     size_t o = 0;
     int json;
     const char *rid = NULL, *tp = NULL;
+    keel_log_buf *b;
 
     if (lvl < keel_log_min || lvl >= KEEL_LOG_OFF)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (int)(now.tv_nsec / 1000000) % 1000);
+    keel_log_stamp(ts);
     if (ctx != NULL) {
         rid = ctx->request_id[0] ? ctx->request_id : NULL;
         tp = ctx->traceparent[0] ? ctx->traceparent : NULL;
         if (module == NULL && ctx->mc != NULL)
             module = ctx->mc->desc->name;
     }
-    json = keel_log_json >= 0 ? keel_log_json : !isatty(STDERR_FILENO);
+    if (keel_log_json < 0 && keel_log_tty < 0)
+        keel_log_tty = isatty(STDERR_FILENO); /* a benign race: same answer */
+    json = keel_log_json >= 0 ? keel_log_json : !keel_log_tty;
     if (json) {
         o += (size_t)snprintf(line + o, sizeof(line) - o, "{\"ts\":\"%s\",\"level\":\"%s\"",
                               ts, keel_level_names[lvl]);
@@ -102,10 +189,19 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
     }
     if (o >= sizeof(line))
         o = sizeof(line) - 1;
-    pthread_mutex_lock(&keel_log_lock);
-    fwrite(line, 1, strlen(line), stderr);
-    fflush(stderr);
-    pthread_mutex_unlock(&keel_log_lock);
+    o = strlen(line);
+    b = keel_log_tbuf;
+    if (b == NULL || lvl >= KEEL_LOG_WARN) {
+        keel__log_flush(); /* keep the order of this thread's lines */
+        keel_log_write(line, o);
+        return;
+    }
+    if (b->len + o > sizeof(b->data))
+        keel__log_flush();
+    memcpy(b->data + b->len, line, o);
+    if (b->len == 0)
+        b->first(b->arg);
+    b->len += o;
 }
 
 void keel_log(keel_ctx *ctx, keel_log_level lvl, const char *fmt, ...)

@@ -139,6 +139,15 @@ int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
  * no authn module is built; KEEL_EUNAUTH / KEEL_EFORBIDDEN / KEEL_EUNAVAIL. */
 int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, const char *token);
 
+/* Line buffering for the calling thread (an event loop): keel_log lines
+ * below warn go to a per-thread buffer that keel__log_flush writes in one
+ * write(2); first(arg) runs whenever the buffer stops being empty, so the
+ * loop can schedule the flush before it waits again.  A warn-or-worse line
+ * and a full buffer flush at once.  first NULL flushes and turns buffering
+ * off.  0, or KEEL_ENOMEM (lines are then written at once). */
+int  keel__log_buffer(void (*first)(void *arg), void *arg);
+void keel__log_flush(void);
+
 /* CLOCK_MONOTONIC in ms / ns. */
 int64_t keel__now_ms(void);
 int64_t keel__now_ns(void);

@@ -1,0 +1,121 @@
+/* test_log.c — log lines: a loop thread's buffered lines reach stderr whole,
+ * in order, in one write at keel__log_flush (or at once for warn and worse);
+ * generated request ids keep their documented shape. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/ctx-internal.h"
+
+static int firsts;
+static void on_first(void *arg)
+{
+    (void)arg;
+    firsts++;
+}
+
+/* Everything written to the file fd since the last call, NUL-terminated
+ * (static buffer). */
+static const char *drain(int fd)
+{
+    static char buf[200000];
+    static off_t seen;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, seen);
+    buf[n > 0 ? n : 0] = '\0';
+    if (n > 0)
+        seen += n;
+    return buf;
+}
+
+static void test_buffered_lines(void **state)
+{
+    char path[] = "/tmp/keel-test-log-XXXXXX";
+    int p[2], saved;
+    const char *out, *a, *b, *c, *d;
+    (void)state;
+    /* stderr into a file (a pipe would fill up and block the writer) */
+    p[1] = mkstemp(path);
+    assert_true(p[1] >= 0);
+    unlink(path);
+    p[0] = dup(p[1]);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    assert_int_equal(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+    keel__log_set_level(KEEL_LOG_INFO);
+    keel__log_set_format(1);
+
+    assert_int_equal(keel__log_buffer(on_first, NULL), 0);
+    keel_log(NULL, KEEL_LOG_INFO, "line one");
+    keel_log(NULL, KEEL_LOG_INFO, "line two");
+    assert_int_equal(firsts, 1);              /* once per empty -> non-empty */
+    assert_string_equal(drain(p[0]), "");     /* nothing written yet */
+    keel__log_flush();
+    out = drain(p[0]);
+    a = strstr(out, "line one");
+    b = strstr(out, "line two");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b);
+    keel_log(NULL, KEEL_LOG_INFO, "line three");
+    assert_int_equal(firsts, 2);
+    keel_log(NULL, KEEL_LOG_WARN, "a warning");   /* written at once, after three */
+    out = drain(p[0]);
+    c = strstr(out, "line three");
+    d = strstr(out, "a warning");
+    assert_non_null(c);
+    assert_non_null(d);
+    assert_true(c < d);
+    /* a buffer that fills up is written, nothing is lost */
+    {
+        int i, n = 0;
+        const char *q;
+        for (i = 0; i < 400; i++)
+            keel_log(NULL, KEEL_LOG_INFO, "filler %03d %0100d", i, 0);
+        keel__log_buffer(NULL, NULL);          /* flushes and turns it off */
+        for (q = drain(p[0]); (q = strstr(q, "filler ")) != NULL; q++)
+            n++;
+        assert_int_equal(n, 400);
+    }
+    keel_log(NULL, KEEL_LOG_INFO, "unbuffered");   /* off: written at once */
+    assert_non_null(strstr(drain(p[0]), "unbuffered"));
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[0]);
+    close(p[1]);
+    keel__log_set_format(-1);
+    keel__log_set_level(KEEL_LOG_ERROR);
+}
+
+static void test_request_id_shape(void **state)
+{
+    keel_ctx *a = keel__ctx_new(NULL, KEEL_TR_HTTP, NULL, 0);
+    keel_ctx *b = keel__ctx_new(NULL, KEEL_TR_HTTP, NULL, 0);
+    const char *id;
+    size_t i;
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    id = keel_ctx_request_id(a);
+    assert_int_equal(strlen(id), 18);
+    assert_memory_equal(id, "r-", 2);
+    for (i = 2; i < 18; i++)
+        assert_non_null(strchr("0123456789abcdef", id[i]));
+    assert_string_not_equal(id, keel_ctx_request_id(b));
+    keel__ctx_free(a);
+    keel__ctx_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buffered_lines),
+        cmocka_unit_test(test_request_id_shape),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
