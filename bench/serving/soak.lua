@@ -11,7 +11,9 @@ local text = { ["Content-Type"] = "text/csv", ["Authorization"] = "Bearer " .. t
 local cycle = { "echo", "get", "echo", "put", "echo", "get", "list", "echo", "put", "echo",
                 "get", "echo", "upload", "echo", "put", "get", "echo", "list", "echo", "echo" }
 local n = 0
-local id = 0
+-- riding refuses the same file twice for a horse (409): every upload
+-- changes the last sample's gz to a value unique to this thread and call
+local csv_head = csv:match("^(.*),[^,]*\n?$")
 
 -- each wrk thread gets its own number, so uploads never repeat a start time
 local threads = 0
@@ -34,10 +36,12 @@ function request()
    elseif k == "list" then
       return wrk.format("POST", "/v1/riding/list_sessions", json, '{"horse_id":' .. horse .. '}')
    else
-      -- a new start time per upload (the same one again is a 409 by design)
-      local t = 1772359200 + (id or 0) * 100000000 + n
+      -- a new start time and content per upload ("id" is set by setup)
+      local u = ((tonumber(os.getenv("SOAK_RUN")) or 0) * 10 + (id or 0)) * 100000000 + n
+      local t = 1772359200 + u
       return wrk.format("POST", "/v1/riding/upload_session?horse_id=" .. horse ..
-                        "&started_at=" .. os.date("!%Y-%m-%dT%H:%M:%SZ", t), text, csv)
+                        "&started_at=" .. os.date("!%Y-%m-%dT%H:%M:%SZ", t), text,
+                        csv_head .. string.format(",%.12f\n", u * 1e-12))
    end
 end
 

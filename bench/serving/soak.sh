@@ -44,11 +44,12 @@ export SOAK_HORSE=$(post "${AUTH[@]}" -d "{\"name\":\"Steady\",\"rider_ids\":[$R
 export SOAK_CSV=$TMP/session.csv
 
 # capacity: the same mix with no pause, 10 s
-export SOAK_DELAY_MS=0
+export SOAK_DELAY_MS=0 SOAK_RUN=1
 CAP=$(wrk -t2 -c"$CONNS" -d10s -s "$HERE/soak.lua" "$URL" | awk '/^Requests\/sec:/ {print int($2)}')
 [ "${CAP:-0}" -gt 0 ] || { echo "capacity run failed" >&2; exit 1; }
 TARGET=$(( CAP * 70 / 100 ))
 # each connection: one call, then a pause; pause = conns * 1000 / target (ms)
+export SOAK_RUN=2
 export SOAK_DELAY_MS=$(python3 -c 'import sys; print(max(1, round(int(sys.argv[1]) * 1000 / int(sys.argv[2]))))' "$CONNS" "$TARGET")
 echo "== soak: capacity $CAP calls/s with this mix; target 70 % = $TARGET/s ($CONNS connections, ${SOAK_DELAY_MS} ms pause), ${SECS} s"
 

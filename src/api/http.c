@@ -146,9 +146,10 @@ static void http_stop_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Log lines of a loop are buffered and written once per loop iteration:
- * the flush event has the lowest priority, so it runs after every I/O
- * callback of the iteration and before the loop waits again. */
+/* Log lines of a loop are buffered: the flush event has the lowest
+ * priority, so libevent runs it in an iteration with no other active event
+ * — always before the loop blocks in epoll_wait (an active event makes the
+ * wait return at once) — and a full buffer is written at once. */
 static void http_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;

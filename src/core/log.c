@@ -4,8 +4,8 @@
  * Cost per line matters: the access log writes one per request.  Whether
  * stderr is a TTY is asked once, the date part of the timestamp is reused
  * within a second (per thread), and an event-loop thread may buffer its
- * lines (keel__log_buffer) so that every line of one loop iteration goes out
- * in one write(2) before the loop waits again.
+ * lines (keel__log_buffer) and write them in one write(2) when the buffer is
+ * full or the loop has nothing else to do (before it blocks).
  */
 #include <errno.h>
 #include <stdarg.h>
