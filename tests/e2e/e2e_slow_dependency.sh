@@ -107,6 +107,12 @@ while any(t.is_alive() for t in threads):
     time.sleep(0.005)
 for t in threads:
     t.join()
+# and once more after: the machine's load moves; the baseline is the worse
+after = {"echo": [], "healthz": [], "kv.get": []}
+t1 = time.monotonic()
+while time.monotonic() - t1 < 1:
+    probe_round(c, after, [])
+    time.sleep(0.005)
 def p99(v):
     v = sorted(v)
     return v[min(len(v) - 1, int(len(v) * 0.99))] if v else -1
@@ -118,8 +124,8 @@ print(json.dumps({
     "p99_echo_ms": round(p99(lat["echo"]), 2), "p99_healthz_ms": round(p99(lat["healthz"]), 2),
     "p99_kv_get_ms": round(p99(lat["kv.get"]), 2),
     "max_echo_ms": round(max(lat["echo"] or [-1]), 2),
-    "base_p99_echo_ms": round(p99(base["echo"]), 2),
-    "base_p99_healthz_ms": round(p99(base["healthz"]), 2),
+    "base_p99_echo_ms": round(max(p99(base["echo"]), p99(after["echo"])), 2),
+    "base_p99_healthz_ms": round(max(p99(base["healthz"]), p99(after["healthz"])), 2),
     "slow_s": sorted(round(s[2], 2) for s in slow),
 }))
 PYEOF
@@ -135,8 +141,8 @@ wall=$(jget "$OUT" slow_wall_s)
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 12 else 1)' "$wall" &&
     ok "the 16 slow calls ran concurrently (${wall} s)" || fail "the 16 slow calls took ${wall} s"
 # Timing: the absolute bound (p99 < 20 ms) where the machine can show it —
-# the same probes without the slow calls (measured just before, same run)
-# have a p99 under 10 ms; on a machine too loaded for that, the p99 during
+# the same probes without the slow calls (measured just before and just
+# after, same run; the worse of the two) have a p99 under 10 ms; on a machine too loaded for that, the p99 during
 # the wait must stay within 2x the baseline + 10 ms (a stalled loop would
 # add the remote's 2 s).
 if [ "${KEEL_E2E_TIMING:-0}" = 1 ]; then
