@@ -229,9 +229,20 @@ keel_transport keel_ctx_transport(const keel_ctx *ctx);
 int64_t keel_ctx_deadline_ms(const keel_ctx *ctx);
 int64_t keel_ctx_remaining_ms(const keel_ctx *ctx);
 
-/* Who is calling: {"user_id":…,"email":…,"scopes":[…]} for a token caller,
- * {"operator":true,"scopes":["admin"]} for the CLI, NULL when auth is off. Borrowed. */
+/* Who is calling (borrowed, may be NULL):
+ *   {"user_id":…,"email":…,"scopes":[…],"token_id":…}  a signed-in user (HTTP token,
+ *                                     the CLI's --owner EMAIL, or forwarded by a keel peer)
+ *   {"operator":true,"scopes":["admin"]}  the local operator (CLI), or every
+ *                                     caller when KEEL_AUTH_DISABLED=1 (loopback only)
+ *   NULL                              nobody: a KEEL_PUBLIC method's anonymous caller
+ * Modules with user data filter by keel_ctx_user_id() in SQL (docs/modules.md). */
 const json_t *keel_ctx_principal(const keel_ctx *ctx);
+/* The calling user's id (> 0), or 0 when there is no user: the operator,
+ * auth disabled, or an anonymous caller. */
+int64_t keel_ctx_user_id(const keel_ctx *ctx);
+/* 1 when the caller holds scope "admin" (admins and the operator see every
+ * user's data), else 0. */
+int keel_ctx_is_admin(const keel_ctx *ctx);
 
 /* Records a detail message for the error being returned and returns err, so
  * `return keel_ctx_error(ctx, KEEL_EINVAL, "row %d: …", n);` reads naturally.

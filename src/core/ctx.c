@@ -218,6 +218,25 @@ const json_t *keel_ctx_principal(const keel_ctx *ctx)
     return ctx->principal;
 }
 
+int64_t keel_ctx_user_id(const keel_ctx *ctx)
+{
+    const json_t *id = json_object_get(ctx->principal, "user_id");
+    json_int_t v = json_is_integer(id) ? json_integer_value(id) : 0;
+
+    return v > 0 ? (int64_t)v : 0;
+}
+
+int keel_ctx_is_admin(const keel_ctx *ctx)
+{
+    const json_t *scopes = json_object_get(ctx->principal, "scopes"), *v;
+    size_t i;
+
+    json_array_foreach(scopes, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), "admin") == 0)
+            return 1;
+    return 0;
+}
+
 int keel_ctx_error(keel_ctx *ctx, int err, const char *fmt, ...)
 {
     va_list ap;

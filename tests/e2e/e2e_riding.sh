@@ -2,8 +2,9 @@
 # e2e_riding.sh — the riding application end to end over HTTP and the CLI:
 # register, login, horses, CSV uploads of synthetic sessions with known
 # gaits, summaries, a trend with flags, scopes (401/403), duplicates (409),
-# malformed CSV (400 with its row), unknown horse (404), and the operator
-# CLI (create-admin, riding list_horses).
+# malformed CSV (400 with its row), unknown horse (404), a second user who
+# sees none of it until it is shared, and the operator CLI (create-admin,
+# riding list_horses).
 . "$(dirname "$0")/lib.sh"
 
 AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000 KEEL_AUTH_LOCKOUT_FAILURES=3)
@@ -160,6 +161,46 @@ expect_status "horse trend" 200
 expect_eq "trend sessions" "$(jget "$HTTP_BODY" horses.0.sessions)" 4
 expect_eq "trend last session" "$(jget "$HTTP_BODY" horses.0.last_session_id)" "$S4"
 expect_contains "trend flags the one-rein session" "$(jget "$HTTP_BODY" horses.0.flags)" rein_imbalance
+
+# ---- a second user sees nothing of the first one's data -------------------------
+http POST "$B/auth/register" "${J[@]}" -d '{"email":"other@example.com","password":"hunter22"}'
+expect_status "register a second user" 200
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"other@example.com","password":"hunter22"}'
+O=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
+http POST "$B/riding/list_horses" "${O[@]}"
+expect_status "second user lists horses" 200
+expect_eq "second user sees no horse" "$(jget "$HTTP_BODY" horses)" "[]"
+http POST "$B/riding/list_riders" "${O[@]}"
+expect_eq "second user sees no rider" "$(jget "$HTTP_BODY" riders)" "[]"
+for m in get_session delete_session; do
+    http POST "$B/riding/$m" "${O[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+    expect_status "second user $m of the first user's session" 404
+done
+for m in list_sessions horse_trend; do
+    http POST "$B/riding/$m" "${O[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE}"
+    expect_status "second user $m of the first user's horse" 404
+    expect_eq "$m: same answer as for no horse" "$(jget "$HTTP_BODY" error.message)" "horse $HORSE not found"
+done
+http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-07-01T10:00:00Z" "${O[@]}" \
+    -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/trot3.csv"
+expect_status "second user uploads to the first user's horse" 404
+http POST "$B/riding/share_horse" "${O[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE,\"email\":\"other@example.com\",\"role\":\"editor\"}"
+expect_status "second user shares the first user's horse with themself" 404
+# shared as viewer: reads, cannot upload
+http POST "$B/riding/share_horse" "${A[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE,\"email\":\"other@example.com\",\"role\":\"viewer\"}"
+expect_status "owner shares as viewer" 200
+http POST "$B/riding/list_horses" "${O[@]}"
+expect_eq "viewer lists the shared horse" "$(jget "$HTTP_BODY" horses.0.id)" "$HORSE"
+expect_eq "viewer's role" "$(jget "$HTTP_BODY" horses.0.role)" viewer
+http POST "$B/riding/get_session" "${O[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+expect_status "viewer reads a session" 200
+http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-07-01T10:00:00Z" "${O[@]}" \
+    -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/trot3.csv"
+expect_status "viewer uploads" 403
+http POST "$B/riding/unshare_horse" "${A[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE,\"email\":\"other@example.com\"}"
+expect_status "owner unshares" 200
+http POST "$B/riding/get_session" "${O[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+expect_status "unshared: not found again" 404
 
 # ---- operator CLI --------------------------------------------------------------
 OUT=$(env KEEL_DATABASE_URL="$DB" "${AUTH_ENV[@]}" "$KEEL_BIN" auth create-admin --email a@b.c \

@@ -94,6 +94,7 @@ json_t *auth_user_public(const json_t *row);
 int auth_h_register(keel_ctx *ctx, const json_t *in, json_t **out);
 int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out);
 int auth_h_list_users(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_lookup_user(keel_ctx *ctx, const json_t *in, json_t **out);
 
 /* ---- auth_tokens.c --------------------------------------------------------- */
 

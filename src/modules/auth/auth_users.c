@@ -244,3 +244,49 @@ out:
     json_decref(params);
     return rc;
 }
+
+/* Internal: other modules name users by email (riding's share_horse, the
+ * CLI's --owner).  Not served to end users: it would tell anyone which
+ * emails are registered. */
+int auth_h_lookup_user(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const char *raw_email = json_string_value(json_object_get(in, "email"));
+    const json_t *id = json_object_get(in, "user_id");
+    json_t *params, *row = NULL, *scopes = NULL;
+    char err[160];
+    int rc;
+
+    if ((raw_email != NULL) == json_is_integer(id))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "give exactly one of email and user_id");
+    if (raw_email != NULL) {
+        char *email = email_norm(ctx, raw_email);
+        if (email == NULL)
+            return KEEL_ENOMEM;
+        rc = auth_user_find(keel_ctx_store(ctx), email, &row);
+    } else {
+        params = json_pack("[O]", id);
+        if (params == NULL)
+            return KEEL_ENOMEM;
+        rc = keel_store_one(keel_ctx_store(ctx), "SELECT id, email, scopes FROM auth_users "
+                                                 "WHERE id = $1", params, &row);
+        json_decref(params);
+    }
+    if (rc == KEEL_ENOTFOUND) {
+        rc = keel_ctx_error(ctx, rc, "no user with this %s", raw_email ? "email" : "id");
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    rc = auth_scopes_parse(json_string_value(json_object_get(row, "scopes")), &scopes, err,
+                           sizeof err);
+    if (rc != 0)
+        goto out;
+    *out = json_pack("{s:O, s:O, s:O}", "user_id", json_object_get(row, "id"), "email",
+                     json_object_get(row, "email"), "scopes", scopes);
+    if (*out == NULL)
+        rc = KEEL_ENOMEM;
+out:
+    json_decref(scopes);
+    json_decref(row);
+    return rc;
+}

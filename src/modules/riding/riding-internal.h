@@ -2,6 +2,8 @@
  * riding-internal.h — the riding module's private pieces, one file per job:
  *   riding.c            descriptor, typed iface and client
  *   riding_util.c       RFC 3339 parsing, row → JSON shapes, existence checks
+ *   riding_access.c     ownership and sharing: who sees which horse, share_horse
+ *   riding_cli.c        `keel riding assign-owner` (operator)
  *   riding_stable.c     riders and horses
  *   riding_upload.c     upload_session: hash, de-duplicate, summarize, store
  *   riding_sessions.c   list / get / delete sessions, horse_trend
@@ -19,6 +21,61 @@
 
 #define RIDING_TREND_MAX 5000   /* most recent sessions fed to compute trend */
 
+/* ---- riding_access.c ----------------------------------------------------- */
+
+/* The caller's rights on a horse, in increasing order. */
+typedef enum riding_role {
+    RIDING_NONE   = 0,
+    RIDING_VIEWER = 1,  /* read sessions, summaries, trends */
+    RIDING_EDITOR = 2,  /* also upload, delete the sessions they uploaded, link own riders */
+    RIDING_OWNER  = 3   /* everything, share / unshare; admins count as owners */
+} riding_role;
+
+/* The caller, from the ctx principal. */
+typedef struct riding_who {
+    int64_t user_id;  /* 0 = no user (operator / admin) */
+    int     admin;
+} riding_who;
+
+/* SQL predicate: the horse row aliased h is visible to the user bound at
+ * uid with admin flag adm (1/0), e.g. RIDING_SEES_HORSE("h", "$2", "$3").
+ * Every query that reads riding rows for a caller carries it. */
+#define RIDING_SEES_HORSE(h, uid, adm)                                                  \
+    "(" adm " = 1 OR " h ".owner_id = " uid " OR EXISTS (SELECT 1 FROM "                \
+    "riding_horse_shares sh WHERE sh.horse_id = " h ".id AND sh.user_id = " uid "))"
+
+const char *riding_role_name(riding_role r);
+/* "viewer" / "editor" → *r; KEEL_EINVAL otherwise. */
+int riding_role_parse(const char *s, riding_role *r);
+
+/* Fills who from ctx; KEEL_EUNAUTH (on ctx) when there is neither a user
+ * nor an admin. */
+int riding_who_of(keel_ctx *ctx, riding_who *who);
+
+/* [user_id, admin] for queries binding $1 = user id, $2 = admin flag; new
+ * reference or NULL. */
+json_t *riding_who_params(const riding_who *who);
+
+/* KEEL_ENOTFOUND with "<what> <id> not found" and the field <what>_id. */
+int riding_not_found(keel_ctx *ctx, const char *what, int64_t id);
+
+/* 0 when who sees horse_id with at least role need (*role, may be NULL,
+ * gets the role held); KEEL_ENOTFOUND when the horse does not exist or is
+ * not visible to who (the same answer), KEEL_EFORBIDDEN when visible with
+ * a smaller role, KEEL_E* from the store.  Detail on ctx. */
+int riding_horse_access(keel_ctx *ctx, keel_store *st, const riding_who *who, int64_t horse_id,
+                        riding_role need, riding_role *role);
+
+/* 0 when who owns rider_id (admins: any rider) or, with horse_id > 0, the
+ * rider already rides that horse; else KEEL_ENOTFOUND. */
+int riding_rider_access(keel_ctx *ctx, keel_store *st, const riding_who *who, int64_t rider_id,
+                        int64_t horse_id);
+
+/* A user id from auth (auth.lookup_user, local or remote): by email when
+ * email is not NULL, else checks that id exists.  KEEL_ENOTFOUND (no such
+ * user), KEEL_EUNAVAIL (auth not reachable), KEEL_E*. */
+int riding_user_lookup(keel_ctx *ctx, const char *email, int64_t id, int64_t *user_id);
+
 /* ---- riding_util.c ------------------------------------------------------- */
 
 /* Parses an RFC 3339 date-time ("2026-05-01T10:00:00Z", "…+02:00", optional
@@ -28,12 +85,6 @@ int riding_rfc3339_utc(const char *in, char *out, size_t len);
 
 /* Seconds since the Unix epoch. */
 int64_t riding_now(void);
-
-/* 0 if the row exists, else KEEL_ENOTFOUND with "<what> <id> not found" on
- * ctx (and the field "<what>_id"), or another KEEL_E*.  table: a riding_*
- * table name from the module's own code, never from input. */
-int riding_exists(keel_ctx *ctx, keel_store *st, const char *table, const char *what,
-                  int64_t id);
 
 /* Runs sql(params) on st and maps each row with item (*item new reference;
  * 0 or a KEEL_E* code) into *list: a new array (caller frees), NULL on
@@ -70,16 +121,26 @@ int riding_h_list_sessions(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_delete_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out);
+int riding_h_share_horse(keel_ctx *ctx, const json_t *in, json_t **out);
+int riding_h_unshare_horse(keel_ctx *ctx, const json_t *in, json_t **out);
+
+/* ---- riding_cli.c -------------------------------------------------------- */
+
+int riding_cli(keel_ctx *ctx, int argc, char **argv);
 
 /* Stores one session row and its raw CSV in one transaction (both or
- * neither).  rider_id 0 = none; summary borrowed, NULL = pending.
- * *session_id set on success.  KEEL_ECONFLICT (same hash for the horse),
- * KEEL_EBADDATA (csv not UTF-8), KEEL_E* from the store. */
+ * neither).  rider_id 0 = none; uploaded_by 0 = the operator; summary
+ * borrowed, NULL = pending.  *session_id set on success.  KEEL_ECONFLICT
+ * (same hash for the horse), KEEL_EBADDATA (csv not UTF-8), KEEL_E* from
+ * the store. */
 int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
-                          const char *started_at, const char *hash, const char *csv, size_t len,
-                          const json_t *summary, int64_t *session_id);
+                          int64_t uploaded_by, const char *started_at, const char *hash,
+                          const char *csv, size_t len, const json_t *summary,
+                          int64_t *session_id);
 
-/* Session by id from st (API shape, new reference) or KEEL_ENOTFOUND. */
-int riding_session_get(keel_store *st, int64_t session_id, json_t **session);
+/* Session by id as who sees it (API shape, new reference), or
+ * KEEL_ENOTFOUND when it does not exist or its horse is not visible to who. */
+int riding_session_get(keel_store *st, const riding_who *who, int64_t session_id,
+                       json_t **session);
 
 #endif /* RIDING_RIDING_INTERNAL_H */

@@ -2,8 +2,10 @@
  * riding.c — the riding module: descriptor, typed iface and client.
  *
  * Riders, horses and sensor sessions (docs/riding.md).  Summaries and trends
- * come from compute through its typed interface (riding_summarize.c); auth is
- * not a dependency: the gateway checks tokens before a method runs.
+ * come from compute through its typed interface (riding_summarize.c).  The
+ * gateway checks tokens before a method runs; every handler then filters by
+ * the caller's principal in SQL (riding_access.c).  auth is a dependency for
+ * naming users by email (share_horse, assign-owner).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,17 +27,22 @@ static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t
     return 0;
 }
 
+/* Under the caller's principal, like get_session: another user's session is
+ * not found. */
 static int local_session_summary(keel_module_ctx *self, keel_ctx *ctx, int64_t session_id,
                                  json_t **summary)
 {
     keel_store *st = self != NULL ? keel_module_store(self) : NULL;
     json_t *session = NULL;
+    riding_who who;
     int rc;
 
     *summary = NULL;
     if (st == NULL)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "riding module is not started");
-    rc = riding_session_get(st, session_id, &session);
+    if ((rc = riding_who_of(ctx, &who)) != 0)
+        return rc;
+    rc = riding_session_get(st, &who, session_id, &session);
     if (rc == KEEL_ENOTFOUND)
         rc = keel_ctx_error(ctx, rc, "session %lld not found", (long long)session_id);
     if (rc == 0)
@@ -107,7 +114,7 @@ static const keel_method riding_methods[] = {
       .in_schema = riding_schema_add_rider_to_horse_in,
       .out_schema = riding_schema_add_rider_to_horse_out },
     { .name = "list_horses", .handler = riding_h_list_horses, .flags = RO,
-      .summary = "horses with rider ids and session counts {limit?, offset?}",
+      .summary = "horses you own or that are shared with you, with your role {limit?, offset?}",
       .in_schema = riding_schema_list_horses_in, .out_schema = riding_schema_list_horses_out },
     { .name = "upload_session", .handler = riding_h_upload_session, .flags = KEEL_RAW_IN,
       .summary = "upload a sensor CSV for a horse {horse_id, started_at, rider_id?} + text/csv",
@@ -127,10 +134,17 @@ static const keel_method riding_methods[] = {
     { .name = "horse_trend", .handler = riding_h_horse_trend, .flags = RO,
       .summary = "compute trend over a horse's stored summaries {horse_id}",
       .in_schema = riding_schema_horse_trend_in },
+    { .name = "share_horse", .handler = riding_h_share_horse, .flags = KEEL_IDEMPOTENT,
+      .summary = "share your horse with a user as viewer or editor {horse_id, email|user_id, role}",
+      .in_schema = riding_schema_share_horse_in, .out_schema = riding_schema_share_horse_out },
+    { .name = "unshare_horse", .handler = riding_h_unshare_horse, .flags = KEEL_IDEMPOTENT,
+      .summary = "stop sharing a horse with a user {horse_id, email|user_id}",
+      .in_schema = riding_schema_unshare_horse_in, .out_schema = riding_schema_unshare_horse_out },
     {0}
 };
 
-static const char *const riding_deps[] = { "compute", NULL };
+/* auth: share_horse and --owner name users by email (auth.lookup_user). */
+static const char *const riding_deps[] = { "compute", "auth", NULL };
 
 const keel_module keel_module_riding = {
     .abi           = KEEL_ABI,
@@ -141,6 +155,7 @@ const keel_module keel_module_riding = {
     .methods       = riding_methods,
     .migrations    = riding_migrations,
     .health        = riding_health,
+    .cli           = riding_cli,
     .iface         = &riding_local,
     .iface_version = RIDING_IFACE_VERSION,
     .client        = &riding_client,

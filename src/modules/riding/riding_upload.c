@@ -1,7 +1,9 @@
 /*
  * riding_upload.c — upload_session: one sensor CSV for one horse.
  *
- * Flow: check input and horse (404) → SHA-256 of the CSV → same file for the
+ * Flow: check input, the caller's rights on the horse (404 when not
+ * visible, 403 for a viewer) and rider (theirs, or riding that horse) →
+ * SHA-256 of the CSV → same file for the
  * same horse already stored? 409 already_exists with the existing session_id
  * → summary from compute (riding_summarize; a malformed CSV returns compute's
  * bad_data with its row and stores nothing) → session row and raw CSV in one
@@ -55,7 +57,8 @@ static int check_duplicate(keel_ctx *ctx, keel_store *st, int64_t horse_id, cons
 }
 
 struct upload_job {
-    json_t     *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now] */
+    json_t     *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now,
+                             uploaded_by|null] */
     json_t     *csv;      /* JSON string of the raw CSV */
     json_int_t  id;       /* out */
 };
@@ -68,7 +71,7 @@ static int upload_tx(keel_store *st, void *arg)
 
     rc = keel_store_exec(st,
         "INSERT INTO riding_sessions (horse_id, rider_id, started_at, content_hash, bytes, "
-        "summary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "summary, created_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         job->session, &rows);
     if (rc != 0)
         goto out;
@@ -87,17 +90,19 @@ out:
 }
 
 int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
-                          const char *started_at, const char *hash, const char *csv, size_t len,
-                          const json_t *summary, int64_t *session_id)
+                          int64_t uploaded_by, const char *started_at, const char *hash,
+                          const char *csv, size_t len, const json_t *summary,
+                          int64_t *session_id)
 {
     struct upload_job job = {0};
     char *summary_text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
     int rc;
 
     job.csv = json_stringn(csv, len);
-    job.session = json_pack("[I,o,s,s,I,s?,I]", (json_int_t)horse_id,
+    job.session = json_pack("[I,o,s,s,I,s?,I,o]", (json_int_t)horse_id,
                             rider_id > 0 ? json_integer(rider_id) : json_null(), started_at, hash,
-                            (json_int_t)len, summary_text, (json_int_t)riding_now());
+                            (json_int_t)len, summary_text, (json_int_t)riding_now(),
+                            uploaded_by > 0 ? json_integer(uploaded_by) : json_null());
     if (job.csv == NULL) {
         rc = KEEL_EBADDATA;  /* not valid UTF-8 */
         goto out;
@@ -127,6 +132,7 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     char started[32], hash[65];
     json_t *summary = NULL;
     int64_t id = 0;
+    riding_who who;
     int rc;
 
     if (riding_rfc3339_utc(started_in, started, sizeof started) != 0)
@@ -138,9 +144,11 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
         return rc;
     if (len == 0)
         return keel_ctx_error(ctx, KEEL_EBADDATA, "csv: the session file is empty");
-    rc = riding_exists(ctx, st, "riding_horses", "horse", horse_id);
+    if ((rc = riding_who_of(ctx, &who)) != 0)
+        return rc;
+    rc = riding_horse_access(ctx, st, &who, horse_id, RIDING_EDITOR, NULL);
     if (rc == 0 && rider_id > 0)
-        rc = riding_exists(ctx, st, "riding_riders", "rider", rider_id);
+        rc = riding_rider_access(ctx, st, &who, rider_id, horse_id);
     if (rc != 0)
         return rc;
 
@@ -151,7 +159,8 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     rc = riding_summarize(ctx, csv, len, &summary);
     if (rc != 0)
         goto out;
-    rc = riding_session_insert(st, horse_id, rider_id, started, hash, csv, len, summary, &id);
+    rc = riding_session_insert(st, horse_id, rider_id, who.user_id, started, hash, csv, len,
+                               summary, &id);
     if (rc == KEEL_ECONFLICT) {  /* a concurrent upload of the same file won */
         rc = check_duplicate(ctx, st, horse_id, hash);
         if (rc == 0)
@@ -163,7 +172,7 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
         goto out;
     keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes)", (long long)id,
               (long long)horse_id, len);
-    rc = riding_session_get(st, id, out);
+    rc = riding_session_get(st, &who, id, out);
 out:
     json_decref(summary);
     return rc;

@@ -1,5 +1,5 @@
 /*
- * riding_util.c — small shared helpers: RFC 3339 parsing, existence checks,
+ * riding_util.c — small shared helpers: RFC 3339 parsing,
  * a query mapped row by row into a list, the API shape of a session row.
  */
 #include <stdio.h>
@@ -83,27 +83,6 @@ int riding_rfc3339_utc(const char *in, char *out, size_t len)
     return 0;
 }
 
-int riding_exists(keel_ctx *ctx, keel_store *st, const char *table, const char *what,
-                  int64_t id)
-{
-    char sql[96], field[48];
-    json_t *params = json_pack("[I]", (json_int_t)id), *row = NULL;
-    int rc;
-
-    if (params == NULL)
-        return KEEL_ENOMEM;
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE id = $1", table);
-    rc = keel_store_one(st, sql, params, &row);
-    json_decref(row);
-    json_decref(params);
-    if (rc == KEEL_ENOTFOUND) {
-        snprintf(field, sizeof field, "%s_id", what);
-        keel_ctx_error_field_new(ctx, field, json_integer(id));
-        return keel_ctx_error(ctx, rc, "%s %lld not found", what, (long long)id);
-    }
-    return rc;
-}
-
 int riding_query_list(keel_store *st, const char *sql, const json_t *params,
                       int (*item)(keel_store *st, const json_t *row, json_t **item),
                       json_t **list)
@@ -139,11 +118,13 @@ json_t *riding_session_json(const json_t *row)
     const char *text = json_string_value(json_object_get(row, "summary"));
     json_t *summary = text ? json_loads(text, 0, NULL) : NULL;
     json_t *rider = json_object_get(row, "rider_id");
+    json_t *by = json_object_get(row, "uploaded_by");
 
-    return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:o}",
+    return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:o}",
                      "session_id", json_object_get(row, "id"),
                      "horse_id", json_object_get(row, "horse_id"),
                      "rider_id", rider ? rider : json_null(),
+                     "uploaded_by", by ? by : json_null(),
                      "started_at", json_object_get(row, "started_at"),
                      "content_hash", json_object_get(row, "content_hash"),
                      "bytes", json_object_get(row, "bytes"),

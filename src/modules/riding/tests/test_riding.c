@@ -5,7 +5,10 @@
  * compute_iface (the typed path riding uses) with a tiny summary — samples =
  * number of data lines — and fails with KEEL_EBADDATA (row field) on any CSV
  * holding the word "bad", so we can check that a failed summary stores
- * nothing.  Storage transactions are checked under a fault sweep with the
+ * nothing.  The real auth module is there too: riding names users through
+ * auth.lookup_user, and the tests run as three users (A, B, C), an admin
+ * user, the operator and nobody, set as the ctx principal the way the
+ * gateway sets it from a bearer token.  Storage transactions are checked under a fault sweep with the
  * faulty store decorator (tests/fakes/faulty_store.h).
  */
 #include <setjmp.h>
@@ -22,6 +25,9 @@
 #include "compute/compute.h"
 #include "riding/riding.h"
 #include "riding/riding-internal.h"
+#include "auth/auth.h"
+#include "auth/auth-internal.h"
+#include "kv/kv.h"
 
 /* ---- fake compute --------------------------------------------------------- */
 
@@ -85,16 +91,58 @@ static const keel_module fake_compute = {
 
 /* ---- fixture --------------------------------------------------------------- */
 
-typedef struct keel_test_rt fix;
+typedef struct fix {
+    struct keel_test_rt t;
+    json_int_t a, b, c, adm;  /* user ids */
+} fix;
+
+/* The principal the next call runs as (owned), set by as_user / as_json. */
+static json_t *g_who;
+
+static void as_json(json_t *principal_new)
+{
+    json_decref(g_who);
+    g_who = principal_new;
+}
+
+static void as_user(json_int_t id)
+{
+    as_json(json_pack("{s:I, s:s, s:[s,s]}", "user_id", id, "email", "someone@example.com",
+                      "scopes", "riding:write", "compute:read"));
+}
+
+static void as_operator(void)
+{
+    as_json(json_pack("{s:b, s:[s]}", "operator", 1, "scopes", "admin"));
+}
+
+static json_int_t add_user(fix *f, const char *email, const char *scope)
+{
+    keel_store *st = keel_module_store(keel__rt_find(f->t.rt, "auth"));
+    json_t *scopes = json_pack("[s]", scope), *user = NULL;
+    json_int_t id;
+
+    assert_int_equal(auth_user_create(st, email, "unusable", scopes, &user), 0);
+    id = json_integer_value(json_object_get(user, "id"));
+    json_decref(user);
+    json_decref(scopes);
+    return id;
+}
 
 static int setup(void **state)
 {
-    static const keel_module *const mods[] = { &fake_compute, &keel_module_riding, NULL };
+    static const keel_module *const mods[] = { &fake_compute, &keel_module_kv, &keel_module_auth,
+                                               &keel_module_riding, NULL };
     fix *f = calloc(1, sizeof *f);
     char err[512];
 
-    if (f == NULL || keel_test_rt_start(f, "riding", mods, NULL, err, sizeof err) != 0)
+    if (f == NULL || keel_test_rt_start(&f->t, "riding", mods, NULL, err, sizeof err) != 0)
         fail_msg("runtime: %s", f == NULL ? "out of memory" : err);
+    f->a = add_user(f, "ann@example.com", "riding:write");
+    f->b = add_user(f, "bob@example.com", "riding:write");
+    f->c = add_user(f, "cid@example.com", "riding:write");
+    f->adm = add_user(f, "root@example.com", "admin");
+    as_user(f->a);
     fake_calls = 0;
     *state = f;
     return 0;
@@ -102,22 +150,25 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    keel_test_rt_stop(*state);
-    free(*state);
+    fix *f = *state;
+    keel_test_rt_stop(&f->t);
+    free(f);
+    as_json(NULL);
     return 0;
 }
 
-/* riding.<method>(input); raw (may be NULL) as a text/csv body.  *out new
- * ref or NULL; *body (may be NULL) gets the error body on failure. */
+/* riding.<method>(input) as g_who; raw (may be NULL) as a text/csv body.
+ * *out new ref or NULL; *body (may be NULL) gets the error body on failure. */
 static int call_raw(fix *f, const char *method, const char *input, const char *raw,
                     json_t **out, json_t **body)
 {
-    keel_ctx *ctx = keel__ctx_new(f->rt, KEEL_TR_HTTP, NULL, 0);
+    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_HTTP, NULL, 0);
     json_t *in = json_loads(input, 0, NULL);
     int rc;
 
     assert_non_null(ctx);
     assert_non_null(in);
+    keel__ctx_set_principal_new(ctx, json_incref(g_who));
     if (raw != NULL)
         keel__ctx_set_raw(ctx, raw, strlen(raw), "text/csv");
     *out = NULL;
@@ -132,6 +183,20 @@ static int call_raw(fix *f, const char *method, const char *input, const char *r
 static int call(fix *f, const char *method, const char *input, json_t **out)
 {
     return call_raw(f, method, input, NULL, out, NULL);
+}
+
+/* Like call, for a call expected to fail: the error code text. */
+static const char *fails(fix *f, const char *method, const char *input, char *code, size_t len)
+{
+    json_t *out = NULL, *body = NULL;
+    int rc = call_raw(f, method, input, NULL, &out, &body);
+
+    assert_int_not_equal(rc, 0);
+    assert_null(out);
+    snprintf(code, len, "%s", json_string_value(json_object_get(json_object_get(body, "error"),
+                                                                "code")));
+    json_decref(body);
+    return code;
 }
 
 static json_int_t new_horse(fix *f, const char *name)
@@ -152,7 +217,7 @@ static size_t count_rows(fix *f, const char *sql)
     json_t *rows = NULL;
     size_t n;
 
-    assert_int_equal(keel_store_exec(keel_module_store(keel__rt_find(f->rt, "riding")), sql, NULL,
+    assert_int_equal(keel_store_exec(keel_module_store(keel__rt_find(f->t.rt, "riding")), sql, NULL,
                                      &rows), 0);
     n = (size_t)json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
     json_decref(rows);
@@ -260,10 +325,11 @@ static void test_upload_stores_summary(void **state)
     json_decref(out);
 
     /* typed iface */
-    ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, 0);
+    ctx = keel__ctx_new(f->t.rt, KEEL_TR_LOCAL, NULL, 0);
+    keel__ctx_set_principal_new(ctx, json_incref(g_who));
     r = keel_iface(ctx, "riding", RIDING_IFACE_VERSION, &self);
     assert_ptr_equal(r, &riding_local);
-    assert_ptr_equal(self, keel__rt_find(f->rt, "riding"));
+    assert_ptr_equal(self, keel__rt_find(f->t.rt, "riding"));
     assert_int_equal(r->session_summary(self, ctx, sid, &summary), 0);
     assert_int_equal(json_integer_value(json_object_get(summary, "samples")), 2);
     json_decref(summary);
@@ -406,6 +472,271 @@ static void test_trend_and_delete(void **state)
     json_decref(out);
 }
 
+/* ---- ownership: a second user sees nothing --------------------------------- */
+
+/* A's horse with a rider and a session; ids out. */
+static void seed_a(fix *f, json_int_t *horse, json_int_t *rider, json_int_t *session)
+{
+    json_t *out = NULL;
+    char in[200];
+
+    as_user(f->a);
+    assert_int_equal(call(f, "create_rider", "{\"name\":\"Ann\"}", &out), 0);
+    *rider = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"name\":\"Comet\",\"rider_ids\":[%lld]}", (long long)*rider);
+    assert_int_equal(call(f, "create_horse", in, &out), 0);
+    *horse = json_integer_value(json_object_get(out, "id"));
+    assert_int_equal(json_integer_value(json_object_get(out, "owner_id")), f->a);
+    assert_string_equal(json_string_value(json_object_get(out, "role")), "owner");
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld,"
+             "\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)*horse, (long long)*rider);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
+    *session = json_integer_value(json_object_get(out, "session_id"));
+    assert_int_equal(json_integer_value(json_object_get(out, "uploaded_by")), f->a);
+    json_decref(out);
+}
+
+/* Every riding method, called by B on A's objects: 404 not_found, with the
+ * same message as for an id that does not exist, and nothing changes. */
+static void test_second_user_sees_nothing(void **state)
+{
+    fix *f = *state;
+    json_int_t h, r, sid, bh, br;
+    json_t *out = NULL, *body = NULL, *summary = NULL;
+    char in[200], code[64], msg_mine[160], msg_none[160];
+    keel_ctx *ctx;
+
+    seed_a(f, &h, &r, &sid);
+    as_user(f->b);
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "horses")), 0);
+    json_decref(out);
+    assert_int_equal(call(f, "list_riders", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "riders")), 0);
+    json_decref(out);
+
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_string_equal(fails(f, "get_session", in, code, sizeof code), "not_found");
+    assert_string_equal(fails(f, "delete_session", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_string_equal(fails(f, "list_sessions", in, code, sizeof code), "not_found");
+    assert_string_equal(fails(f, "horse_trend", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"email\":\"bob@example.com\",\"role\":\"editor\"}",
+             (long long)h);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"email\":\"ann@example.com\"}", (long long)h);
+    assert_string_equal(fails(f, "unshare_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-02T10:00:00Z\"}",
+             (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_B, &out, &body), KEEL_ENOTFOUND);
+    json_decref(body);
+    assert_int_equal(fake_calls, 1);  /* A's upload only: compute never saw B's CSV */
+
+    /* the message does not tell A's horse from a horse that does not exist */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call_raw(f, "list_sessions", in, NULL, &out, &body), KEEL_ENOTFOUND);
+    snprintf(msg_mine, sizeof msg_mine, "%s", json_string_value(json_object_get(
+                 json_object_get(body, "error"), "message")));
+    json_decref(body);
+    assert_int_equal(call_raw(f, "list_sessions", "{\"horse_id\":98765}", NULL, &out, &body),
+                     KEEL_ENOTFOUND);
+    snprintf(msg_none, sizeof msg_none, "%s", json_string_value(json_object_get(
+                 json_object_get(body, "error"), "message")));
+    json_decref(body);
+    snprintf(in, sizeof in, "horse %lld not found", (long long)h);
+    assert_string_equal(msg_mine, in);
+    assert_string_equal(msg_none, "horse 98765 not found");
+
+    /* B's own horse and rider cannot be tied to A's */
+    assert_int_equal(call(f, "create_rider", "{\"name\":\"Bob\"}", &out), 0);
+    br = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    bh = new_horse(f, "Dancer");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld}", (long long)h, (long long)br);
+    assert_string_equal(fails(f, "add_rider_to_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld}", (long long)bh, (long long)r);
+    assert_string_equal(fails(f, "add_rider_to_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"name\":\"Thief\",\"rider_ids\":[%lld]}", (long long)r);
+    assert_string_equal(fails(f, "create_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld,"
+             "\"started_at\":\"2026-05-02T10:00:00Z\"}", (long long)bh, (long long)r);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_B, &out, NULL), KEEL_ENOTFOUND);
+
+    /* the typed iface answers under the caller's principal too */
+    ctx = keel__ctx_new(f->t.rt, KEEL_TR_LOCAL, NULL, 0);
+    keel__ctx_set_principal_new(ctx, json_incref(g_who));
+    assert_int_equal(riding_local.session_summary(keel__rt_find(f->t.rt, "riding"), ctx, sid,
+                                                  &summary), KEEL_ENOTFOUND);
+    assert_null(summary);
+    assert_int_equal(riding_client.session_summary(NULL, ctx, sid, &summary), KEEL_ENOTFOUND);
+    keel__ctx_free(ctx);
+
+    /* A still has everything */
+    as_user(f->a);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_int_equal(call(f, "get_session", in, &out), 0);
+    json_decref(out);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_horses"), 2);
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "horses")), 1);
+    json_decref(out);
+}
+
+/* viewer reads, editor also uploads and deletes their own uploads, the owner
+ * everything; unsharing takes it all back. */
+static void test_sharing(void **state)
+{
+    fix *f = *state;
+    json_int_t h, r, sid, bsid;
+    json_t *out = NULL, *e, *body = NULL;
+    char in[200], code[64];
+
+    seed_a(f, &h, &r, &sid);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"email\":\"BOB@example.com\",\"role\":\"viewer\"}",
+             (long long)h);
+    assert_int_equal(call(f, "share_horse", in, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "user_id")), f->b);
+    json_decref(out);
+    /* unknown users, bad roles, sharing with the owner */
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"email\":\"nobody@example.com\",\"role\":\"viewer\"}",
+             (long long)h);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":4242,\"role\":\"viewer\"}", (long long)h);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "not_found");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld,\"role\":\"owner\"}", (long long)h,
+             (long long)f->c);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "invalid_input");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld,\"role\":\"viewer\"}", (long long)h,
+             (long long)f->a);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "invalid_input");
+
+    as_user(f->b);
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    e = json_array_get(json_object_get(out, "horses"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "id")), h);
+    assert_string_equal(json_string_value(json_object_get(e, "role")), "viewer");
+    assert_null(json_object_get(e, "shared_with"));  /* the share list is the owner's */
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_int_equal(call(f, "get_session", in, &out), 0);
+    json_decref(out);
+    assert_string_equal(fails(f, "delete_session", in, code, sizeof code), "forbidden");
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_int_equal(call(f, "list_sessions", in, &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "sessions")), 1);
+    json_decref(out);
+    assert_int_equal(call(f, "horse_trend", in, &out), 0);
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-02T10:00:00Z\"}",
+             (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_B, &out, &body), KEEL_EFORBIDDEN);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"), "role")),
+                        "viewer");
+    json_decref(body);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld,\"role\":\"editor\"}",
+             (long long)h, (long long)f->b);
+    assert_string_equal(fails(f, "share_horse", in, code, sizeof code), "forbidden");
+    /* C still sees nothing */
+    as_user(f->c);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_string_equal(fails(f, "list_sessions", in, code, sizeof code), "not_found");
+
+    /* editor: uploads (recorded as theirs), deletes only their own */
+    as_user(f->a);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld,\"role\":\"editor\"}",
+             (long long)h, (long long)f->b);
+    assert_int_equal(call(f, "share_horse", in, &out), 0);
+    json_decref(out);
+    as_user(f->b);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"rider_id\":%lld,"
+             "\"started_at\":\"2026-05-02T10:00:00Z\"}", (long long)h, (long long)r);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_B, &out, NULL), 0);  /* A's rider rides h */
+    bsid = json_integer_value(json_object_get(out, "session_id"));
+    assert_int_equal(json_integer_value(json_object_get(out, "uploaded_by")), f->b);
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_string_equal(fails(f, "delete_session", in, code, sizeof code), "forbidden");
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)bsid);
+    assert_int_equal(call(f, "delete_session", in, &out), 0);
+    json_decref(out);
+
+    /* the owner sees the share list, deletes anything, unshares */
+    as_user(f->a);
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    e = json_object_get(json_array_get(json_object_get(out, "horses"), 0), "shared_with");
+    assert_int_equal(json_array_size(e), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(e, 0), "user_id")), f->b);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "role")), "editor");
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"email\":\"bob@example.com\"}", (long long)h);
+    assert_int_equal(call(f, "unshare_horse", in, &out), 0);
+    assert_true(json_is_true(json_object_get(out, "removed")));
+    json_decref(out);
+    as_user(f->b);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_string_equal(fails(f, "get_session", in, code, sizeof code), "not_found");
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "horses")), 0);
+    json_decref(out);
+
+    /* a user may leave a horse shared with them */
+    as_user(f->a);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld,\"role\":\"viewer\"}",
+             (long long)h, (long long)f->c);
+    assert_int_equal(call(f, "share_horse", in, &out), 0);
+    json_decref(out);
+    as_user(f->c);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"user_id\":%lld}", (long long)h, (long long)f->c);
+    assert_int_equal(call(f, "unshare_horse", in, &out), 0);
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
+    assert_string_equal(fails(f, "list_sessions", in, code, sizeof code), "not_found");
+}
+
+/* Operator rows have no owner and are admin-only; admins see everyone's;
+ * a caller with no principal at all is refused. */
+static void test_admin_operator_anonymous(void **state)
+{
+    fix *f = *state;
+    json_int_t h, r, sid, oh;
+    json_t *out = NULL, *horses, *v;
+    char in[200], code[64];
+    size_t i;
+    int seen = 0;
+
+    seed_a(f, &h, &r, &sid);
+    as_operator();
+    oh = new_horse(f, "Barn");
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "horses")), 2);
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)oh);
+    as_user(f->a);
+    assert_string_equal(fails(f, "list_sessions", in, code, sizeof code), "not_found");
+    as_json(json_pack("{s:I, s:s, s:[s]}", "user_id", f->adm, "email", "root@example.com",
+                      "scopes", "admin"));
+    assert_int_equal(call(f, "list_horses", "{}", &out), 0);
+    horses = json_object_get(out, "horses");
+    json_array_foreach(horses, i, v) {
+        assert_string_equal(json_string_value(json_object_get(v, "role")), "admin");
+        if (json_integer_value(json_object_get(v, "id")) == oh) {
+            assert_true(json_is_null(json_object_get(v, "owner_id")));
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 1);
+    json_decref(out);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_int_equal(call(f, "get_session", in, &out), 0);
+    json_decref(out);
+
+    as_json(NULL);
+    assert_string_equal(fails(f, "list_horses", "{}", code, sizeof code), "unauthorized");
+    assert_string_equal(fails(f, "get_session", in, code, sizeof code), "unauthorized");
+}
+
 /* Fault sweep over the session transaction: fault call N for N = 1, 2, …
  * until the insert no longer reaches it; every run ends in success or a
  * documented error, and sessions and raw data always come in pairs. */
@@ -422,12 +753,12 @@ static void test_insert_fault_sweep(void **state)
     int rc, ok = 0;
 
     keel_faulty_store_init(&fs, &keel_store_sqlite);
-    assert_int_equal(keel_faulty_open(&fs, f->url, "riding", &st, err, sizeof err), 0);
+    assert_int_equal(keel_faulty_open(&fs, f->t.url, "riding", &st, err, sizeof err), 0);
     for (n = 1; n < 20; n++) {
         snprintf(hash, sizeof hash, "h%ld", n);
         keel_faulty_arm(&fs, n, 0);
-        rc = riding_session_insert(st, h, 0, "2026-05-01T10:00:00Z", hash, "a,b\n1,2\n", 8,
-                                   summary, &id);
+        rc = riding_session_insert(st, h, 0, f->a, "2026-05-01T10:00:00Z", hash, "a,b\n1,2\n",
+                                   8, summary, &id);
         assert_true(rc == 0 || rc == KEEL_EIO || rc == KEEL_EUNAVAIL);
         assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"),
                          count_rows(f, "SELECT count(*) AS n FROM riding_session_data"));
@@ -452,6 +783,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_fault_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_user_sees_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sharing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_operator_anonymous, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
