@@ -57,7 +57,9 @@ enum keel_method_flags {
      * is KEEL_PUBLIC (no token check) and local: for handlers that only
      * compute on their input, never block and never call another module
      * (echo).  Everything else runs on a worker (docs/http.md). */
-    KEEL_CHEAP      = 1u << 6
+    KEEL_CHEAP      = 1u << 6,
+    KEEL_BODY_ONLY  = 1u << 7  /* input from the body only: a query string is a 400 (secrets
+                                  such as passwords and tokens must not land in access logs) */
 };
 
 typedef struct keel_method {
@@ -243,6 +245,12 @@ int64_t keel_ctx_user_id(const keel_ctx *ctx);
 /* 1 when the caller holds scope "admin" (admins and the operator see every
  * user's data), else 0. */
 int keel_ctx_is_admin(const keel_ctx *ctx);
+
+/* The client's address ("203.0.113.7", "::1") for rate limits and logs: the
+ * TCP peer, or the last X-Forwarded-For hop when the peer is one of
+ * KEEL_TRUSTED_PROXIES; forwarded between keel processes.  NULL when unknown
+ * (CLI, in-process).  Borrowed, lives as long as ctx. */
+const char *keel_ctx_client_addr(const keel_ctx *ctx);
 
 /* Records a detail message for the error being returned and returns err, so
  * `return keel_ctx_error(ctx, KEEL_EINVAL, "row %d: …", n);` reads naturally.

@@ -17,6 +17,7 @@ typedef struct keel_cli_opts {
     const char **flags;         /* --set key=value …, NULL-terminated, owned array */
     size_t       nflags;
     int          json;          /* --json: machine-readable output */
+    const char  *owner;         /* --owner EMAIL: method calls run as that user, not the operator */
 } keel_cli_opts;
 
 /* Entry point from main(): returns the process exit status. */

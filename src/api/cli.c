@@ -16,7 +16,7 @@
 
 
 static const char keel_usage[] =
-    "usage: keel [--config FILE] [--set key=value]... <command> [args]\n"
+    "usage: keel [--config FILE] [--set key=value]... [--owner EMAIL] <command> [args]\n"
     "\n"
     "commands:\n"
     "  serve                      serve every local module over HTTP (KEEL_PORT, default 8080)\n"
@@ -33,6 +33,8 @@ static const char keel_usage[] =
     "  version                    print the version\n"
     "\n"
     "Configuration: defaults < --config file.json < KEEL_* environment < --set flags.\n"
+    "Calls run as the local operator (an admin; rows it creates have no owner), or\n"
+    "with --owner EMAIL as that user (the rows are theirs).\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage, 3 bad input data, 4 unavailable.\n";
 
 static void keel_cli_release(keel_runtime *rt)
@@ -266,15 +268,19 @@ int keel_cli_main(int argc, char **argv)
     /* Global options may stand before the command word, and --config/--set after it. */
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--config") == 0 || strcmp(a, "--set") == 0) {
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--owner") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "keel: %s needs a value\n%s", a, keel_usage);
                 goto out;
             }
             if (a[2] == 'c')
                 o.config_file = argv[++i];
+            else if (a[2] == 'o')
+                o.owner = argv[++i];
             else
                 flags[o.nflags++] = argv[++i];
+        } else if (strncmp(a, "--owner=", 8) == 0) {
+            o.owner = a + 8;
         } else if (strncmp(a, "--config=", 9) == 0) {
             o.config_file = a + 9;
         } else if (!cmd_seen && strcmp(a, "--json") == 0) {

@@ -16,9 +16,31 @@
 #include "api/remote-internal.h"
 #include "core/schema-internal.h"
 
-/* Runs one call as the operator and prints the result; returns the exit status. */
-static int keel_cli_invoke(keel_runtime *rt, const char *module, const char *method, json_t *in,
-                           const char *raw, size_t raw_len)
+/* --owner EMAIL: the principal of that user, looked up through auth by the
+ * operator.  0 or an exit status (message printed). */
+static int keel_cli_as_owner(keel_ctx *ctx, const char *email)
+{
+    json_t *in = json_pack("{s:s}", "email", email), *user = NULL;
+    int rc;
+
+    if (in == NULL)
+        return KEEL_EXIT_RUNTIME;
+    rc = keel_call(ctx, "auth", "lookup_user", in, &user);
+    json_decref(in);
+    if (rc != 0)
+        return keel__cli_fail(ctx, rc, "--owner");
+    keel__ctx_set_principal_new(ctx, json_pack("{s:O, s:O, s:O, s:b}", "user_id",
+                                               json_object_get(user, "user_id"), "email",
+                                               json_object_get(user, "email"), "scopes",
+                                               json_object_get(user, "scopes"), "cli", 1));
+    json_decref(user);
+    return keel_ctx_principal(ctx) != NULL ? 0 : KEEL_EXIT_RUNTIME;
+}
+
+/* Runs one call as the operator (or owner, see --owner) and prints the
+ * result; returns the exit status. */
+static int keel_cli_invoke(keel_runtime *rt, const char *owner, const char *module,
+                           const char *method, json_t *in, const char *raw, size_t raw_len)
 {
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_CLI, NULL, 0);
     json_t *out = NULL;
@@ -29,6 +51,10 @@ static int keel_cli_invoke(keel_runtime *rt, const char *module, const char *met
         return KEEL_EXIT_RUNTIME;
     }
     keel__ctx_set_principal_new(ctx, json_pack("{s:b, s:[s]}", "operator", 1, "scopes", "admin"));
+    if (owner != NULL && (rc = keel_cli_as_owner(ctx, owner)) != 0) {
+        keel__ctx_free(ctx);
+        return rc;
+    }
     if (raw != NULL)
         keel__ctx_set_raw(ctx, raw, raw_len, "text/plain");
     rc = keel__call_root(ctx, module, method, in, &out);
@@ -48,7 +74,7 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
 {
     keel_runtime *probe;
     keel_module_ctx *mc;
-    const char *only[2] = {module, NULL};
+    const char *only[3] = {module, o->owner ? "auth" : NULL, NULL};
     const char *none[1] = {NULL};
     int rc;
     if ((rc = keel__cli_runtime(o, NULL, 0, &probe)) != 0)
@@ -63,7 +89,8 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
     {
         keel_placement p = keel__mc_placement(mc);
         char err[1024] = "";
-        rc = keel__rt_start(probe, p == KEEL_PLACE_LOCAL ? only : none, err, sizeof(err));
+        rc = keel__rt_start(probe, p == KEEL_PLACE_LOCAL ? only : o->owner ? only + 1 : none,
+                            err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "keel: start: %s\n", err);
             keel__remote_uninstall(probe);
@@ -126,7 +153,7 @@ int keel__cli_call(const keel_cli_opts *o, int argc, char **argv)
         }
     }
     if ((rc = keel_cli_runtime_for(o, module, &rt)) == 0) {
-        rc = keel_cli_invoke(rt, module, method, in, NULL, 0);
+        rc = keel_cli_invoke(rt, o->owner, module, method, in, NULL, 0);
         keel_cli_done(rt);
     }
     json_decref(in);
@@ -295,7 +322,7 @@ int keel__cli_module(const keel_cli_opts *o, int argc, char **argv)
     }
     if ((rc = keel_cli_flags_to_input(mc, m, argc - 2, argv + 2, &in, &blob)) != 0)
         goto out;
-    rc = keel_cli_invoke(rt, d->name, m->name, in, blob, blob ? strlen(blob) : 0);
+    rc = keel_cli_invoke(rt, o->owner, d->name, m->name, in, blob, blob ? strlen(blob) : 0);
 out:
     json_decref(in);
     free(blob);

@@ -339,6 +339,21 @@ static void http_limits(http_server *srv, keel_runtime *rt)
 }
 
 /* Reads core keys and KEEL_EXPOSE into srv. */
+/* 1 when host names the loopback interface only (127.0.0.0/8, ::1, localhost). */
+static int http_host_loopback(const char *host)
+{
+    unsigned char a[16];
+    static const unsigned char v6_loop[16] = {0,0,0,0, 0,0,0,0, 0,0,0,0, 0,0,0,1};
+
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return memcmp(a, v6_loop, 16) == 0;
+    return 0;
+}
+
 static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t errlen)
 {
     keel_config *cfg = keel__rt_config(rt);
@@ -351,6 +366,12 @@ static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t 
     srv->host = keel__config_get(cfg, NULL, "host");
     if (!srv->host || !*srv->host)
         srv->host = "0.0.0.0";
+    if (keel__config_bool(cfg, NULL, "auth_disabled") && !http_host_loopback(srv->host)) {
+        snprintf(err, errlen, "KEEL_AUTH_DISABLED=1 trusts every caller as the operator: it is for "
+                 "local development and needs KEEL_HOST on loopback (127.0.0.1 or ::1), not '%s'. "
+                 "Between keel processes use KEEL_SERVICE_TOKEN (docs/placement.md)", srv->host);
+        return KEEL_ECONFIG;
+    }
     srv->max_body = keel__config_int(cfg, NULL, "max_body");
     if (srv->max_body <= 0)
         srv->max_body = 8 << 20;

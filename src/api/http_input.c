@@ -63,6 +63,9 @@ static int merge_query(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
     TAILQ_INIT(&kv);
     if (!q || !*q)
         return 0;
+    if (m->flags & KEEL_BODY_ONLY)  /* secrets in a URL end up in every proxy's access log */
+        return keel_ctx_error(ctx, KEEL_EINVAL, "%s.%s takes no query parameters: send its input "
+                              "as the JSON body", keel_module_name(mc), m->name);
     if (evhttp_parse_query_str(q, &kv) != 0) {
         rc = keel_ctx_error(ctx, KEEL_EINVAL, "malformed query string");
         goto out;

@@ -138,6 +138,11 @@ void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const 
     if (err == KEEL_EUNAVAIL && module && json_is_object(obj) && !json_object_get(obj, "module"))
         json_object_set_new(obj, "module", json_string(module));
     keel__http_answer_json(r, keel_http_status(err), body);
+    /* a handler that knows how long to wait says so (auth's login lockout) */
+    if (json_is_integer(json_object_get(obj, "retry_after_s"))
+        && json_integer_value(json_object_get(obj, "retry_after_s")) > 0
+        && json_integer_value(json_object_get(obj, "retry_after_s")) < 86400 * 30)
+        r->retry_after = (int)json_integer_value(json_object_get(obj, "retry_after_s"));
 }
 
 #define reply_error keel__http_answer_error
@@ -240,6 +245,25 @@ static int split_call_path(const char *path, char *mod, size_t modlen, char *met
     return 1;
 }
 
+/* A call from a keel peer that presented the service token: its forwarded
+ * principal (X-Keel-Principal; absent = nobody) and client address
+ * (X-Keel-Client) become ours, and keel__authorize accepts them as they are:
+ * the peer checked the caller's token and scope at its edge, as an
+ * in-process keel_call is not checked again. */
+static int keel_peer_principal(keel_ctx *ctx, struct evkeyvalq *h)
+{
+    const char *client = evhttp_find_header(h, "X-Keel-Client");
+    json_t *p = NULL;
+
+    if (keel__principal_parse(evhttp_find_header(h, "X-Keel-Principal"), &p) != 0)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "X-Keel-Principal: not a keel principal");
+    keel__ctx_set_peer_principal_new(ctx, p);
+    if (client != NULL && strlen(client) < 64 && strspn(client, "0123456789abcdefABCDEF.:")
+                                                    == strlen(client))
+        keel__ctx_set_client(ctx, client);
+    return 0;
+}
+
 /* 1 when the call went to a worker (it answers later), 0 when r holds the
  * answer. */
 static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
@@ -253,26 +277,33 @@ static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx 
     struct evbuffer *buf;
     keel_http_body b;
     json_t *in = NULL, *out = NULL;
-    int rc;
+    int rc, peer;
 
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        token = auth + 7;
+        while (*token == ' ')
+            token++;
+    }
+    /* a keel peer: the service credential (constant time), then its principal */
+    peer = keel__service_token_ok(sc->worker->rt, token);
     if (!mc || (sc->module && strcmp(sc->module, module) != 0)) {
         rc = keel_ctx_error(ctx, KEEL_ENOMODULE, mc ? "module '%s' is not served on this port"
                                                     : "unknown module '%s'", module);
         goto out;
     }
     m = keel__mc_method(mc, method);
-    if (!m || (m->flags & KEEL_INTERNAL)) {
+    if (!m || ((m->flags & KEEL_INTERNAL) && !peer)) {
         rc = keel_ctx_error(ctx, KEEL_ENOMETHOD, "unknown method '%s.%s'", module, method);
         goto out;
     }
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
-        token = auth + 7;
-        while (*token == ' ')
-            token++;
-    }
-    /* Kept on the ctx so a call to a remote module carries the same caller. */
-    if (token != NULL && *token != '\0' && (rc = keel__ctx_set_token(ctx, token)) != 0)
+    if (peer) {
+        if ((rc = keel_peer_principal(ctx, h)) != 0)
+            goto out;
+    } else if (token != NULL && *token != '\0' && (rc = keel__ctx_set_token(ctx, token)) != 0) {
+        /* kept on the ctx: checked by keel__authorize, and forwarded to a
+         * remote module when no service token is configured */
         goto out;
+    }
     /* Only a cheap method that needs no token check stays on the loop: the
      * check itself may wait on auth's store or on a remote auth. */
     if ((m->flags & (KEEL_CHEAP | KEEL_PUBLIC)) != (KEEL_CHEAP | KEEL_PUBLIC)
@@ -301,6 +332,29 @@ out:
     json_decref(in);
     json_decref(out);
     return 0;
+}
+
+/* /readyz details: for an admin token, a keel peer's service token, or
+ * anyone when every caller is the operator (KEEL_AUTH_DISABLED, loopback).
+ * Runs on the loop: a token check against a local auth is one indexed
+ * read; the probes kubelet and nginx send carry no token and cost nothing. */
+static int keel_ready_details_allowed(struct evhttp_request *req, keel_http_scope *sc,
+                                      keel_ctx *ctx)
+{
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *token = NULL;
+
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        for (token = auth + 7; *token == ' '; token++)
+            ;
+    if (token != NULL && *token != '\0' && keel__service_token_ok(sc->worker->rt, token))
+        return 1;
+    if (token == NULL || *token == '\0')
+        token = NULL;  /* only auth disabled answers yes without one */
+    else if (keel__rt_authn(sc->worker->rt) != NULL
+             && keel__mc_placement(keel__rt_authn(sc->worker->rt)) != KEEL_PLACE_LOCAL)
+        return 0;      /* no remote token check on the event loop: peers only */
+    return keel__authorize_scope(ctx, token, "admin") == 0 && keel_ctx_is_admin(ctx);
 }
 
 /* Routes a request to *r; 1 when a worker answers it later. */
@@ -344,6 +398,16 @@ static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
                 filter_modules(doc, sc->module);
                 ok = ok && module_ready(doc, sc->module);
                 json_object_set_new(doc, "status", json_string(ok ? "ok" : "unavailable"));
+            }
+            if (doc && !keel_ready_details_allowed(req, sc, ctx)) {
+                /* counts, workers and internal URLs are for admins: behind a
+                 * proxy every caller looks like loopback, so no address rule */
+                json_t *d = json_object_get(doc, "draining");
+                json_t *st = json_pack("{s:s}", "status", ok ? "ok" : "unavailable");
+                if (st && json_is_true(d))
+                    json_object_set(st, "draining", d);
+                json_decref(doc);
+                doc = st;
             }
         } else {
             doc = keel__rt_describe(sc->worker->rt);
@@ -475,6 +539,18 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
     }
     if (tp && traceparent_ok(tp))
         keel__ctx_set_traceparent(ctx, tp);
+    {
+        /* the client address: the peer, or behind a trusted proxy its last
+         * X-Forwarded-For hop (login limits key on it) */
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        char *peer = NULL, client[64];
+        ev_uint16_t pport = 0;
+        if (evcon != NULL)
+            evhttp_connection_get_peer(evcon, &peer, &pport);
+        keel__client_addr(w->rt, peer, evhttp_find_header(h, "X-Forwarded-For"), client,
+                          sizeof client);
+        keel__ctx_set_client(ctx, client);
+    }
     if (deadline < 0)
         reply_error(&r, ctx, keel_ctx_error(ctx, KEEL_EINVAL,
                                             "X-Keel-Deadline-Ms: not a non-negative integer"), NULL);

@@ -342,15 +342,61 @@ static void remote_pause_until(keel_remote *r, int64_t until_ms)
     pthread_mutex_unlock(&r->pause_mu);
 }
 
+/* Who the call is for (docs/architecture.md, wave-2 decision 3).  With
+ * KEEL_SERVICE_TOKEN: the service credential, the caller's principal and
+ * client address, which the peer trusts after matching the credential.
+ * Without: the caller's own bearer token, which the peer checks again (and
+ * nothing for the operator, who has none).  *auth / *principal new strings
+ * or NULL; client "" when not sent.  0 or KEEL_ENOMEM / KEEL_EINVAL. */
+static int remote_caller_headers(keel_runtime *rt, keel_ctx *ctx, char **auth, char **principal,
+                                 char *client, size_t clen)
+{
+    const char *svc = keel__rt_service_token(rt), *tok = keel__ctx_token(ctx);
+    const json_t *p = keel_ctx_principal(ctx);
+    char *text = NULL;
+    int n;
+
+    *auth = *principal = NULL;
+    client[0] = '\0';
+    if (svc == NULL) {
+        if (tok == NULL)
+            return 0;
+        n = asprintf(auth, "Authorization: Bearer %s", tok);
+        return n < 0 ? (*auth = NULL, KEEL_ENOMEM) : 0;
+    }
+    if (asprintf(auth, "Authorization: Bearer %s", svc) < 0) {
+        *auth = NULL;
+        return KEEL_ENOMEM;
+    }
+    if (p != NULL) {
+        text = json_dumps(p, JSON_COMPACT);
+        if (text == NULL)
+            return KEEL_ENOMEM;
+        if (strlen(text) > KEEL_PRINCIPAL_MAX || strpbrk(text, "\r\n") != NULL) {
+            free(text);
+            return KEEL_EINVAL;
+        }
+        n = asprintf(principal, "X-Keel-Principal: %s", text);
+        free(text);
+        if (n < 0) {
+            *principal = NULL;
+            return KEEL_ENOMEM;
+        }
+    }
+    if (keel_ctx_client_addr(ctx) != NULL)
+        snprintf(client, clen, "X-Keel-Client: %s", keel_ctx_client_addr(ctx));
+    return 0;
+}
+
 static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
                        const json_t *in, json_t **out)
 {
     keel_remote *r = self;
     remote_mod *rm = remote_find(r, mc);
-    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64], h_auth[512];
-    const char *headers[10], *tp;
+    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64], h_client[96];
+    const char *headers[13], *tp;
     keel_http_reply rep = { 0 };
-    char *body = NULL;
+    char *body = NULL, *h_auth = NULL, *h_principal = NULL;
     int64_t deadline = keel_ctx_deadline_ms(ctx), now = keel__now_ms();
     int rc, attempt, allowed, transient = 0, nh = 0;
     int max_attempts = (m->flags & KEEL_IDEMPOTENT) ? KEEL_RETRY_ATTEMPTS : 1;
@@ -412,10 +458,17 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
         snprintf(h_tp, sizeof(h_tp), "traceparent: %s", tp);
         headers[nh++] = h_tp;
     }
-    if (keel__ctx_token(ctx) != NULL && strlen(keel__ctx_token(ctx)) < sizeof(h_auth) - 32) {
-        snprintf(h_auth, sizeof(h_auth), "Authorization: Bearer %s", keel__ctx_token(ctx));
-        headers[nh++] = h_auth;
+    rc = remote_caller_headers(r->rt, ctx, &h_auth, &h_principal, h_client, sizeof h_client);
+    if (rc) {
+        rc = remote_fail(ctx, rm, rc, "cannot forward the caller");
+        goto out;
     }
+    if (h_auth)
+        headers[nh++] = h_auth;
+    if (h_principal)
+        headers[nh++] = h_principal;
+    if (h_client[0])
+        headers[nh++] = h_client;
     headers[nh++] = h_dl;
     headers[nh] = NULL;
 
@@ -460,6 +513,8 @@ out:
     }
     pthread_mutex_unlock(&rm->mu);
     free(body);
+    free(h_auth);
+    free(h_principal);
     keel__http_reply_clear(&rep);
     return rc;
 }

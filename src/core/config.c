@@ -62,7 +62,7 @@ const keel_config_key keel_core_config_keys[] = {
     {.name = "data_dir", .type = KEEL_CFG_STRING, .def = "./var",
      .help = "directory for local data"},
     {.name = "auth_disabled", .type = KEEL_CFG_BOOL, .def = "false",
-     .help = "skip bearer-token checks (local development only)"},
+     .help = "every caller is the operator (local development only; refused unless host is loopback)"},
     {.name = "health_host", .type = KEEL_CFG_STRING, .def = "127.0.0.1",
      .help = "address `keel health` probes (its port is `port`)"},
     {.name = "store_busy_ms", .type = KEEL_CFG_INT, .def = "5000", .min = 1, .max = 600000,
@@ -96,6 +96,10 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "retry delay after the first failure, doubled per attempt (with jitter)"},
     {.name = "events_backoff_max_ms", .type = KEEL_CFG_INT, .def = "300000", .min = 1, .max = 86400000,
      .help = "cap of the retry delay"},
+    {.name = "service_token", .type = KEEL_CFG_STRING, .def = "", .flags = KEEL_SECRET,
+     .help = "shared credential between keel processes (>= 32 characters; use _FILE)"},
+    {.name = "trusted_proxies", .type = KEEL_CFG_STRING, .def = "",
+     .help = "proxy addresses/CIDRs whose X-Forwarded-For last hop is the client address"},
     {0}
 };
 

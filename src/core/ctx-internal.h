@@ -41,6 +41,9 @@ struct keel_runtime {
     void                 *remote_self;
     keel_module_ctx      *authn;
     int                   auth_disabled;
+    const char           *service_token; /* KEEL_SERVICE_TOKEN (borrowed from cfg) or NULL */
+    keel_netmask         *proxies;       /* KEEL_TRUSTED_PROXIES, owned */
+    size_t                nproxies;
     int                   check_output; /* check_output: replies against their out_schema */
     int                   call_log_fd;  /* call_log: "module.method" per handler run, or -1 */
     keel_store_opts       store_opts;   /* store_busy_ms, store_cache, store_sync */
@@ -69,6 +72,8 @@ struct keel_ctx {
     json_t          *errfields;    /* owned object or NULL */
     char             request_id[65]; /* up to 64 characters (docs/http.md) */
     char             traceparent[64];
+    char             client[64];     /* client address ("" = unknown): peer or trusted XFF hop */
+    int              peer;           /* principal forwarded by a keel peer (service token) */
 };
 
 /* Copies the caller-visible state of parent into a child for a nested call. */

@@ -85,6 +85,7 @@ keel_ctx *keel__ctx_child(keel_ctx *parent)
     }
     memcpy(c->request_id, parent->request_id, sizeof(c->request_id));
     memcpy(c->traceparent, parent->traceparent, sizeof(c->traceparent));
+    memcpy(c->client, parent->client, sizeof(c->client));
     return c;
 }
 
@@ -139,6 +140,13 @@ void keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal)
 {
     json_decref(ctx->principal);
     ctx->principal = principal;
+    ctx->peer = 0;
+}
+
+void keel__ctx_set_peer_principal_new(keel_ctx *ctx, json_t *principal)
+{
+    keel__ctx_set_principal_new(ctx, principal);
+    ctx->peer = 1;
 }
 
 int keel__ctx_set_token(keel_ctx *ctx, const char *token)

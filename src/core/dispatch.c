@@ -188,14 +188,19 @@ const void *keel_iface(keel_ctx *ctx, const char *module, unsigned min_version,
 
 int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, const char *token)
 {
+    if ((m->flags & KEEL_PUBLIC) || ctx->peer)
+        return 0;
+    return keel__authorize_scope(ctx, token, keel__mc_scope(mc, m));
+}
+
+int keel__authorize_scope(keel_ctx *ctx, const char *token, const char *scope)
+{
     keel_runtime *rt = ctx->rt;
     const keel_authn_iface *a;
     keel_module_ctx *amc = NULL;
     json_t *principal = NULL;
     int rc;
 
-    if (m->flags & KEEL_PUBLIC)
-        return 0;
     if (rt->auth_disabled || rt->authn == NULL) {
         /* nobody to check tokens with: every caller is the operator (an admin),
          * and KEEL_AUTH_DISABLED is refused on a non-loopback listener */
@@ -210,12 +215,16 @@ int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, co
         char nm[128], env[160];
         snprintf(nm, sizeof(nm), "remote_%s", rt->authn->desc->name);
         keel__config_envname(NULL, nm, env, sizeof(env));
+        if (rt->service_token != NULL)  /* keel peers are served; users cannot be checked */
+            return keel_ctx_error(ctx, KEEL_EUNAUTH, "this process serves keel peers (service "
+                                  "token) only: set %s to accept user tokens", env);
         keel_ctx_error_field_new(ctx, "module", json_string(rt->authn->desc->name));
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "authentication module '%s' runs nowhere in this "
-                              "process: place it (KEEL_MODULES_LOCAL / %s) or, on a private "
-                              "network only, set KEEL_AUTH_DISABLED=1", rt->authn->desc->name, env);
+                              "process: place it (KEEL_MODULES_LOCAL / %s), or set "
+                              "KEEL_SERVICE_TOKEN to serve keel peers only",
+                              rt->authn->desc->name, env);
     }
-    rc = a->authenticate(amc, ctx, token, keel__mc_scope(mc, m), &principal);
+    rc = a->authenticate(amc, ctx, token, scope, &principal);
     if (rc != 0) {
         json_decref(principal);
         if (rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT) {

@@ -228,7 +228,12 @@ json_t *keel__rt_describe(keel_runtime *rt)
         }
         json_array_append_new(arr, o);
     }
-    return json_pack("{s:s, s:o}", "keel", KEEL_VERSION, "modules", arr);
+    /* auth: "disabled" (every caller is the operator: local development),
+     * "tokens" (bearer tokens checked through the authn module), "none" (no
+     * authn module built); service_token: keel peers must present one */
+    return json_pack("{s:s, s:{s:s, s:b}, s:o}", "keel", KEEL_VERSION, "auth", "mode",
+                     rt->auth_disabled ? "disabled" : rt->authn ? "tokens" : "none",
+                     "service_token", rt->service_token != NULL, "modules", arr);
 }
 
 json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)

@@ -102,6 +102,8 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     }
     keel__log_set_level(level);
     rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
+    if ((rc = keel__rt_principal_config(rt, err, errlen)) != 0)
+        return rc;
     rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
     rt->check_output = keel__config_bool(rt->cfg, NULL, "check_output");
     rt->store_opts.busy_ms = (int)keel__config_int(rt->cfg, NULL, "store_busy_ms");

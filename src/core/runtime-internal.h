@@ -115,6 +115,9 @@ void      keel__ctx_set_raw(keel_ctx *ctx, const char *data, size_t len, const c
 void      keel__ctx_set_callee(keel_ctx *ctx, keel_module_ctx *mc);
 /* Steals principal (may be NULL). */
 void      keel__ctx_set_principal_new(keel_ctx *ctx, json_t *principal);
+/* The same for a principal forwarded by a keel peer that presented the
+ * service token: keel__authorize then accepts the call as it is. */
+void      keel__ctx_set_peer_principal_new(keel_ctx *ctx, json_t *principal);
 /* The caller's bearer token (copied; NULL clears), forwarded to remote
  * modules as Authorization so the callee can check the same caller. */
 int         keel__ctx_set_token(keel_ctx *ctx, const char *token);
@@ -138,6 +141,39 @@ int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
  * sets the ctx principal.  0 when the method is public, auth is disabled or
  * no authn module is built; KEEL_EUNAUTH / KEEL_EFORBIDDEN / KEEL_EUNAVAIL. */
 int keel__authorize(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m, const char *token);
+/* The same for an explicit scope (e.g. "admin" for /readyz details). */
+int keel__authorize_scope(keel_ctx *ctx, const char *token, const char *scope);
+
+/* ---- the principal between processes (principal.c) ---------------------- */
+
+/* Longest X-Keel-Principal accepted, bytes. */
+#define KEEL_PRINCIPAL_MAX 4096
+
+typedef struct keel_netmask keel_netmask;
+
+/* Reads service_token (refused when shorter than 32 characters) and
+ * trusted_proxies into rt.  KEEL_ECONFIG with err. */
+int keel__rt_principal_config(keel_runtime *rt, char *err, size_t errlen);
+/* The configured service token (borrowed) or NULL. */
+const char *keel__rt_service_token(const keel_runtime *rt);
+/* 1 when token (may be NULL) is the configured service token, compared in
+ * constant time; 0 otherwise or when none is configured. */
+int keel__service_token_ok(const keel_runtime *rt, const char *token);
+/* An X-Keel-Principal value → *principal (new reference), NULL for NULL/"".
+ * Accepts {"user_id":>0,"scopes":[…],…} or {"operator":true,"scopes":[…]};
+ * KEEL_EINVAL for anything else. */
+int keel__principal_parse(const char *text, json_t **principal);
+/* "10.0.0.0/8, ::1" → *out (new array, caller frees) of *n masks.
+ * KEEL_ECONFIG with err naming the bad item. */
+int keel__proxies_parse(const char *text, keel_netmask **out, size_t *n, char *err,
+                        size_t errlen);
+/* The client address of a request from peer: the last hop of xff (may be
+ * NULL) when peer is one of the trusted proxies and the hop is an IP
+ * address, else peer.  Returns 1 when the XFF hop was used. */
+int keel__client_addr(const keel_runtime *rt, const char *peer, const char *xff, char *out,
+                      size_t outlen);
+/* Sets the client address of ctx (copied; NULL clears). */
+void keel__ctx_set_client(keel_ctx *ctx, const char *addr);
 
 /* Line buffering for the calling thread (an event loop): keel_log lines
  * below warn go to a per-thread buffer that keel__log_flush writes in one

@@ -267,6 +267,7 @@ void keel__rt_free(keel_runtime *rt)
         free(mc->remote_url);
     }
     free(rt->mods);
+    free(rt->proxies);
     keel__config_free(rt->cfg);
     if (rt->call_log_fd >= 0)
         close(rt->call_log_fd);

@@ -196,8 +196,10 @@ def check_compose(keel, deploy):
     secrets_top = doc.get("secrets") or {}
     secret_files = {}
     for sname, s in secrets_top.items():
-        # The value is the operator's; what keel must accept is a database URL.
-        secret_files[f"/run/secrets/{sname}"] = "sqlite::memory:" if sname == "db_url" else "x"
+        # The value is the operator's; what keel must accept is a database URL, and a
+        # service token of at least 32 characters (what `openssl rand -hex 32` writes).
+        secret_files[f"/run/secrets/{sname}"] = ("sqlite::memory:" if sname == "db_url" else
+                                                 "0" * 64 if sname == "service_token" else "x")
     for sname, svc in svcs.items():
         env = compose_env(svc)
         check_env_names(keel, f"compose {sname}", env)
@@ -232,10 +234,18 @@ def check_compose(keel, deploy):
     nets = lambda svc: set(svc.get("networks") or ["default"])
     ngx = svcs["nginx"]
     check(not nets(ngx) & nets(svcs["postgres"]), "compose: nginx and postgres share no network")
-    if truthy(cenv.get("KEEL_AUTH_DISABLED", "")):
-        check(not nets(ngx) & nets(comp), "compose: compute (auth disabled) shares no network with nginx")
-        check(all(str(p).startswith("127.0.0.1:") for p in comp.get("ports") or []),
-              "compose: compute (auth disabled) is published on the host's loopback only")
+    check(not truthy(cenv.get("KEEL_AUTH_DISABLED", "")),
+          "compose: compute checks callers (no KEEL_AUTH_DISABLED: refused off loopback)")
+    check(not nets(ngx) & nets(comp), "compose: compute shares no network with nginx")
+    for sname, env in (("keel", genv), ("compute", cenv)):
+        f = env.get("KEEL_SERVICE_TOKEN_FILE", "")
+        check(f.startswith("/run/secrets/") and f.rsplit("/", 1)[-1] in (svcs[sname].get("secrets") or []),
+              f"compose: {sname} reads KEEL_SERVICE_TOKEN_FILE from a mounted secret")
+    check(genv.get("KEEL_SERVICE_TOKEN_FILE") == cenv.get("KEEL_SERVICE_TOKEN_FILE"),
+          "compose: gateway and compute share one service token")
+    u = urllib.parse.urlparse(cenv.get("KEEL_REMOTE_AUTH", ""))
+    check(u.scheme == "http" and u.hostname == "keel",
+          f"compose: compute checks user tokens through the gateway's auth (KEEL_REMOTE_AUTH={cenv.get('KEEL_REMOTE_AUTH')})")
     check(any(str(v).startswith("./nginx.conf:") for v in ngx.get("volumes") or []),
           "compose: nginx mounts ./nginx.conf")
     conf = open(os.path.join(deploy, "nginx.conf")).read()
@@ -367,6 +377,11 @@ def check_k8s(keel, deploy):
         data = {k: str(v) for k, v in (o.get("stringData") or {}).items()}
         for k in (o.get("data") or {}):
             data[k] = "x"
+        if "service_token" in data:
+            # the manifest's placeholder is too short on purpose (keel refuses to start
+            # with it); the operator's real one is `openssl rand -hex 32`
+            check(len(data["service_token"]) < 32, "k8s: the service_token placeholder cannot be used as is")
+            data["service_token"] = "0" * 64
         secrets[get(o, "metadata.name")] = data
     for name, data in cm_data.items():
         check_env_names(keel, f"configmap {name}", data)
@@ -413,16 +428,22 @@ def check_k8s(keel, deploy):
         truthy = lambda v: str(v).lower() in ("1", "true", "yes", "on")
         check(not truthy(genv.get("KEEL_AUTH_DISABLED", "")), "k8s: gateway checks tokens (no KEEL_AUTH_DISABLED)")
         cenv, clabels = deployments[computes[0]][2], deployments[computes[0]][1]
-        if truthy(cenv.get("KEEL_AUTH_DISABLED", "")):
-            glabels = deployments[gateways[0]][1]
-            guarded = False
-            for _, np_ in by_kind.get("NetworkPolicy", []):
-                if not labels_match(get(np_, "spec.podSelector.matchLabels") or {}, clabels):
-                    continue
-                peers = [f for rule in get(np_, "spec.ingress") or [] for f in rule.get("from") or []]
-                guarded = "Ingress" in (get(np_, "spec.policyTypes") or []) and bool(peers) and all(
-                    labels_match(get(f, "podSelector.matchLabels") or {}, glabels) and len(f) == 1 for f in peers)
-            check(guarded, "k8s: compute (auth disabled) admits ingress from gateway pods only (NetworkPolicy)")
+        check(not truthy(cenv.get("KEEL_AUTH_DISABLED", "")),
+              "k8s: compute checks callers (no KEEL_AUTH_DISABLED: refused off loopback)")
+        check("KEEL_SERVICE_TOKEN_FILE" in genv and genv.get("KEEL_SERVICE_TOKEN_FILE") == cenv.get("KEEL_SERVICE_TOKEN_FILE"),
+              "k8s: gateway and compute read one service token from a mounted Secret")
+        u = urllib.parse.urlparse(cenv.get("KEEL_REMOTE_AUTH", ""))
+        check(u.scheme == "http" and u.hostname in services and gateways[0] in services[u.hostname][0],
+              f"k8s: compute checks user tokens through the gateway's auth (KEEL_REMOTE_AUTH={cenv.get('KEEL_REMOTE_AUTH')})")
+        glabels = deployments[gateways[0]][1]
+        guarded = False
+        for _, np_ in by_kind.get("NetworkPolicy", []):
+            if not labels_match(get(np_, "spec.podSelector.matchLabels") or {}, clabels):
+                continue
+            peers = [f for rule in get(np_, "spec.ingress") or [] for f in rule.get("from") or []]
+            guarded = "Ingress" in (get(np_, "spec.policyTypes") or []) and bool(peers) and all(
+                labels_match(get(f, "podSelector.matchLabels") or {}, glabels) and len(f) == 1 for f in peers)
+        check(guarded, "k8s: compute admits ingress from gateway pods only (NetworkPolicy)")
         replicas = get(deployments[gateways[0]][0], "spec.replicas", 1)
         check(isinstance(replicas, int) and replicas >= 3, f"k8s: gateway runs {replicas} replicas (>= 3)")
     for fn, h in by_kind.get("HorizontalPodAutoscaler", []):

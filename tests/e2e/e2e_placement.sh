@@ -6,7 +6,10 @@
 #   2. B runs compute+auth (+kv, auth's dependency); gateway G runs
 #      echo,kv,riding with KEEL_REMOTE_COMPUTE/KEEL_REMOTE_AUTH pointing at B
 #      (auth enforced on G through the remote auth), and gateway O does the
-#      same with auth off (B's modules only as a dependency). HTTP and CLI.
+#      same with auth off on loopback (local development).  Processes trust
+#      each other through KEEL_SERVICE_TOKEN only: nothing runs with auth
+#      disabled in the split.  HTTP and CLI.  Riding in its own process R
+#      behind gateway GR: two users, each seeing only their own data.
 #   3. B killed: calls that need B get a fast 503 naming the module, kv keeps
 #      working, /v1/modules shows the breaker open; B restarted on the same
 #      port: calls recover within a few seconds.
@@ -75,10 +78,14 @@ keel_stop ONE
 B_LOCAL=auth,kv; has compute && B_LOCAL=compute,$B_LOCAL
 G_LOCAL=echo,kv; has riding && G_LOCAL=$G_LOCAL,riding
 BPORT=$(free_port)
-B_ENV=(KEEL_MODULES_LOCAL=$B_LOCAL KEEL_AUTH_DISABLED=1
+SVC=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')   # the service credential
+printf '%s' "$SVC" >"$E2E_TMP/service_token"
+B_ENV=(KEEL_MODULES_LOCAL=$B_LOCAL KEEL_SERVICE_TOKEN_FILE="$E2E_TMP/service_token"
+       KEEL_AUTH_PBKDF2_ITERATIONS=1000
        KEEL_AUTH_DEFAULT_SCOPES=riding:write,compute:read,kv:read,kv:write)
 serve_on B "$BPORT" "${B_ENV[@]}"
-REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT)
+REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT
+            KEEL_SERVICE_TOKEN="$SVC")
 has compute && REMOTE_ENV+=(KEEL_REMOTE_COMPUTE=http://127.0.0.1:$BPORT)
 keel_serve G "${REMOTE_ENV[@]}"
 keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1
@@ -146,6 +153,59 @@ if has riding; then
     expect_status "G: a malformed CSV: compute's error crosses both hops" 400
     expect_eq "G: still bad_data" "$(jget "$HTTP_BODY" error.code)" "bad_data"
     expect_contains "G: with compute's row and column" "$(jget "$HTTP_BODY" error.message)" "row 2 (line 3), column 'ay'"
+
+    # ---- riding in its own process R, behind gateway GR: two users ------------
+    keel_serve R KEEL_MODULES_LOCAL=riding KEEL_REMOTE_AUTH="http://127.0.0.1:$BPORT" \
+        KEEL_REMOTE_COMPUTE="http://127.0.0.1:$BPORT" KEEL_SERVICE_TOKEN="$SVC"
+    keel_serve GR KEEL_MODULES_LOCAL=echo,kv KEEL_REMOTE_AUTH="http://127.0.0.1:$BPORT" \
+        KEEL_REMOTE_COMPUTE="http://127.0.0.1:$BPORT" KEEL_REMOTE_RIDING="http://127.0.0.1:$R" \
+        KEEL_SERVICE_TOKEN="$SVC"
+    post "$GR" /v1/auth/register '{"email":"bob@example.org","password":"battery staple"}'
+    post "$GR" /v1/auth/login '{"email":"bob@example.org","password":"battery staple"}'
+    expect_status "GR: second user logs in" 200
+    BOB=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
+    post "$GR" /v1/riding/create_horse '{"name":"Comet"}' "${AUTH[@]}"
+    expect_status "GR: ann creates a horse on R" 200
+    expect_eq "GR: R saw ann as the owner" "$(jget "$HTTP_BODY" role)" owner
+    RH=$(jget "$HTTP_BODY" id)
+    http POST "http://127.0.0.1:$GR/v1/riding/upload_session?horse_id=$RH&started_at=2026-03-01T10:00:00Z" \
+        -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/session.csv" "${AUTH[@]}"
+    expect_status "GR: ann uploads (R asks compute on B)" 200
+    RS=$(jget "$HTTP_BODY" session_id)
+    post "$GR" /v1/riding/list_horses '{}' "${BOB[@]}"
+    expect_status "GR: bob lists horses" 200
+    expect_eq "GR: bob sees no horse" "$(jget "$HTTP_BODY" horses)" "[]"
+    post "$GR" /v1/riding/get_session "{\"session_id\":$RS}" "${BOB[@]}"
+    expect_status "GR: bob reads ann's session" 404
+    post "$GR" /v1/riding/delete_session "{\"session_id\":$RS}" "${BOB[@]}"
+    expect_status "GR: bob deletes ann's session" 404
+    post "$GR" /v1/riding/share_horse "{\"horse_id\":$RH,\"email\":\"bob@example.org\",\"role\":\"viewer\"}" "${AUTH[@]}"
+    expect_status "GR: ann shares with bob (R resolves the email on B)" 200
+    post "$GR" /v1/riding/get_session "{\"session_id\":$RS}" "${BOB[@]}"
+    expect_status "GR: bob reads the shared session" 200
+    post "$GR" /v1/riding/delete_session "{\"session_id\":$RS}" "${BOB[@]}"
+    expect_status "GR: a viewer cannot delete" 403
+    # R on its own: user tokens are checked through B; a forged principal is not trusted
+    post "$R" /v1/riding/list_horses '{}'
+    expect_status "R direct, no token" 401
+    post "$R" /v1/riding/list_horses '{}' "${BOB[@]}"
+    expect_status "R direct, bob's own token (checked on B)" 200
+    expect_eq "R direct: bob sees only the shared horse" "$(jget "$HTTP_BODY" horses.0.role)" viewer
+    post "$R" /v1/riding/list_horses '{}' -H 'X-Keel-Principal: {"operator":true,"scopes":["admin"]}'
+    expect_status "R direct, a forged principal without the service token" 401
+    post "$R" /v1/riding/list_horses '{}' -H "Authorization: Bearer ${SVC}x" \
+        -H 'X-Keel-Principal: {"operator":true,"scopes":["admin"]}'
+    expect_status "R direct, a wrong service token" 401
+    post "$R" /v1/auth/lookup_user '{"email":"bob@example.org"}' "${BOB[@]}"
+    expect_status "R: internal methods are not served to users" 404
+    post "$BPORT" /v1/auth/lookup_user '{"email":"bob@example.org"}' "${BOB[@]}"
+    expect_status "B: auth.lookup_user is not served to users" 404
+    post "$BPORT" /v1/compute/aggregate "@$E2E_TMP/aggregate.json" "${BOB[@]}"
+    expect_status "B: a data scientist calls split compute with their own token" 200
+    post "$BPORT" /v1/compute/aggregate "@$E2E_TMP/aggregate.json"
+    expect_status "B: compute without a token" 401
+    keel_stop GR
+    keel_stop R
 else
     skip "riding flow through the split gateway (riding not built)"
 fi

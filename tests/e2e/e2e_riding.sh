@@ -7,7 +7,7 @@
 # riding list_horses).
 . "$(dirname "$0")/lib.sh"
 
-AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000 KEEL_AUTH_LOCKOUT_FAILURES=3)
+AUTH_ENV=(KEEL_AUTH_PBKDF2_ITERATIONS=1000 KEEL_AUTH_LOCKOUT_FAILURES=3 KEEL_AUTH_LOCKOUT_BASE_S=60)
 keel_serve S "${AUTH_ENV[@]}"
 B="http://127.0.0.1:$S/v1"
 DB=$(e2e_db_url S)
@@ -36,14 +36,26 @@ expect_status "register short password" 400
 
 http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"wrong-one"}'
 expect_status "login wrong password" 401
-# lockout after lockout_failures (3 here) failed logins, counted in kv
+# lockout after lockout_failures (3 here) failed logins from one address:
+# answered at once with 429 and Retry-After, in auth's own tables
 http POST "$B/auth/register" "${J[@]}" -d '{"email":"locked@example.com","password":"hunter22"}'
 for i in 1 2 3; do
     http POST "$B/auth/login" "${J[@]}" -d '{"email":"locked@example.com","password":"guess-'$i'"}'
 done
 expect_status "third wrong password" 401
-http POST "$B/auth/login" "${J[@]}" -d '{"email":"locked@example.com","password":"hunter22"}'
-expect_status "locked out, even with the right password" 429
+t0=$(date +%s%3N)
+curl -sS -D "$E2E_TMP/h429" -o "$E2E_TMP/b429" -X POST "$B/auth/login" "${J[@]}" \
+    -d '{"email":"locked@example.com","password":"hunter22"}' >/dev/null
+dt=$(( $(date +%s%3N) - t0 ))
+expect_contains "locked out, even with the right password" "$(head -1 "$E2E_TMP/h429")" " 429"
+RA=$(tr -d '\r' <"$E2E_TMP/h429" | awk -F': ' 'tolower($1)=="retry-after" {print $2}')
+[ -n "$RA" ] && [ "$RA" -ge 55 ] && [ "$RA" -le 60 ] && ok "429 says when to retry (Retry-After: $RA)" \
+    || fail "Retry-After: '$RA', want the 60 s lockout"
+[ "$dt" -lt 1000 ] && ok "429 answered at once (${dt} ms)" || fail "429 took ${dt} ms"
+# passwords never in a URL: auth methods refuse query parameters
+http POST "$B/auth/login?email=rider@example.com&password=hunter22" "${J[@]}" -d '{}'
+expect_status "login with the password in the query string" 400
+expect_contains "says to use the body" "$(jget "$HTTP_BODY" error.message)" "no query parameters"
 
 http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
 expect_status "login" 200
@@ -71,6 +83,15 @@ expect_status "check_token (public)" 200
 expect_eq "check_token answers the principal" "$(jget "$HTTP_BODY" email)" "rider@example.com"
 http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["admin"]}'
 expect_status "cannot grant a scope one lacks" 403
+# a login token (24 h) cannot mint a year-long token without the password
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"ttl_s":31536000}'
+expect_status "year-long token from a login token" 403
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"ttl_s":604800,"password":"hunter22","name":"dashboard"}'
+expect_status "7-day dashboard token with the password" 200
+http POST "$B/auth/list_tokens" "${A[@]}" "${J[@]}" -d '{}'
+expect_status "list tokens" 200
+expect_contains "the dashboard token is listed" "$HTTP_BODY" '"dashboard"'
+case "$HTTP_BODY" in *kt_*) fail "list_tokens shows a token";; *) ok "list_tokens never shows a token";; esac
 
 # ---- horses ------------------------------------------------------------------
 http POST "$B/riding/create_rider" "${A[@]}" "${J[@]}" -d '{"name":"Ann"}'
@@ -215,6 +236,37 @@ http POST "$B/auth/list_users" "${A[@]}"
 expect_status "rider lists users" 403
 env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" auth create-admin --email not-an-email >/dev/null 2>&1 && rc=0 || rc=$?
 expect_eq "create-admin bad email exit" "$rc" 3
+# someone registered other@ first: create-admin does not promote it with their password
+env KEEL_DATABASE_URL="$DB" "${AUTH_ENV[@]}" "$KEEL_BIN" auth create-admin --email other@example.com \
+    >/dev/null 2>"$E2E_TMP/squat.err" && rc=0 || rc=$?
+expect_eq "create-admin on an existing user without --password exit" "$rc" 2
+expect_contains "says why" "$(cat "$E2E_TMP/squat.err")" "--password"
+http POST "$B/auth/list_users" "${O[@]}"
+expect_status "the squatter is not an admin" 403
+# /readyz details are for admins only
+http GET "http://127.0.0.1:$S/readyz"
+expect_status "readyz without a token" 200
+expect_eq "readyz without a token: status only" "$HTTP_BODY" '{"status":"ok"}'
+http GET "http://127.0.0.1:$S/readyz" -H "Authorization: Bearer $ADMIN"
+expect_contains "readyz with an admin token: details" "$HTTP_BODY" '"modules"'
+
+# the operator acts for a user with --owner: the horse is theirs
+OUT=$(env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" --owner other@example.com riding create_horse --name Owned \
+      2>"$E2E_TMP/owner.err") && rc=0 || rc=$?
+expect_eq "cli --owner exit" "$rc" 0
+OWNED=$(jget "$OUT" id)
+http POST "$B/riding/list_horses" "${O[@]}"
+expect_contains "the --owner horse belongs to that user" "$(jget "$HTTP_BODY" horses)" "\"id\": $OWNED"
+OUT=$(env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" riding create_horse --name Barn 2>/dev/null)
+BARN=$(jget "$OUT" id)
+expect_eq "an operator horse has no owner" "$(jget "$OUT" owner_id)" ""
+http POST "$B/riding/list_sessions" "${O[@]}" "${J[@]}" -d "{\"horse_id\":$BARN}"
+expect_status "operator rows are admin-only" 404
+env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" riding assign-owner --horse_id "$BARN" --email other@example.com \
+    >/dev/null 2>&1 && rc=0 || rc=$?
+expect_eq "assign-owner exit" "$rc" 0
+http POST "$B/riding/list_sessions" "${O[@]}" "${J[@]}" -d "{\"horse_id\":$BARN}"
+expect_status "assigned: now the user's" 200
 
 OUT=$(env KEEL_DATABASE_URL="$DB" "$KEEL_BIN" riding list_horses 2>"$E2E_TMP/cli.err") && rc=0 || rc=$?
 expect_eq "cli list_horses exit" "$rc" 0

@@ -4,7 +4,7 @@
  *   auth_scope.c     scope lists and the grant rule
  *   auth_users.c     register, login, list_users, user rows
  *   auth_tokens.c    token issue / lookup / revoke, check_token, whoami
- *   auth_throttle.c  failed-login counting through kv's typed interface
+ *   auth_throttle.c  login lockout per (email, address), rate limit per address
  *   auth_cli.c       `keel auth create-admin`
  *   auth.c           descriptor, config keys, iface and client
  * Used by the module and its unit tests only.
@@ -99,10 +99,11 @@ int auth_h_lookup_user(keel_ctx *ctx, const json_t *in, json_t **out);
 /* ---- auth_tokens.c --------------------------------------------------------- */
 
 /* Issues a token for user_id with scopes (borrowed array) expiring at
- * expires_at (epoch s).  *out new {token,token_id,expires_at,scopes,name?}:
+ * expires_at (epoch s); parent_id: the token it was minted from (revoked
+ * with it), 0 = a root.  *out new {token,token_id,expires_at,scopes,name?}:
  * the only place the token text ever appears.  KEEL_E*. */
 int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
-                     int64_t expires_at, const char *name, json_t **out);
+                     int64_t expires_at, const char *name, int64_t parent_id, json_t **out);
 
 /* Resolves token (may be NULL) at time now and checks needed scope.
  * *principal new {user_id,email,scopes,token_id}.  KEEL_EUNAUTH (missing,
@@ -116,23 +117,47 @@ int auth_token_check(keel_store *st, const char *token, const char *needed,
 int auth_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
                       const char *scope, json_t **principal);
 
-/* Revokes token_id of user_id (any user's when admin).  KEEL_ENOTFOUND. */
+/* Revokes token_id of user_id (any user's when admin) and every token
+ * minted from it.  KEEL_ENOTFOUND. */
 int auth_token_revoke(keel_store *st, int64_t token_id, int64_t user_id, int admin);
+/* Revokes every live token of user_id. */
+int auth_token_revoke_all_of(keel_store *st, int64_t user_id);
+/* Revokes token_id and its descendants, whoever owns them; *n (may be
+ * NULL) = how many were live. */
+int auth_token_revoke_tree(keel_store *st, int64_t token_id, json_int_t *n);
 
 int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out);
 int auth_h_revoke_token(keel_ctx *ctx, const json_t *in, json_t **out);
 int auth_h_whoami(keel_ctx *ctx, const json_t *in, json_t **out);
 int auth_h_check_token(keel_ctx *ctx, const json_t *in, json_t **out);
 
+/* ---- auth_account.c -------------------------------------------------------- */
+
+/* user_id of the calling principal, or KEEL_EUNAUTH on ctx. */
+int auth_caller(keel_ctx *ctx, const json_t **principal, int64_t *user_id);
+/* A hash of password with the configured algorithm and cost (*hash new
+ * malloc'd string). */
+int auth_password_new(keel_module_ctx *mc, const char *password, char **hash);
+/* Checks password (may be NULL) of user_id, throttled like a login:
+ * 0, KEEL_EFORBIDDEN ("wrong password"), KEEL_ELIMIT, KEEL_E*. */
+int auth_password_check(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc, int64_t user_id,
+                        const char *password);
+int auth_h_list_tokens(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_revoke_all(keel_ctx *ctx, const json_t *in, json_t **out);
+int auth_h_change_password(keel_ctx *ctx, const json_t *in, json_t **out);
+
 /* ---- auth_throttle.c ------------------------------------------------------- */
 
-/* KEEL_ELIMIT while email is locked out (>= lockout_failures recent
- * failures), else 0.  kv unreachable: 0 (login stays possible; logged). */
-int  auth_throttle_check(keel_ctx *ctx, keel_module_ctx *mc, const char *email);
-/* Counts one failed login for email (window: lockout_s). */
-void auth_throttle_fail(keel_ctx *ctx, keel_module_ctx *mc, const char *email);
-/* Forgets the failures of email (successful login). */
-void auth_throttle_reset(keel_ctx *ctx, const char *email);
+/* Counts one login/register call from the ctx's client address; KEEL_ELIMIT
+ * (retry_after_s on ctx) over rate_per_min.  No address (CLI): 0. */
+int  auth_rate_hit(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc);
+/* KEEL_ELIMIT (retry_after_s on ctx) while (email, client address) is
+ * locked, else 0 or a store error. */
+int  auth_lockout_check(keel_ctx *ctx, keel_store *st, const char *email);
+/* Counts one failed login of email from the client address (atomic). */
+void auth_lockout_fail(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc, const char *email);
+/* Forgets the failures of email from the client address (successful login). */
+void auth_lockout_reset(keel_ctx *ctx, keel_store *st, const char *email);
 
 /* ---- auth_cli.c ------------------------------------------------------------ */
 

@@ -1,11 +1,13 @@
 /*
  * auth_cli.c — `keel auth create-admin --email E [--password P]`.
  *
- * Bootstrap for operators: creates the user (or promotes an existing one) to
- * scope "admin" and prints a first admin token, once, as JSON on stdout.
- * Without --password a new user gets a random password nobody knows: the
- * token is the way in (create_token issues more).  Runs as the local
- * operator; no bearer token is involved.
+ * Bootstrap for operators: creates the user with scope "admin" and prints a
+ * first admin token, once, as JSON on stdout.  Without --password a new
+ * user gets a random password nobody knows: the token is the way in
+ * (create_token issues more).  An existing user is promoted only with
+ * --password: their password is reset and every token they held revoked,
+ * so whoever registered that email first (perhaps not the operator) keeps
+ * nothing.  Runs as the local operator; no bearer token is involved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +18,10 @@
 
 static const char usage[] =
     "usage: keel auth create-admin --email EMAIL [--password PASSWORD]\n"
-    "  Creates the user EMAIL with scope \"admin\" (or adds \"admin\" to an existing\n"
-    "  user, and sets the password when --password is given) and prints a first\n"
-    "  admin token as JSON.  The token is shown once: store it now.\n"
+    "  Creates the user EMAIL with scope \"admin\" and prints a first admin token as\n"
+    "  JSON.  The token is shown once: store it now.  If EMAIL is already registered,\n"
+    "  --password is required: the account's password is reset to it and all its\n"
+    "  tokens are revoked before it becomes an admin.\n"
     "  Other auth commands: keel auth <method> --help (register, login, …)\n";
 
 struct admin_job {
@@ -26,6 +29,7 @@ struct admin_job {
     const char      *email;
     const char      *hash;     /* new password hash or NULL (keep) for a promotion */
     const char      *new_hash; /* password hash for a new user (never NULL) */
+    int              need_password; /* out: the user exists and no --password was given */
     json_t          *result;   /* out */
 };
 
@@ -42,7 +46,15 @@ static int admin_tx(keel_store *st, void *arg)
         admin = json_pack("[s]", "admin");
         rc = admin ? auth_user_create(st, job->email, job->new_hash, admin, &user) : KEEL_ENOMEM;
         created = 1;
+    } else if (rc == 0 && job->hash == NULL) {
+        /* promoting an account someone else may have registered: not with its
+         * current password */
+        job->need_password = 1;
+        rc = KEEL_EINVAL;
     } else if (rc == 0) {
+        rc = auth_token_revoke_all_of(st, json_integer_value(json_object_get(row, "id")));
+        if (rc != 0)
+            goto out;
         rc = auth_scopes_parse(json_string_value(json_object_get(row, "scopes")), &scopes,
                                err, sizeof err);
         if (rc != 0)
@@ -50,14 +62,13 @@ static int admin_tx(keel_store *st, void *arg)
         if (!auth_scopes_grant(scopes, "admin"))
             json_array_append_new(scopes, json_string("admin"));
         csv = auth_scopes_join(scopes);
-        params = csv ? json_pack("[s,s?,O]", csv, job->hash, json_object_get(row, "id")) : NULL;
+        params = csv ? json_pack("[s,s,O]", csv, job->hash, json_object_get(row, "id")) : NULL;
         if (params == NULL) {
             rc = KEEL_ENOMEM;
             goto out;
         }
         rc = keel_store_exec(st,
-            "UPDATE auth_users SET scopes = $1, password_hash = COALESCE($2, password_hash) "
-            "WHERE id = $3", params, NULL);
+            "UPDATE auth_users SET scopes = $1, password_hash = $2 WHERE id = $3", params, NULL);
         if (rc != 0)
             goto out;
         json_object_set_new(row, "scopes", json_string(csv));
@@ -73,7 +84,7 @@ static int admin_tx(keel_store *st, void *arg)
     admin = json_pack("[s]", "admin");
     rc = admin ? auth_token_issue(st, json_integer_value(json_object_get(user, "id")), admin,
                                   auth_now() + keel_config_int(job->mc, "token_ttl_s"),
-                                  "create-admin", &token)
+                                  "create-admin", 0, &token)
                : KEEL_ENOMEM;
     if (rc != 0)
         goto out;
@@ -175,10 +186,10 @@ int auth_cli(keel_ctx *ctx, int argc, char **argv)
         char rnd[AUTH_TOKEN_MAXLEN];
         rc = auth_token_generate(rnd, sizeof rnd);
         if (rc == 0)
-            rc = auth_password_hash(rnd, keel_config_int(mc, "pbkdf2_iterations"), &hash);
+            rc = auth_password_new(mc, rnd, &hash);
         job.new_hash = hash;
     } else {
-        rc = auth_password_hash(password, keel_config_int(mc, "pbkdf2_iterations"), &hash);
+        rc = auth_password_new(mc, password, &hash);
         job.new_hash = job.hash = hash;
     }
     if (rc != 0)
@@ -192,6 +203,10 @@ out:
         fprintf(stderr, "keel auth create-admin: %s admin %s; the token above is shown once\n",
                 json_is_true(json_object_get(job.result, "created")) ? "created" : "promoted",
                 email);
+    } else if (job.need_password) {
+        fprintf(stderr, "keel auth create-admin: %s is already registered; to make it an admin, "
+                "give --password: its password is reset and all its tokens are revoked\n", email);
+        rc = KEEL_EINVAL;
     } else {
         const char *msg = keel_ctx_errmsg(ctx);
         fprintf(stderr, "keel auth create-admin: %s%s%s\n", keel_strerror(rc),
@@ -201,5 +216,5 @@ out:
     free(hash);
     free(email);
     json_decref(job.result);
-    return keel_exit_status(rc);
+    return job.need_password ? 2 : keel_exit_status(rc);
 }

@@ -5,6 +5,12 @@
  * carries its own scopes, capped at issue time by the scopes of whoever asked
  * for it, and on every check by its user's current scopes (demoting a user
  * demotes their tokens).  Expiry and revocation are checked on every use.
+ *
+ * Tokens minted by create_token remember their parent (the token that asked
+ * for them): revoking a token revokes its descendants, and a child may not
+ * outlive its parent unless the user's password is given in the same call
+ * (then it is a root of its own).  A stolen login token therefore cannot
+ * mint a year-long one, and revoking it takes its children along.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +27,7 @@ static void say(char *why, size_t len, const char *msg)
 }
 
 int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
-                     int64_t expires_at, const char *name, json_t **out)
+                     int64_t expires_at, const char *name, int64_t parent_id, json_t **out)
 {
     char token[AUTH_TOKEN_MAXLEN], hash[65], ts[32];
     json_t *params = NULL, *rows = NULL;
@@ -35,15 +41,16 @@ int auth_token_issue(keel_store *st, int64_t user_id, const json_t *scopes,
         return rc;
     auth_sha256_hex(token, strlen(token), hash);
     csv = auth_scopes_join(scopes);
-    params = csv ? json_pack("[I,s,s?,s,I,I]", (json_int_t)user_id, hash, name, csv,
-                             (json_int_t)now, (json_int_t)expires_at) : NULL;
+    params = csv ? json_pack("[I,s,s?,s,I,I,o]", (json_int_t)user_id, hash, name, csv,
+                             (json_int_t)now, (json_int_t)expires_at,
+                             parent_id > 0 ? json_integer(parent_id) : json_null()) : NULL;
     if (params == NULL) {
         rc = KEEL_ENOMEM;
         goto out;
     }
     rc = keel_store_exec(st,
-        "INSERT INTO auth_tokens (user_id, token_hash, name, scopes, created_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", params, &rows);
+        "INSERT INTO auth_tokens (user_id, token_hash, name, scopes, created_at, expires_at, "
+        "parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", params, &rows);
     if (rc != 0)
         goto out;
     auth_rfc3339(expires_at, ts, sizeof ts);
@@ -85,8 +92,9 @@ int auth_token_check(keel_store *st, const char *token, const char *needed,
         return KEEL_ENOMEM;
     rc = keel_store_one(st,
         "SELECT t.id AS token_id, t.user_id AS user_id, t.scopes AS scopes, "
-        "t.expires_at AS expires_at, t.revoked_at AS revoked_at, u.email AS email, "
-        "u.scopes AS user_scopes FROM auth_tokens t JOIN auth_users u ON u.id = t.user_id "
+        "t.expires_at AS expires_at, COALESCE(t.revoked_at, p.revoked_at) AS revoked_at, "
+        "u.email AS email, u.scopes AS user_scopes FROM auth_tokens t "
+        "JOIN auth_users u ON u.id = t.user_id LEFT JOIN auth_tokens p ON p.id = t.parent_id "
         "WHERE t.token_hash = $1", params, &row);
     if (rc == KEEL_ENOTFOUND) {
         say(why, whylen, "unknown token");
@@ -158,19 +166,46 @@ int auth_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
     return rc;
 }
 
-/* user_id of the calling principal, or an error on ctx. */
-static int caller_user(keel_ctx *ctx, const json_t **principal, int64_t *user_id)
+/* The parent of a token minted by the calling token (*parent_id), and the
+ * cap on its life: a ttl within the calling token's remaining life is fine
+ * and the child is revoked with it; a longer one needs the user's password
+ * (password, may be NULL), and the child is then a root (*parent_id = 0).
+ * Callers without a token (the operator's --owner, a keel peer forwarding
+ * one) mint roots. */
+static int token_lifetime(keel_ctx *ctx, const json_t *principal, int64_t user_id, long long ttl,
+                          const char *password, int64_t *parent_id)
 {
-    const json_t *p = keel_ctx_principal(ctx);
-    json_t *id = json_object_get(p, "user_id");
+    const json_t *tid = json_object_get(principal, "token_id");
+    json_t *params, *row = NULL;
+    int64_t left;
+    int rc;
 
-    *principal = p;
-    if (!json_is_integer(id))
-        return keel_ctx_error(ctx, KEEL_EUNAUTH,
-                              "this call needs a signed-in user (bearer token); the operator "
-                              "uses `keel auth create-admin`");
-    *user_id = json_integer_value(id);
-    return 0;
+    *parent_id = 0;
+    if (!json_is_integer(tid))
+        return 0;
+    params = json_pack("[O,I]", tid, (json_int_t)user_id);
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_one(keel_ctx_store(ctx), "SELECT expires_at FROM auth_tokens WHERE id = $1 "
+                                             "AND user_id = $2", params, &row);
+    json_decref(params);
+    left = json_integer_value(json_object_get(row, "expires_at")) - auth_now();
+    json_decref(row);
+    if (rc == KEEL_ENOTFOUND)
+        return keel_ctx_error(ctx, KEEL_EUNAUTH, "the calling token no longer exists");
+    if (rc != 0)
+        return rc;
+    if (ttl <= left) {
+        *parent_id = json_integer_value(tid);
+        return 0;
+    }
+    if (password == NULL) {
+        keel_ctx_error_field_new(ctx, "max_ttl_s", json_integer(left > 0 ? left : 0));
+        return keel_ctx_error(ctx, KEEL_EFORBIDDEN, "ttl_s %lld outlives the calling token "
+                              "(%lld s left): give your password in the same call", ttl,
+                              (long long)(left > 0 ? left : 0));
+    }
+    return auth_password_check(ctx, keel_ctx_store(ctx), keel_ctx_module(ctx), user_id, password);
 }
 
 int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out)
@@ -179,14 +214,16 @@ int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out)
     const json_t *principal;
     json_t *scopes = NULL, *v;
     const char *name = json_string_value(json_object_get(in, "name"));
+    const char *password = json_string_value(json_object_get(in, "password"));
     long long ttl = keel_config_int(mc, "token_ttl_s");
+    int64_t parent_id = 0;
     long long max_ttl = keel_config_int(mc, "max_token_ttl_s");
     int64_t user_id = 0;
     char err[160];
     size_t i;
     int rc;
 
-    rc = caller_user(ctx, &principal, &user_id);
+    rc = auth_caller(ctx, &principal, &user_id);
     if (rc != 0)
         return rc;
     if (json_is_integer(json_object_get(in, "ttl_s")))
@@ -204,7 +241,11 @@ int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out)
             goto out;
         }
     }
-    rc = auth_token_issue(keel_ctx_store(ctx), user_id, scopes, auth_now() + ttl, name, out);
+    rc = token_lifetime(ctx, principal, user_id, ttl, password, &parent_id);
+    if (rc != 0)
+        goto out;
+    rc = auth_token_issue(keel_ctx_store(ctx), user_id, scopes, auth_now() + ttl, name, parent_id,
+                          out);
 out:
     json_decref(scopes);
     return rc;
@@ -216,7 +257,7 @@ int auth_h_revoke_token(keel_ctx *ctx, const json_t *in, json_t **out)
     int64_t user_id = 0, token_id = json_integer_value(json_object_get(in, "token_id"));
     int rc;
 
-    rc = caller_user(ctx, &principal, &user_id);
+    rc = auth_caller(ctx, &principal, &user_id);
     if (rc != 0)
         return rc;
     rc = auth_token_revoke(keel_ctx_store(ctx), token_id, user_id,
@@ -243,12 +284,38 @@ int auth_token_revoke(keel_store *st, int64_t token_id, int64_t user_id, int adm
     json_decref(row);
     if (rc != 0)
         return rc;
-    params = json_pack("[I,I]", (json_int_t)auth_now(), (json_int_t)token_id);
+    return auth_token_revoke_tree(st, token_id, NULL);
+}
+
+int auth_token_revoke_all_of(keel_store *st, int64_t user_id)
+{
+    json_t *params = json_pack("[I,I]", (json_int_t)auth_now(), (json_int_t)user_id);
+    int rc;
+
     if (params == NULL)
         return KEEL_ENOMEM;
+    rc = keel_store_exec(st, "UPDATE auth_tokens SET revoked_at = $1 WHERE user_id = $2 "
+                             "AND revoked_at IS NULL", params, NULL);
+    json_decref(params);
+    return rc;
+}
+
+int auth_token_revoke_tree(keel_store *st, int64_t token_id, json_int_t *n)
+{
+    json_t *params = json_pack("[I,I]", (json_int_t)auth_now(), (json_int_t)token_id), *rows = NULL;
+    int rc;
+
+    if (params == NULL)
+        return KEEL_ENOMEM;
+    /* the token and every token minted from it, at any depth */
     rc = keel_store_exec(st,
-        "UPDATE auth_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
-        params, NULL);
+        "WITH RECURSIVE tree(id) AS (SELECT id FROM auth_tokens WHERE id = $2 "
+        "UNION SELECT t.id FROM auth_tokens t JOIN tree ON t.parent_id = tree.id) "
+        "UPDATE auth_tokens SET revoked_at = $1 WHERE revoked_at IS NULL "
+        "AND id IN (SELECT id FROM tree) RETURNING id", params, &rows);
+    if (n != NULL)
+        *n = (json_int_t)json_array_size(rows);
+    json_decref(rows);
     json_decref(params);
     return rc;
 }

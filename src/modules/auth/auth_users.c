@@ -4,7 +4,8 @@
  * Emails are stored lower-cased.  Login answers the same "invalid email or
  * password" for an unknown email and a wrong password, and spends the same
  * PBKDF2 work on both, so neither the message nor the timing tells which.
- * Failed logins are counted per email through kv (auth_throttle.c).
+ * Login and register are rate-limited per client address, and failed logins
+ * counted per (email, address) in auth's own tables (auth_throttle.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -125,6 +126,9 @@ int auth_h_register(keel_ctx *ctx, const json_t *in, json_t **out)
     char err[160];
     int rc;
 
+    rc = auth_rate_hit(ctx, keel_ctx_store(ctx), mc);
+    if (rc != 0)
+        return rc;
     if (!auth_email_valid(raw_email))
         return keel_ctx_error(ctx, KEEL_EINVAL, "email: not a valid address");
     if (password == NULL || strlen(password) < AUTH_PASSWORD_MIN)
@@ -141,7 +145,7 @@ int auth_h_register(keel_ctx *ctx, const json_t *in, json_t **out)
         rc = keel_ctx_error(ctx, KEEL_ECONFIG, "auth.default_scopes: %s", err);
         goto out;
     }
-    rc = auth_password_hash(password, keel_config_int(mc, "pbkdf2_iterations"), &hash);
+    rc = auth_password_new(mc, password, &hash);
     if (rc != 0)
         goto out;
     rc = auth_user_create(keel_ctx_store(ctx), email, hash, scopes, out);
@@ -156,6 +160,7 @@ out:
 int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     keel_module_ctx *mc = keel_ctx_module(ctx);
+    keel_store *st = keel_ctx_store(ctx);
     const char *password = json_string_value(json_object_get(in, "password"));
     const char *raw_email = json_string_value(json_object_get(in, "email"));
     json_t *row = NULL, *scopes = NULL;
@@ -165,14 +170,17 @@ int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
 
     if (raw_email == NULL || password == NULL)
         return keel_ctx_error(ctx, KEEL_EINVAL, "email and password are required");
+    rc = auth_rate_hit(ctx, st, mc);
+    if (rc != 0)
+        return rc;
     email = email_norm(ctx, raw_email);
     if (email == NULL)
         return KEEL_ENOMEM;
-    rc = auth_throttle_check(ctx, mc, email);
+    rc = auth_lockout_check(ctx, st, email);
     if (rc != 0)
-        return keel_ctx_error(ctx, rc, "too many failed logins for this email; try again later");
+        return rc;
 
-    rc = auth_user_find(keel_ctx_store(ctx), email, &row);
+    rc = auth_user_find(st, email, &row);
     if (rc == KEEL_ENOTFOUND) {
         /* Same PBKDF2 cost as a real check, then the same answer. */
         char dummy[160];
@@ -187,20 +195,20 @@ int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
             rc = KEEL_EUNAUTH;
     }
     if (rc == KEEL_EUNAUTH) {
-        auth_throttle_fail(ctx, mc, email);
+        auth_lockout_fail(ctx, st, mc, email);
         rc = keel_ctx_error(ctx, rc, "invalid email or password");
         goto out;
     }
     if (rc != 0)
         goto out;
-    auth_throttle_reset(ctx, email);
+    auth_lockout_reset(ctx, st, email);
 
     rc = auth_scopes_parse(json_string_value(json_object_get(row, "scopes")), &scopes,
                            err, sizeof err);
     if (rc != 0)
         goto out;
     rc = auth_token_issue(keel_ctx_store(ctx), json_integer_value(json_object_get(row, "id")),
-                          scopes, auth_now() + keel_config_int(mc, "token_ttl_s"), "login", out);
+                          scopes, auth_now() + keel_config_int(mc, "token_ttl_s"), "login", 0, out);
 out:
     json_decref(scopes);
     json_decref(row);

@@ -1,9 +1,13 @@
 /*
  * test_auth.c — the auth module: hashing, tokens (issue, verify, expiry,
  * revocation), scope rules, the method flow through dispatch, login
- * throttling through kv, and `keel auth create-admin`.
+ * lockout per (email, address) and the per-address rate limit in auth's
+ * own tables, token trees (cascading revocation, lifetimes), the account
+ * methods, and `keel auth create-admin`.  Each abuse path of the review
+ * that found them has its test here.
  *
- * Runs a real runtime {kv, auth} on a SQLite file in a temp dir.
+ * Runs a real runtime {kv, auth} on a SQLite file in a temp dir (kv only to
+ * show that its keyspace no longer touches auth's counters).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include "core/runtime-internal.h"
@@ -22,10 +27,16 @@
 
 typedef struct keel_test_rt fix;
 
-static int setup(void **state)
+/* The client address the next calls come from (NULL = none, as the CLI). */
+static const char *g_addr;
+/* retry_after_s of the last failed call, 0 if none. */
+static json_int_t g_retry;
+
+static int setup_env(void **state, const char *rate)
 {
     static const keel_module *const mods[] = { &keel_module_kv, &keel_module_auth, NULL };
-    static const char *const env[] = { "KEEL_AUTH_PBKDF2_ITERATIONS=1000", NULL };
+    const char *const env[] = { "KEEL_AUTH_PBKDF2_ITERATIONS=1000", "KEEL_AUTH_LOCKOUT_BASE_S=10",
+                                rate, NULL };
     fix *f = calloc(1, sizeof *f);
     char err[512];
 
@@ -35,30 +46,46 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_env(state, "KEEL_AUTH_RATE_PER_MIN=1000");
+}
+
+static int setup_rate(void **state)
+{
+    return setup_env(state, "KEEL_AUTH_RATE_PER_MIN=8");
+}
+
 static int teardown(void **state)
 {
     keel_test_rt_stop(*state);
     free(*state);
+    g_addr = NULL;
     return 0;
 }
 
-/* Calls auth.<method> with input text as principal (JSON text or NULL).
- * *out new ref or NULL; msg (may be NULL) gets the error detail. */
+
+/* Calls auth.<method> with input text as principal (JSON text or NULL),
+ * from g_addr.  *out new ref or NULL; msg (may be NULL) gets the detail. */
 static int call(fix *f, const char *principal, const char *method, const char *input,
                 json_t **out, char *msg, size_t msglen)
 {
     keel_ctx *ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, 0);
-    json_t *in = json_loads(input, 0, NULL);
+    json_t *in = json_loads(input, 0, NULL), *body;
     int rc;
 
     assert_non_null(ctx);
     assert_non_null(in);
     if (principal != NULL)
         keel__ctx_set_principal_new(ctx, json_loads(principal, 0, NULL));
+    keel__ctx_set_client(ctx, g_addr);
     *out = NULL;
     rc = keel__call_root(ctx, "auth", method, in, out);
     if (msg != NULL)
         snprintf(msg, msglen, "%s", keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : "");
+    body = rc != 0 ? keel__ctx_error_body(ctx, rc) : NULL;
+    g_retry = json_integer_value(json_object_get(json_object_get(body, "error"), "retry_after_s"));
+    json_decref(body);
     json_decref(in);
     keel__ctx_free(ctx);
     return rc;
@@ -318,7 +345,7 @@ static void test_token_expiry_and_revoke(void **state)
     uid = 1;  /* first user in this fresh database */
 
     /* expired a second ago */
-    assert_int_equal(auth_token_issue(st, uid, scopes, auth_now() - 1, "old", &issued), 0);
+    assert_int_equal(auth_token_issue(st, uid, scopes, auth_now() - 1, "old", 0, &issued), 0);
     assert_int_equal(authn(f, json_string_value(json_object_get(issued, "token")), "riding:read", &p),
                      KEEL_EUNAUTH);
     assert_int_equal(auth_token_check(st, json_string_value(json_object_get(issued, "token")),
@@ -327,7 +354,7 @@ static void test_token_expiry_and_revoke(void **state)
     json_decref(issued);
 
     /* valid, then revoked by its owner */
-    assert_int_equal(auth_token_issue(st, uid, scopes, auth_now() + 3600, "ci", &issued), 0);
+    assert_int_equal(auth_token_issue(st, uid, scopes, auth_now() + 3600, "ci", 0, &issued), 0);
     assert_int_equal(authn(f, json_string_value(json_object_get(issued, "token")), "riding:read", &p), 0);
     json_decref(p);
     tid = json_integer_value(json_object_get(issued, "token_id"));
@@ -382,30 +409,248 @@ static void test_create_token_scopes(void **state)
                           &out, msg, sizeof msg), KEEL_EINVAL);
 }
 
-static void test_login_throttle(void **state)
+/* The principal of a token, as the gateway would set it (JSON text). */
+static void principal_of(fix *f, const char *token, char *buf, size_t len)
+{
+    json_t *p = NULL;
+    char *text;
+
+    assert_int_equal(authn(f, token, NULL, &p), 0);
+    text = json_dumps(p, JSON_COMPACT);
+    snprintf(buf, len, "%s", text);
+    free(text);
+    json_decref(p);
+}
+
+static json_int_t count(fix *f, const char *sql)
+{
+    json_t *rows = NULL;
+    json_int_t n;
+
+    assert_int_equal(keel_store_exec(keel_module_store(keel__rt_find(f->rt, "auth")), sql, NULL,
+                                     &rows), 0);
+    n = json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
+    json_decref(rows);
+    return n;
+}
+
+/* Failures count per (email, address): after lockout_failures (5) the pair
+ * waits lockout_base_s (10 here), doubling per further failure, answered at
+ * once; the owner logs in from another address meanwhile. */
+static void test_lockout_per_address(void **state)
 {
     fix *f = *state;
+    keel_store *st = keel_module_store(keel__rt_find(f->rt, "auth"));
     int i, rc;
 
     register_user(f, "slow@example.com", "password1");
-    for (i = 0; i < 10; i++) {
+    g_addr = "198.51.100.1";                     /* the attacker */
+    for (i = 0; i < 5; i++) {
         login(f, "slow@example.com", "nope-nope", &rc);
         assert_int_equal(rc, KEEL_EUNAUTH);
     }
     login(f, "slow@example.com", "password1", &rc);
-    assert_int_equal(rc, KEEL_ELIMIT);   /* locked even with the right password */
-    /* another email is not affected; a success clears its count */
-    register_user(f, "fast@example.com", "password1");
-    for (i = 0; i < 9; i++)
-        login(f, "fast@example.com", "nope-nope", &rc);
-    login(f, "fast@example.com", "password1", &rc);
+    assert_int_equal(rc, KEEL_ELIMIT);           /* locked, even with the right password */
+    assert_true(g_retry == 10 || g_retry == 9);  /* a second may have ticked */
+    login(f, "slow@example.com", "nope-nope", &rc);
+    assert_int_equal(rc, KEEL_ELIMIT);           /* answered at once, and not counted */
+    assert_int_equal(count(f, "SELECT failures AS n FROM auth_login_failures "
+                              "WHERE email = 'slow@example.com'"), 5);
+    g_addr = "203.0.113.9";                      /* the owner, elsewhere */
+    login(f, "slow@example.com", "password1", &rc);
     assert_int_equal(rc, 0);
-    login(f, "fast@example.com", "nope-nope", &rc);
+
+    /* the wait doubles: let the first one lapse, fail once more */
+    assert_int_equal(keel_store_exec(st, "UPDATE auth_login_failures SET locked_until = 0", NULL,
+                                     NULL), 0);
+    g_addr = "198.51.100.1";
+    login(f, "slow@example.com", "nope-nope", &rc);
     assert_int_equal(rc, KEEL_EUNAUTH);
-    login(f, "fast@example.com", "password1", &rc);
+    login(f, "slow@example.com", "password1", &rc);
+    assert_int_equal(rc, KEEL_ELIMIT);
+    assert_true(g_retry == 20 || g_retry == 19);
+
+    /* kv's keyspace has nothing to do with it any more (a kv:write token
+     * used to reset auth:fail:<email>) */
+    {
+        keel_ctx *ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, NULL, 0);
+        json_t *in = json_pack("{s:s}", "key", "auth:fail:slow@example.com"), *out = NULL;
+        (void)keel__call_root(ctx, "kv", "delete", in, &out);
+        json_decref(out);
+        json_decref(in);
+        keel__ctx_free(ctx);
+    }
+    login(f, "slow@example.com", "password1", &rc);
+    assert_int_equal(rc, KEEL_ELIMIT);
+}
+
+/* Failure counts are atomic: concurrent failed logins lose no increment. */
+struct fail_thread { fix *f; int n; };
+
+static void *fail_logins(void *arg)
+{
+    struct fail_thread *t = arg;
+    int i, rc;
+
+    for (i = 0; i < t->n; i++)
+        login(t->f, "race@example.com", "wrong-password", &rc);
+    return NULL;
+}
+
+static void test_lockout_counts_atomically(void **state)
+{
+    fix *f = *state;
+    struct fail_thread t = { f, 2 };
+    pthread_t th[2];
+    int i;
+
+    register_user(f, "race@example.com", "password1");
+    g_addr = NULL;  /* in-process caller: address "" */
+    for (i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, fail_logins, &t), 0);
+    for (i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(count(f, "SELECT failures AS n FROM auth_login_failures "
+                              "WHERE email = 'race@example.com'"), 4);
+}
+
+/* At most rate_per_min (8 here) login/register calls per address and minute. */
+static void test_rate_limit_per_address(void **state)
+{
+    fix *f = *state;
+    json_t *out = NULL;
+    char in[128], msg[256];
+    int i, rc;
+
+    /* the window is the wall-clock minute: start well inside one */
+    if (auth_now() % 60 > 50)
+        sleep((unsigned)(61 - auth_now() % 60));
+    g_addr = "192.0.2.50";
+    for (i = 0; i < 8; i++) {
+        snprintf(in, sizeof in, "{\"email\":\"u%d@example.com\",\"password\":\"password1\"}", i);
+        assert_int_equal(call(f, NULL, i % 2 ? "register" : "login", in, &out, msg, sizeof msg),
+                         i % 2 ? 0 : KEEL_EUNAUTH);
+        json_decref(out);
+    }
+    assert_int_equal(call(f, NULL, "register", "{\"email\":\"u9@example.com\",\"password\":"
+                          "\"password1\"}", &out, msg, sizeof msg), KEEL_ELIMIT);
+    assert_true(g_retry >= 1 && g_retry <= 60);
+    assert_int_equal(count(f, "SELECT count(*) AS n FROM auth_users WHERE email = 'u9@example.com'"), 0);
+    g_addr = "192.0.2.51";  /* another address is not affected */
+    login(f, "u1@example.com", "password1", &rc);
+    assert_int_equal(rc, 0);
+    g_addr = NULL;          /* nor the operator (no address) */
+    for (i = 0; i < 10; i++)
+        login(f, "u1@example.com", "password1", &rc);
     assert_int_equal(rc, 0);
 }
 
+/* A token minted from another is revoked with it; one that outlives its
+ * parent needs the password and is then a root. */
+static void test_token_tree(void **state)
+{
+    fix *f = *state;
+    json_t *out = NULL, *p = NULL;
+    char who[512], child_who[512], msg[256], in[160];
+    char child[AUTH_TOKEN_MAXLEN], grand[AUTH_TOKEN_MAXLEN], root[AUTH_TOKEN_MAXLEN];
+    const char *tok;
+    int rc;
+
+    register_user(f, "tree@example.com", "password1");
+    tok = login(f, "tree@example.com", "password1", &rc);   /* 24 h */
+    assert_int_equal(rc, 0);
+    principal_of(f, tok, who, sizeof who);
+
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"riding:read\"],\"ttl_s\":3600}",
+                          &out, msg, sizeof msg), 0);
+    snprintf(child, sizeof child, "%s", json_string_value(json_object_get(out, "token")));
+    json_decref(out);
+    principal_of(f, child, child_who, sizeof child_who);
+    assert_int_equal(call(f, child_who, "create_token", "{\"scopes\":[\"riding:read\"],"
+                          "\"ttl_s\":600}", &out, msg, sizeof msg), 0);
+    snprintf(grand, sizeof grand, "%s", json_string_value(json_object_get(out, "token")));
+    json_decref(out);
+
+    /* a year from a 24 h login: refused without the password, and with a wrong one */
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"riding:read\"],"
+                          "\"ttl_s\":31536000}", &out, msg, sizeof msg), KEEL_EFORBIDDEN);
+    assert_non_null(strstr(msg, "password"));
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"riding:read\"],"
+                          "\"ttl_s\":604800,\"password\":\"guess-guess\"}", &out, msg, sizeof msg),
+                     KEEL_EFORBIDDEN);
+    assert_string_equal(msg, "wrong password");
+    /* the documented 7-day dashboard token, with the password */
+    assert_int_equal(call(f, who, "create_token", "{\"scopes\":[\"riding:read\"],"
+                          "\"ttl_s\":604800,\"password\":\"password1\",\"name\":\"dash\"}", &out,
+                          msg, sizeof msg), 0);
+    snprintf(root, sizeof root, "%s", json_string_value(json_object_get(out, "token")));
+    json_decref(out);
+
+    /* list_tokens shows them, the calling one marked, never the token text */
+    assert_int_equal(call(f, who, "list_tokens", "{}", &out, msg, sizeof msg), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "tokens")), 4);
+    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(out, "tokens"), 0),
+                                             "current")));
+    {
+        char *text = json_dumps(out, JSON_COMPACT);
+        assert_null(strstr(text, "kt_"));
+        free(text);
+    }
+    json_decref(out);
+
+    /* revoke the login token: child and grandchild go, the password-made one stays */
+    p = json_loads(who, 0, NULL);
+    snprintf(in, sizeof in, "{\"token_id\":%lld}",
+             (long long)json_integer_value(json_object_get(p, "token_id")));
+    json_decref(p);
+    p = NULL;
+    assert_int_equal(call(f, who, "revoke_token", in, &out, msg, sizeof msg), 0);
+    json_decref(out);
+    assert_int_equal(authn(f, tok, NULL, &p), KEEL_EUNAUTH);
+    assert_int_equal(authn(f, child, NULL, &p), KEEL_EUNAUTH);
+    assert_int_equal(authn(f, grand, NULL, &p), KEEL_EUNAUTH);
+    assert_int_equal(authn(f, root, NULL, &p), 0);
+    json_decref(p);
+}
+
+static void test_revoke_all_and_change_password(void **state)
+{
+    fix *f = *state;
+    json_t *out = NULL, *p = NULL;
+    char who[512], msg[256];
+    char t1[AUTH_TOKEN_MAXLEN], t2[AUTH_TOKEN_MAXLEN];
+    int rc;
+
+    register_user(f, "acct@example.com", "password1");
+    snprintf(t1, sizeof t1, "%s", login(f, "acct@example.com", "password1", &rc));
+    snprintf(t2, sizeof t2, "%s", login(f, "acct@example.com", "password1", &rc));
+    principal_of(f, t1, who, sizeof who);
+
+    assert_int_equal(call(f, who, "change_password", "{\"password\":\"wrong-one\","
+                          "\"new_password\":\"password2\"}", &out, msg, sizeof msg), KEEL_EFORBIDDEN);
+    assert_int_equal(call(f, who, "change_password", "{\"password\":\"password1\","
+                          "\"new_password\":\"short\"}", &out, msg, sizeof msg), KEEL_EINVAL);
+    assert_int_equal(call(f, who, "change_password", "{\"password\":\"password1\","
+                          "\"new_password\":\"password2\"}", &out, msg, sizeof msg), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "revoked")), 1);  /* t2 */
+    json_decref(out);
+    assert_int_equal(authn(f, t1, NULL, &p), 0);   /* the session that changed it */
+    json_decref(p);
+    assert_int_equal(authn(f, t2, NULL, &p), KEEL_EUNAUTH);
+    login(f, "acct@example.com", "password1", &rc);
+    assert_int_equal(rc, KEEL_EUNAUTH);
+    login(f, "acct@example.com", "password2", &rc);
+    assert_int_equal(rc, 0);
+
+    assert_int_equal(call(f, who, "revoke_all", "{}", &out, msg, sizeof msg), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "revoked")), 2);  /* t1 + the new login */
+    json_decref(out);
+    assert_int_equal(authn(f, t1, NULL, &p), KEEL_EUNAUTH);
+    assert_int_equal(call(f, NULL, "revoke_all", "{}", &out, msg, sizeof msg), KEEL_EUNAUTH);
+}
+
+/* create-admin: a new user; an existing one only with --password, which
+ * resets the password and revokes every token the account held. */
 static void test_create_admin_cli(void **state)
 {
     fix *f = *state;
@@ -414,7 +659,10 @@ static void test_create_admin_cli(void **state)
     char *argv_none[] = { "create-admin", NULL };
     char *argv_other[] = { "register", NULL };
     char *argv_ok[] = { "create-admin", "--email", "boss@example.com", "--password=bosspass1", NULL };
-    json_t *out = NULL, *want;
+    char *argv_squat[] = { "create-admin", "--email=ops@example.com", NULL };
+    char *argv_take[] = { "create-admin", "--email=ops@example.com", "--password", "realops-1", NULL };
+    json_t *out = NULL, *p = NULL, *want;
+    char squat[AUTH_TOKEN_MAXLEN];
     int rc;
 
     keel__ctx_set_callee(ctx, keel__rt_find(f->rt, "auth"));   /* as `keel auth …` does */
@@ -422,13 +670,19 @@ static void test_create_admin_cli(void **state)
     assert_int_equal(auth_cli(ctx, 1, argv_none), 2);
     assert_int_equal(auth_cli(ctx, 3, argv_bad), 3);
     assert_int_equal(auth_cli(ctx, 4, argv_ok), 0);
-    /* promoting an existing user keeps working */
-    register_user(f, "later@example.com", "password1");
-    {
-        char *argv_promote[] = { "create-admin", "--email=later@example.com", NULL };
-        assert_int_equal(auth_cli(ctx, 2, argv_promote), 0);
-    }
+
+    /* an attacker registered ops@ first and holds a token */
+    register_user(f, "ops@example.com", "attacker1");
+    snprintf(squat, sizeof squat, "%s", login(f, "ops@example.com", "attacker1", &rc));
+    assert_int_equal(auth_cli(ctx, 2, argv_squat), 2);  /* refused: would keep their password */
+    assert_int_equal(authn(f, squat, "admin", &p), KEEL_EFORBIDDEN);  /* and not promoted */
+    assert_int_equal(auth_cli(ctx, 4, argv_take), 0);
     keel__ctx_free(ctx);
+    assert_int_equal(authn(f, squat, NULL, &p), KEEL_EUNAUTH);  /* their token is revoked */
+    login(f, "ops@example.com", "attacker1", &rc);
+    assert_int_equal(rc, KEEL_EUNAUTH);                          /* their password is gone */
+    login(f, "ops@example.com", "realops-1", &rc);
+    assert_int_equal(rc, 0);
 
     login(f, "boss@example.com", "bosspass1", &rc);
     assert_int_equal(rc, 0);
@@ -456,7 +710,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_register_login_authenticate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_expiry_and_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_token_scopes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_login_throttle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_per_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_counts_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_per_address, setup_rate, teardown),
+        cmocka_unit_test_setup_teardown(test_token_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_all_and_change_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_admin_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
