@@ -92,6 +92,23 @@ http POST "$B/auth/list_tokens" "${A[@]}" "${J[@]}" -d '{}'
 expect_status "list tokens" 200
 expect_contains "the dashboard token is listed" "$HTTP_BODY" '"dashboard"'
 case "$HTTP_BODY" in *kt_*) fail "list_tokens shows a token";; *) ok "list_tokens never shows a token";; esac
+# change_password keeps this session and revokes the others; revoke_all signs out everywhere
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter22"}'
+OTHER=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
+http POST "$B/auth/change_password" "${OTHER[@]}" "${J[@]}" -d '{"password":"hunter22","new_password":"hunter23"}'
+expect_status "change password" 200
+http POST "$B/auth/whoami" "${A[@]}"
+expect_status "the other sessions are revoked" 401
+http POST "$B/auth/revoke_all" "${OTHER[@]}" "${J[@]}" -d '{}'
+expect_status "revoke_all" 200
+http POST "$B/auth/whoami" "${OTHER[@]}"
+expect_status "revoke_all signs the caller out too" 401
+http POST "$B/auth/login" "${J[@]}" -d '{"email":"rider@example.com","password":"hunter23"}'
+expect_status "login with the new password" 200
+TOKEN=$(jget "$HTTP_BODY" token)
+A=(-H "Authorization: Bearer $TOKEN")
+http POST "$B/auth/create_token" "${A[@]}" "${J[@]}" -d '{"scopes":["riding:read"],"name":"readonly"}'
+RO=(-H "Authorization: Bearer $(jget "$HTTP_BODY" token)")
 
 # ---- horses ------------------------------------------------------------------
 http POST "$B/riding/create_rider" "${A[@]}" "${J[@]}" -d '{"name":"Ann"}'

@@ -170,13 +170,14 @@ int auth_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
  * cap on its life: a ttl within the calling token's remaining life is fine
  * and the child is revoked with it; a longer one needs the user's password
  * (password, may be NULL), and the child is then a root (*parent_id = 0).
- * Callers without a token (the operator's --owner, a keel peer forwarding
- * one) mint roots. */
-static int token_lifetime(keel_ctx *ctx, const json_t *principal, int64_t user_id, long long ttl,
-                          const char *password, int64_t *parent_id)
+ * A default ttl (explicit = 0) is shortened to the remaining life instead.
+ * Callers without a token (the operator's --owner) mint roots. */
+static int token_lifetime(keel_ctx *ctx, const json_t *principal, int64_t user_id,
+                          long long *ttlp, int explicit, const char *password, int64_t *parent_id)
 {
     const json_t *tid = json_object_get(principal, "token_id");
     json_t *params, *row = NULL;
+    long long ttl;
     int64_t left;
     int rc;
 
@@ -195,6 +196,9 @@ static int token_lifetime(keel_ctx *ctx, const json_t *principal, int64_t user_i
         return keel_ctx_error(ctx, KEEL_EUNAUTH, "the calling token no longer exists");
     if (rc != 0)
         return rc;
+    if (!explicit && *ttlp > left && left > 0)
+        *ttlp = left;
+    ttl = *ttlp;
     if (ttl <= left) {
         *parent_id = json_integer_value(tid);
         return 0;
@@ -241,7 +245,8 @@ int auth_h_create_token(keel_ctx *ctx, const json_t *in, json_t **out)
             goto out;
         }
     }
-    rc = token_lifetime(ctx, principal, user_id, ttl, password, &parent_id);
+    rc = token_lifetime(ctx, principal, user_id, &ttl, json_is_integer(json_object_get(in, "ttl_s")),
+                        password, &parent_id);
     if (rc != 0)
         goto out;
     rc = auth_token_issue(keel_ctx_store(ctx), user_id, scopes, auth_now() + ttl, name, parent_id,
