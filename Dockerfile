@@ -13,7 +13,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
-      libevent-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev \
+      libevent-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libargon2-dev \
  && rm -rf /var/lib/apt/lists/*
 # Next wave (PostgreSQL store): add libpq-dev postgresql-server-dev-15 above.
 WORKDIR /src

@@ -13,7 +13,8 @@
 # Needs the static archives Debian 12 ships in the -dev packages:
 #   libevent-dev (libevent_core.a, libevent_extra.a, libevent_pthreads.a),
 #   libjansson-dev (libjansson.a), libsqlite3-dev (libsqlite3.a),
-#   libssl-dev (libcrypto.a), zlib1g-dev (libz.a), libc6-dev (libc.a).
+#   libssl-dev (libcrypto.a), libargon2-dev (libargon2.a), zlib1g-dev (libz.a),
+#   libc6-dev (libc.a, librt.a).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +32,7 @@ done
 # ---- 1. every library the link needs must exist as a static archive --------
 # Ask pkg-config for the --static link line of what CMakeLists.txt links and
 # look each -lNAME up the way the compiler driver will.
-pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto"
+pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libargon2"
 # ---- libpq (next wave: the PostgreSQL store backend) -----------------------
 # When the postgres backend lands, CMakeLists.txt links libpq and this script
 # must check its archives too.  Debian 12 (libpq-dev, postgresql-server-dev-15):

@@ -5,7 +5,7 @@
 #   scripts/deps.sh bench   test + wrk, hyperfine, pandas/scipy (benchmarks' peers)
 set -euo pipefail
 
-BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev libpq-dev zlib1g-dev ca-certificates jq curl"
+BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev libpq-dev zlib1g-dev libargon2-dev ca-certificates jq curl"
 # docker-compose (config check only), nginx-light (nginx -t and a live upstream test) and podman
 # (offline image build) serve the deployment checks; nodejs/npm the Kubernetes schema check.
 # cppcheck and clang-tidy: scripts/lint.sh (a stage of scripts/test.sh)

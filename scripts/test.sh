@@ -76,7 +76,7 @@ counted fuzz-smoke bash scripts/fuzz.sh all "${KEEL_FUZZ_SMOKE_SECONDS:-5}"
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    KEEL_AUTH_PBKDF2_ITERATIONS=${KEEL_AUTH_PBKDF2_ITERATIONS:-1000} \
+    KEEL_AUTH_ARGON2_MEMORY_KIB=${KEEL_AUTH_ARGON2_MEMORY_KIB:-64} KEEL_AUTH_ARGON2_PASSES=${KEEL_AUTH_ARGON2_PASSES:-1} \
         suite asan-ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON
 
     echo "=== static binary + scratch image"

@@ -130,6 +130,7 @@ void keel__http_answer_json(keel_http_answer *r, int status, json_t *body)
 void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const char *module)
 {
     json_t *body, *obj;
+    json_int_t ra;
     body = ctx ? keel__ctx_error_body(ctx, err) : NULL;
     if (!body)
         body = json_pack("{s:{s:s,s:s}}", "error", "code", keel_errname(err),
@@ -137,12 +138,11 @@ void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const 
     obj = body ? json_object_get(body, "error") : NULL;
     if (err == KEEL_EUNAVAIL && module && json_is_object(obj) && !json_object_get(obj, "module"))
         json_object_set_new(obj, "module", json_string(module));
-    keel__http_answer_json(r, keel_http_status(err), body);
     /* a handler that knows how long to wait says so (auth's login lockout) */
-    if (json_is_integer(json_object_get(obj, "retry_after_s"))
-        && json_integer_value(json_object_get(obj, "retry_after_s")) > 0
-        && json_integer_value(json_object_get(obj, "retry_after_s")) < 86400 * 30)
-        r->retry_after = (int)json_integer_value(json_object_get(obj, "retry_after_s"));
+    ra = json_integer_value(json_object_get(obj, "retry_after_s"));
+    if (ra > 0 && ra < 86400 * 30)
+        r->retry_after = (int)ra;
+    keel__http_answer_json(r, keel_http_status(err), body);
 }
 
 #define reply_error keel__http_answer_error

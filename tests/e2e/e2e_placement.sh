@@ -81,7 +81,7 @@ BPORT=$(free_port)
 SVC=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')   # the service credential
 printf '%s' "$SVC" >"$E2E_TMP/service_token"
 B_ENV=(KEEL_MODULES_LOCAL=$B_LOCAL KEEL_SERVICE_TOKEN_FILE="$E2E_TMP/service_token"
-       KEEL_AUTH_PBKDF2_ITERATIONS=1000
+       KEEL_AUTH_ARGON2_MEMORY_KIB=64 KEEL_AUTH_ARGON2_PASSES=1
        KEEL_AUTH_DEFAULT_SCOPES=riding:write,compute:read,kv:read,kv:write)
 serve_on B "$BPORT" "${B_ENV[@]}"
 REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT

@@ -1,6 +1,6 @@
 /*
  * auth-internal.h — the auth module's private pieces, one file per job:
- *   auth_crypto.c    password hashing (PBKDF2-HMAC-SHA256), tokens, SHA-256
+ *   auth_crypto.c    password hashing (argon2id; PBKDF2 verified), tokens, SHA-256
  *   auth_scope.c     scope lists and the grant rule
  *   auth_users.c     register, login, list_users, user rows
  *   auth_tokens.c    token issue / lookup / revoke, check_token, whoami
@@ -39,13 +39,27 @@ void auth_rfc3339(int64_t t, char *buf, size_t len);
 
 /* ---- auth_crypto.c --------------------------------------------------------- */
 
-/* Hashes password with a fresh 16-byte salt: "pbkdf2_sha256$<iter>$<salt hex>$<hash hex>".
- * *out: new malloc'd string (caller frees) or NULL on error.  0, KEEL_EINVAL
- * (iterations < 1), KEEL_EINTERNAL (OpenSSL failure). */
+/* argon2id cost: memory in KiB, passes, lanes (threads). */
+typedef struct auth_argon2_params {
+    uint32_t m_kib, t_cost, lanes;
+} auth_argon2_params;
+
+/* Hashes password with argon2id and a fresh 16-byte salt, in the PHC string
+ * format.  *out: new malloc'd string (caller frees) or NULL on error.  0,
+ * KEEL_EINVAL (bad parameters), KEEL_ENOMEM, KEEL_EINTERNAL. */
+int auth_argon2_hash(const char *password, const auth_argon2_params *ap, char **out);
+
+/* 1 when stored is an argon2id hash with exactly the parameters ap (no
+ * rehash needed), else 0. */
+int auth_password_current(const char *stored, const auth_argon2_params *ap);
+
+/* The legacy format, kept for tests and tools that need an old hash:
+ * "pbkdf2_sha256$<iter>$<salt hex>$<hash hex>".  New hashes are argon2id. */
 int auth_password_hash(const char *password, long long iterations, char **out);
 
-/* 0 when password matches stored (constant-time compare), KEEL_EUNAUTH when
- * it does not, KEEL_EINVAL when stored is not a hash this module wrote. */
+/* 0 when password matches stored (argon2id or the legacy PBKDF2 format;
+ * constant-time compare), KEEL_EUNAUTH when it does not, KEEL_EINVAL when
+ * stored is not a hash this module wrote, KEEL_ENOMEM. */
 int auth_password_verify(const char *password, const char *stored);
 
 /* Writes a fresh token "kt_<base64url(32 random bytes)>" into buf
@@ -135,9 +149,19 @@ int auth_h_check_token(keel_ctx *ctx, const json_t *in, json_t **out);
 
 /* user_id of the calling principal, or KEEL_EUNAUTH on ctx. */
 int auth_caller(keel_ctx *ctx, const json_t **principal, int64_t *user_id);
-/* A hash of password with the configured algorithm and cost (*hash new
- * malloc'd string). */
-int auth_password_new(keel_module_ctx *mc, const char *password, char **hash);
+/* The hashing gate (module state): init allocates it, free releases it. */
+int  auth_gate_init(keel_module_ctx *mc);
+void auth_gate_free(keel_module_ctx *mc);
+/* The configured argon2id cost. */
+auth_argon2_params auth_argon2_of(keel_module_ctx *mc);
+/* A hash of password with argon2id at the configured cost (*hash new
+ * malloc'd string), through the gate: KEEL_EUNAVAIL when no turn came
+ * before ctx's deadline (ctx may be NULL: 10 s). */
+int auth_password_new(keel_ctx *ctx, keel_module_ctx *mc, const char *password, char **hash);
+/* auth_password_verify through the gate; stored NULL (no such user) spends
+ * the same work and answers KEEL_EUNAUTH. */
+int auth_password_matches(keel_ctx *ctx, keel_module_ctx *mc, const char *password,
+                          const char *stored);
 /* Checks password (may be NULL) of user_id, throttled like a login:
  * 0, KEEL_EFORBIDDEN ("wrong password"), KEEL_ELIMIT, KEEL_E*. */
 int auth_password_check(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc, int64_t user_id,

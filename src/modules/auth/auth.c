@@ -78,11 +78,20 @@ static int auth_init(keel_module_ctx *mc)
         return KEEL_ECONFIG;
     }
     json_decref(scopes);
-    if (keel_config_int(mc, "pbkdf2_iterations") < 200000)
+    /* OWASP's argon2id options run from m=47104 KiB, t=1 to m=7168 KiB, t=5:
+     * memory × passes of at least 35840 KiB */
+    if (keel_config_int(mc, "argon2_memory_kib") * keel_config_int(mc, "argon2_passes") < 35840)
         keel_log_module("auth", KEEL_LOG_WARN,
-                        "pbkdf2_iterations=%lld is below 200000: fine for tests, weak in production",
-                        keel_config_int(mc, "pbkdf2_iterations"));
-    return 0;
+                        "argon2_memory_kib=%lld × argon2_passes=%lld is below OWASP's minimum "
+                        "(19456 KiB × 2): fine for tests, weak in production",
+                        keel_config_int(mc, "argon2_memory_kib"),
+                        keel_config_int(mc, "argon2_passes"));
+    return auth_gate_init(mc);
+}
+
+static void auth_stop(keel_module_ctx *mc)
+{
+    auth_gate_free(mc);
 }
 
 static int auth_health(keel_module_ctx *mc, json_t **detail)
@@ -100,9 +109,14 @@ static int auth_health(keel_module_ctx *mc, json_t **detail)
 /* ---- descriptor ------------------------------------------------------------ */
 
 static const keel_config_key auth_config[] = {
-    { .name = "pbkdf2_iterations", .type = KEEL_CFG_INT, .def = "210000",
-      .min = 1000, .max = 10000000,
-      .help = "PBKDF2-HMAC-SHA256 iterations for new password hashes" },
+    { .name = "argon2_memory_kib", .type = KEEL_CFG_INT, .def = "19456", .min = 8,
+      .max = 4194304, .help = "argon2id memory per password hash, KiB (OWASP: 19456)" },
+    { .name = "argon2_passes", .type = KEEL_CFG_INT, .def = "2", .min = 1, .max = 100,
+      .help = "argon2id passes over that memory (OWASP: 2 with 19456 KiB)" },
+    { .name = "argon2_lanes", .type = KEEL_CFG_INT, .def = "1", .min = 1, .max = 16,
+      .help = "argon2id lanes (threads per hash; OWASP: 1)" },
+    { .name = "hash_concurrency", .type = KEEL_CFG_INT, .def = "2", .min = 1, .max = 256,
+      .help = "password hashes computed at once (each holds argon2_memory_kib); others wait" },
     { .name = "default_scopes", .type = KEEL_CFG_STRING, .def = "riding:write,compute:read",
       .help = "comma-separated scopes given to newly registered users" },
     { .name = "token_ttl_s", .type = KEEL_CFG_INT, .def = "86400", .min = 60, .max = 31536000,
@@ -176,6 +190,7 @@ const keel_module keel_module_auth = {
     .migrations    = auth_migrations,
     .config        = auth_config,
     .init          = auth_init,
+    .stop          = auth_stop,
     .health        = auth_health,
     .cli           = auth_cli,
     .iface         = &auth_local,

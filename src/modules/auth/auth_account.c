@@ -1,14 +1,152 @@
 /*
  * auth_account.c — what a signed-in user does with their own account:
- * list_tokens, revoke_all, change_password; and the password checks shared
+ * list_tokens, revoke_all, change_password; the password checks shared
  * with create_token (a password given in a call is throttled exactly like
- * a login, per (email, client address)).
+ * a login, per (email, client address)); and the gate around hashing.
+ *
+ * The gate: an argon2id hash holds argon2_memory_kib (19 MiB by default)
+ * for its duration, and handlers run on the worker pool, so without a cap
+ * a burst of logins would hold workers × 19 MiB.  At most hash_concurrency
+ * hashes run at once; the others wait their turn, bounded by the call's
+ * deadline (then 503 with Retry-After: 1).  Hashing never runs on an event
+ * loop: login and the account methods are not KEEL_CHEAP, so they run on
+ * the handler worker pool (docs/architecture.md, wave-2 decision 2).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth-internal.h"
+
+#define AUTH_GATE_WAIT_MS 10000   /* longest wait for a turn without a deadline */
+
+typedef struct auth_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             busy, max;
+} auth_gate;
+
+int auth_gate_init(keel_module_ctx *mc)
+{
+    auth_gate *g = calloc(1, sizeof *g);
+    pthread_condattr_t ca;
+
+    if (g == NULL)
+        return KEEL_ENOMEM;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    g->max = (int)keel_config_int(mc, "hash_concurrency");
+    keel_module_set_state(mc, g);
+    return 0;
+}
+
+void auth_gate_free(keel_module_ctx *mc)
+{
+    auth_gate *g = keel_module_state(mc);
+
+    if (g == NULL)
+        return;
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+    keel_module_set_state(mc, NULL);
+}
+
+/* Waits for a hashing turn: 0, or KEEL_EUNAVAIL (retry_after_s on ctx). */
+static int gate_enter(keel_ctx *ctx, keel_module_ctx *mc)
+{
+    auth_gate *g = keel_module_state(mc);
+    int64_t left = ctx ? keel_ctx_remaining_ms(ctx) : AUTH_GATE_WAIT_MS;
+    struct timespec until;
+    int rc = 0;
+
+    if (g == NULL)
+        return 0;  /* not started (a unit test calling the hash directly) */
+    if (left > AUTH_GATE_WAIT_MS)
+        left = AUTH_GATE_WAIT_MS;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(left / 1000);
+    until.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g->mu);
+    while (g->busy >= g->max && rc == 0)
+        if (left <= 0 || pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
+            rc = KEEL_EUNAVAIL;
+    if (rc == 0)
+        g->busy++;
+    pthread_mutex_unlock(&g->mu);
+    if (rc != 0 && ctx != NULL) {
+        keel_ctx_error_field_new(ctx, "retry_after_s", json_integer(1));
+        keel_ctx_error(ctx, rc, "too many password checks at once; try again");
+    }
+    return rc;
+}
+
+static void gate_leave(keel_module_ctx *mc)
+{
+    auth_gate *g = keel_module_state(mc);
+
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->busy--;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+auth_argon2_params auth_argon2_of(keel_module_ctx *mc)
+{
+    auth_argon2_params ap = {
+        .m_kib = (uint32_t)keel_config_int(mc, "argon2_memory_kib"),
+        .t_cost = (uint32_t)keel_config_int(mc, "argon2_passes"),
+        .lanes = (uint32_t)keel_config_int(mc, "argon2_lanes"),
+    };
+    return ap;
+}
+
+int auth_password_new(keel_ctx *ctx, keel_module_ctx *mc, const char *password, char **hash)
+{
+    auth_argon2_params ap = auth_argon2_of(mc);
+    int rc;
+
+    *hash = NULL;
+    if ((rc = gate_enter(ctx, mc)) != 0)
+        return rc;
+    rc = auth_argon2_hash(password, &ap, hash);
+    gate_leave(mc);
+    return rc;
+}
+
+int auth_password_matches(keel_ctx *ctx, keel_module_ctx *mc, const char *password,
+                          const char *stored)
+{
+    int rc;
+
+    if ((rc = gate_enter(ctx, mc)) != 0)
+        return rc;
+    if (stored != NULL) {
+        rc = auth_password_verify(password, stored);
+    } else {
+        /* no such user: the same argon2 work, then the same answer */
+        auth_argon2_params ap = auth_argon2_of(mc);
+        char *h = NULL;
+        rc = auth_argon2_hash(password ? password : "", &ap, &h);
+        free(h);
+        if (rc == 0)
+            rc = KEEL_EUNAUTH;
+    }
+    gate_leave(mc);
+    return rc;
+}
 
 int auth_caller(keel_ctx *ctx, const json_t **principal, int64_t *user_id)
 {
@@ -22,11 +160,6 @@ int auth_caller(keel_ctx *ctx, const json_t **principal, int64_t *user_id)
                               "uses `keel auth create-admin` or `keel --owner EMAIL`");
     *user_id = json_integer_value(id);
     return 0;
-}
-
-int auth_password_new(keel_module_ctx *mc, const char *password, char **hash)
-{
-    return auth_password_hash(password, keel_config_int(mc, "pbkdf2_iterations"), hash);
 }
 
 int auth_password_check(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc, int64_t user_id,
@@ -49,7 +182,8 @@ int auth_password_check(keel_ctx *ctx, keel_store *st, keel_module_ctx *mc, int6
     rc = auth_lockout_check(ctx, st, email);
     if (rc != 0)
         goto out;
-    rc = auth_password_verify(password, json_string_value(json_object_get(row, "password_hash")));
+    rc = auth_password_matches(ctx, mc, password,
+                               json_string_value(json_object_get(row, "password_hash")));
     if (rc == KEEL_EINVAL)
         rc = KEEL_EUNAUTH;
     if (rc == KEEL_EUNAUTH) {
@@ -196,7 +330,7 @@ int auth_h_change_password(keel_ctx *ctx, const json_t *in, json_t **out)
     rc = auth_password_check(ctx, st, mc, j.user_id, old_pw);
     if (rc != 0)
         return rc;
-    rc = auth_password_new(mc, new_pw, &hash);
+    rc = auth_password_new(ctx, mc, new_pw, &hash);
     if (rc != 0)
         return rc;
     j.hash = hash;

@@ -186,10 +186,10 @@ int auth_cli(keel_ctx *ctx, int argc, char **argv)
         char rnd[AUTH_TOKEN_MAXLEN];
         rc = auth_token_generate(rnd, sizeof rnd);
         if (rc == 0)
-            rc = auth_password_new(mc, rnd, &hash);
+            rc = auth_password_new(ctx, mc, rnd, &hash);
         job.new_hash = hash;
     } else {
-        rc = auth_password_new(mc, password, &hash);
+        rc = auth_password_new(ctx, mc, password, &hash);
         job.new_hash = job.hash = hash;
     }
     if (rc != 0)

@@ -1,9 +1,13 @@
 /*
- * auth_crypto.c — password hashing, token generation and SHA-256, on OpenSSL.
+ * auth_crypto.c — password hashing, token generation and SHA-256.
  *
- * Passwords: PBKDF2-HMAC-SHA256 with a per-user 16-byte salt from RAND_bytes;
- * the stored text carries the iteration count so raising the configured
- * count never locks anyone out.  Comparison is CRYPTO_memcmp (constant time).
+ * Passwords: argon2id (libargon2, the reference implementation) with a
+ * per-user 16-byte salt from RAND_bytes, stored in the PHC string format
+ * "$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>", which carries
+ * its own parameters: raising the configured cost never locks anyone out.
+ * Hashes written before argon2 ("pbkdf2_sha256$<iter>$<salt>$<hash>",
+ * PBKDF2-HMAC-SHA256 on OpenSSL) still verify; login rehashes them.
+ * Comparison is constant time (argon2id_verify, CRYPTO_memcmp).
  * Tokens: 256 random bits, base64url without padding, prefixed "kt_"; only
  * their SHA-256 is ever stored.
  */
@@ -15,6 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <argon2.h>
 
 #include "auth-internal.h"
 
@@ -89,6 +95,54 @@ out:
     return rc;
 }
 
+int auth_argon2_hash(const char *password, const auth_argon2_params *ap, char **out)
+{
+    unsigned char salt[AUTH_SALT_BYTES];
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    if (password == NULL || ap->m_kib < 8 * ap->lanes || ap->t_cost < 1 || ap->lanes < 1)
+        return KEEL_EINVAL;
+    if (RAND_bytes(salt, sizeof salt) != 1)
+        return KEEL_EINTERNAL;
+    len = argon2_encodedlen(ap->t_cost, ap->m_kib, ap->lanes, AUTH_SALT_BYTES, AUTH_HASH_BYTES,
+                            Argon2_id);
+    *out = malloc(len);
+    if (*out == NULL)
+        return KEEL_ENOMEM;
+    rc = argon2id_hash_encoded(ap->t_cost, ap->m_kib, ap->lanes, password, strlen(password),
+                               salt, sizeof salt, AUTH_HASH_BYTES, *out, len);
+    if (rc != ARGON2_OK) {
+        free(*out);
+        *out = NULL;
+        return rc == ARGON2_MEMORY_ALLOCATION_ERROR ? KEEL_ENOMEM : KEEL_EINTERNAL;
+    }
+    return 0;
+}
+
+int auth_password_current(const char *stored, const auth_argon2_params *ap)
+{
+    char prefix[96];
+
+    snprintf(prefix, sizeof prefix, "$argon2id$v=%d$m=%u,t=%u,p=%u$", ARGON2_VERSION_NUMBER,
+             ap->m_kib, ap->t_cost, ap->lanes);
+    return stored != NULL && strncmp(stored, prefix, strlen(prefix)) == 0;
+}
+
+static int argon2_verify_stored(const char *password, const char *stored)
+{
+    int rc = argon2id_verify(stored, password, strlen(password));
+
+    if (rc == ARGON2_OK)
+        return 0;
+    if (rc == ARGON2_VERIFY_MISMATCH)
+        return KEEL_EUNAUTH;
+    if (rc == ARGON2_MEMORY_ALLOCATION_ERROR)
+        return KEEL_ENOMEM;
+    return KEEL_EINVAL;  /* not a hash we can read */
+}
+
 int auth_password_verify(const char *password, const char *stored)
 {
     unsigned char salt[AUTH_SALT_BYTES], want[AUTH_HASH_BYTES], got[AUTH_HASH_BYTES];
@@ -99,6 +153,8 @@ int auth_password_verify(const char *password, const char *stored)
 
     if (password == NULL || stored == NULL)
         return KEEL_EINVAL;
+    if (strncmp(stored, "$argon2id$", 10) == 0)
+        return argon2_verify_stored(password, stored);
     p = stored;
     if (strncmp(p, AUTH_HASH_SCHEME "$", sizeof AUTH_HASH_SCHEME) != 0)
         return KEEL_EINVAL;

@@ -3,7 +3,8 @@
  *
  * Emails are stored lower-cased.  Login answers the same "invalid email or
  * password" for an unknown email and a wrong password, and spends the same
- * PBKDF2 work on both, so neither the message nor the timing tells which.
+ * argon2id work on both, so neither the message nor the timing tells which.
+ * A password hash older than the configured cost is rehashed on login.
  * Login and register are rate-limited per client address, and failed logins
  * counted per (email, address) in auth's own tables (auth_throttle.c).
  */
@@ -145,7 +146,7 @@ int auth_h_register(keel_ctx *ctx, const json_t *in, json_t **out)
         rc = keel_ctx_error(ctx, KEEL_ECONFIG, "auth.default_scopes: %s", err);
         goto out;
     }
-    rc = auth_password_new(mc, password, &hash);
+    rc = auth_password_new(ctx, mc, password, &hash);
     if (rc != 0)
         goto out;
     rc = auth_user_create(keel_ctx_store(ctx), email, hash, scopes, out);
@@ -157,6 +158,32 @@ out:
     return rc;
 }
 
+/* A hash older than the configured argon2id cost (a PBKDF2 one from before
+ * argon2, or weaker parameters) is replaced now that the password is known.
+ * A failure is logged, never fatal: the login already succeeded. */
+static void rehash(keel_ctx *ctx, keel_module_ctx *mc, keel_store *st, const json_t *row,
+                   const char *password)
+{
+    auth_argon2_params ap = auth_argon2_of(mc);
+    const char *stored = json_string_value(json_object_get(row, "password_hash"));
+    json_t *params;
+    char *hash = NULL;
+    int rc;
+
+    if (auth_password_current(stored, &ap))
+        return;
+    rc = auth_password_new(ctx, mc, password, &hash);
+    params = rc == 0 ? json_pack("[s,O,s]", hash, json_object_get(row, "id"), stored) : NULL;
+    /* only if nobody changed it meanwhile */
+    if (params != NULL)
+        rc = keel_store_exec(st, "UPDATE auth_users SET password_hash = $1 WHERE id = $2 "
+                                 "AND password_hash = $3", params, NULL);
+    if (rc != 0)
+        keel_warn(ctx, "auth: could not rehash a password on login: %s", keel_strerror(rc));
+    json_decref(params);
+    free(hash);
+}
+
 int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     keel_module_ctx *mc = keel_ctx_module(ctx);
@@ -164,6 +191,7 @@ int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
     const char *password = json_string_value(json_object_get(in, "password"));
     const char *raw_email = json_string_value(json_object_get(in, "email"));
     json_t *row = NULL, *scopes = NULL;
+    const char *stored;
     char *email;
     char err[160];
     int rc;
@@ -182,15 +210,11 @@ int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
 
     rc = auth_user_find(st, email, &row);
     if (rc == KEEL_ENOTFOUND) {
-        /* Same PBKDF2 cost as a real check, then the same answer. */
-        char dummy[160];
-        snprintf(dummy, sizeof dummy, "pbkdf2_sha256$%lld$%032d$%064d",
-                 keel_config_int(mc, "pbkdf2_iterations"), 0, 0);
-        (void)auth_password_verify(password, dummy);
-        rc = KEEL_EUNAUTH;
+        /* Same argon2 cost as a real check, then the same answer. */
+        rc = auth_password_matches(ctx, mc, password, NULL);
     } else if (rc == 0) {
-        rc = auth_password_verify(password,
-                                  json_string_value(json_object_get(row, "password_hash")));
+        stored = json_string_value(json_object_get(row, "password_hash"));
+        rc = auth_password_matches(ctx, mc, password, stored);
         if (rc == KEEL_EINVAL)  /* unusable stored hash: never a match */
             rc = KEEL_EUNAUTH;
     }
@@ -202,6 +226,7 @@ int auth_h_login(keel_ctx *ctx, const json_t *in, json_t **out)
     if (rc != 0)
         goto out;
     auth_lockout_reset(ctx, st, email);
+    rehash(ctx, mc, st, row, password);
 
     rc = auth_scopes_parse(json_string_value(json_object_get(row, "scopes")), &scopes,
                            err, sizeof err);

@@ -35,8 +35,8 @@ static json_int_t g_retry;
 static int setup_env(void **state, const char *rate)
 {
     static const keel_module *const mods[] = { &keel_module_kv, &keel_module_auth, NULL };
-    const char *const env[] = { "KEEL_AUTH_PBKDF2_ITERATIONS=1000", "KEEL_AUTH_LOCKOUT_BASE_S=10",
-                                rate, NULL };
+    const char *const env[] = { "KEEL_AUTH_ARGON2_MEMORY_KIB=64", "KEEL_AUTH_ARGON2_PASSES=1",
+                                "KEEL_AUTH_LOCKOUT_BASE_S=10", rate, NULL };
     fix *f = calloc(1, sizeof *f);
     char err[512];
 
@@ -135,26 +135,53 @@ static const char *login(fix *f, const char *email, const char *password, int *r
 
 /* ---- pure pieces -------------------------------------------------------- */
 
+/* argon2id: the PHC string with its parameters, a fresh salt per hash, and
+ * the reference implementation's own test vector (phc-winner-argon2
+ * src/test.c: "password", salt "somesalt", m=256, t=2, p=1). */
 static void test_password_hash_verify(void **state)
 {
+    static const char reference[] =
+        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4";
+    auth_argon2_params ap = { .m_kib = 64, .t_cost = 1, .lanes = 1 }, other = ap;
     char *a = NULL, *b = NULL;
 
     (void)state;
-    assert_int_equal(auth_password_hash("correct horse", 1000, &a), 0);
-    assert_int_equal(auth_password_hash("correct horse", 1000, &b), 0);
-    assert_non_null(strstr(a, "pbkdf2_sha256$1000$"));
+    assert_int_equal(auth_argon2_hash("correct horse", &ap, &a), 0);
+    assert_int_equal(auth_argon2_hash("correct horse", &ap, &b), 0);
+    assert_int_equal(strncmp(a, "$argon2id$v=19$m=64,t=1,p=1$", 28), 0);
     assert_string_not_equal(a, b);  /* per-user salt */
     assert_int_equal(auth_password_verify("correct horse", a), 0);
     assert_int_equal(auth_password_verify("correct horse", b), 0);
     assert_int_equal(auth_password_verify("correct horsf", a), KEEL_EUNAUTH);
     assert_int_equal(auth_password_verify("", a), KEEL_EUNAUTH);
-    assert_int_equal(auth_password_verify("x", "md5$abc"), KEEL_EINVAL);
-    assert_int_equal(auth_password_verify("x", "pbkdf2_sha256$0$00$00"), KEEL_EINVAL);
-    assert_int_equal(auth_password_verify("x", "pbkdf2_sha256$10$zz$00"), KEEL_EINVAL);
-    free(b);
-    assert_int_equal(auth_password_hash("x", 0, &b), KEEL_EINVAL);
-    assert_null(b);
+    assert_true(auth_password_current(a, &ap));
+    other.t_cost = 2;
+    assert_false(auth_password_current(a, &other));  /* a stronger config rehashes */
+    assert_int_equal(auth_password_verify("password", reference), 0);
+    assert_int_equal(auth_password_verify("passwore", reference), KEEL_EUNAUTH);
+    assert_int_equal(auth_password_verify("x", "$argon2id$garbage"), KEEL_EINVAL);
+    assert_int_equal(auth_password_verify("x", "plain"), KEEL_EINVAL);
+    assert_int_equal(auth_password_verify(NULL, a), KEEL_EINVAL);
+    ap.m_kib = 4;  /* below argon2's minimum of 8 KiB per lane */
+    assert_int_equal(auth_argon2_hash("x", &ap, &b), KEEL_EINVAL);
     free(a);
+    free(b);
+}
+
+/* Hashes written before argon2 (PBKDF2-HMAC-SHA256, 1000 iterations here)
+ * still verify: the expected value is Python's hashlib.pbkdf2_hmac, not
+ * this module's own output. */
+static void test_legacy_pbkdf2_verify(void **state)
+{
+    static const char old[] = "pbkdf2_sha256$1000$000102030405060708090a0b0c0d0e0f$"
+                              "c914cc4f06cc6e8f46d157e3a1b5aa7abceebb17bb0444cd4c4ac16ca2ae9864";
+    auth_argon2_params ap = { .m_kib = 64, .t_cost = 1, .lanes = 1 };
+
+    (void)state;
+    assert_int_equal(auth_password_verify("correct horse", old), 0);
+    assert_int_equal(auth_password_verify("correct horsf", old), KEEL_EUNAUTH);
+    assert_false(auth_password_current(old, &ap));
+    assert_int_equal(auth_password_verify("x", "pbkdf2_sha256$0$00$00"), KEEL_EINVAL);
 }
 
 static void test_token_generate(void **state)
@@ -649,6 +676,36 @@ static void test_revoke_all_and_change_password(void **state)
     assert_int_equal(call(f, NULL, "revoke_all", "{}", &out, msg, sizeof msg), KEEL_EUNAUTH);
 }
 
+/* A user stored with a PBKDF2 hash logs in with it once; the hash is then
+ * argon2id at the configured cost. */
+static void test_login_rehashes_legacy(void **state)
+{
+    fix *f = *state;
+    keel_store *st = keel_module_store(keel__rt_find(f->rt, "auth"));
+    json_t *scopes = json_pack("[s]", "riding:write"), *user = NULL, *rows = NULL;
+    const char *stored;
+    int rc;
+
+    assert_int_equal(auth_user_create(st, "old@example.com",
+                                      "pbkdf2_sha256$1000$000102030405060708090a0b0c0d0e0f$"
+                                      "c914cc4f06cc6e8f46d157e3a1b5aa7abceebb17bb0444cd4c4ac16ca2ae9864",
+                                      scopes, &user), 0);
+    login(f, "old@example.com", "correct horse", &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(keel_store_exec(st, "SELECT password_hash FROM auth_users "
+                                         "WHERE email = 'old@example.com'", NULL, &rows), 0);
+    stored = json_string_value(json_object_get(json_array_get(rows, 0), "password_hash"));
+    assert_int_equal(strncmp(stored, "$argon2id$v=19$m=64,t=1,p=1$", 28), 0);
+    assert_int_equal(auth_password_verify("correct horse", stored), 0);
+    login(f, "old@example.com", "correct horse", &rc);
+    assert_int_equal(rc, 0);
+    login(f, "old@example.com", "correct horsf", &rc);
+    assert_int_equal(rc, KEEL_EUNAUTH);
+    json_decref(rows);
+    json_decref(user);
+    json_decref(scopes);
+}
+
 /* create-admin: a new user; an existing one only with --password, which
  * resets the password and revokes every token the account held. */
 static void test_create_admin_cli(void **state)
@@ -702,6 +759,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_hash_verify),
+        cmocka_unit_test(test_legacy_pbkdf2_verify),
         cmocka_unit_test(test_token_generate),
         cmocka_unit_test(test_scopes),
         cmocka_unit_test(test_email_shape),
@@ -715,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_per_address, setup_rate, teardown),
         cmocka_unit_test_setup_teardown(test_token_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_all_and_change_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_rehashes_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_admin_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
