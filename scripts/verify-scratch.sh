@@ -123,10 +123,13 @@ free_port() {
 }
 
 # start NAME ENV...: starts /keel serve in the root; sets PORT_<NAME>, PID_<NAME>.
+# Processes trust each other by a service token; the single-process and
+# gateway checks run with auth disabled, which keel allows on loopback only.
+svc_token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 start() {
     local name=$1; shift
     local port; port=$(free_port)
-    env -i "${image_env[@]}" KEEL_HOST=127.0.0.1 KEEL_PORT="$port" KEEL_THREADS=1 KEEL_AUTH_DISABLED=1 "$@" \
+    env -i "${image_env[@]}" KEEL_HOST=127.0.0.1 KEEL_PORT="$port" KEEL_THREADS=1 "$@" \
         "${runner[@]}" /keel serve >"$work/$name.log" 2>&1 &
     local pid=$!
     pids+=("$pid")
@@ -152,7 +155,7 @@ post() {
 if [ ${#runner[@]} -eq 0 ]; then
     skip "cannot run in an empty root: not root and no unprivileged user namespaces (unshare -r)"
 else
-    if start main; then
+    if start main KEEL_AUTH_DISABLED=1; then
         ok "keel serve answers /healthz from the empty root"
         base=http://127.0.0.1:$PORT_main
         uid=$(awk '/^Uid:/{print $2}' "/proc/$PID_main/status" 2>/dev/null || true)
@@ -190,16 +193,19 @@ else
     # (static glibc, no NSS modules on disk): gateway → http://keel-compute:PORT.
     printf '127.0.0.1\tkeel-compute\n' >>"$root/etc/hosts"
     compute_up=0
-    if start compute KEEL_MODULES_LOCAL=compute; then
+    if start compute KEEL_MODULES_LOCAL=compute "KEEL_SERVICE_TOKEN=$svc_token"; then
         compute_up=1
         # the gateway gets its database URL as deployments do: a _FILE secret
         mkdir -p "$root/run/secrets"
         printf 'sqlite:/var/lib/keel/gw.db\n' >"$root/run/secrets/db_url"
         if start gw KEEL_MODULES_LOCAL=echo,kv KEEL_DATABASE_URL_FILE=/run/secrets/db_url \
+                KEEL_AUTH_DISABLED=1 "KEEL_SERVICE_TOKEN=$svc_token" \
                 "KEEL_REMOTE_COMPUTE=http://keel-compute:$PORT_compute"; then
             if [ -s "$root/var/lib/keel/gw.db" ]; then ok "KEEL_DATABASE_URL_FILE overrides the image default"; else fail "gateway did not use KEEL_DATABASE_URL_FILE"; fi
             post "http://127.0.0.1:$PORT_gw/v1/compute/synth" '{"plan":"walk:5","seed":7}'
-            if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then ok "gateway → compute by host name (static NSS files)"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
+            if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then ok "gateway → compute by host name (static NSS files), with the service token"; else fail "gateway → compute: $STATUS ${BODY:0:300}"; fi
+            post "http://127.0.0.1:$PORT_compute/v1/compute/synth" '{"plan":"walk:5","seed":7}'
+            if [ "$STATUS" = 401 ]; then ok "compute checks its callers (no token: 401)"; else fail "compute without a token: $STATUS ${BODY:0:200}"; fi
         else
             fail "gateway with KEEL_REMOTE_COMPUTE did not start"
         fi
@@ -238,7 +244,8 @@ PY
         printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$root/etc/resolv.conf"
         if [ ! -e "$work/dns.ready" ]; then
             skip "DNS resolution check: could not bind 127.0.0.1:53 ($(tail -1 "$work/dns.log"))"
-        elif start gwdns KEEL_MODULES_LOCAL=echo,kv "KEEL_REMOTE_COMPUTE=http://compute.keel.test:$PORT_compute"; then
+        elif start gwdns KEEL_MODULES_LOCAL=echo,kv KEEL_AUTH_DISABLED=1 "KEEL_SERVICE_TOKEN=$svc_token" \
+                "KEEL_REMOTE_COMPUTE=http://compute.keel.test:$PORT_compute"; then
             post "http://127.0.0.1:$PORT_gwdns/v1/compute/synth" '{"plan":"walk:5","seed":7}'
             if [ "$STATUS" = 200 ] && [ "${BODY#*\"csv\"}" != "$BODY" ]; then
                 ok "gateway → compute by a DNS name (static glibc dns backend, /etc/resolv.conf)"

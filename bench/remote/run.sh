@@ -5,7 +5,7 @@
 # build's libkeelrt.a and prints the latency table: in-process keel_call,
 # remote keel_call, raw HTTP POST with the same client code, and b/c.
 # N (default 20000) calls per series, sequential, one connection each.
-# Needs: cc, pkg-config, libevent-dev, libjansson-dev, libsqlite3-dev, libssl-dev, curl, python3.
+# Needs: cc, pkg-config, libevent-dev, libjansson-dev, libsqlite3-dev, libssl-dev, libargon2-dev, curl, python3.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PKGS="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto"
+PKGS="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libargon2"
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$SRC/include" -I"$SRC/src" $(pkg-config --cflags $PKGS) \
    -o "$TMP/remote_bench" "$HERE/remote_bench.c" "$BUILD/libkeelrt.a" \
    $(pkg-config --libs $PKGS) -lpthread -lm
