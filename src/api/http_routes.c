@@ -297,7 +297,7 @@ static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx 
         goto out;
     }
     if (peer) {
-        if ((rc = keel_peer_principal(ctx, h)) != 0)
+        if ((rc = keel_peer_principal(ctx, evhttp_request_get_input_headers(req))) != 0)
             goto out;
     } else if (token != NULL && *token != '\0' && (rc = keel__ctx_set_token(ctx, token)) != 0) {
         /* kept on the ctx: checked by keel__authorize, and forwarded to a
@@ -547,7 +547,7 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
         ev_uint16_t pport = 0;
         if (evcon != NULL)
             evhttp_connection_get_peer(evcon, &peer, &pport);
-        keel__client_addr(w->rt, peer, evhttp_find_header(h, "X-Forwarded-For"), client,
+        keel__client_addr(w->rt, peer, evhttp_find_header(evhttp_request_get_input_headers(req), "X-Forwarded-For"), client,
                           sizeof client);
         keel__ctx_set_client(ctx, client);
     }
