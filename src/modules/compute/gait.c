@@ -406,8 +406,11 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         kmax = n / 2;
     double rv[256];
     double best = -2;
-    if (kmax >= 256)
-        kmax = 255;
+    /* The peak search below reads rv[kmax + 1]: keep that inside rv.  fs is
+     * the decimated rate (~25 Hz), so kmax is ~20 in practice; the cap only
+     * guards the array if that ever changes. */
+    if (kmax > 254)
+        kmax = 254;
     for (size_t k = kmin - 1; k <= kmax + 1 && k < 256; k++) {
         rv[k] = acf(v, n, k, ev);
         if (k >= kmin && k <= kmax && rv[k] > best)
