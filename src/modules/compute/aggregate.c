@@ -2,7 +2,7 @@
  * aggregate.c — one session, single pass, memory bounded by the window.
  *
  * Rows arrive in input units.  The first DETECT_ROWS usable rows are held to
- * decide units and the nominal sample period (docs/compute.md "input"), then
+ * decide units and the nominal sample period (aggregate_detect.c), then
  * replayed; after that each row is converted, checked for gaps, fed to the
  * jump detector and the DBA integrator, and averaged down to ~25 Hz into a
  * window buffer of 4 s that slides by 2 s.  Each window's class is given to
@@ -13,70 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compute-internal.h"
-
-#define DETECT_ROWS 8192
-#define DECIM_HZ 25.0
-#define WIN_S 4.0
-#define GAP_FACTOR 2.5
-#define BRIDGE_MAX_S 1.0 /* shorter gaps are bridged; longer ones end a segment */
-#define GRAV_TAU_S 2.0
-#define MIN_RATE_HZ 5.0
-#define MAX_RATE_HZ 5000.0
-/* stride-frequency histogram for the per-gait (time-weighted) median */
-#define HIST_LO 0.3
-#define HIST_STEP 0.005
-#define HIST_BINS 640
-
-struct compute_agg {
-    compute_options opt;
-    compute_unit hint_t, hint_a, hint_g;
-    /* detection phase */
-    double (*buf)[COMPUTE_NCOLS];
-    size_t nbuf;
-    int detected;
-    int bad_rate;                /* nominal rate outside MIN..MAX_RATE_HZ: nothing sized */
-    /* raw row bookkeeping */
-    int have_last;
-    double last_traw, t0raw;
-    double hold[COMPUTE_NCOLS];
-    int have_hold;
-    long long samples, dropped, nonmono, nan_cells;
-    /* units */
-    double tscale, ascale, gscale, period, alpha;
-    double median_step;          /* in input time units */
-    const char *tu, *au, *gu;
-    const char *tsrc, *asrc, *gsrc;
-    /* stream */
-    int have_prev;
-    double t_prev, seg_start, range_start;
-    long long gaps;
-    double gap_s;
-    compute_jumpdet jd;
-    size_t njumps;
-    compute_jump jumps[COMPUTE_MAX_JUMPS];
-    double grav[3];
-    double dba_sum, load;
-    long long dba_n;
-    /* decimation and window */
-    int D, dcount;
-    long long bin;               /* index of the time bin being filled */
-    double dsum[COMPUTE_NCOLS], last_m[COMPUTE_NCOLS];
-    double fs;
-    size_t N, S, wn, assigned;
-    double *wt;
-    double (*wa)[3], (*wg)[3];
-    double *work;
-    int seg_windows, have_res;
-    compute_window_result res;
-    /* totals */
-    double gait_t[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
-    float hist[COMPUTE_NGAITS][HIST_BINS];
-    double rein_l, rein_r, rein_s, lead_l, lead_r;
-    /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted
-     * sums of each diagonal's step amplitude, and the trot time they cover */
-    double sym_a[3], sym_b[3], sym_t[3];
-};
+#include "aggregate-internal.h"
 
 compute_agg *compute_agg_new(const compute_options *opt)
 {
@@ -115,20 +52,6 @@ void compute_agg_hint(compute_agg *g, compute_unit tu, compute_unit au, compute_
 void compute_agg_drop(compute_agg *g)
 {
     g->dropped++;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 static void attribute(compute_agg *g, double dur)
@@ -316,16 +239,6 @@ static void process(compute_agg *g, const double *r)
     bin_sample(g, t, a, w);
 }
 
-static double unit_scale(compute_unit u)
-{
-    switch (u) {
-    case COMPUTE_TIME_MS: return 1e-3;
-    case COMPUTE_ACCEL_G: return COMPUTE_G;
-    case COMPUTE_GYRO_DEGS: return M_PI / 180.0;
-    default: return 1.0;
-    }
-}
-
 /* time-weighted median stride frequency of a gait, from its histogram */
 static double median_stride(const compute_agg *g, int gait)
 {
@@ -342,111 +255,13 @@ static double median_stride(const compute_agg *g, int gait)
     return 0;
 }
 
+/* Detects units and rate from the held rows, then replays them. */
 static int detect(compute_agg *g)
 {
-    size_t n = g->nbuf;
-    double *tmp = malloc(sizeof *tmp * (n ? n : 1));
-    if (!tmp)
-        return KEEL_ENOMEM;
-
-    /* time */
-    for (size_t i = 1; i < n; i++)
-        tmp[i - 1] = g->buf[i][0] - g->buf[i - 1][0];
-    double mdt = n > 1 ? median_of(tmp, n - 1) : 0;
-    compute_unit tu = g->opt.time_unit ? g->opt.time_unit : g->hint_t;
-    g->tsrc = g->opt.time_unit ? "option" : g->hint_t ? "header" : "detected";
-    if (!tu)
-        tu = mdt >= 1.0 ? COMPUTE_TIME_MS : COMPUTE_TIME_S;
-    g->tscale = unit_scale(tu);
-    g->tu = tu == COMPUTE_TIME_MS ? "ms" : "s";
-    if (!g->opt.time_unit && !g->hint_t && tu == COMPUTE_TIME_MS && mdt > 0 &&
-        1.0 / (mdt * 1e-3) < MIN_RATE_HZ) {
-        /* steps of thousands: microseconds (or nanoseconds, steps of
-         * millions) since boot or the epoch, as many loggers write them */
-        int ns = 1.0 / (mdt * 1e-6) < MIN_RATE_HZ;
-        g->tscale = ns ? 1e-9 : 1e-6;
-        g->tu = ns ? "ns" : "us";
-    }
-    g->period = mdt > 0 ? mdt * g->tscale : 0.01;
-    g->median_step = mdt;
-    g->alpha = g->period / (GRAV_TAU_S + g->period); /* gravity EMA per nominal sample */
-
-    /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2 */
-    double mean = 0, var = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double *r = g->buf[i];
-        tmp[i] = sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]);
-        mean += tmp[i];
-    }
-    mean = n ? mean / n : 0;
-    for (size_t i = 0; i < n; i++)
-        var += (tmp[i] - mean) * (tmp[i] - mean);
-    double sd = n ? sqrt(var / n) : 0;
-    double amed = median_of(tmp, n);
-    compute_unit au = g->opt.accel_unit ? g->opt.accel_unit : g->hint_a;
-    g->asrc = g->opt.accel_unit ? "option" : g->hint_a ? "header" : "detected";
-    if (!au)
-        au = amed > 0 && amed < 3.0 ? COMPUTE_ACCEL_G : COMPUTE_ACCEL_MS2;
-    g->ascale = unit_scale(au);
-    g->au = au == COMPUTE_ACCEL_G ? "g" : "m/s2";
-    sd *= g->ascale;
-
-    /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a
-     * standing horse's sensor reads ~0.005 rad/s but ~0.3 deg/s. */
-    for (size_t i = 0; i < n; i++) {
-        const double *r = g->buf[i];
-        double m = fabs(r[4]);
-        if (fabs(r[5]) > m) m = fabs(r[5]);
-        if (fabs(r[6]) > m) m = fabs(r[6]);
-        tmp[i] = m;
-    }
-    qsort(tmp, n, sizeof *tmp, cmp_double);
-    double p99 = n ? tmp[(size_t)(0.99 * (double)(n - 1))] : 0;
-    double gmed = n ? tmp[n / 2] : 0;
-    compute_unit gu = g->opt.gyro_unit ? g->opt.gyro_unit : g->hint_g;
-    g->gsrc = g->opt.gyro_unit ? "option" : g->hint_g ? "header" : "detected";
-    if (!gu)
-        gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1)) ? COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
-    g->gscale = unit_scale(gu);
-    g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
-    free(tmp);
-
-    /* The rate comes from the input: check it before anything is sized from
-     * it (a 1e-21 s step once overflowed lround and sized the window to a
-     * few bytes).  Rows are still counted; finish reports the rate. */
-    double rate = 1.0 / g->period;
-    g->detected = 1;
-    if (n > 1 && !(rate >= MIN_RATE_HZ && rate <= MAX_RATE_HZ)) {
-        g->bad_rate = 1;
-        g->nbuf = 0;
-        return 0;
-    }
-    /* decimation and window geometry; with rate in range D <= 200 and
-     * fs in [5, 37.5] Hz, so S stays small, but keep the sizes checked */
-    double dd = floor(rate / DECIM_HZ + 0.5);
-    g->D = dd < 1 ? 1 : (int)dd;
-    g->fs = rate / g->D;
-    double sd2 = floor(WIN_S / 2 * g->fs + 0.5);
-    g->S = sd2 < 4 ? 4 : (size_t)sd2;
-    if (g->S > 4096) {
-        g->bad_rate = 1;
-        g->nbuf = 0;
-        return 0;
-    }
-    g->N = 2 * g->S;
-    free(g->wt);
-    free(g->wa);
-    free(g->wg);
-    free(g->work);
-    g->wt = malloc(sizeof *g->wt * (g->N + 1));
-    g->wa = malloc(sizeof *g->wa * (g->N + 1));
-    g->wg = malloc(sizeof *g->wg * (g->N + 1));
-    g->work = malloc(sizeof *g->work * 9 * (g->N + 1));
-    if (!g->wt || !g->wa || !g->wg || !g->work) {
-        g->detected = 0;
-        return KEEL_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
+    int rc = compute_agg_detect(g);
+    if (rc < 0 || g->bad_rate)
+        return rc;
+    for (size_t i = 0; i < g->nbuf; i++)
         process(g, g->buf[i]);
     g->nbuf = 0;
     return 0;

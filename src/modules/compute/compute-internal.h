@@ -2,7 +2,7 @@
  * compute-internal.h — shared by the files of the compute module only.
  *
  * Pipeline: csv.c (resumable zero-copy chunk parser, header + column/unit
- * hints from columns.c) → aggregate.c (unit detection, quality, decimation,
+ * hints from columns.c) → aggregate.c + aggregate_detect.c (unit detection, quality, decimation,
  * sliding windows, time attribution) → gait.c (one window: gravity, axes,
  * autocorrelation, stride, class, symmetry, lead, yaw) + rein/jump helpers
  * in rein.c and jumps.c → compute_summary → JSON (summary.c).
