@@ -39,16 +39,18 @@ static void keel_new_request_id(char *buf, size_t len)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
-    if (len < 19) {
-        snprintf(buf, len, "r-%016llx", (unsigned long long)z);
-        return;
-    }
     /* by hand: snprintf's format machinery showed in the per-request profile */
-    buf[0] = 'r';
-    buf[1] = '-';
+    char id[19];
+    id[0] = 'r';
+    id[1] = '-';
     for (i = 17; i >= 2; i--, z >>= 4)
-        buf[i] = "0123456789abcdef"[z & 15];
-    buf[18] = '\0';
+        id[i] = "0123456789abcdef"[z & 15];
+    id[18] = '\0';
+    if (len == 0)
+        return;
+    size_t n = len - 1 < sizeof(id) - 1 ? len - 1 : sizeof(id) - 1; /* truncate, as snprintf did */
+    memcpy(buf, id, n);
+    buf[n] = '\0';
 }
 
 keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *request_id,

@@ -130,7 +130,7 @@ static int fail_tx(keel_store *st, void *arg)
         j->wait *= 2;
     if (j->wait > cap)
         j->wait = cap;
-    params = json_pack("[s,s,I]", j->email, j->addr, (json_int_t)(j->now + j->wait));
+    params = json_pack("[s,s,I]", j->email, j->addr, (json_int_t)j->now + (json_int_t)j->wait);
     if (params == NULL)
         return KEEL_ENOMEM;
     rc = keel_store_exec(st, "UPDATE auth_login_failures SET locked_until = CASE WHEN "
