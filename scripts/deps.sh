@@ -7,11 +7,12 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev libpq-dev zlib1g-dev libargon2-dev ca-certificates jq curl"
 # docker-compose (config check only), nginx-light (nginx -t and a live upstream test) and podman
-# (offline image build) serve the deployment checks; nodejs/npm the Kubernetes schema check.
+# (offline image build) serve the deployment checks; nodejs/npm the Kubernetes schema check;
+# prometheus gives promtool, which checks the /metrics exposition.
 # cppcheck and clang-tidy: scripts/lint.sh (a stage of scripts/test.sh)
 # postgresql: the throw-away cluster of the tests labelled pg (scripts/pg-cluster.sh);
 # postgresql-server-dev-15: the static archives libpgcommon.a/libpgport.a the static link needs.
-TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy postgresql postgresql-server-dev-15"
+TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy postgresql postgresql-server-dev-15 prometheus"
 BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS

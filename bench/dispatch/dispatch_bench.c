@@ -3,6 +3,8 @@
  *
  *   typed    keel_iface(ctx, "echo", ECHO_IFACE_VERSION, &self)->echo(self, ctx, ...)
  *            (function pointer through the vtable; self fetched once, as callers do)
+ *            counted per member: keel_iface_calls_total
+ *   typed-nm the same with KEEL_METRICS=false (the cost of that count)
  *   direct   the same work through a plain noinline C call (the peer for typed)
  *   generic  keel_call(ctx, "echo", "echo", {"msg":"hi"}, &out) + json_decref(out)
  *   jansson  json_deep_copy({"msg":"hi"}) + json_decref: the JSON work alone (the peer for generic)
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/metrics-internal.h"
 #include "core/runtime-internal.h"
 #include "modules/echo/echo.h"
 
@@ -49,7 +52,7 @@ int main(int argc, char **argv)
     const char *o;
     size_t ol;
     volatile size_t sink = 0;
-    double t0, t_typed, t_direct, t_gen, t_json;
+    double t0, t_typed, t_typed_nm, t_direct, t_gen, t_json;
     json_t *in = json_pack("{s:s}", "msg", "hi"), *out;
     int (*volatile direct)(keel_module_ctx *, keel_ctx *, const char *, size_t, const char **,
                            size_t *) = direct_echo;
@@ -73,6 +76,15 @@ int main(int argc, char **argv)
         sink += ol;
     }
     t_typed = (now_s() - t0) / (double)n_typed * 1e9;
+
+    keel__metrics_set_enabled(0);
+    t0 = now_s();
+    for (i = 0; i < n_typed; i++) {
+        e->echo(self, ctx, "hi", 2, &o, &ol);
+        sink += ol;
+    }
+    t_typed_nm = (now_s() - t0) / (double)n_typed * 1e9;
+    keel__metrics_set_enabled(1);
 
     t0 = now_s();
     for (i = 0; i < n_typed; i++) {
@@ -101,6 +113,7 @@ int main(int argc, char **argv)
     printf("%-34s %10s %10s\n", "in-process call", "ns/op", "vs peer");
     printf("%-34s %10.2f %10s\n", "direct C call (peer)", t_direct, "1.00x");
     printf("%-34s %10.2f %9.2fx\n", "typed keel_iface()->echo", t_typed, t_typed / t_direct);
+    printf("%-34s %10.2f %9.2fx\n", "typed, KEEL_METRICS=false", t_typed_nm, t_typed_nm / t_direct);
     printf("%-34s %10.2f %10s\n", "jansson copy+free (peer)", t_json, "1.00x");
     printf("%-34s %10.2f %9.2fx\n", "generic keel_call echo.echo", t_gen, t_gen / t_json);
     printf("targets: typed <= 10 ns, generic <= 1000 ns   (sink %zu)\n", (size_t)sink);

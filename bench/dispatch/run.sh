@@ -7,6 +7,7 @@
 #     keel-1    keel serve, KEEL_THREADS=1, KEEL_LOG_LEVEL=warn
 #     keel-1log keel serve, KEEL_THREADS=1, access log at info (to a file)
 #     keel-2    keel serve, KEEL_THREADS=2, KEEL_LOG_LEVEL=warn
+#     keel-1nm  keel-1 with KEEL_METRICS=false (the cost of per-method metrics)
 # BENCH_DURATION (default 5s) and BENCH_CONNS (default 32) override wrk's;
 # BENCH_ROUNDS (default 1) repeats the four runs, alternating, and reports
 # the median (the machine is shared: one round is noisy).
@@ -69,12 +70,14 @@ bench() {
     printf -v "$var" '%s' "${!var:-} $rps"
     printf -v "$cvar" '%s' "${!cvar:-} $cpu"
 }
-start_keel() { # NAME THREADS LOGLEVEL → port in PORT
+start_keel() { # NAME THREADS LOGLEVEL [ENV=VAL…] → port in PORT
+    local name=$1 threads=$2 level=$3
+    shift 3
     PORT=$(free_port)
-    mkdir -p "$TMP/$1"
-    ( cd "$TMP/$1" && exec env KEEL_PORT="$PORT" KEEL_HOST=127.0.0.1 KEEL_THREADS="$2" \
-        KEEL_AUTH_DISABLED=1 KEEL_LOG_LEVEL="$3" KEEL_MODULES_LOCAL=echo \
-        KEEL_DATABASE_URL="sqlite:$TMP/$1/keel.db" "$KEEL" serve ) >"$TMP/$1.log" 2>&1 &
+    mkdir -p "$TMP/$name"
+    ( cd "$TMP/$name" && exec env KEEL_PORT="$PORT" KEEL_HOST=127.0.0.1 KEEL_THREADS="$threads" \
+        KEEL_AUTH_DISABLED=1 KEEL_LOG_LEVEL="$level" KEEL_MODULES_LOCAL=echo \
+        KEEL_DATABASE_URL="sqlite:$TMP/$name/keel.db" "$@" "$KEEL" serve ) >"$TMP/$name.log" 2>&1 &
     PIDS+=($!)
     wait_up "$PORT" "$!"
 }
@@ -93,10 +96,11 @@ for round in $(seq 1 "$ROUNDS"); do
     start_keel keel-1 1 warn;    bench keel-1 "$PORT" "${PIDS[-1]}";    stop_last
     start_keel keel-1log 1 info; bench keel-1log "$PORT" "${PIDS[-1]}"; stop_last
     start_keel keel-2 2 warn;    bench keel-2 "$PORT" "${PIDS[-1]}";    stop_last
+    start_keel keel-1nm 1 warn KEEL_METRICS=false; bench keel-1nm "$PORT" "${PIDS[-1]}"; stop_last
 done
 echo "   load average after: $(cut -d" " -f1-3 /proc/loadavg)"
 python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" \
-          "$CPU_peer" "$CPU_keel_1" "$CPU_keel_1log" "$CPU_keel_2" <<'PY'
+          "$CPU_peer" "$CPU_keel_1" "$CPU_keel_1log" "$CPU_keel_2" "$RPS_keel_1nm" "$CPU_keel_1nm" <<'PY'
 import statistics, sys
 r = [statistics.median(map(float, a.split())) for a in sys.argv[1:5]]
 c = [statistics.median(map(float, a.split())) for a in sys.argv[5:9]]
@@ -105,6 +109,9 @@ print("median req/s:       " + ", ".join("%s %.0f" % (n, v) for n, v in zip(name
 print("median cpu-us/req:  " + ", ".join("%s %.2f" % (n, v) for n, v in zip(names, c)))
 print("req/s ratio vs peer: " + ", ".join("%s %.2f" % (n, v / r[0]) for n, v in zip(names[1:], r[1:])))
 print("cpu/req ratio vs peer: " + ", ".join("%s %.2f" % (n, v / c[0]) for n, v in zip(names[1:], c[1:])))
+nm_r, nm_c = (statistics.median(map(float, a.split())) for a in sys.argv[9:11])
+print("metrics on/off (keel-1 / keel-1nm): req/s %.3f, cpu/req %.3f" % (r[1] / nm_r, c[1] / nm_c))
+print("access log at info vs warn (keel-1log / keel-1): req/s %.3f, cpu/req %.3f" % (r[2] / r[1], c[2] / c[1]))
 PY
 
 BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'keel_bench_dispatch' -perm -u+x 2>/dev/null | head -1)

@@ -13,5 +13,6 @@
 #include "keel/store.h"
 #include "keel/authn.h"
 #include "keel/events.h"
+#include "keel/metrics.h"
 
 #endif /* KEEL_KEEL_H */

@@ -98,6 +98,7 @@ typedef struct keel_http_scope {
     keel_http_worker *worker;   /* borrowed */
     const char       *module;   /* NULL = all modules; else only /v1/<module>/… */
     const keel_http_limits *limits; /* borrowed, the server's */
+    int               admin;    /* the admin listener: operator endpoints need no token */
 } keel_http_scope;
 
 /* ---- the connection hook (http_conn.c) ------------------------------------ */
@@ -192,5 +193,19 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
 int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel_ctx *ctx,
                            keel_module_ctx *mc, const keel_method *m, const char *path,
                            int64_t t0_ns, keel_http_answer *r);
+
+/* ---- observability (http_metrics.c) --------------------------------------- */
+
+/* Answers GET /metrics (and later operator routes) and returns 1; 0 when
+ * path is not one of them.  The reply is sent before it returns. */
+int keel__http_observe_route(struct evhttp_request *req, keel_http_scope *sc, const char *path);
+/* 0 when req may see operator detail: it came in on the admin listener, or
+ * carries a bearer token with scope "admin" (auth disabled or not built:
+ * always).  Else KEEL_EUNAUTH / KEEL_EFORBIDDEN / KEEL_EUNAVAIL on ctx. */
+int keel__http_admin_allowed(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx);
+/* Registers (start) and removes (stop) the connection hook's families
+ * on /metrics: connections open/accepted, refusals by reason. */
+void keel__http_metrics_start(void);
+void keel__http_metrics_stop(void);
 
 #endif /* KEEL_HTTP_INTERNAL_H */

@@ -40,9 +40,10 @@
 
 #include "api/http-internal.h"
 #include "core/events-internal.h"
+#include "core/metrics-internal.h"
 #include "core/thread-internal.h"
 
-#define HTTP_LISTENERS (1 + KEEL_HTTP_MAX_EXPOSE)
+#define HTTP_LISTENERS (2 + KEEL_HTTP_MAX_EXPOSE) /* main, expose…, admin */
 #define HTTP_MAX_THREADS 64
 
 typedef struct http_loop {
@@ -63,9 +64,11 @@ typedef struct http_loop {
 typedef struct http_server {
     keel_runtime     *rt;
     const char       *host;
-    int               nlisteners;        /* 1 + expose count */
+    int               nlisteners;        /* 1 + expose count (+ 1 admin) */
     int               ports[HTTP_LISTENERS];
+    const char       *hosts[HTTP_LISTENERS];
     const char       *modules[HTTP_LISTENERS]; /* NULL for the main port */
+    int               admin_li;          /* index of the admin listener, 0 = none */
     keel_http_expose  expose[KEEL_HTTP_MAX_EXPOSE];
     int               nloops;
     http_loop        *loops;
@@ -209,27 +212,28 @@ static int http_bind(http_server *srv, http_loop *lp, int li, char *err, size_t 
     int rc = 0;
 
     snprintf(port, sizeof port, "%d", srv->ports[li]);
-    if (getaddrinfo(srv->host, port, &hints, &ai) != 0 || !ai) {
-        snprintf(err, errlen, "KEEL_HOST=%s: cannot resolve", srv->host);
+    if (getaddrinfo(srv->hosts[li], port, &hints, &ai) != 0 || !ai) {
+        snprintf(err, errlen, "%s=%s: cannot resolve", li == srv->admin_li && li ? "KEEL_ADMIN_HOST"
+                                                       : "KEEL_HOST", srv->hosts[li]);
         rc = KEEL_ECONFIG;
         goto out;
     }
     if (lp == &srv->loops[0] && srv->ports[li] != 0
-        && (rc = http_port_free(ai, srv->host, srv->ports[li], err, errlen)) != 0)
+        && (rc = http_port_free(ai, srv->hosts[li], srv->ports[li], err, errlen)) != 0)
         goto out;
     lev = evconnlistener_new_bind(lp->base, NULL, NULL,
                                   LEV_OPT_REUSEABLE_PORT | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE
                                       | LEV_OPT_CLOSE_ON_EXEC,
                                   1024, ai->ai_addr, (int)ai->ai_addrlen);
     if (!lev) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", srv->host, srv->ports[li], strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", srv->hosts[li], srv->ports[li], strerror(errno));
         rc = KEEL_EIO;
         goto out;
     }
     lp->bound[li] = evhttp_bind_listener(lp->http[li], lev);
     if (!lp->bound[li]) {
         evconnlistener_free(lev);
-        snprintf(err, errlen, "cannot listen on %s:%d", srv->host, srv->ports[li]);
+        snprintf(err, errlen, "cannot listen on %s:%d", srv->hosts[li], srv->ports[li]);
         rc = KEEL_EIO;
         goto out;
     }
@@ -280,6 +284,7 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
         /* the hook refuses first, in JSON; evhttp's own caps sit above it */
         evhttp_set_max_body_size(h, (ev_ssize_t)srv->evhttp_max_body);
         evhttp_set_max_headers_size(h, (ev_ssize_t)srv->limits.max_header + 4096);
+        lp->scope[li].admin = li != 0 && li == srv->admin_li;
         if (srv->timeout_ms > 0)
             evhttp_set_timeout_tv(h, &tv);
         evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD
@@ -360,6 +365,7 @@ static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t 
     size_t nexp = 0, i;
     long long port = keel__config_int(cfg, NULL, "port");
     long long threads = keel__config_int(cfg, NULL, "threads");
+    long long admin_port;
     int rc;
 
     srv->rt = rt;
@@ -415,6 +421,26 @@ static int http_configure(http_server *srv, keel_runtime *rt, char *err, size_t 
         srv->modules[i + 1] = srv->expose[i].module;
     }
     srv->nlisteners = 1 + (int)nexp;
+    for (i = 0; i < (size_t)srv->nlisteners; i++)
+        srv->hosts[i] = srv->host;
+    admin_port = keel__config_int(cfg, NULL, "admin_port");
+    if (admin_port >= 0) {
+        const char *ah = keel__config_get(cfg, NULL, "admin_host");
+        if (admin_port != 0 && admin_port == port) {
+            snprintf(err, errlen, "KEEL_ADMIN_PORT=%lld: the same as KEEL_PORT", admin_port);
+            return KEEL_ECONFIG;
+        }
+        for (i = 0; i < nexp; i++)
+            if (admin_port != 0 && srv->expose[i].port == admin_port) {
+                snprintf(err, errlen, "KEEL_ADMIN_PORT=%lld: used by KEEL_EXPOSE %s", admin_port,
+                         srv->expose[i].module);
+                return KEEL_ECONFIG;
+            }
+        srv->admin_li = srv->nlisteners++;
+        srv->ports[srv->admin_li] = (int)admin_port;
+        srv->hosts[srv->admin_li] = ah && *ah ? ah : "127.0.0.1";
+        srv->modules[srv->admin_li] = NULL;
+    }
     return 0;
 }
 
@@ -515,6 +541,7 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
     rc = http_configure(&srv, rt, err, errlen);
     if (rc != 0)
         return rc;
+    keel__http_metrics_start();
     srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
     if (!srv.loops || evthread_use_pthreads() != 0 || pipe2(pipefd, O_CLOEXEC) != 0
         || keel__pool_new(srv.workers, srv.worker_queue, &srv.pool) != 0) {
@@ -554,11 +581,16 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
              "queue %d, max body %lld bytes)", srv.host, srv.ports[0], srv.nloops, srv.workers,
              srv.worker_queue, srv.max_body);
     for (i = 1; i < srv.nlisteners; i++)
-        keel_log(NULL, KEEL_LOG_INFO, "http: exposing module %s on %s:%d", srv.modules[i],
-                 srv.host, srv.ports[i]);
+        if (i == srv.admin_li)
+            keel_log(NULL, KEEL_LOG_INFO, "http: admin listener (/metrics, /readyz detail) on %s:%d",
+                     srv.hosts[i], srv.ports[i]);
+        else
+            keel_log(NULL, KEEL_LOG_INFO, "http: exposing module %s on %s:%d", srv.modules[i],
+                     srv.host, srv.ports[i]);
     http_wait(&srv, pipefd[0]);
     keel_log(NULL, KEEL_LOG_INFO, "http: stopped");
 out:
+    keel__http_metrics_stop();
     if (sigs) {
         sigaction(SIGTERM, &old[0], NULL);
         sigaction(SIGINT, &old[1], NULL);

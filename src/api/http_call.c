@@ -31,6 +31,7 @@
 #include <event2/http.h>
 
 #include "api/http-internal.h"
+#include "core/metrics-internal.h"
 
 typedef struct http_call {
     keel_job                  job;    /* first: the pool links it */
@@ -91,6 +92,7 @@ static void call_run(keel_job *job)
     if (rc != 0)
         goto out;
     rc = keel__call_root(ctx, module, c->m->name, in, &out);
+    keel__metrics_ctx_bytes(ctx, b.len, 0); /* the reply's bytes: keel__http_send */
     if (rc == 0) {
         keel__http_answer_json(&c->reply, 200, out ? out : json_object());
         out = NULL;

@@ -27,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api/http-internal.h"
+#include "core/metrics-internal.h"
 
 /* One response handed to evhttp: counted until written or dropped. */
 typedef struct http_pending {
@@ -344,6 +345,8 @@ static int keel_ready_details_allowed(struct evhttp_request *req, keel_http_scop
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     const char *token = NULL;
 
+    if (sc->admin)
+        return 1;      /* the admin listener (KEEL_ADMIN_PORT) needs no token */
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
         for (token = auth + 7; *token == ' '; token++)
             ;
@@ -493,6 +496,10 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     }
     if (w->draining)
         evhttp_add_header(oh, "Connection", "close");
+    keel__metrics_ctx_bytes(ctx, evbuffer_get_length(evhttp_request_get_input_buffer(req)),
+                            ob ? evbuffer_get_length(ob) : 0);
+    keel__metrics_http_status(r->status);
+    keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
     keel_log(ctx, KEEL_LOG_INFO, "http %s %s %d %.2fms", command_name(evhttp_request_get_command(req)),
              path, r->status, (double)(keel__now_ns() - t0_ns) / 1e6);
     if (p) {
@@ -532,6 +539,9 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
 
     if (!path || !*path)
         path = "/";
+    if (keel__http_observe_route(req, sc, path))
+        return;
+    keel__metrics_count(KEEL_MC_HTTP_STARTED, 1);
     ctx = keel__ctx_new(w->rt, tr, rid && request_id_ok(rid) ? rid : NULL, deadline > 0 ? deadline : 0);
     if (!ctx) {
         reply_error(&r, NULL, KEEL_ENOMEM, NULL);

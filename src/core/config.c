@@ -100,6 +100,12 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "shared credential between keel processes (>= 32 characters; use _FILE)"},
     {.name = "trusted_proxies", .type = KEEL_CFG_STRING, .def = "",
      .help = "proxy addresses/CIDRs whose X-Forwarded-For last hop is the client address"},
+    {.name = "metrics", .type = KEEL_CFG_BOOL, .def = "true",
+     .help = "count calls per method for /metrics (off: nothing is recorded)"},
+    {.name = "admin_port", .type = KEEL_CFG_INT, .def = "-1", .min = -1, .max = 65535,
+     .help = "admin listener (/metrics, /readyz detail, no token): -1 = none, 0 = any free port"},
+    {.name = "admin_host", .type = KEEL_CFG_STRING, .def = "127.0.0.1",
+     .help = "address of the admin listener (keep it private: it needs no token)"},
     {0}
 };
 

@@ -17,6 +17,7 @@ typedef struct keel_method_rt {
     keel_schema       *in;      /* NULL = any object */
     keel_schema       *out;     /* checked when KEEL_CHECK_OUTPUT is on */
     char              *scope;   /* effective scope, owned */
+    int                metric_slot; /* keel__metrics_method_slot, -1 = not counted */
 } keel_method_rt;
 
 struct keel_module_ctx {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/ctx-internal.h"
+#include "core/metrics-internal.h"
 
 static int keel_unavailable(keel_ctx *ctx, keel_module_ctx *mc, int rc)
 {
@@ -86,8 +87,8 @@ out:
     return rc;
 }
 
-static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
-                      const json_t *in, json_t **out)
+static int keel_route_to(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                         const json_t *in, json_t **out)
 {
     keel_runtime *rt = ctx->rt;
     int rc;
@@ -112,6 +113,18 @@ static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
                                 "module '%s' does not run in this process and has no remote address",
                                 mc->desc->name));
     }
+}
+
+/* Routes one call and counts it: calls, errors by code and latency by the
+ * transport the call arrived on (metrics-internal.h). */
+static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                      const json_t *in, json_t **out)
+{
+    int slot = mc->methods[m - mc->desc->methods].metric_slot;
+    int64_t t0 = keel__now_ns();
+    int rc = keel_route_to(ctx, mc, m, in, out);
+    keel__metrics_call(slot, ctx->tr, rc, keel__now_ns() - t0);
+    return rc;
 }
 
 static int keel_lookup(keel_ctx *ctx, const char *module, const char *method,
@@ -236,5 +249,16 @@ int keel__authorize_scope(keel_ctx *ctx, const char *token, const char *scope)
         return rc;
     }
     keel__ctx_set_principal_new(ctx, principal);
+    return 0;
+}
+
+int keel__authorize_admin(keel_ctx *ctx, const char *token)
+{
+    int rc = keel__authorize_scope(ctx, token, "admin");
+
+    if (rc != 0)
+        return rc;
+    if (!keel_ctx_is_admin(ctx))  /* the same rule as /readyz details */
+        return keel_ctx_error(ctx, KEEL_EFORBIDDEN, "this endpoint needs an admin token");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/ctx-internal.h"
+#include "core/metrics-internal.h"
 
 /* Is name in the comma-separated list? */
 static int keel_in_list(const char *list, const char *name)
@@ -104,6 +105,7 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
     if ((rc = keel__rt_principal_config(rt, err, errlen)) != 0)
         return rc;
+    keel__metrics_set_enabled(keel__config_bool(rt->cfg, NULL, "metrics"));
     rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
     rt->check_output = keel__config_bool(rt->cfg, NULL, "check_output");
     rt->store_opts.busy_ms = (int)keel__config_int(rt->cfg, NULL, "store_busy_ms");

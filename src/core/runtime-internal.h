@@ -183,6 +183,9 @@ void keel__ctx_set_client(keel_ctx *ctx, const char *addr);
  * off.  0, or KEEL_ENOMEM (lines are then written at once). */
 int  keel__log_buffer(void (*first)(void *arg), void *arg);
 void keel__log_flush(void);
+/* keel__authorize_scope for "admin" and a principal with the admin scope
+ * (operator endpoints: /metrics); KEEL_EFORBIDDEN otherwise. */
+int keel__authorize_admin(keel_ctx *ctx, const char *token);
 
 /* CLOCK_MONOTONIC in ms / ns. */
 int64_t keel__now_ms(void);

@@ -14,6 +14,7 @@
 
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
+#include "core/metrics-internal.h"
 #include "core/store-internal.h"
 
 static int keel_valid_name(const char *s)
@@ -205,6 +206,7 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
             keel_method_rt *mr = &mc->methods[k];
             char schema_err[512];
             mr->m = &mc->desc->methods[k];
+            mr->metric_slot = keel__metrics_method_slot(mc->desc->name, mr->m->name);
             if (mr->m->in_schema != NULL &&
                 keel__schema_compile(mr->m->in_schema, &mr->in, schema_err, sizeof(schema_err)) != 0) {
                 snprintf(err, errlen, "module '%s' method '%s': input schema: %s",

@@ -56,9 +56,17 @@ static int client_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char 
     return rc;
 }
 
+/* The typed entry (counted); auth's own handlers call auth_authenticate. */
+static int local_authenticate(keel_module_ctx *self, keel_ctx *ctx, const char *token,
+                              const char *scope, json_t **principal)
+{
+    KEEL_IFACE_COUNT("auth", "authenticate");
+    return auth_authenticate(self, ctx, token, scope, principal);
+}
+
 const auth_iface auth_local = {
     .version      = AUTH_IFACE_VERSION,
-    .authenticate = auth_authenticate,
+    .authenticate = local_authenticate,
 };
 
 const auth_iface auth_client = {

@@ -34,6 +34,7 @@ static compute_unit unit_of(const json_t *in, const char *key)
 static int local_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv,
                                size_t len, const compute_options *opt, json_t **summary)
 {
+    KEEL_IFACE_COUNT("compute", "aggregate_csv");
     char err[320] = "";
     compute_summary *s = malloc(sizeof *s);
     int rc;
@@ -62,6 +63,7 @@ out:
 static int local_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_samples *samples,
                            const compute_options *opt, compute_summary *out)
 {
+    KEEL_IFACE_COUNT("compute", "aggregate");
     char err[320] = "";
     int rc = compute_aggregate_samples(samples, opt, out, err, sizeof err);
 
@@ -74,6 +76,7 @@ static int local_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_s
 static int local_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions,
                        json_t **out)
 {
+    KEEL_IFACE_COUNT("compute", "trend");
     char err[320] = "";
     int rc = compute_trend_run(sessions, NULL, out, err, sizeof err);
 

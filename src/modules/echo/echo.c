@@ -18,6 +18,7 @@ static int echo_typed(keel_module_ctx *self, keel_ctx *ctx, const char *in, size
                       const char **out, size_t *outlen)
 {
     (void)self;
+    KEEL_IFACE_COUNT("echo", "echo");
     (void)ctx;
     *out = in;
     *outlen = len;

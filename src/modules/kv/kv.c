@@ -282,7 +282,7 @@ static keel_store *local_store(keel_module_ctx *self, keel_ctx *ctx, int *rc)
     return st;
 }
 
-static int l_put_ttl(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+static int local_put(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
                      size_t len, long long ttl_s)
 {
     int rc;
@@ -290,15 +290,24 @@ static int l_put_ttl(keel_module_ctx *self, keel_ctx *ctx, const char *key, cons
     return st != NULL ? op_put(ctx, st, key, value, len, ttl_s, NULL) : rc;
 }
 
+static int l_put_ttl(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
+                     size_t len, long long ttl_s)
+{
+    KEEL_IFACE_COUNT("kv", "put_ttl");
+    return local_put(self, ctx, key, value, len, ttl_s);
+}
+
 static int l_put(keel_module_ctx *self, keel_ctx *ctx, const char *key, const char *value,
                  size_t len)
 {
-    return l_put_ttl(self, ctx, key, value, len, 0);
+    KEEL_IFACE_COUNT("kv", "put");
+    return local_put(self, ctx, key, value, len, 0);
 }
 
 static int l_get(keel_module_ctx *self, keel_ctx *ctx, const char *key, char **value,
                  size_t *len)
 {
+    KEEL_IFACE_COUNT("kv", "get");
     json_t *row = NULL;
     const json_t *v;
     int rc;
@@ -325,6 +334,7 @@ static int l_get(keel_module_ctx *self, keel_ctx *ctx, const char *key, char **v
 
 static int l_del(keel_module_ctx *self, keel_ctx *ctx, const char *key, int *deleted)
 {
+    KEEL_IFACE_COUNT("kv", "del");
     int rc, d = 0;
     keel_store *st = local_store(self, ctx, &rc);
 

@@ -32,6 +32,7 @@ static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t
 static int local_session_summary(keel_module_ctx *self, keel_ctx *ctx, int64_t session_id,
                                  json_t **summary)
 {
+    KEEL_IFACE_COUNT("riding", "session_summary");
     keel_store *st = self != NULL ? keel_module_store(self) : NULL;
     json_t *session = NULL;
     riding_who who;
