@@ -155,6 +155,8 @@ static void call_done(keel_job *job, int ran)
     if (!c->req) {
         keel_log(c->ctx, KEEL_LOG_INFO, "http POST %s 499 %.2fms (client closed the connection, reply dropped)",
                  c->path, (double)(keel__now_ns() - c->t0_ns) / 1e6);
+        keel__metrics_http_status(499);
+        keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
         if (c->orphan)
             evhttp_request_free(c->orphan);
         if (w->pool)
