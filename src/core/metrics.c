@@ -184,11 +184,12 @@ void keel_iface_count(keel_iface_site *site)
 
 void keel__metrics_ctx_bytes(keel_ctx *ctx, uint64_t in, uint64_t out)
 {
-    const keel_method_rt *mr;
+    ptrdiff_t i;
     if (ctx == NULL || ctx->mc == NULL || ctx->m == NULL || ctx->mc->methods == NULL)
         return;
-    mr = &ctx->mc->methods[ctx->m - ctx->mc->desc->methods];
-    keel__metrics_bytes(mr->metric_slot, ctx->tr, in, out);
+    i = ctx->m - ctx->mc->desc->methods;
+    if (i >= 0 && (size_t)i < ctx->mc->nmethods)
+        keel__metrics_bytes(ctx->mc->methods[i].metric_slot, ctx->tr, in, out);
 }
 
 void keel__metrics_count(keel_metrics_counter c, uint64_t v)
