@@ -32,12 +32,17 @@ for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 install_npm_deps() {
-    # The Kubernetes schema check (tests/deploy) pins its npm packages in a lockfile.
+    # The Kubernetes schema check (tests/deploy) and the OpenAPI check (tests/openapi) pin
+    # their npm packages in lockfiles.
     case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
-    [ -f tests/deploy/package-lock.json ] || return 0
-    [ -d tests/deploy/node_modules/kubernetes-models ] && return 0
-    (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
-        echo "warning: npm ci in tests/deploy failed: the Kubernetes schema check will say skip" >&2
+    if [ -f tests/deploy/package-lock.json ] && [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
+        (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            echo "warning: npm ci in tests/deploy failed: the Kubernetes schema check will say skip" >&2
+    fi
+    if [ -f tests/openapi/package-lock.json ] && [ ! -d tests/openapi/node_modules/@apidevtools/swagger-parser ]; then
+        (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            echo "warning: npm ci in tests/openapi failed: the OpenAPI validation will say skip" >&2
+    fi
 }
 cd "$(dirname "$0")/.."
 if [ ${#missing[@]} -eq 0 ]; then install_npm_deps "${1:-build}"; exit 0; fi

@@ -196,7 +196,7 @@ int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel
 
 /* ---- observability (http_metrics.c) --------------------------------------- */
 
-/* Answers GET /metrics (and later operator routes) and returns 1; 0 when
+/* Answers GET /metrics and GET /openapi.json and returns 1; 0 when
  * path is not one of them.  The reply is sent before it returns. */
 int keel__http_observe_route(struct evhttp_request *req, keel_http_scope *sc, const char *path);
 /* 0 when req may see operator detail: it came in on the admin listener, or
@@ -207,5 +207,10 @@ int keel__http_admin_allowed(struct evhttp_request *req, keel_http_scope *sc, ke
  * on /metrics: connections open/accepted, refusals by reason. */
 void keel__http_metrics_start(void);
 void keel__http_metrics_stop(void);
+
+/* The OpenAPI 3.1 document of every method served by rt (openapi.c);
+ * only_module NULL = all, else that module's (an expose port).  New ref,
+ * NULL on ENOMEM. */
+json_t *keel__openapi(keel_runtime *rt, const char *only_module);
 
 #endif /* KEEL_HTTP_INTERNAL_H */

@@ -1,5 +1,6 @@
 /*
- * http_metrics.c — GET /metrics and the HTTP server's own counters.
+ * http_metrics.c — GET /metrics, GET /openapi.json and the HTTP server's own
+ * counters.
  *
  * /metrics answers the Prometheus text format (metrics_text.c).  On the
  * public listener it needs a bearer token with scope "admin" (unless auth is
@@ -134,17 +135,49 @@ out:
     free(text);
 }
 
+/* GET /openapi.json: open (it describes the API, not its data). */
+static void serve_openapi(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    json_t *doc;
+    char *text;
+    struct evbuffer *ob;
+
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        send_json_error(req, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "/openapi.json: use GET"), "GET, HEAD");
+        return;
+    }
+    doc = keel__openapi(sc->worker->rt, sc->module);
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL || (ob = evbuffer_new()) == NULL
+        || evbuffer_add_reference(ob, text, strlen(text), free_text, text) != 0) {
+        free(text);
+        send_json_error(req, ctx, KEEL_ENOMEM, NULL);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", keel_ctx_request_id(ctx));
+    keel__metrics_http_status(200);
+    evhttp_send_reply(req, 200, "OK", ob);
+    evbuffer_free(ob);
+}
+
 int keel__http_observe_route(struct evhttp_request *req, keel_http_scope *sc, const char *path)
 {
     keel_ctx *ctx;
-    if (strcmp(path, "/metrics") != 0)
+    int metrics = strcmp(path, "/metrics") == 0;
+    if (!metrics && strcmp(path, "/openapi.json") != 0)
         return 0;
     ctx = keel__ctx_new(sc->worker->rt, KEEL_TR_HTTP, NULL, 0);
     if (ctx == NULL) {
         evhttp_send_error(req, 500, "out of memory");
         return 1;
     }
-    serve_metrics(req, sc, ctx);
+    if (metrics)
+        serve_metrics(req, sc, ctx);
+    else
+        serve_openapi(req, sc, ctx);
     keel__ctx_free(ctx);
     return 1;
 }

@@ -46,6 +46,39 @@ else
     echo "skip - promtool not installed (Debian package prometheus; scripts/deps.sh test)"
 fi
 
+# ---- OpenAPI -----------------------------------------------------------------
+http GET "$B/openapi.json"
+expect_status "GET /openapi.json (no token)" 200
+printf '%s' "$HTTP_BODY" > "$E2E_TMP/openapi.json"
+printf '%s' "$MODS" > "$E2E_TMP/modules.json"
+# every served method is a path with an input and an output schema (no npm needed)
+missing=$(python3 - "$E2E_TMP/openapi.json" "$E2E_TMP/modules.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1])); mods = json.load(open(sys.argv[2]))["modules"]
+for m in mods:
+    if m.get("placement") == "none":
+        continue
+    for meth in m["methods"]:
+        op = doc["paths"].get("/v1/%s/%s" % (m["name"], meth["name"]), {}).get("post")
+        if not op or "schema" not in op["responses"]["200"].get("content", {}).get("application/json", {}):
+            print("%s.%s" % (m["name"], meth["name"]))
+PY
+)
+expect_eq "every served method in /openapi.json with an output schema" "$missing" ""
+OA="$KEEL_SOURCE_DIR/tests/openapi"
+if [ -d "$OA/node_modules/@apidevtools/swagger-parser" ] && command -v node >/dev/null; then
+    while IFS= read -r line; do
+        case "$line" in ok*) ok "openapi: ${line#ok   - }";; *) fail "openapi: ${line#FAIL - }";; esac
+    done < <(node "$OA/validate.mjs" "$E2E_TMP/openapi.json" "$E2E_TMP/modules.json" 2>&1 || true)
+else
+    echo "skip - OpenAPI validator not installed (scripts/deps.sh test runs npm ci in tests/openapi)"
+fi
+# a raw upload lists its media type and its query parameters
+expect_eq "riding upload_session takes text/csv" "$(python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); op=d["paths"].get("/v1/riding/upload_session",{}).get("post")
+print("absent" if op is None else ("text/csv" in op["requestBody"]["content"] and any(p["name"]=="horse_id" and p["in"]=="query" for p in op.get("parameters",[]))))' "$E2E_TMP/openapi.json")" \
+    "$(case "$MODS" in *'"name":"riding"'*) echo True;; *) echo absent;; esac)"
+
 # ---- who may scrape ---------------------------------------------------------
 case "$MODS" in *'"name":"auth"'*)
     http GET "$B/metrics"

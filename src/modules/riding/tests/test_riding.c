@@ -62,7 +62,12 @@ static int fake_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessio
     assert_string_equal(keel_module_name(self), "compute");
     json_array_foreach(sessions, i, v)
         json_array_append(dates, json_object_get(v, "date"));
-    *out = json_pack("{s:I, s:o}", "n", (json_int_t)json_array_size(sessions), "dates", dates);
+    /* the shape of compute's trend output (riding's horse_trend.out.json
+     * checks it), with the dates it was given in the horse's entry */
+    *out = json_pack("{s:[{s:O, s:I, s:{}, s:[], s:o}], s:{}}", "horses", "horse_id",
+                     json_object_get(json_array_get(sessions, 0), "horse_id"),
+                     "sessions", (json_int_t)json_array_size(sessions), "metrics", "flags",
+                     "dates", dates, "options");
     return 0;
 }
 
@@ -435,7 +440,7 @@ static void test_trend_and_delete(void **state)
 {
     fix *f = *state;
     json_int_t h = new_horse(f, "Comet");
-    json_t *out = NULL;
+    json_t *out = NULL, *horse;
     char in[200], csv[128];
     json_int_t first = 0;
     int i;
@@ -454,10 +459,11 @@ static void test_trend_and_delete(void **state)
     }
     snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
     assert_int_equal(call(f, "horse_trend", in, &out), 0);
-    assert_int_equal(json_integer_value(json_object_get(out, "n")), 3);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "dates"), 0)),
+    horse = json_array_get(json_object_get(out, "horses"), 0);
+    assert_int_equal(json_integer_value(json_object_get(horse, "sessions")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(horse, "dates"), 0)),
                         "2026-05-01T10:00:00Z");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "dates"), 2)),
+    assert_string_equal(json_string_value(json_array_get(json_object_get(horse, "dates"), 2)),
                         "2026-05-03T10:00:00Z");
     json_decref(out);
 
@@ -468,7 +474,8 @@ static void test_trend_and_delete(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 2);
     snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
     assert_int_equal(call(f, "horse_trend", in, &out), 0);
-    assert_int_equal(json_integer_value(json_object_get(out, "n")), 2);
+    horse = json_array_get(json_object_get(out, "horses"), 0);
+    assert_int_equal(json_integer_value(json_object_get(horse, "sessions")), 2);
     json_decref(out);
 }
 
