@@ -4,6 +4,7 @@
  * metrics_process.c.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,8 @@ static int slot_of(keel_metrics_name *names, int *n, int max, const char *module
             goto out;
         }
     if (have < max) {
-        strcpy(names[have].module, module);
-        strcpy(names[have].method, method);
+        snprintf(names[have].module, sizeof names[have].module, "%s", module);
+        snprintf(names[have].method, sizeof names[have].method, "%s", method);
         slot = have;
         __atomic_store_n(n, have + 1, __ATOMIC_RELEASE);
     }
@@ -177,7 +178,7 @@ void keel_iface_count(keel_iface_site *site)
         slot = slot < 0 ? -1 : slot + 1;
         __atomic_store_n(&site->slot, slot, __ATOMIC_RELAXED);
     }
-    if (slot < 0 || (s = shard_get()) == NULL)
+    if (slot <= 0 || slot > KEEL_METRICS_MAX_IFACE || (s = shard_get()) == NULL)
         return;
     KM_ADD(&s->iface[slot - 1], 1);
 }

@@ -24,38 +24,44 @@ static struct {
 } collectors[MAX_COLLECTORS];
 static pthread_mutex_t coll_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Appends; on a short buffer grows it and formats again from a copy of ap. */
+static void mbuf_vprintf(keel_metrics_buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+    size_t need, cap;
+    char *p;
+
+    va_copy(again, ap);
+    n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    need = n < 0 ? 0 : b->len + (size_t)n + 1;
+    if (n < 0) {
+        b->oom = 1;
+    } else if (b->p != NULL && need <= b->cap) {
+        b->len += (size_t)n;
+    } else {
+        for (cap = b->cap ? b->cap : 16384; cap < need; cap *= 2)
+            ;
+        if ((p = realloc(b->p, cap)) == NULL) {
+            b->oom = 1;
+        } else {
+            b->p = p;
+            b->cap = cap;
+            vsnprintf(b->p + b->len, b->cap - b->len, fmt, again);
+            b->len += (size_t)n;
+        }
+    }
+    va_end(again);
+}
+
 void keel__mbuf_printf(keel_metrics_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
     if (b->oom)
         return;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t cap = b->cap ? b->cap * 2 : 16384;
-            char *p;
-            while (cap - b->len <= (size_t)n)
-                cap *= 2;
-            if ((p = realloc(b->p, cap)) == NULL) {
-                b->oom = 1;
-                return;
-            }
-            b->p = p;
-            b->cap = cap;
-        }
-    }
+    va_start(ap, fmt);
+    mbuf_vprintf(b, fmt, ap);
+    va_end(ap);
 }
 
 void keel__mbuf_family(keel_metrics_buf *b, const char *name, const char *type, const char *help)
@@ -140,10 +146,10 @@ static void render_methods(keel_metrics_buf *b)
 {
     int n = __atomic_load_n(&keel__metrics_nslots, __ATOMIC_ACQUIRE), slot, i, fam;
     size_t ncells = (size_t)n * KEEL_METRICS_TRANSPORTS;
-    keel_metrics_cell *all = ncells ? calloc(ncells, sizeof *all) : NULL;
+    keel_metrics_cell *all = calloc(ncells ? ncells : 1, sizeof *all);
     unsigned tr;
 
-    if (ncells && all == NULL) {
+    if (all == NULL) {
         b->oom = 1;
         return;
     }

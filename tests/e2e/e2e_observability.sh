@@ -21,9 +21,13 @@ for i in 1 2 3; do http POST "$B/v1/echo/echo" -H "$J" -d '{"msg":"hello"}'; don
 expect_status "echo call" 200
 http POST "$B/v1/echo/echo" -H "$J" -d '{"msg":'
 expect_status "malformed body" 400
+http TRACE "$B/v1/echo/echo"
+expect_status "TRACE refused by the connection hook" 405
 http GET "$BA/metrics"
 expect_status "GET /metrics on the admin listener, no token" 200
 SCRAPE=$HTTP_BODY
+expect_eq "the refusal counted by reason" "$(metric 'keel_http_requests_refused_total{reason="method"}')" 1
+case "$(metric 'keel_http_connections_accepted_total')" in absent|0) fail "connections accepted: $(metric keel_http_connections_accepted_total)";; *) ok "connections accepted counted";; esac
 H=$(curl -sS -D - -o /dev/null "$BA/metrics" | tr -d '\r')
 expect_contains "text format content type" "$H" "text/plain; version=0.0.4"
 expect_eq "echo calls over http" "$(metric 'keel_method_calls_total{module="echo",method="echo",transport="http"}')" 3
