@@ -335,8 +335,9 @@ out:
     return 0;
 }
 
-/* /readyz details: for an admin token, a keel peer's service token, or
- * anyone when every caller is the operator (KEEL_AUTH_DISABLED, loopback).
+/* /readyz details: on the admin listener, for an admin token, a keel
+ * peer's service token, or anyone when every caller is the operator
+ * (KEEL_AUTH_DISABLED, loopback).
  * Runs on the loop: a token check against a local auth is one indexed
  * read; the probes kubelet and nginx send carry no token and cost nothing. */
 static int keel_ready_details_allowed(struct evhttp_request *req, keel_http_scope *sc,
