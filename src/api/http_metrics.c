@@ -65,9 +65,16 @@ static const char *bearer(struct evhttp_request *req)
 
 int keel__http_admin_allowed(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx)
 {
+    const char *token = bearer(req);
+    keel_module_ctx *authn = keel__rt_authn(sc->worker->rt);
+
     if (sc->admin)
         return 0;
-    return keel__authorize_admin(ctx, bearer(req));
+    if (token != NULL && authn != NULL && keel__mc_placement(authn) != KEEL_PLACE_LOCAL)
+        /* no remote token check on the event loop (the /readyz rule) */
+        return keel_ctx_error(ctx, KEEL_EFORBIDDEN, "auth runs in another process: scrape "
+                              "/metrics on the admin listener (KEEL_ADMIN_PORT)");
+    return keel__authorize_admin(ctx, token);
 }
 
 static void send_json_error(struct evhttp_request *req, keel_ctx *ctx, int rc, const char *allow)
