@@ -67,7 +67,7 @@ static void test_threads_add_up_and_survive(void **state)
     assert_true(sample(text, "keel_method_calls_total{module=\"tmod\",method=\"work\",transport=\"http\"}")
                 == 4 * PER_THREAD);
     assert_true(sample(text, "keel_method_errors_total{module=\"tmod\",method=\"work\",transport=\"http\","
-                             "code=\"unavailable\"}") == 4 * PER_THREAD / 10);
+                             "code=\"unavailable\"}") == 4.0 * PER_THREAD / 10);
     /* 50 µs is under the first bound (100 µs) */
     assert_true(sample(text, "keel_method_duration_seconds_bucket{module=\"tmod\",method=\"work\","
                              "transport=\"http\",le=\"0.0001\"}") == 4 * PER_THREAD);
