@@ -88,7 +88,8 @@ int keel__remote_new(keel_runtime *rt, keel_remote **out, char *err, size_t errl
         pthread_mutex_init(&r->pause_mu, NULL);
     }
     r->mods = calloc(n + 1, sizeof(*r->mods));
-    r->pools = calloc(n + 1, sizeof(*r->pools));
+    /* an array of pool pointers: sizeof(A *) is meant here */
+    r->pools = calloc(n + 1, sizeof(*r->pools)); /* NOLINT(bugprone-sizeof-expression) */
     r->pool_urls = calloc(n + 1, sizeof(*r->pool_urls));
     if (!r->mods || !r->pools || !r->pool_urls)
         goto out;

@@ -74,6 +74,7 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     size_t i;
     int rc;
     const char *local, *lvl;
+    int pinned;
     keel_log_level level;
 
     keel__config_free(rt->cfg);
@@ -126,6 +127,7 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     local = keel__config_get(rt->cfg, NULL, "modules_local");
     if ((rc = keel_check_list(rt, local, err, errlen)) != 0)
         return rc;
+    pinned = local != NULL && local[0] != '\0';
     for (i = 0; i < rt->n; i++) {
         keel_module_ctx *mc = &rt->mods[i];
         char name[128];
@@ -134,7 +136,7 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
         url = keel__config_get(rt->cfg, NULL, name);
         free(mc->remote_url);
         mc->remote_url = NULL;
-        if (local != NULL && local[0] != '\0' && keel_in_list(local, mc->desc->name))
+        if (pinned && keel_in_list(local, mc->desc->name))
             mc->place = KEEL_PLACE_LOCAL;
         else if (url != NULL && url[0] != '\0') {
             if (strncmp(url, "http://", 7) != 0) {
@@ -144,10 +146,9 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
             mc->place = KEEL_PLACE_REMOTE;
             if ((mc->remote_url = strdup(url)) == NULL)
                 return KEEL_ENOMEM;
-        } else if (local == NULL || local[0] == '\0')
-            mc->place = KEEL_PLACE_LOCAL;
-        else
-            mc->place = KEEL_PLACE_NONE;
+        } else
+            /* no list: everything not remote runs here; a list: only what it names */
+            mc->place = pinned ? KEEL_PLACE_NONE : KEEL_PLACE_LOCAL;
     }
     return 0;
 }
