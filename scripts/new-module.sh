@@ -108,12 +108,6 @@ cat <<EOF
 
 /* ---- the methods' logic: replace with yours --------------------------------- */
 
-/* The caller's user id (0: the operator, or auth off); every query filters on it. */
-static json_int_t ${N}_owner(keel_ctx *ctx)
-{
-    return json_integer_value(json_object_get(keel_ctx_principal(ctx), "user_id"));
-}
-
 /* Runs sql with params (stolen) on $N's own store; *rows new reference. */
 static int ${N}_sql(keel_module_ctx *self, keel_ctx *ctx, const char *sql, json_t *params,
                     json_t **rows)
@@ -137,7 +131,7 @@ static int ${N}_store(keel_module_ctx *self, keel_ctx *ctx, const char *method,
     json_t *rows = NULL;
     int rc = ${N}_sql(self, ctx, "INSERT INTO ${N}_items (owner, method, body) "
                       "VALUES (\$1, \$2, \$3) RETURNING id",
-                      json_pack("[I,s,s]", ${N}_owner(ctx), method,
+                      json_pack("[I,s,s]", (json_int_t)keel_ctx_user_id(ctx), method,
                                 json_string_value(json_object_get(in, "text"))), &rows);
 
     if (rc == 0 && (*out = json_pack("{s:O}", "id", json_object_get(json_array_get(rows, 0),
@@ -152,7 +146,8 @@ static int ${N}_items(keel_module_ctx *self, keel_ctx *ctx, const json_t *in, js
 {
     json_t *rows = NULL;
     int rc = ${N}_sql(self, ctx, "SELECT id, method, body FROM ${N}_items WHERE owner = \$1 "
-                      "ORDER BY id DESC LIMIT 100", json_pack("[I]", ${N}_owner(ctx)), &rows);
+                      "ORDER BY id DESC LIMIT 100",
+                      json_pack("[I]", (json_int_t)keel_ctx_user_id(ctx)), &rows);
 
     (void)in;
     if (rc == 0 && (*out = json_pack("{s:o}", "items", rows)) == NULL)
