@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "api/http-internal.h"
+#include "fakes/test_server.h"
 
 static int h_echo(keel_ctx *ctx, const json_t *in, json_t **out)
 {
@@ -73,65 +74,22 @@ static const keel_method t_methods[] = {
 static const keel_module m_t = {.abi = KEEL_ABI, .name = "t", .version = "1.0.0",
                                 .methods = t_methods};
 
-typedef struct server {
-    keel_runtime *rt;
-    int           port;
-    int           rc;
-    pthread_t     thread;
-} server;
+typedef struct keel_test_server server;
 
-static void *serve_main(void *arg)
-{
-    server *s = arg;
-    char err[256];
-    s->rc = keel__http_serve(s->rt, err, sizeof err);
-    return NULL;
-}
-
-static int pick_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
+/* tests/fakes/test_server.h: a served runtime with auth off on one loop. */
 static void server_start(server *s)
 {
-    const keel_module *mods[] = {&m_t, NULL};
-    char err[256], port[32];
-    char *env[] = {port, "KEEL_HOST=127.0.0.1", "KEEL_THREADS=1", "KEEL_AUTH_DISABLED=1",
-                   "KEEL_LOG_LEVEL=error", NULL};
-    int i;
+    static const keel_module *const mods[] = {&m_t, NULL};
+    const char *const env[] = {NULL};
+    char err[256];
 
-    memset(s, 0, sizeof *s);
-    s->port = pick_port();
-    snprintf(port, sizeof port, "KEEL_PORT=%d", s->port);
-    assert_int_equal(keel__rt_new(mods, &s->rt, err, sizeof err), 0);
-    assert_int_equal(keel__rt_configure(s->rt, NULL, env, NULL, err, sizeof err), 0);
-    assert_int_equal(keel__rt_start(s->rt, NULL, err, sizeof err), 0);
-    assert_int_equal(pthread_create(&s->thread, NULL, serve_main, s), 0);
-    for (i = 0; i < 200; i++) {
-        if (keel__http_health_probe("127.0.0.1", s->port, 500) == 0)
-            return;
-        usleep(20000);
-    }
-    fail_msg("server did not come up on port %d", s->port);
+    if (keel_test_server_start(s, mods, env, err, sizeof err) != 0)
+        fail_msg("server: %s", err);
 }
 
 static void server_stop(server *s, int signal_it)
 {
-    if (signal_it)
-        kill(getpid(), SIGTERM);
-    pthread_join(s->thread, NULL);
-    assert_int_equal(s->rc, 0);
-    keel__rt_stop(s->rt);
-    keel__rt_free(s->rt);
+    assert_int_equal(keel_test_server_stop(s, signal_it), 0);
 }
 
 /* One request with Connection: close; returns the status, body into buf. */
