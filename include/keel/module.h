@@ -154,6 +154,12 @@ typedef struct keel_subscription {
 /* Return value of keel_module.cli meaning "not mine: use the generic CLI". */
 #define KEEL_CLI_PASS (-1)
 
+/* For a module's own CLI command: when argv[*i] is `name` (the value is the
+ * next argument, and *i moves onto it) or `name=value`, returns the value
+ * (borrowed from argv).  NULL when argv[*i] is not that option, or when
+ * `name` is the last argument (then *missing is set to 1: "missing value"). */
+const char *keel_cli_opt(int argc, char **argv, int *i, const char *name, int *missing);
+
 typedef struct keel_module {
     int                     abi;        /* KEEL_ABI */
     const char             *name;       /* [a-z][a-z0-9_]*; also the store namespace <name>_* */

@@ -20,6 +20,24 @@ int keel__cli_fail(keel_ctx *ctx, int err, const char *what)
     return keel_exit_status(err);
 }
 
+const char *keel_cli_opt(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 int keel__cli_runtime(const keel_cli_opts *o, const char *const *only, int start_all,
                       keel_runtime **out)
 {

@@ -102,25 +102,6 @@ out:
     return rc;
 }
 
-/* --name value or --name=value at argv[*i]; advances *i.  NULL if not name. */
-static const char *opt(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int auth_cli(keel_ctx *ctx, int argc, char **argv)
 {
     keel_module_ctx *mc = keel_ctx_module(ctx);
@@ -143,9 +124,9 @@ int auth_cli(keel_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return 0;
-        } else if ((v = opt(argc, argv, &i, "--email", &missing)) != NULL) {
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--email", &missing)) != NULL) {
             email_in = v;
-        } else if ((v = opt(argc, argv, &i, "--password", &missing)) != NULL) {
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--password", &missing)) != NULL) {
             password = v;
         } else {
             fprintf(stderr, "keel auth create-admin: %s '%s'\n%s",

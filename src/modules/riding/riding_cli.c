@@ -22,25 +22,6 @@ static const char usage[] =
     "  owner yet) or of one rider.  For rows made by the operator or stored before\n"
     "  riding had owners; an owned horse changes hands too (the old owner is printed).\n";
 
-/* --name value or --name=value at argv[*i]; advances *i.  NULL if not name. */
-static const char *opt(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_id(const char *s, int64_t *id)
 {
     char *end = NULL;
@@ -122,14 +103,14 @@ int riding_cli(keel_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return 0;
-        } else if ((v = opt(argc, argv, &i, "--email", &missing)) != NULL) {
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--email", &missing)) != NULL) {
             email = v;
-        } else if ((v = opt(argc, argv, &i, "--horse_id", &missing)) != NULL
-                   || (v = opt(argc, argv, &i, "--horse-id", &missing)) != NULL) {
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--horse_id", &missing)) != NULL
+                   || (v = keel_cli_opt(argc, argv, &i, "--horse-id", &missing)) != NULL) {
             if (parse_id(v, &job.horse_id) != 0)
                 goto bad_id;
-        } else if ((v = opt(argc, argv, &i, "--rider_id", &missing)) != NULL
-                   || (v = opt(argc, argv, &i, "--rider-id", &missing)) != NULL) {
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--rider_id", &missing)) != NULL
+                   || (v = keel_cli_opt(argc, argv, &i, "--rider-id", &missing)) != NULL) {
             if (parse_id(v, &job.rider_id) != 0)
                 goto bad_id;
         } else {
