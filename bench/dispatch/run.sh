@@ -22,31 +22,8 @@ ROUNDS=${BENCH_ROUNDS:-1}
 [ -x "$KEEL" ] || { echo "no keel binary at $KEEL (pass the build dir)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 2; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/keel-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
-}
-wait_up() { # PORT PID
-    local i
-    for i in $(seq 1 200); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { echo "server exited early" >&2; return 1; }
-        sleep 0.05
-    done
-    echo "server did not come up on port $1" >&2
-    return 1
-}
-# cpu_ticks PID: user+system clock ticks the process has used so far
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+. "$HERE/../lib.sh"
+bench_tmp dispatch
 # bench NAME PORT PID: checks one answer, runs wrk, prints
 # "NAME req/s p50 p99 cpu-us/req" (server CPU time per request: robust to a
 # busy machine, unlike req/s)

@@ -34,31 +34,8 @@ for t in wrk go nginx taskset curl python3 cc; do
 done
 [ "$(nproc)" -ge 2 ] || { echo "needs 2 CPUs (server and load generator pinned apart)" >&2; exit 2; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/keel-bench-serving.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
-}
-wait_up() { # PORT PID
-    local i
-    for i in $(seq 1 200); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { echo "server exited early" >&2; return 1; }
-        sleep 0.05
-    done
-    echo "server did not come up on port $1" >&2
-    return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-stop_last() { local p=${PIDS[-1]}; kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; unset 'PIDS[-1]'; }
+. "$ROOT/bench/lib.sh"
+bench_tmp serving
 
 # ---- peers, built now ----------------------------------------------------------
 cc -O2 -o "$TMP/raw" "$ROOT/bench/dispatch/peer_evhttp.c" $(pkg-config --cflags --libs libevent jansson)

@@ -35,7 +35,7 @@ mkdir -p "$OUT/bin"; dyn_bin=$OUT/bin/keel
 strip --strip-all -o "$dyn_bin" "$dyn_build/keel"
 gcc -O2 -Wall -Wextra -o "$OUT/startup" "$here/bench/ship/startup.c" || die "cannot build startup.c"
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "$here/bench/lib.sh"   # free_port
 
 # ---- sizes ------------------------------------------------------------------------
 size_static=$(stat -c %s "$static_bin")
