@@ -1,7 +1,7 @@
 /*
- * events-internal.h — the event/job machinery shared by events.c (setup,
- * emit, inbox), events_dispatch.c (the dispatcher threads), events_admin.c
- * (keel jobs, statistics) and locks.c.  See keel/events.h and docs/events.md.
+ * events-internal.h — the event/job machinery shared by events.c (setup),
+ * events_emit.c (emit, enqueue, inbox), events_dispatch.c (the dispatcher
+ * threads), events_admin.c (keel jobs, statistics) and locks.c.  See keel/events.h and docs/events.md.
  *
  * Tables (SQLite; created by the core on its own connection, recorded in
  * keel_migrations as module "keel.events" and "keel.events.<module>"):
