@@ -45,6 +45,13 @@ enum keel__ev_stmt {
 typedef struct keel__ev_box {
     keel_module_ctx *mc;
     char            *sql[KEEL__EV_NSTMT];  /* owned */
+    /* subscribers started here that receive from this outbox (its topics'
+     * subscribers, and the module itself for its jobs): the dispatcher
+     * claims per subscriber.  Array owned, names borrow descriptors. */
+    const char     **claim_subs;
+    keel_module_ctx **claim_tx;   /* [k]: claim_subs[k] if its rounds run in
+                                   * one transaction on its store, else NULL */
+    size_t           nclaim;
 } keel__ev_box;
 
 /* An emitted topic: who emits it, its schema, who receives it. */
@@ -80,7 +87,6 @@ typedef struct keel__events {
     int             claiming;      /* 0 once quiesced */
     int             nthreads;
     pthread_t      *threads;
-    char           *local_subs;    /* '["mod",…]': subscribers started here (owned) */
     /* counters since start (under mu) */
     uint64_t        handled, failed, retried, dead;
     /* in-process named locks */
@@ -122,5 +128,45 @@ const keel_subscription *keel__ev_sub_find(const keel_module *m, const char *top
 int64_t keel__wall_ms(void);
 /* Wakes the dispatcher (an emit committed). */
 void    keel__events_wake(keel__events *ev);
+
+/* ---- one delivery (events_deliver.c) ------------------------------------ */
+
+/* A dispatcher thread. */
+typedef struct keel__ev_worker {
+    keel__events *ev;
+    int           index;
+    uint64_t      rnd;    /* splitmix64 state for jitter */
+} keel__ev_worker;
+
+/* The delivery of one claimed row as the handler sees it (fields borrow
+ * from row; payload and principal are parsed into the given slots). */
+typedef struct keel__ev_one {
+    keel_event                e;
+    keel_module_ctx          *sub;
+    const keel_subscription  *s;
+    json_t                   *payload;
+    char                      msg[600];   /* why it failed */
+} keel__ev_one;
+
+/* What one round did, added to the process counters once it has committed. */
+typedef struct keel__ev_counts {
+    uint64_t handled, failed, retried, dead;
+} keel__ev_counts;
+
+/* Runs the handler of row (in box's outbox) on the calling thread, as the
+ * row's principal.  0, or the failure code with o->msg set.  o->payload is
+ * the caller's to json_decref. */
+int  keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel__ev_one *o);
+/* A failed delivery, on st (the core's connection, or a subscriber's
+ * transaction with queue access): rescheduled with backoff, or moved to
+ * keel_dead_letters once its attempts are spent; counted in cnt. */
+void keel__ev_fail(keel__ev_worker *w, keel__ev_box *box, keel__ev_one *o, keel_store *st,
+                   keel__ev_counts *cnt);
+/* keel__ev_run, then keel__ev_fail on the core's connection if it failed.
+ * 1 = completed, 0 = failed. */
+int  keel__ev_deliver(keel__ev_worker *w, keel__ev_box *box, const json_t *row,
+                      keel__ev_counts *cnt);
+/* Adds c to the process counters. */
+void keel__ev_count(keel__events *ev, const keel__ev_counts *c);
 
 #endif /* KEEL_EVENTS_INTERNAL_H */

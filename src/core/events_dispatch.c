@@ -1,18 +1,26 @@
 /*
  * events_dispatch.c — the dispatcher: events_workers threads, each looping
- * claim a batch → run the handlers → complete the batch.
+ * over the outboxes and, per outbox, over the subscribers started here:
+ * claim a batch → run the handlers → complete the batch.  One delivery
+ * (running a handler, failing it) is events_deliver.c.
  *
- * A claim is one UPDATE … RETURNING on the core connection: attempts + 1 and
- * run_at = now + lease for up to events_batch due rows of subscribers started
- * in this process, skipping any row with an older row of the same subscriber
- * and ordering key still in the outbox.  SQLite serialises writers, so two
- * workers (or two processes) never claim the same row; on PostgreSQL the
- * subselect takes FOR UPDATE SKIP LOCKED (events.c).  Completed rows are
- * deleted in one statement per batch; a failure is rescheduled with capped
- * exponential backoff and jitter, or moved to keel_dead_letters with the
- * delete in one transaction once its attempts are spent.  A crash leaves
+ * A claim is one UPDATE … RETURNING: attempts + 1 and run_at = now + lease
+ * for up to events_batch due rows of one subscriber, walking the
+ * (subscriber, run_at) index and skipping any row with an older row of the
+ * same subscriber and ordering key still in the outbox.  SQLite serialises
+ * writers, so two workers (or two processes) never claim the same row; on
+ * PostgreSQL the subselect takes FOR UPDATE SKIP LOCKED (events.c).
+ * Completed rows are deleted in one statement per batch.  A crash leaves
  * claimed rows with run_at in the future: the lease; they become due again
  * when it passes.
+ *
+ * A round runs in one of two shapes.  Split (any subscriber): the claim
+ * commits on the core's connection, the handlers commit on their own, the
+ * completion commits on the core's.  One transaction (a subscriber all of
+ * whose subscriptions here are KEEL_SUB_BATCH, on SQLite): claim, handlers
+ * (each in a savepoint), failures and completion commit together on the
+ * subscriber's connection, with queue access granted to the dispatcher's
+ * own statements only (keel__store_tx_queue).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,182 +29,13 @@
 
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
-
-typedef struct ev_worker {
-    keel__events *ev;
-    int           index;
-    uint64_t      rnd;    /* splitmix64 state for jitter */
-} ev_worker;
-
-static uint64_t ev_rand(ev_worker *w)
-{
-    uint64_t z = (w->rnd += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Delay before attempt n + 1 after attempt n failed: base * 2^(n-1), capped,
- * then "equal jitter": half fixed, half random, so a burst of failures does
- * not come back in lockstep. */
-static int64_t ev_backoff(ev_worker *w, int attempt)
-{
-    keel__events *ev = w->ev;
-    int64_t d = ev->backoff_ms;
-    int i;
-
-    for (i = 1; i < attempt && d < ev->backoff_max_ms; i++)
-        d *= 2;
-    if (d > ev->backoff_max_ms)
-        d = ev->backoff_max_ms;
-    return d / 2 + (int64_t)(ev_rand(w) % (uint64_t)(d / 2 + 1));
-}
-
-typedef struct ev_dead_job {
-    keel__ev_box *box;
-    json_int_t    id, attempts;
-    const char   *error;
-} ev_dead_job;
-
-static int ev_dead_tx(keel_store *tx, void *arg)
-{
-    ev_dead_job *j = arg;
-    json_t *p = json_pack("[sIII]", j->error, (json_int_t)keel__wall_ms(), j->id, j->attempts);
-    int rc;
-
-    if (p == NULL)
-        return KEEL_ENOMEM;
-    rc = keel_store_exec(tx, j->box->sql[KEEL__EV_DEAD], p, NULL);
-    json_decref(p);
-    if (rc != 0)
-        return rc;
-    p = json_pack("[II]", j->id, j->attempts);
-    if (p == NULL)
-        return KEEL_ENOMEM;
-    rc = keel_store_exec(tx, j->box->sql[KEEL__EV_DEAD_DEL], p, NULL);
-    json_decref(p);
-    return rc;
-}
-
-/* The delivery of one claimed row as the handler sees it (fields borrow
- * from row; payload and principal are parsed into the given slots). */
-typedef struct ev_one {
-    keel_event                e;
-    keel_module_ctx          *sub;
-    const keel_subscription  *s;
-    json_t                   *payload;
-    char                      msg[600];   /* why it failed */
-} ev_one;
-
-/* Runs the handler of row.  0, or the failure code with o->msg set. */
-static int ev_run(ev_worker *w, keel__ev_box *box, const json_t *row, ev_one *o)
-{
-    keel__events *ev = w->ev;
-    keel_ctx *ctx = NULL;
-    json_t *prin = NULL;
-    char rid[96];
-    const char *ptext = json_string_value(json_object_get(row, "payload"));
-    const char *prtext = json_string_value(json_object_get(row, "principal"));
-    int rc;
-
-    memset(o, 0, sizeof *o);
-    o->e.id = json_integer_value(json_object_get(row, "id"));
-    o->e.topic = json_string_value(json_object_get(row, "topic"));
-    o->e.emitter = box->mc->desc->name;
-    o->e.key = json_string_value(json_object_get(row, "ikey"));
-    o->e.order_key = json_string_value(json_object_get(row, "okey"));
-    o->e.attempt = (int)json_integer_value(json_object_get(row, "attempts"));
-    o->e.max_attempts = (int)json_integer_value(json_object_get(row, "max_attempts"));
-    o->e.emitted_ms = json_integer_value(json_object_get(row, "created_at"));
-    o->sub = keel__rt_find(ev->rt, json_string_value(json_object_get(row, "subscriber")));
-    if (o->sub != NULL && o->e.topic != NULL)
-        o->s = keel__ev_sub_find(o->sub->desc, o->e.topic);
-    if (o->s == NULL || o->e.key == NULL) {
-        snprintf(o->msg, sizeof o->msg, "no handler for topic '%s' in module '%s' (removed "
-                 "subscription?)", o->e.topic ? o->e.topic : "?",
-                 json_string_value(json_object_get(row, "subscriber")));
-        return KEEL_ENOTFOUND;
-    }
-    if (ptext == NULL || (o->payload = json_loads(ptext, 0, NULL)) == NULL) {
-        snprintf(o->msg, sizeof o->msg, "stored payload is not JSON");
-        return KEEL_EBADDATA;
-    }
-    o->e.payload = o->payload;
-    snprintf(rid, sizeof rid, "ev-%s-%lld-%d", o->e.emitter, (long long)o->e.id, o->e.attempt);
-    ctx = keel__ctx_new(ev->rt, KEEL_TR_EVENT, rid, keel__now_ms() + ev->call_timeout_ms);
-    if (ctx == NULL) {
-        snprintf(o->msg, sizeof o->msg, "out of memory");
-        return KEEL_ENOMEM;
-    }
-    keel__ctx_set_callee(ctx, o->sub);
-    if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
-        keel__ctx_set_principal_new(ctx, prin);
-    rc = o->s->handler(ctx, &o->e);
-    if (rc > 0)
-        rc = KEEL_EINTERNAL;
-    if (rc != 0)
-        snprintf(o->msg, sizeof o->msg, "%s: %s", keel_errname(rc),
-                 keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));
-    keel__ctx_free(ctx);
-    return rc;
-}
-
-/* A failed delivery: rescheduled with backoff, or dead once its attempts
- * are spent. */
-static void ev_fail(ev_worker *w, keel__ev_box *box, ev_one *o)
-{
-    keel__events *ev = w->ev;
-    keel_event *e = &o->e;
-
-    if (e->attempt >= e->max_attempts) {
-        ev_dead_job j = { box, e->id, e->attempt, o->msg };
-        int drc = keel_store_tx(ev->core, ev_dead_tx, &j);
-        if (drc != 0)
-            keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot dead-letter: %s "
-                     "(the lease will expire and it is tried again)", e->emitter,
-                     (long long)e->id, keel_store_errmsg(ev->core));
-        else
-            keel_log(NULL, KEEL_LOG_WARN, "events: %s %s#%lld dead after %d attempts: %s",
-                     e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt, o->msg);
-        pthread_mutex_lock(&ev->mu);
-        ev->failed++;
-        ev->dead += drc == 0;
-        pthread_mutex_unlock(&ev->mu);
-    } else {
-        json_t *p = json_pack("[IsII]", (json_int_t)keel__wall_ms() + (json_int_t)ev_backoff(w, e->attempt),
-                              o->msg, (json_int_t)e->id, (json_int_t)e->attempt);
-        if (p == NULL || keel_store_exec(ev->core, box->sql[KEEL__EV_RESCHEDULE], p, NULL) != 0)
-            keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot reschedule: %s",
-                     e->emitter, (long long)e->id, keel_store_errmsg(ev->core));
-        json_decref(p);
-        keel_log(NULL, KEEL_LOG_INFO, "events: %s %s#%lld attempt %d/%d failed: %s",
-                 e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt,
-                 e->max_attempts, o->msg);
-        pthread_mutex_lock(&ev->mu);
-        ev->failed++;
-        ev->retried++;
-        pthread_mutex_unlock(&ev->mu);
-    }
-}
-
-/* Runs one claimed row's handler.  1 = completed, 0 = failed (rescheduled or
- * dead-lettered here). */
-static int ev_deliver(ev_worker *w, keel__ev_box *box, const json_t *row)
-{
-    ev_one o;
-    int rc = ev_run(w, box, row, &o);
-
-    if (rc != 0)
-        ev_fail(w, box, &o);
-    json_decref(o.payload);
-    return rc == 0;
-}
+#include "core/store-internal.h"
 
 /* KEEL_SUB_BATCH: rows[0..n) of one subscriber run in one transaction on its
  * store; the handlers' keel_event_tx join it.  Any failure rolls the whole
  * group back and the caller delivers the rows one by one. */
 typedef struct ev_group {
-    ev_worker     *w;
+    keel__ev_worker     *w;
     keel__ev_box  *box;
     json_t *const *rows;
     size_t         n;
@@ -209,8 +48,8 @@ static int ev_group_tx(keel_store *tx, void *arg)
     int rc = 0;
     (void)tx;
     for (i = 0; i < g->n && rc == 0; i++) {
-        ev_one o;
-        rc = ev_run(g->w, g->box, g->rows[i], &o);
+        keel__ev_one o;
+        rc = keel__ev_run(g->w, g->box, g->rows[i], &o);
         json_decref(o.payload);
     }
     return rc;
@@ -234,36 +73,71 @@ static int ev_cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Claims and runs one batch from box; returns how many rows it claimed. */
-static size_t ev_round(ev_worker *w, keel__ev_box *box)
+/* Claims up to a batch of subscriber subname's due rows of box on st; the
+ * rows come back sorted by id (commit order; RETURNING gives none) in
+ * *sorted, borrowed from *rows.  0 or KEEL_E*. */
+static int ev_claim(keel__events *ev, keel_store *st, keel__ev_box *box, const char *subname,
+                    json_t **rows, json_t ***sorted, size_t *n)
 {
-    keel__events *ev = w->ev;
-    json_t *params, *rows = NULL, *done = NULL, **sorted = NULL;
     int64_t now = keel__wall_ms();
-    size_t i, n = 0, nok = 0;
+    json_t *params;
+    size_t i;
     int rc;
 
+    *rows = NULL;
+    *sorted = NULL;
+    *n = 0;
     params = json_pack("[IIsi]", (json_int_t)now + (json_int_t)ev->lease_ms, (json_int_t)now,
-                       ev->local_subs, ev->batch);
+                       subname, ev->batch);
     if (params == NULL)
-        return 0;
-    rc = keel_store_exec(ev->core, box->sql[KEEL__EV_CLAIM], params, &rows);
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(st, box->sql[KEEL__EV_CLAIM], params, rows);
     json_decref(params);
-    if (rc != 0) {
+    if (rc != 0)
+        return rc;
+    if ((*n = json_array_size(*rows)) == 0)
+        return 0;
+    if ((*sorted = calloc(*n, sizeof(json_t *))) == NULL)
+        return KEEL_ENOMEM;
+    for (i = 0; i < *n; i++)
+        (*sorted)[i] = json_array_get(*rows, i);
+    qsort(*sorted, *n, sizeof(json_t *), ev_cmp_id);
+    return 0;
+}
+
+/* Deletes the rows whose ids are in done (a JSON array) on st. */
+static int ev_complete(keel_store *st, keel__ev_box *box, const json_t *done)
+{
+    char *ids = json_dumps(done, JSON_COMPACT);
+    json_t *params = ids != NULL ? json_pack("[s]", ids) : NULL;
+    int rc = params != NULL ? keel_store_exec(st, box->sql[KEEL__EV_COMPLETE], params, NULL)
+                            : KEEL_ENOMEM;
+    free(ids);
+    json_decref(params);
+    return rc;
+}
+
+/* One round in three transactions, for handlers that may be slow or call
+ * out (no write lock may be held across them): the claim commits on the
+ * core's connection, the handlers commit on their own (or, for a
+ * KEEL_SUB_BATCH group, together), the completion commits on the core's.
+ * Returns how many rows it claimed. */
+static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *subname)
+{
+    keel__events *ev = w->ev;
+    json_t *rows = NULL, *done = NULL, **sorted = NULL;
+    keel__ev_counts cnt = {0};
+    size_t i, n = 0;
+    int rc;
+
+    if ((rc = ev_claim(ev, ev->core, box, subname, &rows, &sorted, &n)) != 0) {
         if (rc != KEEL_EUNAVAIL)
             keel_log(NULL, KEEL_LOG_ERROR, "events: claim from %s_outbox: %s",
                      box->mc->desc->name, keel_store_errmsg(ev->core));
         goto out;
     }
-    n = json_array_size(rows);
-    if (n == 0)
-        goto out;
-    /* RETURNING gives no order: handle in id (commit) order */
-    if ((sorted = calloc(n, sizeof(json_t *))) == NULL || (done = json_array()) == NULL)
-        goto out;   /* leases lapse; the rows come back */
-    for (i = 0; i < n; i++)
-        sorted[i] = json_array_get(rows, i);
-    qsort(sorted, n, sizeof(json_t *), ev_cmp_id);
+    if (n == 0 || (done = json_array()) == NULL)
+        goto out;   /* ENOMEM: leases lapse; the rows come back */
     for (i = 0; i < n;) {
         keel_module_ctx *sub = NULL, *sub2 = NULL;
         size_t k, end = i + 1;
@@ -275,32 +149,23 @@ static size_t ev_round(ev_worker *w, keel__ev_box *box)
             if (g.n > 1 && sub->store != NULL && keel_store_tx(sub->store, ev_group_tx, &g) == 0) {
                 for (k = i; k < end; k++)
                     json_array_append(done, json_object_get(sorted[k], "id"));
-                nok += g.n;
+                cnt.handled += g.n;
                 i = end;
                 continue;
             }
         }
         for (k = i; k < end; k++)
-            if (ev_deliver(w, box, sorted[k])) {
+            if (keel__ev_deliver(w, box, sorted[k], &cnt)) {
                 json_array_append(done, json_object_get(sorted[k], "id"));
-                nok++;
+                cnt.handled++;
             }
         i = end;
     }
-    if (nok > 0) {
-        char *ids = json_dumps(done, JSON_COMPACT);
-        params = ids != NULL ? json_pack("[s]", ids) : NULL;
-        free(ids);
-        if (params == NULL ||
-            keel_store_exec(ev->core, box->sql[KEEL__EV_COMPLETE], params, NULL) != 0)
-            keel_log(NULL, KEEL_LOG_ERROR, "events: completing %zu row(s) of %s_outbox: %s "
-                     "(they will be delivered again)", nok, box->mc->desc->name,
-                     keel_store_errmsg(ev->core));
-        json_decref(params);
-        pthread_mutex_lock(&ev->mu);
-        ev->handled += nok;
-        pthread_mutex_unlock(&ev->mu);
-    }
+    if (cnt.handled > 0 && ev_complete(ev->core, box, done) != 0)
+        keel_log(NULL, KEEL_LOG_ERROR, "events: completing %zu row(s) of %s_outbox: %s "
+                 "(they will be delivered again)", (size_t)cnt.handled, box->mc->desc->name,
+                 keel_store_errmsg(ev->core));
+    keel__ev_count(ev, &cnt);
 out:
     free(sorted);
     json_decref(done);
@@ -308,9 +173,113 @@ out:
     return n;
 }
 
-static void *ev_worker_main(void *arg)
+/* ---- one transaction per round (KEEL_SUB_BATCH subscribers) -------------- */
+
+typedef struct ev_batch {
+    keel__ev_worker    *w;
+    keel__ev_box *box;
+    const char   *subname;
+    const json_t *row;      /* the row whose handler runs (keel__ev_one_sp) */
+    keel__ev_one        one;
+    size_t        n;        /* claimed */
+    keel__ev_counts     cnt;
+} ev_batch;
+
+static int keel__ev_one_sp(keel_store *tx, void *arg)
 {
-    ev_worker *w = arg;
+    ev_batch *b = arg;
+    (void)tx;
+    return keel__ev_run(b->w, b->box, b->row, &b->one);
+}
+
+static int ev_batch_tx(keel_store *tx, void *arg)
+{
+    ev_batch *b = arg;
+    keel__events *ev = b->w->ev;
+    json_t *rows = NULL, *done = NULL, **sorted = NULL;
+    size_t i;
+    int rc;
+
+    memset(&b->cnt, 0, sizeof b->cnt);
+    b->n = 0;
+    if ((rc = keel__store_tx_queue(tx, 1)) != 0)
+        return rc;
+    rc = ev_claim(ev, tx, b->box, b->subname, &rows, &sorted, &b->n);
+    keel__store_tx_queue(tx, 0);
+    if (rc != 0 || b->n == 0)
+        goto out;
+    if ((done = json_array()) == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    for (i = 0; i < b->n; i++) {
+        /* each handler in a savepoint: a failure undoes its writes only */
+        b->row = sorted[i];
+        rc = keel_store_tx(tx, keel__ev_one_sp, b);
+        if (rc == 0) {
+            json_array_append(done, json_object_get(sorted[i], "id"));
+            b->cnt.handled++;
+        } else {
+            if (b->one.msg[0] == '\0')
+                snprintf(b->one.msg, sizeof b->one.msg, "%s: %s", keel_errname(rc),
+                         keel_store_errmsg(tx));
+            keel__store_tx_queue(tx, 1);
+            keel__ev_fail(b->w, b->box, &b->one, tx, &b->cnt);
+            keel__store_tx_queue(tx, 0);
+        }
+        json_decref(b->one.payload);
+        b->one.payload = NULL;
+    }
+    rc = 0;
+    if (b->cnt.handled > 0) {
+        keel__store_tx_queue(tx, 1);
+        rc = ev_complete(tx, b->box, done);
+        keel__store_tx_queue(tx, 0);
+    }
+out:
+    free(sorted);
+    json_decref(done);
+    json_decref(rows);
+    return rc;
+}
+
+/* One round in one transaction on the subscriber's connection: claim,
+ * every handler (each in a savepoint), reschedules and dead letters, and
+ * the completion commit together, so a batch costs one commit instead of
+ * three and no other connection's write lock is waited for in between.
+ * Crash safety is unchanged: before the commit nothing happened; after it
+ * the effects, the inbox keys and the completion are all there.  If the
+ * transaction fails (the store, not a handler), the round is run split,
+ * whose claim commits first so the attempt is counted. */
+static size_t ev_round_tx(keel__ev_worker *w, keel__ev_box *box, keel_module_ctx *sub)
+{
+    ev_batch b;
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    b.w = w;
+    b.box = box;
+    b.subname = sub->desc->name;
+    if ((rc = keel_store_tx(sub->store, ev_batch_tx, &b)) != 0) {
+        if (rc != KEEL_EUNAVAIL)
+            keel_log(NULL, KEEL_LOG_WARN, "events: one-transaction round for %s from %s_outbox "
+                     "failed (%s); running it split", b.subname, box->mc->desc->name,
+                     keel_store_errmsg(sub->store));
+        return ev_round_split(w, box, b.subname);
+    }
+    keel__ev_count(w->ev, &b.cnt);
+    return b.n;
+}
+
+static size_t ev_round(keel__ev_worker *w, keel__ev_box *box, size_t k)
+{
+    keel_module_ctx *sub = box->claim_tx[k];
+    return sub != NULL ? ev_round_tx(w, box, sub) : ev_round_split(w, box, box->claim_subs[k]);
+}
+
+static void *keel__ev_worker_main(void *arg)
+{
+    keel__ev_worker *w = arg;
     keel__events *ev = w->ev;
     size_t start = (size_t)w->index;
 
@@ -324,8 +293,12 @@ static void *ev_worker_main(void *arg)
             break;
         }
         pthread_mutex_unlock(&ev->mu);
-        for (i = 0; i < ev->nboxes; i++)
-            got += ev_round(w, &ev->boxes[(start + i) % ev->nboxes]);
+        for (i = 0; i < ev->nboxes; i++) {
+            keel__ev_box *box = &ev->boxes[(start + i) % ev->nboxes];
+            size_t k;
+            for (k = 0; k < box->nclaim; k++)
+                got += ev_round(w, box, k);
+        }
         start++;
         if (got > 0)
             continue;
@@ -347,11 +320,53 @@ static void *ev_worker_main(void *arg)
     return NULL;
 }
 
+/* Does module mc receive rows in box's outbox?  0 = no, 1 = yes, 2 = yes
+ * and every such subscription is KEEL_SUB_BATCH. */
+static int ev_receives(keel__events *ev, keel__ev_box *box, keel_module_ctx *mc)
+{
+    const keel_subscription *s;
+    int any = 0, all_batch = 1;
+    for (s = mc->desc->subs; s != NULL && s->topic != NULL; s++) {
+        keel__ev_topic *t;
+        if ((s->flags & KEEL_SUB_JOB) ? mc == box->mc
+            : ((t = keel__ev_topic_find(ev, s->topic)) != NULL && t->box == box)) {
+            any = 1;
+            all_batch &= (s->flags & KEEL_SUB_BATCH) != 0;
+        }
+    }
+    return any ? 1 + all_batch : 0;
+}
+
+/* box->claim_subs: the started local modules that receive from box;
+ * box->claim_tx: those of them whose every subscription there is
+ * KEEL_SUB_BATCH, on a backend that runs a round in one transaction. */
+static int ev_claim_subs(keel_runtime *rt, keel__events *ev, keel__ev_box *box)
+{
+    int one_tx = strcmp(keel_store_backend_name(ev->core), "sqlite") == 0;
+    size_t i;
+
+    free(box->claim_subs);
+    free(box->claim_tx);
+    box->nclaim = 0;
+    box->claim_subs = calloc(rt->n + 1, sizeof *box->claim_subs);
+    box->claim_tx = calloc(rt->n + 1, sizeof *box->claim_tx);
+    if (box->claim_subs == NULL || box->claim_tx == NULL)
+        return KEEL_ENOMEM;
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        int batch = 0;
+        if (!(mc->started && mc->place == KEEL_PLACE_LOCAL && (batch = ev_receives(ev, box, mc))))
+            continue;
+        box->claim_tx[box->nclaim] = one_tx && batch == 2 && mc->store != NULL ? mc : NULL;
+        box->claim_subs[box->nclaim++] = mc->desc->name;
+    }
+    return 0;
+}
+
 int keel__events_start(keel_runtime *rt, char *err, size_t errlen)
 {
     keel__events *ev = keel__events_of(rt);
-    json_t *subs;
-    size_t i;
+    size_t i, any = 0;
     int k;
 
     if (ev == NULL || ev->core == NULL || ev->nthreads > 0)
@@ -360,29 +375,25 @@ int keel__events_start(keel_runtime *rt, char *err, size_t errlen)
         keel_log(NULL, KEEL_LOG_INFO, "events: dispatch disabled here (events_dispatch=false)");
         return 0;
     }
-    if ((subs = json_array()) == NULL)
-        return KEEL_ENOMEM;
-    for (i = 0; i < rt->n; i++) {
-        keel_module_ctx *mc = &rt->mods[i];
-        if (mc->started && mc->place == KEEL_PLACE_LOCAL && mc->desc->subs != NULL &&
-            mc->desc->subs[0].topic != NULL)
-            json_array_append_new(subs, json_string(mc->desc->name));
+    for (i = 0; i < ev->nboxes; i++) {
+        int rc = ev_claim_subs(rt, ev, &ev->boxes[i]);
+        if (rc != 0)
+            return rc;
+        any += ev->boxes[i].nclaim;
     }
-    ev->local_subs = json_array_size(subs) > 0 ? json_dumps(subs, JSON_COMPACT) : NULL;
-    json_decref(subs);
-    if (ev->local_subs == NULL)
+    if (any == 0)
         return 0;
     if ((ev->threads = calloc((size_t)ev->workers, sizeof *ev->threads)) == NULL)
         return KEEL_ENOMEM;
     ev->claiming = 1;
     for (k = 0; k < ev->workers; k++) {
-        ev_worker *w = calloc(1, sizeof *w);
+        keel__ev_worker *w = calloc(1, sizeof *w);
         if (w == NULL)
             break;
         w->ev = ev;
         w->index = k;
         w->rnd = (uint64_t)keel__now_ns() ^ ((uint64_t)k << 32);
-        if (pthread_create(&ev->threads[k], NULL, ev_worker_main, w) != 0) {
+        if (pthread_create(&ev->threads[k], NULL, keel__ev_worker_main, w) != 0) {
             free(w);
             break;
         }

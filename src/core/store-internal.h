@@ -101,6 +101,13 @@ typedef struct keel_store_ext {
     /* Serialises migrations of module across processes until the end of the
      * current transaction (PostgreSQL: pg_advisory_xact_lock). */
     int  (*lock)(void *conn, const char *module, char *err, size_t errlen);
+    /* since v3 (may be NULL) */
+    /* on = 1: a module's connection may also touch every module's event
+     * queue tables (<m>_outbox, <m>_inbox) and keel_dead_letters, as the
+     * core's may; statements prepared meanwhile are not cached.  The event
+     * dispatcher sets it around its own statements only, inside a
+     * subscriber's transaction (events_dispatch.c). */
+    void (*set_queue)(void *conn, int on);
 } keel_store_ext;
 
 /* The built-in backends' internal operations. */
@@ -125,6 +132,10 @@ int  keel__store_provision(keel_store *st, const char *grant_to, char *err, size
 int  keel__store_lock(keel_store *st, const char *module, char *err, size_t errlen);
 /* The handle's options (borrowed). */
 const keel_store_opts *keel__store_opts(const keel_store *st);
+
+/* keel_store_ext.set_queue on transaction handle tx's connection.  0, or
+ * KEEL_EINVAL when tx is no transaction handle or the backend has none. */
+int  keel__store_tx_queue(keel_store *tx, int on);
 
 /* Runs fn(arg) once the transaction st is in commits (after its lock is
  * released), or at once when st is not in a transaction.  Nothing runs if

@@ -1,10 +1,16 @@
 /*
  * store_sqlite-internal.h — pieces of the SQLite backend shared between
- * store_sqlite.c (connections, statements, cache) and store_sqlite_guard.c
- * (namespace rules and SQL text handling).
+ * store_sqlite.c (connections, statements, cache), store_sqlite_guard.c
+ * (namespace rules and SQL text handling), store_sqlite_codec.c (params and
+ * rows as JSON) and store_sqlite_file.c (the database file: its directory,
+ * the process-wide write gate).
  */
 #ifndef KEEL_STORE_SQLITE_INTERNAL_H
 #define KEEL_STORE_SQLITE_INTERNAL_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <sqlite3.h>
 
 /* The namespace a connection is confined to. */
 typedef struct keel__sq_guard {
@@ -12,6 +18,8 @@ typedef struct keel__sq_guard {
     char        prefix[72];  /* "<ns>_" or "keel_" */
     int         privileged;  /* during migrations: keel_migrations allowed too */
     int         tx_control;  /* inside begin/commit/rollback: BEGIN etc. allowed */
+    int         queue;       /* the dispatcher's statements: every module's
+                              * <m>_outbox/<m>_inbox and keel_dead_letters */
     char        denied[256]; /* the last refusal ("module 'kv' may not …") */
     /* The statement being run: set by keel__sq_guard_begin before a
      * prepare, cleared by keel__sq_guard_end.  sql is borrowed (the text
@@ -57,5 +65,32 @@ char *keel__sq_rewrite_params(const char *sql);
 
 /* 1 if s holds only whitespace, ';' and comments. */
 int keel__sq_only_trivia(const char *s);
+
+/* ---- store_sqlite_codec.c ----------------------------------------------- */
+
+/* Binds params (a JSON array, borrowed; NULL = none) to stmt.  0, or
+ * KEEL_EINVAL (wrong count or type) with a message in err, or KEEL_ESTORE
+ * with SQLite's code in *src (the caller turns it into a message). */
+int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *src, char *err, size_t errlen);
+/* stmt's current row as a new JSON object (caller frees), or NULL with *rc
+ * and err set. */
+json_t *keel__sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen);
+
+/* ---- store_sqlite_file.c ------------------------------------------------ */
+
+/* The write gate of one database file, shared by the process's connections
+ * to it.  get returns it for path (sqlite3_db_filename; "" or NULL gives
+ * NULL: no gate), counting a reference; put drops one.  enter waits up to
+ * timeout_ms for the gate (0, or KEEL_EUNAVAIL); a thread already holding
+ * it enters again at once; leave undoes one enter.  NULL g: all no-ops. */
+typedef struct keel__sq_gate keel__sq_gate;
+keel__sq_gate *keel__sq_gate_get(const char *path);
+void keel__sq_gate_put(keel__sq_gate *g);
+int  keel__sq_gate_enter(keel__sq_gate *g, int timeout_ms);
+void keel__sq_gate_leave(keel__sq_gate *g);
+
+/* mkdir -p of path's parent directory, mode 0750.  0 or KEEL_E* with a
+ * message in err. */
+int keel__sq_make_parent(const char *path, char *err, size_t errlen);
 
 #endif /* KEEL_STORE_SQLITE_INTERNAL_H */

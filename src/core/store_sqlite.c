@@ -41,6 +41,9 @@ typedef struct sq_conn {
     keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
     int       cache_on;    /* store_cache=false disables (for measurements) */
     char      lasterr[256];/* message of the last failing begin/commit/savepoint */
+    keel__sq_gate *gate;   /* the file's write gate (store_sqlite_file.c), NULL = none */
+    int       gated;       /* this connection's write transaction holds the gate */
+    int       busy_ms;     /* how long a writer waits for the gate or the lock */
     uint64_t  clock;
     sq_cached cache[SQ_CACHE_SIZE];
 } sq_conn;
@@ -101,7 +104,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
 
     *stmt = NULL;
     *cached = 0;
-    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control) {
+    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control && !c->guard.queue) {
         for (i = 0; i < SQ_CACHE_SIZE; i++) {
             if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
                 c->cache[i].used = ++c->clock;
@@ -145,7 +148,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
     /* Statements prepared while privileged (or by begin/commit/rollback) are
      * never cached: the authorizer runs at prepare time only.  Nor is DDL,
      * whose rename check needs the text the cache does not keep. */
-    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || ddl)
+    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || c->guard.queue || ddl)
         goto out;
     for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
         if (c->cache[i].sql == NULL) {
@@ -175,90 +178,6 @@ out:
     return rc;
 }
 
-/* ---- binding and rows ---------------------------------------------------- */
-
-static int sq_bind(sq_conn *c, sqlite3_stmt *stmt, const json_t *params, char *err, size_t errlen)
-{
-    int want = sqlite3_bind_parameter_count(stmt), i, src = SQLITE_OK;
-    size_t got = 0;
-
-    if (params != NULL && !json_is_array(params)) {
-        sq_err(err, errlen, "params must be a JSON array");
-        return KEEL_EINVAL;
-    }
-    got = json_array_size(params);
-    if (got != (size_t)want) {
-        sq_err(err, errlen, "statement has %d parameter(s), got %zu", want, got);
-        return KEEL_EINVAL;
-    }
-    for (i = 0; i < want; i++) {
-        const json_t *v = json_array_get(params, (size_t)i);
-        switch (json_typeof(v)) {
-        case JSON_INTEGER: src = sqlite3_bind_int64(stmt, i + 1, json_integer_value(v)); break;
-        case JSON_REAL:    src = sqlite3_bind_double(stmt, i + 1, json_real_value(v)); break;
-        case JSON_STRING:
-            src = sqlite3_bind_text64(stmt, i + 1, json_string_value(v),
-                                      json_string_length(v), SQLITE_TRANSIENT, SQLITE_UTF8);
-            break;
-        case JSON_TRUE:    src = sqlite3_bind_int(stmt, i + 1, 1); break;
-        case JSON_FALSE:   src = sqlite3_bind_int(stmt, i + 1, 0); break;
-        case JSON_NULL:    src = sqlite3_bind_null(stmt, i + 1); break;
-        default:
-            sq_err(err, errlen, "parameter $%d: objects and arrays cannot be bound "
-                   "(store them as text)", i + 1);
-            return KEEL_EINVAL;
-        }
-        if (src != SQLITE_OK)
-            return sq_fail(c, src, err, errlen);
-    }
-    return 0;
-}
-
-/* The current row as a new JSON object, or NULL with *rc set. */
-static json_t *sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen)
-{
-    int i, n = sqlite3_column_count(stmt);
-    json_t *row = json_object();
-
-    if (row == NULL)
-        goto nomem;
-    for (i = 0; i < n; i++) {
-        const char *name = sqlite3_column_name(stmt, i);
-        json_t *v = NULL;
-        switch (sqlite3_column_type(stmt, i)) {
-        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(stmt, i)); break;
-        case SQLITE_FLOAT:   v = json_real(sqlite3_column_double(stmt, i)); break;
-        case SQLITE_NULL:    v = json_null(); break;
-        case SQLITE_TEXT: {
-            const char *t = (const char *)sqlite3_column_text(stmt, i);
-            v = json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(stmt, i));
-            if (v == NULL && t != NULL) {
-                sq_err(err, errlen, "column '%s': text is not valid UTF-8", name);
-                *rc = KEEL_ESTORE;
-                json_decref(row);
-                return NULL;
-            }
-            break;
-        }
-        default: {   /* BLOB: base64 text, as the PostgreSQL backend reads BYTEA */
-            char *b64 = keel__base64(sqlite3_column_blob(stmt, i),
-                                     (size_t)sqlite3_column_bytes(stmt, i));
-            v = b64 != NULL ? json_string(b64) : NULL;
-            free(b64);
-            break;
-        }
-        }
-        if (v == NULL || name == NULL || json_object_set_new(row, name, v) != 0)
-            goto nomem;
-    }
-    return row;
-nomem:
-    json_decref(row);
-    sq_err(err, errlen, "out of memory");
-    *rc = KEEL_ENOMEM;
-    return NULL;
-}
-
 /* ---- the vtable ---------------------------------------------------------- */
 
 static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
@@ -267,7 +186,7 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
     sq_conn *c = conn;
     sqlite3_stmt *stmt = NULL;
     json_t *acc = NULL;
-    int rc, cached = 0, src;
+    int rc, cached = 0, src, gated = 0;
 
     if (rows != NULL)
         *rows = NULL;
@@ -276,18 +195,32 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
     rc = sq_prepare(c, sql, &stmt, &cached, err, errlen);
     if (rc != 0)
         goto out;
-    rc = sq_bind(c, stmt, params, err, errlen);
-    if (rc != 0)
+    if ((rc = keel__sq_bind(stmt, params, &src, err, errlen)) != 0) {
+        if (src != SQLITE_OK)
+            rc = sq_fail(c, src, err, errlen);
         goto out;
+    }
     if (rows != NULL && (acc = json_array()) == NULL) {
         rc = KEEL_ENOMEM;
         goto out;
+    }
+    /* a write outside a transaction is a transaction of its own: it takes
+     * the file's gate too (store_sqlite_file.c) */
+    if (!c->gated && !c->guard.tx_control && sqlite3_get_autocommit(c->db) &&
+        !sqlite3_stmt_readonly(stmt)) {
+        if (keel__sq_gate_enter(c->gate, c->busy_ms) != 0) {
+            sq_err(err, errlen, "database is locked (waited %d ms for this process's other "
+                   "writers)", c->busy_ms);
+            rc = KEEL_EUNAVAIL;
+            goto out;
+        }
+        gated = 1;
     }
     while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
         json_t *row;
         if (acc == NULL)
             continue;
-        row = sq_row(stmt, &rc, err, errlen);
+        row = keel__sq_row(stmt, &rc, err, errlen);
         if (row == NULL)
             goto out;
         if (json_array_append_new(acc, row) != 0) {
@@ -298,6 +231,8 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
     if (src != SQLITE_DONE)
         rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
 out:
+    if (gated)
+        keel__sq_gate_leave(c->gate);
     keel__sq_guard_end(&c->guard);   /* whatever a re-prepare in step left */
     if (stmt != NULL) {
         if (cached) {
@@ -321,40 +256,12 @@ static void sq_close(void *conn)
     if (c == NULL)
         return;
     cache_clear(c);
+    if (c->gated)
+        keel__sq_gate_leave(c->gate);
+    keel__sq_gate_put(c->gate);
     sqlite3_close_v2(c->db);
     free(c->ns);
     free(c);
-}
-
-/* mkdir -p of path's parent directory, mode 0750. */
-static int make_parent(const char *path, char *err, size_t errlen)
-{
-    char *dir = strdup(path), *p;
-    int rc = 0;
-
-    if (dir == NULL)
-        return KEEL_ENOMEM;
-    p = strrchr(dir, '/');
-    if (p == NULL || p == dir)
-        goto out;
-    *p = '\0';
-    for (p = dir + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char save = *p;
-            *p = '\0';
-            if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-                sq_err(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
-                rc = keel_from_errno(errno) == KEEL_ENOTFOUND ? KEEL_EIO : keel_from_errno(errno);
-                goto out;
-            }
-            *p = save;
-            if (save == '\0')
-                break;
-        }
-    }
-out:
-    free(dir);
-    return rc;
 }
 
 static int valid_ns(const char *ns)
@@ -381,6 +288,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
      * process (a dispatcher, a CLI command) may hold for a moment;
      * keel__store_configure may change it afterwards */
     sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+    c->busy_ms = SQ_BUSY_MS;
     for (i = 0; pragmas[i] != NULL; i++) {
         sqlite3_stmt *stmt = NULL;
         src = sqlite3_prepare_v2(c->db, pragmas[i], -1, &stmt, NULL);
@@ -424,7 +332,7 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
         return KEEL_ECONFIG;
     }
     if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
-        (rc = make_parent(path, err, errlen)) != 0)
+        (rc = keel__sq_make_parent(path, err, errlen)) != 0)
         return rc;
     c = calloc(1, sizeof *c);
     if (c == NULL || (ns != NULL && (c->ns = strdup(ns)) == NULL)) {
@@ -442,6 +350,8 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
         goto out;
     }
     rc = sq_setup(c, err, errlen);
+    if (rc == 0)
+        c->gate = keel__sq_gate_get(sqlite3_db_filename(c->db, "main"));
 out:
     if (rc != 0) {
         sq_close(c);
@@ -463,7 +373,36 @@ static int sq_simple(sq_conn *c, const char *sql)
     return rc;
 }
 
-static int sq_begin(void *conn)    { return sq_simple(conn, "BEGIN IMMEDIATE"); }
+/* A write transaction holds the file's gate from BEGIN to its end. */
+static int sq_begin(void *conn)
+{
+    sq_conn *c = conn;
+    int rc;
+
+    if (!c->gated) {
+        if (keel__sq_gate_enter(c->gate, c->busy_ms) != 0) {
+            snprintf(c->lasterr, sizeof c->lasterr, "database is locked (waited %d ms for "
+                     "this process's other writers)", c->busy_ms);
+            return KEEL_EUNAVAIL;
+        }
+        c->gated = 1;
+    }
+    if ((rc = sq_simple(c, "BEGIN IMMEDIATE")) != 0 && sqlite3_get_autocommit(c->db)) {
+        keel__sq_gate_leave(c->gate);
+        c->gated = 0;
+    }
+    return rc;
+}
+
+/* After COMMIT or ROLLBACK: the gate is left once no transaction is open. */
+static int sq_tx_ended(sq_conn *c, int rc)
+{
+    if (c->gated && sqlite3_get_autocommit(c->db)) {
+        keel__sq_gate_leave(c->gate);
+        c->gated = 0;
+    }
+    return rc;
+}
 /* SQLite transactions are serializable: the flags change nothing. */
 static int sq_begin_ex(void *conn, unsigned flags) { (void)flags; return sq_begin(conn); }
 
@@ -491,13 +430,13 @@ static const char *sq_errmsg(void *conn)
     sq_conn *c = conn;
     return c != NULL ? c->lasterr : "";
 }
-static int sq_commit(void *conn)   { return sq_simple(conn, "COMMIT"); }
+static int sq_commit(void *conn)   { return sq_tx_ended(conn, sq_simple(conn, "COMMIT")); }
 static int sq_rollback(void *conn)
 {
     sq_conn *c = conn;
     if (sqlite3_get_autocommit(c->db))
-        return 0;  /* SQLite already rolled back (e.g. after SQLITE_FULL) */
-    return sq_simple(conn, "ROLLBACK");
+        return sq_tx_ended(c, 0);  /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    return sq_tx_ended(c, sq_simple(conn, "ROLLBACK"));
 }
 
 static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
@@ -551,8 +490,10 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
         sq_err(err, errlen, "store_sync=%s: use off, normal, full or extra", sync);
         return KEEL_ECONFIG;
     }
-    if (o->busy_ms > 0)
+    if (o->busy_ms > 0) {
         sqlite3_busy_timeout(c->db, o->busy_ms);
+        c->busy_ms = o->busy_ms;
+    }
     if (o->no_cache) {
         cache_clear(c);
         c->cache_on = 0;
@@ -573,6 +514,12 @@ static void sq_set_privileged(void *conn, int on)
     c->guard.privileged = on != 0;
 }
 
+static void sq_set_queue(void *conn, int on)
+{
+    sq_conn *c = conn;
+    c->guard.queue = on != 0;
+}
+
 const keel_store_vt keel_store_sqlite = {
     .version  = 2,
     .name     = "sqlite",
@@ -588,8 +535,9 @@ const keel_store_vt keel_store_sqlite = {
 };
 
 const keel_store_ext keel__store_sqlite_ext = {
-    .version        = 2,
+    .version        = 3,
     .exec_script    = sq_exec_script,
     .set_privileged = sq_set_privileged,
     .configure      = sq_configure,
+    .set_queue      = sq_set_queue,
 };

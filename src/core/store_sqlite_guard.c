@@ -77,7 +77,9 @@ static int in_ns(const keel__sq_guard *g, const char *name)
         return 0;
     if (strncasecmp(name, g->prefix, n) == 0 && name[n] != '\0')
         return 1;
-    if (g->ns == NULL && is_queue_table(name))
+    if ((g->ns == NULL || g->queue) && is_queue_table(name))
+        return 1;
+    if (g->queue && strcasecmp(name, "keel_dead_letters") == 0)
         return 1;
     return g->privileged && strcasecmp(name, "keel_migrations") == 0;
 }

@@ -193,6 +193,15 @@ void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg)
     tx->after_arg = arg;
 }
 
+int keel__store_tx_queue(keel_store *tx, int on)
+{
+    if (tx == NULL || tx->root == NULL || tx->slot == NULL || tx->ext == NULL ||
+        tx->ext->version < 3 || tx->ext->set_queue == NULL)
+        return KEEL_EINVAL;
+    tx->ext->set_queue(tx->slot->conn, on);
+    return 0;
+}
+
 int keel_store_tx(keel_store *st, int (*fn)(keel_store *tx, void *arg), void *arg)
 {
     return keel_store_tx_ex(st, 0, fn, arg);

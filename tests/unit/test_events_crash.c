@@ -14,6 +14,8 @@
  * mode at NORMAL (only a power loss can); FULL would add an fsync per
  * delivery and make the run take minutes on a loaded machine without
  * testing anything more about kill -9.
+ * Run twice: a plain subscriber (claim, handler and completion commit
+ * apart) and a KEEL_SUB_BATCH one (they commit together).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,7 +79,19 @@ static const keel_module mod_cons = {
     .abi = KEEL_ABI, .name = "cons", .version = "1", .methods = no_methods,
     .migrations = cons_migs, .subs = cons_subs,
 };
-static const keel_module *const mods[] = { &mod_prod, &mod_cons, NULL };
+/* the same consumer with KEEL_SUB_BATCH: its rounds run in one transaction
+ * (claim, handlers, completion: events_dispatch.c) */
+static const keel_subscription cons_subs_batch[] = {
+    {.topic = "prod.thing", .handler = on_thing, .max_attempts = 1000, .flags = KEEL_SUB_BATCH},
+    {0}
+};
+static const keel_module mod_cons_batch = {
+    .abi = KEEL_ABI, .name = "cons", .version = "1", .methods = no_methods,
+    .migrations = cons_migs, .subs = cons_subs_batch,
+};
+static const keel_module *const mods_plain[] = { &mod_prod, &mod_cons, NULL };
+static const keel_module *const mods_batch[] = { &mod_prod, &mod_cons_batch, NULL };
+static const keel_module *const *mods = mods_plain;
 
 static char dir[64], url[128];
 
@@ -174,14 +188,13 @@ static long long q(const char *sql)
     return v;
 }
 
-static void test_kill9_consumer(void **state)
+static void kill9_consumer(void)
 {
     pid_t prod, cons;
     int kills = 0, status;
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     time_t give_up = time(NULL) + 120;
     long long effects = 0, distinct, calls, outbox, dead, inbox;
-    (void)state;
 
     print_message("seed %u\n", seed);
     srand(seed);
@@ -250,10 +263,25 @@ static void test_kill9_consumer(void **state)
     keel_test_rmtree(dir);
 }
 
+static void test_kill9_consumer(void **state)
+{
+    (void)state;
+    mods = mods_plain;
+    kill9_consumer();
+}
+
+static void test_kill9_consumer_batch(void **state)
+{
+    (void)state;
+    mods = mods_batch;
+    kill9_consumer();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_consumer),
+        cmocka_unit_test(test_kill9_consumer_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

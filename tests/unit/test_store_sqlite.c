@@ -1,6 +1,7 @@
 /*
  * test_store_sqlite.c — the SQLite backend: $N parameters, types, error
- * mapping, single statements, the namespace authorizer, URLs, the cache.
+ * mapping, single statements, the namespace authorizer, URLs, the cache,
+ * the dispatcher's queue access and the process-wide write gate.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -527,6 +528,89 @@ static void test_cache_measure(void **state)
     assert_true(on > 0 && off > 0);
 }
 
+/* Queue access (the dispatcher's one-transaction rounds): granted on a
+ * transaction handle for the statements run meanwhile, never cached, so the
+ * module's same text afterwards is refused again; other modules' tables
+ * stay refused even while it is on. */
+static const char *const q_sql = "SELECT count(*) AS n FROM auth_outbox";
+
+static int queue_tx(keel_store *tx, void *arg)
+{
+    json_t *rows = NULL;
+    (void)arg;
+    assert_int_equal(exec_j(tx, q_sql, NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(keel__store_tx_queue(tx, 1), 0);
+    assert_int_equal(exec_j(tx, q_sql, NULL, &rows), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 1);
+    json_decref(rows);
+    assert_int_equal(exec_j(tx, "INSERT INTO keel_dead_letters (x) VALUES (1)", NULL, NULL), 0);
+    assert_int_equal(exec_j(tx, "SELECT * FROM auth_users", NULL, NULL), KEEL_EDENIED);
+    assert_int_equal(keel__store_tx_queue(tx, 0), 0);
+    assert_int_equal(exec_j(tx, q_sql, NULL, NULL), KEEL_EDENIED);
+    return 0;
+}
+
+static void test_queue_access_scoped(void **state)
+{
+    keel_store *kv = open_ns("kv"), *auth = open_ns("auth"), *core = open_ns(NULL);
+    (void)state;
+
+    assert_int_equal(exec_j(auth, "CREATE TABLE auth_users (email TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(core, "CREATE TABLE auth_outbox (x INTEGER)", NULL, NULL), 0);
+    assert_int_equal(exec_j(core, "INSERT INTO auth_outbox VALUES (1)", NULL, NULL), 0);
+    assert_int_equal(exec_j(core, "CREATE TABLE keel_dead_letters (x INTEGER)", NULL, NULL), 0);
+    assert_int_equal(keel__store_tx_queue(kv, 1), KEEL_EINVAL);   /* not a transaction */
+    assert_int_equal(keel_store_tx(kv, queue_tx, NULL), 0);
+    assert_int_equal(exec_j(kv, q_sql, NULL, NULL), KEEL_EDENIED);
+    keel_store_close(kv);
+    keel_store_close(auth);
+    keel_store_close(core);
+}
+
+/* The write gate: a thread in a write transaction that opens another on a
+ * second connection to the same file is not deadlocked by the gate; it
+ * meets SQLite's lock and gets KEEL_EUNAVAIL after the busy timeout. */
+static int inner_write(keel_store *tx, void *arg)
+{
+    (void)arg;
+    return exec_j(tx, "INSERT INTO auth_users VALUES ('inner')", NULL, NULL);
+}
+
+static int outer_write(keel_store *tx, void *arg)
+{
+    keel_store *auth = arg;
+    struct timespec t0, t1;
+    int rc;
+
+    assert_int_equal(exec_j(tx, "INSERT INTO kv_items VALUES ('outer')", NULL, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = keel_store_tx(auth, inner_write, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(rc, KEEL_EUNAVAIL);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 5000);
+    return 0;
+}
+
+static void test_write_gate_nested(void **state)
+{
+    keel_store *kv = open_ns("kv"), *auth = open_ns("auth");
+    keel_store_opts quick = {.busy_ms = 100};
+    json_t *row = NULL;
+    (void)state;
+
+    assert_int_equal(keel__store_configure(auth, &quick, err, sizeof err), 0);
+    assert_int_equal(exec_j(kv, "CREATE TABLE kv_items (key TEXT)", NULL, NULL), 0);
+    assert_int_equal(exec_j(auth, "CREATE TABLE auth_users (email TEXT)", NULL, NULL), 0);
+    assert_int_equal(keel_store_tx(kv, outer_write, auth), 0);
+    assert_int_equal(keel_store_one(kv, "SELECT count(*) AS n FROM kv_items", NULL, &row), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "n")), 1);
+    json_decref(row);
+    /* the gate was left: the other connection writes now */
+    assert_int_equal(keel_store_tx(auth, inner_write, NULL), 0);
+    keel_store_close(kv);
+    keel_store_close(auth);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +625,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_survives_schema_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_measure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_access_scoped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_gate_nested, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

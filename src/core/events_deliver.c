@@ -1,0 +1,175 @@
+/*
+ * events_deliver.c — one delivery: running a claimed row's handler as the
+ * emitting principal, and what happens when it fails (capped exponential
+ * backoff with jitter, or the dead-letter table once its attempts are
+ * spent).  The rounds and threads that call these are events_dispatch.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctx-internal.h"
+#include "core/events-internal.h"
+
+static uint64_t ev_rand(keel__ev_worker *w)
+{
+    uint64_t z = (w->rnd += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Delay before attempt n + 1 after attempt n failed: base * 2^(n-1), capped,
+ * then "equal jitter": half fixed, half random, so a burst of failures does
+ * not come back in lockstep. */
+static int64_t ev_backoff(keel__ev_worker *w, int attempt)
+{
+    keel__events *ev = w->ev;
+    int64_t d = ev->backoff_ms;
+    int i;
+
+    for (i = 1; i < attempt && d < ev->backoff_max_ms; i++)
+        d *= 2;
+    if (d > ev->backoff_max_ms)
+        d = ev->backoff_max_ms;
+    return d / 2 + (int64_t)(ev_rand(w) % (uint64_t)(d / 2 + 1));
+}
+
+typedef struct ev_dead_job {
+    keel__ev_box *box;
+    json_int_t    id, attempts;
+    const char   *error;
+} ev_dead_job;
+
+static int ev_dead_tx(keel_store *tx, void *arg)
+{
+    ev_dead_job *j = arg;
+    json_t *p = json_pack("[sIII]", j->error, (json_int_t)keel__wall_ms(), j->id, j->attempts);
+    int rc;
+
+    if (p == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(tx, j->box->sql[KEEL__EV_DEAD], p, NULL);
+    json_decref(p);
+    if (rc != 0)
+        return rc;
+    p = json_pack("[II]", j->id, j->attempts);
+    if (p == NULL)
+        return KEEL_ENOMEM;
+    rc = keel_store_exec(tx, j->box->sql[KEEL__EV_DEAD_DEL], p, NULL);
+    json_decref(p);
+    return rc;
+}
+
+
+/* Runs the handler of row.  0, or the failure code with o->msg set. */
+int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel__ev_one *o)
+{
+    keel__events *ev = w->ev;
+    keel_ctx *ctx = NULL;
+    json_t *prin = NULL;
+    char rid[96];
+    const char *ptext = json_string_value(json_object_get(row, "payload"));
+    const char *prtext = json_string_value(json_object_get(row, "principal"));
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    o->e.id = json_integer_value(json_object_get(row, "id"));
+    o->e.topic = json_string_value(json_object_get(row, "topic"));
+    o->e.emitter = box->mc->desc->name;
+    o->e.key = json_string_value(json_object_get(row, "ikey"));
+    o->e.order_key = json_string_value(json_object_get(row, "okey"));
+    o->e.attempt = (int)json_integer_value(json_object_get(row, "attempts"));
+    o->e.max_attempts = (int)json_integer_value(json_object_get(row, "max_attempts"));
+    o->e.emitted_ms = json_integer_value(json_object_get(row, "created_at"));
+    o->sub = keel__rt_find(ev->rt, json_string_value(json_object_get(row, "subscriber")));
+    if (o->sub != NULL && o->e.topic != NULL)
+        o->s = keel__ev_sub_find(o->sub->desc, o->e.topic);
+    if (o->s == NULL || o->e.key == NULL) {
+        snprintf(o->msg, sizeof o->msg, "no handler for topic '%s' in module '%s' (removed "
+                 "subscription?)", o->e.topic ? o->e.topic : "?",
+                 json_string_value(json_object_get(row, "subscriber")));
+        return KEEL_ENOTFOUND;
+    }
+    if (ptext == NULL || (o->payload = json_loads(ptext, 0, NULL)) == NULL) {
+        snprintf(o->msg, sizeof o->msg, "stored payload is not JSON");
+        return KEEL_EBADDATA;
+    }
+    o->e.payload = o->payload;
+    snprintf(rid, sizeof rid, "ev-%s-%lld-%d", o->e.emitter, (long long)o->e.id, o->e.attempt);
+    ctx = keel__ctx_new(ev->rt, KEEL_TR_EVENT, rid, keel__now_ms() + ev->call_timeout_ms);
+    if (ctx == NULL) {
+        snprintf(o->msg, sizeof o->msg, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    keel__ctx_set_callee(ctx, o->sub);
+    if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
+        keel__ctx_set_principal_new(ctx, prin);
+    rc = o->s->handler(ctx, &o->e);
+    if (rc > 0)
+        rc = KEEL_EINTERNAL;
+    if (rc != 0)
+        snprintf(o->msg, sizeof o->msg, "%s: %s", keel_errname(rc),
+                 keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));
+    keel__ctx_free(ctx);
+    return rc;
+}
+
+
+void keel__ev_count(keel__events *ev, const keel__ev_counts *c)
+{
+    pthread_mutex_lock(&ev->mu);
+    ev->handled += c->handled;
+    ev->failed += c->failed;
+    ev->retried += c->retried;
+    ev->dead += c->dead;
+    pthread_mutex_unlock(&ev->mu);
+}
+
+/* A failed delivery, on st (the core's connection, or a subscriber's
+ * transaction with queue access): rescheduled with backoff, or dead once
+ * its attempts are spent. */
+void keel__ev_fail(keel__ev_worker *w, keel__ev_box *box, keel__ev_one *o, keel_store *st,
+                   keel__ev_counts *cnt)
+{
+    keel_event *e = &o->e;
+
+    cnt->failed++;
+    if (e->attempt >= e->max_attempts) {
+        ev_dead_job j = { box, e->id, e->attempt, o->msg };
+        int drc = keel_store_tx(st, ev_dead_tx, &j);
+        if (drc != 0)
+            keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot dead-letter: %s "
+                     "(the lease will expire and it is tried again)", e->emitter,
+                     (long long)e->id, keel_store_errmsg(st));
+        else
+            keel_log(NULL, KEEL_LOG_WARN, "events: %s %s#%lld dead after %d attempts: %s",
+                     e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt, o->msg);
+        cnt->dead += drc == 0;
+    } else {
+        json_t *p = json_pack("[IsII]", (json_int_t)keel__wall_ms() + (json_int_t)ev_backoff(w, e->attempt),
+                              o->msg, (json_int_t)e->id, (json_int_t)e->attempt);
+        if (p == NULL || keel_store_exec(st, box->sql[KEEL__EV_RESCHEDULE], p, NULL) != 0)
+            keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot reschedule: %s",
+                     e->emitter, (long long)e->id, keel_store_errmsg(st));
+        json_decref(p);
+        keel_log(NULL, KEEL_LOG_INFO, "events: %s %s#%lld attempt %d/%d failed: %s",
+                 e->topic ? e->topic : "?", e->emitter, (long long)e->id, e->attempt,
+                 e->max_attempts, o->msg);
+        cnt->retried++;
+    }
+}
+
+/* Runs one claimed row's handler.  1 = completed, 0 = failed (rescheduled or
+ * dead-lettered here, on the core's connection). */
+int keel__ev_deliver(keel__ev_worker *w, keel__ev_box *box, const json_t *row,
+                     keel__ev_counts *cnt)
+{
+    keel__ev_one o;
+    int rc = keel__ev_run(w, box, row, &o);
+
+    if (rc != 0)
+        keel__ev_fail(w, box, &o, w->ev->core, cnt);
+    json_decref(o.payload);
+    return rc == 0;
+}

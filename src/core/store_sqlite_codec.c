@@ -1,0 +1,111 @@
+/*
+ * store_sqlite_codec.c — JSON in and out of SQLite statements: a params
+ * array bound to $1, $2, … and a result row as a JSON object (BLOBs as
+ * base64 text, as the PostgreSQL backend reads BYTEA).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "keel/error.h"
+#include "core/store-internal.h"
+#include "core/store_sqlite-internal.h"
+
+static void sq_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void sq_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *srcp, char *err, size_t errlen)
+{
+    int want = sqlite3_bind_parameter_count(stmt), i, src = SQLITE_OK;
+    size_t got = 0;
+
+    *srcp = SQLITE_OK;
+    if (params != NULL && !json_is_array(params)) {
+        sq_err(err, errlen, "params must be a JSON array");
+        return KEEL_EINVAL;
+    }
+    got = json_array_size(params);
+    if (got != (size_t)want) {
+        sq_err(err, errlen, "statement has %d parameter(s), got %zu", want, got);
+        return KEEL_EINVAL;
+    }
+    for (i = 0; i < want; i++) {
+        const json_t *v = json_array_get(params, (size_t)i);
+        switch (json_typeof(v)) {
+        case JSON_INTEGER: src = sqlite3_bind_int64(stmt, i + 1, json_integer_value(v)); break;
+        case JSON_REAL:    src = sqlite3_bind_double(stmt, i + 1, json_real_value(v)); break;
+        case JSON_STRING:
+            src = sqlite3_bind_text64(stmt, i + 1, json_string_value(v),
+                                      json_string_length(v), SQLITE_TRANSIENT, SQLITE_UTF8);
+            break;
+        case JSON_TRUE:    src = sqlite3_bind_int(stmt, i + 1, 1); break;
+        case JSON_FALSE:   src = sqlite3_bind_int(stmt, i + 1, 0); break;
+        case JSON_NULL:    src = sqlite3_bind_null(stmt, i + 1); break;
+        default:
+            sq_err(err, errlen, "parameter $%d: objects and arrays cannot be bound "
+                   "(store them as text)", i + 1);
+            return KEEL_EINVAL;
+        }
+        if (src != SQLITE_OK) {
+            *srcp = src;
+            return KEEL_ESTORE;
+        }
+    }
+    return 0;
+}
+
+json_t *keel__sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen)
+{
+    int i, n = sqlite3_column_count(stmt);
+    json_t *row = json_object();
+
+    if (row == NULL)
+        goto nomem;
+    for (i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(stmt, i);
+        json_t *v = NULL;
+        switch (sqlite3_column_type(stmt, i)) {
+        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(stmt, i)); break;
+        case SQLITE_FLOAT:   v = json_real(sqlite3_column_double(stmt, i)); break;
+        case SQLITE_NULL:    v = json_null(); break;
+        case SQLITE_TEXT: {
+            const char *t = (const char *)sqlite3_column_text(stmt, i);
+            v = json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(stmt, i));
+            if (v == NULL && t != NULL) {
+                sq_err(err, errlen, "column '%s': text is not valid UTF-8", name);
+                *rc = KEEL_ESTORE;
+                json_decref(row);
+                return NULL;
+            }
+            break;
+        }
+        default: {   /* BLOB: base64 text, as the PostgreSQL backend reads BYTEA */
+            char *b64 = keel__base64(sqlite3_column_blob(stmt, i),
+                                     (size_t)sqlite3_column_bytes(stmt, i));
+            v = b64 != NULL ? json_string(b64) : NULL;
+            free(b64);
+            break;
+        }
+        }
+        if (v == NULL || name == NULL || json_object_set_new(row, name, v) != 0)
+            goto nomem;
+    }
+    return row;
+nomem:
+    json_decref(row);
+    sq_err(err, errlen, "out of memory");
+    *rc = KEEL_ENOMEM;
+    return NULL;
+}
