@@ -20,6 +20,7 @@
 #define HIST_LO 0.3
 #define HIST_STEP 0.005
 #define HIST_BINS 640
+#define BIAS_TAU_S 20.0 /* the yaw bias follows the last ~20 s of halt */
 
 struct compute_agg {
     compute_options opt;
@@ -63,7 +64,11 @@ struct compute_agg {
     int seg_windows, have_res;
     compute_window_result res;
     /* totals */
+    compute_tl tl;               /* windows waiting for their neighbours */
     double gait_t[COMPUTE_NGAITS], gait_r[COMPUTE_NGAITS];
+    double gait_rt[COMPUTE_NGAITS]; /* time behind gait_r (not inherited) */
+    double unclass_t;
+    double yaw_bias, bias_t;     /* gyro bias about the vertical from halts */
     float hist[COMPUTE_NGAITS][HIST_BINS];
     double rein_l, rein_r, rein_s, lead_l, lead_r;
     /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted

@@ -22,6 +22,7 @@ compute_agg *compute_agg_new(const compute_options *opt)
         return NULL;
     if (opt)
         g->opt = *opt;
+    compute_tl_init(&g->tl);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
     if (!g->buf) {
         free(g);
@@ -54,13 +55,39 @@ void compute_agg_drop(compute_agg *g)
     g->dropped++;
 }
 
-static void attribute(compute_agg *g, double dur)
+/* One final window (timeline.c) into the totals. */
+static void account(void *arg, const compute_tl_win *w)
 {
-    const compute_window_result *r = &g->res;
-    if (dur <= 0)
+    compute_agg *g = arg;
+    const compute_window_result *r = &w->r;
+    double dur = w->dur;
+    if (r->gait == COMPUTE_UNCLASSIFIED) {
+        g->unclass_t += dur;
         return;
+    }
     g->gait_t[r->gait] += dur;
-    if (r->gait == COMPUTE_HALT)
+    if (r->gait == COMPUTE_HALT) {
+        /* at a standstill the rate about the vertical is the gyro's bias:
+         * follow it (it drifts) over the last ~20 s of halt */
+        if (!w->inherited) {
+            double k = dur / (g->bias_t + dur);
+            if (k < dur / BIAS_TAU_S)
+                k = dur / BIAS_TAU_S;
+            g->yaw_bias += (k > 1 ? 1 : k) * (r->yaw_rate - g->yaw_bias);
+            g->bias_t += dur;
+        }
+        return;
+    }
+    int rein = compute_rein_class(r->yaw_rate - g->yaw_bias);
+    if (rein > 0)
+        g->rein_l += dur;
+    else if (rein < 0)
+        g->rein_r += dur;
+    else
+        g->rein_s += dur;
+    /* a weak window that took its neighbours' gait has no stride, regularity,
+     * symmetry or lead of that gait to give */
+    if (w->inherited)
         return;
     if (r->stride_hz > 0) {
         /* a moving window without rhythm has no stride to count */
@@ -72,13 +99,7 @@ static void attribute(compute_agg *g, double dur)
         g->hist[r->gait][b] += (float)dur;
     }
     g->gait_r[r->gait] += r->regularity * dur;
-    int rein = compute_rein_class(r->yaw_rate);
-    if (rein > 0)
-        g->rein_l += dur;
-    else if (rein < 0)
-        g->rein_r += dur;
-    else
-        g->rein_s += dur;
+    g->gait_rt[r->gait] += dur;
     if (r->gait == COMPUTE_TROT && !isnan(r->amp_a) && !isnan(r->amp_b)) {
         int ri = rein > 0 ? 0 : rein < 0 ? 1 : 2;
         g->sym_a[ri] += r->amp_a * dur;
@@ -91,6 +112,15 @@ static void attribute(compute_agg *g, double dur)
         else if (r->lead < 0)
             g->lead_r += dur;
     }
+}
+
+/* The current window's class for dur seconds from g->range_start. */
+static void attribute(compute_agg *g, double dur)
+{
+    if (dur <= 0)
+        return;
+    compute_tl_win w = { .r = g->res, .t0 = g->range_start, .dur = dur };
+    compute_tl_push(&g->tl, &w, account, g);
 }
 
 static void push_decimated(compute_agg *g, const double *m);
@@ -342,6 +372,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         g->njumps++;
     }
     end_segment(g, g->t_prev);
+    compute_tl_flush(&g->tl, account, g);
 
     s->duration_s = g->t_prev;
     s->samples = g->samples;
@@ -359,7 +390,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     s->gyro_src = g->gsrc;
     s->delimiter = ',';
     s->decimal = '.';
-    double total = 0;
+    double total = g->unclass_t;
     for (int i = 0; i < COMPUTE_NGAITS; i++)
         total += g->gait_t[i];
     for (int i = 0; i < COMPUTE_NGAITS; i++) {
@@ -367,8 +398,10 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         st->time_s = g->gait_t[i];
         st->share = total > 0 ? g->gait_t[i] / total : 0;
         st->cadence_spm = 60.0 * median_stride(g, i);
-        st->regularity = g->gait_t[i] > 0 ? g->gait_r[i] / g->gait_t[i] : 0;
+        st->regularity = g->gait_rt[i] > 0 ? g->gait_r[i] / g->gait_rt[i] : 0;
     }
+    s->unclassified_s = g->unclass_t;
+    s->unclassified_share = total > 0 ? g->unclass_t / total : 0;
     s->rein_left_s = g->rein_l;
     s->rein_right_s = g->rein_r;
     s->rein_straight_s = g->rein_s;

@@ -110,16 +110,68 @@ typedef struct compute_window_result {
     int    lead;          /* canter: +1 left, -1 right, 0 none */
     double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */
     double rms;           /* dynamic acceleration RMS, m/s^2 */
+    double suspension;    /* share of samples with the vertical specific force
+                           * below COMPUTE_SUSP_G (a suspension phase), 0..1 */
+    double side;          /* least autocorrelation of the sideways sway at the
+                           * bounce lag (< 0: reverses every bounce, 2-beat) */
+    int    weak;          /* moving, but the rhythm is weak and the beat
+                           * structure unclear: the gait is a guess */
 } compute_window_result;
+
+/* Specific force below (1 - COMPUTE_SUSP_G) g on the vertical is a
+ * suspension phase (no hoof loaded); a window shows suspension when at
+ * least COMPUTE_SUSP_SHARE of its samples are there. */
+#define COMPUTE_SUSP_G 0.4
+#define COMPUTE_SUSP_SHARE 0.05
 
 /* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz.
  * work: scratch of at least 9*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, double *work, compute_window_result *r);
 
+/* ---- the window sequence (timeline.c) ----------------------------------- */
+
+/* A window's final class when its evidence was weak and its neighbours
+ * disagree: counted as time, never as a gait's stride, rein or symmetry. */
+#define COMPUTE_UNCLASSIFIED COMPUTE_NGAITS
+#define COMPUTE_TL_DEPTH 3
+
+typedef struct compute_tl_win {
+    compute_window_result r; /* r.gait is final when emitted */
+    double t0, dur;          /* the span of time the window is given */
+    int    gmiss;            /* the rate channels were missing here */
+    int    inherited;        /* weak: the gait came from the neighbours */
+} compute_tl_win;
+
+typedef struct compute_tl {
+    compute_tl_win q[COMPUTE_TL_DEPTH];
+    int nq;
+    int prev_gait;           /* final gait of the last window out, -1 none */
+} compute_tl;
+
+typedef void (*compute_tl_emit)(void *arg, const compute_tl_win *w);
+
+void compute_tl_init(compute_tl *tl);
+/* Queues a copy of *w; emit(arg, …) gets every window that became final, in
+ * order (none, or several at once). */
+void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit emit, void *arg);
+/* At the stream's end: emits what is left. */
+void compute_tl_flush(compute_tl *tl, compute_tl_emit emit, void *arg);
+
+/* ---- stride harmonics (gait_sym.c) -------------------------------------- */
+
+/* Fourier coefficient (2/n-scaled) of x at k cycles per T samples. */
+void compute_harmonic(const double *x, size_t n, double T, int k, double *re, double *im);
+/* Trot: signed ln ratio of the two diagonal steps' peak-to-trough vertical
+ * acceleration (v, world vertical, n samples, stride T samples); *amp_a and
+ * *amp_b get the amplitudes, the roll/pitch rates name the diagonal.  NaN
+ * when the window is too short or the fit singular. */
+double compute_trot_symmetry(const double *v, const double *roll, const double *pitch,
+                             size_t n, double T, double *amp_a, double *amp_b);
+
 /* ---- rein and jumps (rein.c, jumps.c) ------------------------------------ */
 
-#define COMPUTE_REIN_THRESHOLD 0.08 /* rad/s of sustained yaw */
+#define COMPUTE_REIN_THRESHOLD 0.045 /* rad/s of sustained yaw */
 /* -1 right, 0 straight, +1 left */
 int compute_rein_class(double yaw_rate);
 double compute_rein_balance(double left_s, double right_s);

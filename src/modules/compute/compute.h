@@ -64,7 +64,8 @@ enum compute_gait {
 
 typedef struct compute_gait_stats {
     double time_s;       /* seconds classified as this gait */
-    double share;        /* time_s / classified time, 0..1 */
+    double share;        /* time_s / classified time (all gaits and
+                          * unclassified), 0..1 */
     double cadence_spm;  /* strides per minute, 0 when no time */
     double regularity;   /* 0..10 (stride autocorrelation x 10) */
 } compute_gait_stats;
@@ -112,6 +113,10 @@ typedef struct compute_summary {
      * canter lead and trot symmetry are unknown (JSON null) and
      * assumed.missing lists gx, gy, gz */
     int no_gyro;
+    /* moving time whose gait the evidence could not decide (a weak window
+     * between two different gaits): counted in no gait's time, cadence,
+     * rein or symmetry; share of the classified time like gaits.<g>.share */
+    double unclassified_s, unclassified_share;
 } compute_summary;
 
 typedef struct compute_iface {

@@ -5,7 +5,9 @@
  * from ~1 g to ~0.  A run of samples with |a| < 0.3 g lasting 0.25–2 s is a
  * jump; its start and end are interpolated at the threshold crossings, and
  * the height of the centre of mass follows from the airtime:
- * h = g·t²/8 (rise for t/2 under g).
+ * h = g·t²/8 (rise for t/2 under g).  A flight that spans a gap in the
+ * samples as long as the shortest flight is not counted: nothing shows the
+ * horse was in the air through it.
  */
 #include <math.h>
 
@@ -52,7 +54,17 @@ int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j
     int done = 0;
     int below = mag2 < th2;
 
-    if (!d->have_prev) {
+    if (d->have_prev && t - d->prev_t >= COMPUTE_JUMP_MIN_AIR) {
+        /* samples missing for as long as the shortest flight: nothing shows
+         * the horse was in the air through the gap.  A landing already seen
+         * before it stands; a flight still open is dropped; this sample
+         * starts afresh. */
+        if (d->in_air && d->pending)
+            done = finish(d, j);
+        d->pending = 0;
+        d->in_air = below;
+        d->t_start = t;
+    } else if (!d->have_prev) {
         d->have_prev = 1;
         d->in_air = d->pending = 0;
     } else if (!d->in_air && below) {

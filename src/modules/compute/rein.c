@@ -2,9 +2,12 @@
  * rein.c — direction from sustained yaw rate.
  *
  * A window whose mean rate about the vertical exceeds COMPUTE_REIN_THRESHOLD
- * (0.08 rad/s ≈ 4.6 °/s: a 20 m circle at walk turns at ~0.16 rad/s) is on
- * the left rein (positive yaw = turning left), below its negative on the
- * right rein, else straight.  Only moving time is counted (aggregate.c).
+ * (0.045 rad/s ≈ 2.6 °/s) is on the left rein (positive yaw = turning left),
+ * below its negative on the right rein, else straight.  The slowest circle
+ * is a slow walk (0.7 strides/s of ~1.6 m, 1.1 m/s) on a 20 m radius:
+ * 0.056 rad/s, above it.  The gyro's bias about the vertical, as measured
+ * at the last standstill, is taken off first (aggregate.c).  Only moving
+ * time is counted.
  */
 #include "compute-internal.h"
 

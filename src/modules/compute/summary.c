@@ -66,6 +66,10 @@ json_t *compute_summary_json(const compute_summary *s)
         num(s->canter_lead_right_s, 100),
         "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
         "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
+    if (out)
+        json_object_set_new(out, "unclassified", json_pack("{s:o,s:o}",
+                            "time_s", num(s->unclassified_s, 100),
+                            "share", num(s->unclassified_share, 1e4)));
     if (out && s->no_gyro) {
         /* accelerometer only: no turning sense, no roll to name a lead or a
          * diagonal; unknown is null, never 0 */
@@ -166,6 +170,9 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
         GET("canter_lead.right_s", s->canter_lead_right_s);
     }
     GET("jump_count", s->jump_count);
+    /* added later: absent in older summaries, 0 then */
+    s->unclassified_s = json_number_value(json_object_get(json_object_get(j, "unclassified"), "time_s"));
+    s->unclassified_share = json_number_value(json_object_get(json_object_get(j, "unclassified"), "share"));
     GET("intensity.mdba", s->mdba);
     GET("intensity.load", s->load);
 #undef GET
