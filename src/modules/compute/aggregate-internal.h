@@ -21,12 +21,20 @@
 #define HIST_STEP 0.005
 #define HIST_BINS 640
 #define BIAS_TAU_S 20.0 /* the yaw bias follows the last ~20 s of halt */
+/* a step back by more than this many typical steps, then continuing from
+ * there, is a clock reset (a new run); a smaller one is an out-of-order row */
+#define RESET_STEPS 20.0
+/* held-row flags (compute_agg.bufmask): bit k (1..6) the cell was NaN, bit
+ * 8 + k there was no earlier value to hold, ROW_NEW_RUN a clock reset */
+#define ROW_NOVAL(k) (1u << (8 + (k)))
+#define ROW_NEW_RUN (1u << 15)
 
 struct compute_agg {
     compute_options opt;
     compute_unit hint_t, hint_a, hint_g;
     /* detection phase */
     double (*buf)[COMPUTE_NCOLS];
+    unsigned short *bufmask;     /* ROW_* flags of each held row */
     size_t nbuf;
     int detected;
     int bad_rate;                /* nominal rate outside MIN..MAX_RATE_HZ: nothing sized */
@@ -34,8 +42,23 @@ struct compute_agg {
     int have_last;
     double last_traw, t0raw;
     double hold[COMPUTE_NCOLS];
-    int have_hold;
+    int have_val[COMPUTE_NCOLS];  /* a finite value seen (to hold) */
+    long long seen[COMPUTE_NCOLS]; /* finite cells per column */
     long long samples, dropped, nonmono, nan_cells;
+    /* clock resets: a candidate row waits for the next one to confirm it */
+    double step_raw, toff;       /* typical step, offset added to later runs (raw units) */
+    double pend[COMPUTE_NCOLS];
+    int have_pend, new_run;
+    long long clock_resets;
+    /* channels empty/NaN beyond COMPUTE_HOLD_MAX_S */
+    int nan_run[COMPUTE_NCOLS];
+    double nan_t0[COMPUTE_NCOLS], missing_s[COMPUTE_NCOLS];
+    /* linear acceleration (gravity removed): vertical = principal axis of
+     * the dynamic signal, oriented by skew; gravity added back along it */
+    int linear;
+    double vert[3];
+    double m2[6], m3[10];        /* second and third raw moments (sums) */
+    long long lin_n, lin_n0;     /* rows in the moments, rows behind vert */
     /* units */
     double tscale, ascale, gscale, period, alpha;
     double median_step;          /* in input time units */
@@ -56,6 +79,9 @@ struct compute_agg {
     int D, dcount;
     long long bin;               /* index of the time bin being filled */
     double dsum[COMPUTE_NCOLS], last_m[COMPUTE_NCOLS];
+    int dmiss, last_miss;        /* rate missing in the bin being filled / the last one */
+    unsigned char *wm;           /* per decimated sample: rate channels missing */
+    int res_gmiss;               /* the analysed window lacked the rate channels */
     double fs;
     size_t N, S, wn, assigned;
     double *wt;
@@ -82,5 +108,18 @@ struct compute_agg {
  * does, when it returns 0 and g->bad_rate is not set.  KEEL_ENOMEM on
  * allocation failure (g->detected left 0). */
 int compute_agg_detect(compute_agg *g);
+
+/* ---- linear acceleration (aggregate_linear.c) ---------------------------- */
+/* From the held rows (input units): 1 if they are linear acceleration (the
+ * mean vector is small next to the typical magnitude: no gravity in it). */
+int compute_agg_linear_check(const compute_agg *g);
+/* Unit of linear acceleration nobody stated: mg when the 99th percentile
+ * magnitude is beyond any trunk's (60 m/s^2), else m/s^2. */
+compute_unit compute_agg_linear_unit(const compute_agg *g);
+/* After g->ascale is known: the vertical from the held rows. */
+void compute_agg_linear_init(compute_agg *g);
+/* One row's acceleration (m/s^2) into the moments; re-estimates the vertical
+ * now and then; adds gravity back along it (a is updated in place). */
+void compute_agg_linear_apply(compute_agg *g, double a[3]);
 
 #endif

@@ -24,7 +24,10 @@ compute_agg *compute_agg_new(const compute_options *opt)
         g->opt = *opt;
     compute_tl_init(&g->tl);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
-    if (!g->buf) {
+    g->bufmask = malloc(sizeof *g->bufmask * DETECT_ROWS);
+    if (!g->buf || !g->bufmask) {
+        free(g->buf);
+        free(g->bufmask);
         free(g);
         return NULL;
     }
@@ -36,6 +39,8 @@ void compute_agg_free(compute_agg *g)
     if (!g)
         return;
     free(g->buf);
+    free(g->bufmask);
+    free(g->wm);
     free(g->wt);
     free(g->wa);
     free(g->wg);
@@ -69,7 +74,7 @@ static void account(void *arg, const compute_tl_win *w)
     if (r->gait == COMPUTE_HALT) {
         /* at a standstill the rate about the vertical is the gyro's bias:
          * follow it (it drifts) over the last ~20 s of halt */
-        if (!w->inherited) {
+        if (!w->inherited && !w->gmiss) {
             double k = dur / (g->bias_t + dur);
             if (k < dur / BIAS_TAU_S)
                 k = dur / BIAS_TAU_S;
@@ -78,13 +83,17 @@ static void account(void *arg, const compute_tl_win *w)
         }
         return;
     }
+    /* without the rate channels here (missing > 2 s) rein, lead and
+     * symmetry are unknown: counted in none of them */
     int rein = compute_rein_class(r->yaw_rate - g->yaw_bias);
-    if (rein > 0)
-        g->rein_l += dur;
-    else if (rein < 0)
-        g->rein_r += dur;
-    else
-        g->rein_s += dur;
+    if (!w->gmiss) {
+        if (rein > 0)
+            g->rein_l += dur;
+        else if (rein < 0)
+            g->rein_r += dur;
+        else
+            g->rein_s += dur;
+    }
     /* a weak window that took its neighbours' gait has no stride, regularity,
      * symmetry or lead of that gait to give */
     if (w->inherited)
@@ -100,6 +109,8 @@ static void account(void *arg, const compute_tl_win *w)
     }
     g->gait_r[r->gait] += r->regularity * dur;
     g->gait_rt[r->gait] += dur;
+    if (w->gmiss)
+        return;
     if (r->gait == COMPUTE_TROT && !isnan(r->amp_a) && !isnan(r->amp_b)) {
         int ri = rein > 0 ? 0 : rein < 0 ? 1 : 2;
         g->sym_a[ri] += r->amp_a * dur;
@@ -119,11 +130,20 @@ static void attribute(compute_agg *g, double dur)
 {
     if (dur <= 0)
         return;
-    compute_tl_win w = { .r = g->res, .t0 = g->range_start, .dur = dur };
+    compute_tl_win w = { .r = g->res, .t0 = g->range_start, .dur = dur, .gmiss = g->res_gmiss };
     compute_tl_push(&g->tl, &w, account, g);
 }
 
-static void push_decimated(compute_agg *g, const double *m);
+static void push_decimated(compute_agg *g, const double *m, int miss);
+
+/* the window's rate channels were missing for most of it */
+static int window_gmiss(const compute_agg *g, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += g->wm[i];
+    return c * 2 > n;
+}
 
 /* The decimator bins samples on a uniform 1/fs grid from the segment start
  * (jitter and lost samples do not stretch the windows); a bin's value is
@@ -137,12 +157,14 @@ static void flush_bin(compute_agg *g)
         m[k] = g->dsum[k] / g->dcount;
     m[0] = g->seg_start + ((double)g->bin + 0.5) / g->fs;
     memcpy(g->last_m, m, sizeof m);
-    push_decimated(g, m);
+    g->last_miss = g->dmiss > 0;
+    push_decimated(g, m, g->last_miss);
     g->dcount = 0;
+    g->dmiss = 0;
     memset(g->dsum, 0, sizeof g->dsum);
 }
 
-static void bin_sample(compute_agg *g, double t, const double *a, const double *w)
+static void bin_sample(compute_agg *g, double t, const double *a, const double *w, int gmiss)
 {
     long long k = (long long)floor((t - g->seg_start) * g->fs);
     if (g->dcount > 0 && k != g->bin) {
@@ -152,10 +174,11 @@ static void bin_sample(compute_agg *g, double t, const double *a, const double *
             double m[COMPUTE_NCOLS];
             memcpy(m, g->last_m, sizeof m);
             m[0] = g->seg_start + ((double)e + 0.5) / g->fs;
-            push_decimated(g, m);
+            push_decimated(g, m, g->last_miss);
         }
     }
     g->bin = k;
+    g->dmiss += gmiss;
     for (int i = 0; i < 3; i++) {
         g->dsum[1 + i] += a[i];
         g->dsum[4 + i] += w[i];
@@ -171,6 +194,7 @@ static void end_segment(compute_agg *g, double t_end)
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
                                    g->wn, g->fs, g->work, &g->res);
+            g->res_gmiss = window_gmiss(g, g->wn);
             g->have_res = 1;
         } else if (!g->have_res) {
             memset(&g->res, 0, sizeof g->res);
@@ -184,12 +208,14 @@ static void end_segment(compute_agg *g, double t_end)
     g->assigned = 0;
     g->seg_windows = 0;
     g->dcount = 0;
+    g->dmiss = 0;
     memset(g->dsum, 0, sizeof g->dsum);
 }
 
-static void push_decimated(compute_agg *g, const double *m)
+static void push_decimated(compute_agg *g, const double *m, int miss)
 {
     g->wt[g->wn] = m[0];
+    g->wm[g->wn] = (unsigned char)miss;
     for (int k = 0; k < 3; k++) {
         g->wa[g->wn][k] = m[1 + k];
         g->wg[g->wn][k] = m[4 + k];
@@ -199,6 +225,7 @@ static void push_decimated(compute_agg *g, const double *m)
         return;
     compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
                            g->fs, g->work, &g->res);
+    g->res_gmiss = window_gmiss(g, g->N);
     g->have_res = 1;
     size_t i1 = g->S / 2 + g->S;
     attribute(g, g->wt[i1] - g->range_start);
@@ -209,22 +236,42 @@ static void push_decimated(compute_agg *g, const double *m)
     memmove(g->wt, g->wt + g->S, keep * sizeof *g->wt);
     memmove(g->wa, g->wa + g->S, keep * sizeof *g->wa);
     memmove(g->wg, g->wg + g->S, keep * sizeof *g->wg);
+    memmove(g->wm, g->wm + g->S, keep * sizeof *g->wm);
     g->wn = keep;
 }
 
-/* One usable row in input units (after NaN hold). */
-static void process(compute_agg *g, const double *r)
+static void end_jumps(compute_agg *g)
+{
+    compute_jump jl;
+    if (compute_jump_flush(&g->jd, &jl)) {
+        if (g->njumps < COMPUTE_MAX_JUMPS)
+            g->jumps[g->njumps] = jl;
+        g->njumps++;
+    }
+    compute_jump_reset(&g->jd);
+}
+
+/* One usable row in input units (after NaN hold); gmiss: the rate
+ * channels are missing (zeros in r). */
+static void process(compute_agg *g, const double *r, int gmiss)
 {
     double t = (r[0] - g->t0raw) * g->tscale;
     double a[3] = { r[1] * g->ascale, r[2] * g->ascale, r[3] * g->ascale };
     double w[3] = { r[4] * g->gscale, r[5] * g->gscale, r[6] * g->gscale };
     double dt = 0;
 
+    if (g->linear)
+        compute_agg_linear_apply(g, a);
     g->samples++;
     if (!g->have_prev) {
         g->have_prev = 1;
         g->seg_start = g->range_start = t;
         memcpy(g->grav, a, sizeof g->grav);
+    } else if (g->new_run) {
+        /* after a clock reset: a new run, never bridged to the last one */
+        end_segment(g, g->t_prev);
+        end_jumps(g);
+        g->seg_start = g->range_start = t;
     } else {
         dt = t - g->t_prev;
         if (dt > GAP_FACTOR * g->period) {
@@ -232,18 +279,13 @@ static void process(compute_agg *g, const double *r)
             g->gap_s += dt - g->period;
             if (dt > BRIDGE_MAX_S) {
                 end_segment(g, g->t_prev);
-                compute_jump jl;
-                if (compute_jump_flush(&g->jd, &jl)) {
-                    if (g->njumps < COMPUTE_MAX_JUMPS)
-                        g->jumps[g->njumps] = jl;
-                    g->njumps++;
-                }
-                compute_jump_reset(&g->jd);
+                end_jumps(g);
                 g->seg_start = g->range_start = t;
             }
             dt = 0;
         }
     }
+    g->new_run = 0;
     g->t_prev = t;
 
     double mag2 = a[0] * a[0] + a[1] * a[1] + a[2] * a[2];
@@ -266,7 +308,7 @@ static void process(compute_agg *g, const double *r)
     g->dba_n++;
     g->load += dba * dt / 60.0;
 
-    bin_sample(g, t, a, w);
+    bin_sample(g, t, a, w, gmiss);
 }
 
 /* time-weighted median stride frequency of a gait, from its histogram */
@@ -285,16 +327,109 @@ static double median_stride(const compute_agg *g, int gait)
     return 0;
 }
 
+/* A row past detection: holds a NaN cell for up to COMPUTE_HOLD_MAX_S, then
+ * marks the channel missing (acceleration: the row is dropped, a gap; rate:
+ * zeros, and the windows there attribute no rein, lead or symmetry). */
+static void admit(compute_agg *g, double *r, unsigned mask)
+{
+    double t = (r[0] - g->t0raw) * g->tscale;
+    int drop = 0, gmiss = 0;
+
+    for (int k = 1; k < COMPUTE_NCOLS; k++) {
+        if (!(mask & (1u << k))) {
+            g->nan_run[k] = 0;
+            continue;
+        }
+        if (!g->nan_run[k]) {
+            g->nan_run[k] = 1;
+            g->nan_t0[k] = t;
+        }
+        if (t - g->nan_t0[k] > COMPUTE_HOLD_MAX_S || (mask & ROW_NOVAL(k))) {
+            g->missing_s[k] += g->period;
+            if (k <= COMPUTE_COL_AZ) {
+                drop = 1;
+            } else {
+                r[k] = 0;
+                gmiss = 1;
+            }
+        }
+    }
+    if (mask & ROW_NEW_RUN)
+        g->new_run = 1;
+    if (drop) {
+        g->dropped++;
+        return;
+    }
+    process(g, r, gmiss);
+}
+
 /* Detects units and rate from the held rows, then replays them. */
 static int detect(compute_agg *g)
 {
     int rc = compute_agg_detect(g);
     if (rc < 0 || g->bad_rate)
         return rc;
+    free(g->wm);
+    g->wm = calloc(g->N + 1, 1);
+    if (!g->wm) {
+        g->detected = 0;
+        return KEEL_ENOMEM;
+    }
+    if (g->linear)
+        compute_agg_linear_init(g);
     for (size_t i = 0; i < g->nbuf; i++)
-        process(g, g->buf[i]);
+        admit(g, g->buf[i], g->bufmask[i]);
     g->nbuf = 0;
     return 0;
+}
+
+/* A row in time order (raw units, clock offset applied by the caller). */
+static void accept(compute_agg *g, const double *v, unsigned mask)
+{
+    double r[COMPUTE_NCOLS];
+
+    r[0] = v[0];
+    for (int k = 1; k < COMPUTE_NCOLS; k++) {
+        if (isfinite(v[k])) {
+            r[k] = v[k];
+            g->hold[k] = v[k];
+            g->have_val[k] = 1;
+            continue;
+        }
+        g->nan_cells++;
+        mask |= 1u << k;
+        if (g->have_val[k]) {
+            r[k] = g->hold[k];
+        } else {
+            mask |= ROW_NOVAL(k);
+            r[k] = 0;
+        }
+    }
+    if (mask & (ROW_NOVAL(1) | ROW_NOVAL(2) | ROW_NOVAL(3))) {
+        /* no acceleration yet: nothing to hold, the row cannot be used (its
+         * time still counts, so what follows sees the gap) */
+        g->dropped++;
+        if (!g->have_last)
+            return;
+        g->last_traw = r[0];
+        return;
+    }
+    if (g->have_last) {
+        double d = r[0] - g->last_traw;
+        g->step_raw = g->step_raw > 0 ? 0.9 * g->step_raw + 0.1 * d : d;
+    } else {
+        g->t0raw = r[0];
+    }
+    g->have_last = 1;
+    g->last_traw = r[0];
+    if (g->detected) {
+        admit(g, r, mask);
+        return;
+    }
+    memcpy(g->buf[g->nbuf], r, sizeof r);
+    g->bufmask[g->nbuf++] = (unsigned short)mask;
+    if (g->nbuf == DETECT_ROWS && detect(g) < 0)
+        g->nbuf = 0; /* out of memory: reported by finish */
 }
 
 void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS])
@@ -308,44 +443,68 @@ void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS])
         g->dropped++;
         return;
     }
-    if (g->have_last && !(v[0] > g->last_traw)) {
+    for (int k = 0; k < COMPUTE_NCOLS; k++)
+        g->seen[k] += isfinite(v[k]) != 0;
+    if (g->have_pend) {
+        /* the row before went back in time: a clock reset if this one
+         * continues from it, else it was one row out of order */
+        double d = v[0] - g->pend[0];
+        g->have_pend = 0;
+        if (d > 0 && d <= RESET_STEPS * g->step_raw) {
+            g->clock_resets++;
+            g->toff = g->last_traw + g->step_raw - g->pend[0];
+            memcpy(r, g->pend, sizeof r);
+            r[0] += g->toff;
+            accept(g, r, ROW_NEW_RUN);
+        } else {
+            g->nonmono++;
+            g->dropped++;
+        }
+    }
+    memcpy(r, v, sizeof r);
+    r[0] += g->toff;
+    if (g->have_last && !(r[0] > g->last_traw)) {
+        if (g->step_raw > 0 && g->last_traw - r[0] > RESET_STEPS * g->step_raw) {
+            memcpy(g->pend, v, sizeof g->pend);
+            g->have_pend = 1;
+            return;
+        }
         g->nonmono++;
         g->dropped++;
         return;
     }
-    r[0] = v[0];
-    int nan_here = 0;
+    accept(g, r, 0);
+}
+
+/* A column with no number in any row is named: nothing can be held. */
+static int all_nan_column(const compute_agg *g, char *err, size_t errlen)
+{
+    long long rows = g->seen[0];
+    if (rows == 0)
+        return 0;
     for (int k = 1; k < COMPUTE_NCOLS; k++) {
-        if (isnan(v[k]) || isinf(v[k])) {
-            g->nan_cells++;
-            nan_here = 1;
-            r[k] = g->hold[k];
-        } else {
-            r[k] = v[k];
+        if (g->seen[k] == 0) {
+            snprintf(err, errlen, "column '%s' has no number in any of its %lld rows (all empty or "
+                     "NaN)%s", compute_col_names[k], rows,
+                     k >= COMPUTE_COL_GX ? "; drop the rate columns to read the file as "
+                     "accelerometer-only" : "");
+            return KEEL_EBADDATA;
         }
     }
-    if (nan_here && !g->have_hold) {
-        g->dropped++;
-        return;
-    }
-    memcpy(g->hold, r, sizeof r);
-    g->have_hold = 1;
-    if (!g->have_last)
-        g->t0raw = v[0];
-    g->have_last = 1;
-    g->last_traw = v[0];
-    if (g->detected) {
-        process(g, r);
-        return;
-    }
-    memcpy(g->buf[g->nbuf++], r, sizeof r);
-    if (g->nbuf == DETECT_ROWS && detect(g) < 0)
-        g->nbuf = 0; /* out of memory: reported by finish */
+    return 0;
 }
 
 int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    if (g->have_pend) { /* the last row went back in time: out of order */
+        g->have_pend = 0;
+        g->nonmono++;
+        g->dropped++;
+    }
+    int rc = all_nan_column(g, err, errlen);
+    if (rc < 0)
+        return rc;
     if (!g->detected && g->nbuf == 0) {
         snprintf(err, errlen, "no usable data rows (%lld dropped, %lld NaN cells)",
                  g->dropped, g->nan_cells);
@@ -382,6 +541,11 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     s->dropped_rows = g->dropped;
     s->nonmonotonic_rows = g->nonmono;
     s->nan_cells = g->nan_cells;
+    s->clock_resets = g->clock_resets;
+    for (int k = 1; k < COMPUTE_NCOLS; k++)
+        s->missing_s[k - 1] = g->missing_s[k];
+    s->linear = g->linear;
+    memcpy(s->vertical, g->vert, sizeof s->vertical);
     s->time_unit = g->tu;
     s->accel_unit = g->au;
     s->gyro_unit = g->gu;

@@ -28,6 +28,7 @@ static double unit_scale(compute_unit u)
     switch (u) {
     case COMPUTE_TIME_MS: return 1e-3;
     case COMPUTE_ACCEL_G: return COMPUTE_G;
+    case COMPUTE_ACCEL_MG: return COMPUTE_G / 1000.0;
     case COMPUTE_GYRO_DEGS: return M_PI / 180.0;
     default: return 1.0;
     }
@@ -62,7 +63,9 @@ int compute_agg_detect(compute_agg *g)
     g->median_step = mdt;
     g->alpha = g->period / (GRAV_TAU_S + g->period); /* gravity EMA per nominal sample */
 
-    /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2 */
+    /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2, ~1000 in mg;
+     * linear acceleration (no gravity) by its own rule (aggregate_linear.c) */
+    g->linear = compute_agg_linear_check(g);
     double mean = 0, var = 0;
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
@@ -77,9 +80,10 @@ int compute_agg_detect(compute_agg *g)
     compute_unit au = g->opt.accel_unit ? g->opt.accel_unit : g->hint_a;
     g->asrc = g->opt.accel_unit ? "option" : g->hint_a ? "header" : "detected";
     if (!au)
-        au = amed > 0 && amed < 3.0 ? COMPUTE_ACCEL_G : COMPUTE_ACCEL_MS2;
+        au = g->linear ? compute_agg_linear_unit(g) : amed > 0 && amed < 3.0 ? COMPUTE_ACCEL_G
+           : amed > 200 ? COMPUTE_ACCEL_MG : COMPUTE_ACCEL_MS2;
     g->ascale = unit_scale(au);
-    g->au = au == COMPUTE_ACCEL_G ? "g" : "m/s2";
+    g->au = au == COMPUTE_ACCEL_G ? "g" : au == COMPUTE_ACCEL_MG ? "mg" : "m/s2";
     sd *= g->ascale;
 
     /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a

@@ -24,7 +24,7 @@ static const char agg_help[] =
     "  order and common spellings) to its summary; '-' reads stdin.\n"
     "  --format json|ndjson|csv   output (default json; ndjson/csv: one line per file)\n"
     "  -j N                       files in parallel (default 1)\n"
-    "  --time-unit s|ms           override detection (also --accel-unit m/s2|g,\n"
+    "  --time-unit s|ms           override detection (also --accel-unit m/s2|g|mg,\n"
     "  --gyro-unit rad/s|deg/s)   see docs/compute.md\n"
     "exit: 0 ok, 2 usage, 3 bad input data\n";
 
@@ -211,7 +211,7 @@ int compute_cli_aggregate(int argc, char **argv)
             if (opt.time_unit != COMPUTE_TIME_S && opt.time_unit != COMPUTE_TIME_MS) { status = compute_cli_usage(agg_help, "--time-unit wants s or ms, got '%s'", v); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--accel-unit", &missing))) {
             opt.accel_unit = compute_cli_unit(v);
-            if (opt.accel_unit != COMPUTE_ACCEL_MS2 && opt.accel_unit != COMPUTE_ACCEL_G) { status = compute_cli_usage(agg_help, "--accel-unit wants m/s2 or g, got '%s'", v); goto out; }
+            if (opt.accel_unit != COMPUTE_ACCEL_MS2 && opt.accel_unit != COMPUTE_ACCEL_G && opt.accel_unit != COMPUTE_ACCEL_MG) { status = compute_cli_usage(agg_help, "--accel-unit wants m/s2, g or mg, got '%s'", v); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--gyro-unit", &missing))) {
             opt.gyro_unit = compute_cli_unit(v);
             if (opt.gyro_unit != COMPUTE_GYRO_RADS && opt.gyro_unit != COMPUTE_GYRO_DEGS) { status = compute_cli_usage(agg_help, "--gyro-unit wants rad/s or deg/s, got '%s'", v); goto out; }

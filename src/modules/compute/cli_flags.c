@@ -41,7 +41,7 @@ compute_unit compute_cli_unit(const char *s)
 {
     static const struct { const char *n; compute_unit u; } t[] = {
         { "s", COMPUTE_TIME_S }, { "ms", COMPUTE_TIME_MS }, { "m/s2", COMPUTE_ACCEL_MS2 },
-        { "g", COMPUTE_ACCEL_G }, { "rad/s", COMPUTE_GYRO_RADS }, { "deg/s", COMPUTE_GYRO_DEGS },
+        { "g", COMPUTE_ACCEL_G }, { "mg", COMPUTE_ACCEL_MG }, { "rad/s", COMPUTE_GYRO_RADS }, { "deg/s", COMPUTE_GYRO_DEGS },
         { NULL, COMPUTE_UNIT_AUTO }
     };
     for (int i = 0; t[i].n; i++)

@@ -17,8 +17,10 @@ static int put_units(json_t *in, const compute_options *opt)
         return 0;
     if (opt->time_unit == COMPUTE_TIME_S || opt->time_unit == COMPUTE_TIME_MS)
         rc |= json_object_set_new(in, "time_unit", json_string(opt->time_unit == COMPUTE_TIME_MS ? "ms" : "s"));
-    if (opt->accel_unit == COMPUTE_ACCEL_MS2 || opt->accel_unit == COMPUTE_ACCEL_G)
-        rc |= json_object_set_new(in, "accel_unit", json_string(opt->accel_unit == COMPUTE_ACCEL_G ? "g" : "m/s2"));
+    if (opt->accel_unit == COMPUTE_ACCEL_MS2 || opt->accel_unit == COMPUTE_ACCEL_G ||
+        opt->accel_unit == COMPUTE_ACCEL_MG)
+        rc |= json_object_set_new(in, "accel_unit", json_string(opt->accel_unit == COMPUTE_ACCEL_G ? "g" :
+                                                                opt->accel_unit == COMPUTE_ACCEL_MG ? "mg" : "m/s2"));
     if (opt->gyro_unit == COMPUTE_GYRO_RADS || opt->gyro_unit == COMPUTE_GYRO_DEGS)
         rc |= json_object_set_new(in, "gyro_unit", json_string(opt->gyro_unit == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s"));
     return rc ? KEEL_ENOMEM : 0;

@@ -56,7 +56,7 @@ int compute_column_classify(const char *name, size_t len, compute_unit *unit)
     /* unit suffixes written into the name: time_ms, acc_x_g, gyro_x_dps */
     static const struct { const char *suf; compute_unit u; } sufs[] = {
         { "_ms", COMPUTE_TIME_MS }, { "_s", COMPUTE_TIME_S }, { "_sec", COMPUTE_TIME_S },
-        { "_g", COMPUTE_ACCEL_G }, { "_ms2", COMPUTE_ACCEL_MS2 }, { "_mps2", COMPUTE_ACCEL_MS2 },
+        { "_g", COMPUTE_ACCEL_G }, { "_mg", COMPUTE_ACCEL_MG }, { "_ms2", COMPUTE_ACCEL_MS2 }, { "_mps2", COMPUTE_ACCEL_MS2 },
         { "_m/s2", COMPUTE_ACCEL_MS2 }, { "_m/s^2", COMPUTE_ACCEL_MS2 },
         { "_dps", COMPUTE_GYRO_DEGS }, { "_deg", COMPUTE_GYRO_DEGS }, { "_degs", COMPUTE_GYRO_DEGS },
         { "_deg/s", COMPUTE_GYRO_DEGS }, { "_rad", COMPUTE_GYRO_RADS }, { "_rads", COMPUTE_GYRO_RADS },
@@ -79,6 +79,8 @@ int compute_column_classify(const char *name, size_t len, compute_unit *unit)
             named = COMPUTE_TIME_S;
         else if (eq(unitpart, "g"))
             named = COMPUTE_ACCEL_G;
+        else if (eq(unitpart, "mg"))
+            named = COMPUTE_ACCEL_MG;
         else if (has(unitpart, "m/s"))
             named = COMPUTE_ACCEL_MS2;
         else if (has(unitpart, "deg") || has(unitpart, "dps") || has(unitpart, "\xc2\xb0"))
@@ -135,7 +137,7 @@ int compute_column_classify(const char *name, size_t len, compute_unit *unit)
                  has(stem, "rot") || has(stem, "rate") || has(stem, "omega") ||
                  has(stem, "angvel") || has(stem, "angularvelocity");
     if (is_acc && !is_gyr) {
-        if (named == COMPUTE_ACCEL_G || named == COMPUTE_ACCEL_MS2)
+        if (named == COMPUTE_ACCEL_G || named == COMPUTE_ACCEL_MS2 || named == COMPUTE_ACCEL_MG)
             *unit = named;
         return COMPUTE_COL_AX + axis;
     }

@@ -23,6 +23,7 @@ static compute_unit unit_of(const json_t *in, const char *key)
     if (strcmp(s, "ms") == 0) return COMPUTE_TIME_MS;
     if (strcmp(s, "m/s2") == 0) return COMPUTE_ACCEL_MS2;
     if (strcmp(s, "g") == 0) return COMPUTE_ACCEL_G;
+    if (strcmp(s, "mg") == 0) return COMPUTE_ACCEL_MG;
     if (strcmp(s, "rad/s") == 0) return COMPUTE_GYRO_RADS;
     if (strcmp(s, "deg/s") == 0) return COMPUTE_GYRO_DEGS;
     return COMPUTE_UNIT_AUTO;

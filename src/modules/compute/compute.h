@@ -37,13 +37,14 @@ typedef enum compute_unit {
     COMPUTE_ACCEL_MS2  = 3,
     COMPUTE_ACCEL_G    = 4,
     COMPUTE_GYRO_RADS  = 5,
-    COMPUTE_GYRO_DEGS  = 6
+    COMPUTE_GYRO_DEGS  = 6,
+    COMPUTE_ACCEL_MG   = 7    /* milli-g (many loggers' raw export) */
 } compute_unit;
 
 /* Options for aggregate; a zeroed struct means "detect everything". */
 typedef struct compute_options {
     compute_unit time_unit;   /* AUTO, TIME_S or TIME_MS */
-    compute_unit accel_unit;  /* AUTO, ACCEL_MS2 or ACCEL_G */
+    compute_unit accel_unit;  /* AUTO, ACCEL_MS2, ACCEL_G or ACCEL_MG */
     compute_unit gyro_unit;   /* AUTO, GYRO_RADS or GYRO_DEGS */
 } compute_options;
 
@@ -117,7 +118,23 @@ typedef struct compute_summary {
      * between two different gaits): counted in no gait's time, cadence,
      * rein or symmetry; share of the classified time like gaits.<g>.share */
     double unclassified_s, unclassified_share;
+    /* the clock went back and restarted mid-file: each restart begins a new
+     * run, processed after the previous one (JSON quality.clock_resets) */
+    long long clock_resets;
+    /* seconds each channel (ax, ay, az, gx, gy, gz) was marked missing:
+     * empty/NaN for more than COMPUTE_HOLD_MAX_S in a row (shorter runs are
+     * held).  Missing acceleration drops the rows (a gap); missing rate
+     * leaves rein, lead and symmetry unattributed there.  JSON
+     * quality.missing_s */
+    double missing_s[6];
+    /* 1: the input was linear acceleration (gravity removed); vertical is the
+     * dynamic signal's principal axis, oriented by its skew (impacts push
+     * up), in sensor coordinates.  JSON assumed.gravity, assumed.vertical */
+    int linear;
+    double vertical[3];
 } compute_summary;
+
+#define COMPUTE_HOLD_MAX_S 2.0
 
 typedef struct compute_iface {
     unsigned version; /* COMPUTE_IFACE_VERSION */

@@ -227,7 +227,7 @@ static compute_unit unit_cell(const char *s, const char *e)
     u[n] = 0;
     static const struct { const char *n; compute_unit u; } t[] = {
         { "s", COMPUTE_TIME_S }, { "sec", COMPUTE_TIME_S }, { "ms", COMPUTE_TIME_MS },
-        { "g", COMPUTE_ACCEL_G }, { "m/s2", COMPUTE_ACCEL_MS2 }, { "ms2", COMPUTE_ACCEL_MS2 },
+        { "g", COMPUTE_ACCEL_G }, { "mg", COMPUTE_ACCEL_MG }, { "m/s2", COMPUTE_ACCEL_MS2 }, { "ms2", COMPUTE_ACCEL_MS2 },
         { "mps2", COMPUTE_ACCEL_MS2 }, { "m/s\xc2\xb2", COMPUTE_ACCEL_MS2 },
         { "deg/s", COMPUTE_GYRO_DEGS }, { "dps", COMPUTE_GYRO_DEGS }, { "\xc2\xb0/s", COMPUTE_GYRO_DEGS },
         { "rad/s", COMPUTE_GYRO_RADS }, { "rads", COMPUTE_GYRO_RADS }, { NULL, COMPUTE_UNIT_AUTO }
@@ -274,7 +274,8 @@ static int units_row(compute_csv *p, const char *s, const char *le)
         if (!want)
             continue;
         int ok = i == COMPUTE_COL_T ? (want == COMPUTE_TIME_S || want == COMPUTE_TIME_MS)
-               : i <= COMPUTE_COL_AZ ? (want == COMPUTE_ACCEL_G || want == COMPUTE_ACCEL_MS2)
+               : i <= COMPUTE_COL_AZ ? (want == COMPUTE_ACCEL_G || want == COMPUTE_ACCEL_MS2 ||
+                                        want == COMPUTE_ACCEL_MG)
                : (want == COMPUTE_GYRO_DEGS || want == COMPUTE_GYRO_RADS);
         if (!ok)
             return 0;
@@ -321,6 +322,29 @@ static inline const char *fast_number(const char *p, const char *end, char dec2,
     return q;
 }
 
+/* A quoted number cell at q ('"'): "1.5", " -2 ", and in a ','-separated
+ * file "1,5" (spreadsheets quote a decimal comma that would otherwise split
+ * the cell; a cell with a '.' keeps ',' as text, so "1,234.5" is not a
+ * number).  Returns the pointer after the closing quote (and spaces), or NULL
+ * when the cell is not one quoted number (the caller's other paths decide). */
+static const char *quoted_number(compute_csv *p, const char *q, const char *end, double *out)
+{
+    const char *cl = q + 1, *nx;
+    int isn;
+    while (cl < end && *cl != '"' && *cl != '\n')
+        cl++;
+    if (cl >= end || *cl != '"')
+        return NULL;
+    char d2 = p->delim == ',' ? 0 : ',';
+    if (p->delim == ',' && !memchr(q + 1, '.', (size_t)(cl - q - 1)))
+        d2 = ',';
+    if (compute_parse_number(q + 1, cl, '.', d2, out, &nx, &isn, &p->seen_dec) < 0 || nx != cl)
+        return NULL;
+    for (nx = cl + 1; nx < end && *nx == ' '; nx++)
+        ;
+    return nx;
+}
+
 /* Data row starting at s; parses until the line end.  Returns the pointer
  * after the line end, NULL if the buffer ended first (incomplete line), or
  * sets *rc on a bad cell. */
@@ -330,7 +354,7 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
     double cellv[64];
     const char *q = s;
     int cell = 0;
-    char dec1 = p->delim == ',' ? '.' : '.';
+    char dec1 = '.'; /* the decimal point is always accepted */
     char dec2 = p->delim == ',' ? 0 : ',';
 
     for (;;) {
@@ -338,6 +362,10 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
         int isn;
         const char *nx, *cstart = q;
         nx = fast_number(q, end, dec2 ? dec2 : '.', &x, &p->seen_dec);
+        if (!nx && q < end && *q == '"' && !(nx = quoted_number(p, q, end, &x))) {
+            nx = q; /* quoted text: the not-a-number path below decides */
+            x = NAN;
+        }
         if (!nx)
             compute_parse_number(q, end, dec1, dec2, &x, &nx, &isn, &p->seen_dec);
         if (cell < 64)

@@ -66,10 +66,12 @@ json_t *compute_summary_json(const compute_summary *s)
         num(s->canter_lead_right_s, 100),
         "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
         "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
-    if (out)
+    if (out) {
         json_object_set_new(out, "unclassified", json_pack("{s:o,s:o}",
                             "time_s", num(s->unclassified_s, 100),
                             "share", num(s->unclassified_share, 1e4)));
+        compute_summary_inputs_json(s, out);
+    }
     if (out && s->no_gyro) {
         /* accelerometer only: no turning sense, no roll to name a lead or a
          * diagonal; unknown is null, never 0 */
@@ -135,7 +137,7 @@ static const struct { const char *name; size_t off; } gait_fields[] = {
 int compute_summary_from_json(const json_t *j, compute_summary *s)
 {
     static const char *const tu[] = { "s", "ms", "us", "ns", NULL };
-    static const char *const au[] = { "m/s2", "g", NULL };
+    static const char *const au[] = { "m/s2", "g", "mg", NULL };
     static const char *const gu[] = { "rad/s", "deg/s", NULL };
     double x;
     char key[64];
@@ -206,6 +208,7 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
         const char *c = json_string_value(json_object_get(cols, compute_col_names[i]));
         snprintf(s->columns[i], sizeof s->columns[i], "%s", c ? c : "");
     }
+    compute_summary_inputs_from_json(j, s);
     const json_t *jumps = json_object_get(j, "jumps");
     size_t i;
     const json_t *e;

@@ -1,0 +1,152 @@
+/*
+ * aggregate_linear.c — linear acceleration input (gravity already removed,
+ * as phone "linear acceleration" sensors and many fusion loggers write it).
+ *
+ * Such a file has no static vector to call vertical, so the vertical is the
+ * principal axis of the dynamic signal: a horse's trunk moves most up and
+ * down at every gait with a suspension or a push.  The axis has no sign of
+ * its own; the sign comes from the skew along it.  Footfalls push up in short
+ * peaks of one or more g, and the trunk can fall no faster than 1 g, so the
+ * vertical signal is skewed towards up.  Gravity is then added back along
+ * that vertical (+1 g), and everything downstream (gait, jumps, intensity)
+ * sees an ordinary accelerometer.  The estimate uses every row so far and is
+ * refreshed every REFRESH rows; the held first rows give the first one.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregate-internal.h"
+
+#define REFRESH 256
+#define LINEAR_RATIO 0.5   /* |mean vector| below this share of the median |a|: no gravity */
+#define LINEAR_MG_P99 60.0 /* a trunk's 99th percentile |a| stays below 6 g: beyond, mg */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* magnitudes of the held rows, sorted (n entries); NULL on ENOMEM */
+static double *sorted_mags(const compute_agg *g)
+{
+    double *m = malloc(sizeof *m * (g->nbuf ? g->nbuf : 1));
+    if (!m)
+        return NULL;
+    for (size_t i = 0; i < g->nbuf; i++) {
+        const double *r = g->buf[i];
+        m[i] = sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]);
+    }
+    qsort(m, g->nbuf, sizeof *m, cmp_double);
+    return m;
+}
+
+int compute_agg_linear_check(const compute_agg *g)
+{
+    double mean[3] = { 0, 0, 0 };
+    if (g->nbuf < 16)
+        return 0;
+    for (size_t i = 0; i < g->nbuf; i++)
+        for (int k = 0; k < 3; k++)
+            mean[k] += g->buf[i][1 + k];
+    for (int k = 0; k < 3; k++)
+        mean[k] /= (double)g->nbuf;
+    double *m = sorted_mags(g);
+    if (!m)
+        return 0;
+    double med = m[g->nbuf / 2];
+    free(m);
+    double mm = sqrt(mean[0] * mean[0] + mean[1] * mean[1] + mean[2] * mean[2]);
+    return med > 0 && mm < LINEAR_RATIO * med;
+}
+
+compute_unit compute_agg_linear_unit(const compute_agg *g)
+{
+    double *m = sorted_mags(g);
+    if (!m)
+        return COMPUTE_ACCEL_MS2;
+    double p99 = g->nbuf ? m[(size_t)(0.99 * (double)(g->nbuf - 1))] : 0;
+    free(m);
+    return p99 > LINEAR_MG_P99 ? COMPUTE_ACCEL_MG : COMPUTE_ACCEL_MS2;
+}
+
+static void moments_add(double m2[6], double m3[10], const double a[3])
+{
+    double x = a[0], y = a[1], z = a[2];
+    m2[0] += x * x; m2[1] += x * y; m2[2] += x * z;
+    m2[3] += y * y; m2[4] += y * z; m2[5] += z * z;
+    m3[0] += x * x * x; m3[1] += x * x * y; m3[2] += x * x * z; m3[3] += x * y * y;
+    m3[4] += x * y * z; m3[5] += x * z * z; m3[6] += y * y * y; m3[7] += y * y * z;
+    m3[8] += y * z * z; m3[9] += z * z * z;
+}
+
+/* principal axis of m2 (power iteration from its largest column), signed so
+ * that the third moment along it is positive.  Leaves v alone when the
+ * moments are all zero. */
+static void estimate(const double m2[6], const double m3[10], double v[3])
+{
+    const double C[3][3] = { { m2[0], m2[1], m2[2] }, { m2[1], m2[3], m2[4] },
+                             { m2[2], m2[4], m2[5] } };
+    double u[3];
+    int best = 0;
+    double bn = -1;
+    for (int c = 0; c < 3; c++) {
+        double n = C[0][c] * C[0][c] + C[1][c] * C[1][c] + C[2][c] * C[2][c];
+        if (n > bn) {
+            bn = n;
+            best = c;
+        }
+    }
+    if (!(bn > 0))
+        return;
+    for (int k = 0; k < 3; k++)
+        u[k] = C[k][best];
+    for (int it = 0; it < 100; it++) {
+        double w[3], n = 0;
+        for (int k = 0; k < 3; k++) {
+            w[k] = C[k][0] * u[0] + C[k][1] * u[1] + C[k][2] * u[2];
+            n += w[k] * w[k];
+        }
+        n = sqrt(n);
+        if (!(n > 0))
+            return;
+        for (int k = 0; k < 3; k++)
+            u[k] = w[k] / n;
+    }
+    double x = u[0], y = u[1], z = u[2];
+    double skew = m3[0] * x * x * x + 3 * m3[1] * x * x * y + 3 * m3[2] * x * x * z +
+                  3 * m3[3] * x * y * y + 6 * m3[4] * x * y * z + 3 * m3[5] * x * z * z +
+                  m3[6] * y * y * y + 3 * m3[7] * y * y * z + 3 * m3[8] * y * z * z +
+                  m3[9] * z * z * z;
+    double sgn = skew < 0 ? -1 : 1;
+    for (int k = 0; k < 3; k++)
+        v[k] = sgn * u[k];
+}
+
+void compute_agg_linear_init(compute_agg *g)
+{
+    double m2[6] = { 0 }, m3[10] = { 0 };
+    g->vert[0] = g->vert[1] = 0;
+    g->vert[2] = 1;
+    for (size_t i = 0; i < g->nbuf; i++) {
+        double a[3] = { g->buf[i][1] * g->ascale, g->buf[i][2] * g->ascale,
+                        g->buf[i][3] * g->ascale };
+        moments_add(m2, m3, a);
+    }
+    estimate(m2, m3, g->vert);
+    g->lin_n0 = (long long)g->nbuf;
+    g->lin_n = 0;
+    memset(g->m2, 0, sizeof g->m2);
+    memset(g->m3, 0, sizeof g->m3);
+}
+
+void compute_agg_linear_apply(compute_agg *g, double a[3])
+{
+    moments_add(g->m2, g->m3, a);
+    g->lin_n++;
+    if (g->lin_n > g->lin_n0 && g->lin_n % REFRESH == 0)
+        estimate(g->m2, g->m3, g->vert);
+    for (int k = 0; k < 3; k++)
+        a[k] += COMPUTE_G * g->vert[k];
+}
