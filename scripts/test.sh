@@ -70,7 +70,8 @@ suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 KEEL_TEST_JOBS=$JOBS counted build-variants bash tests/build/variants.sh
 # cppcheck + clang-tidy over the tree (scripts/lint.sh; uses build/compile_commands.json)
 counted lint bash scripts/lint.sh build
-# every libFuzzer target a few seconds on its seeds (ASan + UBSan; a crash fails)
+# every libFuzzer target a few seconds on its seeds (ASan + UBSan; a crash fails);
+# the first run also builds an instrumented runtime for http_input (build-fuzz/rt)
 counted fuzz-smoke bash scripts/fuzz.sh all "${KEEL_FUZZ_SMOKE_SECONDS:-5}"
 
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
