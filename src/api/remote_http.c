@@ -209,6 +209,25 @@ static int dechunk(rbuf *b, chunk_state *c)
     }
 }
 
+/* "HTTP/1.<d> <ddd>" then a space or the end of the line, within the first
+ * line of the head [p, p+len): no sign, no leading space, nothing read past
+ * the line (sscanf's %d would skip the CRLF and take a status from the body). */
+static int parse_status_line(const char *p, size_t len, int *minor, int *status)
+{
+    int i;
+
+    if (len < 13 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+        return -1;
+    for (i = 9; i < 12; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    if (p[12] != ' ' && p[12] != '\r')
+        return -1;
+    *minor = p[7] - '0';
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    return *status >= 100 ? 0 : -1;
+}
+
 /* Reads one reply.  *got_any tells whether any byte arrived (a reused
  * connection that fails with none is stale, not a server failure). */
 static int read_reply(int fd, const char *method, int64_t deadline_ms, keel_http_reply *rep,
@@ -247,7 +266,7 @@ static int read_reply(int fd, const char *method, int64_t deadline_ms, keel_http
             goto out;
         }
     }
-    if (sscanf(b.d, "HTTP/1.%d %3d", &minor, &status) != 2 || status < 100 || status > 999) {
+    if (parse_status_line(b.d, hlen, &minor, &status) != 0) {
         rc = KEEL_EIO;
         snprintf(err, errlen, "reply from %s: not an HTTP/1.x status line", hp);
         goto out;
@@ -260,9 +279,14 @@ static int read_reply(int fd, const char *method, int64_t deadline_ms, keel_http
     chunked = v && has_token(v, vlen, "chunked");
     v = find_header(b.d, hend, "Content-Length", &vlen);
     if (v && !chunked) {
-        char *endp;
-        clen = strtoll(v, &endp, 10);
-        if (endp == v || clen < 0) {
+        /* digits only, within the header's value (strtoll would skip the
+         * line end of an empty value and read a length from the body) */
+        size_t i;
+        clen = vlen > 0 ? 0 : -1;
+        for (i = 0; i < vlen && clen >= 0; i++)
+            clen = v[i] >= '0' && v[i] <= '9' && clen <= (long long)KEEL_HTTP_MAX_REPLY
+                       ? clen * 10 + (v[i] - '0') : -1;
+        if (clen < 0) {
             rc = KEEL_EIO;
             snprintf(err, errlen, "reply from %s: bad Content-Length", hp);
             goto out;

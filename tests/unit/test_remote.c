@@ -150,7 +150,8 @@ static void test_backoff(void **state)
 
 /* FS_DROP_SECOND: answers a connection's first request, reads its second in
  * full and closes without a reply (a server that died mid-request). */
-enum { FS_REPLY = 0, FS_SILENT, FS_CLOSE_AFTER, FS_CHUNKED, FS_DROP_SECOND };
+/* FS_RAW: sends reply as it is (a whole HTTP response) and closes. */
+enum { FS_REPLY = 0, FS_SILENT, FS_CLOSE_AFTER, FS_CHUNKED, FS_DROP_SECOND, FS_RAW };
 
 typedef struct fake_srv {
     int             lfd, port;
@@ -259,6 +260,10 @@ static void *conn_main(void *arg)
         if (mode == FS_SILENT) {
             while (conn_read_more(s, c->fd, buf, &len, sizeof(buf)) == 0)
                 len = 0;
+            goto out;
+        }
+        if (mode == FS_RAW) {
+            send_str(c->fd, reply);
             goto out;
         }
         if (mode == FS_CHUNKED) {
@@ -419,6 +424,52 @@ static void test_chunked_reply(void **state)
     assert_int_equal(keel__http_pool_connects(p), 1);
     keel__http_pool_free(p);
     srv_stop(s);
+}
+
+/* Found by fuzz_remote_reply: the status line and Content-Length were read
+ * with sscanf/strtoll, which skip line ends, so a status or a length could
+ * come from the body; "+5" and "5x" were lengths too.  Each is refused now. */
+static void test_reply_head_strict(void **state)
+{
+    static const char *const bad[] = {
+        "HTTP/1.\r\n\r\n0 404 {}",                              /* status from the body */
+        "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n2{}",          /* length from the body */
+        "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}",
+        "HTTP/1.1 +200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\n{}",
+        NULL
+    };
+    keel_http_reply rep;
+    char err[256];
+    int i;
+    (void)state;
+
+    for (i = 0; bad[i] != NULL; i++) {
+        fake_srv *s = srv_start(FS_RAW);
+        keel_http_pool *p = pool_for(s->port);
+        s->status = 200;
+        snprintf(s->reply, sizeof(s->reply), "%s", bad[i]);
+        if (post(p, "{}", 1000, &rep, err, sizeof(err)) != KEEL_EIO)
+            fail_msg("reply %d '%s' was accepted: status %d, body '%s'", i, bad[i], rep.status,
+                     rep.body ? rep.body : "");
+        assert_null(rep.body);
+        keel__http_pool_free(p);
+        srv_stop(s);
+    }
+    /* the strict reader still takes what servers send */
+    {
+        fake_srv *s = srv_start(FS_RAW);
+        keel_http_pool *p = pool_for(s->port);
+        s->status = 200;
+        snprintf(s->reply, sizeof(s->reply), "HTTP/1.0 201\r\ncontent-length:\t2 \r\n\r\n{}");
+        assert_int_equal(post(p, "{}", 1000, &rep, err, sizeof(err)), 0);
+        assert_int_equal(rep.status, 201);
+        assert_string_equal(rep.body, "{}");
+        keel__http_reply_clear(&rep);
+        keel__http_pool_free(p);
+        srv_stop(s);
+    }
 }
 
 static void test_stale_connection(void **state)
@@ -1008,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_chunked_reply),
+        cmocka_unit_test(test_reply_head_strict),
         cmocka_unit_test(test_stale_connection),
         cmocka_unit_test(test_no_resend_after_written),
         cmocka_unit_test(test_deadline),
