@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "core/ctx-internal.h"
+#include "core/schema-tree-internal.h"
 
 int64_t keel__now_ns(void)
 {
@@ -255,6 +256,9 @@ int keel_ctx_error(keel_ctx *ctx, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /* messages quote the caller's bytes (a Content-Type, a name) and may be
+     * cut mid-character: they go into JSON bodies, so make them UTF-8 */
+    keel__schema_utf8_fix(buf);
     if ((copy = strdup(buf)) != NULL) {
         free(ctx->errmsg);
         ctx->errmsg = copy;

@@ -208,6 +208,30 @@ static void test_integers_normalised(void **state)
     keel__ctx_free(ctx);
 }
 
+/* Found by fuzz_http_input: a message quoting the caller's bytes (here a
+ * Content-Type that is not UTF-8) made the JSON error body impossible, so
+ * HTTP sent the generic text instead of the detail.  Messages are UTF-8 now. */
+static void test_error_message_utf8(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
+    json_t *body;
+    const char *msg;
+    (void)state;
+
+    assert_int_equal(keel_ctx_error(ctx, KEEL_EMEDIA, "Content-Type '%s' not accepted", "\x95\x8f" "a/b\xc3"),
+                     KEEL_EMEDIA);
+    body = keel__ctx_error_body(ctx, KEEL_EMEDIA);
+    assert_non_null(body);
+    msg = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+    assert_non_null(msg);
+    assert_string_equal(msg, "Content-Type '??a/b?' not accepted");
+    json_decref(body);
+    /* valid multi-byte text is kept as it is */
+    keel_ctx_error(ctx, KEEL_EINVAL, "name '%s'", "Pferd \xc3\xbc");
+    assert_string_equal(keel_ctx_errmsg(ctx), "name 'Pferd \xc3\xbc'");
+    keel__ctx_free(ctx);
+}
+
 static void test_schema_rejects_before_handler(void **state)
 {
     static const char *const bad[] = {
@@ -360,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_authorize),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_error_message_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
