@@ -138,6 +138,10 @@ struct bufferevent *keel__http_conn_new(struct event_base *base, void *arg);
  * 0, or -1 when unknown. */
 int keel__http_conn_peer(struct evhttp_request *req, char *buf, size_t len);
 
+/* "/v1/<module>/<method>" → the names into mod/meth (NUL-terminated);
+ * 1 if the path has that shape and both fit, else 0. */
+int keel__http_split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen);
+
 /* What the input of a call is built from; every pointer borrowed and
  * alive until the call's ctx is freed (the raw body is handed to ctx). */
 typedef struct keel_http_body {

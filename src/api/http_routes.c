@@ -229,8 +229,7 @@ static void read_headers(struct evkeyvalq *h, http_hdrs *out)
     }
 }
 
-/* "/v1/<module>/<method>" → names into mod/meth; 1 if the path has that shape. */
-static int split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
+int keel__http_split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
 {
     const char *p = path + 4, *slash;
     size_t n;
@@ -425,7 +424,7 @@ static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
             reply_json(r, ok ? 200 : 503, doc);
         return 0;
     }
-    if (split_call_path(path, mod, sizeof mod, meth, sizeof meth)) {
+    if (keel__http_split_call_path(path, mod, sizeof mod, meth, sizeof meth)) {
         if (cmd != EVHTTP_REQ_POST) {
             r->allow = "POST";
             reply_error(r, ctx, keel_ctx_error(ctx, KEEL_ENOTALLOWED, "%s %s: use POST",
