@@ -16,8 +16,9 @@
  * 503.  A refusal is written straight to the socket bufferevent as JSON
  * with X-Request-Id and Connection: close, logged as one access-log line,
  * counted; evhttp never sees that request.  The connection then lingers
- * (write side shut, input discarded) so the client can read the answer,
- * and is closed through evhttp (an EOF event on the filter).
+ * (write side shut, input discarded) until the client has been quiet for
+ * 1 s (10 s at most), so a client still sending can read the answer, and
+ * is closed through evhttp (an EOF event on the filter).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -41,7 +42,8 @@
 keel_http_conn_stats keel__http_conn_stats;
 
 #define CONN_MAX_HEADERS   100      /* header lines per request */
-#define CONN_LINGER_MS     1000     /* reading and dropping after a refusal */
+#define CONN_LINGER_MS     1000     /* after a refusal: close after this long without input */
+#define CONN_LINGER_MAX_MS 10000    /* ... or after this long in all (nginx's lingering_time) */
 #define CONN_FLUSH_MS      5000     /* a client that does not read its refusal */
 #define CONN_OVERCAP_MS    1000     /* an excess connection's time to ask for a probe */
 #define CONN_RETRY_MS      10       /* refusal waiting for evhttp's previous answer */
@@ -76,7 +78,10 @@ typedef struct http_conn {
     int64_t                body_seen; /* chunked: data bytes so far */
     int64_t                body_limit;
     int64_t                reserved;  /* in-flight bytes this connection holds */
-    int64_t                until_ms;  /* ST_FLUSHING / ST_LINGER end */
+    int64_t                until_ms;  /* ST_FLUSHING end / ST_LINGER end without input */
+    int64_t                linger_end;/* ST_LINGER end however much input arrives */
+    int                    midbody;   /* refused after its head went to evhttp */
+    size_t                 last_in;   /* ST_REFUSING: evhttp's unread input at the last try */
     char                  *answer;    /* ST_REFUSING: the whole response */
     size_t                 answer_len;
     char                   peer[64];
@@ -245,18 +250,27 @@ static void conn_refuse(http_conn *c, int reason, int status, const char *code, 
     free(text);
     keel__ctx_free(ctx);
     conn_release_inflight(c);
+    c->midbody = c->st != ST_HEAD;
+    c->last_in = (size_t)-1;
     c->st = ST_REFUSING;
     conn_arm(c, 0);
 }
 
 /* ST_REFUSING: the answer goes out once evhttp is done with every earlier
  * request of this connection (reading enabled, nothing unread, nothing
- * unwritten), so pipelined answers stay in order. */
+ * unwritten), so pipelined answers stay in order.  A request refused after
+ * its head went to evhttp may leave evhttp holding a piece it waits to
+ * complete (part of a chunk it reads only whole): unread input that has not
+ * changed since the last try, with reading enabled and nothing unwritten,
+ * is that piece, and will never be read. */
 static void conn_try_answer(http_conn *c)
 {
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0 ||
-        !(bufferevent_get_enabled(c->bev) & EV_READ) ||
-        evbuffer_get_length(bufferevent_get_output(c->bev)) != 0) {
+    size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
+    int idle = (bufferevent_get_enabled(c->bev) & EV_READ) &&
+               evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+
+    if (!idle || (in != 0 && !(c->midbody && in == c->last_in))) {
+        c->last_in = idle ? in : (size_t)-1;
         conn_arm(c, CONN_RETRY_MS);
         return;
     }
@@ -287,6 +301,7 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
                 shutdown(s, SHUT_WR);   /* FIN after the answer; keep reading */
             c->st = ST_LINGER;
             c->until_ms = now + CONN_LINGER_MS;
+            c->linger_end = now + CONN_LINGER_MAX_MS;
             conn_arm(c, CONN_LINGER_MS);
         } else if (now >= c->until_ms) {
             conn_close(c);
@@ -295,7 +310,12 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         }
         return;
     case ST_LINGER:
-        conn_close(c);
+        /* close once the client stopped sending (closing with unread input
+         * would send a reset, and a client may then lose the answer) */
+        if (now >= c->until_ms || now >= c->linger_end)
+            conn_close(c);
+        else
+            conn_arm(c, (c->until_ms < c->linger_end ? c->until_ms : c->linger_end) - now);
         return;
     default:
         break;
@@ -707,7 +727,7 @@ static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuf
 {
     http_conn *c = arg;
     keel_http_worker *w = c->sc->worker;
-    int produced = 0;
+    size_t dst0 = evbuffer_get_length(dst);
     (void)lim;
     (void)mode;
 
@@ -738,8 +758,10 @@ static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuf
             progress = conn_step_chunked(c, src, dst);
             break;
         default:   /* refusing: the rest of this connection is dropped */
+            if (c->st == ST_LINGER)
+                c->until_ms = keel__now_ms() + CONN_LINGER_MS;
             evbuffer_drain(src, evbuffer_get_length(src));
-            return produced ? BEV_OK : BEV_NEED_MORE;
+            goto out;
         }
         if (c->st >= ST_REFUSING) {
             evbuffer_drain(src, evbuffer_get_length(src));
@@ -747,9 +769,12 @@ static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuf
         }
         if (!progress)
             break;
-        produced = 1;
     }
-    return produced ? BEV_OK : BEV_NEED_MORE;
+out:
+    /* whatever reached dst, evhttp must be told of, also when a refusal
+     * followed in the same call (a chunk size line is passed before it is
+     * judged): unread, it would hold the refusal back for good */
+    return evbuffer_get_length(dst) > dst0 ? BEV_OK : BEV_NEED_MORE;
 }
 
 /* ---- the output side -------------------------------------------------------- */

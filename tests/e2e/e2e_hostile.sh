@@ -247,6 +247,48 @@ st, h, b = read_reply(s); s.close()
 expect("chunked upload over the JSON limit", st, h, b, 413)
 expect_refusals(c, r0, 2); alive(c)
 
+# The refusal is decided on a chunk size line that the hook has already
+# passed to evhttp.  When that line came alone in a read, evhttp was never
+# told of it, kept it unread, and the answer waited for it for good: an
+# empty reply (seen under load).  The pause makes the line its own read.
+c = "chunked: the over-limit size line alone"; r0 = refusals()
+s = conn(5.0)
+s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n" + chunk)
+time.sleep(0.3)
+s.sendall(b"100000\r\n")
+st, h, b = read_reply(s); s.close()
+expect(c, st, h, b, 413); expect_refusals(c, r0, 1); alive(c)
+
+# evhttp reads a chunk only whole: a request that times out in the middle
+# of one leaves that part unread in evhttp, which held the 408 back.
+c = "chunked: deadline in the middle of a chunk"; r0 = refusals()
+s = conn(6.0)
+s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n100\r\n" + b" " * 10)
+st, h, b = read_reply(s); s.close()
+expect(c, st, h, b, 408); expect_refusals(c, r0, 1); alive(c)
+
+# After a refusal the connection lingers while the client still sends, so a
+# client that writes its whole upload before it reads gets the answer (a
+# close with unread input sends a reset, which some clients turn into a
+# lost answer).  Here the client sends for 2.5 s, past the 1 s quiet time.
+c = "refused upload still sending"; r0 = refusals()
+s = conn(8.0)
+s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 10737418240\r\n\r\n")
+reset = False
+try:
+    t_end = time.monotonic() + 2.5
+    while time.monotonic() < t_end:
+        s.sendall(b" " * 65536); time.sleep(0.05)
+except OSError:
+    reset = True
+st, h, b = read_reply(s); s.close()
+if reset: fail("%s: the server closed while the client was still sending" % c)
+else: ok("%s: the connection stayed open while the client sent" % c)
+expect(c, st, h, b, 413); expect_refusals(c, r0, 1); alive(c)
+
 # ---- 9. Content-Length of 10 GB with a short body --------------------------------
 c = "Content-Length 10 GB"; r0 = refusals()
 st, h, b = exchange(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
