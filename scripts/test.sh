@@ -2,11 +2,12 @@
 # scripts/test.sh — install what is missing, build, and run every test:
 #   1. release build, warnings as errors: unit (cmocka) + end-to-end (real binary) tests
 #   2. ASan+UBSan build, warnings as errors: the same suite again
-#   3. the static binary + scratch-image checks (scripts/verify-scratch.sh)
+#   3. ThreadSanitizer (clang): unit tests + the e2e tests that drive the threads
+#   4. the static binary + scratch-image checks (scripts/verify-scratch.sh)
 #   after stage 1: a compute-only binary and a scaffolded module
 #   (tests/build/variants.sh), and lint (scripts/lint.sh: cppcheck, clang-tidy)
 # Ends with one line "N passed, N failed" over all of it; exits non-zero on any failure.
-# KEEL_TEST_FAST=1 skips the sanitizer and static stages (local iteration only).
+# KEEL_TEST_FAST=1 skips the sanitizer, tsan and static stages (local iteration only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh test || { echo "dependency install failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -63,6 +64,40 @@ counted() {
     FAIL=$((FAIL + $(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")))
 }
 
+tsan_stage() {
+    local dir=build-tsan cc=${KEEL_TSAN_CC:-clang-14} rep="$LOGDIR/tsan-reports" line total failed n
+    echo "=== tsan: configure + build ($dir, $cc)"
+    if ! command -v "$cc" >/dev/null; then
+        echo "=== tsan: $cc not installed (apt-get install clang-14)"; FAIL=$((FAIL+1)); return
+    fi
+    if ! CC=$cc cmake -S . -B "$dir" -DKEEL_WERROR=ON -DKEEL_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            >"$LOGDIR/tsan.cmake.log" 2>&1 || ! cmake --build "$dir" -j"$JOBS" >"$LOGDIR/tsan.build.log" 2>&1; then
+        grep -E "error|warning" "$LOGDIR/tsan.build.log" "$LOGDIR/tsan.cmake.log" | head -40
+        echo "=== tsan: build FAILED"; FAIL=$((FAIL+1)); return
+    fi
+    echo "=== tsan: ctest (unit + e2e_http, e2e_events)"
+    mkdir -p "$rep"
+    TSAN_OPTIONS="log_path=$rep/report second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+    KEEL_AUTH_ARGON2_MEMORY_KIB=64 KEEL_AUTH_ARGON2_PASSES=1 \
+        ctest --test-dir "$dir" -j"$JOBS" --output-on-failure --timeout 300 -FC e2e_calls \
+              -R '^(test_[a-z_]+|e2e_(http|events))$' -E '(_pg|test_events_crash)$' \
+              2>&1 | tee "$LOGDIR/tsan.ctest.log"
+    line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$LOGDIR/tsan.ctest.log" | tail -1)
+    if [ -z "$line" ]; then
+        echo "=== tsan: no ctest summary"; FAIL=$((FAIL+1)); return
+    fi
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    PASS=$((PASS + total - failed))
+    FAIL=$((FAIL + failed))
+    n=$(find "$rep" -type f | wc -l)
+    if [ "$n" -eq 0 ]; then
+        PASS=$((PASS+1)); echo "ok   - tsan: no ThreadSanitizer report"
+    else
+        head -60 "$rep"/*; FAIL=$((FAIL+1)); echo "FAIL - tsan: $n ThreadSanitizer report file(s)"
+    fi
+}
+
 echo "=== PostgreSQL: test_store_pg and e2e_{riding,http}_pg run on a throw-away cluster"
 suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -79,6 +114,16 @@ if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     KEEL_AUTH_ARGON2_MEMORY_KIB=${KEEL_AUTH_ARGON2_MEMORY_KIB:-64} KEEL_AUTH_ARGON2_PASSES=${KEEL_AUTH_ARGON2_PASSES:-1} \
         suite asan-ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON
+
+    # ThreadSanitizer (clang): the unit tests (test_remote and test_http_pool
+    # drive the remote pool and breakers from many threads, test_events the
+    # dispatcher) and the e2e tests that drive the loop threads and worker
+    # pool (e2e_http) and the dispatcher in a server (e2e_events).  The
+    # latency-bound e2e tests (e2e_slow_dependency, e2e_placement) time out
+    # under TSan's 5-15x slowdown on a shared machine, so they stay out.  Reports
+    # of the servers those start go to files (log_path): any file fails the
+    # stage, as a failing test does.  scripts/tsan.supp: third-party code only.
+    tsan_stage
 
     echo "=== static binary + scratch image"
     if [ -x scripts/build-static.sh ] && [ -x scripts/verify-scratch.sh ]; then

@@ -29,7 +29,7 @@ typedef struct keel_test_rt fix;
 /* The client address the next calls come from (NULL = none, as the CLI). */
 static const char *g_addr __attribute__((unused));
 /* retry_after_s of the last failed call, 0 if none. */
-static json_int_t g_retry;
+static _Thread_local json_int_t g_retry; /* per thread: test_lockout_counts_atomically logs in from several */
 
 static inline int setup_env(void **state, const char *rate)
 {
@@ -118,7 +118,7 @@ static inline void register_user(fix *f, const char *email, const char *password
 /* login → token text (static buffer). */
 static const char *login(fix *f, const char *email, const char *password, int *rc)
 {
-    static char token[AUTH_TOKEN_MAXLEN];
+    static _Thread_local char token[AUTH_TOKEN_MAXLEN];
     json_t *out = NULL;
     char in[256];
 
