@@ -1,5 +1,5 @@
 /*
- * fuzz_http_conn.c — the connection hook's input filter (src/api/http_conn.c)
+ * fuzz_http_conn.c — the connection hook's input filter (src/api/http_conn*.c)
  * on arbitrary bytes, delivered in arbitrary pieces.
  *
  * The first input byte picks the piece size; the rest is what a client sends.
@@ -10,6 +10,8 @@
  * KEEL_MAX_BODY, refusals are built but not logged.
  */
 #include "../../src/api/http_conn.c"
+#include "../../src/api/http_conn_head.c"
+#include "../../src/api/http_conn_refuse.c"
 
 /* ---- stubs for the few runtime calls the filter makes --------------------- */
 keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *rid, int64_t dl)
@@ -72,7 +74,7 @@ out:
     if (base != NULL)   /* bufferevents are finalised by the loop: run it once */
         event_base_loop(base, EVLOOP_NONBLOCK);
     free(c.answer);
-    conn_release_inflight(&c);
+    keel__http_conn_release_inflight(&c);
     evbuffer_free(src);
     evbuffer_free(dst);
     return 0;
