@@ -94,15 +94,16 @@ warned=$(grep -o "Using '[a-z_0-9]*' in statically linked" "$build.build.log" | 
 
 strip --strip-all "$bin"
 
-# ---- 3. prove it is static ---------------------------------------------------
-dyn=$(readelf -d "$bin" 2>&1)
-case "$dyn" in
-    *"no dynamic section"*) ;;
-    *) echo "$dyn" >&2; die "$bin has a dynamic section" ;;
-esac
+# ---- 3. prove it is static (and a hardened PIE) ------------------------------
+# A static PIE has a dynamic section (its own relocations) but no NEEDED
+# library and no INTERP loader; full RELRO, no executable stack.
 if readelf -d "$bin" 2>/dev/null | grep -q NEEDED; then die "$bin has NEEDED entries"; fi
 if readelf -l "$bin" | grep -q INTERP; then die "$bin has an INTERP header (dynamic loader)"; fi
+readelf -h "$bin" | grep -q 'Type:.*DYN' || die "$bin is not position-independent (ELF type is not DYN)"
+readelf -l "$bin" | grep -q GNU_RELRO || die "$bin has no GNU_RELRO segment"
+readelf -d "$bin" | grep -qE 'BIND_NOW|FLAGS.*NOW' || die "$bin binds lazily (no BIND_NOW: partial RELRO)"
+readelf -lW "$bin" | grep GNU_STACK | grep -q 'RWE' && die "$bin has an executable stack"
 
 size=$(stat -c %s "$bin")
-echo "ok: static, stripped, $size bytes"
+echo "ok: static PIE, full RELRO, stripped, $size bytes"
 echo "$bin"

@@ -4,7 +4,8 @@
 #
 # Proves, without a Docker daemon, that the static keel runs in a FROM scratch
 # image:
-#   1. static checks (never skipped): no dynamic section, no NEEDED, no INTERP;
+#   1. static checks (never skipped): static PIE (ELF DYN), full RELRO, no
+#      executable stack, no NEEDED, no INTERP;
 #   2. lays out a root dir holding exactly the files the image holds
 #      (the Dockerfile's build stage calls `--rootfs` to make the same tree);
 #   3. runs `keel serve` in that root as 65534:65534 and checks /healthz,
@@ -75,7 +76,10 @@ fail() { failed=$((failed+1)); echo "FAIL - $*"; }
 skip() { echo "skip: $*"; }
 
 # ---- 1. static checks (never skipped) ------------------------------------------
-if readelf -d "$bin" 2>&1 | grep -q "no dynamic section"; then ok "no dynamic section"; else fail "dynamic section present"; fi
+# a static PIE: its dynamic section only relocates itself (no NEEDED, no INTERP)
+if readelf -h "$bin" | grep -q 'Type:.*DYN'; then ok "position-independent (static PIE: ASLR)"; else fail "not PIE: $(readelf -h "$bin" | grep Type:)"; fi
+if readelf -l "$bin" | grep -q GNU_RELRO && readelf -d "$bin" | grep -qE 'BIND_NOW|FLAGS.*NOW'; then ok "full RELRO (GNU_RELRO + BIND_NOW)"; else fail "not full RELRO"; fi
+if readelf -lW "$bin" | grep GNU_STACK | grep -q RWE; then fail "executable stack"; else ok "non-executable stack"; fi
 if readelf -d "$bin" 2>/dev/null | grep -q NEEDED; then fail "NEEDED entries: $(readelf -d "$bin" | grep NEEDED | tr -s ' ')"; else ok "no NEEDED entries"; fi
 if readelf -l "$bin" | grep -q INTERP; then fail "INTERP header present"; else ok "no INTERP header"; fi
 if readelf -S "$bin" | grep -q '\.symtab'; then fail "not stripped (.symtab present)"; else ok "stripped"; fi
