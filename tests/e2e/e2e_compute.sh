@@ -78,6 +78,57 @@ expect_contains "batch reports the bad one" "$ND" '"code":"bad_data"'
 "$K" compute synth --help | grep -q -- "--plan" && ok "synth --help" || fail "synth --help"
 "$K" compute trend --help | grep -q -- "NDJSON" && ok "trend --help" || fail "trend --help"
 
+# ---- windows: one row per analysis window, NDJSON and CSV ----------------------
+"$K" compute windows "$T/a.csv" >"$T/w.ndjson"
+expect_eq "windows exit" "$?" 0
+"$K" compute windows --format csv -- "$T/a.csv" >"$T/w.csv"
+expect_eq "windows csv exit" "$?" 0
+NW=$(wc -l <"$T/w.ndjson")
+expect_eq "windows: csv rows = ndjson lines" "$(($(wc -l <"$T/w.csv") - 1))" "$NW"
+expect_eq "windows csv header" "$(head -1 "$T/w.csv")" \
+    "file,t_start,t_end,gait,confidence,stride_hz,cadence_spm,regularity,yaw_rate,rein,lead,dba,symmetry_pct"
+python3 - "$T/w.ndjson" "$T/truth.json" "$OUT" <<'EOF' && ok "windows: tile the session, add up to the summary, gait of the truth segment" || fail "windows off"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+t = json.load(open(sys.argv[2]))
+summ = json.loads(sys.argv[3])
+assert len(rows) > 80, len(rows)
+assert all(abs(a["t_end"] - b["t_start"]) < 0.002 for a, b in zip(rows, rows[1:]))
+for g, v in summ["gaits"].items():
+    tot = sum(r["t_end"] - r["t_start"] for r in rows if r["gait"] == g)
+    assert abs(tot - v["time_s"]) < 0.2, (g, tot, v["time_s"])
+inside = ok = 0
+for r in rows:
+    for s in t["segments"]:
+        if r["t_start"] >= s["start"] + 1 and r["t_end"] <= s["end"] - 1:
+            inside += 1; ok += r["gait"] == s["gait"]
+assert ok >= 0.9 * inside and inside > 40, (ok, inside)
+EOF
+set +e
+"$K" compute windows "$T/a.csv" "$T/missing.csv" >"$T/w2.ndjson" 2>/dev/null; rc=$?
+set -e
+expect_eq "windows with a bad file → 3" "$rc" 3
+expect_eq "windows: the good file's rows, then the error record" "$(wc -l <"$T/w2.ndjson")" "$((NW + 1))"
+expect_contains "windows error record" "$(tail -1 "$T/w2.ndjson")" '"code":"bad_data"'
+"$K" compute windows --help | grep -q -- "pandas" && ok "windows --help" || fail "windows --help"
+PANDAS_PY=""
+for py in python3 /usr/bin/python3; do
+    if "$py" -c 'import pandas' 2>/dev/null; then PANDAS_PY=$py; break; fi
+done
+if [ -n "$PANDAS_PY" ]; then
+    "$PANDAS_PY" - "$T/w.ndjson" "$T/w.csv" <<'EOF' && ok "pandas reads windows (read_json lines=True, read_csv)" || fail "pandas cannot read windows"
+import sys, pandas as pd
+a = pd.read_json(sys.argv[1], lines=True)
+b = pd.read_csv(sys.argv[2])
+assert list(a.columns) == list(b.columns), (list(a.columns), list(b.columns))
+assert len(a) == len(b) and a.t_start.dtype.kind == "f" and b.cadence_spm.dtype.kind == "f"
+assert (a.gait == b.gait).all()
+assert a.groupby("gait").cadence_spm.median().loc["trot"] > 60
+EOF
+else
+    echo "skip: pandas windows check (neither python3 nor /usr/bin/python3 has pandas; apt-get install python3-pandas)"
+fi
+
 # trend from NDJSON built out of aggregate summaries
 for i in 1 2 3; do
     printf '{"horse_id":1,"date":"2026-03-0%s","summary":%s}\n' "$i" "$("$K" compute aggregate --format ndjson "$T/a.csv")"
@@ -87,6 +138,33 @@ expect_eq "trend exit" "$?" 0
 expect_contains "trend has horses" "$TR" '"horses"'
 TR2=$("$K" compute trend - <"$T/sessions.ndjson")
 expect_eq "trend stdin = file" "$TR2" "$TR"
+
+# ---- batch: --files-from, ids from the name, aggregate | trend, -- ------------
+mkdir -p "$T/rides"
+cp "$T/a.csv" "$T/rides/bella_2026-03-01.csv"
+cp "$T/a.csv" "$T/rides/bella_2026-03-08.csv"
+cp "$T/a.csv" "$T/rides/-odd.csv"
+printf '%s\n\n%s\n%s\n' "$T/rides/bella_2026-03-01.csv" "$T/nope.csv" "$T/rides/bella_2026-03-08.csv" >"$T/list"
+set +e
+"$K" compute aggregate --format ndjson -j 2 --files-from "$T/list" --name-pattern '{horse_id}_{date}.csv' \
+    >"$T/batch.ndjson" 2>/dev/null; rc=$?
+set -e
+expect_eq "files-from with a bad name → 3" "$rc" 3
+expect_eq "files-from: one record per listed file, in order" \
+    "$(python3 -c 'import json,sys;print(" ".join(str(json.loads(l).get("horse_id", "-")) for l in open(sys.argv[1])))' "$T/batch.ndjson")" "bella - bella"
+expect_contains "the unmatched name is an error record" "$(sed -n 2p "$T/batch.ndjson")" "does not match --name-pattern"
+grep -v '"error"' "$T/batch.ndjson" | "$K" compute trend --format csv - >"$T/trend.csv"
+expect_eq "aggregate | trend without editing" "$?" 0
+expect_eq "trend csv header" "$(head -1 "$T/trend.csv")" "horse_id,metric,n,baseline_n,latest,baseline,change,change_pct,z,z_basis,slope_30d"
+expect_contains "trend csv rows" "$(cat "$T/trend.csv")" "bella,gaits.trot.time_s,2,"
+expect_eq "trend ndjson: one line per horse" "$(grep -v '"error"' "$T/batch.ndjson" | "$K" compute trend --format ndjson - | wc -l)" 1
+CSVM=$("$K" compute aggregate --format csv --meta horse_id=7,date=2026-03-02 -- "$T/rides/-odd.csv")
+expect_contains "-- ends options; --meta columns after file" "$(printf '%s\n' "$CSVM" | head -1)" "file,horse_id,date,duration_s,"
+expect_contains "--meta values in the row" "$(printf '%s\n' "$CSVM" | sed -n 2p)" "-odd.csv,7,2026-03-02,"
+set +e
+"$K" compute aggregate --meta duration_s=1 "$T/a.csv" >/dev/null 2>&1; expect_eq "--meta on a summary field → 2" "$?" 2
+"$K" compute trend --format yaml "$T/sessions.ndjson" >/dev/null 2>&1; expect_eq "trend bad --format → 2" "$?" 2
+set -e
 
 # ---- HTTP ----------------------------------------------------------------------
 keel_serve S KEEL_AUTH_DISABLED=1 || { fail "keel serve did not start"; e2e_done; exit 1; }

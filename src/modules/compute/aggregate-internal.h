@@ -31,6 +31,9 @@
 
 struct compute_agg {
     compute_options opt;
+    compute_window_cb on_window; /* per-window output, or NULL */
+    void *on_window_arg;
+    int no_gyro;
     compute_unit hint_t, hint_a, hint_g;
     /* detection phase */
     double (*buf)[COMPUTE_NCOLS];

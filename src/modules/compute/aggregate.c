@@ -55,6 +55,47 @@ void compute_agg_hint(compute_agg *g, compute_unit tu, compute_unit au, compute_
     g->hint_g = gu;
 }
 
+void compute_agg_on_window(compute_agg *g, compute_window_cb cb, void *arg)
+{
+    g->on_window = cb;
+    g->on_window_arg = arg;
+}
+
+void compute_agg_no_gyro(compute_agg *g)
+{
+    g->no_gyro = 1;
+}
+
+/* One final window (its gait decided by the timeline) to the caller: the
+ * span of time it was given, so the rows tile the session like the summary. */
+static void emit_window(compute_agg *g, const compute_tl_win *tw)
+{
+    const compute_window_result *r = &tw->r;
+    compute_window_row w;
+    int unknown = g->no_gyro || tw->gmiss;
+    int weak = tw->inherited || r->gait == COMPUTE_UNCLASSIFIED;
+
+    if (!g->on_window)
+        return;
+    w.t_start = tw->t0;
+    w.t_end = tw->t0 + tw->dur;
+    w.gait = r->gait;
+    w.confidence = r->regularity / 10.0;
+    w.regularity = weak ? NAN : r->regularity;
+    w.stride_hz = weak ? NAN : r->stride_hz;
+    w.cadence_spm = weak ? NAN : 60.0 * r->stride_hz;
+    w.yaw_rate = unknown ? NAN : r->yaw_rate - g->yaw_bias;
+    w.rein = unknown || r->gait == COMPUTE_HALT || r->gait == COMPUTE_UNCLASSIFIED
+           ? 2 : compute_rein_class(r->yaw_rate - g->yaw_bias);
+    w.lead = unknown || weak || r->gait != COMPUTE_CANTER ? 0 : r->lead;
+    w.dba = r->rms;
+    w.symmetry_pct = NAN;
+    if (!unknown && !weak && r->gait == COMPUTE_TROT && isfinite(r->amp_a) &&
+        isfinite(r->amp_b) && r->amp_a + r->amp_b > 0)
+        w.symmetry_pct = 100.0 - 100.0 * fabs(r->amp_a - r->amp_b) / ((r->amp_a + r->amp_b) / 2);
+    g->on_window(g->on_window_arg, &w);
+}
+
 void compute_agg_drop(compute_agg *g)
 {
     g->dropped++;
@@ -66,6 +107,7 @@ static void account(void *arg, const compute_tl_win *w)
     compute_agg *g = arg;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
+    emit_window(g, w);
     if (r->gait == COMPUTE_UNCLASSIFIED) {
         g->unclass_t += dur;
         return;

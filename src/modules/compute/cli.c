@@ -29,9 +29,63 @@ static const char synth_help[] =
     "  --truth FILE    ground truth JSON to FILE\n";
 
 static const char trend_help[] =
-    "usage: keel compute trend [--options JSON] FILE|-\n"
-    "  Sessions as NDJSON (one {horse_id, date, summary} per line) or a JSON array\n"
-    "  to per-horse baselines, changes and load (docs/compute.md \"trend\").\n";
+    "usage: keel compute trend [--options JSON] [--format json|ndjson|csv] [--] FILE|-\n"
+    "  Sessions as NDJSON (one {horse_id, date, summary} per line, or aggregate's\n"
+    "  ndjson with --meta) or a JSON array to per-horse baselines, changes and load\n"
+    "  (docs/compute.md \"trend\").\n"
+    "  --format json     one document {horses, options} (default)\n"
+    "  --format ndjson   one line per horse\n"
+    "  --format csv      one row per horse and metric: horse_id, metric, n, baseline_n,\n"
+    "                    latest, baseline, change, change_pct, z, z_basis, slope_30d\n"
+    "exit: 0 ok, 2 usage, 3 bad input data\n";
+
+static void csv_cell(const json_t *v)
+{
+    if (json_is_integer(v)) {
+        printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        printf("%.10g", json_real_value(v));
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (!strpbrk(s, ",\"\n\r")) {
+            fputs(s, stdout);
+            return;
+        }
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    }
+}
+
+/* trend's output as one row per horse and metric (long form, for pandas) */
+static void trend_csv(const json_t *out)
+{
+    static const char *const f[] = { "n", "baseline_n", "latest", "baseline", "change",
+                                      "change_pct", "z", "z_basis", "slope_30d", NULL };
+    size_t i;
+    const json_t *h;
+    fputs("horse_id,metric", stdout);
+    for (int k = 0; f[k]; k++)
+        printf(",%s", f[k]);
+    putchar('\n');
+    json_array_foreach(json_object_get(out, "horses"), i, h) {
+        const char *name;
+        const json_t *m;
+        json_object_foreach(json_object_get(h, "metrics"), name, m) {
+            csv_cell(json_object_get(h, "horse_id"));
+            printf(",%s", name);
+            for (int k = 0; f[k]; k++) {
+                putchar(',');
+                csv_cell(json_object_get(m, f[k]));
+            }
+            putchar('\n');
+        }
+    }
+}
 /* ---- streaming one file ------------------------------------------------------ */
 
 static int num_flag(const char *v, double lo, double hi, double *out)
@@ -150,20 +204,29 @@ static char *slurp_fd(int fd, size_t *len)
 
 static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
 {
-    const char *path = NULL, *optstr = NULL, *v;
-    int missing = 0, status = 0;
+    const char *path = NULL, *optstr = NULL, *v, *fmt = "json";
+    int missing = 0, status = 0, opts_done = 0;
     json_t *opts = NULL, *sessions = NULL, *out = NULL;
     char *text = NULL, err[320] = "";
     size_t len = 0;
 
     for (int i = 1; i < argc; i++) {
+        if (!opts_done && strcmp(argv[i], "--") == 0) { opts_done = 1; continue; }
+        if (opts_done || argv[i][0] != '-' || argv[i][1] == 0) {
+            if (path) return compute_cli_usage(trend_help, "one input only, got also '%s'", argv[i]);
+            path = argv[i];
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return compute_cli_usage(trend_help, NULL, NULL);
         if ((v = compute_cli_flag(argc, argv, &i, "--options", &missing))) optstr = v;
+        else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
+            if (strcmp(v, "json") && strcmp(v, "ndjson") && strcmp(v, "csv"))
+                return compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
+            fmt = v;
+        }
         else if (missing) return compute_cli_usage(trend_help, "option '%s' needs a value", argv[i]);
-        else if (argv[i][0] == '-' && argv[i][1]) return compute_cli_usage(trend_help, "unknown option '%s'", argv[i]);
-        else if (path) return compute_cli_usage(trend_help, "one input only, got also '%s'", argv[i]);
-        else path = argv[i];
+        else return compute_cli_usage(trend_help, "unknown option '%s' (-- ends the options)", argv[i]);
     }
     if (!path)
         return compute_cli_usage(trend_help, "no input file (use - for stdin)%s", "");
@@ -202,8 +265,19 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
         status = keel_exit_status(rc);
         goto out;
     }
-    json_dumpf(out, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    putchar('\n');
+    if (strcmp(fmt, "csv") == 0) {
+        trend_csv(out);
+    } else if (strcmp(fmt, "ndjson") == 0) {
+        size_t i;
+        const json_t *h;
+        json_array_foreach(json_object_get(out, "horses"), i, h) {
+            json_dumpf(h, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+            putchar('\n');
+        }
+    } else {
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+    }
     (void)err;
 out:
     json_decref(opts);
@@ -219,6 +293,8 @@ int compute_cli(keel_ctx *ctx, int argc, char **argv)
         return KEEL_CLI_PASS;
     if (strcmp(argv[0], "aggregate") == 0)
         return compute_cli_aggregate(argc, argv);
+    if (strcmp(argv[0], "windows") == 0)
+        return compute_cli_windows(argc, argv);
     if (strcmp(argv[0], "synth") == 0)
         return cmd_synth(argc, argv);
     if (strcmp(argv[0], "trend") == 0)

@@ -1,17 +1,20 @@
 /*
  * cli_aggregate.c — `keel compute aggregate FILE…|-`: files streamed in 1 MiB
- * chunks through the resumable CSV parser, -j N in parallel (pthreads),
- * results in argument order as JSON, NDJSON or CSV; progress on stderr only
- * when it is a TTY.  Exit: 0 ok, 2 usage, 3 bad input data.
+ * chunks through the resumable CSV parser, -j N in parallel (default: the
+ * cores), each result written as soon as it and every file before it are
+ * done, in input order, as JSON, NDJSON or CSV (columns = the summary's
+ * flattened JSON paths, summary_flat.c).  The batch machinery (file lists,
+ * ids, the pool) is cli_batch.c.  Progress on stderr only when it is a TTY.
+ * Exit: 0 ok, 1 internal (out of memory, output not written), 2 usage,
+ * 3 bad input data in at least one file (every other file is still written).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "compute-internal.h"
+#include "cli-internal.h"
 
 #define CHUNK (1u << 20)
 #define JSON_FLAGS (JSON_REAL_PRECISION(10) | JSON_COMPACT)
@@ -19,16 +22,31 @@
 enum { FMT_JSON, FMT_NDJSON, FMT_CSV };
 
 static const char agg_help[] =
-    "usage: keel compute aggregate [options] FILE...|-\n"
+    "usage: keel compute aggregate [options] [--] FILE...|-\n"
     "  One riding session per CSV file (header + time, ax, ay, az, gx, gy, gz in any\n"
     "  order and common spellings) to its summary; '-' reads stdin.\n"
-    "  --format json|ndjson|csv   output (default json; ndjson/csv: one line per file)\n"
-    "  -j N                       files in parallel (default 1)\n"
+    "  --format json|ndjson|csv   output (default json; ndjson/csv: one line per file,\n"
+    "                             csv columns = the JSON paths, docs/compute.md)\n"
+    "  -j N                       files in parallel (default: the number of cores);\n"
+    "                             results stream in input order as they are ready\n"
+    "  --files-from FILE|-        more input paths, one a line\n"
+    "  --meta k=v[,k=v...]        ids added to every record (horse_id=7,date=2026-03-02):\n"
+    "                             aggregate --format ndjson --meta ... | keel compute trend -\n"
+    "  --name-pattern PAT         ids from each file's name: '{horse_id}_{date}.csv'\n"
+    "  --keep-going               the default: a bad file gives its error record and\n"
+    "                             the others are still written\n"
     "  --time-unit s|ms           override detection (also --accel-unit m/s2|g|mg,\n"
     "  --gyro-unit rad/s|deg/s)   see docs/compute.md\n"
-    "exit: 0 ok, 2 usage, 3 bad input data\n";
+    "  --                         ends the options\n"
+    "exit: 0 ok, 1 internal error, 2 usage, 3 bad input data in at least one file\n";
 
 static int aggregate_fd(int fd, const compute_options *opt, compute_summary *s, char *err, size_t errlen)
+{
+    return compute_cli_read_fd(fd, opt, NULL, NULL, s, err, errlen);
+}
+
+int compute_cli_read_fd(int fd, const compute_options *opt, compute_window_cb cb, void *arg,
+                        compute_summary *s, char *err, size_t errlen)
 {
     compute_csv p;
     size_t cap = CHUNK, have = 0;
@@ -42,6 +60,7 @@ static int aggregate_fd(int fd, const compute_options *opt, compute_summary *s, 
         goto out;
     }
     compute_csv_init(&p, g);
+    compute_agg_on_window(g, cb, arg);
     for (;;) {
         ssize_t n = read(fd, buf + have, cap - have);
         if (n < 0) {
@@ -76,22 +95,7 @@ out:
     return rc;
 }
 
-typedef struct job {
-    const char *path;
-    int rc;
-    char err[320];
-    compute_summary *sum;
-} job;
-
-typedef struct pool {
-    job *jobs;
-    size_t n, next, done;
-    const compute_options *opt;
-    int progress;
-    pthread_mutex_t mu;
-} pool;
-
-static void run_job(job *j, const compute_options *opt)
+static void run_file(compute_batch *b, compute_batch_file *j)
 {
     int fd = strcmp(j->path, "-") == 0 ? 0 : open(j->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -104,30 +108,21 @@ static void run_job(job *j, const compute_options *opt)
         j->rc = KEEL_ENOMEM;
         snprintf(j->err, sizeof j->err, "out of memory");
     } else {
-        j->rc = aggregate_fd(fd, opt, j->sum, j->err, sizeof j->err);
+        j->rc = aggregate_fd(fd, b->opt, j->sum, j->err, sizeof j->err);
     }
     if (fd != 0)
         close(fd);
 }
 
-static void *worker(void *arg)
-{
-    pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next < p->n ? p->next++ : p->n;
-        pthread_mutex_unlock(&p->mu);
-        if (i >= p->n)
-            break;
-        run_job(&p->jobs[i], p->opt);
-        pthread_mutex_lock(&p->mu);
-        p->done++;
-        if (p->progress)
-            fprintf(stderr, "\rkeel compute: %zu/%zu files", p->done, p->n);
-        pthread_mutex_unlock(&p->mu);
-    }
-    return NULL;
-}
+typedef struct out {
+    int fmt, status, first;
+    size_t nfiles;
+    char **cols;
+    size_t ncols;
+    json_t *idkeys;
+} out;
+
+static out O;
 
 static void csv_field(const char *s)
 {
@@ -144,169 +139,211 @@ static void csv_field(const char *s)
     }
 }
 
-static void csv_header(void)
+static void csv_value(const json_t *v)
 {
-    fputs("file,duration_s,samples,rate_hz,gaps,gap_s,dropped_rows,nonmonotonic_rows,nan_cells,"
-          "time_unit,accel_unit,gyro_unit", stdout);
-    for (int g = 0; g < COMPUTE_NGAITS; g++)
-        printf(",%s_time_s,%s_share,%s_cadence_spm,%s_regularity", compute_gait_names[g],
-               compute_gait_names[g], compute_gait_names[g], compute_gait_names[g]);
-    fputs(",rein_left_s,rein_right_s,rein_straight_s,rein_balance,trot_symmetry_pct,"
-          "canter_lead_left_s,canter_lead_right_s,jump_count,mdba,load,error\n", stdout);
+    if (json_is_integer(v))
+        printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        printf("%.10g", json_real_value(v));
+    else if (json_is_string(v))
+        csv_field(json_string_value(v));
+    else if (json_is_true(v) || json_is_false(v))
+        fputs(json_is_true(v) ? "true" : "false", stdout);
+    /* null / absent: an empty cell */
 }
 
-static void csv_row(const job *j)
+static void csv_header(void)
 {
-    csv_field(j->path);
-    if (j->rc < 0 || !j->sum) {
-        for (int i = 0; i < 11 + 4 * COMPUTE_NGAITS + 10; i++)
-            putchar(',');
+    size_t i;
+    json_t *k;
+    fputs("file", stdout);
+    json_array_foreach(O.idkeys, i, k) {
         putchar(',');
+        csv_field(json_string_value(k));
+    }
+    for (size_t c = 0; c < O.ncols; c++)
+        printf(",%s", O.cols[c]);
+    fputs(",error\n", stdout);
+}
+
+static void csv_row(const compute_batch_file *j, const json_t *o)
+{
+    size_t i;
+    json_t *k;
+    csv_field(j->path);
+    json_array_foreach(O.idkeys, i, k) {
+        putchar(',');
+        csv_value(json_object_get(j->meta, json_string_value(k)));
+    }
+    for (size_t c = 0; c < O.ncols; c++) {
+        putchar(',');
+        if (o)
+            csv_value(compute_summary_path(o, O.cols[c]));
+    }
+    putchar(',');
+    if (j->rc < 0)
         csv_field(j->err);
-        putchar('\n');
+    putchar('\n');
+}
+
+static void emit(compute_batch *b, compute_batch_file *j)
+{
+    json_t *o = NULL;
+    (void)b;
+    if (j->rc < 0) {
+        fprintf(stderr, "keel compute: %s: %s\n", j->path, j->err);
+        int ex = keel_exit_status(j->rc);
+        if (ex > O.status)
+            O.status = ex;
+    } else if (!(o = compute_summary_json(j->sum))) {
+        O.status = 1;
         return;
     }
-    const compute_summary *s = j->sum;
-    printf(",%.3f,%lld,%.3f,%lld,%.3f,%lld,%lld,%lld,%s,%s,%s", s->duration_s, s->samples,
-           s->rate_hz, s->gaps, s->gap_s, s->dropped_rows, s->nonmonotonic_rows, s->nan_cells,
-           s->time_unit, s->accel_unit, s->gyro_unit);
-    for (int g = 0; g < COMPUTE_NGAITS; g++)
-        printf(",%.2f,%.4f,%.2f,%.2f", s->gaits[g].time_s, s->gaits[g].share,
-               s->gaits[g].cadence_spm, s->gaits[g].regularity);
-    if (s->no_gyro) /* accelerometer only: unknown is an empty cell, never 0 */
-        printf(",,,,,,,,%zu,%.4f,%.2f,\n", s->jump_count, s->mdba, s->load);
-    else
-        printf(",%.2f,%.2f,%.2f,%.4f,%.2f,%.2f,%.2f,%zu,%.4f,%.2f,\n", s->rein_left_s,
-               s->rein_right_s, s->rein_straight_s, s->rein_balance, s->trot_symmetry_pct,
-               s->canter_lead_left_s, s->canter_lead_right_s, s->jump_count, s->mdba, s->load);
+    if (O.fmt == FMT_CSV) {
+        csv_row(j, o);
+        json_decref(o);
+        fflush(stdout);
+        return;
+    }
+    if (j->rc < 0)
+        o = json_pack("{s:s,s:{s:s,s:s}}", "file", j->path, "error", "code",
+                      keel_errname(j->rc), "message", j->err);
+    if (!o) {
+        O.status = 1;
+        return;
+    }
+    if (O.nfiles > 1 || O.fmt == FMT_NDJSON)
+        json_object_set_new(o, "file", json_string(j->path));
+    if (j->meta)
+        json_object_update(o, j->meta);
+    if (O.fmt == FMT_JSON && O.nfiles == 1) {
+        if (j->rc == 0) {
+            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+            putchar('\n');
+        }
+    } else {
+        if (O.fmt == FMT_JSON)
+            fputs(O.first ? "[\n" : ",\n", stdout);
+        json_dumpf(o, stdout, JSON_FLAGS);
+        if (O.fmt == FMT_NDJSON)
+            putchar('\n');
+    }
+    O.first = 0;
+    json_decref(o);
+    fflush(stdout); /* the record is out before the next file is awaited */
+}
+
+static int cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
 int compute_cli_aggregate(int argc, char **argv)
 {
     compute_options opt = { 0 };
-    int fmt = FMT_JSON, jobs = 1, nfiles = 0, status = 0, missing = 0;
-    char **files = calloc((size_t)argc + 1, sizeof *files);
-    job *js = NULL;
-    pthread_t *th = NULL;
+    compute_batch b = { 0 };
+    int jobs = cores(), missing = 0, opts_done = 0, stdin_list = 0, stdin_data = 0;
+    char err[320] = "";
     const char *v;
 
-    if (!files)
-        return 1;
+    memset(&O, 0, sizeof O);
+    O.fmt = FMT_JSON;
+    O.first = 1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            status = compute_cli_usage(agg_help, NULL, NULL);
+        if (opts_done || argv[i][0] != '-' || argv[i][1] == 0) {
+            stdin_data |= strcmp(argv[i], "-") == 0;
+            if (compute_batch_add(&b, argv[i], 0) < 0) { O.status = 1; goto out; }
+        } else if (strcmp(argv[i], "--") == 0) {
+            opts_done = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            O.status = compute_cli_usage(agg_help, NULL, NULL);
             goto out;
+        } else if (strcmp(argv[i], "--keep-going") == 0) {
+            continue; /* the behaviour in every case; accepted for scripts that say so */
         } else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
-            if (strcmp(v, "json") == 0) fmt = FMT_JSON;
-            else if (strcmp(v, "ndjson") == 0) fmt = FMT_NDJSON;
-            else if (strcmp(v, "csv") == 0) fmt = FMT_CSV;
-            else { status = compute_cli_usage(agg_help, "unknown --format '%s' (json, ndjson, csv)", v); goto out; }
+            if (strcmp(v, "json") == 0) O.fmt = FMT_JSON;
+            else if (strcmp(v, "ndjson") == 0) O.fmt = FMT_NDJSON;
+            else if (strcmp(v, "csv") == 0) O.fmt = FMT_CSV;
+            else { O.status = compute_cli_usage(agg_help, "unknown --format '%s' (json, ndjson, csv)", v); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "-j", &missing)) || (v = compute_cli_flag(argc, argv, &i, "--jobs", &missing))) {
             char *e;
             long n = strtol(v, &e, 10);
-            if (*e || n < 1 || n > 256) { status = compute_cli_usage(agg_help, "-j wants 1..256, got '%s'", v); goto out; }
+            if (*e || n < 1 || n > 256) { O.status = compute_cli_usage(agg_help, "-j wants 1..256, got '%s'", v); goto out; }
             jobs = (int)n;
+        } else if ((v = compute_cli_flag(argc, argv, &i, "--files-from", &missing))) {
+            FILE *f = strcmp(v, "-") == 0 ? stdin : fopen(v, "r");
+            stdin_list |= f == stdin;
+            if (!f) {
+                fprintf(stderr, "keel compute: --files-from %s: %s\n", v, strerror(errno));
+                O.status = 2;
+                goto out;
+            }
+            int rc = compute_batch_files_from(&b, f, err, sizeof err);
+            if (f != stdin)
+                fclose(f);
+            if (rc < 0) {
+                fprintf(stderr, "keel compute: %s\n", err);
+                O.status = rc == KEEL_ENOMEM ? 1 : 2;
+                goto out;
+            }
+        } else if ((v = compute_cli_flag(argc, argv, &i, "--meta", &missing))) {
+            if (compute_batch_meta(&b, v, err, sizeof err) < 0) { O.status = compute_cli_usage(agg_help, "%s", err); goto out; }
+        } else if ((v = compute_cli_flag(argc, argv, &i, "--name-pattern", &missing))) {
+            if (compute_batch_pattern(&b, v, err, sizeof err) < 0) { O.status = compute_cli_usage(agg_help, "%s", err); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--time-unit", &missing))) {
             opt.time_unit = compute_cli_unit(v);
-            if (opt.time_unit != COMPUTE_TIME_S && opt.time_unit != COMPUTE_TIME_MS) { status = compute_cli_usage(agg_help, "--time-unit wants s or ms, got '%s'", v); goto out; }
+            if (opt.time_unit != COMPUTE_TIME_S && opt.time_unit != COMPUTE_TIME_MS) { O.status = compute_cli_usage(agg_help, "--time-unit wants s or ms, got '%s'", v); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--accel-unit", &missing))) {
             opt.accel_unit = compute_cli_unit(v);
-            if (opt.accel_unit != COMPUTE_ACCEL_MS2 && opt.accel_unit != COMPUTE_ACCEL_G && opt.accel_unit != COMPUTE_ACCEL_MG) { status = compute_cli_usage(agg_help, "--accel-unit wants m/s2, g or mg, got '%s'", v); goto out; }
+            if (opt.accel_unit != COMPUTE_ACCEL_MS2 && opt.accel_unit != COMPUTE_ACCEL_G && opt.accel_unit != COMPUTE_ACCEL_MG) { O.status = compute_cli_usage(agg_help, "--accel-unit wants m/s2, g or mg, got '%s'", v); goto out; }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--gyro-unit", &missing))) {
             opt.gyro_unit = compute_cli_unit(v);
-            if (opt.gyro_unit != COMPUTE_GYRO_RADS && opt.gyro_unit != COMPUTE_GYRO_DEGS) { status = compute_cli_usage(agg_help, "--gyro-unit wants rad/s or deg/s, got '%s'", v); goto out; }
+            if (opt.gyro_unit != COMPUTE_GYRO_RADS && opt.gyro_unit != COMPUTE_GYRO_DEGS) { O.status = compute_cli_usage(agg_help, "--gyro-unit wants rad/s or deg/s, got '%s'", v); goto out; }
         } else if (missing) {
-            break;
-        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            status = compute_cli_usage(agg_help, "unknown option '%s'", argv[i]);
+            O.status = compute_cli_usage(agg_help, "option '%s' needs a value", argv[i]);
             goto out;
         } else {
-            files[nfiles++] = argv[i];
+            O.status = compute_cli_usage(agg_help, "unknown option '%s' (-- ends the options)", argv[i]);
+            goto out;
         }
     }
-    if (missing) {
-        status = compute_cli_usage(agg_help, "option '%s' needs a value", argv[argc - 1]);
+    if (stdin_list && stdin_data) {
+        O.status = compute_cli_usage(agg_help, "stdin cannot hold both the file list and a session%s", "");
         goto out;
     }
-    if (nfiles == 0) {
-        status = compute_cli_usage(agg_help, "no input file (use - for stdin)%s", "");
+    if (b.n == 0) {
+        O.status = compute_cli_usage(agg_help, "no input file (use - for stdin)%s", "");
         goto out;
     }
-    js = calloc((size_t)nfiles, sizeof *js);
-    th = calloc((size_t)jobs, sizeof *th);
-    if (!js || !th) {
-        status = 1;
+    b.opt = &opt;
+    b.run = run_file;
+    b.progress = isatty(2) && b.n > 1;
+    O.nfiles = b.n;
+    if (!(O.idkeys = compute_batch_id_keys(&b))) {
+        O.status = 1;
         goto out;
     }
-    for (int i = 0; i < nfiles; i++)
-        js[i].path = files[i];
-    pool p = { .jobs = js, .n = (size_t)nfiles, .opt = &opt,
-               .progress = isatty(2) && nfiles > 1 };
-    pthread_mutex_init(&p.mu, NULL);
-    int started = 0;
-    if (jobs > nfiles)
-        jobs = nfiles;
-    for (int i = 1; i < jobs; i++)
-        if (pthread_create(&th[i], NULL, worker, &p) == 0)
-            started = i;
-    worker(&p);
-    for (int i = 1; i <= started; i++)
-        pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&p.mu);
-    if (p.progress)
-        fputc('\n', stderr);
-
-    if (fmt == FMT_CSV)
+    if (O.fmt == FMT_CSV) {
+        if (!(O.cols = compute_summary_columns(&O.ncols))) {
+            O.status = 1;
+            goto out;
+        }
         csv_header();
-    if (fmt == FMT_JSON && nfiles > 1)
-        fputs("[\n", stdout);
-    for (int i = 0; i < nfiles; i++) {
-        job *j = &js[i];
-        if (j->rc < 0) {
-            fprintf(stderr, "keel compute: %s: %s\n", j->path, j->err);
-            int ex = keel_exit_status(j->rc);
-            if (ex > status)
-                status = ex;
-        }
-        if (fmt == FMT_CSV) {
-            csv_row(j);
-            continue;
-        }
-        json_t *o;
-        if (j->rc < 0)
-            o = json_pack("{s:s,s:{s:s,s:s}}", "file", j->path, "error", "code",
-                          keel_errname(j->rc), "message", j->err);
-        else
-            o = compute_summary_json(j->sum);
-        if (!o) {
-            status = 1;
-            continue;
-        }
-        if (nfiles > 1 || fmt == FMT_NDJSON)
-            json_object_set_new(o, "file", json_string(j->path));
-        if (fmt == FMT_JSON && nfiles == 1) {
-            if (j->rc == 0)
-                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        } else {
-            json_dumpf(o, stdout, JSON_FLAGS);
-            if (fmt == FMT_JSON && i + 1 < nfiles)
-                putchar(',');
-        }
-        if (!(fmt == FMT_JSON && nfiles == 1 && j->rc < 0))
-            putchar('\n');
-        json_decref(o);
     }
-    if (fmt == FMT_JSON && nfiles > 1)
-        fputs("]\n", stdout);
+    if (compute_batch_run(&b, jobs, emit) < 0) {
+        O.status = 1;
+        goto out;
+    }
+    if (b.progress)
+        fputc('\n', stderr);
+    if (O.fmt == FMT_JSON && b.n > 1)
+        fputs(O.first ? "[]\n" : "\n]\n", stdout);
 out:
-    if (js)
-        for (int i = 0; i < nfiles; i++)
-            free(js[i].sum);
-    free(js);
-    free(th);
-    free(files);
-    fflush(stdout);
-    return status;
+    compute_summary_columns_free(O.cols, O.ncols);
+    json_decref(O.idkeys);
+    compute_batch_free(&b);
+    if (fflush(stdout) != 0 && O.status == 0)
+        O.status = 1;
+    return O.status;
 }
-
-/* ---- synth -------------------------------------------------------------------- */

@@ -48,6 +48,30 @@ typedef struct compute_agg compute_agg;
 /* New stream; opt may be NULL.  NULL on ENOMEM. */
 compute_agg *compute_agg_new(const compute_options *opt);
 void compute_agg_free(compute_agg *g);
+/* One analysis window as the summary counts it (per-window output,
+ * docs/compute.md "windows").  Times in seconds from the first sample.
+ * NaN = unknown. */
+typedef struct compute_window_row {
+    double t_start, t_end;
+    int    gait;            /* COMPUTE_HALT … or COMPUTE_UNCLASSIFIED */
+    double confidence;      /* stride periodicity 0..1 (regularity / 10) */
+    double stride_hz, cadence_spm, regularity;
+    double yaw_rate;        /* rad/s, + = left; NaN without rate channels */
+    int    rein;            /* +1 left, -1 right, 0 straight, 2 unknown (no rate) */
+    int    lead;            /* canter: +1 left, -1 right; 0 none or not cantering */
+    double dba;             /* dynamic acceleration RMS, m/s^2 */
+    double symmetry_pct;    /* trot: 100 - 100|A-B|/mean(A,B); NaN otherwise */
+} compute_window_row;
+
+/* Called for every window once its gait is final, in time order; arg is the
+ * caller's.  t_start..t_end is the span the summary gives the window (2 s;
+ * the first and last of a segment longer), so the rows tile the session. */
+typedef void (*compute_window_cb)(void *arg, const compute_window_row *w);
+/* Every window of this stream goes to cb (NULL: none, the default). */
+void compute_agg_on_window(compute_agg *g, compute_window_cb cb, void *arg);
+/* The stream has no rate columns (accelerometer only). */
+void compute_agg_no_gyro(compute_agg *g);
+
 /* Unit hints from the header (AUTO = none); an explicit option wins. */
 void compute_agg_hint(compute_agg *g, compute_unit time_u, compute_unit accel_u, compute_unit gyro_u);
 /* One row in input units; NaN for an empty or NaN cell.  Never fails. */
@@ -93,6 +117,17 @@ int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t er
 /* Whole-buffer convenience: parse + aggregate into *s.  err gets the message. */
 int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
                              compute_summary *s, char *err, size_t errlen);
+/* The same, with every analysis window to cb (in time order) as the stream
+ * goes: the per-window output other modules can call. */
+int compute_windows_buffer(const char *csv, size_t len, const compute_options *opt,
+                           compute_window_cb cb, void *arg, compute_summary *s,
+                           char *err, size_t errlen);
+/* One window as a JSON object (new reference; "file" not included):
+ * t_start, t_end, gait, confidence, stride_hz, cadence_spm, regularity,
+ * yaw_rate, rein, lead, dba, symmetry_pct; unknown is null. */
+json_t *compute_window_json(const compute_window_row *w);
+/* "halt" … "gallop", or "unclassified". */
+const char *compute_window_gait(int gait);
 /* Arrays in (compute_samples), summary out. */
 int compute_aggregate_samples(const compute_samples *in, const compute_options *opt,
                               compute_summary *s, char *err, size_t errlen);
@@ -103,6 +138,14 @@ int compute_aggregate_samples(const compute_samples *in, const compute_options *
 void compute_summary_inputs_json(const compute_summary *s, json_t *out);
 /* The inverse: reads those keys (absent: zero) into *s. */
 void compute_summary_inputs_from_json(const json_t *j, compute_summary *s);
+
+/* ---- the summary as a flat row (summary_flat.c) ------------------------- */
+/* Every scalar path of the summary JSON ("gaits.trot.cadence_spm"), in its
+ * order: the CSV columns.  New array of n new strings, NULL on ENOMEM. */
+char **compute_summary_columns(size_t *n);
+void compute_summary_columns_free(char **names, size_t n);
+/* The value at a dotted path (borrowed), or NULL. */
+const json_t *compute_summary_path(const json_t *j, const char *path);
 
 /* ---- one window (gait.c) ------------------------------------------------- */
 
@@ -227,6 +270,11 @@ int compute_synth_buffer(const compute_synth_opts *o, char **csv, size_t *len,
 /* ---- CLI (cli.c, cli_aggregate.c) -------------------------------------------- */
 int compute_cli(keel_ctx *ctx, int argc, char **argv);
 int compute_cli_aggregate(int argc, char **argv);
+int compute_cli_windows(int argc, char **argv);
+/* One CSV session from fd (1 MiB chunks) into *s; every window to cb when
+ * it is not NULL.  0 or a KEEL_E* code with err set. */
+int compute_cli_read_fd(int fd, const compute_options *opt, compute_window_cb cb, void *arg,
+                        compute_summary *s, char *err, size_t errlen);
 /* Prints text (usage) to stdout and returns 0 when fmt is NULL; else the
  * message fmt/arg and the usage to stderr, returning exit status 2. */
 int compute_cli_usage(const char *text, const char *fmt, const char *arg);

@@ -203,6 +203,8 @@ static int parse_header(compute_csv *p, const char *s, const char *e)
         if (p->map[i] > p->maxcell)
             p->maxcell = p->map[i];
     }
+    if (p->no_gyro)
+        compute_agg_no_gyro(p->agg);
     p->hint_t = tu;
     p->hint_a = au;
     p->hint_g = gu;
@@ -540,6 +542,13 @@ int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t er
 int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
                              compute_summary *s, char *err, size_t errlen)
 {
+    return compute_windows_buffer(csv, len, opt, NULL, NULL, s, err, errlen);
+}
+
+int compute_windows_buffer(const char *csv, size_t len, const compute_options *opt,
+                           compute_window_cb cb, void *arg, compute_summary *s,
+                           char *err, size_t errlen)
+{
     compute_csv p;
     int rc = 0;
     compute_agg *g = compute_agg_new(opt);
@@ -549,6 +558,7 @@ int compute_aggregate_buffer(const char *csv, size_t len, const compute_options 
         goto out;
     }
     compute_csv_init(&p, g);
+    compute_agg_on_window(g, cb, arg);
     long long n = compute_csv_feed(&p, csv, len, 1);
     if (n < 0) {
         rc = (int)n;
