@@ -114,20 +114,30 @@ static int cmd_synth(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return compute_cli_usage(synth_help, NULL, NULL);
-#define NUMF(name, lo, hi, dst) \
-        else if ((v = compute_cli_flag(argc, argv, &i, name, &missing))) { \
-            if (num_flag(v, lo, hi, &x) < 0) return compute_cli_usage(synth_help, name " out of range: '%s'", v); \
-            dst = x; }
-        if (0) {}
-        NUMF("--seed", 0, 9007199254740992.0, o.seed)
-        NUMF("--rate", 10, 1000, o.rate_hz)
-        NUMF("--noise", 0, 10, o.noise)
-        NUMF("--drift", 0, 10, o.drift)
-        NUMF("--roll", -180, 180, o.roll_deg)
-        NUMF("--pitch", -60, 60, o.pitch_deg)
-        NUMF("--yaw", -180, 180, o.yaw_deg)
-        NUMF("--trot-asym", 0, 0.5, o.trot_asym)
-#undef NUMF
+        static const struct { const char *name; double lo, hi; } numf[] = {
+            { "--seed", 0, 9007199254740992.0 }, { "--rate", 10, 1000 }, { "--noise", 0, 10 },
+            { "--drift", 0, 10 }, { "--roll", -180, 180 }, { "--pitch", -60, 60 },
+            { "--yaw", -180, 180 }, { "--trot-asym", 0, 0.5 }, { NULL, 0, 0 }
+        };
+        double *const numd[] = { NULL, &o.rate_hz, &o.noise, &o.drift, &o.roll_deg,
+                                 &o.pitch_deg, &o.yaw_deg, &o.trot_asym };
+        int nf = 0;
+        for (; numf[nf].name; nf++)
+            if ((v = compute_cli_flag(argc, argv, &i, numf[nf].name, &missing)))
+                break;
+        if (numf[nf].name) {
+            if (num_flag(v, numf[nf].lo, numf[nf].hi, &x) < 0) {
+                char m[200];
+                snprintf(m, sizeof m, "%s out of range (%g..%g): '%.80s'", numf[nf].name,
+                         numf[nf].lo, numf[nf].hi, v);
+                return compute_cli_usage(synth_help, "%s", m);
+            }
+            if (nf == 0)
+                o.seed = (uint64_t)x;
+            else
+                *numd[nf] = x;
+            continue;
+        }
         else if ((v = compute_cli_flag(argc, argv, &i, "--plan", &missing))) o.plan = v;
         else if ((v = compute_cli_flag(argc, argv, &i, "--out", &missing))) outp = v;
         else if ((v = compute_cli_flag(argc, argv, &i, "--truth", &missing))) truthp = v;
@@ -141,7 +151,7 @@ static int cmd_synth(int argc, char **argv)
             if (compute_cli_unit(v) != COMPUTE_GYRO_RADS && compute_cli_unit(v) != COMPUTE_GYRO_DEGS) return compute_cli_usage(synth_help, "--gyro-unit wants rad/s or deg/s, got '%s'", v);
             o.gyro_deg = compute_cli_unit(v) == COMPUTE_GYRO_DEGS;
         } else if ((v = compute_cli_flag(argc, argv, &i, "--delimiter", &missing))) {
-            if (strcmp(v, ",") && strcmp(v, ";")) return compute_cli_usage(synth_help, "--delimiter wants , or ;, got '%s'", v);
+            if (strcmp(v, ",") != 0 && strcmp(v, ";") != 0) return compute_cli_usage(synth_help, "--delimiter wants , or ;, got '%s'", v);
             o.semicolon = v[0] == ';';
         } else if (missing) {
             return compute_cli_usage(synth_help, "option '%s' needs a value", argv[i]);
@@ -221,7 +231,7 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
             return compute_cli_usage(trend_help, NULL, NULL);
         if ((v = compute_cli_flag(argc, argv, &i, "--options", &missing))) optstr = v;
         else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
-            if (strcmp(v, "json") && strcmp(v, "ndjson") && strcmp(v, "csv"))
+            if (strcmp(v, "json") != 0 && strcmp(v, "ndjson") != 0 && strcmp(v, "csv") != 0)
                 return compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
             fmt = v;
         }

@@ -238,6 +238,10 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     }
     size_t P = 0;
     for (size_t k = kmin; k <= kmax; k++) {
+        /* rv[kmin - 1 .. kmax + 1] were all written above (kmax + 1 <= 255);
+         * cppcheck assumes the fill loop may not run, but then neither does
+         * this one (kmin > kmax) */
+        // cppcheck-suppress uninitvar
         if (rv[k] >= rv[k - 1] && rv[k] >= rv[k + 1] && rv[k] >= 0.7 * best) {
             P = k;
             break;

@@ -146,7 +146,7 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     memset(s, 0, sizeof *s);
     if (!json_is_object(j))
         return KEEL_EBADDATA;
-#define GET(path, dst) do { if ((rc = getnum(j, path, &x)) < 0) goto out; dst = x; } while (0)
+#define GET(path, dst) do { if ((rc = getnum(j, path, &x)) < 0) goto out; (dst) = x; } while (0)
     GET("duration_s", s->duration_s);
     GET("samples", s->samples);
     GET("rate_hz", s->rate_hz);
@@ -158,7 +158,10 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     for (int i = 0; i < COMPUTE_NGAITS; i++) {
         for (int f = 0; gait_fields[f].name; f++) {
             snprintf(key, sizeof key, "gaits.%s.%s", compute_gait_names[i], gait_fields[f].name);
-            GET(key, *(double *)((char *)&s->gaits[i] + gait_fields[f].off));
+            if ((rc = getnum(j, key, &x)) < 0)
+                goto out;
+            /* the field is a double at .off: memcpy, not a char*→double* cast */
+            memcpy((char *)&s->gaits[i] + gait_fields[f].off, &x, sizeof x);
         }
     }
     s->no_gyro = json_is_null(json_object_get(j, "rein"));

@@ -113,7 +113,8 @@ static int trend_options(trend_run *r, const json_t *options, json_t **echo)
     const char *name;
     json_t *val;
 
-    for (k = trend_opt_keys; k->name; k++) *(double *)((char *)&r->o + k->off) = k->def;
+    /* the option fields are doubles at k->off: memcpy, not a char*→double* cast */
+    for (k = trend_opt_keys; k->name; k++) memcpy((char *)&r->o + k->off, &k->def, sizeof k->def);
     if (options && !json_is_null(options)) {
         if (!json_is_object(options)) return trend_fail(r, KEEL_EINVAL, "options: must be an object");
         json_object_foreach((json_t *)options, name, val) {
@@ -123,7 +124,7 @@ static int trend_options(trend_run *r, const json_t *options, json_t **echo)
             if (!(x >= k->min && x <= k->max) || (k->integer && x != floor(x)))
                 return trend_fail(r, KEEL_EINVAL, "options.%s: must be %s between %g and %g", name,
                                   k->integer ? "an integer" : "a number", k->min, k->max);
-            *(double *)((char *)&r->o + k->off) = x;
+            memcpy((char *)&r->o + k->off, &x, sizeof x);
         }
     }
     if (r->o.acute_days > r->o.chronic_days)
@@ -131,7 +132,8 @@ static int trend_options(trend_run *r, const json_t *options, json_t **echo)
     *echo = json_object();
     if (!*echo) return KEEL_ENOMEM;
     for (k = trend_opt_keys; k->name; k++) {
-        double x = *(double *)((char *)&r->o + k->off);
+        double x;
+        memcpy(&x, (const char *)&r->o + k->off, sizeof x);
         if (json_object_set_new(*echo, k->name, k->integer ? json_integer((json_int_t)x) : json_real(x)))
             return KEEL_ENOMEM;
     }

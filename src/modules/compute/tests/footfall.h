@@ -379,7 +379,7 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         double racc2 = 0.9 * Mx - wr * wr * roll - 2 * zr * wr * roll_v;
         roll_v += racc2 * FF_DT;
         roll += roll_v * FF_DT;
-        double pacc = 0.05 * (My - (g == FF_HALT ? 0 : 0)) - wr * wr * pitch - 2 * zr * wr * pitch_v;
+        double pacc = 0.05 * My - wr * wr * pitch - 2 * zr * wr * pitch_v;
         pitch_v += pacc * FF_DT;
         pitch += pitch_v * FF_DT;
         yawosc_v += (0.6 * Mz - 2 * 0.8 * 12.0 * yawosc_v) * FF_DT;
@@ -407,7 +407,7 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         }
 
         /* specific force and rate in the trunk frame */
-        double fh[3] = { fwd, ay - (S->turn ? 0 : 0), vert };
+        double fh[3] = { fwd, ay, vert };
         /* centripetal: toward the centre, left for a left turn */
         if (!in_jump) /* no ground contact in flight, no centripetal force */
             fh[1] += Omega * v;
