@@ -14,8 +14,10 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
       libevent-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libargon2-dev \
+      libpq-dev postgresql-server-dev-15 \
  && rm -rf /var/lib/apt/lists/*
-# Next wave (PostgreSQL store): add libpq-dev postgresql-server-dev-15 above.
+# libpq-dev + postgresql-server-dev-15: libpq.a and the libpgcommon.a/libpgport.a
+# it needs (the PostgreSQL store; tests/deploy/validate.py checks this list).
 WORKDIR /src
 COPY . .
 RUN scripts/build-static.sh /build \

@@ -6,7 +6,7 @@
 #   - CMake's default KEEL_MODULES (CMakeLists.txt reads the file);
 #   - the split deployment's gateway list, KEEL_MODULES_LOCAL = every module
 #     but compute (compute runs in its own process), written in
-#     deploy/docker-compose.yml, deploy/k8s/configmap.yaml, the README's split
+#     deploy/docker-compose.yml, deploy/k8s/base/keel.env, the README's split
 #     example and docs/operations.md.
 #   list   print the modules, one a line
 #   sync   rewrite the derived lists in place
@@ -15,7 +15,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LIST="$ROOT/src/modules/modules.txt"
-DERIVED=(deploy/docker-compose.yml deploy/k8s/configmap.yaml README.md docs/operations.md)
+DERIVED=(deploy/docker-compose.yml deploy/k8s/base/keel.env README.md docs/operations.md)
 
 modules() { grep -Ev '^[[:space:]]*(#|$)' "$LIST" | tr -d '[:blank:]'; }
 gateway() { modules | grep -vx compute | paste -sd, -; }

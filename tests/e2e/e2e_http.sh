@@ -351,6 +351,46 @@ rc=0; wait "$D_PID" || rc=$?
 expect_eq "serve exits 0 after the drain" "$rc" 0
 expect_contains "drain logged" "$(cat "$E2E_TMP/D.log")" "draining"
 
+# KEEL_DRAIN_DELAY_MS (the manifests' readiness-first shutdown): after
+# SIGTERM /readyz says 503 at once while calls are still served on the open
+# listener; only after the delay does the listener close
+keel_serve DD KEEL_AUTH_DISABLED=1 KEEL_DRAIN_DELAY_MS=1500
+DDR=$(python3 - "$DD" "$DD_PID" <<'EOF2'
+import json, os, signal, socket, sys, time, urllib.request, urllib.error
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+base = f"http://127.0.0.1:{port}"
+def status(path, data=None):
+    req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        return urllib.request.urlopen(req, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return "refused"
+before = status("/readyz")
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.3)
+during = (status("/readyz"), status("/healthz"), status("/v1/echo/echo", b'{"x":1}'))
+t0 = time.time()
+while time.time() - t0 < 6 and status("/healthz") != "refused":
+    time.sleep(0.1)
+closed_after = 0.3 + time.time() - t0
+print(before, *during, "closed" if closed_after < 6 else "open", round(closed_after, 1))
+EOF2
+)
+set -- $DDR
+expect_eq "drain delay: /readyz 200 before SIGTERM" "$1" 200
+expect_eq "drain delay: /readyz 503 at once after SIGTERM" "$2" 503
+expect_eq "drain delay: /healthz still served during the delay" "$3" 200
+expect_eq "drain delay: a call still served during the delay" "$4" 200
+expect_eq "drain delay: the listener closes after it" "$5" closed
+if python3 -c "import sys; sys.exit(0 if 1.4 <= float(sys.argv[1]) <= 5 else 1)" "$6"; then
+    ok "drain delay: listener closed ${6}s after SIGTERM (delay 1.5 s)"
+else
+    fail "drain delay: listener closed ${6}s after SIGTERM (want about 1.5 s)"
+fi
+wait "$DD_PID" || true
+
 # a second signal ends the drain at once: a trickling upload keeps the first
 # drain alive (bytes keep arriving), the second SIGTERM must end it
 keel_serve E KEEL_AUTH_DISABLED=1

@@ -24,35 +24,56 @@ mutate() {
     local args=(--no-tools)
     [ "${5:-}" = tools ] && args=()
     cp -a "$src/deploy" "$dir"
-    python3 - "$dir/$file" "$stmt" <<'PY'
+    case "${5:-}" in
+    text)      # 'FROM => TO' in a text file
+        python3 - "$dir/$file" "$stmt" <<'PY'
+import sys
+path, stmt = sys.argv[1], sys.argv[2]
+old, new = stmt.split(" => ", 1)
+text = open(path).read()
+assert old in text, f"{path}: no {old!r} to mutate"
+open(path, "w").write(text.replace(old, new))
+PY
+        args=(--no-tools) ;;
+    envfile)   # the drain delay dropped from the gateway's settings
+        sed -i '/^KEEL_DRAIN_DELAY_MS=/d' "$dir/k8s/base/keel.env"
+        args=(--no-tools) ;;
+    nochmod)   # the operator's setup without the chmod
+        sed -i '/^#   \$ chmod /d' "$dir/$file"
+        args=(--no-tools) ;;
+    *)
+        python3 - "$dir/$file" "$stmt" <<'PY'
 import sys, yaml
 path, stmt = sys.argv[1], sys.argv[2]
 docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
 exec(stmt, {"docs": docs})
 yaml.safe_dump_all(docs, open(path, "w"), sort_keys=False)
 PY
+        ;;
+    esac
     if python3 "$validate" --keel "$KEEL_BIN" --deploy "$dir" "${args[@]}" >"$dir.out" 2>&1; then
         fail "$name: validator accepted a broken manifest"
-    elif grep '^FAIL' "$dir.out" | grep -q -- "$want"; then
+    elif grep "^FAIL" "$dir.out" | grep -qF -- "$want"; then
         ok "$name: rejected ($want)"
     else
         fail "$name: rejected, but not for '$want': $(grep '^FAIL' "$dir.out" | head -5)"
     fi
 }
-mutate readiness k8s/deployment.yaml \
+mutate readiness k8s/base/deployment.yaml \
     'docs[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]="/healthz"' \
     "readinessProbe GET /readyz"
-mutate unknown-key k8s/configmap.yaml \
-    'docs[0]["data"]["KEEL_MODULE_LOCAL"]="kv"' \
-    "unknown: KEEL_MODULE_LOCAL"
-mutate root-user k8s/compute-deployment.yaml \
+mutate unknown-key k8s/base/keel.env \
+    'KEEL_LOG_LEVEL=info => KEEL_LOG_LEVEL=info
+KEEL_MODULE_LOCAL=kv' \
+    "unknown: KEEL_MODULE_LOCAL" text
+mutate root-user k8s/base/compute-deployment.yaml \
     'docs[0]["spec"]["template"]["spec"]["securityContext"]["runAsUser"]=0' \
     "runAsNonRoot as 65534"
 mutate bad-value docker-compose.yml \
     'docs[0]["services"]["compute"]["environment"]["KEEL_THREADS"]="many"' \
     "KEEL_THREADS=many"
 if [ -d "$src/tests/deploy/node_modules/kubernetes-models" ] && command -v node >/dev/null; then
-    mutate k8s-schema k8s/service.yaml \
+    mutate k8s-schema k8s/base/service.yaml \
         'docs[0]["spec"]["ports"][0]["port"]="eighty"' \
         "data/spec/ports/0/port must be integer" tools
 else
@@ -68,15 +89,70 @@ fi
 mutate replicas docker-compose.yml \
     'docs[0]["services"]["keel"]["deploy"]["replicas"]=1' \
     "keel runs 1 replicas"
-mutate placement k8s/configmap.yaml \
-    'del docs[0]["data"]["KEEL_REMOTE_COMPUTE"]' \
-    "placed nowhere: riding needs compute"
-mutate open-compute k8s/networkpolicy.yaml \
+mutate placement k8s/base/keel.env \
+    'KEEL_REMOTE_COMPUTE=http://keel-compute:8080 => ' \
+    "placed nowhere: riding needs compute" text
+mutate open-compute k8s/base/networkpolicy.yaml \
     'docs[0]["spec"]["ingress"][0]["from"]=[{"namespaceSelector":{}}]' \
     "admits ingress from gateway pods only"
 mutate nginx-to-compute docker-compose.yml \
     'docs[0]["services"]["nginx"]["networks"].append("backend")' \
     "shares no network with nginx"
+# deployment defects that kept deploy/ from starting (issue: many-machine story)
+mutate latest-image docker-compose.yml \
+    'docs[0]["services"]["keel"]["image"]="keel:latest"' \
+    "image keel:latest is pinned by a tag"
+mutate scaled-host-port docker-compose.yml \
+    'docs[0]["services"]["compute"]["ports"]=["127.0.0.1:8081:8080"]' \
+    "no fixed host port on a scaled service"
+mutate no-direct-compute docker-compose.yml \
+    'del docs[0]["services"]["compute-direct"]["ports"]' \
+    "one compute instance published on the host"
+mutate short-grace docker-compose.yml \
+    'docs[0]["services"]["keel"]["stop_grace_period"]="10s"' \
+    "stop_grace_period 10s > drain delay"
+mutate compose-replicas-sqlite docker-compose.yml \
+    'del docs[0]["services"]["keel"]["environment"]["KEEL_REPLICAS"]' \
+    "KEEL_REPLICAS>1 on a service with 3 replicas"
+mutate sqlite-two-replicas k8s/sqlite/deployment.yaml \
+    'docs[0]["spec"]["replicas"]=2' \
+    "SQLite runs one replica"
+mutate sqlite-rolling k8s/sqlite/deployment.yaml \
+    'docs[0]["spec"]["strategy"]={"type":"RollingUpdate"}' \
+    "SQLite rolls with strategy Recreate"
+mutate sqlite-emptydir k8s/sqlite/deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["volumes"]=[]' \
+    "keel.db is on a PersistentVolumeClaim (got ['emptyDir'])"
+mutate migrate-no-volume k8s/sqlite/deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["initContainers"][0]["volumeMounts"]=[{"name":"tmp","mountPath":"/tmp"}]' \
+    "migrate: /var/lib/keel/keel.db is on a PersistentVolumeClaim (got ['nothing mounted'])"
+mutate pg-no-replicas-flag k8s/postgres/kustomization.yaml \
+    'docs[0]["configMapGenerator"][0]["literals"]=[]' \
+    "several replicas on PostgreSQL with KEEL_REPLICAS>1"
+mutate committed-secret k8s/postgres/pdb.yaml \
+    'docs.append({"apiVersion":"v1","kind":"Secret","metadata":{"name":"keel-db"},"stringData":{"db_url":"postgres://keel:CHANGE_ME@postgres/keel"}})' \
+    "a committed Secret"
+mutate no-hash k8s/base/kustomization.yaml \
+    'docs[0]["generatorOptions"]={"disableNameSuffixHash":True}' \
+    "generators keep the content hash"
+mutate short-drain k8s/base/keel.env \
+    'pass' \
+    "KEEL_DRAIN_DELAY_MS 0 >= readiness" envfile
+mutate short-termination k8s/base/deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]=15' \
+    "terminationGracePeriodSeconds 15 s > drain delay 10000 ms"
+mutate prestop-shell k8s/base/compute-deployment.yaml \
+    'docs[0]["spec"]["template"]["spec"]["containers"][0]["lifecycle"]={"preStop":{"exec":{"command":["sh","-c","sleep 10"]}}}' \
+    "no preStop exec"
+mutate nginx-keepalive nginx.conf 'keepalive_timeout 20s; => keepalive_timeout 60s;' \
+    "upstream keepalive_timeout 60s < keel's idle timeout" text
+mutate nginx-body nginx.conf 'client_max_body_size 256m; => client_max_body_size 64m;' \
+    "client_max_body_size 64m = 67108864 bytes equals keel's KEEL_MAX_UPLOAD" text
+mutate nginx-resolver nginx.conf 'server keel:8080 resolve => server keel:8080' \
+    "a resolver, \`resolve\` on the upstream servers" text
+mutate secret-mode docker-compose.yml \
+    'pass' \
+    "is readable by uid 65534" nochmod
 # the image's ENV is part of every workload's environment
 sed 's|^ENV KEEL_CONFIG=/etc/keel/keel.json|ENV KEEL_DATABASE_URL=sqlite:/var/lib/keel/keel.db KEEL_CONFIG=/etc/keel/keel.json|' \
     "$src/Dockerfile" >"$E2E_TMP/Dockerfile.clash"
@@ -90,6 +166,21 @@ elif grep '^FAIL' "$E2E_TMP/clash.out" | grep -q "both set"; then
 else
     fail "image-env-clash: rejected, but not for the clash: $(grep '^FAIL' "$E2E_TMP/clash.out" | head -3)"
 fi
+# the image must build: its build stage installs every library keel links
+# (libpq was missing, so `docker compose build` failed)
+sed '/libpq-dev postgresql-server-dev-15/d' "$src/Dockerfile" >"$E2E_TMP/Dockerfile.nopq"
+if command -v dpkg >/dev/null && command -v pg_config >/dev/null; then
+    if python3 "$validate" --keel "$KEEL_BIN" --deploy "$src/deploy" --dockerfile "$E2E_TMP/Dockerfile.nopq" \
+            >"$E2E_TMP/nopq.out" 2>&1; then
+        fail "dockerfile-no-libpq: validator accepted a build stage without libpq-dev"
+    elif grep '^FAIL' "$E2E_TMP/nopq.out" | grep -qF "installs libpq-dev (libpq)"; then
+        ok "dockerfile-no-libpq: rejected (the build stage installs libpq-dev)"
+    else
+        fail "dockerfile-no-libpq: rejected, but not for libpq: $(grep '^FAIL' "$E2E_TMP/nopq.out" | head -3)"
+    fi
+else
+    echo "skip: dockerfile-no-libpq (needs dpkg and pg_config)"
+fi
 # 3. deploy/nginx.conf in front of three real replicas: spread, upstream
 #    keepalive, and a dead replica is skipped without an error.
 ngx=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
@@ -101,20 +192,8 @@ else
     keel_serve R3 KEEL_AUTH_DISABLED=1
     nport=$(free_port)
     mkdir -p "$E2E_TMP/nginx/logs"
-    python3 - "$src/deploy/nginx.conf" "$E2E_TMP/nginx/nginx.conf" "$nport" "$R1" "$R2" "$R3" <<'PY'
-import re, sys
-src, dst, port, *replicas = sys.argv[1:]
-conf = open(src).read()
-m = re.search(r"^(\s*)server keel:8080( [^;]*)?;", conf, re.M)
-assert m, "nginx.conf: no 'server keel:8080' upstream line"
-servers = "".join(f"{m.group(1)}server 127.0.0.1:{p}{m.group(2) or ''};\n" for p in replicas)
-conf = conf[:m.start()] + servers.rstrip("\n") + conf[m.end():]
-assert "listen 80;" in conf, "nginx.conf: no 'listen 80;'"
-conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
-conf = conf.replace("access_log /dev/stdout;", "access_log logs/access.log;")
-conf = conf.replace("error_log  /dev/stderr warn;", "error_log logs/error.log warn;")
-open(dst, "w").write(conf)
-PY
+    python3 "$src/tests/deploy/nginx_local.py" "$src/deploy/nginx.conf" "$E2E_TMP/nginx/nginx.conf" \
+        "$nport" "$R1" "$R2" "$R3"
     "$ngx" -p "$E2E_TMP/nginx" -c "$E2E_TMP/nginx/nginx.conf" -g "daemon off; pid nginx.pid;" \
         >"$E2E_TMP/nginx.out" 2>&1 &
     ngx_pid=$!
