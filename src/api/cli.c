@@ -13,6 +13,7 @@
 #include "api/http-internal.h"
 #include "core/events-internal.h"
 #include "api/remote-internal.h"
+#include "core/store-internal.h"
 
 
 static const char keel_usage[] =
@@ -28,6 +29,7 @@ static const char keel_usage[] =
     "  MODULE --help              list a module's methods (and its own commands)\n"
     "  config [--json]            effective configuration: value and source of every key\n"
     "  migrate [--status]         run pending store migrations of every local module\n"
+    "  backup FILE                online copy of the SQLite database to FILE (new file)\n"
     "  health [--host H] [--port N]\n"
     "                             exit 0 if the server answers /healthz (for HEALTHCHECK)\n"
     "  version                    print the version\n"
@@ -189,6 +191,34 @@ static int keel_cmd_migrate(const keel_cli_opts *o, int argc, char **argv)
     return keel_exit_status(rc);
 }
 
+static int keel_cmd_backup(const keel_cli_opts *o, int argc, char **argv)
+{
+    keel_runtime *rt;
+    char err[1024] = "";
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: keel backup FILE\n\nCopies the SQLite database (database_url) to FILE while keel may be\n"
+               "serving: a consistent snapshot (VACUUM INTO), mode 0600.  FILE must not\n"
+               "exist.  Restore: stop keel and put FILE in place of the database.\n"
+               "PostgreSQL: use pg_dump (docs/store.md, \"Backups\").\n");
+        return 0;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: keel backup FILE\n");
+        return KEEL_EXIT_USAGE;
+    }
+    if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
+        return rc;
+    rc = keel__store_sqlite_backup(keel__config_get(keel__rt_config(rt), NULL, "database_url"), argv[1],
+                                   err, sizeof err);
+    if (rc == 0)
+        printf("backed up to %s\n", argv[1]);
+    else
+        fprintf(stderr, "keel: backup: %s\n", err);
+    keel_cli_release(rt);
+    return rc == KEEL_EINVAL || rc == KEEL_ECONFLICT ? KEEL_EXIT_USAGE : keel_exit_status(rc);
+}
+
 static int keel_cmd_health(const keel_cli_opts *o, int argc, char **argv)
 {
     const char *host = NULL, *port_s = NULL;
@@ -244,6 +274,7 @@ static const keel_cli_cmd keel_cli_cmds[] = {
     {"call", keel__cli_call},
     {"config", keel_cmd_config},
     {"migrate", keel_cmd_migrate},
+    {"backup", keel_cmd_backup},
     {"health", keel_cmd_health},
     {"version", keel_cmd_version},
     {0}

@@ -55,6 +55,13 @@ int keel__store_pg_url_user(const char *url, char *buf, size_t len, char *err, s
 int keel__store_migrate(keel_store *st, const char *module, const keel_migration *migs,
                         int *applied, char *err, size_t errlen);
 
+/* `keel backup`: copies the SQLite database url names to dest (a new file,
+ * mode 0600; never overwritten: KEEL_ECONFLICT if it exists) with VACUUM
+ * INTO, a consistent snapshot taken while others keep writing.  KEEL_EINVAL
+ * for a PostgreSQL or in-memory url, KEEL_EIO/KEEL_ESTORE otherwise, with a
+ * message in err; a failed copy leaves no file behind. */
+int keel__store_sqlite_backup(const char *url, const char *dest, char *err, size_t errlen);
+
 /* Status for `keel migrate --status`: *out = new reference to
  * {"module":…, "current":N, "pending":M,
  *  "migrations":[{"version":1,"name":"0001_x","applied":true,"applied_at":"…"},…]}
