@@ -33,21 +33,15 @@ done
 # Ask pkg-config for the --static link line of what CMakeLists.txt links and
 # look each -lNAME up the way the compiler driver will.
 pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libargon2"
-# ---- libpq (next wave: the PostgreSQL store backend) -----------------------
-# When the postgres backend lands, CMakeLists.txt links libpq and this script
-# must check its archives too.  Debian 12 (libpq-dev, postgresql-server-dev-15):
-#   /usr/lib/x86_64-linux-gnu/libpq.a
-#   /usr/lib/postgresql/15/lib/libpgcommon.a   (SCRAM, base64, string helpers)
-#   /usr/lib/postgresql/15/lib/libpgport.a     (portability shims)
-# plus libssl.a + libcrypto.a (TLS), and scripts/static/pq-unsupported.c compiled
-# into the binary: Debian's libpq.a is built with GSSAPI and LDAP but Debian
-# ships no static libgssapi_krb5/libldap, so the stand-ins answer "not available"
-# (proved by a scratch link + SCRAM login against postgres 15; see
-# docs/operations.md "Static build caveats").  To enable, uncomment:
-# pcs="$pcs libpq"
-# extra_static_dirs="/usr/lib/postgresql/15/lib"   # where libpgcommon.a/libpgport.a live
-# and drop -lgssapi_krb5 -lldap from the link line (pkg-config --static lists
-# them) in favour of the stand-in object.
+# ---- libpq (the PostgreSQL store) -------------------------------------------
+# CMakeLists.txt links Debian 12's libpq.a (libpq-dev) with libpgcommon.a and
+# libpgport.a (postgresql-server-dev-15, under `pg_config --pkglibdir`), TLS
+# from libssl.a + libcrypto.a, and scripts/static/pq-unsupported.c in place of
+# GSSAPI and LDAP (Debian ships no static libgssapi_krb5/libldap: those
+# connection options answer "not available").  The archive check below covers
+# the other libraries; the link itself fails loudly if a libpq archive is
+# missing.  scripts/verify-scratch.sh logs in to PostgreSQL with SCRAM from
+# the empty root.
 extra_static_dirs=${extra_static_dirs:-}
 
 libs=$(pkg-config --static --libs-only-l $pcs) || die "pkg-config failed for: $pcs"

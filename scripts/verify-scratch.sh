@@ -9,8 +9,10 @@
 #   2. lays out a root dir holding exactly the files the image holds
 #      (the Dockerfile's build stage calls `--rootfs` to make the same tree);
 #   3. runs `keel serve` in that root as 65534:65534 and checks /healthz,
-#      /readyz, `keel health`, a kv write + read back, a compute call, and a
-#      split deployment (gateway → compute by a host name from /etc/hosts);
+#      /readyz, `keel health`, a kv write + read back, a compute call, a
+#      split deployment (gateway → compute by a host name from /etc/hosts),
+#      and PostgreSQL: a SCRAM login to a throw-away cluster, a kv write psql
+#      finds in schema kv, read back (skipped, saying why, without postgresql);
 #   4. builds a FROM scratch image from the binary with podman (offline) and
 #      prints its size, or prints "skip: <reason>".
 # Default binary: <repo>/build-static/keel (built by scripts/build-static.sh
@@ -89,11 +91,20 @@ echo "binary: $bin ($size bytes)"
 # ---- 2. the root dir ----------------------------------------------------------
 work=$(mktemp -d --suffix=-keel-scratch -p "${TMPDIR:-/tmp}")
 pids=()
+pg_tmp=""
+pg_stop() {
+    if [ -n "$pg_tmp" ]; then
+        "$here/scripts/pg-cluster.sh" stop "$pg_tmp/c" >/dev/null 2>&1 || true
+        rm -rf "$pg_tmp"
+        pg_tmp=""
+    fi
+}
 cleanup() {
     local p
     for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
     rm -rf "$work"
+    pg_stop
 }
 trap cleanup EXIT
 make_rootfs "$work" "$bin"
@@ -263,6 +274,64 @@ PY
     else
         skip "DNS resolution check needs root, a compute process and a free 127.0.0.1:53"
     fi
+fi
+
+# ---- 3b. PostgreSQL from the empty root --------------------------------------------
+# The static libpq (SCRAM from libpgcommon.a, no NSS modules) against a
+# throw-away cluster (scripts/pg-cluster.sh): a login with a password over
+# TCP, the URL read from a _FILE secret as deployments do, a kv write that
+# psql then finds in the kv schema, and a read back through keel.
+if [ ${#runner[@]} -eq 0 ]; then
+    skip "PostgreSQL from the empty root: cannot run in an empty root"
+elif ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    skip "PostgreSQL from the empty root: postgresql not installed (apt-get install postgresql)"
+else
+    pg_tmp=$(mktemp -d --suffix=-keel-scratch-pg -p "${TMPDIR:-/tmp}")
+    chmod 0755 "$pg_tmp"
+    if admin=$("$here/scripts/pg-cluster.sh" start "$pg_tmp/c" 2>"$pg_tmp/start.err"); then
+        pgpw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        pgport=${admin##*:}; pgport=${pgport%%/*}
+        psql -q -v ON_ERROR_STOP=1 "$admin" -c "CREATE ROLE keel LOGIN CREATEROLE PASSWORD '$pgpw'" \
+            -c "CREATE DATABASE keel OWNER keel" >/dev/null
+        # the password is checked (SCRAM) for keel over TCP; the rest stays trust
+        hba=$pg_tmp/c/data/pg_hba.conf
+        { echo "host all keel 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$hba.new" && cat "$hba.new" >"$hba"
+        psql -q "$admin" -c "SELECT pg_reload_conf()" >/dev/null
+        mkdir -p "$root/run/secrets"
+        printf 'postgres://keel:%s@127.0.0.1:%s/keel?sslmode=disable\n' "$pgpw" "$pgport" >"$root/run/secrets/pg_url"
+        chmod 0444 "$root/run/secrets/pg_url"
+        # the password is really checked: a wrong one is refused by the server
+        printf 'postgres://keel:wrong@127.0.0.1:%s/keel?sslmode=disable\n' "$pgport" >"$root/run/secrets/pg_bad"
+        chmod 0444 "$root/run/secrets/pg_bad"
+        if env -i "${image_env[@]}" KEEL_DATABASE_URL_FILE=/run/secrets/pg_bad "${runner[@]}" /keel migrate \
+                >"$pg_tmp/bad.out" 2>&1; then
+            fail "a wrong PostgreSQL password was accepted"
+        elif grep -q "password authentication failed" "$pg_tmp/bad.out"; then
+            ok "a wrong password is refused (SCRAM checked by the server)"
+        else
+            fail "wrong password: $(head -c 300 "$pg_tmp/bad.out")"
+        fi
+        if start pg KEEL_MODULES_LOCAL=echo,kv KEEL_AUTH_DISABLED=1 KEEL_REPLICAS=2 \
+                KEEL_DATABASE_URL_FILE=/run/secrets/pg_url; then
+            ok "keel serve on PostgreSQL from the empty root (SCRAM login, URL from a _FILE secret)"
+            post "http://127.0.0.1:$PORT_pg/v1/kv/put" '{"key":"scratch-pg","value":"on-postgres"}'
+            if [ "$STATUS" = 200 ]; then ok "kv put on PostgreSQL 200"; else fail "kv put on PostgreSQL: $STATUS ${BODY:0:300}"; fi
+            row=$(psql -At "${admin%/*}/keel" -c "SELECT value FROM kv.kv_items WHERE key = 'scratch-pg'" 2>&1 || true)
+            if [ "$row" = on-postgres ]; then ok "psql finds the row in schema kv"; else fail "psql: kv.kv_items has '$row'"; fi
+            post "http://127.0.0.1:$PORT_pg/v1/kv/get" '{"key":"scratch-pg"}'
+            case "$STATUS $BODY" in
+                200*on-postgres*) ok "kv get on PostgreSQL reads it back" ;;
+                *) fail "kv get on PostgreSQL: $STATUS ${BODY:0:300}" ;;
+            esac
+            code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_pg/readyz" || echo 000)
+            if [ "$code" = 200 ]; then ok "/readyz 200 on PostgreSQL"; else fail "/readyz on PostgreSQL: $code"; fi
+        else
+            fail "keel serve on PostgreSQL did not start from the empty root"
+        fi
+    else
+        fail "could not start a PostgreSQL cluster: $(tail -3 "$pg_tmp/start.err")"
+    fi
+    pg_stop
 fi
 
 # ---- 4. the image, where a daemonless builder works offline ---------------------
