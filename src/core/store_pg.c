@@ -13,6 +13,7 @@
  * connection); transactions and savepoints are plain SQL here.  URL: any
  * libpq URI or conninfo (sslmode, sslrootcert … honoured as libpq does).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,17 +172,31 @@ static int pg_retryable(void *conn)
     return c != NULL && (strcmp(c->sqlstate, "40001") == 0 || strcmp(c->sqlstate, "40P01") == 0);
 }
 
-/* An idle connection whose server went away (restart, idle kill) has an EOF
- * (and a FATAL message) waiting: PQconsumeInput sees it without blocking. */
+/* An idle connection whose server went away (restart, idle kill) has a
+ * FATAL message and then an EOF waiting.  One PQconsumeInput reads the
+ * message and reports success; only a further read sees the EOF.  So read
+ * for as long as the socket says something is waiting (poll, no wait):
+ * an idle connection has nothing to say but notices, so any FATAL text
+ * read here means the server is closing it. */
 static int pg_healthy(void *conn)
 {
     keel__pg_conn *c = conn;
+    int i;
     if (c == NULL || PQstatus(c->pg) != CONNECTION_OK)
         return 0;
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         return 0;   /* left inside a transaction: never hand it out again */
-    if (!PQconsumeInput(c->pg))
-        return 0;
+    for (i = 0; i < 8; i++) {
+        struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+        if (p.fd < 0)
+            return 0;
+        if (poll(&p, 1, 0) <= 0)
+            break;  /* nothing waiting (or poll failed: let the statement tell) */
+        if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+            return 0;
+        if (p.revents & (POLLHUP | POLLERR))
+            return 0;
+    }
     return PQstatus(c->pg) == CONNECTION_OK;
 }
 
