@@ -161,7 +161,15 @@ expect_eq "trend ndjson: one line per horse" "$(grep -v '"error"' "$T/batch.ndjs
 CSVM=$("$K" compute aggregate --format csv --meta horse_id=7,date=2026-03-02 -- "$T/rides/-odd.csv")
 expect_contains "-- ends options; --meta columns after file" "$(printf '%s\n' "$CSVM" | head -1)" "file,horse_id,date,duration_s,"
 expect_contains "--meta values in the row" "$(printf '%s\n' "$CSVM" | sed -n 2p)" "-odd.csv,7,2026-03-02,"
+expect_contains "compute defaults lists trend's options" "$("$K" compute defaults)" "baseline_n"
+expect_eq "defaults --format json" "$("$K" compute defaults --format json | python3 -c 'import json,sys;print(json.load(sys.stdin)["trend"]["z_threshold"]["default"])')" "2.5"
+echo '{"baseline_n": 2, "acwr_max": 1.2}' >"$T/topts.json"
+expect_eq "trend --options-file and --opt recorded in options" \
+    "$("$K" compute trend --options-file "$T/topts.json" --opt baseline_n=4 "$T/sessions.ndjson" | python3 -c 'import json,sys;o=json.load(sys.stdin)["options"];print(o["baseline_n"], o["acwr_max"])')" "4 1.2"
 set +e
+"$K" compute trend --opt bogus=1 "$T/sessions.ndjson" >/dev/null 2>"$T/err"; expect_eq "trend unknown option → 3" "$?" 3
+expect_contains "unknown option named" "$(cat "$T/err")" "options.bogus: unknown option"
+"$K" compute trend --opt z_threshold=0 "$T/sessions.ndjson" >/dev/null 2>"$T/err"; expect_eq "trend option out of range → 3" "$?" 3
 "$K" compute aggregate --meta duration_s=1 "$T/a.csv" >/dev/null 2>&1; expect_eq "--meta on a summary field → 2" "$?" 2
 "$K" compute trend --format yaml "$T/sessions.ndjson" >/dev/null 2>&1; expect_eq "trend bad --format → 2" "$?" 2
 set -e

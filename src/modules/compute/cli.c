@@ -33,6 +33,11 @@ static const char trend_help[] =
     "  Sessions as NDJSON (one {horse_id, date, summary} per line, or aggregate's\n"
     "  ndjson with --meta) or a JSON array to per-horse baselines, changes and load\n"
     "  (docs/compute.md \"trend\").\n"
+    "  --opt key=value   one option (repeatable; keel compute defaults lists them)\n"
+    "  --options-file F  options from a JSON object {\"key\": value, ...}; --options\n"
+    "                    and --opt win over it.  Unknown keys and values out of range\n"
+    "                    are errors; the output's \"options\" records what was used.\n"
+    "                    (--set/--config are keel's own configuration flags.)\n"
     "  --format json     one document {horses, options} (default)\n"
     "  --format ndjson   one line per horse\n"
     "  --format csv      one row per horse and metric: horse_id, metric, n, baseline_n,\n"
@@ -216,7 +221,8 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
 {
     const char *path = NULL, *optstr = NULL, *v, *fmt = "json";
     int missing = 0, status = 0, opts_done = 0;
-    json_t *opts = NULL, *sessions = NULL, *out = NULL;
+    json_t *opts = NULL, *sessions = NULL, *out = NULL, *sets = json_object();
+    const char *config = NULL;
     char *text = NULL, err[320] = "";
     size_t len = 0;
 
@@ -230,6 +236,18 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return compute_cli_usage(trend_help, NULL, NULL);
         if ((v = compute_cli_flag(argc, argv, &i, "--options", &missing))) optstr = v;
+        else if ((v = compute_cli_flag(argc, argv, &i, "--options-file", &missing))) config = v;
+        else if ((v = compute_cli_flag(argc, argv, &i, "--opt", &missing))) {
+            const char *eq = strchr(v, '=');
+            double x;
+            if (!eq || eq == v || num_flag(eq + 1, -1e300, 1e300, &x) < 0) {
+                json_decref(sets);
+                return compute_cli_usage(trend_help, "--opt wants key=number, got '%s'", v);
+            }
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
+            json_object_set_new(sets, key, json_real(x));
+        }
         else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
             if (strcmp(v, "json") != 0 && strcmp(v, "ndjson") != 0 && strcmp(v, "csv") != 0)
                 return compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
@@ -238,16 +256,38 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
         else if (missing) return compute_cli_usage(trend_help, "option '%s' needs a value", argv[i]);
         else return compute_cli_usage(trend_help, "unknown option '%s' (-- ends the options)", argv[i]);
     }
-    if (!path)
+    if (!path) {
+        json_decref(sets);
         return compute_cli_usage(trend_help, "no input file (use - for stdin)%s", "");
+    }
+    /* --options-file, then --options, then --opt: the later wins */
+    if (config) {
+        json_error_t je;
+        opts = json_load_file(config, 0, &je);
+        if (!json_is_object(opts)) {
+            fprintf(stderr, "keel compute trend: --options-file %s: not a JSON object (%s)\n", config, je.text);
+            status = 2;
+            goto out;
+        }
+    }
     if (optstr) {
         json_error_t je;
-        opts = json_loads(optstr, 0, &je);
-        if (!json_is_object(opts)) {
+        json_t *o2 = json_loads(optstr, 0, &je);
+        if (!json_is_object(o2)) {
+            json_decref(o2);
             fprintf(stderr, "keel compute trend: --options: not a JSON object (%s)\n", je.text);
             status = 2;
             goto out;
         }
+        if (!opts)
+            opts = json_object();
+        json_object_update(opts, o2);
+        json_decref(o2);
+    }
+    if (json_object_size(sets)) {
+        if (!opts)
+            opts = json_object();
+        json_object_update(opts, sets);
     }
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || !(text = slurp_fd(fd, &len))) {
@@ -290,11 +330,37 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
     }
     (void)err;
 out:
+    json_decref(sets);
     json_decref(opts);
     json_decref(sessions);
     json_decref(out);
     free(text);
     return status;
+}
+
+static const char defaults_help[] =
+    "usage: keel compute defaults [--format text|json]\n"
+    "  Every tunable option with its default, range, unit and meaning: today trend's\n"
+    "  (set with trend --opt key=value, --options-file F, --options JSON, or \"options\"\n"
+    "  in the HTTP input).  aggregate's thresholds are fixed (docs/compute.md).\n";
+
+static int cmd_defaults(int argc, char **argv)
+{
+    int json = 0, missing = 0;
+    const char *v;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return compute_cli_usage(defaults_help, NULL, NULL);
+        if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
+            if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
+                return compute_cli_usage(defaults_help, "unknown --format '%s' (text, json)", v);
+            json = strcmp(v, "json") == 0;
+        } else {
+            return compute_cli_usage(defaults_help, missing ? "option '%s' needs a value" : "unknown argument '%s'", argv[i]);
+        }
+    }
+    compute_trend_defaults(stdout, json);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int compute_cli(keel_ctx *ctx, int argc, char **argv)
@@ -305,6 +371,8 @@ int compute_cli(keel_ctx *ctx, int argc, char **argv)
         return compute_cli_aggregate(argc, argv);
     if (strcmp(argv[0], "windows") == 0)
         return compute_cli_windows(argc, argv);
+    if (strcmp(argv[0], "defaults") == 0)
+        return cmd_defaults(argc, argv);
     if (strcmp(argv[0], "synth") == 0)
         return cmd_synth(argc, argv);
     if (strcmp(argv[0], "trend") == 0)

@@ -26,24 +26,49 @@ typedef struct trend_opt_key {
     size_t      off;      /* offsetof into trend_opts */
     int         integer;  /* 1: must be a whole number */
     double      def, min, max;
+    const char *unit, *meaning; /* for `keel compute defaults` */
 } trend_opt_key;
 
-#define TREND_OPT(n, i, d, lo, hi) { #n, offsetof(trend_opts, n), i, d, lo, hi }
+#define TREND_OPT(n, i, d, lo, hi, u, m) { #n, offsetof(trend_opts, n), i, d, lo, hi, u, m }
 static const trend_opt_key trend_opt_keys[] = {
-    TREND_OPT(baseline_n,          1, 5,   1,   1000),
-    TREND_OPT(min_baseline,        1, 3,   1,   1000),
-    TREND_OPT(z_threshold,         0, 2.5, 0.1, 100),
-    TREND_OPT(slope_max_n,         1, 200, 2,   2000),
-    TREND_OPT(symmetry_drop,       0, 5,   0,   100),
-    TREND_OPT(rein_balance_max,    0, 0.2, 0,   1),
-    TREND_OPT(cadence_shift_pct,   0, 8,   0,   1000),
-    TREND_OPT(regularity_drop_pct, 0, 10,  0,   100),
-    TREND_OPT(acwr_max,            0, 1.5, 0,   100),
-    TREND_OPT(acwr_min_days,       1, 28,  1,   3660),
-    TREND_OPT(acute_days,          1, 7,   1,   365),
-    TREND_OPT(chronic_days,        1, 28,  1,   3660),
+    TREND_OPT(baseline_n,          1, 5,   1,   1000, "sessions", "earlier sessions in the baseline"),
+    TREND_OPT(min_baseline,        1, 3,   1,   1000, "sessions", "earlier values needed before a z-score is given"),
+    TREND_OPT(z_threshold,         0, 2.5, 0.1, 100, "robust z", "|z| needed by the z-gated flags"),
+    TREND_OPT(slope_max_n,         1, 200, 2,   2000, "sessions", "most recent sessions in the Theil-Sen slope"),
+    TREND_OPT(symmetry_drop,       0, 5,   0,   100, "points", "trot symmetry lost for symmetry_drop"),
+    TREND_OPT(rein_balance_max,    0, 0.2, 0,   1, "-", "|rein balance| for rein_imbalance"),
+    TREND_OPT(cadence_shift_pct,   0, 8,   0,   1000, "%", "cadence change for cadence_shift"),
+    TREND_OPT(regularity_drop_pct, 0, 10,  0,   100, "%", "regularity lost for regularity_drop"),
+    TREND_OPT(acwr_max,            0, 1.5, 0,   100, "ratio", "acute:chronic workload ratio for load_spike"),
+    TREND_OPT(acwr_min_days,       1, 28,  1,   3660, "days", "history needed before load_spike"),
+    TREND_OPT(acute_days,          1, 7,   1,   365, "days", "acute EWMA span"),
+    TREND_OPT(chronic_days,        1, 28,  1,   3660, "days", "chronic EWMA span (>= acute_days)"),
     {0}
 };
+
+void compute_trend_defaults(FILE *f, int json)
+{
+    json_t *o = json ? json_object() : NULL;
+    if (!json)
+        fprintf(f, "%-22s %-8s %-14s %-9s %s\n", "trend option", "default", "range", "unit", "meaning");
+    for (const trend_opt_key *k = trend_opt_keys; k->name; k++) {
+        if (json) {
+            json_object_set_new(o, k->name, json_pack("{s:f,s:f,s:f,s:b,s:s,s:s}", "default", k->def,
+                                                      "min", k->min, "max", k->max, "integer",
+                                                      k->integer, "unit", k->unit, "meaning", k->meaning));
+            continue;
+        }
+        char range[32];
+        snprintf(range, sizeof range, "%g..%g%s", k->min, k->max, k->integer ? " int" : "");
+        fprintf(f, "%-22s %-8g %-14s %-9s %s\n", k->name, k->def, range, k->unit, k->meaning);
+    }
+    if (json) {
+        json_t *w = json_pack("{s:o}", "trend", o);
+        json_dumpf(w, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', f);
+        json_decref(w);
+    }
+}
 
 /* ---- tracked metrics (enum and struct: trend-internal.h) --------------- */
 

@@ -11,6 +11,7 @@
 #define COMPUTE_TREND_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <jansson.h>
 
 /*
@@ -29,6 +30,10 @@
  * Returns 0, KEEL_EINVAL (bad arguments or options), KEEL_EBADDATA (a bad
  * session line) or KEEL_ENOMEM.
  */
+/* Prints every trend option with its default, range, unit and meaning to f
+ * (a table, or JSON {"trend": {key: {...}}} when json). */
+void compute_trend_defaults(FILE *f, int json);
+
 int compute_trend_run(const json_t *sessions, const json_t *options, json_t **out,
                       char *err, size_t errlen);
 
