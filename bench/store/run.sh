@@ -140,15 +140,19 @@ nginx_up() { # PORT...: deploy/nginx.conf in front of them; sets NGINX_PORT
     PIDS+=($!)
     for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/nginx-health" 2>/dev/null && break; sleep 0.05; done
 }
-# setup BASE: a user, a token, a horse with 20 sessions; sets TOKEN HORSE
+# setup BASE: a user, a token, a horse with 20 sessions, a horse for uploads;
+# sets TOKEN HORSE UPHORSE
 setup_data() {
     local base=$1 i
-    curl -fsS -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
+    curl -sS -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
         -d '{"email":"bench@example.com","password":"bench-password-1"}' || true
     TOKEN=$(curl -fsS -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
         -d '{"email":"bench@example.com","password":"bench-password-1"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
     HORSE=$(curl -fsS -X POST "$base/v1/riding/create_horse" -H "Authorization: Bearer $TOKEN" \
         -H 'Content-Type: application/json' -d "{\"name\":\"Bench $RANDOM$RANDOM\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+    # uploads go to a horse of their own: the listed horse keeps exactly 20 sessions
+    UPHORSE=$(curl -fsS -X POST "$base/v1/riding/create_horse" -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"name\":\"Up $RANDOM$RANDOM\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
     for i in $(seq 1 20); do
         sed "\$a 86.00000,0.9999,0.0,9.8100,0.0,0.0,0.$i" "$TMP/s.csv" >"$TMP/seed.csv"
         curl -fsS -o /dev/null -X POST \
@@ -161,7 +165,7 @@ measure() {
     local name=$1 base=$2 out rps p99 bad
     setup_data "$base"
     out=$(wrk -t2 -c"$CONNS" -d"$DUR" --latency -s "$TMP/upload.lua" \
-        "$base/v1/riding/upload_session?horse_id=$HORSE" -- "$TMP/s.csv" "$TOKEN")
+        "$base/v1/riding/upload_session?horse_id=$UPHORSE&started_at=2026-02-01T10:00:00Z" -- "$TMP/s.csv" "$TOKEN")
     rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out"); bad=$(sed -n 's/^codes non2xx=//p' <<<"$out")
     p99=$(awk '$1=="99%"{print $2}' <<<"$out")
     echo "$name upload        rps=$rps p99=$p99 non2xx=$bad conns=$CONNS" | tee -a "$OUT"
