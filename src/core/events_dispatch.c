@@ -349,7 +349,8 @@ static int ev_claim_subs(keel_runtime *rt, keel__events *ev, keel__ev_box *box)
     free(box->claim_tx);
     box->nclaim = 0;
     box->claim_subs = calloc(rt->n + 1, sizeof *box->claim_subs);
-    box->claim_tx = calloc(rt->n + 1, sizeof *box->claim_tx);
+    /* an array of pointers: sizeof(A *) is meant here */
+    box->claim_tx = calloc(rt->n + 1, sizeof *box->claim_tx); /* NOLINT(bugprone-sizeof-expression) */
     if (box->claim_subs == NULL || box->claim_tx == NULL)
         return KEEL_ENOMEM;
     for (i = 0; i < rt->n; i++) {

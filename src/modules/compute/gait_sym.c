@@ -99,7 +99,7 @@ static int fit_harmonics(const double *x, size_t n, double T, double *a, double 
                 A[r][k] -= f * A[c][k];
         }
     }
-    double sol[M];
+    double sol[M] = {0};   /* zeroed for cppcheck: back substitution writes sol[k] before it reads it */
     for (int r = M - 1; r >= 0; r--) {
         double s = A[r][M];
         for (int k = r + 1; k < M; k++)
