@@ -19,6 +19,12 @@ trap '"$src/scripts/pg-cluster.sh" stop "$PGD" >/dev/null 2>&1 || true; e2e_clea
 BIN=$(cat "$PGD/bindir")
 as_owner() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else "$@"; fi; }
 psql -q -v ON_ERROR_STOP=1 "$ADMIN" -c "CREATE DATABASE restart" >/dev/null
+# The throw-away cluster runs with synchronous_commit = off (pg-cluster.sh,
+# for speed): a commit may then still sit in the WAL buffers when the
+# immediate restart below drops them, and the put acknowledged before the
+# restart would be gone.  This test asserts durability across the restart, so
+# its database commits synchronously.
+psql -q -v ON_ERROR_STOP=1 "$ADMIN" -c "ALTER DATABASE restart SET synchronous_commit = on" >/dev/null
 DB=${ADMIN%/*}/restart
 J='Content-Type: application/json'
 

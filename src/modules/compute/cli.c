@@ -229,36 +229,40 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!opts_done && strcmp(argv[i], "--") == 0) { opts_done = 1; continue; }
         if (opts_done || argv[i][0] != '-' || argv[i][1] == 0) {
-            if (path) return compute_cli_usage(trend_help, "one input only, got also '%s'", argv[i]);
+            if (path) { status = compute_cli_usage(trend_help, "one input only, got also '%s'", argv[i]); goto out; }
             path = argv[i];
             continue;
         }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return compute_cli_usage(trend_help, NULL, NULL);
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            status = compute_cli_usage(trend_help, NULL, NULL);
+            goto out;
+        }
         if ((v = compute_cli_flag(argc, argv, &i, "--options", &missing))) optstr = v;
         else if ((v = compute_cli_flag(argc, argv, &i, "--options-file", &missing))) config = v;
         else if ((v = compute_cli_flag(argc, argv, &i, "--opt", &missing))) {
             const char *eq = strchr(v, '=');
             double x;
             if (!eq || eq == v || num_flag(eq + 1, -1e300, 1e300, &x) < 0) {
-                json_decref(sets);
-                return compute_cli_usage(trend_help, "--opt wants key=number, got '%s'", v);
+                status = compute_cli_usage(trend_help, "--opt wants key=number, got '%s'", v);
+                goto out;
             }
             char key[64];
             snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
             json_object_set_new(sets, key, json_real(x));
         }
         else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
-            if (strcmp(v, "json") != 0 && strcmp(v, "ndjson") != 0 && strcmp(v, "csv") != 0)
-                return compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
+            if (strcmp(v, "json") != 0 && strcmp(v, "ndjson") != 0 && strcmp(v, "csv") != 0) {
+                status = compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
+                goto out;
+            }
             fmt = v;
         }
-        else if (missing) return compute_cli_usage(trend_help, "option '%s' needs a value", argv[i]);
-        else return compute_cli_usage(trend_help, "unknown option '%s' (-- ends the options)", argv[i]);
+        else if (missing) { status = compute_cli_usage(trend_help, "option '%s' needs a value", argv[i]); goto out; }
+        else { status = compute_cli_usage(trend_help, "unknown option '%s' (-- ends the options)", argv[i]); goto out; }
     }
     if (!path) {
-        json_decref(sets);
-        return compute_cli_usage(trend_help, "no input file (use - for stdin)%s", "");
+        status = compute_cli_usage(trend_help, "no input file (use - for stdin)%s", "");
+        goto out;
     }
     /* --options-file, then --options, then --opt: the later wins */
     if (config) {
