@@ -104,22 +104,6 @@ static int request_id_ok(const char *s)
     return i > 0;
 }
 
-/* W3C traceparent "vv-<32 hex>-<16 hex>-ff"; anything else is ignored (the
- * spec says: start a new trace). */
-static int traceparent_ok(const char *s)
-{
-    /* 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55 characters, dashes at 2, 35 and 52. */
-    size_t i;
-    if (strlen(s) != 55)
-        return 0;
-    for (i = 0; i < 55; i++) {
-        int dash = i == 2 || i == 35 || i == 52;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return 0;
-    }
-    return 1;
-}
-
 void keel__http_answer_json(keel_http_answer *r, int status, json_t *body)
 {
     r->status = status;
@@ -191,7 +175,7 @@ static int module_ready(const json_t *doc, const char *module)
  * first occurrence wins, as with evhttp_find_header): six lookups with
  * strcasecmp over every header showed in the per-request profile. */
 typedef struct http_hdrs {
-    const char *rid, *caller, *tp, *deadline, *auth, *ctype;
+    const char *rid, *caller, *tp, *ts, *deadline, *auth, *ctype;
 } http_hdrs;
 
 static void read_headers(struct evkeyvalq *h, http_hdrs *out)
@@ -212,6 +196,8 @@ static void read_headers(struct evkeyvalq *h, http_hdrs *out)
         case 't':
             if (strcasecmp(k, "traceparent") == 0)
                 slot = &out->tp;
+            else if (strcasecmp(k, "tracestate") == 0)
+                slot = &out->ts;
             break;
         case 'a':
             if (strcasecmp(k, "Authorization") == 0)
@@ -547,8 +533,8 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
         reply_error(&r, NULL, KEEL_ENOMEM, NULL);
         goto out;
     }
-    if (tp && traceparent_ok(tp))
-        keel__ctx_set_traceparent(ctx, tp);
+    if (tp && keel__ctx_set_traceparent(ctx, tp) == 0)  /* W3C rules: trace.c */
+        keel__ctx_set_tracestate(ctx, hd.ts);
     {
         /* the client address: the peer, or behind a trusted proxy its last
          * X-Forwarded-For hop (login limits key on it) */

@@ -18,6 +18,7 @@
 
 #include "api/remote-internal.h"
 #include "core/thread-internal.h"
+#include "core/trace-internal.h"
 
 #define REMOTE_POOL_IDLE     8
 #define REMOTE_SKEW_RECHECK  2000  /* ms before a cached mismatch is re-checked */
@@ -395,7 +396,8 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
     keel_remote *r = self;
     remote_mod *rm = remote_find(r, mc);
     char path[256], err[512], h_rid[128], h_tp[128], h_dl[64], h_client[96];
-    const char *headers[13], *tp;
+    char h_ts[KEEL_TRACESTATE_MAX + 16];
+    const char *headers[13], *ts;
     keel_http_reply rep = { 0 };
     char *body = NULL, *h_auth = NULL, *h_principal = NULL;
     int64_t deadline = keel_ctx_deadline_ms(ctx), now = keel__now_ms();
@@ -454,10 +456,14 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
     headers[nh++] = "Accept: application/json";
     headers[nh++] = "X-Keel-Caller: keel";
     headers[nh++] = h_rid;
-    tp = keel__ctx_traceparent(ctx);
-    if (tp && *tp) {
-        snprintf(h_tp, sizeof(h_tp), "traceparent: %s", tp);
+    /* the current span (this call's, made by dispatch) is the callee's parent */
+    memcpy(h_tp, "traceparent: ", 13);
+    if (keel__ctx_traceparent(ctx, h_tp + 13, sizeof(h_tp) - 13) == 0) {
         headers[nh++] = h_tp;
+        if ((ts = keel__ctx_tracestate(ctx)) != NULL) {
+            snprintf(h_ts, sizeof(h_ts), "tracestate: %s", ts);
+            headers[nh++] = h_ts;
+        }
     }
     rc = remote_caller_headers(r->rt, ctx, &h_auth, &h_principal, h_client, sizeof h_client);
     if (rc) {

@@ -104,6 +104,8 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "count calls per method for /metrics (off: nothing is recorded)"},
     {.name = "admin_port", .type = KEEL_CFG_INT, .def = "-1", .min = -1, .max = 65535,
      .help = "admin listener (/metrics, /readyz detail, no token): -1 = none, 0 = any free port"},
+    {.name = "trace_sample", .type = KEEL_CFG_STRING, .def = "1",
+     .help = "share of new traces sampled, 0..1; a call with a traceparent follows its sampled flag"},
     {.name = "admin_host", .type = KEEL_CFG_STRING, .def = "127.0.0.1",
      .help = "address of the admin listener (keep it private: it needs no token)"},
     {0}

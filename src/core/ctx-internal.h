@@ -11,6 +11,7 @@
 #include "core/runtime-internal.h"
 #include "core/schema-internal.h"
 #include "core/store-internal.h"
+#include "core/trace-internal.h"
 
 typedef struct keel_method_rt {
     const keel_method *m;
@@ -72,7 +73,8 @@ struct keel_ctx {
     char            *errmsg;       /* owned */
     json_t          *errfields;    /* owned object or NULL */
     char             request_id[65]; /* up to 64 characters (docs/http.md) */
-    char             traceparent[64];
+    keel_trace_ctx   trace;          /* trace id, caller span, current span, flags */
+    char            *tracestate;     /* W3C tracestate as received, owned, may be NULL */
     char             client[64];     /* client address ("" = unknown): peer or trusted XFF hop */
     int              peer;           /* principal forwarded by a keel peer (service token) */
 };

@@ -70,6 +70,8 @@ keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *request
     return ctx;
 }
 
+static const uint8_t zero_span[8];
+
 keel_ctx *keel__ctx_child(keel_ctx *parent)
 {
     keel_ctx *c = calloc(1, sizeof(*c));
@@ -87,7 +89,18 @@ keel_ctx *keel__ctx_child(keel_ctx *parent)
         return NULL;
     }
     memcpy(c->request_id, parent->request_id, sizeof(c->request_id));
-    memcpy(c->traceparent, parent->traceparent, sizeof(c->traceparent));
+    /* a nested call's span is a child of the span running on parent (or,
+     * outside dispatch, of parent's own caller) */
+    c->trace = parent->trace;
+    if (memcmp(parent->trace.span_id, zero_span, sizeof zero_span) != 0)
+        memcpy(c->trace.parent_id, parent->trace.span_id, sizeof c->trace.parent_id);
+    memset(c->trace.span_id, 0, sizeof c->trace.span_id);
+    if (parent->tracestate != NULL && (c->tracestate = strdup(parent->tracestate)) == NULL) {
+        json_decref(c->principal);
+        free(c->token);
+        free(c);
+        return NULL;
+    }
     memcpy(c->client, parent->client, sizeof(c->client));
     return c;
 }
@@ -100,6 +113,7 @@ void keel__ctx_free(keel_ctx *ctx)
     json_decref(ctx->principal);
     json_decref(ctx->errfields);
     free(ctx->token);
+    free(ctx->tracestate);
     free(ctx->errmsg);
     free(ctx);
 }
@@ -167,17 +181,36 @@ const char *keel__ctx_token(const keel_ctx *ctx)
     return ctx->token;
 }
 
-void keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp)
+int keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp)
 {
-    if (tp == NULL || strlen(tp) >= sizeof(ctx->traceparent))
-        ctx->traceparent[0] = '\0';
-    else
-        snprintf(ctx->traceparent, sizeof(ctx->traceparent), "%s", tp);
+    /* invalid: a new trace starts at the first span (W3C §3.2) */
+    return keel__traceparent_parse(tp, &ctx->trace);
 }
 
-const char *keel__ctx_traceparent(const keel_ctx *ctx)
+void keel__ctx_set_tracestate(keel_ctx *ctx, const char *ts)
 {
-    return ctx->traceparent[0] ? ctx->traceparent : NULL;
+    free(ctx->tracestate);
+    ctx->tracestate = NULL;
+    /* kept only beside a valid traceparent, and whole or not at all */
+    if (ts != NULL && ts[0] != '\0' && ctx->trace.valid && strlen(ts) <= KEEL_TRACESTATE_MAX
+        && strpbrk(ts, "\r\n") == NULL)
+        ctx->tracestate = strdup(ts);  /* ENOMEM: the state is dropped, the call goes on */
+}
+
+int keel__ctx_traceparent(const keel_ctx *ctx, char *out, size_t len)
+{
+    const keel_trace_ctx *t = &ctx->trace;
+    if (!t->valid || len < KEEL_TRACEPARENT_LEN)
+        return -1;
+    /* the current span is the parent of whatever the callee does */
+    keel__traceparent_format(t->trace_id, memcmp(t->span_id, zero_span, 8) != 0 ? t->span_id
+                             : t->parent_id, t->flags, out);
+    return memcmp(out + 36, "0000000000000000", 16) == 0 ? -1 : 0;
+}
+
+const char *keel__ctx_tracestate(const keel_ctx *ctx)
+{
+    return ctx->tracestate;
 }
 
 keel_module_ctx *keel_ctx_module(keel_ctx *ctx)

@@ -115,15 +115,33 @@ static int keel_route_to(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *
     }
 }
 
-/* Routes one call and counts it: calls, errors by code and latency by the
- * transport the call arrived on (metrics-internal.h). */
+/* The span kind of a call: one made to another process is the client
+ * side; one that arrived from outside (HTTP, a keel peer) the server side. */
+static keel_span_kind keel_span_kind_of(const keel_ctx *ctx, const keel_module_ctx *mc)
+{
+    if (mc->place == KEEL_PLACE_REMOTE)
+        return KEEL_SPAN_CLIENT;
+    if (ctx->tr == KEEL_TR_HTTP || ctx->tr == KEEL_TR_REMOTE)
+        return KEEL_SPAN_SERVER;
+    return KEEL_SPAN_INTERNAL;
+}
+
+/* Routes one call, counts it (calls, errors by code and latency by the
+ * transport the call arrived on, metrics-internal.h) and makes its span:
+ * a new span id on ctx, so nested and remote calls name it as parent. */
 static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
                       const json_t *in, json_t **out)
 {
     int slot = mc->methods[m - mc->desc->methods].metric_slot;
-    int64_t t0 = keel__now_ns();
-    int rc = keel_route_to(ctx, mc, m, in, out);
+    keel_span_live span;
+    int64_t t0;
+    int rc;
+
+    keel__trace_begin(ctx, &span);
+    t0 = keel__now_ns();
+    rc = keel_route_to(ctx, mc, m, in, out);
     keel__metrics_call(slot, ctx->tr, rc, keel__now_ns() - t0);
+    keel__trace_end(ctx, &span, mc->desc->name, m->name, keel_span_kind_of(ctx, mc), rc);
     return rc;
 }
 

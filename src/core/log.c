@@ -154,7 +154,8 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
     char msg[2048], line[4096], ts[40];
     size_t o = 0;
     int json;
-    const char *rid = NULL, *tp = NULL;
+    const char *rid = NULL;
+    char tid[33] = "", sid[17] = "";
     keel_log_buf *b;
 
     if (lvl < keel_log_min || lvl >= KEEL_LOG_OFF)
@@ -163,7 +164,12 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
     keel_log_stamp(ts);
     if (ctx != NULL) {
         rid = ctx->request_id[0] ? ctx->request_id : NULL;
-        tp = ctx->traceparent[0] ? ctx->traceparent : NULL;
+        if (ctx->trace.valid) {
+            static const uint8_t zero[8];
+            keel__trace_hex(ctx->trace.trace_id, 16, tid);
+            if (memcmp(ctx->trace.span_id, zero, sizeof zero) != 0)
+                keel__trace_hex(ctx->trace.span_id, 8, sid);
+        }
         if (module == NULL && ctx->mc != NULL)
             module = ctx->mc->desc->name;
     }
@@ -177,8 +183,10 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
             o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"module\":\"%s\"", module);
         if (rid != NULL)
             o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"request_id\":\"%s\"", rid);
-        if (tp != NULL && strlen(tp) >= 35)
-            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"trace_id\":\"%.32s\"", tp + 3);
+        if (tid[0])
+            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"trace_id\":\"%s\"", tid);
+        if (sid[0])
+            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"span_id\":\"%s\"", sid);
         o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"msg\":\"");
         o = keel_json_escape(line, o, sizeof(line), msg);
         o += (size_t)snprintf(line + o, sizeof(line) - o, "\"}\n");

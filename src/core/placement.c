@@ -68,6 +68,21 @@ static int keel_check_sync(const char *v, char *err, size_t errlen)
     return KEEL_ECONFIG;
 }
 
+/* trace_sample is a ratio (a string key: the config has no real type). */
+static int keel_check_sample(const keel_config *cfg, char *err, size_t errlen)
+{
+    const char *v = keel__config_get(cfg, NULL, "trace_sample");
+    char *end = NULL;
+    double r = v != NULL ? strtod(v, &end) : -1;
+    if (v == NULL || end == v || *end != '\0' || !(r >= 0 && r <= 1)) {
+        snprintf(err, errlen, "trace_sample=%s (%s): use a ratio from 0 to 1", v ? v : "",
+                 keel__config_source_name(keel__config_source(cfg, NULL, "trace_sample")));
+        return KEEL_ECONFIG;
+    }
+    keel__trace_set_sample(r);
+    return 0;
+}
+
 int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
                        const char *const *flags, char *err, size_t errlen)
 {
@@ -107,6 +122,8 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     if ((rc = keel__rt_principal_config(rt, err, errlen)) != 0)
         return rc;
     keel__metrics_set_enabled(keel__config_bool(rt->cfg, NULL, "metrics"));
+    if ((rc = keel_check_sample(rt->cfg, err, errlen)) != 0)
+        return rc;
     rt->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
     rt->check_output = keel__config_bool(rt->cfg, NULL, "check_output");
     rt->store_opts.busy_ms = (int)keel__config_int(rt->cfg, NULL, "store_busy_ms");

@@ -122,9 +122,17 @@ void      keel__ctx_set_peer_principal_new(keel_ctx *ctx, json_t *principal);
  * modules as Authorization so the callee can check the same caller. */
 int         keel__ctx_set_token(keel_ctx *ctx, const char *token);
 const char *keel__ctx_token(const keel_ctx *ctx);
-/* W3C traceparent carried through nested and remote calls (copied). */
-void      keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp);
-const char *keel__ctx_traceparent(const keel_ctx *ctx);
+/* W3C trace context of an incoming call (trace-internal.h): traceparent
+ * parsed (0, or -1 when invalid: ignored, a new trace starts), tracestate
+ * kept as it came (dropped when longer than 512 or without a valid
+ * traceparent; set it after the traceparent). */
+int       keel__ctx_set_traceparent(keel_ctx *ctx, const char *tp);
+void      keel__ctx_set_tracestate(keel_ctx *ctx, const char *ts);
+/* The traceparent to send on an outgoing call from ctx: its trace with the
+ * current span as parent, into out (>= 56 bytes).  0, or -1 when ctx has
+ * no trace. */
+int       keel__ctx_traceparent(const keel_ctx *ctx, char *out, size_t len);
+const char *keel__ctx_tracestate(const keel_ctx *ctx);
 
 /* The error body for err: {"error":{"code":…,"message":…, <fields>}} — the
  * message is the ctx detail if any, else keel_strerror(err).  New ref. */

@@ -706,15 +706,28 @@ static void test_call_ok(void **state)
     json_t *in = json_pack("{s:s, s:i}", "msg", "hi", "n", 7), *out = NULL;
     json_t *st;
 
-    keel__ctx_set_traceparent(f->ctx, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    assert_int_equal(keel__ctx_set_traceparent(f->ctx, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), 0);
+    keel__ctx_set_tracestate(f->ctx, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
     assert_int_equal(keel_call(f->ctx, "trem", "echo", in, &out), 0);
     assert_true(json_equal(in, out));
     assert_non_null(strstr(f->s->last_head, "POST /v1/trem/echo HTTP/1.1"));
     assert_non_null(strstr(f->s->last_head, "X-Request-Id: r-test-remote\r\n"));
     assert_non_null(strstr(f->s->last_head, "X-Keel-Caller: keel\r\n"));
     assert_non_null(strstr(f->s->last_head, "Content-Type: application/json\r\n"));
-    assert_non_null(strstr(f->s->last_head,
-                           "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    {
+        /* same trace, sampled; the parent is the span of this hop (W3C:
+         * each participant sends its own span id as parent-id), not the
+         * caller's; tracestate travels unchanged */
+        const char *tp = strstr(f->s->last_head, "traceparent: 00-0af7651916cd43dd8448eb211c80319c-");
+        assert_non_null(tp);
+        tp += strlen("traceparent: 00-0af7651916cd43dd8448eb211c80319c-");
+        assert_true(strspn(tp, "0123456789abcdef") == 16);
+        assert_memory_not_equal(tp, "b7ad6b7169203331", 16);
+        assert_memory_not_equal(tp, "0000000000000000", 16);
+        assert_memory_equal(tp + 16, "-01\r\n", 5);
+        assert_non_null(strstr(f->s->last_head,
+                               "tracestate: congo=t61rcWkgMzE,rojo=00f067aa0ba902b7\r\n"));
+    }
     assert_null(strstr(f->s->last_head, "Authorization:"));   /* no caller token: none sent */
     {
         const char *dl = strstr(f->s->last_head, "X-Keel-Deadline-Ms: ");
