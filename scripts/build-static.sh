@@ -32,7 +32,7 @@ done
 # ---- 1. every library the link needs must exist as a static archive --------
 # Ask pkg-config for the --static link line of what CMakeLists.txt links and
 # look each -lNAME up the way the compiler driver will.
-pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libargon2"
+pcs="libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libargon2 zlib"
 # ---- libpq (the PostgreSQL store) -------------------------------------------
 # CMakeLists.txt links Debian 12's libpq.a (libpq-dev) with libpgcommon.a and
 # libpgport.a (postgresql-server-dev-15, under `pg_config --pkglibdir`), TLS

@@ -81,17 +81,20 @@ typedef struct keel_http_worker {
     keel_pool    *pool;         /* borrowed, shared by every loop */
     keel_mailbox *mailbox;      /* owned by the loop: finished calls come back here */
     const atomic_int *stopping; /* borrowed: 1 once SIGTERM arrived (/readyz answers 503) */
+    const struct keel_http_limits *limits; /* borrowed: the server's (gzip bodies' caps) */
 } keel_http_worker;
 
 /* Limits the connection hook enforces (http_conn.c), one set per server. */
-typedef struct keel_http_limits {
+typedef struct keel_http_limits keel_http_limits;
+struct keel_http_limits {
     size_t  max_header;          /* request line + headers (KEEL_MAX_HEADER_BYTES) */
     int64_t max_body;            /* JSON bodies (KEEL_MAX_BODY) */
     int64_t max_upload;          /* KEEL_RAW_IN bodies (KEEL_MAX_UPLOAD) */
     int64_t request_timeout_ms;  /* head + body of one request (KEEL_REQUEST_TIMEOUT_MS) */
     int     max_connections;     /* per process (KEEL_MAX_CONNECTIONS), 0 = no cap */
     int64_t max_inflight;        /* declared bodies being received or handled, 0 = no cap */
-} keel_http_limits;
+    int64_t max_gzip_ratio;      /* decoded / compressed size of a gzip body (KEEL_MAX_GZIP_RATIO) */
+};
 
 /* What one evhttp (one listener) serves. */
 typedef struct keel_http_scope {
@@ -159,6 +162,41 @@ typedef struct keel_http_body {
  * parameter), KEEL_ENOMEM — with the detail on ctx.  Any thread. */
 int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
                           const keel_http_body *b, json_t **in);
+
+/* ---- gzip bodies (http_gzip.c) ------------------------------------------------ */
+
+/* The body limit of method m: its descriptor's max_body, else KEEL_MAX_UPLOAD
+ * for KEEL_RAW_IN methods and KEEL_MAX_BODY for JSON ones (m NULL: the latter). */
+int64_t keel__http_method_limit(const keel_http_limits *lim, const keel_method *m);
+
+/* Caps of one gzip decode. */
+typedef struct keel_gunzip_limits {
+    int64_t       max_out;       /* decoded bytes, 0 = none */
+    const char   *max_out_name;  /* for the message: "KEEL_MAX_UPLOAD" */
+    int64_t       max_ratio;     /* decoded / compressed, 0 = none (never below 1 MiB decoded) */
+    atomic_llong *inflight;      /* the output's growth is reserved here, or NULL */
+    int64_t       max_inflight;  /* budget for *inflight, 0 = none */
+} keel_gunzip_limits;
+
+/* Decodes the gzip stream in[0..inlen) (one or more members, nothing after
+ * them) into *out (malloc'd, caller frees; not NUL-terminated), checking the
+ * caps while the output grows.  *reserved: bytes added to lim->inflight,
+ * released with keel__http_gunzip_release when *out is freed.  0;
+ * KEEL_ETOOBIG (a cap: msg names it), KEEL_EINVAL (corrupt, truncated,
+ * trailing bytes: msg says which), KEEL_EUNAVAIL (in-flight budget),
+ * KEEL_ENOMEM.  On error nothing is held.  Any thread. */
+int keel__http_gunzip(const void *in, size_t inlen, const keel_gunzip_limits *lim, char **out,
+                      size_t *outlen, int64_t *reserved, char *msg, size_t msglen);
+void keel__http_gunzip_release(const keel_gunzip_limits *lim, int64_t reserved);
+
+/* Worker thread, before keel__http_read_input: a body sent with
+ * Content-Encoding: gzip (cenc) or Content-Type: application/gzip to a
+ * KEEL_RAW_IN method is replaced by its decoded bytes (owned by ctx's arena,
+ * with its in-flight reservation); application/gzip becomes the method's
+ * first raw type.  Any other encoding, or gzip for a JSON method: KEEL_EMEDIA.
+ * Errors as keel__http_gunzip, with the detail (and "limit") on ctx. */
+int keel__http_decode_body(keel_ctx *ctx, const keel_method *m, const keel_http_limits *lim,
+                           const char *cenc, keel_http_body *b);
 
 /* evhttp generic callback: arg is a keel_http_scope.  Answers every request
  * (JSON body, X-Request-Id) and logs one line — at once, or when the call

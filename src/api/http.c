@@ -242,6 +242,7 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
         lp->scope[li].worker = &lp->w;
         lp->scope[li].module = srv->modules[li];
         lp->scope[li].limits = &srv->limits;
+        lp->w.limits = &srv->limits;
         /* the hook refuses first, in JSON; evhttp's own caps sit above it */
         evhttp_set_max_body_size(h, (ev_ssize_t)srv->evhttp_max_body);
         evhttp_set_max_headers_size(h, (ev_ssize_t)srv->limits.max_header + 4096);

@@ -48,6 +48,7 @@ typedef struct http_call {
     struct evbuffer          *body;   /* moved out of req */
     char                     *ctype;  /* copies, may be NULL */
     char                     *query;
+    char                     *cenc;   /* Content-Encoding */
     keel_http_answer           reply;
     int64_t                   t0_ns;
     char                      path[160];
@@ -62,6 +63,7 @@ static void call_free(http_call *c)
         evbuffer_free(c->body);
     free(c->ctype);
     free(c->query);
+    free(c->cenc);
     free(c->reply.text);
     free(c);
 }
@@ -86,6 +88,11 @@ static void call_run(keel_job *job)
     b.query = c->query;
     if (!b.data) {
         rc = KEEL_ENOMEM;
+        goto out;
+    }
+    if (c->w->limits != NULL && (rc = keel__http_decode_body(ctx, c->m, c->w->limits, c->cenc, &b)) != 0) {
+        if (rc == KEEL_EUNAVAIL)
+            c->reply.retry_after = 1;
         goto out;
     }
     rc = keel__http_read_input(ctx, c->mc, c->m, &b, &in);
@@ -182,13 +189,14 @@ int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *ctype = evhttp_find_header(h, "Content-Type");
+    const char *cenc = evhttp_find_header(h, "Content-Encoding");
     const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     http_call *c = calloc(1, sizeof *c);
     evutil_socket_t fd;
     int rc = KEEL_ENOMEM;
 
     if (!c || !(c->body = evbuffer_new()) || (ctype && !(c->ctype = strdup(ctype)))
-        || (query && !(c->query = strdup(query)))
+        || (query && !(c->query = strdup(query))) || (cenc && !(c->cenc = strdup(cenc)))
         || evbuffer_add_buffer(c->body, evhttp_request_get_input_buffer(req)) != 0)
         goto fail;
     c->job.run = call_run;

@@ -25,6 +25,7 @@ static void http_limits(http_server *srv, keel_runtime *rt)
     l->request_timeout_ms = keel__config_int(cfg, NULL, "request_timeout_ms");
     l->max_connections = (int)keel__config_int(cfg, NULL, "max_connections");
     l->max_inflight = keel__config_int(cfg, NULL, "max_inflight_bytes");
+    l->max_gzip_ratio = keel__config_int(cfg, NULL, "max_gzip_ratio");
     srv->evhttp_max_body = l->max_body > l->max_upload ? l->max_body : l->max_upload;
     for (i = 0; i < keel__rt_count(rt); i++) {
         const keel_module *d = keel_module_desc(keel__rt_at(rt, i));

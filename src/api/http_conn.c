@@ -75,9 +75,7 @@ static int64_t route_limit(http_conn *c, const conn_head *h)
         return lim->max_body;
     if ((mc = keel__rt_find(c->sc->worker->rt, mod)) == NULL || (m = keel__mc_method(mc, meth)) == NULL)
         return lim->max_body;
-    if (m->max_body > 0)
-        return (int64_t)m->max_body;
-    return (m->flags & KEEL_RAW_IN) ? lim->max_upload : lim->max_body;
+    return keel__http_method_limit(lim, m);
 }
 
 static int is_probe(const conn_head *h)

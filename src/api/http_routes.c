@@ -304,7 +304,11 @@ static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx 
         rc = KEEL_ENOMEM;
         goto out;
     }
-    rc = keel__http_read_input(ctx, mc, m, &b, &in);
+    /* a cheap method is never a raw upload: any Content-Encoding is a 415 here */
+    rc = keel__http_decode_body(ctx, m, sc->limits, evhttp_find_header(
+             evhttp_request_get_input_headers(req), "Content-Encoding"), &b);
+    if (rc == 0)
+        rc = keel__http_read_input(ctx, mc, m, &b, &in);
     if (rc != 0)
         goto out;
     rc = keel__call_root(ctx, module, method, in, &out);

@@ -25,6 +25,8 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "largest JSON request body in bytes (413 before it is read)"},
     {.name = "max_upload", .type = KEEL_CFG_INT, .def = "268435456", .min = 1024, .max = 4294967296LL,
      .help = "largest raw upload (text/csv methods) in bytes"},
+    {.name = "max_gzip_ratio", .type = KEEL_CFG_INT, .def = "200", .min = 0, .max = 100000,
+     .help = "a gzip upload may expand at most this many times its size (past 1 MiB; 0 = no ratio cap)"},
     {.name = "max_header_bytes", .type = KEEL_CFG_INT, .def = "16384", .min = 1024, .max = 1048576,
      .help = "request line + headers in bytes (431/414 beyond)"},
     {.name = "request_timeout_ms", .type = KEEL_CFG_INT, .def = "30000", .min = 100, .max = 3600000,
