@@ -58,8 +58,12 @@ enum keel_method_flags {
      * compute on their input, never block and never call another module
      * (echo).  Everything else runs on a worker (docs/http.md). */
     KEEL_CHEAP      = 1u << 6,
-    KEEL_BODY_ONLY  = 1u << 7  /* input from the body only: a query string is a 400 (secrets
+    KEEL_BODY_ONLY  = 1u << 7, /* input from the body only: a query string is a 400 (secrets
                                   such as passwords and tokens must not land in access logs) */
+    /* May answer raw bytes (keel_ctx_set_output_raw) instead of its JSON output:
+     * a download.  raw_types then lists the media types it answers (OpenAPI);
+     * a method is KEEL_RAW_IN or KEEL_RAW_OUT, not both. */
+    KEEL_RAW_OUT    = 1u << 8
 };
 
 typedef struct keel_method {
@@ -70,7 +74,8 @@ typedef struct keel_method {
     const char  *in_schema;  /* JSON Schema text (keel subset, docs/schema.md); NULL = any object */
     const char  *out_schema; /* checked in debug/test builds only; NULL = unchecked */
     const char  *scope;      /* needed scope; NULL = "<module>:read" if READONLY else "<module>:write" */
-    const char  *raw_types;  /* KEEL_RAW_IN: accepted content types, comma separated ("text/csv") */
+    const char  *raw_types;  /* KEEL_RAW_IN: accepted content types, comma separated ("text/csv");
+                              * KEEL_RAW_OUT: the content types it answers */
     const char  *raw_field;  /* KEEL_RAW_IN: the JSON string field that carries the same text ("csv") */
     /* since ABI 2 */
     size_t       max_body;   /* largest HTTP body accepted, refused (413) before it is read;
@@ -272,6 +277,20 @@ int keel_ctx_error_field_new(keel_ctx *ctx, const char *key, json_t *value);
  * HTTP or a file given on the CLI.  Falls back to the string field raw_field
  * of in.  *data is borrowed for the life of ctx.  KEEL_EINVAL if neither. */
 int keel_ctx_input_text(keel_ctx *ctx, const json_t *in, const char **data, size_t *len);
+
+/* Raw answer of a KEEL_RAW_OUT method: the HTTP door sends these len bytes
+ * as the body with Content-Type ctype (and Content-Encoding encoding when not
+ * NULL, e.g. "gzip" — only when keel_ctx_accepts_gzip said so) instead of the
+ * JSON output; the CLI writes them to stdout.  The handler still returns its
+ * JSON output (what the bytes are: size, hash), which is all that in-process
+ * callers and keel peers (placement) receive.  data: stolen (free()d when
+ * the call ends, also on error).  0, KEEL_EINVAL (ctype or encoding too
+ * long), KEEL_EINTERNAL (the method is not KEEL_RAW_OUT). */
+int keel_ctx_set_output_raw(keel_ctx *ctx, void *data, size_t len, const char *ctype,
+                            const char *encoding);
+/* 1 when the HTTP client accepts a gzip-encoded answer (Accept-Encoding lists
+ * gzip without q=0), else 0 (CLI, in-process, other clients). */
+int keel_ctx_accepts_gzip(const keel_ctx *ctx);
 
 /* ---- calling other modules ---------------------------------------------- */
 

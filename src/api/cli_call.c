@@ -59,7 +59,19 @@ static int keel_cli_invoke(keel_runtime *rt, const char *owner, const char *modu
         keel__ctx_set_raw(ctx, raw, raw_len, "text/plain");
     rc = keel__call_root(ctx, module, method, in, &out);
     if (rc == 0) {
-        keel__cli_print_json(out);
+        /* a KEEL_RAW_OUT method's bytes (a download) go to stdout as they are */
+        size_t raw_out_len = 0;
+        const char *raw_ct, *raw_enc;
+        void *raw_out = keel__ctx_take_raw_out(ctx, &raw_out_len, &raw_ct, &raw_enc);
+        if (raw_out != NULL) {
+            if (fwrite(raw_out, 1, raw_out_len, stdout) != raw_out_len || fflush(stdout) != 0) {
+                fprintf(stderr, "keel: %s.%s: cannot write the answer to stdout\n", module, method);
+                rc = KEEL_EXIT_RUNTIME;
+            }
+            free(raw_out);
+        } else {
+            keel__cli_print_json(out);
+        }
     } else {
         snprintf(what, sizeof(what), "%s.%s", module, method);
         rc = keel__cli_fail(ctx, rc, what);

@@ -189,6 +189,10 @@ int keel__http_gunzip(const void *in, size_t inlen, const keel_gunzip_limits *li
                       size_t *outlen, int64_t *reserved, char *msg, size_t msglen);
 void keel__http_gunzip_release(const keel_gunzip_limits *lim, int64_t reserved);
 
+/* 1 when an Accept-Encoding value accepts gzip: lists gzip, x-gzip or *
+ * with a q-value other than 0 (RFC 9110 §12.5.3).  NULL = no. */
+int keel__http_accepts_gzip(const char *accept_encoding);
+
 /* Worker thread, before keel__http_read_input: a body sent with
  * Content-Encoding: gzip (cenc) or Content-Type: application/gzip to a
  * KEEL_RAW_IN method is replaced by its decoded bytes (owned by ctx's arena,
@@ -211,6 +215,11 @@ typedef struct keel_http_answer {
     char       *text;        /* owned: the JSON body (malloc'd), NULL = out of memory */
     const char *allow;       /* Allow header for 405, or NULL */
     int         retry_after; /* seconds for Retry-After, 0 = none */
+    /* a KEEL_RAW_OUT answer instead of text: owned bytes, sent as they are */
+    void       *raw;
+    size_t      raw_len;
+    char        raw_ctype[64];
+    char        raw_enc[16];  /* Content-Encoding, "" = none */
 } keel_http_answer;
 
 /* Fills r with the JSON error for err (ctx detail if ctx; "module" added to

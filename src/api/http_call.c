@@ -65,6 +65,7 @@ static void call_free(http_call *c)
     free(c->query);
     free(c->cenc);
     free(c->reply.text);
+    free(c->reply.raw);
     free(c);
 }
 
@@ -100,6 +101,18 @@ static void call_run(keel_job *job)
         goto out;
     rc = keel__call_root(ctx, module, c->m->name, in, &out);
     keel__metrics_ctx_bytes(ctx, b.len, 0); /* the reply's bytes: keel__http_send */
+    if (rc == 0 && (c->m->flags & KEEL_RAW_OUT) && !keel__ctx_is_peer(ctx)) {
+        /* a download: the bytes the handler left on ctx, not its JSON (a keel
+         * peer gets the JSON: the remote client speaks nothing else) */
+        const char *ct = NULL, *enc = NULL;
+        c->reply.raw = keel__ctx_take_raw_out(ctx, &c->reply.raw_len, &ct, &enc);
+        if (c->reply.raw != NULL) {
+            c->reply.status = 200;
+            snprintf(c->reply.raw_ctype, sizeof c->reply.raw_ctype, "%s", ct);
+            snprintf(c->reply.raw_enc, sizeof c->reply.raw_enc, "%s", enc ? enc : "");
+            goto out;
+        }
+    }
     if (rc == 0) {
         keel__http_answer_json(&c->reply, 200, out ? out : json_object());
         out = NULL;
@@ -199,6 +212,7 @@ int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel
         || (query && !(c->query = strdup(query))) || (cenc && !(c->cenc = strdup(cenc)))
         || evbuffer_add_buffer(c->body, evhttp_request_get_input_buffer(req)) != 0)
         goto fail;
+    keel__ctx_set_accept_gzip(ctx, keel__http_accepts_gzip(evhttp_find_header(h, "Accept-Encoding")));
     c->job.run = call_run;
     c->job.done = call_done;
     c->job.home = w->mailbox;

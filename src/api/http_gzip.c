@@ -314,3 +314,46 @@ int keel__http_decode_body(keel_ctx *ctx, const keel_method *m, const keel_http_
     }
     return 0;
 }
+
+int keel__http_accepts_gzip(const char *ae)
+{
+    int star = 0, gzip = -1;  /* -1: gzip not named */
+
+    while (ae != NULL && *ae != '\0') {
+        const char *e = ae, *semi;
+        char name[32];
+        size_t n;
+        int q_zero = 0;
+
+        while (*e != '\0' && *e != ',')
+            e++;
+        while (ae < e && (*ae == ' ' || *ae == '\t'))
+            ae++;
+        semi = memchr(ae, ';', (size_t)(e - ae));
+        n = (size_t)((semi ? semi : e) - ae);
+        while (n > 0 && (ae[n - 1] == ' ' || ae[n - 1] == '\t'))
+            n--;
+        if (semi != NULL) {
+            /* ;q=0, ;q=0.0, ;q=0.000 refuse; anything else accepts */
+            const char *q = semi + 1;
+            while (q < e && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q + 2 <= e && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+                q += 2;
+                q_zero = *q == '0';
+                for (q++; q_zero && q < e && *q != ' ' && *q != '\t'; q++)
+                    q_zero = *q == '.' || *q == '0';
+            }
+        }
+        if (n < sizeof name) {
+            memcpy(name, ae, n);
+            name[n] = '\0';
+            if (strcasecmp(name, "gzip") == 0 || strcasecmp(name, "x-gzip") == 0)
+                gzip = !q_zero;
+            else if (strcmp(name, "*") == 0)
+                star = !q_zero;
+        }
+        ae = *e ? e + 1 : e;
+    }
+    return gzip >= 0 ? gzip : star;
+}

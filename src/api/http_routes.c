@@ -464,8 +464,10 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     http_pending *p = malloc(sizeof *p);
     char ra[16];
 
-    /* the JSON text moves into the reply without a copy */
-    if (ob && r->text && evbuffer_add_reference(ob, r->text, strlen(r->text), body_free, NULL) == 0) {
+    /* the JSON text (or a raw answer's bytes) moves into the reply without a copy */
+    if (ob && r->raw && evbuffer_add_reference(ob, r->raw, r->raw_len, body_free, NULL) == 0) {
+        r->raw = NULL;
+    } else if (ob && r->text && evbuffer_add_reference(ob, r->text, strlen(r->text), body_free, NULL) == 0) {
         r->text = NULL;
         evbuffer_add(ob, "\n", 1); /* cosmetic: the body is whole JSON without it */
     } else {
@@ -473,7 +475,14 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
         if (ob)
             evbuffer_add_reference(ob, oom, sizeof oom - 1, NULL, NULL);
     }
-    evhttp_add_header(oh, "Content-Type", "application/json");
+    if (r->raw_ctype[0] && r->status == 200) {
+        evhttp_add_header(oh, "Content-Type", r->raw_ctype);
+        if (r->raw_enc[0])
+            evhttp_add_header(oh, "Content-Encoding", r->raw_enc);
+        evhttp_add_header(oh, "Vary", "Accept-Encoding");
+    } else {
+        evhttp_add_header(oh, "Content-Type", "application/json");
+    }
     if (ctx)
         evhttp_add_header(oh, "X-Request-Id", keel_ctx_request_id(ctx));
     if (r->allow)
@@ -505,6 +514,8 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
         evbuffer_free(ob);
     free(r->text);
     r->text = NULL;
+    free(r->raw);
+    r->raw = NULL;
 }
 
 void keel__http_request_cb(struct evhttp_request *req, void *arg)

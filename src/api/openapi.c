@@ -132,6 +132,17 @@ static json_t *operation(keel_module_ctx *mc, const keel_method *m)
                                     "content", "application/json", "schema",
                                     schema_of(m->out_schema, "{\"type\":\"object\"}"))
                         : json_pack("{s:s}", "description", "the method's output (no schema declared)"));
+    if ((m->flags & KEEL_RAW_OUT) && m->raw_types && (types = strdup(m->raw_types)) != NULL) {
+        /* a download answers its bytes (docs/modules.md "Raw answers") */
+        json_t *ok = json_object_get(responses, "200"), *c = json_object_get(ok, "content");
+        if (c == NULL && ok != NULL) {
+            c = json_object();
+            json_object_set_new(ok, "content", c);
+        }
+        for (t = strtok_r(types, ", ", &save); c && t; t = strtok_r(NULL, ", ", &save))
+            json_object_set_new(c, t, json_pack("{s:{s:s}}", "schema", "type", "string"));
+        free(types);
+    }
     for (e = err_rows; e->code; e++) {
         char st[8], name[16];
         if ((m->flags & KEEL_PUBLIC) && (e->http == 401 || e->http == 403))

@@ -69,6 +69,11 @@ struct keel_ctx {
     const char      *raw;          /* borrowed */
     size_t           raw_len;
     const char      *raw_ctype;
+    void            *raw_out;      /* owned: a KEEL_RAW_OUT answer (ctx_raw.c) */
+    size_t           raw_out_len;
+    char             raw_out_ctype[64];
+    char             raw_out_enc[16];
+    int              accept_gzip;  /* the HTTP client sent Accept-Encoding: gzip */
     char            *token;        /* bearer token of the caller, owned, may be NULL */
     char            *errmsg;       /* owned */
     json_t          *errfields;    /* owned object or NULL */

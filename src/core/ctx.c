@@ -110,6 +110,7 @@ void keel__ctx_free(keel_ctx *ctx)
     if (ctx == NULL)
         return;
     keel_arena_free(ctx->arena);
+    free(ctx->raw_out);
     json_decref(ctx->principal);
     json_decref(ctx->errfields);
     free(ctx->token);

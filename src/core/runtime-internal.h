@@ -110,6 +110,13 @@ void      keel__ctx_free(keel_ctx *ctx);
 keel_runtime *keel__ctx_runtime(keel_ctx *ctx);
 /* Raw body for KEEL_RAW_IN methods; data borrowed, must outlive ctx. */
 void      keel__ctx_set_raw(keel_ctx *ctx, const char *data, size_t len, const char *ctype);
+/* ctx_raw.c: the client accepts gzip answers (HTTP Accept-Encoding); and the
+ * raw answer a KEEL_RAW_OUT handler set, moved out of ctx (caller frees;
+ * NULL when none; *ctype / *enc borrowed from ctx, *enc NULL = none). */
+void      keel__ctx_set_accept_gzip(keel_ctx *ctx, int yes);
+void     *keel__ctx_take_raw_out(keel_ctx *ctx, size_t *len, const char **ctype, const char **enc);
+/* 1 when ctx's principal was forwarded by a keel peer (service token). */
+int       keel__ctx_is_peer(const keel_ctx *ctx);
 /* Makes mc the module "running" under ctx (a module's own CLI hook), so
  * keel_ctx_state / keel_ctx_store answer for it. */
 void      keel__ctx_set_callee(keel_ctx *ctx, keel_module_ctx *mc);

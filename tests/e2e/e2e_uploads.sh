@@ -91,4 +91,140 @@ http GET "$GU/healthz"
 expect_status "server G still healthy" 200
 keel_stop G
 
+# ---- a long session, stored and downloaded ----------------------------------
+# 1 h at 100 Hz (walk, trot, canter, walk: 21 MB of CSV) in a release build;
+# sanitizer and debug builds (KEEL_E2E_TIMING=0) check the same behaviour on
+# 10 minutes, a sixth of the bytes.  KEEL_UPLOADS_PLAN overrides (measuring).
+if [ "${KEEL_E2E_TIMING:-1}" = 1 ]; then
+    PLAN=${KEEL_UPLOADS_PLAN:-"walk:900,trot-left:900,canter-right:900,walk:900"}
+else
+    PLAN=${KEEL_UPLOADS_PLAN:-"walk:150,trot-left:150,canter-right:150,walk:150"}
+fi
+RATE=${KEEL_UPLOADS_RATE:-100}
+AUTH_ENV=(KEEL_AUTH_ARGON2_MEMORY_KIB=64 KEEL_AUTH_ARGON2_PASSES=1)
+if ! keel_serve S "${AUTH_ENV[@]}" KEEL_CALL_TIMEOUT_MS=300000 KEEL_REQUEST_TIMEOUT_MS=300000; then
+    fail "server S did not start"; e2e_done; exit 1
+fi
+B="http://127.0.0.1:$S/v1"
+J=(-H 'Content-Type: application/json')
+for who in rider stranger; do
+    http POST "$B/auth/register" "${J[@]}" -d '{"email":"'$who'@example.com","password":"hunter22"}'
+    expect_status "register $who" 200
+    http POST "$B/auth/login" "${J[@]}" -d '{"email":"'$who'@example.com","password":"hunter22"}'
+    expect_status "login $who" 200
+    printf -v "TOKEN_$who" '%s' "$(jget "$HTTP_BODY" token)"
+done
+A=(-H "Authorization: Bearer $TOKEN_rider")
+X=(-H "Authorization: Bearer $TOKEN_stranger")
+http POST "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d '{"name":"Endurance"}'
+expect_status "create horse" 200
+HORSE=$(jget "$HTTP_BODY" id)
+
+t0=$(date +%s%N)
+"$KEEL_BIN" compute synth --plan "$PLAN" --rate "$RATE" --seed 1 --out "$E2E_TMP/ride.csv"
+"$KEEL_BIN" compute synth --plan "$PLAN" --rate "$RATE" --seed 2 --out "$E2E_TMP/ride2.csv"
+gzip -c "$E2E_TMP/ride2.csv" >"$E2E_TMP/ride2.csv.gz"
+echo "# generated two sessions ($PLAN at $RATE Hz) and gzipped one in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+CSV_BYTES=$(stat -c %s "$E2E_TMP/ride.csv")
+GZ_BYTES=$(stat -c %s "$E2E_TMP/ride2.csv.gz")
+SHA1=$(sha256sum "$E2E_TMP/ride.csv" | cut -d' ' -f1)
+SHA2=$(sha256sum "$E2E_TMP/ride2.csv" | cut -d' ' -f1)
+SAMPLES=$(( $(wc -l <"$E2E_TMP/ride.csv") - 1 ))
+
+upload() {  # upload NAME STARTED_AT [curl args…]: sets SID, MS
+    local name=$1 at=$2; shift 2
+    local t0; t0=$(date +%s%N)
+    http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=$at" "${A[@]}" "$@"
+    MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+    expect_status "$name" 200
+    SID=$(jget "$HTTP_BODY" session_id)
+}
+upload "upload the plain CSV ($CSV_BYTES bytes)" 2026-05-01T08:00:00Z \
+    -H 'Content-Type: text/csv' --data-binary @"$E2E_TMP/ride.csv"
+SID1=$SID; MS1=$MS
+expect_eq "plain: content_hash is the CSV's SHA-256" "$(jget "$HTTP_BODY" content_hash)" "$SHA1"
+expect_eq "plain: bytes" "$(jget "$HTTP_BODY" bytes)" "$CSV_BYTES"
+expect_eq "plain: summary of every sample" "$(jget "$HTTP_BODY" summary.samples)" "$SAMPLES"
+upload "upload the other session gzipped ($GZ_BYTES bytes on the wire)" 2026-05-02T08:00:00Z \
+    -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @"$E2E_TMP/ride2.csv.gz"
+SID2=$SID; MS2=$MS
+expect_eq "gzip: content_hash is the uncompressed CSV's SHA-256" "$(jget "$HTTP_BODY" content_hash)" "$SHA2"
+expect_eq "gzip: bytes are the uncompressed size" "$(jget "$HTTP_BODY" bytes)" "$(stat -c %s "$E2E_TMP/ride2.csv")"
+echo "# upload + summary: plain $MS1 ms, gzip $MS2 ms"
+gzip -c "$E2E_TMP/ride.csv" >"$E2E_TMP/ride.csv.gz"
+http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-05-03T08:00:00Z" "${A[@]}" \
+    -H 'Content-Type: application/gzip' --data-binary @"$E2E_TMP/ride.csv.gz"
+expect_status "the first session again, as a .csv.gz: the same file" 409
+expect_eq "…found by the uncompressed hash" "$(jget "$HTTP_BODY" error.session_id)" "$SID1"
+
+http POST "$B/riding/get_session" "${A[@]}" "${J[@]}" -d '{"session_id":'"$SID2"'}'
+expect_status "get_session of the gzipped upload" 200
+expect_eq "its summary covers every sample" "$(jget "$HTTP_BODY" summary.samples)" \
+    "$(( $(wc -l <"$E2E_TMP/ride2.csv") - 1 ))"
+
+# downloads: plain, gzip decoded by curl, and the gzip bytes as sent
+t0=$(date +%s%N)
+curl -sS -o "$E2E_TMP/dl1.csv" -D "$E2E_TMP/dl1.h" -X POST "${A[@]}" "$B/riding/get_session_csv?session_id=$SID1"
+echo "# download plain: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+expect_contains "download: text/csv" "$(tr -d '\r' <"$E2E_TMP/dl1.h")" "Content-Type: text/csv"
+expect_eq "download plain: the same SHA-256" "$(sha256sum <"$E2E_TMP/dl1.csv" | cut -d' ' -f1)" "$SHA1"
+t0=$(date +%s%N)
+curl -sS --compressed -o "$E2E_TMP/dl2.csv" -D "$E2E_TMP/dl2.h" "${A[@]}" "${J[@]}" \
+    -d '{"session_id":'"$SID2"'}' "$B/riding/get_session_csv"
+echo "# download gzip: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+expect_contains "download with Accept-Encoding: gzip is gzip-encoded" "$(tr -d '\r' <"$E2E_TMP/dl2.h")" \
+    "Content-Encoding: gzip"
+expect_eq "download gzip: the same SHA-256 once decoded" "$(sha256sum <"$E2E_TMP/dl2.csv" | cut -d' ' -f1)" "$SHA2"
+curl -sS -o "$E2E_TMP/dl3.gz" -H 'Accept-Encoding: gzip' "${A[@]}" "${J[@]}" \
+    -d '{"session_id":'"$SID1"'}' "$B/riding/get_session_csv"
+expect_eq "the gzip bytes gunzip to the first CSV" "$(gzip -dc "$E2E_TMP/dl3.gz" | sha256sum | cut -d' ' -f1)" "$SHA1"
+STORED=$(stat -c %s "$E2E_TMP/dl3.gz")
+echo "# stored gzip member: $STORED bytes for $CSV_BYTES bytes of CSV"
+
+# a stranger: the answer for a session that does not exist, word for word
+http POST "$B/riding/get_session_csv" "${X[@]}" "${J[@]}" -d '{"session_id":'"$SID1"'}'
+expect_status "a stranger downloads the rider's CSV" 404
+STRANGER=$(jget "$HTTP_BODY" error.message)
+http POST "$B/riding/get_session_csv" "${X[@]}" "${J[@]}" -d '{"session_id":999999}'
+expect_status "a session that does not exist" 404
+expect_eq "the stranger's answer is the missing session's" \
+    "${STRANGER/$SID1/N}" "$(jget "$HTTP_BODY" error.message | sed 's/999999/N/')"
+http POST "$B/riding/get_session_csv" "${J[@]}" -d '{"session_id":'"$SID1"'}'
+expect_status "no token" 401
+
+# a body over KEEL_MAX_UPLOAD (256 MiB): 300 MiB announced, 1 KiB sent — the
+# 413 comes before the body is read, so at once
+out=$(python3 - "$S" "$TOKEN_rider" "$HORSE" <<'PY'
+import socket, sys, time
+port, token, horse = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+t0 = time.monotonic()
+s.sendall(("POST /v1/riding/upload_session?horse_id=%s&started_at=2026-05-04T08:00:00Z HTTP/1.1\r\n"
+           "Host: x\r\nAuthorization: Bearer %s\r\nContent-Type: text/csv\r\n"
+           "Content-Length: %d\r\n\r\n" % (horse, token, 300 << 20)).encode() + b"t,ax\n" * 200)
+data = b""
+while b"\r\n\r\n" not in data:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print(data.split(b"\r\n")[0].decode(), int((time.monotonic() - t0) * 1000))
+PY
+)
+expect_contains "300 MiB announced: refused" "$out" " 413 "
+ms=${out##* }
+if [ "${KEEL_E2E_TIMING:-1}" != 1 ] || [ "$ms" -lt 2000 ]; then ok "…before the body is read (${ms} ms)"
+else fail "the 413 took ${ms} ms"; fi
+
+head -c 100000000 /dev/zero | gzip -9 >"$E2E_TMP/bomb100.gz"
+http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-05-05T08:00:00Z" "${A[@]}" \
+    -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' --data-binary @"$E2E_TMP/bomb100.gz"
+expect_status "a gzip bomb as a session (100 KB → 100 MB)" 413
+expect_contains "…named as a bomb" "$HTTP_BODY" "decompression bomb"
+http POST "$B/riding/list_sessions" "${A[@]}" "${J[@]}" -d '{"horse_id":'"$HORSE"'}'
+expect_eq "two sessions stored, nothing from the refused ones" \
+    "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["sessions"]))' "$HTTP_BODY")" 2
+echo "# server peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/"$S_PID"/status)"
+keel_stop S
+
 e2e_done

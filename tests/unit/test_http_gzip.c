@@ -277,6 +277,29 @@ static void test_inflight_budget(void **state)
     free(z);
 }
 
+/* RFC 9110 §12.5.3: a coding is acceptable unless its qvalue is 0; "*"
+ * stands for any coding not named; identity is not gzip. */
+static void test_accept_encoding(void **state)
+{
+    (void)state;
+    assert_int_equal(keel__http_accepts_gzip(NULL), 0);
+    assert_int_equal(keel__http_accepts_gzip(""), 0);
+    assert_int_equal(keel__http_accepts_gzip("gzip"), 1);
+    assert_int_equal(keel__http_accepts_gzip("deflate, gzip"), 1);       /* curl --compressed */
+    assert_int_equal(keel__http_accepts_gzip("gzip, deflate, br, zstd"), 1);
+    assert_int_equal(keel__http_accepts_gzip("GZIP;q=0.5"), 1);
+    assert_int_equal(keel__http_accepts_gzip("x-gzip"), 1);
+    assert_int_equal(keel__http_accepts_gzip("identity"), 0);
+    assert_int_equal(keel__http_accepts_gzip("br, deflate"), 0);
+    assert_int_equal(keel__http_accepts_gzip("gzip;q=0"), 0);
+    assert_int_equal(keel__http_accepts_gzip("gzip; q=0.000"), 0);
+    assert_int_equal(keel__http_accepts_gzip("gzip;q=0.001"), 1);
+    assert_int_equal(keel__http_accepts_gzip("*"), 1);
+    assert_int_equal(keel__http_accepts_gzip("*;q=0"), 0);
+    assert_int_equal(keel__http_accepts_gzip("*, gzip;q=0"), 0);         /* named beats * */
+    assert_int_equal(keel__http_accepts_gzip("gzipx, x"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_ratio_floor),
         cmocka_unit_test(test_member_bomb),
         cmocka_unit_test(test_inflight_budget),
+        cmocka_unit_test(test_accept_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
  *   riding_upload.c     upload_session: hash, de-duplicate, summarize, store
  *   riding_sessions.c   list / get / delete sessions, horse_trend
  *   riding_summarize.c  the one place that asks compute for a summary
+ *   riding_csv.c        the stored raw CSV: gzip in, plain or gzip out; get_session_csv
  * Used by the module and its unit tests only.
  */
 #ifndef RIDING_RIDING_INTERNAL_H
@@ -109,6 +110,22 @@ int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summar
 /* compute trend over sessions (borrowed array of {horse_id,date,summary}). */
 int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out);
 
+/* ---- riding_csv.c -------------------------------------------------------- */
+
+/* The CSV gzip-compressed, as the base64 JSON string a BLOB/BYTEA parameter
+ * takes (keel/store.h).  *b64 new reference.  0, KEEL_EBADDATA (csv is not
+ * valid UTF-8), KEEL_ENOMEM. */
+int riding_csv_pack(const char *csv, size_t len, json_t **b64);
+
+/* The stored CSV of session_id as who sees it (another user's session, or a
+ * missing one: KEEL_ENOTFOUND "session N not found", as get_session).  With
+ * gzip_ok and a gzip row, *data is the stored gzip member as it is
+ * (*is_gzip = 1); else the plain CSV, decompressed into one buffer of its
+ * exact size.  *data malloc'd (caller frees).  KEEL_ESTORE when the stored
+ * bytes do not decode to the recorded size. */
+int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int64_t session_id,
+                       int gzip_ok, char **data, size_t *len, int *is_gzip);
+
 /* ---- handlers ------------------------------------------------------------ */
 
 int riding_h_create_rider(keel_ctx *ctx, const json_t *in, json_t **out);
@@ -119,6 +136,7 @@ int riding_h_list_horses(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_list_sessions(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out);
+int riding_h_get_session_csv(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_delete_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_share_horse(keel_ctx *ctx, const json_t *in, json_t **out);

@@ -6,8 +6,9 @@
  * SHA-256 of the CSV → same file for the
  * same horse already stored? 409 already_exists with the existing session_id
  * → summary from compute (riding_summarize; a malformed CSV returns compute's
- * bad_data with its row and stores nothing) → session row and raw CSV in one
- * transaction, so a failure leaves neither.
+ * bad_data with its row and stores nothing) → session row and raw CSV
+ * (gzip-compressed, riding_csv.c) in one transaction, so a failure leaves
+ * neither.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ static int check_duplicate(keel_ctx *ctx, keel_store *st, int64_t horse_id, cons
 struct upload_job {
     json_t     *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now,
                              uploaded_by|null] */
-    json_t     *csv;      /* JSON string of the raw CSV */
+    json_t     *csv;      /* the raw CSV as gzip, base64 (riding_csv_pack) */
     json_int_t  id;       /* out */
 };
 
@@ -81,8 +82,8 @@ static int upload_tx(keel_store *st, void *arg)
         rc = KEEL_ENOMEM;
         goto out;
     }
-    rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv) VALUES ($1, $2)",
-                         params, NULL);
+    rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv, encoding, csv_gz) "
+                         "VALUES ($1, '', 'gzip', $2)", params, NULL);
 out:
     json_decref(params);
     json_decref(rows);
@@ -98,15 +99,17 @@ int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
     char *summary_text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
     int rc;
 
-    job.csv = json_stringn(csv, len);
+    /* compressed before the transaction: the store's write lock is not held
+     * while zlib works */
+    rc = riding_csv_pack(csv, len, &job.csv);
+    if (rc != 0) {
+        free(summary_text);
+        return rc;  /* KEEL_EBADDATA: not valid UTF-8 */
+    }
     job.session = json_pack("[I,o,s,s,I,s?,I,o]", (json_int_t)horse_id,
                             rider_id > 0 ? json_integer(rider_id) : json_null(), started_at, hash,
                             (json_int_t)len, summary_text, (json_int_t)riding_now(),
                             uploaded_by > 0 ? json_integer(uploaded_by) : json_null());
-    if (job.csv == NULL) {
-        rc = KEEL_EBADDATA;  /* not valid UTF-8 */
-        goto out;
-    }
     if (job.session == NULL || (summary != NULL && summary_text == NULL)) {
         rc = KEEL_ENOMEM;
         goto out;

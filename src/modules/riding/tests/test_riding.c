@@ -306,9 +306,9 @@ static void test_upload_stores_summary(void **state)
     json_decref(out);
     assert_int_equal(fake_calls, 1);
 
-    /* the raw CSV is kept, byte for byte */
+    /* the raw CSV is kept compressed (byte for byte: test_session_csv) */
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
-                                   "WHERE csv = '" CSV_A "'"), 1);
+                                   "WHERE encoding = 'gzip' AND csv = '' AND csv_gz IS NOT NULL"), 1);
 
     snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
     assert_int_equal(call(f, "get_session", in, &out), 0);
@@ -349,6 +349,121 @@ static void test_upload_stores_summary(void **state)
     /* layout pinned: version first, members appended */
     assert_int_equal(offsetof(riding_iface, session_summary), sizeof(void *));
     assert_int_equal(keel_module_riding.iface_version, RIDING_IFACE_VERSION);
+}
+
+/* get_session_csv as g_who: rc, and the raw answer (malloc'd, NULL when
+ * none) with its Content-Encoding ("" = none). */
+static int download(fix *f, json_int_t sid, int accept_gzip, char **raw, size_t *len, char *enc)
+{
+    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_HTTP, NULL, 0);
+    json_t *in = json_pack("{s:I}", "session_id", sid), *out = NULL;
+    const char *ct = NULL, *e = NULL;
+    int rc;
+
+    assert_non_null(ctx);
+    keel__ctx_set_principal_new(ctx, json_incref(g_who));
+    keel__ctx_set_accept_gzip(ctx, accept_gzip);
+    rc = keel__call_root(ctx, "riding", "get_session_csv", in, &out);
+    *raw = keel__ctx_take_raw_out(ctx, len, &ct, &e);
+    snprintf(enc, 16, "%s", e ? e : "");
+    if (rc == 0) {
+        assert_string_equal(ct, "text/csv; charset=utf-8");
+        assert_int_equal(json_integer_value(json_object_get(out, "bytes")), (json_int_t)*len);
+        assert_string_equal(json_string_value(json_object_get(out, "encoding")),
+                            e ? "gzip" : "identity");
+    }
+    json_decref(out);
+    json_decref(in);
+    keel__ctx_free(ctx);
+    return rc;
+}
+
+/* Upload, then download: the same bytes, plain or as a gzip member
+ * (RFC 1952: ID1 0x1f, ID2 0x8b; ISIZE, the last 4 bytes little-endian,
+ * is the uncompressed length); a stranger gets "not found" exactly as for
+ * a session that does not exist; a row stored before migration 0003
+ * (encoding 'identity', the text in csv) still reads. */
+static void test_session_csv(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet"), sid;
+    json_t *out = NULL, *body = NULL;
+    char in[160], enc[16], *raw = NULL, sql[200];
+    const unsigned char *z;
+    size_t len = 0;
+    json_t *b1, *b2;
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}",
+             (long long)h);
+    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
+    sid = json_integer_value(json_object_get(out, "session_id"));
+    json_decref(out);
+
+    assert_int_equal(download(f, sid, 0, &raw, &len, enc), 0);
+    assert_int_equal(len, strlen(CSV_A));
+    assert_memory_equal(raw, CSV_A, len);
+    assert_string_equal(enc, "");
+    free(raw);
+
+    assert_int_equal(download(f, sid, 1, &raw, &len, enc), 0);
+    assert_string_equal(enc, "gzip");
+    z = (const unsigned char *)raw;
+    assert_true(len > 18);
+    assert_int_equal(z[0], 0x1f);
+    assert_int_equal(z[1], 0x8b);
+    assert_int_equal(z[len - 4] | z[len - 3] << 8 | z[len - 2] << 16 | (unsigned)z[len - 1] << 24,
+                     strlen(CSV_A));
+    free(raw);
+
+    /* a stranger, and a missing session: the same answer */
+    as_user(f->b);
+    assert_int_equal(download(f, sid, 0, &raw, &len, enc), KEEL_ENOTFOUND);
+    assert_null(raw);
+    assert_int_equal(call_raw(f, "get_session_csv", "{\"session_id\":999}", NULL, &out, &body),
+                     KEEL_ENOTFOUND);
+    b1 = json_object_get(json_object_get(body, "error"), "message");
+    assert_string_equal(json_string_value(b1), "session 999 not found");
+    json_decref(body);
+    snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
+    assert_int_equal(call_raw(f, "get_session_csv", in, NULL, &out, &body), KEEL_ENOTFOUND);
+    b2 = json_object_get(json_object_get(body, "error"), "code");
+    assert_string_equal(json_string_value(b2), "not_found");
+    snprintf(sql, sizeof sql, "session %lld not found", (long long)sid);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"),
+                                                          "message")), sql);
+    json_decref(body);
+    as_user(f->a);
+
+    /* a row from before the migration */
+    snprintf(sql, sizeof sql, "UPDATE riding_session_data SET encoding = 'identity', csv = '%s', "
+             "csv_gz = NULL WHERE session_id = %lld", CSV_A, (long long)sid);
+    assert_int_equal(keel_store_exec(keel_module_store(keel__rt_find(f->t.rt, "riding")), sql,
+                                     NULL, NULL), 0);
+    assert_int_equal(download(f, sid, 1, &raw, &len, enc), 0);
+    assert_string_equal(enc, "");
+    assert_int_equal(len, strlen(CSV_A));
+    assert_memory_equal(raw, CSV_A, len);
+    free(raw);
+}
+
+/* A CSV that is not UTF-8 is refused, as when it became a JSON string. */
+static void test_upload_not_utf8(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    json_t *out = NULL;
+    char in[160];
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}",
+             (long long)h);
+    /* 0xC0 0xAF: an overlong "/" (RFC 3629 section 3 forbids it) */
+    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xc0\xaf\n", &out, NULL),
+                     KEEL_EBADDATA);
+    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xed\xa0\x80\n", &out, NULL),
+                     KEEL_EBADDATA);  /* a UTF-16 surrogate */
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 0);
+    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xc3\xa9\n", &out, NULL), 0);
+    json_decref(out);
 }
 
 static void test_duplicate_upload(void **state)
@@ -785,6 +900,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_riders_and_horses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_stores_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_upload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compute_failure_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
