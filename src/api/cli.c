@@ -13,6 +13,7 @@
 #include "api/http-internal.h"
 #include "core/events-internal.h"
 #include "api/remote-internal.h"
+#include "api/trace_export-internal.h"
 #include "core/store-internal.h"
 
 
@@ -79,11 +80,13 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
     keel_log(NULL, KEEL_LOG_INFO, "keel %s starting (%zu modules built in)", KEEL_VERSION, keel__rt_count(rt));
     /* the dispatcher starts after every module started (keel__cli_runtime),
      * and only here: one-shot commands never deliver events */
-    if ((rc = keel__events_start(rt, err, sizeof(err))) == 0)
+    if ((rc = keel__trace_export_start(rt, err, sizeof(err))) == 0
+        && (rc = keel__events_start(rt, err, sizeof(err))) == 0)
         rc = keel__http_serve(rt, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
     keel__events_stop(rt);   /* in-flight handlers finish before modules stop */
+    keel__trace_export_stop(); /* queued spans go out (bounded) before modules stop */
     keel_cli_release(rt);
     keel_log(NULL, KEEL_LOG_INFO, "stopped");
     return rc == 0 ? 0 : keel_exit_status(rc);

@@ -67,6 +67,7 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
 {
     keel__events *ev = w->ev;
     keel_ctx *ctx = NULL;
+    keel_span_live span;
     json_t *prin = NULL;
     char rid[96];
     const char *ptext = json_string_value(json_object_get(row, "payload"));
@@ -105,9 +106,13 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
     keel__ctx_set_callee(ctx, o->sub);
     if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
         keel__ctx_set_principal_new(ctx, prin);
+    /* a span of its own: a new (root) trace per delivery — the outbox does
+     * not keep the emitter's trace context */
+    keel__trace_begin(ctx, &span);
     rc = o->s->handler(ctx, &o->e);
     if (rc > 0)
         rc = KEEL_EINTERNAL;
+    keel__trace_end(ctx, &span, o->sub->desc->name, o->e.topic, KEEL_SPAN_CONSUMER, rc);
     if (rc != 0)
         snprintf(o->msg, sizeof o->msg, "%s: %s", keel_errname(rc),
                  keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));

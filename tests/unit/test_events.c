@@ -15,6 +15,7 @@
 
 #include "keel/keel.h"
 #include "core/events-internal.h"
+#include "core/trace-internal.h"
 #include "fakes/test_runtime.h"
 
 /* ---- the two test modules ---------------------------------------------- */
@@ -255,6 +256,37 @@ static void test_principal_travels(void **state)
     json_decref(p);
 }
 
+/* A delivery is a span: CONSUMER, named subscriber.topic, a root of its own
+ * trace (the outbox keeps no trace context). */
+static void test_delivery_span(void **state)
+{
+    fixture *f = *state;
+    json_t *p = json_pack("{si}", "n", 4343);
+    keel_span s[16];
+    static const uint8_t zero[8];
+    size_t n, i, found = 0;
+
+    keel__trace_set_sample(1);
+    assert_int_equal(keel__trace_queue_open(64), 0);
+    assert_int_equal(keel_emit(f->prod, prod_store(f), "prod.thing", p, "span"), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE n = 4343", 1), 1);
+    keel__events_stop(f->t.rt);
+    n = keel__trace_pop(s, 16);
+    for (i = 0; i < n; i++)
+        if (strcmp(s[i].module, "cons") == 0 && strcmp(s[i].method, "prod.thing") == 0) {
+            found++;
+            assert_int_equal(s[i].kind, KEEL_SPAN_CONSUMER);
+            assert_int_equal(s[i].transport, KEEL_TR_EVENT);
+            assert_int_equal(s[i].rc, 0);
+            assert_memory_equal(s[i].parent_id, zero, 8);
+            assert_memory_not_equal(s[i].span_id, zero, 8);
+        }
+    assert_int_equal(found, 1);
+    keel__trace_queue_free();
+    json_decref(p);
+}
+
 typedef struct redeliver { const keel_event *ev; } redeliver;
 
 /* keel_event_tx applies a key once: the second delivery writes nothing. */
@@ -451,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emit_commits_with_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_principal_travels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_tx_applies_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hot_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_and_retry, setup, teardown),
