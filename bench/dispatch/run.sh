@@ -8,6 +8,8 @@
 #     keel-1log keel serve, KEEL_THREADS=1, access log at info (to a file)
 #     keel-2    keel serve, KEEL_THREADS=2, KEEL_LOG_LEVEL=warn
 #     keel-1nm  keel-1 with KEEL_METRICS=false (the cost of per-method metrics)
+#     keel-1tr  keel-1 with every call traced (KEEL_TRACE_SAMPLE=1) and exported
+#               to a collector stand-in (tests/e2e/otlp_collector.py --discard)
 # BENCH_DURATION (default 5s) and BENCH_CONNS (default 32) override wrk's;
 # BENCH_ROUNDS (default 1) repeats the four runs, alternating, and reports
 # the median (the machine is shared: one round is noisy).
@@ -61,6 +63,18 @@ start_keel() { # NAME THREADS LOGLEVEL [ENV=VAL…] → port in PORT
 stop_last() { local p=${PIDS[-1]}; kill "$p"; wait "$p" 2>/dev/null || true; unset 'PIDS[-1]'; }
 
 cc -O2 -o "$TMP/peer" "$HERE/peer_evhttp.c" $(pkg-config --cflags --libs libevent jansson)
+# the collector stand-in answers 200 without parsing: its own CPU stays small
+# (it shares the cores with wrk and keel all the same)
+OTLP_PORT=$(free_port)
+python3 "$HERE/../../tests/e2e/otlp_collector.py" "$OTLP_PORT" /dev/null --discard & PIDS+=($!)
+for i in $(seq 1 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$OTLP_PORT" 2>/dev/null && break
+    sleep 0.05
+done
+# trace_counts PORT: "exported dropped" from keel's /metrics
+trace_counts() {
+    curl -sS "http://127.0.0.1:$1/metrics" | awk '/^keel_trace_spans_exported_total / {e=$2} /^keel_trace_spans_dropped_total / {d=$2} END {print e+0, d+0}'
+}
 
 echo "== HTTP: wrk -t2 -c$CONNS -d$DUR, POST {\"msg\":\"hi\"} /v1/echo/echo on 127.0.0.1 ($(nproc) cores), $ROUNDS round(s)"
 echo "   load average before: $(cut -d" " -f1-3 /proc/loadavg)"
@@ -74,10 +88,16 @@ for round in $(seq 1 "$ROUNDS"); do
     start_keel keel-1log 1 info; bench keel-1log "$PORT" "${PIDS[-1]}"; stop_last
     start_keel keel-2 2 warn;    bench keel-2 "$PORT" "${PIDS[-1]}";    stop_last
     start_keel keel-1nm 1 warn KEEL_METRICS=false; bench keel-1nm "$PORT" "${PIDS[-1]}"; stop_last
+    start_keel keel-1tr 1 warn KEEL_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" KEEL_TRACE_SAMPLE=1
+    bench keel-1tr "$PORT" "${PIDS[-1]}"
+    sleep 1.2   # the exporter's last interval
+    echo "   keel-1tr spans exported, dropped: $(trace_counts "$PORT")"
+    stop_last
 done
 echo "   load average after: $(cut -d" " -f1-3 /proc/loadavg)"
 python3 - "$RPS_peer" "$RPS_keel_1" "$RPS_keel_1log" "$RPS_keel_2" \
-          "$CPU_peer" "$CPU_keel_1" "$CPU_keel_1log" "$CPU_keel_2" "$RPS_keel_1nm" "$CPU_keel_1nm" <<'PY'
+          "$CPU_peer" "$CPU_keel_1" "$CPU_keel_1log" "$CPU_keel_2" "$RPS_keel_1nm" "$CPU_keel_1nm" \
+          "$RPS_keel_1tr" "$CPU_keel_1tr" <<'PY'
 import statistics, sys
 r = [statistics.median(map(float, a.split())) for a in sys.argv[1:5]]
 c = [statistics.median(map(float, a.split())) for a in sys.argv[5:9]]
@@ -89,6 +109,8 @@ print("cpu/req ratio vs peer: " + ", ".join("%s %.2f" % (n, v / c[0]) for n, v i
 nm_r, nm_c = (statistics.median(map(float, a.split())) for a in sys.argv[9:11])
 print("metrics on/off (keel-1 / keel-1nm): req/s %.3f, cpu/req %.3f" % (r[1] / nm_r, c[1] / nm_c))
 print("access log at info vs warn (keel-1log / keel-1): req/s %.3f, cpu/req %.3f" % (r[2] / r[1], c[2] / c[1]))
+tr_r, tr_c = (statistics.median(map(float, a.split())) for a in sys.argv[11:13])
+print("tracing on (sample 1, exported) vs off (keel-1tr / keel-1): req/s %.3f, cpu/req %.3f" % (tr_r / r[1], tr_c / c[1]))
 PY
 
 BIN=$(find "$BUILD" -maxdepth 3 -type f -name 'keel_bench_dispatch' -perm -u+x 2>/dev/null | head -1)

@@ -60,18 +60,17 @@ static void export_failed(trace_exporter *x, size_t n, const char *why)
 static void export_send(trace_exporter *x, size_t n, int64_t deadline_ms)
 {
     static const char *const headers[] = {"Content-Type: application/json", NULL};
-    json_t *doc = keel__otlp_encode(x->buf, n, x->service, x->instance);
-    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    size_t blen = 0;
+    char *body = keel__otlp_encode(x->buf, n, x->service, x->instance, &blen);
     keel_http_reply rep = {0};
     char err[256] = "";
     int rc;
 
-    json_decref(doc);
     if (body == NULL) {
         export_failed(x, n, "out of memory encoding the spans");
         return;
     }
-    rc = keel__http_request(x->pool, "POST", x->path, headers, body, strlen(body), 0,
+    rc = keel__http_request(x->pool, "POST", x->path, headers, body, blen, 0,
                             deadline_ms, &rep, err, sizeof err);
     free(body);
     if (rc != 0) {

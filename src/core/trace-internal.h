@@ -127,11 +127,12 @@ void keel__trace_wake(void);
 
 /* ---- OTLP/HTTP JSON (trace_otlp.c) ---------------------------------------- */
 
-/* An ExportTraceServiceRequest for n spans: resourceSpans[0] with
- * service.name (service) and service.instance.id (instance), one scopeSpans
- * ("keel"), spans as the OTLP JSON encoding wants them (hex ids, ns as
- * strings).  New reference or NULL. */
-json_t *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
-                          const char *instance);
+/* An ExportTraceServiceRequest for n spans as JSON text: resourceSpans[0]
+ * with service.name (service) and service.instance.id (instance), one
+ * scopeSpans ("keel"), spans as the OTLP JSON encoding wants them (hex ids,
+ * ns as strings).  New (free), NUL-terminated, length in *len; NULL on
+ * ENOMEM. */
+char *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
+                        const char *instance, size_t *len);
 
 #endif /* KEEL_TRACE_INTERNAL_H */

@@ -2,83 +2,146 @@
  * trace_otlp.c — spans as an OTLP/HTTP JSON ExportTraceServiceRequest
  * (opentelemetry-proto, "JSON Protobuf Encoding"): ids are lower-case hex
  * strings, 64-bit integers (the times) are decimal strings, enums integers.
+ *
+ * Written straight into one buffer: building the document with jansson
+ * cost ~50 µs a span on a loaded machine (an object, a pack and a free per
+ * attribute), which is the exporter's whole budget at 20k calls/s.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/trace-internal.h"
 
 static const char *const tr_names[] = {"local", "http", "cli", "remote", "event"};
 
-static json_t *attr_str(const char *key, const char *value)
+typedef struct obuf {
+    char  *p;
+    size_t len, cap;
+    int    oom;
+} obuf;
+
+static void put(obuf *b, const char *s, size_t n)
 {
-    return json_pack("{s:s, s:{s:s}}", "key", key, "value", "stringValue", value);
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap : 1024) * 2;
+        char *np;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if ((np = realloc(b->p, cap)) == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
 }
 
-static int add(json_t *arr, json_t *v)
+static void puts_(obuf *b, const char *s)
 {
-    return v == NULL || json_array_append_new(arr, v) != 0 ? -1 : 0;
+    put(b, s, strlen(s));
 }
 
-static json_t *span_json(const keel_span *s)
+/* A JSON string body (no quotes): ", \ and control characters escaped;
+ * other bytes as they are (names and the service name are UTF-8). */
+static void put_esc(obuf *b, const char *s)
 {
-    char tid[33], sid[17], pid[17], t0[24], t1[24], name[2 * KEEL_TRACE_NAME_MAX + 2];
-    const char *tr = s->transport < sizeof tr_names / sizeof tr_names[0] ? tr_names[s->transport] : "?";
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char e[8];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(b, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            e[0] = '\\';
+            e[1] = (char)c;
+            e[2] = '\0';
+        } else {
+            snprintf(e, sizeof e, "\\u%04x", c);
+        }
+        puts_(b, e);
+        run = s + 1;
+    }
+    put(b, run, (size_t)(s - run));
+}
+
+static void put_attr(obuf *b, const char *key, const char *value, int first)
+{
+    puts_(b, first ? "{\"key\":\"" : ",{\"key\":\"");
+    puts_(b, key);
+    puts_(b, "\",\"value\":{\"stringValue\":\"");
+    put_esc(b, value);
+    puts_(b, "\"}}");
+}
+
+static void put_span(obuf *b, const keel_span *s, int first)
+{
     static const uint8_t zero[8];
-    json_t *o, *attrs = json_array();
+    const char *tr = s->transport < sizeof tr_names / sizeof tr_names[0] ? tr_names[s->transport] : "?";
+    char hex[33], num[64];
 
-    keel__trace_hex(s->trace_id, 16, tid);
-    keel__trace_hex(s->span_id, 8, sid);
-    snprintf(t0, sizeof t0, "%" PRId64, s->start_ns);
-    snprintf(t1, sizeof t1, "%" PRId64, s->end_ns);
-    snprintf(name, sizeof name, "%s.%s", s->module, s->method);
-    if (attrs == NULL || add(attrs, attr_str("keel.module", s->module)) != 0
-        || add(attrs, attr_str("keel.method", s->method)) != 0
-        || add(attrs, attr_str("keel.transport", tr)) != 0
-        || (s->rc != 0 && add(attrs, attr_str("keel.error_code", keel_errname(s->rc))) != 0)) {
-        json_decref(attrs);
-        return NULL;
-    }
-    o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "traceId", tid, "spanId", sid,
-                  "name", name, "kind", (int)s->kind, "startTimeUnixNano", t0,
-                  "endTimeUnixNano", t1, "attributes", attrs);
-    if (o == NULL)
-        return NULL;
+    puts_(b, first ? "{\"traceId\":\"" : ",{\"traceId\":\"");
+    keel__trace_hex(s->trace_id, 16, hex);
+    put(b, hex, 32);
+    puts_(b, "\",\"spanId\":\"");
+    keel__trace_hex(s->span_id, 8, hex);
+    put(b, hex, 16);
     if (memcmp(s->parent_id, zero, sizeof zero) != 0) {  /* a root has none */
-        keel__trace_hex(s->parent_id, 8, pid);
-        if (json_object_set_new(o, "parentSpanId", json_string(pid)) != 0)
-            goto fail;
+        puts_(b, "\",\"parentSpanId\":\"");
+        keel__trace_hex(s->parent_id, 8, hex);
+        put(b, hex, 16);
     }
-    /* success leaves the status unset (OpenTelemetry: only errors are marked) */
-    if (s->rc != 0 && json_object_set_new(o, "status", json_pack("{s:i, s:s}", "code", 2, "message",
-                                                                  keel_errname(s->rc))) != 0)
-        goto fail;
-    return o;
-fail:
-    json_decref(o);
-    return NULL;
+    puts_(b, "\",\"name\":\"");
+    put_esc(b, s->module);
+    puts_(b, ".");
+    put_esc(b, s->method);
+    snprintf(num, sizeof num, "\",\"kind\":%d,\"startTimeUnixNano\":\"%" PRId64, (int)s->kind, s->start_ns);
+    puts_(b, num);
+    snprintf(num, sizeof num, "\",\"endTimeUnixNano\":\"%" PRId64 "\",\"attributes\":[", s->end_ns);
+    puts_(b, num);
+    put_attr(b, "keel.module", s->module, 1);
+    put_attr(b, "keel.method", s->method, 0);
+    put_attr(b, "keel.transport", tr, 0);
+    if (s->rc != 0) {
+        /* success leaves the status unset (OpenTelemetry: only errors are marked) */
+        put_attr(b, "keel.error_code", keel_errname(s->rc), 0);
+        puts_(b, "],\"status\":{\"code\":2,\"message\":\"");
+        put_esc(b, keel_errname(s->rc));
+        puts_(b, "\"}}");
+    } else {
+        puts_(b, "]}");
+    }
 }
 
-json_t *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
-                          const char *instance)
+char *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
+                        const char *instance, size_t *len)
 {
-    json_t *arr = json_array(), *res;
+    obuf b = {0};
     size_t i;
 
-    if (arr == NULL)
+    b.cap = 512 + n * 560;  /* a span is ~400 bytes with short names: one allocation */
+    if ((b.p = malloc(b.cap)) == NULL)
         return NULL;
+    b.p[0] = '\0';
+    puts_(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+    put_attr(&b, "service.name", service ? service : "keel", 1);
+    put_attr(&b, "service.instance.id", instance ? instance : "", 0);
+    puts_(&b, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"keel\",\"version\":\"" KEEL_VERSION "\"},\"spans\":[");
     for (i = 0; i < n; i++)
-        if (add(arr, span_json(&spans[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    res = json_pack("{s:[{s:{s:[o, o]}, s:[{s:{s:s, s:s}, s:o}]}]}",
-                    "resourceSpans",
-                    "resource", "attributes",
-                    attr_str("service.name", service ? service : "keel"),
-                    attr_str("service.instance.id", instance ? instance : ""),
-                    "scopeSpans", "scope", "name", "keel", "version", KEEL_VERSION,
-                    "spans", arr);
-    return res;
+        put_span(&b, &spans[i], i == 0);
+    puts_(&b, "]}]}]}");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (len != NULL)
+        *len = b.len;
+    return b.p;
 }

@@ -3,6 +3,7 @@
  * caller's span as parent, the bounded export queue (full → dropped and
  * counted), and the OTLP/HTTP JSON shape (opentelemetry-proto's JSON
  * encoding). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -332,6 +333,66 @@ static void test_queue_full_drops(void **state)
     assert_true(dropped_total() - before == 4);
 }
 
+enum { PRODUCERS = 4, PER_PRODUCER = 50000 };
+static int refused[PRODUCERS];
+static int producers_done;
+
+static void *producer(void *arg)
+{
+    int k = (int)(intptr_t)arg, i;
+    keel_span s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.module, sizeof s.module, "p%d", k);
+    for (i = 0; i < PER_PRODUCER; i++) {
+        s.start_ns = (int64_t)k << 32 | i;
+        s.end_ns = s.start_ns + 1;
+        if (keel__trace_push(&s) != 0)
+            refused[k]++;
+    }
+    __atomic_add_fetch(&producers_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Four producers and one consumer at once: every span is popped once and
+ * whole, in its producer's order, or refused as full — none lost or torn. */
+static void test_queue_concurrent(void **state)
+{
+    pthread_t th[PRODUCERS];
+    static keel_span got[256];
+    int64_t next[PRODUCERS] = {0};
+    long popped = 0, total_refused = 0;
+    int k;
+    (void)state;
+    keel__trace_queue_free();
+    assert_int_equal(keel__trace_queue_open(1024), 0);
+    for (k = 0; k < PRODUCERS; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, producer, (void *)(intptr_t)k), 0);
+    for (;;) {
+        int done = __atomic_load_n(&producers_done, __ATOMIC_ACQUIRE) == PRODUCERS;
+        size_t n = keel__trace_pop(got, 256), i;
+        for (i = 0; i < n; i++) {
+            int p = (int)(got[i].start_ns >> 32);
+            int64_t seq = got[i].start_ns & 0xffffffff;
+            assert_true(p >= 0 && p < PRODUCERS);
+            assert_true(got[i].end_ns == got[i].start_ns + 1);
+            assert_int_equal(got[i].module[0], 'p');
+            assert_int_equal(got[i].module[1] - '0', p);
+            assert_true(seq >= next[p]);   /* a producer's spans keep their order */
+            next[p] = seq + 1;
+        }
+        popped += (long)n;
+        if (done && n == 0)
+            break;
+    }
+    for (k = 0; k < PRODUCERS; k++) {
+        pthread_join(th[k], NULL);
+        total_refused += refused[k];
+    }
+    assert_int_equal(popped + total_refused, (long)PRODUCERS * PER_PRODUCER);
+    assert_true(popped > 0);
+    keel__trace_queue_free();
+}
+
 /* ---- OTLP JSON -------------------------------------------------------------- */
 
 static const char *attr(const json_t *attrs, const char *key)
@@ -349,6 +410,8 @@ static void test_otlp_json(void **state)
     keel_span sp[2];
     keel_trace_ctx t;
     json_t *doc, *rs, *spans, *a, *b;
+    char *text;
+    size_t len = 0;
     (void)state;
     memset(sp, 0, sizeof sp);
     assert_int_equal(keel__traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &t), 0);
@@ -367,14 +430,20 @@ static void test_otlp_json(void **state)
     sp[1].transport = KEEL_TR_LOCAL;
     sp[1].rc = KEEL_ENOTFOUND;
 
-    doc = keel__otlp_encode(sp, 2, "gateway", "inst-1");
+    text = keel__otlp_encode(sp, 2, "gate\"way", "inst-1", &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    doc = json_loads(text, 0, NULL);   /* well-formed JSON, names escaped */
+    free(text);
     assert_non_null(doc);
     rs = json_array_get(json_object_get(doc, "resourceSpans"), 0);
     assert_non_null(rs);
     assert_string_equal(attr(json_object_get(json_object_get(rs, "resource"), "attributes"),
-                             "service.name"), "gateway");
+                             "service.name"), "gate\"way");
     assert_string_equal(attr(json_object_get(json_object_get(rs, "resource"), "attributes"),
                              "service.instance.id"), "inst-1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
+        json_object_get(rs, "scopeSpans"), 0), "scope"), "name")), "keel");
     spans = json_object_get(json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
     assert_int_equal(json_array_size(spans), 2);
     a = json_array_get(spans, 0);
@@ -432,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_sampling),
         cmocka_unit_test(test_sample_ratio),
         cmocka_unit_test(test_queue_full_drops),
+        cmocka_unit_test(test_queue_concurrent),
         cmocka_unit_test(test_otlp_json),
         cmocka_unit_test(test_config_sample),
     };
