@@ -325,14 +325,22 @@ s.sendall(b"POST /v1/echo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/
           b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
 time.sleep(0.1)
 os.kill(pid, signal.SIGTERM)          # the request is half uploaded
-time.sleep(0.3)                        # < KEEL_HTTP_QUIET_MS (1 s): the upload is still awaited
-try:
-    c = socket.create_connection(("127.0.0.1", port), timeout=2)
-    c.close()
-    refused = "accepted"
-except OSError:
-    refused = "refused"
-s.sendall(body[100:])
+# The listener closes once the loop has seen the signal, which on a loaded
+# machine can take longer than a fixed sleep: poll for the refusal (5 s), and
+# keep the upload alive meanwhile with a few bytes every 0.1 s, well inside
+# KEEL_HTTP_QUIET_MS (1 s), so the drain keeps awaiting it.
+sent, refused, deadline = 100, "accepted", time.time() + 5
+while time.time() < deadline:
+    time.sleep(0.1)
+    s.sendall(body[sent:sent + 20])
+    sent += 20
+    try:
+        c = socket.create_connection(("127.0.0.1", port), timeout=2)
+        c.close()
+    except OSError:
+        refused = "refused"
+        break
+s.sendall(body[sent:])
 resp = b""
 while True:
     d = s.recv(65536)
