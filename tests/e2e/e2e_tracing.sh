@@ -176,7 +176,9 @@ PYEOF
     expect_eq "$var: 200 calls answered 200" "${OUT%% *}" "200"
     worst=${OUT##* }
     if [ "${KEEL_E2E_TIMING:-0}" = 1 ]; then
-        [ "$worst" -lt 200 ] && ok "$var: slowest call ${worst} ms (< 200)" || fail "$var: a call took ${worst} ms"
+        # a call that waited on the exporter would take the 3 s export timeout;
+        # 1 s leaves room for a busy machine without hiding that
+        [ "$worst" -lt 1000 ] && ok "$var: slowest call ${worst} ms (< 1000)" || fail "$var: a call took ${worst} ms"
     else
         ok "$var: slowest call ${worst} ms (timing not checked in this build)"
     fi
