@@ -42,4 +42,27 @@ char *keel__cli_slurp(const char *path, size_t *len);
 /* Prints JSON to stdout, pretty when stdout is a TTY, compact otherwise. */
 void keel__cli_print_json(const json_t *v);
 
+/* The input object of method m from --key value flags (argv without the
+ * module and method); a KEEL_RAW_IN method's --<raw_field> @FILE becomes
+ * *blob (malloc'd, *blob_len bytes, NUL-terminated) instead of a field.
+ * 0 or an exit status (message printed). */
+int keel__cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc, char **argv,
+                             json_t **inp, char **blob, size_t *blob_len);
+
+/* A raw file that is gzip (it starts with 1f 8b: ride.csv.gz) is replaced by
+ * its decoded bytes, within KEEL_MAX_UPLOAD and KEEL_MAX_GZIP_RATIO as over
+ * HTTP.  0 or an exit status (message printed). */
+int keel__cli_gunzip_file(keel_runtime *rt, char **blob, size_t *len);
+
+/* ---- cli_remote.c: `keel <module> <method> --url http://host:port …` ---- */
+
+/* 1 when argv (module, method, flags…) asks for --url. */
+int keel__cli_remote_wanted(int argc, char **argv);
+/* Runs the call against the server at --url with the token from KEEL_TOKEN
+ * or --token-file; a raw file goes gzip-compressed (a .csv.gz as it is),
+ * with a progress line on stderr when it is a terminal.  Prints the answer
+ * as a local call would; the exit status of the error code the server
+ * answered (0 ok, 2 usage, 3 bad input, 4 unavailable, 1 the rest). */
+int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv);
+
 #endif

@@ -213,9 +213,8 @@ static void keel_cli_method_help(keel_module_ctx *mc, const keel_method *m)
                m->raw_field ? m->raw_field : "body", m->raw_types ? m->raw_types : "raw");
 }
 
-/* Builds the input object from --key value flags. */
-static int keel_cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc, char **argv,
-                                   json_t **inp, char **blob)
+int keel__cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc, char **argv,
+                             json_t **inp, char **blob, size_t *blob_len)
 {
     const keel_schema *s = keel__mc_in_schema(mc, m);
     json_t *in = json_object();
@@ -266,6 +265,7 @@ static int keel_cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, in
             if ((m->flags & KEEL_RAW_IN) && m->raw_field && strcmp(key, m->raw_field) == 0 && blob) {
                 free(*blob);
                 *blob = file; /* handed to the ctx as the raw body: no JSON copy */
+                *blob_len = len; /* a .csv.gz holds NUL bytes: not strlen */
                 continue;
             }
             val = file;
@@ -298,8 +298,13 @@ int keel__cli_module(const keel_cli_opts *o, int argc, char **argv)
     const keel_module *d;
     json_t *in = NULL;
     char *blob = NULL;
+    size_t blob_len = 0;
     int rc;
 
+    /* --url: the call goes to a server over HTTP (cli_remote.c); nothing
+     * starts here, no local database is opened */
+    if (keel__cli_remote_wanted(argc, argv))
+        return keel__cli_remote(o, argc, argv);
     if ((rc = keel_cli_runtime_for(o, argv[0], &rt)) != 0)
         return rc;
     mc = keel__rt_find(rt, argv[0]);
@@ -332,9 +337,11 @@ int keel__cli_module(const keel_cli_opts *o, int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if ((rc = keel_cli_flags_to_input(mc, m, argc - 2, argv + 2, &in, &blob)) != 0)
+    if ((rc = keel__cli_flags_to_input(mc, m, argc - 2, argv + 2, &in, &blob, &blob_len)) != 0)
         goto out;
-    rc = keel_cli_invoke(rt, o->owner, d->name, m->name, in, blob, blob ? strlen(blob) : 0);
+    if (blob != NULL && (rc = keel__cli_gunzip_file(rt, &blob, &blob_len)) != 0)
+        goto out;
+    rc = keel_cli_invoke(rt, o->owner, d->name, m->name, in, blob, blob_len);
 out:
     json_decref(in);
     free(blob);

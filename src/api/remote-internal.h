@@ -83,6 +83,14 @@ int  keel__http_pool_take(keel_http_pool *p);
 void keel__http_pool_put(keel_http_pool *p, int fd);
 int  keel__http_connect(keel_http_pool *p, int64_t deadline_ms, int *fd, char *err, size_t errlen);
 int  keel__http_wait_fd(int fd, short events, int64_t deadline_ms);
+/* Reads one reply to method from fd (host:port hp for messages), bounded by
+ * deadline_ms: Content-Length, chunked or close-delimited, at most
+ * KEEL_HTTP_MAX_REPLY.  *keepalive: the connection may be reused; *got_any:
+ * a byte arrived.  0 / KEEL_ETIMEDOUT / KEEL_EUNAVAIL / KEEL_ETOOBIG /
+ * KEEL_ENOMEM with err.  (keel__http_request's reader; the CLI's --url
+ * upload sends its own body, with progress, and reads with it.) */
+int  keel__http_read_reply(int fd, const char *method, int64_t deadline_ms, keel_http_reply *rep,
+                           int *keepalive, int *got_any, char *err, size_t errlen, const char *hp);
 /* getaddrinfo(host, port) for a TCP connection, bounded by deadline_ms
  * (absolute CLOCK_MONOTONIC ms): numeric addresses at once, names on a
  * resolver thread the caller stops waiting for at the deadline.  *res new

@@ -230,8 +230,8 @@ static int parse_status_line(const char *p, size_t len, int *minor, int *status)
 
 /* Reads one reply.  *got_any tells whether any byte arrived (a reused
  * connection that fails with none is stale, not a server failure). */
-static int read_reply(int fd, const char *method, int64_t deadline_ms, keel_http_reply *rep,
-                      int *keepalive, int *got_any, char *err, size_t errlen, const char *hp)
+int keel__http_read_reply(int fd, const char *method, int64_t deadline_ms, keel_http_reply *rep,
+                          int *keepalive, int *got_any, char *err, size_t errlen, const char *hp)
 {
     rbuf b = { 0 };
     size_t hlen = 0, vlen, body_start;
@@ -407,8 +407,8 @@ int keel__http_request(keel_http_pool *p, const char *method, const char *path,
         rc = send_all(fd, head, hlen, body ? body : "", body ? body_len : 0, deadline_ms);
         if (rc == 0) {
             written = 1;
-            rc = read_reply(fd, method, deadline_ms, rep, &keepalive, &got_any, err, errlen,
-                            keel__http_pool_hostport(p));
+            rc = keel__http_read_reply(fd, method, deadline_ms, rep, &keepalive, &got_any, err,
+                                       errlen, keel__http_pool_hostport(p));
         } else if (rc == KEEL_ETIMEDOUT) {
             snprintf(err, errlen, "sending to %s: deadline exceeded", keel__http_pool_hostport(p));
         } else {

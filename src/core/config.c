@@ -431,7 +431,9 @@ static keel_config_entry *keel_config_by_env(keel_config *cfg, const char *env, 
 /* Variables that are KEEL_-prefixed but not keys: no warning for these. */
 static int keel_env_known_extra(const char *name, size_t n)
 {
-    static const char *const extra[] = {"KEEL_CONFIG", "KEEL_BIN", "KEEL_SOURCE_DIR", NULL};
+    /* KEEL_TOKEN: the bearer token of `keel … --url` (cli_remote.c), a secret, not a key */
+    static const char *const extra[] = {"KEEL_CONFIG", "KEEL_BIN", "KEEL_SOURCE_DIR", "KEEL_TOKEN",
+                                        NULL};
     int i;
     for (i = 0; extra[i]; i++)
         if (strlen(extra[i]) == n && memcmp(extra[i], name, n) == 0)

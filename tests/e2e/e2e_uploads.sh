@@ -224,7 +224,68 @@ expect_contains "…named as a bomb" "$HTTP_BODY" "decompression bomb"
 http POST "$B/riding/list_sessions" "${A[@]}" "${J[@]}" -d '{"horse_id":'"$HORSE"'}'
 expect_eq "two sessions stored, nothing from the refused ones" \
     "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["sessions"]))' "$HTTP_BODY")" 2
+
+# ---- the CLI against the server: keel riding upload_session --url ----------
+http POST "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d '{"name":"From the laptop"}'
+HORSE2=$(jget "$HTTP_BODY" id)
+t0=$(date +%s%N)
+set +e
+KEEL_TOKEN=$TOKEN_rider "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" \
+    --horse_id "$HORSE2" --started_at 2026-05-01T08:00:00Z --csv @"$E2E_TMP/ride.csv" \
+    >"$E2E_TMP/cli.out" 2>"$E2E_TMP/cli.err"
+rc=$?
+set -e
+echo "# CLI --url upload (gzip on the wire) + summary: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+expect_eq "CLI --url upload: exit 0" "$rc" 0
+expect_eq "CLI --url upload: the session's hash is the CSV's" \
+    "$(jget "$(cat "$E2E_TMP/cli.out")" content_hash)" "$SHA1"
+if grep -q "MB/s" "$E2E_TMP/cli.err"; then fail "a progress line although stderr is a file"
+else ok "no progress line when stderr is not a terminal"; fi
+echo "$TOKEN_rider" >"$E2E_TMP/token"
+set +e
+KEEL_TOKEN= "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" --token-file "$E2E_TMP/token" \
+    --horse_id "$HORSE2" --started_at 2026-05-03T08:00:00Z --csv @"$E2E_TMP/ride.csv.gz" \
+    >/dev/null 2>"$E2E_TMP/cli.err"
+rc=$?
+set -e
+expect_eq "the .csv.gz via --token-file: the same file, exit 1 (already_exists)" "$rc" 1
+expect_contains "…says already uploaded" "$(cat "$E2E_TMP/cli.err")" "already_exists"
+set +e
+KEEL_TOKEN= "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" --horse_id "$HORSE2" \
+    --started_at 2026-05-04T08:00:00Z --csv @"$E2E_TMP/small.csv" >/dev/null 2>"$E2E_TMP/cli.err"
+rc=$?
+set -e
+expect_eq "no token: exit 1 (unauthorized, as a local call would)" "$rc" 1
+expect_contains "…says unauthorized" "$(cat "$E2E_TMP/cli.err")" "unauthorized"
+set +e
+KEEL_TOKEN=$TOKEN_rider "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$(free_port)" \
+    --horse_id "$HORSE2" --started_at 2026-05-04T08:00:00Z --csv @"$E2E_TMP/small.csv" \
+    >/dev/null 2>"$E2E_TMP/cli.err"
+rc=$?
+set -e
+expect_eq "nobody listening: exit 4 (unavailable)" "$rc" 4
+if command -v script >/dev/null; then
+    KEEL_TOKEN=$TOKEN_rider script -qec "'$KEEL_BIN' riding upload_session --url http://127.0.0.1:$S \
+        --horse_id $HORSE2 --started_at 2026-05-05T08:00:00Z --csv @'$E2E_TMP/small.csv' \
+        >/dev/null" /dev/null >"$E2E_TMP/tty.out" 2>&1 || true
+    expect_contains "a progress line on a terminal" "$(tr '\r' '\n' <"$E2E_TMP/tty.out")" "100%"
+else
+    echo "# skip: no script(1) to give the CLI a terminal (util-linux)"
+fi
 echo "# server peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/"$S_PID"/status)"
 keel_stop S
+
+# ---- the local CLI reads a .csv.gz as the CSV --------------------------------
+mkdir -p "$E2E_TMP/local"
+LOCAL=(env KEEL_DATABASE_URL="$(e2e_db_url local)")
+"${LOCAL[@]}" "$KEEL_BIN" riding create_horse --name Local >/dev/null
+set +e
+"${LOCAL[@]}" "$KEEL_BIN" riding upload_session --horse_id 1 --started_at 2026-05-01T08:00:00Z \
+    --csv @"$E2E_TMP/small.csv.gz" >"$E2E_TMP/local.out" 2>"$E2E_TMP/local.err"
+rc=$?
+set -e
+expect_eq "local CLI --csv @small.csv.gz: exit 0" "$rc" 0
+expect_eq "…stored as the uncompressed CSV" "$(jget "$(cat "$E2E_TMP/local.out")" content_hash)" \
+    "$(sha256sum <"$E2E_TMP/small.csv" | cut -d' ' -f1)"
 
 e2e_done
