@@ -3,8 +3,9 @@
  * events_emit.c (emit, enqueue, inbox), events_dispatch.c (the dispatcher
  * threads), events_admin.c (keel jobs, statistics) and locks.c.  See keel/events.h and docs/events.md.
  *
- * Tables (SQLite; created by the core on its own connection, recorded in
- * keel_migrations as module "keel.events" and "keel.events.<module>"):
+ * Tables (recorded in keel_migrations as module "keel.events" and
+ * "keel.events.<module>"; on SQLite created on the core's connection, on
+ * PostgreSQL in the module's schema by its role: events_pg.c):
  *   <m>_outbox   one row per (event, subscriber) or job; the queue itself.
  *                run_at is the next moment the row may be claimed: a claim
  *                sets it to now + lease, a failure to now + backoff, so an
@@ -12,7 +13,8 @@
  *   <m>_inbox    (topic, ikey) a subscriber has applied (keel_event_tx).
  *   keel_dead_letters  deliveries that failed max_attempts times.
  * The core's connection may touch <m>_outbox/<m>_inbox of every module (the
- * SQLite guard allows the core those two names, nothing else of a module).
+ * SQLite guard allows the core those two names, nothing else of a module;
+ * on PostgreSQL the login is a member of every module role: events_pg.c).
  */
 #ifndef KEEL_EVENTS_INTERNAL_H
 #define KEEL_EVENTS_INTERNAL_H
@@ -72,6 +74,7 @@ typedef struct keel__ev_lock {
 typedef struct keel__events {
     keel_runtime   *rt;
     keel_store     *core;          /* the core's connection (owned) */
+    int             pg;            /* PostgreSQL: events_pg.c's statements */
     keel__ev_box   *boxes;
     size_t          nboxes;
     keel__ev_topic *topics;
@@ -89,10 +92,13 @@ typedef struct keel__events {
     pthread_t      *threads;
     /* counters since start (under mu) */
     uint64_t        handled, failed, retried, dead;
-    /* in-process named locks */
+    /* named locks: in-process, plus (PostgreSQL) session advisory locks
+     * on one connection of their own, opened on first use (locks.c) */
     pthread_mutex_t lk_mu;
     pthread_cond_t  lk_cv;
     keel__ev_lock  *locks;
+    pthread_mutex_t lk_pg_mu;      /* serialises lk_store */
+    keel_store     *lk_store;      /* owned; NULL until a lock is taken on PostgreSQL */
 } keel__events;
 
 /* Opens the core connection, checks every descriptor's topics and
@@ -128,6 +134,18 @@ const keel_subscription *keel__ev_sub_find(const keel_module *m, const char *top
 int64_t keel__wall_ms(void);
 /* Wakes the dispatcher (an emit committed). */
 void    keel__events_wake(keel__events *ev);
+
+/* ---- PostgreSQL dialect (events_pg.c) ------------------------------------ */
+/* The PostgreSQL form of statement stmt ('@' = module name). */
+const char *keel__ev_pg_template(int stmt);
+/* A JSON array of ids, [1,2], made a PostgreSQL array literal {1,2} in place. */
+void        keel__ev_ids_param(char *ids);
+/* keel_dead_letters created through admin (database_admin_url) and granted
+ * to url's login; 0 or KEEL_E* with err set. */
+int         keel__ev_pg_admin_core(keel__events *ev, const char *admin, const char *url,
+                                   const keel_migration *migs, char *err, size_t errlen);
+/* Closes the named locks' connection (locks.c; events.c's teardown). */
+void        keel__locks_close(keel__events *ev);
 
 /* ---- one delivery (events_deliver.c) ------------------------------------ */
 

@@ -5,14 +5,11 @@
  * events_emit.c; the dispatcher is events_dispatch.c; keel jobs and the
  * statistics are events_admin.c.  Layout of the tables: events-internal.h.
  *
- * PostgreSQL seam.  The statements below are SQLite's.  On PostgreSQL the
- * same tables live in the module's schema, and the claim becomes
- *     UPDATE outbox SET attempts = attempts + 1, run_at = $1
- *      WHERE id IN (SELECT id FROM outbox o WHERE run_at <= $2 AND … ORDER BY id
- *                   LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING …
- * so replicas claim disjoint rows without waiting on each other; json_each
- * becomes unnest($n::bigint[]).  Until that backend exists, keel__events_open
- * refuses any backend but SQLite with a clear message.
+ * The statements below are SQLite's; PostgreSQL's (the claim with FOR
+ * UPDATE SKIP LOCKED, tables in the module's schema, completion by
+ * ANY($1::bigint[])) are events_pg.c.  The migrations are shared: the
+ * store's dialect rewrite makes them PostgreSQL's.  Any other backend is
+ * refused with a message saying so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,7 +290,8 @@ static int ev_alloc(keel_runtime *rt, keel__events *ev)
         b = &ev->boxes[ev->nboxes++];
         b->mc = &rt->mods[i];
         for (k = 0; k < KEEL__EV_NSTMT; k++)
-            if ((b->sql[k] = ev_fill(ev_templates[k], b->mc->desc->name)) == NULL)
+            if ((b->sql[k] = ev_fill(ev->pg ? keel__ev_pg_template(k) : ev_templates[k],
+                                     b->mc->desc->name)) == NULL)
                 return KEEL_ENOMEM;
     }
     return 0;
@@ -324,25 +322,55 @@ static void ev_free(keel__events *ev)
     }
     free(ev->topics);
     free(ev->boxes);
+    keel__locks_close(ev);
     keel_store_close(ev->core);
     pthread_mutex_destroy(&ev->mu);
     pthread_cond_destroy(&ev->cv);
     pthread_mutex_destroy(&ev->lk_mu);
     pthread_cond_destroy(&ev->lk_cv);
+    pthread_mutex_destroy(&ev->lk_pg_mu);
     free(ev);
 }
 
-static int ev_migrate(keel__events *ev, char *err, size_t errlen)
+/* The store box's tables are created on: on SQLite the core's connection;
+ * on PostgreSQL the module's own (its role owns what it creates in its
+ * schema), or a short-lived one for a module not started here.  *tmp is
+ * set when the caller must close it. */
+static int ev_box_store(keel__events *ev, keel__ev_box *b, const char *url, keel_store **st,
+                        keel_store **tmp, char *err, size_t errlen)
 {
+    keel_store_opts o;
+
+    *tmp = NULL;
+    *st = ev->core;
+    if (!ev->pg)
+        return 0;
+    if ((*st = b->mc->store) != NULL)
+        return 0;
+    o = ev->rt->store_opts;
+    o.pool_size = 1;
+    if (keel__store_open_url_opts(url, b->mc->desc->name, &o, tmp, err, errlen) != 0)
+        return KEEL_EUNAVAIL;
+    *st = *tmp;
+    return 0;
+}
+
+static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errlen)
+{
+    const char *admin = keel__config_get(ev->rt->cfg, NULL, "database_admin_url");
     size_t i;
     int rc, n;
 
+    if (ev->pg && admin != NULL && admin[0] != '\0' &&
+        (rc = keel__ev_pg_admin_core(ev, admin, url, ev_core_migs, err, errlen)) != 0)
+        return rc;
     if ((rc = keel__store_migrate(ev->core, "keel.events", ev_core_migs, &n, err, errlen)) != 0)
         return rc;
     for (i = 0; i < ev->nboxes; i++) {
         const char *mod = ev->boxes[i].mc->desc->name;
         char name[96];
         keel_migration migs[3];
+        keel_store *st = NULL, *tmp = NULL;
         char *sql = ev_fill(ev_box_mig, mod), *sql2 = ev_fill(ev_box_mig2, mod);
         if (sql == NULL || sql2 == NULL) {
             free(sql);
@@ -357,7 +385,9 @@ static int ev_migrate(keel__events *ev, char *err, size_t errlen)
         migs[1].version = 2;
         migs[1].name = "0002_claim_index";
         migs[1].sql = sql2;
-        rc = keel__store_migrate(ev->core, name, migs, &n, err, errlen);
+        if ((rc = ev_box_store(ev, &ev->boxes[i], url, &st, &tmp, err, errlen)) == 0)
+            rc = keel__store_migrate(st, name, migs, &n, err, errlen);
+        keel_store_close(tmp);
         free(sql);
         free(sql2);
         if (rc != 0)
@@ -383,7 +413,9 @@ int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
     pthread_cond_init(&ev->cv, NULL);
     pthread_mutex_init(&ev->lk_mu, NULL);
     pthread_cond_init(&ev->lk_cv, NULL);
+    pthread_mutex_init(&ev->lk_pg_mu, NULL);
     ev->rt = rt;
+    ev->pg = url != NULL && keel__store_url_is_pg(url);
     ev->workers = (int)keel__config_int(rt->cfg, NULL, "events_workers");
     ev->batch = (int)keel__config_int(rt->cfg, NULL, "events_batch");
     ev->max_attempts = (int)keel__config_int(rt->cfg, NULL, "events_max_attempts");
@@ -398,13 +430,13 @@ int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
         if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0 ||
             (rc = keel__store_configure(ev->core, &rt->store_opts, err, errlen)) != 0)
             goto out;
-        if (strcmp(keel_store_backend_name(ev->core), "sqlite") != 0) {
-            snprintf(err, errlen, "events: the %s backend has no event tables yet "
-                     "(docs/events.md, PostgreSQL)", keel_store_backend_name(ev->core));
+        if (strcmp(keel_store_backend_name(ev->core), ev->pg ? "postgres" : "sqlite") != 0) {
+            snprintf(err, errlen, "events: the %s backend has no event tables (SQLite and "
+                     "PostgreSQL have: docs/events.md)", keel_store_backend_name(ev->core));
             rc = KEEL_ECONFIG;
             goto out;
         }
-        if ((rc = ev_migrate(ev, err, errlen)) != 0)
+        if ((rc = ev_migrate(ev, url, err, errlen)) != 0)
             goto out;
     }
     rt->events = ev;

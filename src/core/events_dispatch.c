@@ -9,7 +9,7 @@
  * (subscriber, run_at) index and skipping any row with an older row of the
  * same subscriber and ordering key still in the outbox.  SQLite serialises
  * writers, so two workers (or two processes) never claim the same row; on
- * PostgreSQL the subselect takes FOR UPDATE SKIP LOCKED (events.c).
+ * PostgreSQL the subselect takes FOR UPDATE SKIP LOCKED (events_pg.c).
  * Completed rows are deleted in one statement per batch.  A crash leaves
  * claimed rows with run_at in the future: the lease; they become due again
  * when it passes.
@@ -106,10 +106,14 @@ static int ev_claim(keel__events *ev, keel_store *st, keel__ev_box *box, const c
 }
 
 /* Deletes the rows whose ids are in done (a JSON array) on st. */
-static int ev_complete(keel_store *st, keel__ev_box *box, const json_t *done)
+static int ev_complete(keel__events *ev, keel_store *st, keel__ev_box *box, const json_t *done)
 {
     char *ids = json_dumps(done, JSON_COMPACT);
-    json_t *params = ids != NULL ? json_pack("[s]", ids) : NULL;
+    json_t *params;
+
+    if (ids != NULL && ev->pg)
+        keel__ev_ids_param(ids);
+    params = ids != NULL ? json_pack("[s]", ids) : NULL;
     int rc = params != NULL ? keel_store_exec(st, box->sql[KEEL__EV_COMPLETE], params, NULL)
                             : KEEL_ENOMEM;
     free(ids);
@@ -161,7 +165,7 @@ static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *
             }
         i = end;
     }
-    if (cnt.handled > 0 && ev_complete(ev->core, box, done) != 0)
+    if (cnt.handled > 0 && ev_complete(ev, ev->core, box, done) != 0)
         keel_log(NULL, KEEL_LOG_ERROR, "events: completing %zu row(s) of %s_outbox: %s "
                  "(they will be delivered again)", (size_t)cnt.handled, box->mc->desc->name,
                  keel_store_errmsg(ev->core));
@@ -233,7 +237,7 @@ static int ev_batch_tx(keel_store *tx, void *arg)
     rc = 0;
     if (b->cnt.handled > 0) {
         keel__store_tx_queue(tx, 1);
-        rc = ev_complete(tx, b->box, done);
+        rc = ev_complete(ev, tx, b->box, done);
         keel__store_tx_queue(tx, 0);
     }
 out:

@@ -63,6 +63,28 @@ out:
     return rc;
 }
 
+long long keel_test_pg_int(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = NULL;
+    long long v = -1;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        printf("pgtest: connect: %s", PQerrorMessage(c));
+        goto out;
+    }
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1 || PQgetisnull(r, 0, 0)) {
+        printf("pgtest: %s: %s", sql, PQerrorMessage(c));
+        goto out;
+    }
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+out:
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
 /* url with its database name replaced by db. */
 static int with_db(const char *url, const char *db, char *out, size_t len)
 {

@@ -32,4 +32,8 @@ void keel_test_pg_drop(const char *url);
  * connection); 0, or -1 with the server's message printed. */
 int keel_test_pg_sql(const char *url, const char *sql);
 
+/* The first column of the first row of a query on url, as an integer;
+ * -1 on any error (message printed). */
+long long keel_test_pg_int(const char *url, const char *sql);
+
 #endif /* KEEL_TEST_PGTEST_H */
