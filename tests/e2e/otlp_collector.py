@@ -7,6 +7,7 @@ is answered 400/404 and appended as {"bad": why}.  --hang accepts requests
 and never answers (a collector that is stuck); --discard answers 200 without
 reading the JSON (for benchmarks: the collector's own cost stays small)."""
 import json
+import socket
 import sys
 import threading
 import time
@@ -25,6 +26,12 @@ def record(obj):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # the reply goes out in two writes (head, body): without this, Nagle
+        # holds the body until keel's delayed ACK, 40 ms per export
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         pass
