@@ -5,7 +5,13 @@
  * handler does one idempotent insert in its own module (keel_event_tx); the
  * dispatcher claims and completes in batches (events_batch, default 100).
  *
- *   keel_bench_events N TX [single|batch [DB_URL]]    env: KEEL_* as for keel serve
+ *   keel_bench_events N TX [single|batch [DB_URL [REPLICAS]]]   env: KEEL_* as for keel serve
+ *
+ * REPLICAS (PostgreSQL, default 1): that many processes dispatch from the one
+ * database; the first also produces.  The others are forked before any
+ * thread exists and start their runtime once the first has migrated; the
+ * latencies of all of them go to one shared mapping (CLOCK_MONOTONIC is one
+ * clock for every process of the machine).
  *
  * single: the handler's keel_event_tx commits once per event (the default
  * for any subscription); batch: the subscription has KEEL_SUB_BATCH, so a
@@ -22,7 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "keel/keel.h"
 #include "core/ctx-internal.h"
@@ -34,8 +43,14 @@ static const keel_module mod_prod = {
     .abi = KEEL_ABI, .name = "prod", .version = "1", .methods = no_methods, .topics = prod_topics,
 };
 
-static int64_t *lat;           /* ns, one per handled event */
-static atomic_long nlat;
+/* shared with the replica processes (MAP_SHARED) */
+typedef struct shared {
+    atomic_long nlat;
+    atomic_int  migrated;     /* the first process's runtime has started */
+    int64_t     lat[];        /* ns, one per handled event */
+} shared;
+static shared *sh;
+static int64_t *lat;
 static long total;
 
 static int64_t now_ns(void)
@@ -58,7 +73,7 @@ static int on_thing(keel_ctx *ctx, const keel_event *ev)
 {
     int rc = keel_event_tx(ctx, ev, apply, (void *)ev);
     if (rc == 0) {
-        long i = atomic_fetch_add(&nlat, 1);
+        long i = atomic_fetch_add(&sh->nlat, 1);
         if (i < total)
             lat[i] = now_ns() - json_integer_value(json_object_get(ev->payload, "t"));
     }
@@ -112,6 +127,8 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/keel-bench-events-XXXXXX", url[256], db[300], pad[1024], err[512];
     int batch = argc > 3 && strcmp(argv[3], "batch") == 0;
     const char *given = argc > 4 ? argv[4] : NULL;
+    int replicas = argc > 5 ? atoi(argv[5]) : 1, r;
+    pid_t kids[8];
     extern char **environ;
     char **envp;
     size_t ne = 0, i;
@@ -125,8 +142,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: keel_bench_events N TX [single|batch [DB_URL]]\n");
         return 2;
     }
+    if (replicas < 1 || replicas > 8 || (replicas > 1 && given == NULL)) {
+        fprintf(stderr, "bench: 1..8 replicas, more than one only on a DB_URL\n");
+        return 2;
+    }
     total = n;
-    lat = calloc((size_t)n, sizeof *lat);
+    sh = mmap(NULL, sizeof *sh + (size_t)n * sizeof(int64_t), PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED)
+        return 1;
+    lat = sh->lat;
     if (given == NULL) {
         if (mkdtemp(dir) == NULL)
             return 1;
@@ -148,6 +173,21 @@ int main(int argc, char **argv)
     envp[ne + 1] = "KEEL_LOG_LEVEL=warn";
     memset(pad, 'x', sizeof pad - 1 - 60);   /* ~1 KiB of JSON with n, t and keys */
     pad[sizeof pad - 1 - 60] = '\0';
+    for (r = 1; r < replicas; r++) {
+        if ((kids[r] = fork()) == 0) {
+            while (!atomic_load(&sh->migrated))
+                usleep(10000);
+            if (keel__rt_new(batch ? mods_batch : mods, &rt, err, sizeof err) != 0 ||
+                keel__rt_configure(rt, NULL, envp, NULL, err, sizeof err) != 0 ||
+                keel__rt_start(rt, NULL, err, sizeof err) != 0 ||
+                keel__events_start(rt, err, sizeof err) != 0) {
+                fprintf(stderr, "bench replica: %s\n", err);
+                _exit(1);
+            }
+            for (;;)
+                pause();
+        }
+    }
     if (keel__rt_new(batch ? mods_batch : mods, &rt, err, sizeof err) != 0 ||
         keel__rt_configure(rt, NULL, envp, NULL, err, sizeof err) != 0 ||
         keel__rt_start(rt, NULL, err, sizeof err) != 0 ||
@@ -156,6 +196,7 @@ int main(int argc, char **argv)
         free(envp);
         return 1;
     }
+    atomic_store(&sh->migrated, 1);
     keel_store_one(keel__events_of(rt)->core, "PRAGMA synchronous", NULL, &sync);
     ctx = keel__ctx_new(rt, KEEL_TR_CLI, NULL, 0);
     keel__ctx_set_callee(ctx, keel__rt_find(rt, "prod"));
@@ -174,25 +215,29 @@ int main(int argc, char **argv)
         }
     }
     t1 = now_ns();
-    while (atomic_load(&nlat) < n)
+    while (atomic_load(&sh->nlat) < n)
         usleep(1000);
     {
         int64_t t2 = now_ns();
         double secs = (double)(t2 - t0) / 1e9;
         long p50 = n / 2, p99 = n - 1 - n / 100;
         qsort(lat, (size_t)n, sizeof *lat, cmp64);
-        printf("%s events %ld tx %ld: emitted in %.2f s, all handled in %.2f s: %.0f events/s; "
+        printf("%s events %ld tx %ld replicas %d: emitted in %.2f s, all handled in %.2f s: %.0f events/s; "
                "emit->handle p50 %.1f ms p99 %.1f ms (synchronous=%lld)\n",
-               batch ? "batch " : "single", n, txn, (double)(t1 - t0) / 1e9, secs, (double)n / secs,
+               batch ? "batch " : "single", n, txn, replicas, (double)(t1 - t0) / 1e9, secs, (double)n / secs,
                (double)lat[p50] / 1e6, (double)lat[p99] / 1e6,
                (long long)json_integer_value(json_object_get(sync, "synchronous")));
+    }
+    for (r = 1; r < replicas; r++) {
+        kill(kids[r], SIGKILL);
+        waitpid(kids[r], NULL, 0);
     }
     json_decref(sync);
     keel__ctx_free(ctx);
     keel__rt_stop(rt);
     keel__rt_free(rt);
     free(envp);
-    free(lat);
+    munmap(sh, sizeof *sh + (size_t)n * sizeof(int64_t));
     if (given == NULL) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
