@@ -147,6 +147,18 @@ if has riding; then
     expect_status "G: riding.upload_session (summary from remote compute)" 200
     expect_eq "G: session ready with a summary" "$(jget "$HTTP_BODY" status) $([ -n "$(jget "$HTTP_BODY" summary)" ] && echo yes)" "ready yes"
     expect_eq "G: summary equals compute's own" "$(jget "$HTTP_BODY" summary)" "$(jget "$ONE_AGG" "")"
+    GS=$(jget "$HTTP_BODY" session_id)
+    # the dashboard's pictures: compute's per-window output and trace, from B
+    post "$G" /v1/riding/session_windows "{\"session_id\":$GS}" "${AUTH[@]}"
+    expect_status "G: riding.session_windows (windows from remote compute)" 200
+    GW=$HTTP_BODY
+    post "$G" /v1/riding/session_trace "{\"session_id\":$GS,\"max_points\":100}" "${AUTH[@]}"
+    expect_status "G: riding.session_trace (trace from remote compute)" 200
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); w=json.loads(sys.argv[2])["windows"]; t=json.loads(sys.argv[3])
+d=s["duration_s"]; ok=abs(w[-1]["t_end"]-d)<1e-3 and 0<len(t["t"])<=100 and t["samples"]==s["samples"]
+sys.exit(0 if ok else 1)' <(echo "$ONE_AGG") "$GW" "$HTTP_BODY" \
+        && ok "G: windows tile the session, trace within max_points with every sample" \
+        || fail "G: windows/trace disagree with the summary: ${GW:0:200}"
     printf 'time,ax,ay,az,gx,gy,gz\n0.00,1,2,3,4,5,6\n0.01,1,oops,3,4,5,6\n' >"$E2E_TMP/bad.csv"
     http POST "http://127.0.0.1:$G/v1/riding/upload_session?horse_id=$HORSE&started_at=2026-03-02T10:00:00Z" \
         -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/bad.csv" "${AUTH[@]}"

@@ -33,6 +33,8 @@ struct compute_agg {
     compute_options opt;
     compute_window_cb on_window; /* per-window output, or NULL */
     void *on_window_arg;
+    compute_sample_cb on_sample; /* per-sample vertical (trace.c), or NULL */
+    void *on_sample_arg;
     int no_gyro;
     compute_unit hint_t, hint_a, hint_g;
     /* detection phase */

@@ -345,6 +345,8 @@ static void process(compute_agg *g, const double *r, int gmiss)
         double d = a[k] - g->grav[k];
         d2 += d * d;
     }
+    if (g->on_sample)
+        g->on_sample(g->on_sample_arg, t, a, g->grav);
     double dba = sqrt(d2);
     g->dba_sum += dba;
     g->dba_n++;

@@ -116,9 +116,76 @@ static int c_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions,
     return rc;
 }
 
+/* {"csv": …, units…} for a raw-input method; NULL with rc set on failure. */
+static json_t *csv_call_input(keel_ctx *ctx, const char *what, const char *csv, size_t len,
+                              const compute_options *opt, int *rc)
+{
+    json_t *in, *s;
+
+    if (!csv) {
+        *rc = keel_ctx_error(ctx, KEEL_EINVAL, "%s: no CSV given", what);
+        return NULL;
+    }
+    if ((s = json_stringn(csv, len)) == NULL) {
+        *rc = keel_ctx_error(ctx, KEEL_EBADDATA, "%s: CSV is not valid UTF-8", what);
+        return NULL;
+    }
+    in = json_pack("{s:o}", "csv", s);
+    if (in == NULL || put_units(in, opt) < 0) {
+        json_decref(in);
+        *rc = KEEL_ENOMEM;
+        return NULL;
+    }
+    return in;
+}
+
+static int c_windows_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
+                         const compute_options *opt, json_t **windows)
+{
+    json_t *in, *out = NULL;
+    int rc = 0;
+
+    (void)self;
+    *windows = NULL;
+    if ((in = csv_call_input(ctx, "windows", csv, len, opt, &rc)) == NULL)
+        return rc;
+    rc = keel_call(ctx, "compute", "windows", in, &out);
+    json_decref(in);
+    if (rc == 0) {
+        *windows = json_incref(json_object_get(out, "windows"));
+        if (!json_is_array(*windows)) {
+            json_decref(*windows);
+            *windows = NULL;
+            rc = keel_ctx_error(ctx, KEEL_EINTERNAL, "compute.windows answered without windows");
+        }
+    }
+    json_decref(out);
+    return rc;
+}
+
+static int c_trace_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
+                       const compute_options *opt, int max_points, json_t **trace)
+{
+    json_t *in;
+    int rc = 0;
+
+    (void)self;
+    *trace = NULL;
+    if ((in = csv_call_input(ctx, "trace", csv, len, opt, &rc)) == NULL)
+        return rc;
+    if (json_object_set_new(in, "max_points", json_integer(max_points)) != 0)
+        rc = KEEL_ENOMEM;
+    else
+        rc = keel_call(ctx, "compute", "trace", in, trace);
+    json_decref(in);
+    return rc;
+}
+
 const compute_iface compute_client = {
     .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = c_aggregate_csv,
     .aggregate = c_aggregate,
     .trend = c_trend,
+    .windows_csv = c_windows_csv,
+    .trace_csv = c_trace_csv,
 };

@@ -69,6 +69,12 @@ typedef struct compute_window_row {
 typedef void (*compute_window_cb)(void *arg, const compute_window_row *w);
 /* Every window of this stream goes to cb (NULL: none, the default). */
 void compute_agg_on_window(compute_agg *g, compute_window_cb cb, void *arg);
+/* Called for every sample the stream uses, in time order: t seconds from
+ * the first sample, a the specific force in m/s^2 (gravity added back for
+ * linear input), grav the running gravity estimate (same axes, m/s^2). */
+typedef void (*compute_sample_cb)(void *arg, double t, const double a[3], const double grav[3]);
+/* Every sample of this stream goes to cb (NULL: none, the default). */
+void compute_agg_on_sample(compute_agg *g, compute_sample_cb cb, void *arg);
 /* The stream has no rate columns (accelerometer only). */
 void compute_agg_no_gyro(compute_agg *g);
 
@@ -126,6 +132,14 @@ int compute_windows_buffer(const char *csv, size_t len, const compute_options *o
  * t_start, t_end, gait, confidence, stride_hz, cadence_spm, regularity,
  * yaw_rate, rein, lead, dba, symmetry_pct; unknown is null. */
 json_t *compute_window_json(const compute_window_row *w);
+/* Every window of one CSV session as a JSON array (compute_window_json
+ * objects, in time order).  *windows new reference; err on failure. */
+int compute_windows_json(const char *csv, size_t len, const compute_options *opt,
+                         json_t **windows, char *err, size_t errlen);
+/* The vertical acceleration trace of one CSV session (trace.c), at most
+ * max_points buckets (COMPUTE_TRACE_MIN..MAX): *trace new reference. */
+int compute_trace_buffer(const char *csv, size_t len, const compute_options *opt,
+                         int max_points, json_t **trace, char *err, size_t errlen);
 /* "halt" … "gallop", or "unclassified". */
 const char *compute_window_gait(int gait);
 /* Arrays in (compute_samples), summary out. */

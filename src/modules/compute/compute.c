@@ -87,11 +87,47 @@ static int local_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessi
     return rc;
 }
 
+static int local_windows_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv,
+                             size_t len, const compute_options *opt, json_t **windows)
+{
+    KEEL_IFACE_COUNT("compute", "windows_csv");
+    char err[320] = "";
+    int rc;
+
+    (void)self;
+    *windows = NULL;
+    if (!csv)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "windows: no CSV given");
+    rc = compute_windows_json(csv, len, opt, windows, err, sizeof err);
+    if (rc < 0)
+        keel_ctx_error(ctx, rc, "%s", err);
+    return rc;
+}
+
+static int local_trace_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
+                           const compute_options *opt, int max_points, json_t **trace)
+{
+    KEEL_IFACE_COUNT("compute", "trace_csv");
+    char err[320] = "";
+    int rc;
+
+    (void)self;
+    *trace = NULL;
+    if (!csv)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "trace: no CSV given");
+    rc = compute_trace_buffer(csv, len, opt, max_points, trace, err, sizeof err);
+    if (rc < 0)
+        keel_ctx_error(ctx, rc, "%s", err);
+    return rc;
+}
+
 const compute_iface compute_local = {
     .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = local_aggregate_csv,
     .aggregate = local_aggregate,
     .trend = local_trend,
+    .windows_csv = local_windows_csv,
+    .trace_csv = local_trace_csv,
 };
 
 /* ---- JSON handlers ------------------------------------------------------------ */
@@ -111,6 +147,53 @@ static int h_aggregate(keel_ctx *ctx, const json_t *in, json_t **out)
         return keel_ctx_error(ctx, KEEL_EINVAL,
                               "aggregate: send the session as a text/csv body or as {\"csv\": \"...\"}");
     return local_aggregate_csv(keel_ctx_module(ctx), ctx, data, len, &opt, out);
+}
+
+/* The CSV of a raw-input call (text/csv body or the csv field) and its
+ * unit options. */
+static int csv_input(keel_ctx *ctx, const json_t *in, const char *what, const char **data,
+                     size_t *len, compute_options *opt)
+{
+    opt->time_unit = unit_of(in, "time_unit");
+    opt->accel_unit = unit_of(in, "accel_unit");
+    opt->gyro_unit = unit_of(in, "gyro_unit");
+    if (keel_ctx_input_text(ctx, in, data, len) < 0)
+        return keel_ctx_error(ctx, KEEL_EINVAL,
+                              "%s: send the session as a text/csv body or as {\"csv\": \"...\"}",
+                              what);
+    return 0;
+}
+
+static int h_windows(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const char *data = NULL;
+    size_t len = 0;
+    compute_options opt;
+    json_t *w = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = csv_input(ctx, in, "windows", &data, &len, &opt)) != 0)
+        return rc;
+    rc = local_windows_csv(keel_ctx_module(ctx), ctx, data, len, &opt, &w);
+    if (rc == 0 && (*out = json_pack("{s:o}", "windows", w)) == NULL)
+        rc = KEEL_ENOMEM;
+    return rc;
+}
+
+static int h_trace(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const json_t *mp = json_object_get(in, "max_points");
+    const char *data = NULL;
+    size_t len = 0;
+    compute_options opt;
+    int rc;
+
+    *out = NULL;
+    if ((rc = csv_input(ctx, in, "trace", &data, &len, &opt)) != 0)
+        return rc;
+    return local_trace_csv(keel_ctx_module(ctx), ctx, data, len, &opt,
+                           mp ? (int)json_integer_value(mp) : 1000, out);
 }
 
 /* NDJSON text → array of objects; KEEL_EBADDATA naming the line. */
@@ -267,6 +350,16 @@ static const keel_method compute_methods[] = {
       .summary = "session summaries of one or many horses to baselines, changes and training load",
       .in_schema = compute_schema_trend_in, .out_schema = compute_schema_trend_out,
       .raw_types = "application/x-ndjson,application/json", .raw_field = "ndjson" },
+    { .name = "windows", .handler = h_windows,
+      .flags = KEEL_READONLY | KEEL_IDEMPOTENT | KEEL_RAW_IN,
+      .summary = "one riding session (sensor CSV) to its analysis windows: gait, cadence, rein per 2 s",
+      .in_schema = compute_schema_windows_in, .out_schema = compute_schema_windows_out,
+      .raw_types = "text/csv", .raw_field = "csv" },
+    { .name = "trace", .handler = h_trace,
+      .flags = KEEL_READONLY | KEEL_IDEMPOTENT | KEEL_RAW_IN,
+      .summary = "one riding session (sensor CSV) to its vertical acceleration, min/max per bucket",
+      .in_schema = compute_schema_trace_in, .out_schema = compute_schema_trace_out,
+      .raw_types = "text/csv", .raw_field = "csv" },
     { .name = "synth", .handler = h_synth, .flags = KEEL_READONLY | KEEL_IDEMPOTENT,
       .summary = "a deterministic synthetic session (CSV) with its ground truth",
       .in_schema = compute_schema_synth_in, .out_schema = compute_schema_synth_out },

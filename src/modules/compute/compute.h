@@ -26,7 +26,12 @@
 #include "keel/keel.h"
 
 #define COMPUTE_IFACE_V2      2u
-#define COMPUTE_IFACE_VERSION COMPUTE_IFACE_V2   /* what this header describes */
+#define COMPUTE_IFACE_V3      3u   /* + windows_csv, trace_csv */
+#define COMPUTE_IFACE_VERSION COMPUTE_IFACE_V3   /* what this header describes */
+
+/* Bounds of a trace's bucket count (trace_csv, compute.trace). */
+#define COMPUTE_TRACE_MIN 10
+#define COMPUTE_TRACE_MAX 5000
 
 /* Units of the input columns.  AUTO = from the header name, else detected
  * from magnitudes (docs/compute.md "input"). */
@@ -149,6 +154,22 @@ typedef struct compute_iface {
                      const compute_options *opt, compute_summary *out);
     /* sessions: borrowed array of {horse_id, date, summary}; *out new ref. */
     int (*trend)(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions, json_t **out);
+
+    /* since v3 — check version >= COMPUTE_IFACE_V3 before calling */
+
+    /* The per-window output (docs/compute.md "windows") of one CSV session:
+     * *windows new array of {t_start, t_end, gait, confidence, stride_hz,
+     * cadence_spm, regularity, yaw_rate, rein, lead, dba, symmetry_pct}.
+     * Errors as aggregate_csv. */
+    int (*windows_csv)(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
+                       const compute_options *opt, json_t **windows);
+    /* The vertical acceleration (m/s^2, gravity removed, + = up) of one CSV
+     * session, min and max per time bucket, at most max_points buckets
+     * (COMPUTE_TRACE_MIN..MAX, else KEEL_EINVAL): *trace new object
+     * {unit, bucket_s, samples, duration_s, t[], min[], max[]} (docs/compute.md
+     * "trace").  Errors as aggregate_csv. */
+    int (*trace_csv)(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
+                     const compute_options *opt, int max_points, json_t **trace);
 } compute_iface;
 
 /* Local implementation and remote client (marshals over keel_call). */

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "compute-internal.h"
 
@@ -41,4 +42,42 @@ json_t *compute_window_json(const compute_window_row *w)
                      "rein", rein ? json_string(rein) : json_null(),
                      "lead", lead ? json_string(lead) : json_null(),
                      "dba", num(w->dba, 1e4), "symmetry_pct", num(w->symmetry_pct, 100));
+}
+
+typedef struct win_list {
+    json_t *arr;
+    int     oom;   /* a window could not be added */
+} win_list;
+
+static void collect(void *arg, const compute_window_row *w)
+{
+    win_list *l = arg;
+    if (json_array_append_new(l->arr, compute_window_json(w)) != 0)
+        l->oom = 1;
+}
+
+int compute_windows_json(const char *csv, size_t len, const compute_options *opt,
+                         json_t **windows, char *err, size_t errlen)
+{
+    compute_summary *s = malloc(sizeof *s);
+    win_list l = { json_array(), 0 };
+    int rc;
+
+    *windows = NULL;
+    if (s == NULL || l.arr == NULL) {
+        rc = KEEL_ENOMEM;
+    } else {
+        rc = compute_windows_buffer(csv, len, opt, collect, &l, s, err, errlen);
+        if (rc == 0 && l.oom)
+            rc = KEEL_ENOMEM;
+    }
+    free(s);
+    if (rc == KEEL_ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    if (rc < 0) {
+        json_decref(l.arr);
+        return rc;
+    }
+    *windows = l.arr;
+    return 0;
 }

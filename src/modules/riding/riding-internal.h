@@ -9,6 +9,7 @@
  *   riding_sessions.c   list / get / delete sessions, horse_trend
  *   riding_summarize.c  the one place that asks compute for a summary
  *   riding_csv.c        the stored raw CSV: gzip in, plain or gzip out; get_session_csv
+ *   riding_views.c      session_windows / session_trace (pictures of a session)
  * Used by the module and its unit tests only.
  */
 #ifndef RIDING_RIDING_INTERNAL_H
@@ -21,6 +22,7 @@
 #include "keel/keel.h"
 
 #define RIDING_TREND_MAX 5000   /* most recent sessions fed to compute trend */
+#define RIDING_TRACE_POINTS 1000 /* session_trace's max_points when not given */
 
 /* ---- riding_access.c ----------------------------------------------------- */
 
@@ -125,6 +127,11 @@ int riding_csv_pack(const char *csv, size_t len, json_t **b64);
  * bytes do not decode to the recorded size. */
 int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int64_t session_id,
                        int gzip_ok, char **data, size_t *len, int *is_gzip);
+/* compute's per-window output (*windows new array) and vertical trace
+ * (*trace new object, at most max_points buckets) of one CSV session;
+ * KEEL_EUNAVAIL when compute is absent or older than COMPUTE_IFACE_V3. */
+int riding_windows(keel_ctx *ctx, const char *csv, size_t len, json_t **windows);
+int riding_trace(keel_ctx *ctx, const char *csv, size_t len, int max_points, json_t **trace);
 
 /* ---- handlers ------------------------------------------------------------ */
 
@@ -141,6 +148,8 @@ int riding_h_delete_session(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_share_horse(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_unshare_horse(keel_ctx *ctx, const json_t *in, json_t **out);
+int riding_h_session_windows(keel_ctx *ctx, const json_t *in, json_t **out);
+int riding_h_session_trace(keel_ctx *ctx, const json_t *in, json_t **out);
 
 /* ---- riding_cli.c -------------------------------------------------------- */
 

@@ -45,3 +45,38 @@ int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
     return c->trend(cm, ctx, sessions, out);
 }
+
+/* v3 members: a compute built before them (or a remote one: the skew check
+ * already refuses a different version) has none. */
+static const compute_iface *compute_v3(keel_ctx *ctx, keel_module_ctx **cm)
+{
+    const compute_iface *c = compute_of(ctx, cm);
+
+    if (c == NULL || c->version < COMPUTE_IFACE_V3) {
+        keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available (or older than iface v3)");
+        return NULL;
+    }
+    return c;
+}
+
+int riding_windows(keel_ctx *ctx, const char *csv, size_t len, json_t **windows)
+{
+    keel_module_ctx *cm;
+    const compute_iface *c = compute_v3(ctx, &cm);
+
+    *windows = NULL;
+    if (c == NULL || c->windows_csv == NULL)
+        return KEEL_EUNAVAIL;
+    return c->windows_csv(cm, ctx, csv, len, NULL, windows);
+}
+
+int riding_trace(keel_ctx *ctx, const char *csv, size_t len, int max_points, json_t **trace)
+{
+    keel_module_ctx *cm;
+    const compute_iface *c = compute_v3(ctx, &cm);
+
+    *trace = NULL;
+    if (c == NULL || c->trace_csv == NULL)
+        return KEEL_EUNAVAIL;
+    return c->trace_csv(cm, ctx, csv, len, NULL, max_points, trace);
+}

@@ -66,7 +66,8 @@ static int teardown(void **state)
 static void test_descriptor(void **state)
 {
     const keel_module *m = &keel_module_compute;
-    static const char *const names[] = { "aggregate", "trend", "synth", NULL };
+    static const char *const names[] = { "aggregate", "trend", "windows", "trace", "synth",
+                                         NULL };
     (void)state;
     assert_int_equal(m->abi, KEEL_ABI);
     assert_string_equal(m->name, "compute");
@@ -83,16 +84,23 @@ static void test_descriptor(void **state)
         assert_non_null(m->methods[i].in_schema);
         assert_non_null(m->methods[i].out_schema);
     }
-    assert_null(m->methods[3].name);
+    assert_null(m->methods[5].name);
     assert_string_equal(m->methods[0].raw_types, "text/csv");
     assert_string_equal(m->methods[0].raw_field, "csv");
     assert_true(m->methods[1].flags & KEEL_RAW_IN);
     assert_string_equal(m->methods[1].raw_field, "ndjson");
+    for (int i = 2; i < 4; i++) {   /* windows, trace: a CSV like aggregate */
+        assert_true(m->methods[i].flags & KEEL_RAW_IN);
+        assert_string_equal(m->methods[i].raw_types, "text/csv");
+        assert_string_equal(m->methods[i].raw_field, "csv");
+    }
     /* the vtable layout is a contract: append only */
     assert_int_equal(offsetof(compute_iface, version), 0);
     assert_int_equal(offsetof(compute_iface, aggregate_csv), sizeof(void *));
     assert_int_equal(offsetof(compute_iface, aggregate), 2 * sizeof(void *));
     assert_int_equal(offsetof(compute_iface, trend), 3 * sizeof(void *));
+    assert_int_equal(offsetof(compute_iface, windows_csv), 4 * sizeof(void *));  /* since v3 */
+    assert_int_equal(offsetof(compute_iface, trace_csv), 5 * sizeof(void *));
     assert_int_equal(compute_local.version, COMPUTE_IFACE_VERSION);
     assert_int_equal(compute_client.version, COMPUTE_IFACE_VERSION);
 }
