@@ -250,6 +250,10 @@ int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel
 /* Answers GET /metrics and GET /openapi.json and returns 1; 0 when
  * path is not one of them.  The reply is sent before it returns. */
 int keel__http_observe_route(struct evhttp_request *req, keel_http_scope *sc, const char *path);
+/* Answers GET /ui and /ui/… (the dashboard, http_ui.c) and returns 1; 0 when
+ * path is not under /ui or sc is an expose port.  The reply is sent before
+ * it returns. */
+int keel__http_ui_route(struct evhttp_request *req, keel_http_scope *sc, const char *path);
 /* 0 when req may see operator detail: it came in on the admin listener, or
  * carries a bearer token with scope "admin" (auth disabled or not built:
  * always).  Else KEEL_EUNAUTH / KEEL_EFORBIDDEN / KEEL_EUNAVAIL on ctx. */

@@ -7,6 +7,7 @@
  *   GET  /v1/modules             keel__rt_describe (filtered on an expose port)
  *   GET  /healthz                alive: 200 {"status":"ok"}
  *   GET  /readyz                 keel__rt_ready: 200, or 503 with detail
+ *   GET  /ui/…                   the dashboard's files (http_ui.c)
  *
  * Every answer is JSON with X-Request-Id; errors are keel__ctx_error_body
  * with the status from keel_http_status().  Probes and KEEL_CHEAP public
@@ -540,7 +541,7 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
 
     if (!path || !*path)
         path = "/";
-    if (keel__http_observe_route(req, sc, path))
+    if (keel__http_observe_route(req, sc, path) || keel__http_ui_route(req, sc, path))
         return;
     keel__metrics_count(KEEL_MC_HTTP_STARTED, 1);
     ctx = keel__ctx_new(w->rt, tr, rid && request_id_ok(rid) ? rid : NULL, deadline > 0 ? deadline : 0);

@@ -91,4 +91,72 @@ expect_status "shared: bob reads the windows" 200
 http POST "$B/riding/session_trace" "${BOB[@]}" "${J[@]}" -d "{\"session_id\":$SID}"
 expect_status "shared: bob reads the trace" 200
 
+# ---- /ui/: the dashboard's files, compiled in ---------------------------------
+CSP="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+hdr() { # FILE NAME → the header's value (last occurrence), CR stripped
+    tr -d '\r' <"$1" | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1)==n {v=substr($0, length($1)+3)} END {print v}'
+}
+get() { # PATH [curl args] → $E2E_TMP/h (headers), $E2E_TMP/b (body), HTTP_STATUS
+    rm -f "$E2E_TMP/b"; : >"$E2E_TMP/b"
+    HTTP_STATUS=$(curl -sS --path-as-is -D "$E2E_TMP/h" -o "$E2E_TMP/b" -w '%{http_code}' "$U$1" "${@:2}" || echo 000)
+    HTTP_BODY=$(cat "$E2E_TMP/b")
+}
+get /ui/
+expect_status "GET /ui/" 200
+expect_eq "/ui/ is HTML" "$(hdr "$E2E_TMP/h" Content-Type)" "text/html; charset=utf-8"
+expect_eq "CSP exact" "$(hdr "$E2E_TMP/h" Content-Security-Policy)" "$CSP"
+expect_eq "nosniff" "$(hdr "$E2E_TMP/h" X-Content-Type-Options)" "nosniff"
+expect_eq "revalidated, not cached blind" "$(hdr "$E2E_TMP/h" Cache-Control)" "no-cache"
+expect_contains "the page loads its script as a module" "$HTTP_BODY" '<script type="module" src="app.js"></script>'
+# nothing inline for the CSP to refuse: no script body, no style attribute or element, no on* handler
+python3 - "$E2E_TMP/b" <<'PY' && ok "no inline script, style or event handler" || fail "inline code in index.html"
+import re, sys
+t = open(sys.argv[1]).read()
+assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", t)
+assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", t, re.I)
+PY
+for f in app.js api.js charts.js riding.js ops.js; do
+    get "/ui/$f"
+    expect_status "GET /ui/$f" 200
+    expect_eq "$f is JavaScript (RFC 9239)" "$(hdr "$E2E_TMP/h" Content-Type)" "text/javascript; charset=utf-8"
+    expect_eq "$f has the CSP too" "$(hdr "$E2E_TMP/h" Content-Security-Policy)" "$CSP"
+    # no CDN: the only URL in the code is the SVG namespace
+    expect_eq "$f fetches nothing from elsewhere" \
+        "$(grep -oE "https?://[^'\"\` ]*" "$E2E_TMP/b" | grep -v '^http://www.w3.org/2000/svg$' || true)" ""
+    expect_eq "$f has no innerHTML" "$(grep -c 'innerHTML\|outerHTML\|insertAdjacentHTML\|document.write' "$E2E_TMP/b" || true)" "0"
+done
+get /ui/app.css
+expect_eq "app.css is CSS" "$(hdr "$E2E_TMP/h" Content-Type)" "text/css; charset=utf-8"
+get /ui/icon.svg
+expect_eq "icon.svg is SVG" "$(hdr "$E2E_TMP/h" Content-Type)" "image/svg+xml"
+get /ui/app.js
+ETAG=$(hdr "$E2E_TMP/h" ETag)
+expect_contains "ETag is a strong quoted tag" "$ETAG" '"'
+get /ui/app.js -H "If-None-Match: $ETAG"
+expect_status "If-None-Match with the current ETag" 304
+expect_eq "304 has no body" "$HTTP_BODY" ""
+get /ui/app.js -H 'If-None-Match: "stale"'
+expect_status "If-None-Match with another ETag" 200
+get /ui/app.js -I
+expect_status "HEAD /ui/app.js" 200
+get /ui
+expect_status "/ui redirects" 301
+expect_eq "to /ui/" "$(hdr "$E2E_TMP/h" Location)" "/ui/"
+get /ui/ -X POST -d x
+expect_status "POST /ui/" 405
+expect_eq "405 says GET" "$(hdr "$E2E_TMP/h" Allow)" "GET, HEAD"
+get /ui/nope.js
+expect_status "unknown asset" 404
+expect_eq "404 is JSON" "$(hdr "$E2E_TMP/h" Content-Type)" "application/json"
+expect_eq "404 code" "$(jget "$HTTP_BODY" error.code)" "not_found"
+# traversal: every spelling is a name that is not in the table (nothing is
+# decoded, joined or opened), so a JSON 404 — never the file, never /v1
+for p in "/ui/../v1/modules" "/ui/../../etc/passwd" "/ui/%2e%2e/v1/modules" "/ui/%2e%2e%2f%2e%2e%2fetc%2fpasswd" \
+         "/ui/..%2fv1%2fmodules" "/ui//etc/passwd" "/ui/./index.html" "/ui/%2fetc%2fpasswd" "/ui/index.html%00" \
+         "/ui/.%2e/.%2e/etc/passwd" "/ui/..\\..\\etc\\passwd"; do
+    get "$p"
+    expect_status "traversal $p" 404
+    expect_eq "traversal $p: JSON not_found" "$(jget "$HTTP_BODY" error.code)" "not_found"
+done
+
 e2e_done
