@@ -12,7 +12,8 @@ BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqli
 # cppcheck and clang-tidy: scripts/lint.sh (a stage of scripts/test.sh)
 # postgresql: the throw-away cluster of the tests labelled pg (scripts/pg-cluster.sh);
 # postgresql-server-dev-15: the static archives libpgcommon.a/libpgport.a the static link needs.
-TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy postgresql postgresql-server-dev-15 prometheus"
+# chromium: the dashboard's browser test (tests/e2e/e2e_browser.sh, driven by playwright-core).
+TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy postgresql postgresql-server-dev-15 prometheus chromium"
 BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS
@@ -32,8 +33,8 @@ for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 install_npm_deps() {
-    # The Kubernetes schema check (tests/deploy) and the OpenAPI check (tests/openapi) pin
-    # their npm packages in lockfiles.
+    # The Kubernetes schema check (tests/deploy), the OpenAPI check (tests/openapi) and the
+    # browser test (tests/browser) pin their npm packages in lockfiles.
     case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
     if [ -f tests/deploy/package-lock.json ] && [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
         (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
@@ -42,6 +43,11 @@ install_npm_deps() {
     if [ -f tests/openapi/package-lock.json ] && [ ! -d tests/openapi/node_modules/@apidevtools/swagger-parser ]; then
         (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
             echo "warning: npm ci in tests/openapi failed: the OpenAPI validation will say skip" >&2
+    fi
+    # playwright-core drives Debian's chromium; it downloads no browser of its own
+    if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            echo "warning: npm ci in tests/browser failed: the browser test will say skip" >&2
     fi
 }
 cd "$(dirname "$0")/.."
