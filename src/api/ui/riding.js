@@ -159,9 +159,10 @@ function startUpload(file) {
   uploadSession(h.id, started, file, (f) => { prog.value = Math.round(f * 100); })
     .then(async (s) => {
       prog.value = 100;
-      status.textContent = `${file.name}: stored as session ${s.session_id}`;
       await openHorse(h);
       await openSession(s.session_id);
+      // said once the list shows it (the browser test waits for this text)
+      status.textContent = `${file.name}: stored as session ${s.session_id}`;
     })
     .catch((e) => { status.textContent = `${file.name}: ${e.message}`; })
     .finally(() => { prog.hidden = true; });
