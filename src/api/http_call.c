@@ -78,6 +78,8 @@ static void call_run(keel_job *job)
     const char *module = keel_module_name(c->mc);
     keel_http_body b;
     json_t *in = NULL, *out = NULL;
+    const char *wire;
+    size_t wire_len;
     int rc;
 
     rc = keel__authorize(ctx, c->mc, c->m, keel__ctx_token(ctx));
@@ -91,16 +93,22 @@ static void call_run(keel_job *job)
         rc = KEEL_ENOMEM;
         goto out;
     }
+    wire = b.data;
+    wire_len = b.len;
     if (c->w->limits != NULL && (rc = keel__http_decode_body(ctx, c->m, c->w->limits, c->cenc, &b)) != 0) {
         if (rc == KEEL_EUNAVAIL)
             c->reply.retry_after = 1;
         goto out;
     }
+    if (b.data != wire && wire_len > 0)
+        /* decoded into its own buffer: the compressed bytes are not needed
+         * while the handler runs (46 MB of a 3 h ride at 200 Hz) */
+        evbuffer_drain(c->body, wire_len);
     rc = keel__http_read_input(ctx, c->mc, c->m, &b, &in);
     if (rc != 0)
         goto out;
     rc = keel__call_root(ctx, module, c->m->name, in, &out);
-    keel__metrics_ctx_bytes(ctx, b.len, 0); /* the reply's bytes: keel__http_send */
+    keel__metrics_ctx_bytes(ctx, wire_len, 0); /* as received; the reply's bytes: keel__http_send */
     if (rc == 0 && (c->m->flags & KEEL_RAW_OUT) && !keel__ctx_is_peer(ctx)) {
         /* a download: the bytes the handler left on ctx, not its JSON (a keel
          * peer gets the JSON: the remote client speaks nothing else) */
