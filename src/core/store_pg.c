@@ -332,10 +332,20 @@ static void provision_sql(FILE *f, const char *ns, const char *who, const char *
             "  END IF;\n"
             "END $keel$;\n", ns);
     }
-    fputs("CREATE SCHEMA IF NOT EXISTS keel;\n"
-          "CREATE TABLE IF NOT EXISTS keel.keel_migrations (module TEXT NOT NULL, "
+    /* Looked up first, not IF NOT EXISTS: PostgreSQL checks the CREATE
+     * privilege before it looks, so a service login the admin provisioned
+     * (no CREATE on the database or on schema keel) failed here at every
+     * start although there was nothing to create. */
+    fputs("DO $keel$ BEGIN\n"
+          "  IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'keel') THEN\n"
+          "    CREATE SCHEMA keel;\n"
+          "  END IF;\n"
+          "  IF to_regclass('keel.keel_migrations') IS NULL THEN\n"
+          "    CREATE TABLE keel.keel_migrations (module TEXT NOT NULL, "
           "version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
-          "PRIMARY KEY (module, version));\n", f);
+          "PRIMARY KEY (module, version));\n"
+          "  END IF;\n"
+          "END $keel$;\n", f);
     if (who != NULL)
         fprintf(f, "GRANT USAGE ON SCHEMA keel TO %1$s;\n"
                    "GRANT SELECT, INSERT ON keel.keel_migrations TO %1$s;\n", who);
