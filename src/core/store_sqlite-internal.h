@@ -75,6 +75,9 @@ int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *src, char *err,
 /* stmt's current row as a new JSON object (caller frees), or NULL with *rc
  * and err set. */
 json_t *keel__sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen);
+/* Registers keel's SQL functions on db: decode(text, 'base64') → BLOB, as
+ * PostgreSQL's.  0 or KEEL_ESTORE. */
+int keel__sq_functions(sqlite3 *db);
 
 /* ---- store_sqlite_file.c ------------------------------------------------ */
 

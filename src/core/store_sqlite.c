@@ -305,6 +305,8 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
+    if (keel__sq_functions(c->db) != 0)
+        return KEEL_ESTORE;
     return sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) == SQLITE_OK ? 0 : KEEL_ESTORE;
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -108,4 +109,47 @@ nomem:
     sq_err(err, errlen, "out of memory");
     *rc = KEEL_ENOMEM;
     return NULL;
+}
+
+/* decode(text, 'base64') → BLOB, as PostgreSQL's built-in decode(): a BLOB
+ * parameter arrives as a base64 JSON string, which SQLite binds as TEXT (it
+ * cannot tell base64 from any other string), so a module that wants the
+ * bytes stored as bytes writes `decode($2, 'base64')` — the same SQL on both
+ * backends.  NULL in, NULL out; another format or text that is not padded
+ * base64 (RFC 4648 §4): an error naming it. */
+static void sq_decode(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    const char *fmt, *t;
+    unsigned char *b;
+    size_t n = 0;
+    int len;
+
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(cx);
+        return;
+    }
+    fmt = (const char *)sqlite3_value_text(argv[1]);
+    if (fmt == NULL || strcmp(fmt, "base64") != 0) {
+        sqlite3_result_error(cx, "decode(): only the 'base64' format is supported", -1);
+        return;
+    }
+    t = (const char *)sqlite3_value_text(argv[0]);
+    len = sqlite3_value_bytes(argv[0]);
+    if (t == NULL || len == 0) {
+        sqlite3_result_zeroblob(cx, 0);
+        return;
+    }
+    if ((b = keel__unbase64(t, (size_t)len, &n)) == NULL) {
+        sqlite3_result_error(cx, "decode(): not base64 text", -1);
+        return;
+    }
+    sqlite3_result_blob64(cx, b, n, free);
+}
+
+int keel__sq_functions(sqlite3 *db)
+{
+    return sqlite3_create_function_v2(db, "decode", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC
+                                      | SQLITE_INNOCUOUS, NULL, sq_decode, NULL, NULL, NULL)
+           == SQLITE_OK ? 0 : KEEL_ESTORE;
 }

@@ -6,9 +6,9 @@
  * riding_session_data.encoding says how a row keeps its CSV (migration
  * 0003): 'identity' rows (uploaded before it) hold the text in csv; 'gzip'
  * rows hold one gzip member (RFC 1952) in csv_gz and '' in csv.  The store
- * carries a BLOB/BYTEA value as base64 text (keel/store.h); PostgreSQL keeps
- * the bytes, SQLite keeps that base64 text (4/3 of the gzip size — still
- * about a third of the CSV; docs/riding.md has the numbers).  The content
+ * carries a BLOB/BYTEA value as base64 text (keel/store.h); the insert's
+ * decode($2, 'base64') makes both backends keep the bytes (rows written
+ * before it, on SQLite, hold the base64 text and read the same).  The content
  * hash stays the SHA-256 of the uncompressed bytes, so duplicates are found
  * whatever the encoding on the wire or in the store.
  *

@@ -82,8 +82,9 @@ static int upload_tx(keel_store *st, void *arg)
         rc = KEEL_ENOMEM;
         goto out;
     }
+    /* decode(): the gzip bytes as bytes on both backends (keel/store.h) */
     rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv, encoding, csv_gz) "
-                         "VALUES ($1, '', 'gzip', $2)", params, NULL);
+                         "VALUES ($1, '', 'gzip', decode($2, 'base64'))", params, NULL);
 out:
     json_decref(params);
     json_decref(rows);

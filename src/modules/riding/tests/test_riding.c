@@ -309,6 +309,9 @@ static void test_upload_stores_summary(void **state)
     /* the raw CSV is kept compressed (byte for byte: test_session_csv) */
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
                                    "WHERE encoding = 'gzip' AND csv = '' AND csv_gz IS NOT NULL"), 1);
+    /* as bytes, not as their base64 text (decode(): docs/store.md) */
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
+                                   "WHERE typeof(csv_gz) = 'blob' AND length(csv_gz) > 18"), 1);
 
     snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)sid);
     assert_int_equal(call(f, "get_session", in, &out), 0);
