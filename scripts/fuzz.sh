@@ -40,7 +40,7 @@ build_rt() {
        ! nice -n 19 cmake --build "$OUT/rt" --target keelrt -j"${FUZZ_BUILD_JOBS:-2}" >>"$OUT/build_rt.log" 2>&1; then
         tail -30 "$OUT/build_rt.log"; return 1
     fi
-    RT_LIBS="$OUT/rt/libkeelrt.a -I$OUT/rt/gen $(pkg-config --libs libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libpq libargon2) -lpthread -lm"
+    RT_LIBS="$OUT/rt/libkeelrt.a -I$OUT/rt/gen $(pkg-config --libs libevent_core libevent_extra libevent_pthreads jansson sqlite3 libcrypto libpq libargon2 zlib) -lpthread -lm"
 }
 mapfile -t targets < <(printf '%s\n' "${!SRCS[@]}" | sort)
 [ "$TARGET" = all ] || targets=("$TARGET")

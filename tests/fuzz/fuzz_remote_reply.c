@@ -1,9 +1,9 @@
 /*
- * fuzz_remote_reply.c — the remote client's reply parser (read_reply and
+ * fuzz_remote_reply.c — the remote client's reply parser (keel__http_read_reply and
  * dechunk in src/api/remote_http.c): what a keel peer, or anything that
  * answers on its address, sends back to a keel-to-keel call.
  *
- * The file is included so its static parser can be driven without a
+ * The file is included so its parser can be driven without a
  * socket: recv() reads from the fuzz input instead, in pieces whose sizes
  * the input picks, then reports end of stream.  Input: byte 0 picks the
  * request method (GET, POST, HEAD) and seeds the piece sizes; the rest is
@@ -77,8 +77,8 @@ static void run(const char *method, const uint8_t *d, size_t n, uint32_t rng, ou
     feed_off = 0;
     feed_rng = rng;
     memset(o, 0, sizeof *o);
-    o->rc = read_reply(-1, method, 0, &o->rep, &o->keepalive, &o->got_any, o->err,
-                       sizeof o->err, "peer:1");
+    o->rc = keel__http_read_reply(-1, method, 0, &o->rep, &o->keepalive, &o->got_any, o->err,
+                                  sizeof o->err, "peer:1");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
