@@ -456,7 +456,7 @@ mkdir -p "$E2E_TMP/Z"
     KEEL_DATABASE_URL="sqlite:$E2E_TMP/Z/keel.db" "$KEEL_BIN" serve ) >"$E2E_TMP/Z.log" 2>&1 &
 Z_PID=$!; E2E_PIDS+=("$Z_PID")
 ZP=""
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do    # 15 s: a fresh database's migrations under a loaded machine
     ZP=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$E2E_TMP/Z.log" | head -1)
     [ -n "$ZP" ] && break
     sleep 0.05
