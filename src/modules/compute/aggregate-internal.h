@@ -113,6 +113,15 @@ struct compute_agg {
  * does, when it returns 0 and g->bad_rate is not set.  KEEL_ENOMEM on
  * allocation failure (g->detected left 0). */
 int compute_agg_detect(compute_agg *g);
+/* aggregate.c: one usable row past detection, in input units after the NaN
+ * hold (gmiss: the rate channels are missing, zeros in the row) — unit
+ * conversion, gaps, jumps, DBA and the decimated window buffer.
+ * aggregate_rows.c calls it for every row it admits. */
+void compute_agg_process(compute_agg *g, const double *r, int gmiss);
+/* aggregate_rows.c: detects units and rate from the rows held so far and
+ * replays them (finish calls it for a session shorter than DETECT_ROWS);
+ * KEEL_ENOMEM, else 0 (a bad rate is flagged in g->bad_rate). */
+int compute_agg_detect_replay(compute_agg *g);
 
 /* ---- linear acceleration (aggregate_linear.c) ---------------------------- */
 /* From the held rows (input units): 1 if they are linear acceleration (the

@@ -3,7 +3,8 @@
  *
  * Rows arrive in input units.  The first DETECT_ROWS usable rows are held to
  * decide units and the nominal sample period (aggregate_detect.c), then
- * replayed; after that each row is converted, checked for gaps, fed to the
+ * replayed (aggregate_rows.c, which also sorts out clock resets and NaN
+ * cells); after that each row is converted, checked for gaps, fed to the
  * jump detector and the DBA integrator, and averaged down to ~25 Hz into a
  * window buffer of 4 s that slides by 2 s.  Each window's class is given to
  * the 2 s in its middle (the first window also takes the segment's start,
@@ -295,7 +296,7 @@ static void end_jumps(compute_agg *g)
 
 /* One usable row in input units (after NaN hold); gmiss: the rate
  * channels are missing (zeros in r). */
-static void process(compute_agg *g, const double *r, int gmiss)
+void compute_agg_process(compute_agg *g, const double *r, int gmiss)
 {
     double t = (r[0] - g->t0raw) * g->tscale;
     double a[3] = { r[1] * g->ascale, r[2] * g->ascale, r[3] * g->ascale };
@@ -371,155 +372,6 @@ static double median_stride(const compute_agg *g, int gait)
     return 0;
 }
 
-/* A row past detection: holds a NaN cell for up to COMPUTE_HOLD_MAX_S, then
- * marks the channel missing (acceleration: the row is dropped, a gap; rate:
- * zeros, and the windows there attribute no rein, lead or symmetry). */
-static void admit(compute_agg *g, double *r, unsigned mask)
-{
-    double t = (r[0] - g->t0raw) * g->tscale;
-    int drop = 0, gmiss = 0;
-
-    for (int k = 1; k < COMPUTE_NCOLS; k++) {
-        if (!(mask & (1u << k))) {
-            g->nan_run[k] = 0;
-            continue;
-        }
-        if (!g->nan_run[k]) {
-            g->nan_run[k] = 1;
-            g->nan_t0[k] = t;
-        }
-        if (t - g->nan_t0[k] > COMPUTE_HOLD_MAX_S || (mask & ROW_NOVAL(k))) {
-            g->missing_s[k] += g->period;
-            if (k <= COMPUTE_COL_AZ) {
-                drop = 1;
-            } else {
-                r[k] = 0;
-                gmiss = 1;
-            }
-        }
-    }
-    if (mask & ROW_NEW_RUN)
-        g->new_run = 1;
-    if (drop) {
-        g->dropped++;
-        return;
-    }
-    process(g, r, gmiss);
-}
-
-/* Detects units and rate from the held rows, then replays them. */
-static int detect(compute_agg *g)
-{
-    int rc = compute_agg_detect(g);
-    if (rc < 0 || g->bad_rate)
-        return rc;
-    free(g->wm);
-    g->wm = calloc(g->N + 1, 1);
-    if (!g->wm) {
-        g->detected = 0;
-        return KEEL_ENOMEM;
-    }
-    if (g->linear)
-        compute_agg_linear_init(g);
-    for (size_t i = 0; i < g->nbuf; i++)
-        admit(g, g->buf[i], g->bufmask[i]);
-    g->nbuf = 0;
-    return 0;
-}
-
-/* A row in time order (raw units, clock offset applied by the caller). */
-static void accept(compute_agg *g, const double *v, unsigned mask)
-{
-    double r[COMPUTE_NCOLS];
-
-    r[0] = v[0];
-    for (int k = 1; k < COMPUTE_NCOLS; k++) {
-        if (isfinite(v[k])) {
-            r[k] = v[k];
-            g->hold[k] = v[k];
-            g->have_val[k] = 1;
-            continue;
-        }
-        g->nan_cells++;
-        mask |= 1u << k;
-        if (g->have_val[k]) {
-            r[k] = g->hold[k];
-        } else {
-            mask |= ROW_NOVAL(k);
-            r[k] = 0;
-        }
-    }
-    if (mask & (ROW_NOVAL(1) | ROW_NOVAL(2) | ROW_NOVAL(3))) {
-        /* no acceleration yet: nothing to hold, the row cannot be used (its
-         * time still counts, so what follows sees the gap) */
-        g->dropped++;
-        if (!g->have_last)
-            return;
-        g->last_traw = r[0];
-        return;
-    }
-    if (g->have_last) {
-        double d = r[0] - g->last_traw;
-        g->step_raw = g->step_raw > 0 ? 0.9 * g->step_raw + 0.1 * d : d;
-    } else {
-        g->t0raw = r[0];
-    }
-    g->have_last = 1;
-    g->last_traw = r[0];
-    if (g->detected) {
-        admit(g, r, mask);
-        return;
-    }
-    memcpy(g->buf[g->nbuf], r, sizeof r);
-    g->bufmask[g->nbuf++] = (unsigned short)mask;
-    if (g->nbuf == DETECT_ROWS && detect(g) < 0)
-        g->nbuf = 0; /* out of memory: reported by finish */
-}
-
-void compute_agg_push(compute_agg *g, const double v[COMPUTE_NCOLS])
-{
-    double r[COMPUTE_NCOLS];
-    if (g->bad_rate) {
-        g->samples++;
-        return;
-    }
-    if (!isfinite(v[0])) {
-        g->dropped++;
-        return;
-    }
-    for (int k = 0; k < COMPUTE_NCOLS; k++)
-        g->seen[k] += isfinite(v[k]) != 0;
-    if (g->have_pend) {
-        /* the row before went back in time: a clock reset if this one
-         * continues from it, else it was one row out of order */
-        double d = v[0] - g->pend[0];
-        g->have_pend = 0;
-        if (d > 0 && d <= RESET_STEPS * g->step_raw) {
-            g->clock_resets++;
-            g->toff = g->last_traw + g->step_raw - g->pend[0];
-            memcpy(r, g->pend, sizeof r);
-            r[0] += g->toff;
-            accept(g, r, ROW_NEW_RUN);
-        } else {
-            g->nonmono++;
-            g->dropped++;
-        }
-    }
-    memcpy(r, v, sizeof r);
-    r[0] += g->toff;
-    if (g->have_last && !(r[0] > g->last_traw)) {
-        if (g->step_raw > 0 && g->last_traw - r[0] > RESET_STEPS * g->step_raw) {
-            memcpy(g->pend, v, sizeof g->pend);
-            g->have_pend = 1;
-            return;
-        }
-        g->nonmono++;
-        g->dropped++;
-        return;
-    }
-    accept(g, r, 0);
-}
-
 /* A column with no number in any row is named: nothing can be held. */
 static int all_nan_column(const compute_agg *g, char *err, size_t errlen)
 {
@@ -554,7 +406,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
                  g->dropped, g->nan_cells);
         return KEEL_EBADDATA;
     }
-    if (!g->detected && detect(g) < 0) {
+    if (!g->detected && compute_agg_detect_replay(g) < 0) {
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
