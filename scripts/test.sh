@@ -115,7 +115,7 @@ if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     KEEL_AUTH_ARGON2_MEMORY_KIB=${KEEL_AUTH_ARGON2_MEMORY_KIB:-64} KEEL_AUTH_ARGON2_PASSES=${KEEL_AUTH_ARGON2_PASSES:-1} \
         suite asan-ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON
 
-    # ThreadSanitizer (clang): the unit tests (test_remote and test_http_pool
+    # ThreadSanitizer (clang): the unit tests (test_remote, test_remote_call and test_http_pool
     # drive the remote pool and breakers from many threads, test_events the
     # dispatcher) and the e2e tests that drive the loop threads and worker
     # pool (e2e_http) and the dispatcher in a server (e2e_events).  The
