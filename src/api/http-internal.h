@@ -220,6 +220,7 @@ typedef struct keel_http_answer {
     size_t      raw_len;
     char        raw_ctype[64];
     char        raw_enc[16];  /* Content-Encoding, "" = none */
+    size_t      bytes_in;     /* request body as received, when moved out of the request */
 } keel_http_answer;
 
 /* Fills r with the JSON error for err (ctx detail if ctx; "module" added to

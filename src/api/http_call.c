@@ -181,8 +181,11 @@ static void call_done(keel_job *job, int ran)
         c->watch = NULL;
     }
     if (!c->req) {
-        keel_log(c->ctx, KEEL_LOG_INFO, "http POST %s 499 %.2fms (client closed the connection, reply dropped)",
-                 c->path, (double)(keel__now_ns() - c->t0_ns) / 1e6);
+        keel__access acc = {.method = "POST", .path = c->path, .status = 499,
+                            .note = "client closed the connection, reply dropped",
+                            .bytes_in = c->reply.bytes_in,
+                            .duration_us = (keel__now_ns() - c->t0_ns) / 1000};
+        keel__log_access(c->ctx, &acc);
         keel__metrics_http_status(499);
         keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
         if (c->orphan)
@@ -220,6 +223,7 @@ int keel__http_call_submit(struct evhttp_request *req, keel_http_worker *w, keel
         || (query && !(c->query = strdup(query))) || (cenc && !(c->cenc = strdup(cenc)))
         || evbuffer_add_buffer(c->body, evhttp_request_get_input_buffer(req)) != 0)
         goto fail;
+    c->reply.bytes_in = evbuffer_get_length(c->body); /* as received, for the access log */
     keel__ctx_set_accept_gzip(ctx, keel__http_accepts_gzip(evhttp_find_header(h, "Accept-Encoding")));
     c->job.run = call_run;
     c->job.done = call_done;

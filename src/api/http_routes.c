@@ -463,6 +463,8 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     struct evbuffer *ob = evbuffer_new();
     http_pending *p = malloc(sizeof *p);
+    keel__access acc = {0};
+    size_t in_len;
     char ra[16];
 
     /* the JSON text (or a raw answer's bytes) moves into the reply without a copy */
@@ -496,12 +498,17 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     }
     if (w->draining)
         evhttp_add_header(oh, "Connection", "close");
-    keel__metrics_ctx_bytes(ctx, evbuffer_get_length(evhttp_request_get_input_buffer(req)),
-                            ob ? evbuffer_get_length(ob) : 0);
+    in_len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    acc.method = command_name(evhttp_request_get_command(req));
+    acc.path = path ? path : "-";
+    acc.status = r->status;
+    acc.bytes_in = r->bytes_in ? r->bytes_in : in_len; /* a worker call moved its body out */
+    acc.bytes_out = ob ? evbuffer_get_length(ob) : 0;
+    acc.duration_us = (keel__now_ns() - t0_ns) / 1000;
+    keel__metrics_ctx_bytes(ctx, in_len, acc.bytes_out);
     keel__metrics_http_status(r->status);
     keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
-    keel_log(ctx, KEEL_LOG_INFO, "http %s %s %d %.2fms", command_name(evhttp_request_get_command(req)),
-             path, r->status, (double)(keel__now_ns() - t0_ns) / 1e6);
+    keel__log_access(ctx, &acc);
     if (p) {
         p->w = w;
         p->evcon = evhttp_request_get_connection(req);

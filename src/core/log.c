@@ -148,19 +148,55 @@ static void keel_log_stamp(char *ts)
     ts[24] = '\0';
 }
 
-static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
-                      const char *fmt, va_list ap)
+/* The access record's fields, after the common ones: JSON members, or
+ * "key=value" words for the text format.  Only values we format ourselves
+ * and the path (escaped) go in: nothing a client sends as a credential. */
+static size_t keel_log_access_fields(char *line, size_t o, size_t cap, int json, keel_ctx *ctx,
+                                     const keel__access *a)
 {
-    char msg[2048], line[4096], ts[40];
+    int64_t uid = ctx != NULL ? keel_ctx_user_id(ctx) : 0;
+    const char *peer = ctx != NULL && ctx->client[0] ? ctx->client : NULL;
+
+    if (o >= cap)
+        return o;
+    if (!json) {
+        o += (size_t)snprintf(line + o, cap - o, " in=%zu out=%zu", a->bytes_in, a->bytes_out);
+        if (o < cap && uid > 0)
+            o += (size_t)snprintf(line + o, cap - o, " user=%lld", (long long)uid);
+        if (o < cap && peer != NULL)
+            o += (size_t)snprintf(line + o, cap - o, " from %s", peer);
+        return o;
+    }
+    o += (size_t)snprintf(line + o, cap - o, ",\"method\":\"%s\",\"path\":\"", a->method);
+    if (o < cap)
+        o = keel_json_escape(line, o, cap, a->path);
+    if (o < cap)
+        o += (size_t)snprintf(line + o, cap - o,
+                              "\",\"status\":%d,\"bytes_in\":%zu,\"bytes_out\":%zu,\"duration_us\":%lld",
+                              a->status, a->bytes_in, a->bytes_out, (long long)a->duration_us);
+    if (o < cap && uid > 0)
+        o += (size_t)snprintf(line + o, cap - o, ",\"user_id\":%lld", (long long)uid);
+    if (o < cap && peer != NULL) {
+        o += (size_t)snprintf(line + o, cap - o, ",\"peer\":\"");
+        if (o < cap)
+            o = keel_json_escape(line, o, cap, peer);
+        if (o < cap)
+            line[o++] = '"';
+    }
+    return o;
+}
+
+/* msg is the formatted message; a (may be NULL) adds an access record's fields. */
+static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl, const char *msg,
+                          const keel__access *a)
+{
+    char line[4096], ts[40];
     size_t o = 0;
     int json;
     const char *rid = NULL;
     char tid[33] = "", sid[17] = "";
     keel_log_buf *b;
 
-    if (lvl < keel_log_min || lvl >= KEEL_LOG_OFF)
-        return;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
     keel_log_stamp(ts);
     if (ctx != NULL) {
         rid = ctx->request_id[0] ? ctx->request_id : NULL;
@@ -189,14 +225,24 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
             o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"span_id\":\"%s\"", sid);
         o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"msg\":\"");
         o = keel_json_escape(line, o, sizeof(line), msg);
-        o += (size_t)snprintf(line + o, sizeof(line) - o, "\"}\n");
+        if (o < sizeof(line))
+            line[o++] = '"';
+        if (a != NULL)
+            o = keel_log_access_fields(line, o, sizeof(line) - 3, 1, ctx, a);
+        if (o < sizeof(line))
+            o += (size_t)snprintf(line + o, sizeof(line) - o, "}\n");
     } else {
-        o += (size_t)snprintf(line, sizeof(line), "%s %-5s %s%s%s%s%s%s\n", ts + 11,
-                              keel_level_names[lvl], module ? module : "", module ? ": " : "",
-                              msg, rid ? " [" : "", rid ? rid : "", rid ? "]" : "");
+        o += (size_t)snprintf(line, sizeof(line), "%s %-5s %s%s%s", ts + 11,
+                              keel_level_names[lvl], module ? module : "", module ? ": " : "", msg);
+        if (a != NULL)
+            o = keel_log_access_fields(line, o, sizeof(line) - 72, 0, ctx, a);
+        if (o < sizeof(line))
+            o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s%s\n", rid ? " [" : "",
+                                  rid ? rid : "", rid ? "]" : "");
     }
     if (o >= sizeof(line))
         o = sizeof(line) - 1;
+    line[o] = '\0';
     o = strlen(line);
     b = keel_log_tbuf;
     if (b == NULL || lvl >= KEEL_LOG_WARN) {
@@ -210,6 +256,33 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
     if (b->len == 0)
         b->first(b->arg);
     b->len += o;
+}
+
+static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
+                      const char *fmt, va_list ap)
+{
+    char msg[2048];
+
+    if (lvl < keel_log_min || lvl >= KEEL_LOG_OFF)
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    keel_log_emit(ctx, module, lvl, msg, NULL);
+}
+
+void keel__log_access(keel_ctx *ctx, const keel__access *a)
+{
+    char msg[320];
+
+    if (KEEL_LOG_INFO < keel_log_min)
+        return;
+    /* the summary a human scans; the fields after it are for machines */
+    if (a->note != NULL)
+        snprintf(msg, sizeof msg, "http %s %.200s %d %.2fms (%s)", a->method, a->path, a->status,
+                 (double)a->duration_us / 1e3, a->note);
+    else
+        snprintf(msg, sizeof msg, "http %s %.200s %d %.2fms", a->method, a->path, a->status,
+                 (double)a->duration_us / 1e3);
+    keel_log_emit(ctx, NULL, KEEL_LOG_INFO, msg, a);
 }
 
 void keel_log(keel_ctx *ctx, keel_log_level lvl, const char *fmt, ...)

@@ -198,6 +198,19 @@ void keel__ctx_set_client(keel_ctx *ctx, const char *addr);
  * off.  0, or KEEL_ENOMEM (lines are then written at once). */
 int  keel__log_buffer(void (*first)(void *arg), void *arg);
 void keel__log_flush(void);
+/* One access-log line at info: ctx's common fields (request and trace ids,
+ * module) plus these and, from ctx, the user id and client address; ctx may
+ * be NULL.  Built on the stack into the thread's buffer: no allocation. */
+typedef struct keel__access {
+    const char *method;
+    const char *path;       /* without the query string */
+    const char *note;       /* NULL, or a short reason shown in the message */
+    int         status;
+    size_t      bytes_in;   /* body bytes as received (before decoding) */
+    size_t      bytes_out;  /* body bytes answered */
+    int64_t     duration_us;
+} keel__access;
+void keel__log_access(keel_ctx *ctx, const keel__access *a);
 /* keel__authorize_scope for "admin" and a principal with the admin scope
  * (operator endpoints: /metrics); KEEL_EFORBIDDEN otherwise. */
 int keel__authorize_admin(keel_ctx *ctx, const char *token);

@@ -205,7 +205,26 @@ case "$MODS" in *'"name":"riding"'*)
 esac
 
 # per-request log line: method, path, status, ms, request id
+# a known request for the structured access-log fields (docs/http.md "Access log")
+OUTB=$(curl -sS -o "$E2E_TMP/acc.body" -w '%{size_download}' -X POST "$B/v1/echo/echo?token=q1" \
+       -H "$J" -H 'X-Request-Id: acc-fields-1' \
+       -H 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' -d '{"k":"v"}')
 sleep 0.2
+python3 - "$E2E_TMP/S.log" "$OUTB" <<'PY' && ok "access line: structured fields" || fail "access line fields"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+acc = [l for l in lines if l.get("request_id") == "acc-fields-1" and "status" in l]
+assert len(acc) == 1, acc
+a = acc[0]
+want = {"level": "info", "method": "POST", "path": "/v1/echo/echo", "status": 200,
+        "bytes_in": len('{"k":"v"}'), "bytes_out": int(sys.argv[2]), "peer": "127.0.0.1",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c"}
+for k, v in want.items():
+    assert a.get(k) == v, (k, a.get(k), v)
+assert isinstance(a["duration_us"], int) and 0 <= a["duration_us"] < 10_000_000, a
+assert "user_id" not in a, a          # KEEL_AUTH_DISABLED: nobody signed in
+assert "q1" not in json.dumps(a), a    # the query string is not logged
+PY
 LOGL=$(grep -c 'http POST /v1/echo/echo 200' "$E2E_TMP/S.log" || true)
 [ "$LOGL" -ge 3 ] && ok "one log line per request ($LOGL echo lines)" || fail "log lines: $LOGL"
 expect_contains "log line carries the request id" "$(cat "$E2E_TMP/S.log")" '"request_id":"abc-123.x"'
