@@ -148,6 +148,28 @@ static void keel_log_stamp(char *ts)
     ts[24] = '\0';
 }
 
+/* Appenders for the access line: snprintf's format parsing was most of
+ * the line's cost, and the access log runs once per request. */
+static size_t keel_put(char *buf, size_t o, size_t cap, const char *s)
+{
+    while (*s != '\0' && o + 1 < cap)
+        buf[o++] = *s++;
+    return o;
+}
+
+static size_t keel_put_u(char *buf, size_t o, size_t cap, unsigned long long v)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0 && o + 1 < cap)
+        buf[o++] = t[--n];
+    return o;
+}
+
 /* The access record's fields, after the common ones: JSON members, or
  * "key=value" words for the text format.  Only values we format ourselves
  * and the path (escaped) go in: nothing a client sends as a credential. */
@@ -157,31 +179,41 @@ static size_t keel_log_access_fields(char *line, size_t o, size_t cap, int json,
     int64_t uid = ctx != NULL ? keel_ctx_user_id(ctx) : 0;
     const char *peer = ctx != NULL && ctx->client[0] ? ctx->client : NULL;
 
-    if (o >= cap)
-        return o;
     if (!json) {
-        o += (size_t)snprintf(line + o, cap - o, " in=%zu out=%zu", a->bytes_in, a->bytes_out);
-        if (o < cap && uid > 0)
-            o += (size_t)snprintf(line + o, cap - o, " user=%lld", (long long)uid);
-        if (o < cap && peer != NULL)
-            o += (size_t)snprintf(line + o, cap - o, " from %s", peer);
+        o = keel_put(line, o, cap, " in=");
+        o = keel_put_u(line, o, cap, a->bytes_in);
+        o = keel_put(line, o, cap, " out=");
+        o = keel_put_u(line, o, cap, a->bytes_out);
+        if (uid > 0) {
+            o = keel_put(line, o, cap, " user=");
+            o = keel_put_u(line, o, cap, (unsigned long long)uid);
+        }
+        if (peer != NULL) {
+            o = keel_put(line, o, cap, " from ");
+            o = keel_put(line, o, cap, peer);
+        }
         return o;
     }
-    o += (size_t)snprintf(line + o, cap - o, ",\"method\":\"%s\",\"path\":\"", a->method);
-    if (o < cap)
-        o = keel_json_escape(line, o, cap, a->path);
-    if (o < cap)
-        o += (size_t)snprintf(line + o, cap - o,
-                              "\",\"status\":%d,\"bytes_in\":%zu,\"bytes_out\":%zu,\"duration_us\":%lld",
-                              a->status, a->bytes_in, a->bytes_out, (long long)a->duration_us);
-    if (o < cap && uid > 0)
-        o += (size_t)snprintf(line + o, cap - o, ",\"user_id\":%lld", (long long)uid);
-    if (o < cap && peer != NULL) {
-        o += (size_t)snprintf(line + o, cap - o, ",\"peer\":\"");
-        if (o < cap)
-            o = keel_json_escape(line, o, cap, peer);
-        if (o < cap)
-            line[o++] = '"';
+    o = keel_put(line, o, cap, ",\"method\":\"");
+    o = keel_put(line, o, cap, a->method);
+    o = keel_put(line, o, cap, "\",\"path\":\"");
+    o = keel_json_escape(line, o, cap, a->path);
+    o = keel_put(line, o, cap, "\",\"status\":");
+    o = keel_put_u(line, o, cap, (unsigned)a->status);
+    o = keel_put(line, o, cap, ",\"bytes_in\":");
+    o = keel_put_u(line, o, cap, a->bytes_in);
+    o = keel_put(line, o, cap, ",\"bytes_out\":");
+    o = keel_put_u(line, o, cap, a->bytes_out);
+    o = keel_put(line, o, cap, ",\"duration_us\":");
+    o = keel_put_u(line, o, cap, a->duration_us > 0 ? (unsigned long long)a->duration_us : 0);
+    if (uid > 0) {
+        o = keel_put(line, o, cap, ",\"user_id\":");
+        o = keel_put_u(line, o, cap, (unsigned long long)uid);
+    }
+    if (peer != NULL) {
+        o = keel_put(line, o, cap, ",\"peer\":\"");
+        o = keel_json_escape(line, o, cap, peer);
+        o = keel_put(line, o, cap, "\"");
     }
     return o;
 }
@@ -213,24 +245,32 @@ static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl,
         keel_log_tty = isatty(STDERR_FILENO); /* a benign race: same answer */
     json = keel_log_json >= 0 ? keel_log_json : !keel_log_tty;
     if (json) {
-        o += (size_t)snprintf(line + o, sizeof(line) - o, "{\"ts\":\"%s\",\"level\":\"%s\"",
-                              ts, keel_level_names[lvl]);
-        if (module != NULL)
-            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"module\":\"%s\"", module);
-        if (rid != NULL)
-            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"request_id\":\"%s\"", rid);
-        if (tid[0])
-            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"trace_id\":\"%s\"", tid);
-        if (sid[0])
-            o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"span_id\":\"%s\"", sid);
-        o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"msg\":\"");
-        o = keel_json_escape(line, o, sizeof(line), msg);
-        if (o < sizeof(line))
-            line[o++] = '"';
+        o = keel_put(line, o, sizeof(line), "{\"ts\":\"");
+        o = keel_put(line, o, sizeof(line), ts);
+        o = keel_put(line, o, sizeof(line), "\",\"level\":\"");
+        o = keel_put(line, o, sizeof(line), keel_level_names[lvl]);
+        if (module != NULL) {
+            o = keel_put(line, o, sizeof(line), "\",\"module\":\"");
+            o = keel_put(line, o, sizeof(line), module);
+        }
+        if (rid != NULL) {
+            o = keel_put(line, o, sizeof(line), "\",\"request_id\":\"");
+            o = keel_put(line, o, sizeof(line), rid);
+        }
+        if (tid[0]) {
+            o = keel_put(line, o, sizeof(line), "\",\"trace_id\":\"");
+            o = keel_put(line, o, sizeof(line), tid);
+        }
+        if (sid[0]) {
+            o = keel_put(line, o, sizeof(line), "\",\"span_id\":\"");
+            o = keel_put(line, o, sizeof(line), sid);
+        }
+        o = keel_put(line, o, sizeof(line), "\",\"msg\":\"");
+        o = keel_json_escape(line, o, sizeof(line) - 3, msg);
+        o = keel_put(line, o, sizeof(line) - 3, "\"");
         if (a != NULL)
             o = keel_log_access_fields(line, o, sizeof(line) - 3, 1, ctx, a);
-        if (o < sizeof(line))
-            o += (size_t)snprintf(line + o, sizeof(line) - o, "}\n");
+        o = keel_put(line, o, sizeof(line), "}\n");
     } else {
         o += (size_t)snprintf(line, sizeof(line), "%s %-5s %s%s%s", ts + 11,
                               keel_level_names[lvl], module ? module : "", module ? ": " : "", msg);
@@ -243,7 +283,6 @@ static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl,
     if (o >= sizeof(line))
         o = sizeof(line) - 1;
     line[o] = '\0';
-    o = strlen(line);
     b = keel_log_tbuf;
     if (b == NULL || lvl >= KEEL_LOG_WARN) {
         keel__log_flush(); /* keep the order of this thread's lines */
@@ -272,16 +311,31 @@ static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
 void keel__log_access(keel_ctx *ctx, const keel__access *a)
 {
     char msg[320];
+    size_t o;
+    unsigned long long us = a->duration_us > 0 ? (unsigned long long)a->duration_us : 0;
 
     if (KEEL_LOG_INFO < keel_log_min)
         return;
-    /* the summary a human scans; the fields after it are for machines */
-    if (a->note != NULL)
-        snprintf(msg, sizeof msg, "http %s %.200s %d %.2fms (%s)", a->method, a->path, a->status,
-                 (double)a->duration_us / 1e3, a->note);
-    else
-        snprintf(msg, sizeof msg, "http %s %.200s %d %.2fms", a->method, a->path, a->status,
-                 (double)a->duration_us / 1e3);
+    /* the summary a human scans ("http POST /v1/echo/echo 200 0.05ms");
+     * the fields after it are for machines */
+    o = keel_put(msg, 0, sizeof msg, "http ");
+    o = keel_put(msg, o, sizeof msg, a->method);
+    o = keel_put(msg, o, sizeof msg, " ");
+    o = keel_put(msg, o, 5 + 8 + 1 + 200, a->path);
+    o = keel_put(msg, o, sizeof msg, " ");
+    o = keel_put_u(msg, o, sizeof msg, (unsigned)a->status);
+    o = keel_put(msg, o, sizeof msg, " ");
+    o = keel_put_u(msg, o, sizeof msg, us / 1000);
+    o = keel_put(msg, o, sizeof msg, ".");
+    o = keel_put_u(msg, o, sizeof msg, us % 1000 / 100);
+    o = keel_put_u(msg, o, sizeof msg, us % 100 / 10);
+    o = keel_put(msg, o, sizeof msg, "ms");
+    if (a->note != NULL) {
+        o = keel_put(msg, o, sizeof msg, " (");
+        o = keel_put(msg, o, sizeof msg - 1, a->note);
+        o = keel_put(msg, o, sizeof msg, ")");
+    }
+    msg[o] = '\0';
     keel_log_emit(ctx, NULL, KEEL_LOG_INFO, msg, a);
 }
 

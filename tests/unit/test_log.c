@@ -1,5 +1,6 @@
 /* test_log.c — log lines: a loop thread's buffered lines reach stderr whole,
  * in order, in one write at keel__log_flush (or at once for warn and worse);
+ * the access line's fields (docs/http.md "Access log"), JSON and text;
  * generated request ids keep their documented shape. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +93,70 @@ static void test_buffered_lines(void **state)
     keel__log_set_level(KEEL_LOG_ERROR);
 }
 
+/* stderr into a fresh file; returns the reading fd, *saved the old stderr */
+static int capture(int *saved)
+{
+    char path[] = "/tmp/keel-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    *saved = dup(STDERR_FILENO);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    return fd;
+}
+
+static void release(int fd, int saved)
+{
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+}
+
+static void test_access_line(void **state)
+{
+    keel_ctx *ctx = keel__ctx_new(NULL, KEEL_TR_HTTP, "acc-1", 0);
+    keel__access a = {.method = "GET", .path = "/a\"b\\c", .status = 404, .bytes_in = 5,
+                      .bytes_out = 0, .duration_us = 1234};
+    char buf[8192];
+    const char *tail;
+    ssize_t n;
+    int saved, fd;
+    (void)state;
+    assert_non_null(ctx);
+    ctx->principal = json_pack("{s:I,s:s}", "user_id", (json_int_t)42, "email", "u@example.com");
+    keel__ctx_set_client(ctx, "10.0.0.7");
+    fd = capture(&saved);
+    keel__log_set_level(KEEL_LOG_INFO);
+    keel__log_set_format(1);
+    keel__log_access(ctx, &a);
+    keel__log_set_format(0);
+    a.note = "reply dropped";
+    a.duration_us = 250;
+    keel__log_access(ctx, &a);
+    keel__log_set_level(KEEL_LOG_WARN);  /* the access log is at info */
+    keel__log_access(ctx, &a);
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    release(fd, saved);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    /* the path escaped as JSON (RFC 8259 7: quote and reverse solidus), the
+     * ids from ctx, 1234 us = 1.23 ms */
+    assert_memory_equal(buf, "{\"ts\":\"", 7);
+    assert_non_null(strstr(buf, "\"level\":\"info\",\"request_id\":\"acc-1\",\"msg\":"));
+    tail = "\"msg\":\"http GET /a\\\"b\\\\c 404 1.23ms\",\"method\":\"GET\",\"path\":\"/a\\\"b\\\\c\","
+           "\"status\":404,\"bytes_in\":5,\"bytes_out\":0,\"duration_us\":1234,\"user_id\":42,"
+           "\"peer\":\"10.0.0.7\"}\n";
+    assert_non_null(strstr(buf, tail));
+    /* text: the summary (with the note), then the fields, then the request id */
+    assert_non_null(strstr(buf, "info  http GET /a\"b\\c 404 0.25ms (reply dropped) in=5 out=0 user=42 "
+                                "from 10.0.0.7 [acc-1]\n"));
+    assert_null(strstr(strstr(buf, "[acc-1]\n") + 1, "http GET")); /* nothing at warn */
+    keel__ctx_free(ctx);
+    keel__log_set_format(-1);
+    keel__log_set_level(KEEL_LOG_ERROR);
+}
+
 static void test_request_id_shape(void **state)
 {
     keel_ctx *a = keel__ctx_new(NULL, KEEL_TR_HTTP, NULL, 0);
@@ -115,6 +180,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buffered_lines),
+        cmocka_unit_test(test_access_line),
         cmocka_unit_test(test_request_id_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
