@@ -140,6 +140,10 @@ struct bufferevent *keel__http_conn_new(struct event_base *base, void *arg);
 /* The client's address of req's connection (numeric, no port) into buf.
  * 0, or -1 when unknown. */
 int keel__http_conn_peer(struct evhttp_request *req, char *buf, size_t len);
+/* req is being answered: its connection gives back the in-flight bytes it
+ * reserved for req (evhttp frees the body once the answer is written), so
+ * an idle keep-alive connection holds none of the budget. */
+void keel__http_conn_answered(struct evhttp_request *req);
 
 /* "/v1/<module>/<method>" → the names into mod/meth (NUL-terminated);
  * 1 if the path has that shape and both fit, else 0. */

@@ -53,6 +53,9 @@ typedef struct http_conn {
     int64_t                body_seen; /* chunked: data bytes so far */
     int64_t                body_limit;
     int64_t                reserved;  /* in-flight bytes this connection holds */
+    int                    reserved_req; /* the request (1 = first) they are for, 0 = none */
+    int                    answered;  /* answers keel__http_send has sent (a lower bound) */
+    evutil_socket_t        fd;        /* registered under (keel__http_conn_answered), -1 = not */
     int64_t                until_ms;  /* ST_FLUSHING end / ST_LINGER end without input */
     int64_t                linger_end;/* ST_LINGER end however much input arrives */
     int                    midbody;   /* refused after its head went to evhttp */
@@ -93,6 +96,10 @@ void keel__http_conn_arm(http_conn *c, int64_t ms);
 void keel__http_ascii_only(char *s);
 /* Gives back the in-flight bytes c reserved. */
 void keel__http_conn_release_inflight(http_conn *c);
+/* Makes c findable by its socket for keel__http_conn_answered (once), and
+ * forgets it (when it is freed). */
+void keel__http_conn_register(http_conn *c);
+void keel__http_conn_unregister(http_conn *c);
 /* Closes the connection through evhttp: it frees the evcon, the filter and
  * c.  c is gone when this returns. */
 void keel__http_conn_close(http_conn *c);

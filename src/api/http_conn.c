@@ -57,6 +57,7 @@ static void conn_free(void *arg)
     if (c->timer != NULL)
         event_free(c->timer);
     keel__http_conn_release_inflight(c);
+    keel__http_conn_unregister(c);
     atomic_fetch_sub(&keel__http_conn_stats.open, 1);
     free(c->answer);
     free(c);
@@ -137,6 +138,8 @@ static int conn_check_head(http_conn *c, const conn_head *h)
     if (h->clen > 0 && lim->max_inflight > 0) {
         int64_t now = atomic_fetch_add(&keel__http_conn_stats.inflight_bytes, h->clen) + h->clen;
         c->reserved = h->clen;
+        c->reserved_req = c->requests + 1;
+        keel__http_conn_register(c);
         if (now > lim->max_inflight) {
             keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", rid,
                         "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
@@ -200,6 +203,7 @@ static int conn_step_head(http_conn *c, struct evbuffer *src, struct evbuffer *d
         return 0;
     evbuffer_remove_buffer(src, dst, (size_t)r);
     c->requests++;
+    keel__http_conn_register(c);   /* from the first head: every answer is counted */
     c->body_seen = 0;
     if (h.chunked) {
         c->st = ST_CHUNK_SIZE;
@@ -262,6 +266,8 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
         if (c->sc->limits->max_inflight > 0 && sz > 0) {
             int64_t now = atomic_fetch_add(&keel__http_conn_stats.inflight_bytes, (int64_t)sz) + (int64_t)sz;
             c->reserved += (int64_t)sz;
+            c->reserved_req = c->requests;   /* the head passed: this request's chunks */
+            keel__http_conn_register(c);
             if (now > c->sc->limits->max_inflight) {
                 keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", NULL,
                             "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
@@ -447,6 +453,7 @@ struct bufferevent *keel__http_conn_new(struct event_base *base, void *arg)
         goto fail;
     c->sc = sc;
     c->under = under;
+    c->fd = -1;
     c->timer = event_new(base, -1, 0, keel__http_conn_timer_cb, c);
     c->flush_ev = event_new(base, -1, 0, conn_flush_cb, c);
     if (c->timer == NULL || c->flush_ev == NULL)

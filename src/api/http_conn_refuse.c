@@ -6,6 +6,7 @@
  * over its deadline or an excess connection that asks for no probe.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 
 #include "api/http_conn-internal.h"
 
@@ -52,6 +54,75 @@ void keel__http_conn_release_inflight(http_conn *c)
     if (c->reserved > 0)
         atomic_fetch_sub(&keel__http_conn_stats.inflight_bytes, c->reserved);
     c->reserved = 0;
+    c->reserved_req = 0;
+}
+
+/* Connections by socket: libevent 2.1 has no getter for a filter's context,
+ * and an answer knows only its evhttp connection.  Shared by the loops of
+ * every worker; an entry is used only by the loop that owns the connection
+ * (the socket is open, so no other connection has it). */
+static pthread_mutex_t conn_by_fd_mu = PTHREAD_MUTEX_INITIALIZER;
+typedef struct conn_slot { http_conn *c; } conn_slot;
+static conn_slot *conn_by_fd;
+static size_t conn_by_fd_n;
+
+void keel__http_conn_register(http_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->under);
+    if (c->fd >= 0 || fd < 0)
+        return;
+    pthread_mutex_lock(&conn_by_fd_mu);
+    if ((size_t)fd >= conn_by_fd_n) {
+        size_t n = conn_by_fd_n ? conn_by_fd_n : 256;
+        while (n <= (size_t)fd)
+            n *= 2;
+        conn_slot *t = realloc(conn_by_fd, n * sizeof *t);
+        if (t != NULL) {
+            memset(t + conn_by_fd_n, 0, (n - conn_by_fd_n) * sizeof *t);
+            conn_by_fd = t;
+            conn_by_fd_n = n;
+        }
+    }
+    if ((size_t)fd < conn_by_fd_n) {   /* out of memory: released at the next request, as before */
+        conn_by_fd[fd].c = c;
+        c->fd = fd;
+    }
+    pthread_mutex_unlock(&conn_by_fd_mu);
+}
+
+void keel__http_conn_unregister(http_conn *c)
+{
+    if (c->fd < 0)
+        return;
+    pthread_mutex_lock(&conn_by_fd_mu);
+    if (conn_by_fd[c->fd].c == c)
+        conn_by_fd[c->fd].c = NULL;
+    pthread_mutex_unlock(&conn_by_fd_mu);
+    c->fd = -1;
+}
+
+/* Answers go out in request order, each through here once (answers evhttp
+ * or the observe routes send themselves are not counted, so c->answered
+ * only lags: then the bytes wait for the next request or the close, never
+ * leave before their request is answered). */
+void keel__http_conn_answered(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    http_conn *c = NULL;
+
+    if (fd < 0)
+        return;
+    pthread_mutex_lock(&conn_by_fd_mu);
+    if ((size_t)fd < conn_by_fd_n)
+        c = conn_by_fd[fd].c;
+    pthread_mutex_unlock(&conn_by_fd_mu);
+    if (c == NULL || c->bev != bev)
+        return;
+    c->answered++;
+    if (c->reserved_req > 0 && c->reserved_req == c->answered)
+        keel__http_conn_release_inflight(c);
 }
 
 /* Closes the connection through evhttp: it frees the evcon, the filter and

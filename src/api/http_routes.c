@@ -517,6 +517,7 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
         evhttp_connection_set_closecb(p->evcon, pending_closed, p);
     }
     keel__ctx_free(ctx);
+    keel__http_conn_answered(req);
     evhttp_send_reply(req, r->status, status_reason(r->status), ob);
     if (ob)
         evbuffer_free(ob);
