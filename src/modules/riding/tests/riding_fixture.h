@@ -27,6 +27,7 @@
 #include "auth/auth.h"
 #include "auth/auth-internal.h"
 #include "kv/kv.h"
+#include "riding_call.h"
 
 /* ---- fake compute --------------------------------------------------------- */
 
@@ -164,24 +165,9 @@ static inline int teardown(void **state)
 /* riding.<method>(input) as g_who; raw (may be NULL) as a text/csv body.
  * *out new ref or NULL; *body (may be NULL) gets the error body on failure. */
 static inline int call_raw(fix *f, const char *method, const char *input, const char *raw,
-                    json_t **out, json_t **body)
+                           json_t **out, json_t **body)
 {
-    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_HTTP, NULL, 0);
-    json_t *in = json_loads(input, 0, NULL);
-    int rc;
-
-    assert_non_null(ctx);
-    assert_non_null(in);
-    keel__ctx_set_principal_new(ctx, json_incref(g_who));
-    if (raw != NULL)
-        keel__ctx_set_raw(ctx, raw, strlen(raw), "text/csv");
-    *out = NULL;
-    rc = keel__call_root(ctx, "riding", method, in, out);
-    if (body != NULL)
-        *body = rc != 0 ? keel__ctx_error_body(ctx, rc) : NULL;
-    json_decref(in);
-    keel__ctx_free(ctx);
-    return rc;
+    return riding_test_call(f->t.rt, g_who, method, input, raw, out, body);
 }
 
 static inline int call(fix *f, const char *method, const char *input, json_t **out)

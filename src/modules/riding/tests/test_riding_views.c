@@ -28,6 +28,7 @@
 #include "auth/auth.h"
 #include "auth/auth-internal.h"
 #include "kv/kv.h"
+#include "riding_call.h"
 
 extern const keel_module keel_module_compute;
 
@@ -90,23 +91,7 @@ static int teardown(void **state)
 static int call_raw(fix *f, const char *method, const char *input, const char *raw,
                     json_t **out, json_t **body)
 {
-    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_HTTP, NULL, 0);
-    json_t *in = json_loads(input, 0, NULL);
-    int rc;
-
-    assert_non_null(ctx);
-    assert_non_null(in);
-    if (g_who != NULL)
-        keel__ctx_set_principal_new(ctx, json_incref(g_who));
-    if (raw != NULL)
-        keel__ctx_set_raw(ctx, raw, strlen(raw), "text/csv");
-    *out = NULL;
-    rc = keel__call_root(ctx, "riding", method, in, out);
-    if (body != NULL)
-        *body = rc != 0 ? keel__ctx_error_body(ctx, rc) : NULL;
-    json_decref(in);
-    keel__ctx_free(ctx);
-    return rc;
+    return riding_test_call(f->t.rt, g_who, method, input, raw, out, body);
 }
 
 static int call(fix *f, const char *method, const char *input, json_t **out)
