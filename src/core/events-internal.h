@@ -40,6 +40,8 @@ enum keel__ev_stmt {
     KEEL__EV_SHOW,
     KEEL__EV_STATS,
     KEEL__EV_UNDEAD,
+    KEEL__EV_PICK,       /* one-transaction rounds: the claim as a read */
+    KEEL__EV_BUMP,       /* one-transaction rounds: a failed pick's attempt */
     KEEL__EV_NSTMT
 };
 

@@ -63,6 +63,23 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
         " max_attempts, run_at, created_at) SELECT topic, subscriber, ikey, okey, payload,"
         " principal, 0, max_attempts, $1, created_at FROM keel_dead_letters"
         " WHERE module = '@' AND ($2 = 0 OR id = $2) ORDER BY id ON CONFLICT DO NOTHING",
+    /* The claim of a round run in one transaction (events_dispatch.c): that
+     * transaction began IMMEDIATE, so it holds the file's write lock and no
+     * other connection can take these rows before it commits; the lease
+     * (UPDATE of run_at and attempts) would be rolled back with everything
+     * else on a crash anyway.  Reading instead of updating spares the WAL a
+     * rewrite of every claimed 1 KiB row and its (subscriber, run_at) index
+     * entries, and the statement journal the UPDATE spilled to a temp file. */
+    [KEEL__EV_PICK] =
+        "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts + 1 AS attempts,"
+        " max_attempts, created_at FROM @_outbox o WHERE o.subscriber = $2 AND o.run_at <= $1"
+        " AND (o.okey IS NULL OR NOT EXISTS (SELECT 1 FROM @_outbox p"
+        "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
+        " ORDER BY o.run_at, o.id LIMIT $3",
+    /* a picked row whose handler failed: its attempt is counted before it
+     * is rescheduled or dead-lettered (both match on the new count) */
+    [KEEL__EV_BUMP] =
+        "UPDATE @_outbox SET attempts = attempts + 1 WHERE id = $1 AND attempts = $2 - 1",
 };
 
 static const keel_migration ev_core_migs[] = {

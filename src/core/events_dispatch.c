@@ -75,9 +75,11 @@ static int ev_cmp_id(const void *a, const void *b)
 
 /* Claims up to a batch of subscriber subname's due rows of box on st; the
  * rows come back sorted by id (commit order; RETURNING gives none) in
- * *sorted, borrowed from *rows.  0 or KEEL_E*. */
+ * *sorted, borrowed from *rows.  pick: a transaction holding the write lock
+ * reads them instead (KEEL__EV_PICK; attempts comes back one higher, as a
+ * claim would have set it).  0 or KEEL_E*. */
 static int ev_claim(keel__events *ev, keel_store *st, keel__ev_box *box, const char *subname,
-                    json_t **rows, json_t ***sorted, size_t *n)
+                    int pick, json_t **rows, json_t ***sorted, size_t *n)
 {
     int64_t now = keel__wall_ms();
     json_t *params;
@@ -87,11 +89,12 @@ static int ev_claim(keel__events *ev, keel_store *st, keel__ev_box *box, const c
     *rows = NULL;
     *sorted = NULL;
     *n = 0;
-    params = json_pack("[IIsi]", (json_int_t)now + (json_int_t)ev->lease_ms, (json_int_t)now,
-                       subname, ev->batch);
+    params = pick ? json_pack("[Isi]", (json_int_t)now, subname, ev->batch)
+                  : json_pack("[IIsi]", (json_int_t)now + (json_int_t)ev->lease_ms,
+                              (json_int_t)now, subname, ev->batch);
     if (params == NULL)
         return KEEL_ENOMEM;
-    rc = keel_store_exec(st, box->sql[KEEL__EV_CLAIM], params, rows);
+    rc = keel_store_exec(st, box->sql[pick ? KEEL__EV_PICK : KEEL__EV_CLAIM], params, rows);
     json_decref(params);
     if (rc != 0)
         return rc;
@@ -134,7 +137,7 @@ static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *
     size_t i, n = 0;
     int rc;
 
-    if ((rc = ev_claim(ev, ev->core, box, subname, &rows, &sorted, &n)) != 0) {
+    if ((rc = ev_claim(ev, ev->core, box, subname, 0, &rows, &sorted, &n)) != 0) {
         if (rc != KEEL_EUNAVAIL)
             keel_log(NULL, KEEL_LOG_ERROR, "events: claim from %s_outbox: %s",
                      box->mc->desc->name, keel_store_errmsg(ev->core));
@@ -196,6 +199,20 @@ static int keel__ev_one_sp(keel_store *tx, void *arg)
     return keel__ev_run(b->w, b->box, b->row, &b->one);
 }
 
+/* A picked row whose handler failed: the attempt it made is written before
+ * the failure is (KEEL__EV_PICK read attempts + 1 without storing it). */
+static int ev_bump(keel_store *tx, keel__ev_box *box, const keel__ev_one *o)
+{
+    json_t *p = json_pack("[II]", (json_int_t)o->e.id, (json_int_t)o->e.attempt);
+    int rc = p != NULL ? keel_store_exec(tx, box->sql[KEEL__EV_BUMP], p, NULL) : KEEL_ENOMEM;
+
+    if (rc != 0)
+        keel_log(NULL, KEEL_LOG_ERROR, "events: %s#%lld: cannot count the attempt: %s",
+                 o->e.emitter ? o->e.emitter : "?", (long long)o->e.id, keel_store_errmsg(tx));
+    json_decref(p);
+    return rc;
+}
+
 static int ev_batch_tx(keel_store *tx, void *arg)
 {
     ev_batch *b = arg;
@@ -208,7 +225,7 @@ static int ev_batch_tx(keel_store *tx, void *arg)
     b->n = 0;
     if ((rc = keel__store_tx_queue(tx, 1)) != 0)
         return rc;
-    rc = ev_claim(ev, tx, b->box, b->subname, &rows, &sorted, &b->n);
+    rc = ev_claim(ev, tx, b->box, b->subname, 1, &rows, &sorted, &b->n);
     keel__store_tx_queue(tx, 0);
     if (rc != 0 || b->n == 0)
         goto out;
@@ -228,8 +245,15 @@ static int ev_batch_tx(keel_store *tx, void *arg)
                 snprintf(b->one.msg, sizeof b->one.msg, "%s: %s", keel_errname(rc),
                          keel_store_errmsg(tx));
             keel__store_tx_queue(tx, 1);
-            keel__ev_fail(b->w, b->box, &b->one, tx, &b->cnt);
+            rc = ev_bump(tx, b->box, &b->one);
+            if (rc == 0)
+                keel__ev_fail(b->w, b->box, &b->one, tx, &b->cnt);
             keel__store_tx_queue(tx, 0);
+            if (rc != 0) {   /* the store failed: the round is run split */
+                json_decref(b->one.payload);
+                b->one.payload = NULL;
+                goto out;
+            }
         }
         json_decref(b->one.payload);
         b->one.payload = NULL;

@@ -77,6 +77,16 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
         " max_attempts, run_at, created_at) SELECT topic, subscriber, ikey, okey, payload,"
         " principal, 0, max_attempts, $1, created_at FROM keel.keel_dead_letters"
         " WHERE module = '@' AND ($2 = 0 OR id = $2) ORDER BY id ON CONFLICT DO NOTHING",
+    /* one-transaction rounds are SQLite's only (events_dispatch.c); these
+     * are here so every statement has a PostgreSQL form */
+    [KEEL__EV_PICK] =
+        "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts + 1 AS attempts,"
+        " max_attempts, created_at FROM @.@_outbox o WHERE o.subscriber = $2 AND o.run_at <= $1"
+        " AND (o.okey IS NULL OR NOT EXISTS (SELECT 1 FROM @.@_outbox p"
+        "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
+        " ORDER BY o.run_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED",
+    [KEEL__EV_BUMP] =
+        "UPDATE @.@_outbox SET attempts = attempts + 1 WHERE id = $1 AND attempts = $2 - 1",
 };
 
 const char *keel__ev_pg_template(int stmt)
