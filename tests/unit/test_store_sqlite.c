@@ -380,6 +380,54 @@ static void test_write_gate_nested(void **state)
     keel_store_close(auth);
 }
 
+/* Savepoints are prepared once per connection and level (store_sqlite.c,
+ * c->sp) up to level 4; deeper ones are prepared each time.  Level d
+ * inserts d, nests d + 1 (up to 6), and levels 3 and 6 then fail: a failed
+ * savepoint undoes itself and everything nested in it, at a cached level
+ * (3 is savepoint level 2) and past the cache (6 is level 5), whether the
+ * statements are new (first pass), reused (second) or re-prepared after a
+ * schema change (third).  Only the backend reaches the cached statements:
+ * a module's exec of the same text is still refused. */
+static int sp_level(keel_store *tx, void *arg)
+{
+    intptr_t d = (intptr_t)arg;
+    char sql[64];
+
+    snprintf(sql, sizeof sql, "INSERT INTO t_sp (d) VALUES (%d)", (int)d);
+    assert_int_equal(exec_j(tx, sql, NULL, NULL), 0);
+    if (d < 6)
+        (void)keel_store_tx(tx, sp_level, (void *)(d + 1));
+    return d == 3 || d == 6 ? KEEL_ECONFLICT : 0;
+}
+
+static void test_savepoints_cached(void **state)
+{
+    static const char *const refused[] = {
+        "SAVEPOINT keel_sp1", "RELEASE keel_sp1", "ROLLBACK TO keel_sp1", "RELEASE keel_sp5", NULL
+    };
+    keel_store *st = open_ns("t");
+    json_t *rows = NULL;
+    int pass, i;
+    (void)state;
+
+    assert_int_equal(exec_j(st, "CREATE TABLE t_sp (d INTEGER)", NULL, NULL), 0);
+    for (pass = 0; pass < 3; pass++) {
+        assert_int_equal(exec_j(st, "DELETE FROM t_sp", NULL, NULL), 0);
+        if (pass == 2)
+            assert_int_equal(exec_j(st, "CREATE TABLE t_sp2 (x INTEGER)", NULL, NULL), 0);
+        assert_int_equal(keel_store_tx(st, sp_level, (void *)(intptr_t)1), 0);
+        assert_int_equal(exec_j(st, "SELECT d FROM t_sp ORDER BY d", NULL, &rows), 0);
+        assert_int_equal(json_array_size(rows), 2);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "d")), 1);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 1), "d")), 2);
+        json_decref(rows);
+        rows = NULL;
+    }
+    for (i = 0; refused[i] != NULL; i++)
+        assert_int_equal(exec_j(st, refused[i], NULL, NULL), KEEL_EDENIED);
+    keel_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_survives_schema_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_measure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_gate_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_cached, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
