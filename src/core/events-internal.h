@@ -173,6 +173,23 @@ typedef struct keel__ev_counts {
     uint64_t handled, failed, retried, dead;
 } keel__ev_counts;
 
+/* A batch round's transaction on a subscriber's store, joined by the
+ * keel_event_tx calls of the handler running in it on this thread: they run
+ * on tx without a savepoint of their own, because what encloses the handler
+ * (its savepoint in a one-transaction round, the whole group in a split
+ * round) is undone when the delivery fails, and a failed keel_event_tx fails
+ * the delivery even if the handler returns 0 (failed keeps its code).  Saves
+ * a SAVEPOINT/RELEASE pair per event: two statements on SQLite, two round
+ * trips on PostgreSQL. */
+typedef struct keel__ev_join {
+    keel_store *root;     /* the subscriber's store */
+    keel_store *tx;       /* the round's transaction on it */
+    int         failed;   /* first failing keel_event_tx's code, 0 = none */
+} keel__ev_join;
+/* Set by the dispatcher around a handler (events_dispatch.c), read by
+ * keel_event_tx (events_emit.c); NULL elsewhere. */
+extern _Thread_local keel__ev_join *keel__ev_joined;
+
 /* Runs the handler of row (in box's outbox) on the calling thread, as the
  * row's principal.  0, or the failure code with o->msg set.  o->payload is
  * the caller's to json_decref. */

@@ -37,6 +37,7 @@
 typedef struct ev_group {
     keel__ev_worker     *w;
     keel__ev_box  *box;
+    keel_store    *root;   /* the subscriber's store the group runs on */
     json_t *const *rows;
     size_t         n;
 } ev_group;
@@ -44,15 +45,18 @@ typedef struct ev_group {
 static int ev_group_tx(keel_store *tx, void *arg)
 {
     ev_group *g = arg;
+    keel__ev_join j = { g->root, tx, 0 };
     size_t i;
     int rc = 0;
-    (void)tx;
-    for (i = 0; i < g->n && rc == 0; i++) {
+
+    keel__ev_joined = &j;
+    for (i = 0; i < g->n && rc == 0 && j.failed == 0; i++) {
         keel__ev_one o;
         rc = keel__ev_run(g->w, g->box, g->rows[i], &o);
         json_decref(o.payload);
     }
-    return rc;
+    keel__ev_joined = NULL;
+    return rc != 0 ? rc : j.failed;
 }
 
 /* The subscription flags of row's subscriber for its topic (0 if unknown). */
@@ -149,7 +153,7 @@ static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *
         keel_module_ctx *sub = NULL, *sub2 = NULL;
         size_t k, end = i + 1;
         if (ev_row_flags(ev, sorted[i], &sub) & KEEL_SUB_BATCH) {
-            ev_group g = { w, box, &sorted[i], 0 };
+            ev_group g = { w, box, sub->store, &sorted[i], 0 };
             while (end < n && (ev_row_flags(ev, sorted[end], &sub2) & KEEL_SUB_BATCH) && sub2 == sub)
                 end++;
             g.n = end - i;
@@ -186,6 +190,7 @@ typedef struct ev_batch {
     keel__ev_worker    *w;
     keel__ev_box *box;
     const char   *subname;
+    keel_store   *root;     /* the subscriber's store the round runs on */
     const json_t *row;      /* the row whose handler runs (keel__ev_one_sp) */
     keel__ev_one        one;
     size_t        n;        /* claimed */
@@ -195,8 +200,18 @@ typedef struct ev_batch {
 static int keel__ev_one_sp(keel_store *tx, void *arg)
 {
     ev_batch *b = arg;
-    (void)tx;
-    return keel__ev_run(b->w, b->box, b->row, &b->one);
+    keel__ev_join j = { b->root, tx, 0 };
+    int rc;
+
+    keel__ev_joined = &j;
+    rc = keel__ev_run(b->w, b->box, b->row, &b->one);
+    keel__ev_joined = NULL;
+    if (rc == 0 && j.failed != 0) {
+        rc = j.failed;
+        snprintf(b->one.msg, sizeof b->one.msg, "%s: keel_event_tx: %s", keel_errname(rc),
+                 keel_store_errmsg(tx));
+    }
+    return rc;
 }
 
 /* A picked row whose handler failed: the attempt it made is written before
@@ -288,6 +303,7 @@ static size_t ev_round_tx(keel__ev_worker *w, keel__ev_box *box, keel_module_ctx
     b.w = w;
     b.box = box;
     b.subname = sub->desc->name;
+    b.root = sub->store;
     if ((rc = keel_store_tx(sub->store, ev_batch_tx, &b)) != 0) {
         if (rc != KEEL_EUNAVAIL)
             keel_log(NULL, KEEL_LOG_WARN, "events: one-transaction round for %s from %s_outbox "

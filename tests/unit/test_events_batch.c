@@ -33,7 +33,8 @@ static const keel_module mod_prod = {
 
 /* Failure control, by the payload's "fail": 9 always fails; 3 and 5 fail
  * while fail_left[f] > 0; 7 writes its effect, then fails (once) inside
- * keel_event_tx, so its write must be undone. */
+ * keel_event_tx, so its write must be undone; 8 does the same in a handler
+ * that ignores keel_event_tx's result and returns 0. */
 static atomic_int fail_left[10];
 static atomic_int calls[NMAX];
 
@@ -48,8 +49,8 @@ static int bat_apply(keel_store *tx, void *arg)
         return KEEL_ENOMEM;
     rc = keel_store_exec(tx, "INSERT INTO bat_effects (ikey, okey, n) VALUES ($1, $2, $3)", p, NULL);
     json_decref(p);
-    if (rc == 0 && json_integer_value(json_object_get(e->payload, "fail")) == 7 &&
-        atomic_fetch_sub(&fail_left[7], 1) > 0)
+    json_int_t f = json_integer_value(json_object_get(e->payload, "fail"));
+    if (rc == 0 && (f == 7 || f == 8) && atomic_fetch_sub(&fail_left[f], 1) > 0)
         return KEEL_EUNAVAIL;   /* after the insert: it must not stay */
     return rc;
 }
@@ -65,6 +66,10 @@ static int bat_on_thing(keel_ctx *ctx, const keel_event *ev)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "always failing");
     if ((f == 3 || f == 5) && atomic_fetch_sub(&fail_left[f], 1) > 0)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "failing for now");
+    if (f == 8) {   /* a handler that ignores keel_event_tx's failure */
+        (void)keel_event_tx(ctx, ev, bat_apply, (void *)ev);
+        return 0;
+    }
     return keel_event_tx(ctx, ev, bat_apply, (void *)ev);
 }
 
@@ -208,6 +213,24 @@ static void test_failed_write_is_undone(void **state)
     assert_int_equal(atomic_load(&calls[105]), 1);
 }
 
+/* keel_event_tx joins the round's transaction (no savepoint of its own):
+ * when it fails, the delivery fails even though the handler returned 0, so
+ * the event is retried and applied once — not completed unapplied. */
+static void test_ignored_event_tx_failure_retries(void **state)
+{
+    fixture *f = *state;
+    emit_job a = { f->prod, 120, 130, 125, 8, NULL };
+
+    atomic_store(&fail_left[8], 1);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &a), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(core(f), "SELECT count(*) AS n FROM prod_outbox", 0), 0);
+    assert_int_equal(count(bat_store(f), "SELECT count(*) AS n FROM bat_effects"), 10);
+    assert_int_equal(count(bat_store(f), "SELECT count(*) AS n FROM bat_effects WHERE n = 125"), 1);
+    assert_int_equal(atomic_load(&calls[125]), 2);
+    assert_int_equal(atomic_load(&calls[124]), 1);
+}
+
 /* Same ordering key: a retrying event holds the later ones back, a dead one
  * releases them, in one-transaction rounds too. */
 static void test_ordering_across_retries(void **state)
@@ -246,6 +269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_stays_in_its_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_is_undone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordering_across_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignored_event_tx_failure_retries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
