@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include "core/runtime-internal.h"
+#include "api/remote-internal.h"
 
 /* Exit statuses (also keel_exit_status()). */
 enum { KEEL_EXIT_OK = 0, KEEL_EXIT_RUNTIME = 1, KEEL_EXIT_USAGE = 2, KEEL_EXIT_DATA = 3,
@@ -56,6 +57,12 @@ int keel__cli_gunzip_file(keel_runtime *rt, char **blob, size_t *len);
 
 /* ---- cli_remote.c: `keel <module> <method> --url http://host:port …` ---- */
 
+/* Where a remote CLI call goes.  token: NULL = none (borrowed). */
+typedef struct keel_cli_remote {
+    keel_remote_url u;
+    const char     *module, *method, *token;
+} keel_cli_remote;
+
 /* 1 when argv (module, method, flags…) asks for --url. */
 int keel__cli_remote_wanted(int argc, char **argv);
 /* Runs the call against the server at --url with the token from KEEL_TOKEN
@@ -64,5 +71,36 @@ int keel__cli_remote_wanted(int argc, char **argv);
  * as a local call would; the exit status of the error code the server
  * answered (0 ok, 2 usage, 3 bad input, 4 unavailable, 1 the rest). */
 int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv);
+/* One request: in's fields as the JSON body, or as query parameters next to
+ * blob (the raw file; gzip-compressed on the wire unless it already is).
+ * Thread-safe (a connection of its own).  0 with *rep filled (any HTTP
+ * status; caller clears it), or KEEL_EUNAVAIL / KEEL_ETIMEDOUT / KEEL_ENOMEM
+ * with err saying what happened. */
+int keel__cli_remote_send(const keel_cli_remote *t, const json_t *in, const char *blob,
+                          size_t blob_len, int tty, keel_http_reply *rep, char *err, size_t errlen);
+/* The exit status for an HTTP status and the answer's error code (NULL if
+ * none): 0 for 2xx, else as a local call with that code would exit. */
+int keel__cli_remote_exit(int status, const char *code);
+
+/* ---- cli_remote_many.c: one call per file, -j N at once ------------------- */
+
+typedef struct keel_cli_many {
+    char      **files;       /* malloc'd array of borrowed argv paths */
+    size_t      nfiles;      /* 0 = the one-call path */
+    int         jobs;        /* calls in flight, 1..64 */
+    const char *name_format; /* --from-name FIELD=FORMAT: strptime FORMAT */
+    char        name_field[128];
+} keel_cli_many;
+
+/* Takes -j N, --from-name FIELD=FORMAT, every --<raw_field> @FILE and the
+ * FILEs after `--` out of rest (compacting it, *nrest updated).  Several
+ * files (or -j / --from-name with one) fill *many; one plain --csv @FILE
+ * stays in rest.  0 or an exit status (message printed). */
+int  keel__cli_many_args(const keel_method *m, size_t *nrest, char **rest, keel_cli_many *many);
+/* One call per file with in's fields (borrowed), -j at once; one NDJSON line
+ * per file on stdout in input order, each as soon as it and the ones before
+ * it are done.  The exit status of the first file that failed, else 0. */
+int  keel__cli_many_run(const keel_cli_remote *t, const json_t *in, const keel_cli_many *many);
+void keel__cli_many_clear(keel_cli_many *many);
 
 #endif

@@ -211,6 +211,14 @@ static void keel_cli_method_help(keel_module_ctx *mc, const keel_method *m)
     if (m->flags & KEEL_RAW_IN)
         printf("\n  --%s @FILE reads the %s text from a file (- for stdin).\n",
                m->raw_field ? m->raw_field : "body", m->raw_types ? m->raw_types : "raw");
+    printf("\non a server: --url http://HOST:PORT [--token-file FILE] (else the token in KEEL_TOKEN)\n");
+    if (m->flags & KEEL_RAW_IN)
+        printf("  several files: --%s @A --%s @B …, or -- FILE…: one call per file, one JSON\n"
+               "  line each in input order; -j N calls at once (default 1);\n"
+               "  --from-name FIELD=FORMAT sets FIELD from the date in each file's name\n"
+               "  (strptime FORMAT, e.g. started_at=%%Y-%%m-%%d_%%H%%M); the exit status is the\n"
+               "  first failed file's.\n",
+               m->raw_field ? m->raw_field : "body", m->raw_field ? m->raw_field : "body");
 }
 
 int keel__cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc, char **argv,

@@ -175,6 +175,15 @@ static int send_request(int fd, const char *head, size_t hlen, const unsigned ch
     return 0;
 }
 
+int keel__cli_remote_exit(int status, const char *code)
+{
+    int err = code ? keel_errcode(code) : 0, rc;
+    if (status >= 200 && status < 300)
+        return 0;
+    rc = err != 0 ? keel_exit_status(err) : status >= 500 ? KEEL_EXIT_UNAVAILABLE : KEEL_EXIT_RUNTIME;
+    return rc == 0 ? KEEL_EXIT_RUNTIME : rc;
+}
+
 /* The server's answer → stdout / stderr and the exit status. */
 static int answer(const char *what, const keel_http_reply *rep)
 {
@@ -191,13 +200,9 @@ static int answer(const char *what, const keel_http_reply *rep)
         json_t *e = json_object_get(j, "error");
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
-        int err = code ? keel_errcode(code) : 0;
         fprintf(stderr, "keel: %s: %s (%s, HTTP %d)\n", what, msg ? msg : "no error detail",
                 code ? code : "?", rep->status);
-        rc = err != 0 ? keel_exit_status(err)
-                      : rep->status >= 500 ? KEEL_EXIT_UNAVAILABLE : KEEL_EXIT_RUNTIME;
-        if (rc == 0)
-            rc = KEEL_EXIT_RUNTIME;
+        rc = keel__cli_remote_exit(rep->status, code);
     }
     json_decref(j);
     return rc;
@@ -222,33 +227,117 @@ static char *token_of(const char *file, int *rc)
     return t;
 }
 
+int keel__cli_remote_send(const keel_cli_remote *t, const json_t *in, const char *blob,
+                          size_t blob_len, int tty, keel_http_reply *rep, char *err, size_t errlen)
+{
+    char *head = NULL, *path = NULL, *json_body = NULL;
+    size_t hlen = 0, plen = 0, body_len = 0;
+    unsigned char *gz = NULL;
+    const unsigned char *body;
+    keel_http_pool *pool = NULL;
+    FILE *f;
+    int rc, fd = -1, keep = 0, got = 0, first = 1;
+
+    err[0] = '\0';
+    if ((f = open_memstream(&path, &plen)) == NULL)
+        return KEEL_ENOMEM;
+    fprintf(f, "%s/v1/%s/%s", t->u.base, t->module, t->method);
+    if (blob != NULL) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)(uintptr_t)in, k, v) {
+            char *s = json_is_string(v) ? strdup(json_string_value(v))
+                                        : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (s != NULL)
+                query_add(f, &first, k, s);
+            free(s);
+        }
+    }
+    fclose(f);
+    if ((f = open_memstream(&head, &hlen)) == NULL) {
+        rc = KEEL_ENOMEM;
+        goto out;
+    }
+    if (blob != NULL) {
+        int is_gz = blob_len >= 2 && (unsigned char)blob[0] == 0x1f && (unsigned char)blob[1] == 0x8b;
+        if (!is_gz && (rc = gzip_buf(blob, blob_len, &gz, &body_len)) != 0) {
+            fclose(f);
+            goto out;
+        }
+        body = is_gz ? (const unsigned char *)blob : gz;
+        body_len = is_gz ? blob_len : body_len;
+        /* the method's first raw type: "text/csv" */
+        fprintf(f, "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\n", path, t->u.host,
+                t->u.port, is_gz ? "application/gzip" : "text/csv");
+        if (!is_gz)
+            fputs("Content-Encoding: gzip\r\n", f);
+    } else {
+        json_body = json_dumps(in, JSON_COMPACT);
+        body = (const unsigned char *)(json_body ? json_body : "{}");
+        body_len = strlen((const char *)body);
+        fprintf(f, "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n", path,
+                t->u.host, t->u.port);
+    }
+    fprintf(f, "Content-Length: %zu\r\nAccept-Encoding: identity\r\nConnection: close\r\n", body_len);
+    if (t->token != NULL)
+        fprintf(f, "Authorization: Bearer %s\r\n", t->token);
+    fputs("\r\n", f);
+    fclose(f);
+
+    if (keel__http_pool_new(&t->u, 0, &pool) != 0
+        || keel__http_connect(pool, keel__now_ms() + REMOTE_CONNECT_MS, &fd, err, errlen) != 0) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "cannot connect");
+        rc = KEEL_EUNAVAIL;
+        goto out;
+    }
+    rc = send_request(fd, head, hlen, body, body_len, tty, err, errlen);
+    if (rc == 0)
+        rc = keel__http_read_reply(fd, "POST", keel__now_ms() + REMOTE_REPLY_MS, rep, &keep, &got,
+                                   err, errlen, keel__http_pool_hostport(pool));
+out:
+    if (fd >= 0)
+        close(fd);
+    keel__http_pool_free(pool);
+    free(json_body);
+    free(gz);
+    if (head != NULL) {
+        explicit_bzero(head, hlen);  /* it carries the token */
+        free(head);
+    }
+    free(path);
+    return rc;
+}
+
 int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv)
 {
-    const char *url = NULL, *token_file = NULL;
+    const char *token_file = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    char *head = NULL, *token = NULL, *blob = NULL, *path = NULL, err[512] = "", what[256];
-    size_t hlen = 0, plen = 0, blob_len = 0, body_len = 0, nrest = 0;
-    unsigned char *gz = NULL;
-    const unsigned char *body = NULL;
+    char *token = NULL, *blob = NULL, err[512] = "", what[256];
+    size_t blob_len = 0, nrest = 0;
     keel_runtime *rt = NULL;
     keel_module_ctx *mc;
     const keel_method *m;
-    keel_remote_url u;
-    keel_http_pool *pool = NULL;
+    keel_cli_remote t;
+    keel_cli_many many;
     keel_http_reply rep = {0};
     json_t *in = NULL;
-    char *json_body = NULL;
-    FILE *f;
-    int i, rc = KEEL_EXIT_USAGE, fd = -1, keep = 0, got = 0, first = 1, missing = 0;
+    int i, rc = KEEL_EXIT_USAGE, missing = 0, have_url = 0;
 
     if (rest == NULL)
         return KEEL_EXIT_RUNTIME;
+    memset(&t, 0, sizeof t);
+    memset(&many, 0, sizeof many);
     for (i = 2; i < argc; i++) {
         const char *v;
         missing = 0;
-        if ((v = keel_cli_opt(argc, argv, &i, "--url", &missing)) != NULL)
-            url = v;
-        else if ((v = keel_cli_opt(argc, argv, &i, "--token-file", &missing)) != NULL)
+        if ((v = keel_cli_opt(argc, argv, &i, "--url", &missing)) != NULL) {
+            if (keel__remote_url_parse(v, &t.u, err, sizeof err) != 0) {
+                fprintf(stderr, "keel: --url: %s\n", err);
+                goto out;
+            }
+            have_url = 1;
+        } else if ((v = keel_cli_opt(argc, argv, &i, "--token-file", &missing)) != NULL)
             token_file = v;
         else if (missing) {
             fprintf(stderr, "keel: %s needs a value\n", argv[i]);
@@ -257,8 +346,8 @@ int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv)
             rest[nrest++] = argv[i];
     }
     snprintf(what, sizeof what, "%s.%s", argv[0], argc > 1 ? argv[1] : "?");
-    if (url == NULL || keel__remote_url_parse(url, &u, err, sizeof err) != 0) {
-        fprintf(stderr, "keel: --url: %s\n", err[0] ? err : "missing");
+    if (!have_url) {
+        fprintf(stderr, "keel: --url: missing\n");
         goto out;
     }
     if ((rc = keel__cli_runtime(o, NULL, 0, &rt)) != 0)
@@ -270,97 +359,37 @@ int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv)
         fprintf(stderr, "keel: unknown method '%s' (keel %s --help)\n", what, argv[0]);
         goto out;
     }
+    t.module = argv[0];
+    t.method = argv[1];
+    /* several files, -j, --from-name: taken out of rest before the fields */
+    if ((rc = keel__cli_many_args(m, &nrest, rest, &many)) != 0)
+        goto out;
     if ((rc = keel__cli_flags_to_input(mc, m, (int)nrest, rest, &in, &blob, &blob_len)) != 0)
         goto out;
     token = token_of(token_file, &rc);
     if (rc != 0)
         goto out;
-
-    f = open_memstream(&path, &plen);
-    if (f == NULL) {
-        rc = KEEL_EXIT_RUNTIME;
+    t.token = token;
+    if (many.nfiles > 0) {
+        rc = keel__cli_many_run(&t, in, &many);
         goto out;
     }
-    fprintf(f, "%s/v1/%s/%s", u.base, argv[0], argv[1]);
-    if (blob != NULL) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(in, k, v) {
-            char *s = json_is_string(v) ? strdup(json_string_value(v))
-                                        : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (s != NULL)
-                query_add(f, &first, k, s);
-            free(s);
-        }
-    }
-    fclose(f);
-    if (blob != NULL) {
-        int is_gz = blob_len >= 2 && (unsigned char)blob[0] == 0x1f && (unsigned char)blob[1] == 0x8b;
-        if (!is_gz && gzip_buf(blob, blob_len, &gz, &body_len) != 0) {
-            rc = KEEL_EXIT_RUNTIME;
-            goto out;
-        }
-        body = is_gz ? (const unsigned char *)blob : gz;
-        body_len = is_gz ? blob_len : body_len;
-        f = open_memstream(&head, &hlen);
-        if (f == NULL) {
-            rc = KEEL_EXIT_RUNTIME;
-            goto out;
-        }
-        /* the method's first raw type: "text/csv" */
-        fprintf(f, "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: %s\r\n", path, u.host, u.port,
-                is_gz ? "application/gzip" : "text/csv");
-        if (!is_gz)
-            fputs("Content-Encoding: gzip\r\n", f);
-    } else {
-        json_body = json_dumps(in, JSON_COMPACT);
-        body = (const unsigned char *)(json_body ? json_body : "{}");
-        body_len = strlen((const char *)body);
-        f = open_memstream(&head, &hlen);
-        if (f == NULL) {
-            rc = KEEL_EXIT_RUNTIME;
-            goto out;
-        }
-        fprintf(f, "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n", path,
-                u.host, u.port);
-    }
-    fprintf(f, "Content-Length: %zu\r\nAccept-Encoding: identity\r\nConnection: close\r\n", body_len);
-    if (token != NULL)
-        fprintf(f, "Authorization: Bearer %s\r\n", token);
-    fputs("\r\n", f);
-    fclose(f);
-
-    if (keel__http_pool_new(&u, 0, &pool) != 0
-        || keel__http_connect(pool, keel__now_ms() + REMOTE_CONNECT_MS, &fd, err, sizeof err) != 0) {
-        fprintf(stderr, "keel: %s: %s\n", what, err[0] ? err : "cannot connect");
-        rc = KEEL_EXIT_UNAVAILABLE;
-        goto out;
-    }
-    rc = send_request(fd, head, hlen, body, body_len, isatty(STDERR_FILENO), err, sizeof err);
-    if (rc == 0)
-        rc = keel__http_read_reply(fd, "POST", keel__now_ms() + REMOTE_REPLY_MS, &rep, &keep, &got,
-                                   err, sizeof err, keel__http_pool_hostport(pool));
+    rc = keel__cli_remote_send(&t, in, blob, blob_len, isatty(STDERR_FILENO), &rep, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "keel: %s: %s\n", what, err[0] ? err : keel_strerror(rc));
-        rc = KEEL_EXIT_UNAVAILABLE;
+        rc = rc == KEEL_ENOMEM || rc == KEEL_EINTERNAL ? KEEL_EXIT_RUNTIME : KEEL_EXIT_UNAVAILABLE;
         goto out;
     }
     rc = answer(what, &rep);
 out:
-    if (fd >= 0)
-        close(fd);
     keel__http_reply_clear(&rep);
-    keel__http_pool_free(pool);
+    keel__cli_many_clear(&many);
     if (rt != NULL) {
         keel__remote_uninstall(rt);
         keel__rt_free(rt);
     }
     json_decref(in);
-    free(json_body);
-    free(gz);
     free(blob);
-    free(head);
-    free(path);
     if (token != NULL) {
         explicit_bzero(token, strlen(token));
         free(token);
