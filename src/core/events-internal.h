@@ -56,7 +56,14 @@ typedef struct keel__ev_box {
     keel_module_ctx **claim_tx;   /* [k]: claim_subs[k] if its rounds run in
                                    * one transaction on its store, else NULL */
     size_t           nclaim;
+    char            *emit_chunk;  /* owned: KEEL__EV_INSERT for KEEL__EV_EMIT_CHUNK rows */
 } keel__ev_box;
+
+/* Rows per multi-row emit INSERT (events_emit.c): 900 parameters, under
+ * SQLite's 32766 and PostgreSQL's 65535. */
+#define KEEL__EV_EMIT_CHUNK 100
+/* insert (KEEL__EV_INSERT's text) made an INSERT of n rows; malloc'd. */
+char *keel__ev_multi_sql(const char *insert, size_t n);
 
 /* An emitted topic: who emits it, its schema, who receives it. */
 typedef struct keel__ev_topic {

@@ -310,6 +310,9 @@ static int ev_alloc(keel_runtime *rt, keel__events *ev)
             if ((b->sql[k] = ev_fill(ev->pg ? keel__ev_pg_template(k) : ev_templates[k],
                                      b->mc->desc->name)) == NULL)
                 return KEEL_ENOMEM;
+        if ((b->emit_chunk = keel__ev_multi_sql(b->sql[KEEL__EV_INSERT],
+                                                KEEL__EV_EMIT_CHUNK)) == NULL)
+            return KEEL_ENOMEM;
     }
     return 0;
 }
@@ -325,6 +328,7 @@ static void ev_free(keel__events *ev)
     for (i = 0; i < ev->nboxes; i++) {
         for (k = 0; k < KEEL__EV_NSTMT; k++)
             free(ev->boxes[i].sql[k]);
+        free(ev->boxes[i].emit_chunk);
         free(ev->boxes[i].claim_subs);
         free(ev->boxes[i].claim_tx);
     }

@@ -150,4 +150,18 @@ int  keel__store_tx_queue(keel_store *tx, int on);
  * a second call replaces the first. */
 void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg);
 
+/* Writes a caller buffers on transaction st (the event outbox's multi-row
+ * emit): flush(tx, arg) runs on the transaction's connection before every
+ * savepoint begins, before a savepoint that succeeded is released and before
+ * the commit, so what was buffered inside a savepoint is written inside it;
+ * a flush error fails that step (the savepoint or the whole transaction).
+ * drop(arg, 0) discards what is buffered when a savepoint rolls back (all of
+ * it was buffered inside that savepoint); drop(arg, 1) runs once when the
+ * transaction ends, committed or not, and frees arg.  One buffer per
+ * transaction: returns the registered arg when flush is already registered
+ * (arg is then ignored), arg when it was registered now, NULL when st is not
+ * in a transaction or another buffer is registered (write directly then). */
+void *keel__store_tx_buffer(keel_store *st, int (*flush)(keel_store *tx, void *arg),
+                            void (*drop)(void *arg, int end), void *arg);
+
 #endif /* KEEL_STORE_INTERNAL_H */

@@ -36,6 +36,9 @@ struct keel_store {
     keel_store           *prev_tx;    /* the thread's enclosing transaction (any root) */
     void                (*after_fn)(void *);  /* keel__store_after_commit */
     void                 *after_arg;
+    int                 (*flush_fn)(keel_store *tx, void *arg);  /* keel__store_tx_buffer */
+    void                (*drop_fn)(void *arg, int end);
+    void                 *flush_arg;
     /* ---- root ---- */
     char                 *url;        /* owned; NULL = wrapped (never reopened) */
     char                 *ns;         /* owned; NULL = core */

@@ -52,6 +52,8 @@ static int tx_nested(keel_store *tx, int (*fn)(keel_store *, void *), void *arg)
             tx->doomed = rc;
         return rc;
     }
+    if (tx->flush_fn != NULL && (rc = tx->flush_fn(tx, tx->flush_arg)) != 0)
+        return rc;
     level = ++tx->depth;
     if ((rc = vt->savepoint(conn, KEEL_SP_BEGIN, level)) != 0) {
         tx_fail_msg(tx, "savepoint", rc);
@@ -59,12 +61,16 @@ static int tx_nested(keel_store *tx, int (*fn)(keel_store *, void *), void *arg)
         return rc;
     }
     rc = fn(tx, arg);
+    if (rc == 0 && tx->flush_fn != NULL)
+        rc = tx->flush_fn(tx, tx->flush_arg);   /* inside the savepoint it belongs to */
     if (rc == 0) {
         if ((rc = vt->savepoint(conn, KEEL_SP_RELEASE, level)) != 0)
             tx_fail_msg(tx, "release savepoint", rc);
     }
     if (rc != 0) {
         char keep[KEEL_STORE_ERRMAX];
+        if (tx->drop_fn != NULL)
+            tx->drop_fn(tx->flush_arg, 0);   /* buffered inside this savepoint */
         snprintf(keep, sizeof keep, "%s", keel_store_errmsg(tx));
         src = vt->savepoint(conn, KEEL_SP_ROLLBACK, level);
         if (src != 0 && keep[0] == '\0')
@@ -104,7 +110,11 @@ static int tx_once(keel_store *root, unsigned flags, int (*fn)(keel_store *, voi
     }
     keel__store_push_tx(&tx);
     rc = fn(&tx, arg);
+    if (rc == 0 && tx.flush_fn != NULL)
+        rc = tx.flush_fn(&tx, tx.flush_arg);
     keel__store_pop_tx(&tx);
+    if (tx.drop_fn != NULL)
+        tx.drop_fn(tx.flush_arg, 1);
     if (rc == 0 && tx.doomed != 0)
         rc = tx.doomed;   /* v1 backend: an inner tx failed and fn ignored it */
     if (rc == 0) {
@@ -191,6 +201,26 @@ void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg)
     }
     tx->after_fn = fn;    /* nested handles share the outermost one */
     tx->after_arg = arg;
+}
+
+void *keel__store_tx_buffer(keel_store *st, int (*flush)(keel_store *tx, void *arg),
+                            void (*drop)(void *arg, int end), void *arg)
+{
+    keel_store *tx;
+
+    if (st == NULL || flush == NULL)
+        return NULL;
+    tx = st->root != NULL ? st : keel__store_thread_tx(st);
+    if (tx == NULL)
+        return NULL;
+    if (tx->flush_fn == flush)
+        return tx->flush_arg;
+    if (tx->flush_fn != NULL || arg == NULL)
+        return NULL;
+    tx->flush_fn = flush;
+    tx->drop_fn = drop;
+    tx->flush_arg = arg;
+    return arg;
 }
 
 int keel__store_tx_queue(keel_store *tx, int on)
