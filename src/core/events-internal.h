@@ -42,6 +42,8 @@ enum keel__ev_stmt {
     KEEL__EV_UNDEAD,
     KEEL__EV_PICK,       /* one-transaction rounds: the claim as a read */
     KEEL__EV_BUMP,       /* one-transaction rounds: a failed pick's attempt */
+    KEEL__EV_INBOX_MANY, /* subscriber's connection: a batch's keys, one statement */
+    KEEL__EV_INBOX_DEL,  /* ... and a failed delivery's key taken back */
     KEEL__EV_NSTMT
 };
 
@@ -192,6 +194,11 @@ typedef struct keel__ev_join {
     keel_store *root;     /* the subscriber's store */
     keel_store *tx;       /* the round's transaction on it */
     int         failed;   /* first failing keel_event_tx's code, 0 = none */
+    /* The delivery's inbox key was recorded with its batch's
+     * (keel__ev_inbox_batch) when topic is set: keel_event_tx then only
+     * runs fn if fresh (the key was new), once. */
+    const char *topic, *key;
+    int         fresh;
 } keel__ev_join;
 /* Set by the dispatcher around a handler (events_dispatch.c), read by
  * keel_event_tx (events_emit.c); NULL elsewhere. */
@@ -210,6 +217,14 @@ void keel__ev_fail(keel__ev_worker *w, keel__ev_box *box, keel__ev_one *o, keel_
  * 1 = completed, 0 = failed. */
 int  keel__ev_deliver(keel__ev_worker *w, keel__ev_box *box, const json_t *row,
                       keel__ev_counts *cnt);
+/* Records the inbox keys (topic, ikey) of rows[0..n) for subscriber sub in
+ * one statement on tx (the round's transaction on sub's store); fresh[i] = 1
+ * when row i's key was new, 0 when an earlier delivery applied it.  0 or
+ * KEEL_E* (then deliver the rows with keel_event_tx's own inbox insert). */
+int  keel__ev_inbox_batch(keel__events *ev, keel_store *tx, const char *sub,
+                          json_t *const *rows, size_t n, char *fresh);
+/* Takes a recorded key back (its delivery failed inside the round). */
+int  keel__ev_inbox_undo(keel__events *ev, keel_store *tx, const char *sub, const json_t *row);
 /* Adds c to the process counters. */
 void keel__ev_count(keel__events *ev, const keel__ev_counts *c);
 

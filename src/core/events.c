@@ -80,6 +80,14 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
      * is rescheduled or dead-lettered (both match on the new count) */
     [KEEL__EV_BUMP] =
         "UPDATE @_outbox SET attempts = attempts + 1 WHERE id = $1 AND attempts = $2 - 1",
+    /* $1: [[topic, ikey], …] of a batch; the keys that were new come back
+     * ("WHERE true": SQLite's parser needs it before ON CONFLICT) */
+    [KEEL__EV_INBOX_MANY] =
+        "INSERT INTO @_inbox (topic, ikey, applied_at) SELECT json_extract(value, '$[0]'),"
+        " json_extract(value, '$[1]'), $2"
+        " FROM json_each($1) WHERE true ON CONFLICT DO NOTHING RETURNING topic, ikey",
+    [KEEL__EV_INBOX_DEL] =
+        "DELETE FROM @_inbox WHERE topic = $1 AND ikey = $2",
 };
 
 static const keel_migration ev_core_migs[] = {

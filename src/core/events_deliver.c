@@ -178,3 +178,62 @@ int keel__ev_deliver(keel__ev_worker *w, keel__ev_box *box, const json_t *row,
     json_decref(o.payload);
     return rc == 0;
 }
+
+/* ---- a batch's inbox keys in one statement -------------------------------- */
+
+static int ev_streq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+int keel__ev_inbox_batch(keel__events *ev, keel_store *tx, const char *sub,
+                         json_t *const *rows, size_t n, char *fresh)
+{
+    keel__ev_box *box = keel__ev_box_find(ev, sub);
+    json_t *keys = json_array(), *params = NULL, *got = NULL;
+    char *text = NULL;
+    size_t i, k;
+    int rc = KEEL_ENOMEM;
+
+    memset(fresh, 0, n);
+    if (box == NULL || keys == NULL)
+        goto out;
+    for (i = 0; i < n; i++)
+        if (json_array_append_new(keys, json_pack("[OO]", json_object_get(rows[i], "topic"),
+                                                  json_object_get(rows[i], "ikey"))) != 0)
+            goto out;
+    if ((text = json_dumps(keys, JSON_COMPACT)) == NULL ||
+        (params = json_pack("[sI]", text, (json_int_t)keel__wall_ms())) == NULL)
+        goto out;
+    if ((rc = keel_store_exec(tx, box->sql[KEEL__EV_INBOX_MANY], params, &got)) != 0)
+        goto out;
+    /* RETURNING has no order: match each new key to its row (n ≤ a batch) */
+    for (k = 0; k < json_array_size(got); k++) {
+        const json_t *g = json_array_get(got, k);
+        const char *t = json_string_value(json_object_get(g, "topic"));
+        const char *key = json_string_value(json_object_get(g, "ikey"));
+        for (i = 0; t != NULL && key != NULL && i < n; i++)
+            if (!fresh[i] && ev_streq(key, json_string_value(json_object_get(rows[i], "ikey"))) &&
+                ev_streq(t, json_string_value(json_object_get(rows[i], "topic")))) {
+                fresh[i] = 1;
+                break;
+            }
+    }
+out:
+    json_decref(got);
+    json_decref(params);
+    json_decref(keys);
+    free(text);
+    return rc;
+}
+
+int keel__ev_inbox_undo(keel__events *ev, keel_store *tx, const char *sub, const json_t *row)
+{
+    keel__ev_box *box = keel__ev_box_find(ev, sub);
+    json_t *p = box != NULL ? json_pack("[OO]", json_object_get(row, "topic"),
+                                        json_object_get(row, "ikey")) : NULL;
+    int rc = p != NULL ? keel_store_exec(tx, box->sql[KEEL__EV_INBOX_DEL], p, NULL) : KEEL_ENOMEM;
+
+    json_decref(p);
+    return rc;
+}

@@ -38,6 +38,7 @@ typedef struct ev_group {
     keel__ev_worker     *w;
     keel__ev_box  *box;
     keel_store    *root;   /* the subscriber's store the group runs on */
+    const char    *sub;    /* its module name */
     json_t *const *rows;
     size_t         n;
 } ev_group;
@@ -45,17 +46,28 @@ typedef struct ev_group {
 static int ev_group_tx(keel_store *tx, void *arg)
 {
     ev_group *g = arg;
-    keel__ev_join j = { g->root, tx, 0 };
+    keel__ev_join j;
+    char *fresh = calloc(g->n, 1);
     size_t i;
-    int rc = 0;
+    int rc = 0, pre;
 
+    /* the group's inbox keys in one statement; any failure undoes them with
+     * the rest of the group */
+    pre = fresh != NULL && keel__ev_inbox_batch(g->w->ev, tx, g->sub, g->rows, g->n, fresh) == 0;
+    memset(&j, 0, sizeof j);
+    j.root = g->root;
+    j.tx = tx;
     keel__ev_joined = &j;
     for (i = 0; i < g->n && rc == 0 && j.failed == 0; i++) {
         keel__ev_one o;
+        j.topic = pre ? json_string_value(json_object_get(g->rows[i], "topic")) : NULL;
+        j.key = json_string_value(json_object_get(g->rows[i], "ikey"));
+        j.fresh = pre && fresh[i];
         rc = keel__ev_run(g->w, g->box, g->rows[i], &o);
         json_decref(o.payload);
     }
     keel__ev_joined = NULL;
+    free(fresh);
     return rc != 0 ? rc : j.failed;
 }
 
@@ -153,7 +165,7 @@ static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *
         keel_module_ctx *sub = NULL, *sub2 = NULL;
         size_t k, end = i + 1;
         if (ev_row_flags(ev, sorted[i], &sub) & KEEL_SUB_BATCH) {
-            ev_group g = { w, box, sub->store, &sorted[i], 0 };
+            ev_group g = { w, box, sub->store, sub->desc->name, &sorted[i], 0 };
             while (end < n && (ev_row_flags(ev, sorted[end], &sub2) & KEEL_SUB_BATCH) && sub2 == sub)
                 end++;
             g.n = end - i;
@@ -192,6 +204,8 @@ typedef struct ev_batch {
     const char   *subname;
     keel_store   *root;     /* the subscriber's store the round runs on */
     const json_t *row;      /* the row whose handler runs (keel__ev_one_sp) */
+    size_t        idx;      /* its index in the batch */
+    char         *fresh;    /* [idx]: its inbox key was recorded new; NULL = not recorded */
     keel__ev_one        one;
     size_t        n;        /* claimed */
     keel__ev_counts     cnt;
@@ -200,8 +214,17 @@ typedef struct ev_batch {
 static int keel__ev_one_sp(keel_store *tx, void *arg)
 {
     ev_batch *b = arg;
-    keel__ev_join j = { b->root, tx, 0 };
+    keel__ev_join j;
     int rc;
+
+    memset(&j, 0, sizeof j);
+    j.root = b->root;
+    j.tx = tx;
+    if (b->fresh != NULL) {
+        j.topic = json_string_value(json_object_get(b->row, "topic"));
+        j.key = json_string_value(json_object_get(b->row, "ikey"));
+        j.fresh = b->fresh[b->idx] != 0;
+    }
 
     keel__ev_joined = &j;
     rc = keel__ev_run(b->w, b->box, b->row, &b->one);
@@ -248,9 +271,16 @@ static int ev_batch_tx(keel_store *tx, void *arg)
         rc = KEEL_ENOMEM;
         goto out;
     }
+    /* the batch's inbox keys in one statement, not one per keel_event_tx */
+    if ((b->fresh = calloc(b->n, 1)) != NULL &&
+        keel__ev_inbox_batch(ev, tx, b->subname, sorted, b->n, b->fresh) != 0) {
+        free(b->fresh);
+        b->fresh = NULL;
+    }
     for (i = 0; i < b->n; i++) {
         /* each handler in a savepoint: a failure undoes its writes only */
         b->row = sorted[i];
+        b->idx = i;
         rc = keel_store_tx(tx, keel__ev_one_sp, b);
         if (rc == 0) {
             json_array_append(done, json_object_get(sorted[i], "id"));
@@ -259,6 +289,14 @@ static int ev_batch_tx(keel_store *tx, void *arg)
             if (b->one.msg[0] == '\0')
                 snprintf(b->one.msg, sizeof b->one.msg, "%s: %s", keel_errname(rc),
                          keel_store_errmsg(tx));
+            /* its key was recorded outside the savepoint: taken back, or the
+             * retry would skip the effect */
+            if (b->fresh != NULL && b->fresh[i] &&
+                (rc = keel__ev_inbox_undo(ev, tx, b->subname, sorted[i])) != 0) {
+                json_decref(b->one.payload);
+                b->one.payload = NULL;
+                goto out;
+            }
             keel__store_tx_queue(tx, 1);
             rc = ev_bump(tx, b->box, &b->one);
             if (rc == 0)
@@ -280,6 +318,8 @@ static int ev_batch_tx(keel_store *tx, void *arg)
         keel__store_tx_queue(tx, 0);
     }
 out:
+    free(b->fresh);
+    b->fresh = NULL;
     free(sorted);
     json_decref(done);
     json_decref(rows);

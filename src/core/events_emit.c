@@ -343,7 +343,17 @@ int keel_event_tx(keel_ctx *ctx, const keel_event *ev, int (*fn)(keel_store *tx,
         return keel_ctx_error(ctx, KEEL_EINVAL, "events: keel_event_tx outside a subscriber");
     if (j == NULL || j->root != st)
         return keel_store_tx(st, ev_once_tx, &o);
-    if ((rc = ev_once_tx(j->tx, &o)) != 0 && j->failed == 0)
+    if (j->topic != NULL && strcmp(j->topic, ev->topic) == 0 && j->key != NULL &&
+        strcmp(j->key, ev->key) == 0) {
+        /* the key was recorded with its batch's: apply only if it was new */
+        if (!j->fresh)
+            return 0;
+        j->fresh = 0;   /* a second call for the event applies nothing, as before */
+        rc = fn(j->tx, arg);
+    } else {
+        rc = ev_once_tx(j->tx, &o);
+    }
+    if (rc != 0 && j->failed == 0)
         j->failed = rc;
     return rc;
 }

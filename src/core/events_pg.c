@@ -87,6 +87,11 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
         " ORDER BY o.run_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED",
     [KEEL__EV_BUMP] =
         "UPDATE @.@_outbox SET attempts = attempts + 1 WHERE id = $1 AND attempts = $2 - 1",
+    [KEEL__EV_INBOX_MANY] =
+        "INSERT INTO @.@_inbox (topic, ikey, applied_at) SELECT e ->> 0, e ->> 1, $2"
+        " FROM json_array_elements($1::json) AS e ON CONFLICT DO NOTHING RETURNING topic, ikey",
+    [KEEL__EV_INBOX_DEL] =
+        "DELETE FROM @.@_inbox WHERE topic = $1 AND ikey = $2",
 };
 
 const char *keel__ev_pg_template(int stmt)
