@@ -105,6 +105,12 @@ struct compute_agg {
     /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted
      * sums of each diagonal's step amplitude, and the trot time they cover */
     double sym_a[3], sym_b[3], sym_t[3];
+    /* gait × rein (left, right, straight, unknown): time and stride
+     * histogram; canter on a circle by lead relative to the rein */
+    double gr_t[COMPUTE_NGAITS][COMPUTE_NREINS];
+    float gr_hist[COMPUTE_NGAITS][COMPUTE_NREINS][HIST_BINS];
+    double lead_true, lead_counter;
+    compute_bouts bouts;         /* the bout timeline (bouts.c) */
 };
 
 /* Decides units and the nominal sample period from the g->nbuf held rows,

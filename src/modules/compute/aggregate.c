@@ -67,6 +67,19 @@ void compute_agg_no_gyro(compute_agg *g)
     g->no_gyro = 1;
 }
 
+/* A final window's rein (+1 left, -1 right, 0 straight, 2 none) and lead
+ * (canter: +1 left, -1 right, 0 unknown) as the window rows and bouts give
+ * them. */
+static void window_labels(const compute_agg *g, const compute_tl_win *tw, int *rein, int *lead)
+{
+    const compute_window_result *r = &tw->r;
+    int unknown = g->no_gyro || tw->gmiss;
+    int weak = tw->inherited || r->gait == COMPUTE_UNCLASSIFIED;
+    *rein = unknown || r->gait == COMPUTE_HALT || r->gait == COMPUTE_UNCLASSIFIED
+          ? 2 : compute_rein_class(r->yaw_rate - g->yaw_bias);
+    *lead = unknown || weak || r->gait != COMPUTE_CANTER ? 0 : r->lead;
+}
+
 /* One final window (its gait decided by the timeline) to the caller: the
  * span of time it was given, so the rows tile the session like the summary. */
 static void emit_window(compute_agg *g, const compute_tl_win *tw)
@@ -86,9 +99,7 @@ static void emit_window(compute_agg *g, const compute_tl_win *tw)
     w.stride_hz = weak ? NAN : r->stride_hz;
     w.cadence_spm = weak ? NAN : 60.0 * r->stride_hz;
     w.yaw_rate = unknown ? NAN : r->yaw_rate - g->yaw_bias;
-    w.rein = unknown || r->gait == COMPUTE_HALT || r->gait == COMPUTE_UNCLASSIFIED
-           ? 2 : compute_rein_class(r->yaw_rate - g->yaw_bias);
-    w.lead = unknown || weak || r->gait != COMPUTE_CANTER ? 0 : r->lead;
+    window_labels(g, tw, &w.rein, &w.lead);
     w.dba = r->rms;
     w.symmetry_pct = NAN;
     if (!unknown && !weak && r->gait == COMPUTE_TROT && isfinite(r->amp_a) &&
@@ -108,12 +119,20 @@ static void account(void *arg, const compute_tl_win *w)
     compute_agg *g = arg;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
+    int wrein, wlead;
     emit_window(g, w);
+    window_labels(g, w, &wrein, &wlead);
+    compute_bouts_add(&g->bouts, &(compute_bout){ .start = w->t0, .end = w->t0 + dur,
+                      .gait = (signed char)r->gait, .rein = (signed char)wrein,
+                      .lead = (signed char)wlead });
     if (r->gait == COMPUTE_UNCLASSIFIED) {
         g->unclass_t += dur;
         return;
     }
     g->gait_t[r->gait] += dur;
+    /* gait × rein: halt, no rate channels, rate missing here → unknown */
+    int gri = wrein == 1 ? 0 : wrein == -1 ? 1 : wrein == 0 ? 2 : 3;
+    g->gr_t[r->gait][gri] += dur;
     if (r->gait == COMPUTE_HALT) {
         /* at a standstill the rate about the vertical is the gyro's bias:
          * follow it (it drifts) over the last ~20 s of halt */
@@ -149,6 +168,7 @@ static void account(void *arg, const compute_tl_win *w)
         if (b >= HIST_BINS)
             b = HIST_BINS - 1;
         g->hist[r->gait][b] += (float)dur;
+        g->gr_hist[r->gait][gri][b] += (float)dur;
     }
     g->gait_r[r->gait] += r->regularity * dur;
     g->gait_rt[r->gait] += dur;
@@ -165,6 +185,13 @@ static void account(void *arg, const compute_tl_win *w)
             g->lead_l += dur;
         else if (r->lead < 0)
             g->lead_r += dur;
+        /* on a circle: the inside fore leading is true canter */
+        if (r->lead != 0 && rein != 0 && !g->no_gyro) {
+            if (r->lead == rein)
+                g->lead_true += dur;
+            else
+                g->lead_counter += dur;
+        }
     }
 }
 
@@ -356,16 +383,16 @@ void compute_agg_process(compute_agg *g, const double *r, int gmiss)
     bin_sample(g, t, a, w, gmiss);
 }
 
-/* time-weighted median stride frequency of a gait, from its histogram */
-static double median_stride(const compute_agg *g, int gait)
+/* time-weighted median stride frequency from a histogram (0: empty) */
+static double median_stride(const float *hist)
 {
     double tot = 0, acc = 0;
     for (int b = 0; b < HIST_BINS; b++)
-        tot += g->hist[gait][b];
+        tot += hist[b];
     if (tot <= 0)
         return 0;
     for (int b = 0; b < HIST_BINS; b++) {
-        acc += g->hist[gait][b];
+        acc += hist[b];
         if (acc >= tot / 2)
             return HIST_LO + b * HIST_STEP;
     }
@@ -428,6 +455,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     }
     end_segment(g, g->t_prev);
     compute_tl_flush(&g->tl, account, g);
+    compute_bouts_flush(&g->bouts);
 
     s->duration_s = g->t_prev;
     s->samples = g->samples;
@@ -457,7 +485,11 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         compute_gait_stats *st = &s->gaits[i];
         st->time_s = g->gait_t[i];
         st->share = total > 0 ? g->gait_t[i] / total : 0;
-        st->cadence_spm = 60.0 * median_stride(g, i);
+        st->cadence_spm = 60.0 * median_stride(g->hist[i]);
+        for (int k = 0; k < COMPUTE_NREINS; k++) {
+            s->gr_time_s[i][k] = g->gr_t[i][k];
+            s->gr_cadence_spm[i][k] = 60.0 * median_stride(g->gr_hist[i][k]);
+        }
         st->regularity = g->gait_rt[i] > 0 ? g->gait_r[i] / g->gait_rt[i] : 0;
     }
     s->unclassified_s = g->unclass_t;
@@ -487,6 +519,10 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         s->trot_symmetry_pct = 0;
     s->canter_lead_left_s = g->lead_l;
     s->canter_lead_right_s = g->lead_r;
+    s->canter_true_s = g->lead_true;
+    s->canter_counter_s = g->lead_counter;
+    s->bout_count = g->bouts.n;
+    memcpy(s->bouts, g->bouts.list, sizeof s->bouts);
     s->jump_count = g->njumps;
     memcpy(s->jumps, g->jumps, sizeof s->jumps);
     s->mdba = g->dba_n ? g->dba_sum / (double)g->dba_n : 0;
@@ -510,6 +546,8 @@ int compute_aggregate_samples(const compute_samples *in, const compute_options *
         rc = KEEL_EINVAL;
         goto out;
     }
+    if (no_gyro) /* as the CSV path does for a file without rate columns */
+        compute_agg_no_gyro(g);
     for (size_t i = 0; i < in->n; i++) {
         double v[COMPUTE_NCOLS] = { in->t[i], in->ax[i], in->ay[i], in->az[i],
                                     no_gyro ? 0 : in->gx[i], no_gyro ? 0 : in->gy[i],

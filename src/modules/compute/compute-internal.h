@@ -222,6 +222,39 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
 /* At the stream's end: emits what is left. */
 void compute_tl_flush(compute_tl *tl, compute_tl_emit emit, void *arg);
 
+/* ---- the bout timeline (bouts.c) ---------------------------------------- */
+
+/* A run of windows that differs from the bout around it only in rein or
+ * lead and lasts less than this is absorbed into that bout (a rein that
+ * flickers for a window or two as the horse straightens, a lead read wrong
+ * once).  A gait change always starts a bout, so bouts add up to the
+ * summary's gait times.  docs/compute.md "bouts". */
+#define COMPUTE_BOUT_MIN_S 5.0
+
+typedef struct compute_bouts {
+    compute_bout cur, pend;  /* the open bout, and a short run after it */
+    int have_cur, have_pend;
+    size_t n;                /* bouts closed (all, listed or not) */
+    compute_bout list[COMPUTE_MAX_BOUTS];
+} compute_bouts;
+
+/* One final window, in time order (gait, rein and lead as the window rows
+ * give them); start must follow the last window's end, else a hole (a gap)
+ * ends the bout. */
+void compute_bouts_add(compute_bouts *b, const compute_bout *w);
+/* At the stream's end: closes what is open. */
+void compute_bouts_flush(compute_bouts *b);
+/* The bouts as a JSON array [{gait, start, end, rein, lead}] (new ref). */
+json_t *compute_bouts_json(const compute_summary *s);
+/* The inverse, into s->bouts (bout_count read separately). */
+int compute_bouts_from_json(const json_t *arr, compute_summary *s);
+
+/* ---- gait × rein (summary_breakdown.c) ---------------------------------- */
+/* The summary's gait_rein object (new ref), and the inverse: gait_rein,
+ * canter_lead.true_s/counter_s and bout_count into *s (absent: 0). */
+json_t *compute_breakdown_json(const compute_summary *s);
+void compute_breakdown_from_json(const json_t *j, compute_summary *s);
+
 /* ---- stride harmonics (gait_sym.c) -------------------------------------- */
 
 /* Fourier coefficient (2/n-scaled) of x at k cycles per T samples. */

@@ -84,6 +84,24 @@ typedef struct compute_jump {
 
 #define COMPUTE_MAX_JUMPS 256
 
+/* One bout: a run of windows with the same gait, rein and lead (bouts.c,
+ * docs/compute.md "bouts").  Times in seconds from the first sample. */
+typedef struct compute_bout {
+    double      start, end;
+    signed char gait;    /* COMPUTE_HALT … COMPUTE_GALLOP, or COMPUTE_NGAITS: unclassified */
+    signed char rein;    /* +1 left, -1 right, 0 straight, 2 none (halt,
+                          * unclassified, no rate channels) */
+    signed char lead;    /* canter: +1 left, -1 right; 0 unknown or not canter */
+} compute_bout;
+
+/* Bouts listed in a summary: one change of gait, rein or lead every 7 s for
+ * 8 hours; later ones are counted (bout_count) but not listed, so a
+ * summary's size does not grow with the file. */
+#define COMPUTE_MAX_BOUTS 4096
+/* The gait × rein breakdown's reins: left, right, straight, unknown (no
+ * rate channels there; halt is always unknown: a horse standing has no rein) */
+#define COMPUTE_NREINS 4
+
 /* The summary; the JSON form (compute_summary_json) has the same fields. */
 typedef struct compute_summary {
     double duration_s;
@@ -137,6 +155,17 @@ typedef struct compute_summary {
      * up), in sensor coordinates.  JSON assumed.gravity, assumed.vertical */
     int linear;
     double vertical[3];
+    /* gait × rein ([gait][left, right, straight, unknown]): time, and cadence
+     * (time-weighted median, 0 without strides); trot symmetry per rein is
+     * trot_rein_asym */
+    double gr_time_s[COMPUTE_NGAITS][COMPUTE_NREINS];
+    double gr_cadence_spm[COMPUTE_NGAITS][COMPUTE_NREINS];
+    /* canter on a circle by lead relative to the rein: true (leading with
+     * the inside fore) and counter-canter; straight-line canter is neither */
+    double canter_true_s, canter_counter_s;
+    /* the bout timeline: bouts[0 .. min(bout_count, COMPUTE_MAX_BOUTS)) */
+    size_t bout_count;
+    compute_bout bouts[COMPUTE_MAX_BOUTS];
 } compute_summary;
 
 #define COMPUTE_HOLD_MAX_S 2.0

@@ -46,7 +46,7 @@ json_t *compute_summary_json(const compute_summary *s)
         "s:o,"
         "s:{s:o,s:o,s:o,s:o},"
         "s:o,"
-        "s:{s:o,s:o},"
+        "s:{s:o,s:o,s:o,s:o},"
         "s:o,s:I,"
         "s:{s:o,s:o}}",
         "duration_s", num(s->duration_s, 1000), "samples", (json_int_t)s->samples,
@@ -63,7 +63,8 @@ json_t *compute_summary_json(const compute_summary *s)
         "straight_s", num(s->rein_straight_s, 100), "balance", num(s->rein_balance, 1e4),
         "trot_symmetry_pct", num(s->trot_symmetry_pct, 100),
         "canter_lead", "left_s", num(s->canter_lead_left_s, 100), "right_s",
-        num(s->canter_lead_right_s, 100),
+        num(s->canter_lead_right_s, 100), "true_s", num(s->canter_true_s, 100),
+        "counter_s", num(s->canter_counter_s, 100),
         "jumps", jumps, "jump_count", (json_int_t)s->jump_count,
         "intensity", "mdba", num(s->mdba, 1e4), "load", num(s->load, 100));
     if (out) {
@@ -71,6 +72,9 @@ json_t *compute_summary_json(const compute_summary *s)
                             "time_s", num(s->unclassified_s, 100),
                             "share", num(s->unclassified_share, 1e4)));
         compute_summary_inputs_json(s, out);
+        json_object_set_new(out, "gait_rein", compute_breakdown_json(s));
+        json_object_set_new(out, "bouts", compute_bouts_json(s));
+        json_object_set_new(out, "bout_count", json_integer((json_int_t)s->bout_count));
     }
     if (out && s->no_gyro) {
         /* accelerometer only: no turning sense, no roll to name a lead or a
@@ -212,6 +216,9 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
         snprintf(s->columns[i], sizeof s->columns[i], "%s", c ? c : "");
     }
     compute_summary_inputs_from_json(j, s);
+    compute_breakdown_from_json(j, s);
+    if ((rc = compute_bouts_from_json(json_object_get(j, "bouts"), s)) < 0)
+        goto out;
     const json_t *jumps = json_object_get(j, "jumps");
     size_t i;
     const json_t *e;

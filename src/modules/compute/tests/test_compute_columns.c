@@ -11,12 +11,16 @@ static const char *const expand_g[] = { "halt", "walk", "trot", "canter", "gallo
 static const char *const expand_ch[] = { "ax", "ay", "az", "gx", "gy", "gz", NULL };
 static const char *const expand_col[] = { "time", "ax", "ay", "az", "gx", "gy", "gz", NULL };
 static const char *const expand_r[] = { "left", "right", "straight", NULL };
+static const char *const expand_mg[] = { "walk", "trot", "canter", "gallop", NULL };
+static const char *const expand_r4[] = { "left", "right", "straight", "unknown", NULL };
 
-/* adds path to set, expanding one placeholder (<g>, <ch>, <col>, <r>) */
+/* adds path to set, expanding its placeholders (<g>, <ch>, <col>, <r>,
+ * <mg> moving gaits, <r4> reins with unknown) */
 static void add_expanded(json_t *set, const char *path)
 {
     static const struct { const char *ph; const char *const *v; } ph[] = {
         { "<g>", expand_g }, { "<ch>", expand_ch }, { "<col>", expand_col }, { "<r>", expand_r },
+        { "<mg>", expand_mg }, { "<r4>", expand_r4 },
     };
     for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++) {
         const char *at = strstr(path, ph[i].ph);
