@@ -117,7 +117,11 @@ typedef struct keel_config_key {
 enum keel_module_flags {
     /* The module's iface begins with the members of keel_authn_iface
      * (keel/authn.h): the HTTP layer checks bearer tokens through it. */
-    KEEL_MOD_AUTHN = 1u << 0
+    KEEL_MOD_AUTHN = 1u << 0,
+    /* Runs in every keel process, whatever KEEL_MODULES_LOCAL and
+     * KEEL_REMOTE_<MODULE> say: its methods act on the process that serves
+     * the call (the admin module's log levels).  No store, no deps. */
+    KEEL_MOD_EVERY_PROCESS = 1u << 1
 };
 
 /* A topic the module emits (keel_emit).  Topics are named "<module>.<name>":

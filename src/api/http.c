@@ -41,6 +41,7 @@
 #include "api/http-internal.h"
 #include "api/http_server-internal.h"
 #include "core/events-internal.h"
+#include "core/log-internal.h"
 #include "core/metrics-internal.h"
 #include "core/thread-internal.h"
 
@@ -289,15 +290,30 @@ static int http_signals(int wfd, struct sigaction *old)
     sa.sa_handler = http_on_signal;
     sigemptyset(&sa.sa_mask);
     http_sig_fd = wfd;
-    if (sigaction(SIGTERM, &sa, &old[0]) != 0 || sigaction(SIGINT, &sa, &old[1]) != 0)
+    if (sigaction(SIGTERM, &sa, &old[0]) != 0 || sigaction(SIGINT, &sa, &old[1]) != 0
+        || sigaction(SIGHUP, &sa, &old[3]) != 0)
         return keel_from_errno(errno);
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, &old[2]) != 0 ? keel_from_errno(errno) : 0;
 }
 
-/* Reads one signal number from the self-pipe within timeout_ms (-1 =
- * forever).  1 when one arrived, 0 on timeout, -1 when the pipe failed. */
-static int http_next_signal(int rfd, int timeout_ms, unsigned char *c)
+/* SIGHUP: the log level again from the configuration that can change
+ * under a running process (the config file, KEEL_LOG_LEVEL_FILE). */
+static void http_reload(http_server *srv)
+{
+    char err[512], now[512];
+    if (keel__rt_reload_log_level(srv->rt, err, sizeof err) != 0) {
+        keel_log(NULL, KEEL_LOG_ERROR, "SIGHUP: levels unchanged: %s", err);
+        return;
+    }
+    keel__log_spec_format(now, sizeof now);
+    keel_log(NULL, KEEL_LOG_WARN, "SIGHUP: log level %s", now);
+}
+
+/* Reads one stopping signal number from the self-pipe within timeout_ms
+ * (-1 = forever; a SIGHUP is handled on the way and waits on).  1 when one
+ * arrived, 0 on timeout, -1 when the pipe failed. */
+static int http_next_signal(http_server *srv, int rfd, int timeout_ms, unsigned char *c)
 {
     for (;;) {
         struct pollfd pfd = {.fd = rfd, .events = POLLIN, .revents = 0};
@@ -309,6 +325,10 @@ static int http_next_signal(int rfd, int timeout_ms, unsigned char *c)
         n = (int)read(rfd, c, 1);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
+        if (n == 1 && *c == SIGHUP) {
+            http_reload(srv);
+            continue;  /* a wait with a timeout may last longer: harmless */
+        }
         return n == 1 ? 1 : -1;
     }
 }
@@ -322,7 +342,7 @@ static void http_wait(http_server *srv, int rfd)
     int i;
     int64_t until;
 
-    if (http_next_signal(rfd, -1, &c) == 1) {
+    if (http_next_signal(srv, rfd, -1, &c) == 1) {
         atomic_store(&srv->stopping, 1); /* /readyz: 503 from now on */
         keel_log(NULL, KEEL_LOG_INFO, "http: %s received, draining (delay %lld ms, grace %d ms)",
                  c == SIGINT ? "SIGINT" : "SIGTERM", srv->drain_delay_ms, KEEL_HTTP_GRACE_MS);
@@ -330,7 +350,7 @@ static void http_wait(http_server *srv, int rfd)
         until = keel__now_ms() + srv->drain_delay_ms;
         while (!srv->force && keel__now_ms() < until) {
             int64_t left = until - keel__now_ms();
-            if (http_next_signal(rfd, left > 1000 ? 1000 : (int)left, &c) == 1) {
+            if (http_next_signal(srv, rfd, left > 1000 ? 1000 : (int)left, &c) == 1) {
                 srv->force = 1;
                 keel_log(NULL, KEEL_LOG_WARN, "http: second signal, closing connections now");
             }
@@ -358,7 +378,7 @@ static void http_wait(http_server *srv, int rfd)
             }
             if (pthread_timedjoin_np(srv->loops[i].thread, NULL, &ts) == 0)
                 srv->loops[i].started = 0;
-            else if (read(rfd, &c, 1) == 1 && !srv->force) {
+            else if (read(rfd, &c, 1) == 1 && c != SIGHUP && !srv->force) {
                 srv->force = 1;
                 keel_log(NULL, KEEL_LOG_WARN, "http: second signal, closing connections now");
             }
@@ -369,11 +389,12 @@ static void http_wait(http_server *srv, int rfd)
 int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
 {
     http_server srv;
-    struct sigaction old[3];
+    struct sigaction old[4];
     int pipefd[2] = {-1, -1};
     int i, rc, sigs = 0;
 
     memset(&srv, 0, sizeof srv);
+    memset(old, 0, sizeof old);
     if (errlen)
         err[0] = '\0';
     rc = keel__http_configure(&srv, rt, err, errlen);
@@ -433,6 +454,7 @@ out:
         sigaction(SIGTERM, &old[0], NULL);
         sigaction(SIGINT, &old[1], NULL);
         sigaction(SIGPIPE, &old[2], NULL);
+        sigaction(SIGHUP, &old[3], NULL);
     }
     http_sig_fd = -1;
     /* running calls finish (bounded by their deadlines); then no worker

@@ -56,7 +56,7 @@ const keel_config_key keel_core_config_keys[] = {
     {.name = "replicas", .type = KEEL_CFG_INT, .def = "1", .min = 1, .max = 10000,
      .help = "processes sharing this database (set by the manifests); > 1 refuses SQLite"},
     {.name = "log_level", .type = KEEL_CFG_STRING, .def = "info",
-     .help = "debug, info, warn or error"},
+     .help = "debug, info, warn, error or off, then module=level pairs: info,compute=debug"},
     {.name = "modules_local", .type = KEEL_CFG_STRING, .def = "",
      .help = "modules running in this process, comma separated (empty = all built in)"},
     {.name = "expose", .type = KEEL_CFG_STRING, .def = "",

@@ -33,12 +33,18 @@ struct keel_module_ctx {
     int                wanted;       /* selected for start by keel__rt_start */
     int                inited, started;
     char               digest[65];
+    int                log_slot;     /* its log level (log-internal.h); 0 = the default */
 };
 
 struct keel_runtime {
     keel_module_ctx      *mods;       /* start (topological) order */
     size_t                n;
     keel_config          *cfg;
+    /* what cfg was loaded from, for SIGHUP's re-read (keel__rt_reload_log_level):
+     * the file (owned), environ and the flags (borrowed: the process's) */
+    char                 *cfg_file;
+    char                **cfg_envp;
+    const char *const    *cfg_flags;
     const keel_remote_vt *remote;
     void                 *remote_self;
     keel_module_ctx      *authn;

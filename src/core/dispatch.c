@@ -60,6 +60,10 @@ static int keel_run_local(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
             keel_log(ctx, KEEL_LOG_WARN, "KEEL_CALL_LOG: cannot append");
     }
     rc = m->handler(ctx, in, out);
+    /* one line per call at debug, judged by the callee's level: what
+     * KEEL_LOG_LEVEL=info,compute=debug turns on (names only, no input) */
+    keel_log(ctx, KEEL_LOG_DEBUG, "%s.%s: %s", mc->desc->name, m->name,
+             rc == 0 ? "ok" : rc > 0 ? "positive code" : keel_errname(rc));
     if (rc > 0) {
         keel_log(ctx, KEEL_LOG_ERROR, "%s.%s returned a positive code %d", mc->desc->name, m->name, rc);
         rc = KEEL_EINTERNAL;

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 
 #include "core/ctx-internal.h"
+#include "core/log-internal.h"
 #include "keel/log.h"
 
-static keel_log_level keel_log_min = KEEL_LOG_INFO;
 static int keel_log_json = -1;
 static pthread_mutex_t keel_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int keel_log_tty = -1;  /* isatty(stderr), asked once */
@@ -34,27 +34,9 @@ typedef struct keel_log_buf {
 } keel_log_buf;
 static _Thread_local keel_log_buf *keel_log_tbuf;
 
-static const char *const keel_level_names[] = {"debug", "info", "warn", "error", "off"};
-
-void keel__log_set_level(keel_log_level lvl)
-{
-    keel_log_min = lvl;
-}
-
 void keel__log_set_format(int json)
 {
     keel_log_json = json;
-}
-
-int keel__log_parse_level(const char *s, keel_log_level *out)
-{
-    int i;
-    for (i = 0; i <= KEEL_LOG_OFF; i++)
-        if (s != NULL && strcasecmp(s, keel_level_names[i]) == 0) {
-            *out = (keel_log_level)i;
-            return 0;
-        }
-    return -1;
 }
 
 /* Appends s to buf as JSON string content (escaped). */
@@ -248,7 +230,7 @@ static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl,
         o = keel_put(line, o, sizeof(line), "{\"ts\":\"");
         o = keel_put(line, o, sizeof(line), ts);
         o = keel_put(line, o, sizeof(line), "\",\"level\":\"");
-        o = keel_put(line, o, sizeof(line), keel_level_names[lvl]);
+        o = keel_put(line, o, sizeof(line), keel__log_level_name(lvl));
         if (module != NULL) {
             o = keel_put(line, o, sizeof(line), "\",\"module\":\"");
             o = keel_put(line, o, sizeof(line), module);
@@ -273,7 +255,7 @@ static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl,
         o = keel_put(line, o, sizeof(line), "}\n");
     } else {
         o += (size_t)snprintf(line, sizeof(line), "%s %-5s %s%s%s", ts + 11,
-                              keel_level_names[lvl], module ? module : "", module ? ": " : "", msg);
+                              keel__log_level_name(lvl), module ? module : "", module ? ": " : "", msg);
         if (a != NULL)
             o = keel_log_access_fields(line, o, sizeof(line) - 72, 0, ctx, a);
         if (o < sizeof(line))
@@ -297,13 +279,23 @@ static void keel_log_emit(keel_ctx *ctx, const char *module, keel_log_level lvl,
     b->len += o;
 }
 
+/* Is lvl on for a line of ctx (may be NULL) or of module (may be NULL)?
+ * The line's module decides: the callee of ctx, or the name given. */
+static inline int keel_log_on(const keel_ctx *ctx, const char *module, keel_log_level lvl)
+{
+    keel_log_level min = ctx != NULL && ctx->mc != NULL ? keel__log_level_of(ctx->mc->log_slot)
+                       : module != NULL ? keel__log_level_named(module)
+                       : keel__log_default_level();
+    return lvl >= min && lvl < KEEL_LOG_OFF;
+}
+
+/* Formats and writes; the caller asked keel_log_on (its 2 KB buffer is
+ * only set up for a line that is written). */
 static void keel_vlog(keel_ctx *ctx, const char *module, keel_log_level lvl,
                       const char *fmt, va_list ap)
 {
     char msg[2048];
 
-    if (lvl < keel_log_min || lvl >= KEEL_LOG_OFF)
-        return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     keel_log_emit(ctx, module, lvl, msg, NULL);
 }
@@ -314,7 +306,8 @@ void keel__log_access(keel_ctx *ctx, const keel__access *a)
     size_t o;
     unsigned long long us = a->duration_us > 0 ? (unsigned long long)a->duration_us : 0;
 
-    if (KEEL_LOG_INFO < keel_log_min)
+    /* the server's line, at the default level whatever module answered */
+    if (KEEL_LOG_INFO < keel__log_default_level())
         return;
     /* the summary a human scans ("http POST /v1/echo/echo 200 0.05ms");
      * the fields after it are for machines */
@@ -342,6 +335,8 @@ void keel__log_access(keel_ctx *ctx, const keel__access *a)
 void keel_log(keel_ctx *ctx, keel_log_level lvl, const char *fmt, ...)
 {
     va_list ap;
+    if (!keel_log_on(ctx, NULL, lvl))
+        return;
     va_start(ap, fmt);
     keel_vlog(ctx, NULL, lvl, fmt, ap);
     va_end(ap);
@@ -350,6 +345,8 @@ void keel_log(keel_ctx *ctx, keel_log_level lvl, const char *fmt, ...)
 void keel_log_module(const char *module, keel_log_level lvl, const char *fmt, ...)
 {
     va_list ap;
+    if (!keel_log_on(NULL, module, lvl))
+        return;
     va_start(ap, fmt);
     keel_vlog(NULL, module, lvl, fmt, ap);
     va_end(ap);

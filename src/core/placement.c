@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/ctx-internal.h"
+#include "core/log-internal.h"
 #include "core/metrics-internal.h"
 
 /* Is name in the comma-separated list? */
@@ -83,6 +84,71 @@ static int keel_check_sample(const keel_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* Declares every key of rt (the core's, each module's, remote_<module>)
+ * into *cfg and loads the layers.  *cfg is set (also on failure). */
+static int keel_rt_load(keel_runtime *rt, keel_config **cfg, const char *file, char **envp,
+                        const char *const *flags, char *err, size_t errlen)
+{
+    size_t i;
+    int rc;
+
+    if ((*cfg = keel__config_new()) == NULL)
+        return KEEL_ENOMEM;
+    if ((rc = keel__config_declare(*cfg, NULL, keel_core_config_keys)) != 0)
+        return rc;
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        keel_config_key k = {.type = KEEL_CFG_STRING};
+        char name[128];
+        if (m->config != NULL && (rc = keel__config_declare(*cfg, m->name, m->config)) != 0)
+            return rc;
+        snprintf(name, sizeof(name), "remote_%s", m->name);
+        k.name = name;
+        if ((rc = keel__config_declare_one(*cfg, NULL, &k)) != 0)
+            return rc;
+    }
+    return keel__config_load(*cfg, file, envp, flags, err, errlen);
+}
+
+/* log_level of cfg: parsed, its modules checked against the build, then
+ * applied.  Nothing changes on a refusal. */
+static int keel_rt_log_level(keel_runtime *rt, const keel_config *cfg, char *err, size_t errlen)
+{
+    const char *v = keel__config_get(cfg, NULL, "log_level");
+    const char *src = keel__config_source_name(keel__config_source(cfg, NULL, "log_level"));
+    keel_log_spec *sp = malloc(sizeof *sp);  /* 4.6 KB: off the signal thread's stack */
+    char why[160];
+    size_t i;
+
+    if (sp == NULL)
+        return KEEL_ENOMEM;
+    if (keel__log_spec_parse(v, sp, why, sizeof why) != 0) {
+        snprintf(err, errlen, "log_level=%s (%s): %s (e.g. info,compute=debug)", v, src, why);
+        free(sp);
+        return KEEL_ECONFIG;
+    }
+    for (i = 0; i < sp->n; i++)
+        if (keel__rt_find(rt, sp->mods[i].name) == NULL) {
+            snprintf(err, errlen, "log_level=%s (%s): '%s' is not a module built in", v, src,
+                     sp->mods[i].name);
+            free(sp);
+            return KEEL_ECONFIG;
+        }
+    keel__log_spec_apply(sp);
+    free(sp);
+    return 0;
+}
+
+int keel__rt_reload_log_level(keel_runtime *rt, char *err, size_t errlen)
+{
+    keel_config *cfg = NULL;
+    int rc = keel_rt_load(rt, &cfg, rt->cfg_file, rt->cfg_envp, rt->cfg_flags, err, errlen);
+    if (rc == 0)
+        rc = keel_rt_log_level(rt, cfg, err, errlen);
+    keel__config_free(cfg);
+    return rc;
+}
+
 int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
                        const char *const *flags, char *err, size_t errlen)
 {
@@ -90,34 +156,19 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     int rc;
     const char *local, *lvl;
     int pinned;
-    keel_log_level level;
 
     keel__config_free(rt->cfg);
-    if ((rt->cfg = keel__config_new()) == NULL)
+    rt->cfg = NULL;
+    free(rt->cfg_file);
+    rt->cfg_file = NULL;
+    if (file != NULL && (rt->cfg_file = strdup(file)) == NULL)
         return KEEL_ENOMEM;
-    if ((rc = keel__config_declare(rt->cfg, NULL, keel_core_config_keys)) != 0)
+    rt->cfg_envp = envp;
+    rt->cfg_flags = flags;
+    if ((rc = keel_rt_load(rt, &rt->cfg, file, envp, flags, err, errlen)) != 0)
         return rc;
-    for (i = 0; i < rt->n; i++) {
-        const keel_module *m = rt->mods[i].desc;
-        keel_config_key k = {.type = KEEL_CFG_STRING};
-        char name[128];
-        if (m->config != NULL && (rc = keel__config_declare(rt->cfg, m->name, m->config)) != 0)
-            return rc;
-        snprintf(name, sizeof(name), "remote_%s", m->name);
-        k.name = name;
-        if ((rc = keel__config_declare_one(rt->cfg, NULL, &k)) != 0)
-            return rc;
-    }
-    if ((rc = keel__config_load(rt->cfg, file, envp, flags, err, errlen)) != 0)
+    if ((rc = keel_rt_log_level(rt, rt->cfg, err, errlen)) != 0)
         return rc;
-
-    lvl = keel__config_get(rt->cfg, NULL, "log_level");
-    if (keel__log_parse_level(lvl, &level) != 0) {
-        snprintf(err, errlen, "log_level=%s (%s): use debug, info, warn or error", lvl,
-                 keel__config_source_name(keel__config_source(rt->cfg, NULL, "log_level")));
-        return KEEL_ECONFIG;
-    }
-    keel__log_set_level(level);
     rt->auth_disabled = keel__config_bool(rt->cfg, NULL, "auth_disabled");
     if ((rc = keel__rt_principal_config(rt, err, errlen)) != 0)
         return rc;
@@ -153,7 +204,8 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
         url = keel__config_get(rt->cfg, NULL, name);
         free(mc->remote_url);
         mc->remote_url = NULL;
-        if (pinned && keel_in_list(local, mc->desc->name))
+        if ((pinned && keel_in_list(local, mc->desc->name))
+            || (mc->desc->mflags & KEEL_MOD_EVERY_PROCESS))
             mc->place = KEEL_PLACE_LOCAL;
         else if (url != NULL && url[0] != '\0') {
             if (strncmp(url, "http://", 7) != 0) {

@@ -58,6 +58,11 @@ void keel__rt_free(keel_runtime *rt);
 int  keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
                         const char *const *flags, char *err, size_t errlen);
 keel_config *keel__rt_config(keel_runtime *rt);
+/* SIGHUP: loads the configuration again from what keel__rt_configure got
+ * (the file and KEEL_…_FILE contents may have changed; the environment and
+ * flags of a running process cannot) and applies its log_level.  Nothing
+ * else is re-read.  KEEL_ECONFIG with err: the levels stay as they were. */
+int keel__rt_reload_log_level(keel_runtime *rt, char *err, size_t errlen);
 
 /* Opens the store for modules that need one, runs pending migrations, then
  * init and start hooks in dependency order.  only: NULL = every local module;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/ctx-internal.h"
+#include "core/log-internal.h"
 #include "core/events-internal.h"
 #include "core/metrics-internal.h"
 #include "core/store-internal.h"
@@ -177,6 +178,7 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
                 continue;
             done[i] = 1;
             rt->mods[placed].desc = mods[i];
+            rt->mods[placed].log_slot = keel__log_slot(mods[i]->name);
             rt->mods[placed].rt = rt;
             placed++;
             progress = 1;
@@ -271,6 +273,7 @@ void keel__rt_free(keel_runtime *rt)
     free(rt->mods);
     free(rt->proxies);
     keel__config_free(rt->cfg);
+    free(rt->cfg_file);
     if (rt->call_log_fd >= 0)
         close(rt->call_log_fd);
     free(rt);
