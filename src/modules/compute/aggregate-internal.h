@@ -111,6 +111,7 @@ struct compute_agg {
     float gr_hist[COMPUTE_NGAITS][COMPUTE_NREINS][HIST_BINS];
     double lead_true, lead_counter;
     compute_bouts bouts;         /* the bout timeline (bouts.c) */
+    compute_leadest leadest;     /* bias and left axis for the lead (lead.c) */
 };
 
 /* Decides units and the nominal sample period from the g->nbuf held rows,

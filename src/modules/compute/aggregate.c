@@ -114,9 +114,15 @@ void compute_agg_drop(compute_agg *g)
 }
 
 /* One final window (timeline.c) into the totals. */
-static void account(void *arg, const compute_tl_win *w)
+static void account(void *arg, const compute_tl_win *w0)
 {
     compute_agg *g = arg;
+    /* the lead in the frame the session's circles have shown so far */
+    compute_tl_win wl = *w0;
+    if (!g->no_gyro)
+        wl.r.lead = compute_lead_window(&g->leadest, &w0->r, w0->inherited, w0->gmiss,
+                                        g->yaw_bias, w0->dur);
+    const compute_tl_win *w = &wl;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
     int wrein, wlead;

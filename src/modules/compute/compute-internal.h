@@ -180,6 +180,10 @@ typedef struct compute_window_result {
                            * bounce lag (< 0: reverses every bounce, 2-beat) */
     int    weak;          /* moving, but the rhythm is weak and the beat
                            * structure unclear: the gait is a guess */
+    /* sensor frame, for the canter lead relative to the rein (lead.c): the
+     * mean angular rate (rad/s), the mean specific force's direction, and
+     * the angular rate's covariance about its mean (xx, yy, zz, xy, xz, yz) */
+    double wmean[3], up[3], wcov[6];
 } compute_window_result;
 
 /* Specific force below (1 - COMPUTE_SUSP_G) g on the vertical is a
@@ -192,6 +196,29 @@ typedef struct compute_window_result {
  * work: scratch of at least 9*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, double *work, compute_window_result *r);
+
+/* ---- canter lead (lead.c) ------------------------------------------------ */
+
+/* The lead from the trunk's roll and pitch rates (wcov, sensor frame) in
+ * the horizontal frame f (forward or backward: the sign does not matter)
+ * and l = up × f: +1 left lead, -1 right, 0 when roll and pitch barely
+ * co-vary.  docs/compute.md canter_lead. */
+int compute_lead_sign(const double wcov[6], const double f[3], const double l[3]);
+
+/* What a session teaches about the sensor's mounting: the gyro's bias
+ * (from halts and straight lines) and the horse's left axis (from the lean
+ * of the specific force on circles), both in sensor axes. */
+typedef struct compute_leadest {
+    double bias[3], bias_t;
+    double lsum[3];       /* Σ over clear turns of the outward tilt, signed to point left */
+} compute_leadest;
+
+/* One final window (in time order): learns from it, and returns its lead
+ * (canter, not inherited, rate present; else r->lead) in the frame of the
+ * left axis learnt so far, or r->lead (sensor x forward) while none is.
+ * yaw_bias: the vertical bias the rein uses. */
+int compute_lead_window(compute_leadest *e, const compute_window_result *r, int inherited,
+                        int gmiss, double yaw_bias, double dur);
 
 /* ---- the window sequence (timeline.c) ----------------------------------- */
 

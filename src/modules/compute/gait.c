@@ -189,6 +189,18 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         for (int k = 0; k < 3; k++)
             mg[k] += g[i][k];
     double mgn = sqrt(mg[0] * mg[0] + mg[1] * mg[1] + mg[2] * mg[2]) / (double)n;
+    /* what lead.c needs from every window: mean rate, up, rate covariance */
+    for (int k = 0; k < 3; k++) {
+        r->wmean[k] = mg[k] / (double)n;
+        r->up[k] = u[k];
+    }
+    for (size_t i = 0; i < n; i++) {
+        double e[3] = { g[i][0] - r->wmean[0], g[i][1] - r->wmean[1], g[i][2] - r->wmean[2] };
+        r->wcov[0] += e[0] * e[0]; r->wcov[1] += e[1] * e[1]; r->wcov[2] += e[2] * e[2];
+        r->wcov[3] += e[0] * e[1]; r->wcov[4] += e[0] * e[2]; r->wcov[5] += e[1] * e[2];
+    }
+    for (int k = 0; k < 6; k++)
+        r->wcov[k] /= (double)n;
     if (fabs(r->yaw_rate) > 0.2 && mgn > 0 && fabs(r->yaw_rate) / mgn > cos(20 * M_PI / 180)) {
         double sg = r->yaw_rate > 0 ? 1 : -1;
         for (int k = 0; k < 3; k++)
@@ -347,17 +359,8 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 
     if (r->gait == COMPUTE_TROT)
         r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, &r->amp_a, &r->amp_b);
-    if (r->gait == COMPUTE_CANTER) {
-        /* lead: the roll rate's stride component is in phase with the
-         * vertical one on the left lead, in anti-phase on the right */
-        double vr, vi, rr, ri;
-        size_t strides = (size_t)floor((double)n / T);
-        size_t nu = strides ? (size_t)lround((double)strides * T) : n;
-        if (nu > n)
-            nu = n;
-        compute_harmonic(v, nu, T, 1, &vr, &vi);
-        compute_harmonic(roll, nu, T, 1, &rr, &ri);
-        double c = rr * vr + ri * vi;
-        r->lead = c > 0 ? 1 : c < 0 ? -1 : 0;
-    }
+    /* lead in the frame of the sensor's x axis (forward or backward);
+     * lead.c redoes it in the frame the session's circles show */
+    if (r->gait == COMPUTE_CANTER)
+        r->lead = compute_lead_sign(r->wcov, f, l);
 }

@@ -220,7 +220,9 @@ static void gait_signal(const seg *s, double ph, double t, double asym, double *
         v = A * (4.0 * c(1, ph, 0) + 2.0 * c(2, ph, 0.8) + 1.2 * c(3, ph, 1.9));
         fw = A * (2.0 * c(1, ph, 1.2) + 0.8 * c(2, ph, 0.3));
         lat = A * 0.6 * sin(2 * M_PI * ph + 0.7);
-        roll = A * 0.35 * lead * c(1, ph, 0);
+        /* roll against pitch on the left lead, with it on the right: the
+         * load runs from the outside hind to the leading fore (lead.c) */
+        roll = -A * 0.35 * lead * c(1, ph, 0.9);
         pitch = A * 0.4 * c(1, ph, 0.6);
         yawo = 0.05 * sin(2 * M_PI * ph + 0.3);
         break;
@@ -228,7 +230,7 @@ static void gait_signal(const seg *s, double ph, double t, double asym, double *
         v = A * (6.0 * c(1, ph, 0) + 3.0 * c(2, ph, 0.5) + 2.0 * c(3, ph, 1.2) + 1.0 * c(4, ph, 2.0));
         fw = A * 3.0 * c(1, ph, 1.0);
         lat = A * 0.8 * sin(2 * M_PI * ph + 0.4);
-        roll = A * 0.3 * lead * c(1, ph, 0.5);
+        roll = -A * 0.3 * lead * c(1, ph, 0.5);
         pitch = A * 0.5 * c(1, ph, 0.3);
         yawo = 0.04 * sin(2 * M_PI * ph);
         break;

@@ -1,0 +1,136 @@
+/*
+ * test_compute_lead.c — canter lead relative to the rein (true canter vs
+ * counter-canter) with the sensor turned any way about the vertical, on the
+ * footfall generator (footfall.h): both reins, true and counter canter, a
+ * straight canter, mounting yaw 0/90/180/270° and random angles with some
+ * tilt.  Expected times come from the generator's plan (which lead each
+ * segment was driven with, which way it turned), never from the code.
+ * Targets as for the other times: within 5 % of the session.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compute-internal.h"
+#include "footfall.h"
+
+#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0 }
+#define TROT(d, f, turn, r) { FF_TROT, d, f, f, turn, r, 0, 0, 1, 0, 0 }
+#define CANTER(d, f, turn, r, lead) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, 0, 0 }
+#define HALT(d) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, 0 }
+
+/* warm-up on both reins, then canter: true left, true right, counter on the
+ * left rein (right lead), counter on the right rein (left lead), straight */
+static const ff_seg plan[] = {
+    HALT(20), WALK(40, 0.9, 0, 0), TROT(50, 1.45, 1, 15), TROT(50, 1.42, -1, 15),
+    WALK(20, 0.88, 0, 0),
+    CANTER(50, 1.7, 1, 15, 1), WALK(15, 0.88, 0, 0), CANTER(50, 1.68, -1, 15, -1),
+    TROT(20, 1.45, 0, 0), CANTER(45, 1.72, 1, 18, -1), WALK(15, 0.88, 0, 0),
+    CANTER(45, 1.66, -1, 18, 1), TROT(20, 1.45, 0, 0), CANTER(30, 1.7, 0, 0, 1),
+    WALK(30, 0.86, 0, 0), HALT(15),
+};
+#define NSEG ((int)(sizeof plan / sizeof plan[0]))
+
+typedef struct lead_err { double tr, co, ll, lr; } lead_err;
+
+static lead_err run(double yaw, double roll, double pitch, uint64_t seed, int harsh)
+{
+    ff_opts o = { seed, harsh ? 50 : 100, harsh ? 0.2 : 0.02, harsh ? 2 : 0, harsh ? 1.5 : 1, roll, pitch, yaw, harsh ? 0.8 : 0.3, harsh ? 0.04 : 0.01, harsh ? 0.002 : 0.0005, 2 };
+    ff_data d;
+    ff_truth tr;
+    compute_summary *s = malloc(sizeof *s);
+    char err[320] = "";
+    assert_non_null(s);
+    ff_generate(plan, NSEG, &o, &d, &tr);
+    compute_samples smp = { d.n, d.t, d.a[0], d.a[1], d.a[2], d.w[0], d.w[1], d.w[2] };
+    if (compute_aggregate_samples(&smp, NULL, s, err, sizeof err) != 0)
+        fail_msg("aggregate failed: %s", err);
+    /* truth from the plan: canter on a circle with the lead to the inside
+     * is true, to the outside counter; the generator's own count agrees */
+    double t_true = 0, t_counter = 0;
+    for (int k = 0; k < NSEG; k++)
+        if (plan[k].gait == FF_CANTER && plan[k].turn != 0) {
+            if (plan[k].lead == plan[k].turn)
+                t_true += plan[k].dur;
+            else
+                t_counter += plan[k].dur;
+        }
+    assert_true(fabs(t_counter - tr.counter) < 0.01);
+    double D = tr.duration;
+    lead_err e = { fabs(s->canter_true_s - t_true) / D * 100,
+                   fabs(s->canter_counter_s - t_counter) / D * 100,
+                   fabs(s->canter_lead_left_s - tr.lead_l) / D * 100,
+                   fabs(s->canter_lead_right_s - tr.lead_r) / D * 100 };
+    fprintf(stderr, "%syaw %6.1f roll %5.1f pitch %5.1f: true %5.1f s (truth %5.1f), counter %5.1f s "
+            "(truth %5.1f), lead left %5.1f (%5.1f) right %5.1f (%5.1f); canter %5.1f (%5.1f)\n",
+            harsh ? "harsh " : "", yaw, roll, pitch, s->canter_true_s, t_true, s->canter_counter_s, t_counter,
+            s->canter_lead_left_s, tr.lead_l, s->canter_lead_right_s, tr.lead_r,
+            s->gaits[COMPUTE_CANTER].time_s, tr.gait_t[FF_CANTER]);
+    ff_free(&d);
+    free(s);
+    return e;
+}
+
+static void test_lead_any_yaw(void **state)
+{
+    (void)state;
+    uint64_t x = 0x5DEECE66DULL;
+    double worst_rel = 0, worst_abs = 0, harsh_worst = 0;
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        double yaw, roll = 0, pitch = 0;
+        if (i < 4) {
+            yaw = 90.0 * i;
+        } else { /* random yaw, with tilt up to 20° */
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            yaw = (double)(x % 36000) / 100.0;
+            roll = (double)((x >> 20) % 4000) / 100.0 - 20;
+            pitch = (double)((x >> 40) % 4000) / 100.0 - 20;
+        }
+        lead_err e = run(yaw, roll, pitch, 100 + (uint64_t)i, 0);
+        worst_rel = fmax(worst_rel, fmax(e.tr, e.co));
+        worst_abs = fmax(worst_abs, fmax(e.ll, e.lr));
+        bad += e.tr > 5 || e.co > 5 || e.ll > 5 || e.lr > 5;
+        /* 50 Hz, 0.8 m/s² and 0.04 rad/s noise, a gyro bias drifting
+         * 0.002 rad/s/√s, gaps: measured and printed (KNOWN: the drift
+         * between straight lines tilts the learnt axis), not a target yet */
+        e = run(yaw, roll, pitch, 200 + (uint64_t)i, 1);
+        harsh_worst = fmax(harsh_worst, fmax(fmax(e.tr, e.co), fmax(e.ll, e.lr)));
+    }
+    fprintf(stderr, "KNOWN harsh sensor: worst lead error %.2f %% of the session\n", harsh_worst);
+    fprintf(stderr, "worst error, %% of the session: true/counter %.2f, lead left/right %.2f\n",
+            worst_rel, worst_abs);
+    if (bad)
+        fail_msg("%d of 8 mountings missed a lead target", bad);
+}
+
+/* The signature alone: roll against pitch is the left lead, in any frame
+ * whose fore-aft axis is right (either way along it). */
+static void test_lead_sign(void **state)
+{
+    (void)state;
+    /* roll = -pitch: covariance (xx, yy, zz, xy, xz, yz) in x forward */
+    const double left[6] = { 1, 1, 0, -0.8, 0, 0 }, right[6] = { 1, 1, 0, 0.8, 0, 0 };
+    const double f[3] = { 1, 0, 0 }, l[3] = { 0, 1, 0 }, fb[3] = { -1, 0, 0 }, lb[3] = { 0, -1, 0 };
+    assert_int_equal(compute_lead_sign(left, f, l), 1);
+    assert_int_equal(compute_lead_sign(right, f, l), -1);
+    assert_int_equal(compute_lead_sign(left, fb, lb), 1);
+    assert_int_equal(compute_lead_sign(right, fb, lb), -1);
+    const double none[6] = { 1, 1, 0, 0.01, 0, 0 };
+    assert_int_equal(compute_lead_sign(none, f, l), 0);
+}
+
+int main(void)
+{
+    (void)ff_session_symmetry; /* footfall.h's trot truth: not used here */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lead_sign),
+        cmocka_unit_test(test_lead_any_yaw),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
