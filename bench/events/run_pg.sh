@@ -12,6 +12,7 @@ BUILD=$(cd "${1:-$ROOT/build}" && pwd)
 BIN="$BUILD/keel_bench_events"
 N=${BENCH_EVENTS:-20000}
 DIR=$(mktemp -d /tmp/keel-bench-pg-XXXXXX)
+chmod 0755 "$DIR"   # the cluster runs as nobody when we are root (scripts/pg-cluster.sh)
 [ -x "$BIN" ] || { echo "no $BIN (build the tree first)" >&2; exit 2; }
 trap '"$ROOT/scripts/pg-cluster.sh" stop "$DIR/pg" >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
 URL=$("$ROOT/scripts/pg-cluster.sh" start "$DIR/pg")
