@@ -121,7 +121,13 @@ enum keel_module_flags {
     /* Runs in every keel process, whatever KEEL_MODULES_LOCAL and
      * KEEL_REMOTE_<MODULE> say: its methods act on the process that serves
      * the call (the admin module's log levels).  No store, no deps. */
-    KEEL_MOD_EVERY_PROCESS = 1u << 1
+    KEEL_MOD_EVERY_PROCESS = 1u << 1,
+    /* The module's health is not critical: when its health hook fails,
+     * /readyz still answers 200 and lists it under "degraded".  Without the
+     * flag a failing hook makes the process unready (503): the default, and
+     * what a module whose hook checks its database wants.  The operator can
+     * change either way with KEEL_HEALTH_PRIORITY=<module>=degraded|critical. */
+    KEEL_MOD_HEALTH_DEGRADED = 1u << 2
 };
 
 /* A topic the module emits (keel_emit).  Topics are named "<module>.<name>":
@@ -185,7 +191,9 @@ typedef struct keel_module {
     int  (*start)(keel_module_ctx *mc);
     void (*stop)(keel_module_ctx *mc);
     /* Readiness: 0 = ready, else a KEEL_E* code; *detail may be set to a new
-     * reference (caller frees). */
+     * reference (caller frees).  Runs on an event loop for every /readyz
+     * probe: answer quickly (one indexed read), never wait.  A failure makes
+     * the process unready unless the module is KEEL_MOD_HEALTH_DEGRADED. */
     int  (*health)(keel_module_ctx *mc, json_t **detail);
     /* Module-specific CLI: `keel <module> argv[0] …`.  Returns an exit status
      * (0..4) after printing its own messages, or KEEL_CLI_PASS for the generic

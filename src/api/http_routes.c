@@ -389,15 +389,21 @@ static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
                     "drained", (json_int_t)st.drained, "dropped", (json_int_t)st.dropped));
             }
             if (doc && sc->module) {
+                /* a module's own port: that module is all it serves, so its
+                 * failure is a 503 whatever its priority */
                 filter_modules(doc, sc->module);
                 ok = ok && module_ready(doc, sc->module);
                 json_object_set_new(doc, "status", json_string(ok ? "ok" : "unavailable"));
+                json_object_set_new(doc, "degraded", json_array());
             }
+            if (doc && !ok)
+                json_object_set_new(doc, "status", json_string("unavailable"));
             if (doc && !keel_ready_details_allowed(req, sc, ctx)) {
                 /* counts, workers and internal URLs are for admins: behind a
-                 * proxy every caller looks like loopback, so no address rule */
+                 * proxy every caller looks like loopback, so no address rule;
+                 * "degraded" (200) says something is down without naming it */
                 json_t *d = json_object_get(doc, "draining");
-                json_t *st = json_pack("{s:s}", "status", ok ? "ok" : "unavailable");
+                json_t *st = json_pack("{s:O}", "status", json_object_get(doc, "status"));
                 if (st && json_is_true(d))
                     json_object_set(st, "draining", d);
                 json_decref(doc);

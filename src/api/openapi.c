@@ -208,8 +208,10 @@ json_t *keel__openapi(keel_runtime *rt, const char *only_module)
         }
     }
     json_object_set_new(paths, "/healthz", get_route("liveness: the process serves HTTP", "application/json", 0));
-    json_object_set_new(paths, "/readyz", get_route("readiness of every module (503 when a critical one is down)",
-                                                    "application/json", 0));
+    json_object_set_new(paths, "/readyz", get_route(
+        "readiness: 200 ok, or degraded (a non-critical module is down); 503 when a critical "
+        "module is down or the process drains; per-module detail with an admin token",
+        "application/json", 0));
     json_object_set_new(paths, "/v1/modules", get_route("modules, versions, schema digests, methods",
                                                         "application/json", 0));
     json_object_set_new(paths, "/metrics", get_route("Prometheus text exposition format", "text/plain", 1));

@@ -57,6 +57,8 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "processes sharing this database (set by the manifests); > 1 refuses SQLite"},
     {.name = "log_level", .type = KEEL_CFG_STRING, .def = "info",
      .help = "debug, info, warn, error or off, then module=level pairs: info,compute=debug"},
+    {.name = "health_priority", .type = KEEL_CFG_STRING, .def = "",
+     .help = "module=critical|degraded,…: whether a module's failing health makes /readyz 503"},
     {.name = "modules_local", .type = KEEL_CFG_STRING, .def = "",
      .help = "modules running in this process, comma separated (empty = all built in)"},
     {.name = "expose", .type = KEEL_CFG_STRING, .def = "",

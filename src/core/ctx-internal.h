@@ -34,6 +34,7 @@ struct keel_module_ctx {
     int                inited, started;
     char               digest[65];
     int                log_slot;     /* its log level (log-internal.h); 0 = the default */
+    int                degraded;     /* health priority: 1 = a failing hook only degrades */
 };
 
 struct keel_runtime {

@@ -238,7 +238,7 @@ json_t *keel__rt_describe(keel_runtime *rt)
 
 json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
 {
-    json_t *mods = json_object();
+    json_t *mods = json_object(), *degraded = json_array();
     size_t i;
     *ok = 1;
     for (i = 0; i < rt->n; i++) {
@@ -257,9 +257,12 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
             rc = KEEL_EUNAVAIL;
         else if (mc->desc->health != NULL)
             rc = mc->desc->health(mc, &detail);
-        if (rc != 0)
+        if (rc != 0 && mc->degraded)
+            json_array_append_new(degraded, json_string(mc->desc->name));
+        else if (rc != 0)
             *ok = 0;
-        o = json_pack("{s:s}", "status", rc == 0 ? "ok" : keel_errname(rc));
+        o = json_pack("{s:s, s:s}", "status", rc == 0 ? "ok" : keel_errname(rc),
+                      "priority", mc->degraded ? "degraded" : "critical");
         if (o != NULL && detail != NULL)
             json_object_set_new(o, "detail", detail);
         else
@@ -267,7 +270,9 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
         json_object_set_new(mods, mc->desc->name, o);
     }
     (void)ctx;
-    return json_pack("{s:s, s:o}", "status", *ok ? "ok" : "unavailable", "modules", mods);
+    return json_pack("{s:s, s:o, s:o}", "status", !*ok ? "unavailable"
+                     : json_array_size(degraded) > 0 ? "degraded" : "ok",
+                     "modules", mods, "degraded", degraded);
 }
 
 /* ---- looking modules up ---------------------------------------------------- */

@@ -56,6 +56,49 @@ static int keel_check_list(keel_runtime *rt, const char *list, char *err, size_t
     return 0;
 }
 
+/* health_priority: "module=critical|degraded" items over each module's
+ * descriptor default (critical unless KEEL_MOD_HEALTH_DEGRADED). */
+static int keel_check_priority(keel_runtime *rt, const keel_config *cfg, char *err, size_t errlen)
+{
+    const char *v = keel__config_get(cfg, NULL, "health_priority"), *p = v;
+    size_t i;
+
+    for (i = 0; i < rt->n; i++)
+        rt->mods[i].degraded = (rt->mods[i].desc->mflags & KEEL_MOD_HEALTH_DEGRADED) != 0;
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[160], *eq, *name = item, *pr = NULL;
+        keel_module_ctx *mc;
+        while (len > 0 && isspace((unsigned char)*p))
+            p++, len--;
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        snprintf(item, sizeof item, "%.*s", (int)len, p);
+        eq = strchr(item, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+            for (pr = eq + 1; isspace((unsigned char)*pr); pr++)
+                ;
+            while (eq > item && isspace((unsigned char)eq[-1]))
+                *--eq = '\0';
+        }
+        if (eq == NULL || pr == NULL
+            || (strcmp(pr, "critical") != 0 && strcmp(pr, "degraded") != 0)) {
+            snprintf(err, errlen, "health_priority=%s: '%s': use module=critical or "
+                     "module=degraded", v, item);
+            return KEEL_ECONFIG;
+        }
+        if ((mc = keel__rt_find(rt, name)) == NULL) {
+            snprintf(err, errlen, "health_priority=%s: '%s' is not a module built in", v, name);
+            return KEEL_ECONFIG;
+        }
+        mc->degraded = strcmp(pr, "degraded") == 0;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
 /* store_sync is checked here so `keel config` and every command refuse a
  * typo before any store opens. */
 static int keel_check_sync(const char *v, char *err, size_t errlen)
@@ -184,6 +227,8 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     rt->store_opts.statement_timeout_ms =
         (int)keel__config_int(rt->cfg, NULL, "database_statement_timeout_ms");
     if ((rc = keel_check_sync(rt->store_opts.sync, err, errlen)) != 0)
+        return rc;
+    if ((rc = keel_check_priority(rt, rt->cfg, err, errlen)) != 0)
         return rc;
     /* The e2e suite's method coverage: every handler run is appended. */
     if (rt->call_log_fd >= 0)

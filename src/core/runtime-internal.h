@@ -102,7 +102,10 @@ const char        *keel__mc_digest(keel_module_ctx *mc);
 /* {"modules":[{name, version, summary, placement, url?, iface_version,
  *  digest, deps, methods:[{name, summary, flags…}], remote?}]} new ref. */
 json_t *keel__rt_describe(keel_runtime *rt);
-/* Readiness of every local/remote module; *ok = 1 if all ready.  New ref. */
+/* Readiness of every local/remote module: {"status":"ok"|"degraded"|
+ * "unavailable","modules":{name:{"status","priority","detail"?}…},
+ * "degraded":[names]}.  *ok = 0 when a critical module's health fails (a
+ * degraded-priority one only lands in "degraded").  New ref. */
 json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok);
 
 /* ---- calls --------------------------------------------------------------- */
