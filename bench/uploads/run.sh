@@ -3,7 +3,9 @@
 # for each session size (1 h at 100 Hz; 3 h at 200 Hz unless BENCH_SHORT=1)
 # and each encoding on the wire (plain text/csv, Content-Encoding: gzip), a
 # fresh `keel serve` (SQLite, auth on, defaults otherwise) takes ONE upload;
-# we record the upload + summary wall time (curl, request sent → answer), the
+# we record the upload's wall time (curl, request sent → answer: the session
+# stored 'pending'), the time until its summary is stored (the upload's
+# start → get_session with wait_ms answering 'ready'; issue 18), the
 # server's peak RSS (VmHWM from /proc/<pid>/status, the whole process since
 # start, read after the answer) and the stored bytes (the gzip member
 # get_session_csv answers with Accept-Encoding: gzip; the SQLite row holds
@@ -35,8 +37,8 @@ SIZES=("1h100:walk:900,trot-left:900,canter-right:900,walk:900:100")
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-one() {  # one NAME CSV ENCODING → "ms rss_kb stored dl_ok"
-    local csv=$1 enc=$2 port pid tok ms rss sha
+one() {  # one NAME CSV ENCODING → "ms ready_ms rss_kb stored"
+    local csv=$1 enc=$2 port pid tok ms rss sha t0 ready st
     port=$(free_port)
     mkdir -p "$TMP/srv"; rm -f "$TMP/srv/keel.db"*
     ( cd "$TMP/srv" && exec env KEEL_PORT="$port" KEEL_HOST=127.0.0.1 KEEL_DATABASE_URL=sqlite:keel.db \
@@ -52,10 +54,18 @@ one() {  # one NAME CSV ENCODING → "ms rss_kb stored dl_ok"
     curl -fsS "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d '{"name":"b"}' >/dev/null
     local body=("--data-binary" "@$csv") hdr=(-H 'Content-Type: text/csv')
     [ "$enc" = gzip ] && body=("--data-binary" "@$csv.gz") && hdr+=(-H 'Content-Encoding: gzip')
+    t0=$(date +%s%N)
     ms=$(curl -fsS -o "$TMP/up.json" -w '%{time_total}' "${A[@]}" "${hdr[@]}" "${body[@]}" \
          "$B/riding/upload_session?horse_id=1&started_at=2026-05-01T08:00:00Z") ||
         { echo "upload failed; server log:" >&2; tail -5 "$TMP/srv.log" >&2; exit 1; }
     ms=$(awk '{printf "%d", $1 * 1000}' <<<"$ms")
+    st=pending
+    while [ "$st" = pending ]; do
+        st=$(curl -fsS "${A[@]}" "${J[@]}" -d '{"session_id":1,"wait_ms":30000}' "$B/riding/get_session" |
+             python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    done
+    ready=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ "$st" = ready ] || { echo "summary $st; server log:" >&2; tail -5 "$TMP/srv.log" >&2; exit 1; }
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     curl -fsS -H 'Accept-Encoding: gzip' "${A[@]}" "${J[@]}" -d '{"session_id":1}' \
          "$B/riding/get_session_csv" -o "$TMP/dl.gz" ||
@@ -63,7 +73,7 @@ one() {  # one NAME CSV ENCODING → "ms rss_kb stored dl_ok"
     sha=$(curl -fsS "${A[@]}" "${J[@]}" -d '{"session_id":1}' "$B/riding/get_session_csv" | sha256sum | cut -d' ' -f1)
     [ "$sha" = "$(sha256sum <"$csv" | cut -d' ' -f1)" ] && [ "$(gzip -dc "$TMP/dl.gz" | sha256sum | cut -d' ' -f1)" = "$sha" ] ||
         { echo "download differs from the upload" >&2; exit 1; }
-    echo "$ms $rss $(stat -c %s "$TMP/dl.gz")"
+    echo "$ms $ready $rss $(stat -c %s "$TMP/dl.gz")"
     stop_last
 }
 
@@ -73,14 +83,14 @@ for s in "${SIZES[@]}"; do
     gzip -6 -c "$TMP/$name.csv" >"$TMP/$name.csv.gz"
     csv_bytes=$(stat -c %s "$TMP/$name.csv"); gz_bytes=$(stat -c %s "$TMP/$name.csv.gz")
     for enc in plain gzip; do
-        : >"$TMP/ms"; : >"$TMP/rss"
+        : >"$TMP/ms"; : >"$TMP/ready"; : >"$TMP/rss"
         for r in $(seq 1 "$RUNS"); do
-            read -r ms rss stored < <(one "$TMP/$name.csv" "$enc")
-            echo "$ms" >>"$TMP/ms"; echo "$rss" >>"$TMP/rss"
+            read -r ms ready rss stored < <(one "$TMP/$name.csv" "$enc")
+            echo "$ms" >>"$TMP/ms"; echo "$ready" >>"$TMP/ready"; echo "$rss" >>"$TMP/rss"
         done
-        line=$(printf '%-6s %-5s csv %9d B  wire %9d B  upload+summary %6d ms (median of %d)  peak RSS %7d kB  stored gzip %9d B (%.1f%% of the CSV)' \
+        line=$(printf '%-6s %-5s csv %9d B  wire %9d B  upload %6d ms  summary ready %6d ms (medians of %d)  peak RSS %7d kB  stored gzip %9d B (%.1f%% of the CSV)' \
             "$name" "$enc" "$csv_bytes" "$([ "$enc" = gzip ] && echo "$gz_bytes" || echo "$csv_bytes")" \
-            "$(median <"$TMP/ms")" "$RUNS" "$(median <"$TMP/rss")" "$stored" \
+            "$(median <"$TMP/ms")" "$(median <"$TMP/ready")" "$RUNS" "$(median <"$TMP/rss")" "$stored" \
             "$(python3 -c "print($stored * 100 / $csv_bytes)")")
         echo "$line" | tee -a "$OUT"
     done

@@ -72,7 +72,9 @@ try {
   const horsesA = (await api(tokenA, 'riding', 'list_horses', {})).horses;
   const horsesB = (await api(tokenB, 'riding', 'list_horses', {})).horses;
   const sid = Number(env('SESSION_ID'));
-  const session = await api(tokenA, 'riding', 'get_session', { session_id: sid });
+  // the summary lands after the upload answered (e2e_browser.sh waited for it too)
+  const session = await api(tokenA, 'riding', 'get_session', { session_id: sid, wait_ms: 30000 });
+  expectEq('the session is summarized', session.status, 'ready');
   const windows = (await api(tokenA, 'riding', 'session_windows', { session_id: sid })).windows;
   const summary = session.summary;
 

@@ -47,6 +47,9 @@ http POST "$U/v1/riding/upload_session?horse_id=$HA&started_at=2026-05-01T10:00:
     -H "Authorization: Bearer $TA" -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/a.csv"
 expect_status "A uploads a session" 200
 SID=$(jget "$HTTP_BODY" session_id)
+http POST "$U/v1/riding/get_session" -H "Authorization: Bearer $TA" "${J[@]}" \
+    -d "{\"session_id\":$SID,\"wait_ms\":30000}"
+expect_eq "its summary is computed (riding.session_uploaded)" "$(jget "$HTTP_BODY" status)" ready
 ADMIN=$(env KEEL_DATABASE_URL="$(e2e_db_url S)" "${AUTH_ENV[@]}" "$KEEL_BIN" auth create-admin \
         --email ops@example.com 2>/dev/null | grep -o 'kt_[A-Za-z0-9_-]*' | head -1)
 [ -n "$ADMIN" ] && ok "an admin token" || fail "auth create-admin printed no token"

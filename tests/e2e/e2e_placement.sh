@@ -10,9 +10,11 @@
 #      each other through KEEL_SERVICE_TOKEN only: nothing runs with auth
 #      disabled in the split.  HTTP and CLI.  Riding in its own process R
 #      behind gateway GR: two users, each seeing only their own data.
-#   3. B killed: calls that need B get a fast 503 naming the module, kv keeps
-#      working, /v1/modules shows the breaker open; B restarted on the same
-#      port: calls recover within a few seconds.
+#   3. B killed (kill -9, between riding uploads on O): uploads still answer
+#      200 'pending' at once; calls that need B get a fast 503 naming the
+#      module, kv keeps working, /v1/modules shows the breaker open; B
+#      restarted on the same port: calls recover within a few seconds and
+#      every session uploaded around the kill ends 'ready'.
 #   4. KEEL_EXPOSE=<module>:PORT serves only that module there, and a gateway
 #      can use that port as the module's remote address.
 # Steps for modules not built into KEEL_BIN are reported as SKIP.
@@ -88,7 +90,9 @@ REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT
             KEEL_SERVICE_TOKEN="$SVC")
 has compute && REMOTE_ENV+=(KEEL_REMOTE_COMPUTE=http://127.0.0.1:$BPORT)
 keel_serve G "${REMOTE_ENV[@]}"
-keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1
+# O's retries of riding.session_uploaded come every ≤ 3 s (default: doubling up
+# to 5 min), so section 3's summaries arrive soon after B is back
+keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=3000
 
 http GET "http://127.0.0.1:$G/v1/modules"
 place() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); m=[m for m in d["modules"] if m["name"]==sys.argv[2]][0]; print(m["placement"], m.get("url",""), m.get("remote",{}).get("breaker",""))' "$1" "$2"; }
@@ -144,10 +148,12 @@ if has riding; then
     HORSE=$(jget "$HTTP_BODY" id)
     http POST "http://127.0.0.1:$G/v1/riding/upload_session?horse_id=$HORSE&started_at=2026-03-01T10:00:00Z" \
         -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/session.csv" "${AUTH[@]}"
-    expect_status "G: riding.upload_session (summary from remote compute)" 200
-    expect_eq "G: session ready with a summary" "$(jget "$HTTP_BODY" status) $([ -n "$(jget "$HTTP_BODY" summary)" ] && echo yes)" "ready yes"
-    expect_eq "G: summary equals compute's own" "$(jget "$HTTP_BODY" summary)" "$(jget "$ONE_AGG" "")"
+    expect_status "G: riding.upload_session" 200
+    expect_eq "G: the upload answers pending" "$(jget "$HTTP_BODY" status)" pending
     GS=$(jget "$HTTP_BODY" session_id)
+    post "$G" /v1/riding/get_session "{\"session_id\":$GS,\"wait_ms\":30000}" "${AUTH[@]}"
+    expect_eq "G: session ready with a summary (from remote compute)" "$(jget "$HTTP_BODY" status) $([ -n "$(jget "$HTTP_BODY" summary)" ] && echo yes)" "ready yes"
+    expect_eq "G: summary equals compute's own" "$(jget "$HTTP_BODY" summary)" "$(jget "$ONE_AGG" "")"
     # the dashboard's pictures: compute's per-window output and trace, from B
     post "$G" /v1/riding/session_windows "{\"session_id\":$GS}" "${AUTH[@]}"
     expect_status "G: riding.session_windows (windows from remote compute)" 200
@@ -162,7 +168,7 @@ sys.exit(0 if ok else 1)' <(echo "$ONE_AGG") "$GW" "$HTTP_BODY" \
     printf 'time,ax,ay,az,gx,gy,gz\n0.00,1,2,3,4,5,6\n0.01,1,oops,3,4,5,6\n' >"$E2E_TMP/bad.csv"
     http POST "http://127.0.0.1:$G/v1/riding/upload_session?horse_id=$HORSE&started_at=2026-03-02T10:00:00Z" \
         -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/bad.csv" "${AUTH[@]}"
-    expect_status "G: a malformed CSV: compute's error crosses both hops" 400
+    expect_status "G: a malformed CSV: refused at the upload (compute's parser, on G)" 400
     expect_eq "G: still bad_data" "$(jget "$HTTP_BODY" error.code)" "bad_data"
     expect_contains "G: with compute's row and column" "$(jget "$HTTP_BODY" error.message)" "row 2 (line 3), column 'ay'"
 
@@ -223,7 +229,35 @@ else
 fi
 
 # ---- 3. B goes away ----------------------------------------------------------
-keel_stop B
+# riding on O (auth off) summarizes through compute on B.  B is killed with
+# -9 between uploads: the uploads still answer 200 at once with 'pending',
+# and after B is back every session ends 'ready' (issue 18).
+KILL_SIDS=()
+upload_o() { # upload_o SEED DATE: one synthetic session to O's horse; its id into KILL_SIDS
+    "$KEEL_BIN" compute synth --seed "$1" --plan "walk:20,trot-left:60,walk:10" --rate 100 \
+        >"$E2E_TMP/k$1.csv" 2>/dev/null
+    local t0; t0=$(ms_now)
+    http POST "http://127.0.0.1:$O/v1/riding/upload_session?horse_id=$OH&started_at=$2" \
+        -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/k$1.csv"
+    local dt=$(( $(ms_now) - t0 ))
+    expect_eq "O: upload (seed $1) answers 200 pending" "$HTTP_STATUS $(jget "$HTTP_BODY" status)" "200 pending"
+    [ "$dt" -lt 1000 ] && ok "O: upload (seed $1) answered in ${dt} ms" || fail "O: upload (seed $1) took ${dt} ms"
+    KILL_SIDS+=("$(jget "$HTTP_BODY" session_id)")
+}
+if has riding && has compute; then
+    post "$O" /v1/riding/create_horse '{"name":"Killjoy"}'
+    expect_status "O: riding.create_horse" 200
+    OH=$(jget "$HTTP_BODY" id)
+    upload_o 21 2026-04-01T10:00:00Z
+    kill -9 "$B_PID"; wait "$B_PID" 2>/dev/null || true
+    upload_o 22 2026-04-02T10:00:00Z
+    upload_o 23 2026-04-03T10:00:00Z
+    upload_o 24 2026-04-04T10:00:00Z
+    post "$O" /v1/riding/get_session "{\"session_id\":${KILL_SIDS[1]}}"
+    expect_eq "O without B: the session waits, pending" "$(jget "$HTTP_BODY" status)" pending
+else
+    keel_stop B
+fi
 t0=$(ms_now)
 post "$G" /v1/kv/get '{"key":"k"}' -H "Authorization: Bearer $TOKEN"
 dt=$(( $(ms_now) - t0 ))
@@ -283,6 +317,17 @@ http GET "http://127.0.0.1:$O/v1/modules"
 expect_eq "O: breaker closed again" "$(place "$HTTP_BODY" "$RM" | awk '{print $3}')" "closed"
 post "$G" /v1/auth/login '{"email":"ann@example.org","password":"correct horse"}'
 expect_status "G: auth back (B's data survived the restart)" 200
+if has riding && has compute; then
+    # O's dispatcher retries with backoff (≤ 3 s here): every session gets its summary
+    for sid in "${KILL_SIDS[@]}"; do
+        for try in 1 2 3; do  # a wait ends at the call's deadline (10 s)
+            post "$O" /v1/riding/get_session "{\"session_id\":$sid,\"wait_ms\":30000}"
+            [ "$(jget "$HTTP_BODY" status)" = pending ] || break
+        done
+        expect_eq "O: session $sid ready after compute came back" \
+            "$(jget "$HTTP_BODY" status) $([ "$(jget "$HTTP_BODY" summary.samples)" -gt 8000 ] && echo yes)" "ready yes"
+    done
+fi
 keel_stop G
 keel_stop O
 keel_stop B

@@ -53,9 +53,14 @@ expect_status "upload on A" 200
 S1=$(jget "$HTTP_BODY" session_id)
 upload "$A" s2 2026-06-03T10:00:00Z
 expect_status "second upload on A" 200
-http POST "$B/riding/get_session" "${TOK[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
+S2=$(jget "$HTTP_BODY" session_id)
+http POST "$B/riding/get_session" "${TOK[@]}" "${J[@]}" -d "{\"session_id\":$S1,\"wait_ms\":30000}"
 expect_status "read A's session on B" 200
 expect_eq "B sees A's session" "$(jget "$HTTP_BODY" session_id)" "$S1"
+# whichever replica's dispatcher summarized it, B's wait sees it (polled every 200 ms)
+expect_eq "B sees its summary stored" "$(jget "$HTTP_BODY" status)" ready
+http POST "$B/riding/get_session" "${TOK[@]}" "${J[@]}" -d "{\"session_id\":$S2,\"wait_ms\":30000}"
+expect_eq "and the second one's" "$(jget "$HTTP_BODY" status)" ready
 http POST "$B/riding/horse_trend" "${TOK[@]}" "${J[@]}" -d "{\"horse_id\":$HORSE}"
 expect_status "trend on B" 200
 expect_eq "trend over both sessions" "$(jget "$HTTP_BODY" horses.0.sessions)" 2

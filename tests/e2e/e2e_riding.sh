@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e_riding.sh — the riding application end to end over HTTP and the CLI:
 # register, login, horses, CSV uploads of synthetic sessions with known
-# gaits, summaries, a trend with flags, scopes (401/403), duplicates (409),
+# gaits, summaries (pending at the upload, ready through get_session's
+# wait_ms), a trend with flags, scopes (401/403), duplicates (409),
 # malformed CSV (400 with its row), unknown horse (404), a second user who
 # sees none of it until it is shared, and the operator CLI (create-admin,
 # riding list_horses).
@@ -148,19 +149,34 @@ g=json.loads(sys.argv[1])["summary"]["gaits"]
 print(max(g, key=lambda k: g[k]["share"]))' "$1"
 }
 
+# the upload answers before the summary exists (docs/riding.md "Summaries are
+# asynchronous"); get_session's wait_ms blocks until the handler stored it
+settle() { # SESSION_ID → HTTP_BODY: the session once it left 'pending'
+    http POST "$B/riding/get_session" "${A[@]}" "${J[@]}" -d "{\"session_id\":$1,\"wait_ms\":30000}"
+    expect_status "get_session $1 with wait_ms" 200
+    expect_eq "session $1 ready" "$(jget "$HTTP_BODY" status)" ready
+}
+
 upload trot1 2026-05-01T10:00:00Z
 expect_status "upload 1" 200
+expect_eq "upload answers with the session pending" "$(jget "$HTTP_BODY" status)" pending
+expect_eq "no summary in the upload's answer" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["summary"])' "$HTTP_BODY")" None
 S1=$(jget "$HTTP_BODY" session_id)
+settle "$S1"
 expect_eq "session 1 dominant gait" "$(dominant "$HTTP_BODY")" trot
 upload canter2 2026-05-03T10:00:00Z
 expect_status "upload 2" 200
+settle "$(jget "$HTTP_BODY" session_id)"
 expect_eq "session 2 dominant gait" "$(dominant "$HTTP_BODY")" canter
 upload trot3 2026-05-05T10:00:00Z
 expect_status "upload 3" 200
+S3=$(jget "$HTTP_BODY" session_id)
 upload trot4 2026-05-07T09:00:00%2B02:00  # "+" must be URL-encoded
 expect_status "upload 4" 200
 expect_eq "started_at normalized to UTC" "$(jget "$HTTP_BODY" started_at)" "2026-05-07T07:00:00Z"
 S4=$(jget "$HTTP_BODY" session_id)
+settle "$S3"
+settle "$S4"
 
 upload trot1 2026-06-01T10:00:00Z
 expect_status "duplicate upload" 409
@@ -170,7 +186,7 @@ printf 'time,ax,ay,az,gx,gy,gz\n0.00,0.1,0.2,9.8,0,0,0\n0.01,zz,0.2,9.8,0,0,0\n'
 upload bad 2026-05-09T10:00:00Z
 expect_status "malformed CSV" 400
 expect_eq "malformed CSV error code" "$(jget "$HTTP_BODY" error.code)" bad_data
-expect_contains "malformed CSV names its row" "$HTTP_BODY" "row"
+expect_contains "malformed CSV names its row" "$HTTP_BODY" "row 2 (line 3), column 'ax'"
 
 upload trot1 2026-05-01T10:00:00Z 999999
 expect_status "unknown horse" 404
@@ -297,5 +313,19 @@ http POST "$B/riding/get_session" "${A[@]}" "${J[@]}" -d "{\"session_id\":$S1}"
 expect_status "deleted session is gone" 404
 upload trot1 2026-05-01T10:00:00Z
 expect_status "re-upload after delete" 200
+settle "$(jget "$HTTP_BODY" session_id)"
+
+# ---- a one-shot CLI upload runs no dispatcher: it summarizes before answering ----
+synth trot5 5 "walk:30,trot-left:60,walk:10"
+OUT=$(env KEEL_DATABASE_URL="$DB" "${AUTH_ENV[@]}" "$KEEL_BIN" --owner rider@example.com riding \
+      upload_session --horse_id "$HORSE" --started_at 2026-08-01T10:00:00Z \
+      --csv "@$E2E_TMP/trot5.csv" 2>"$E2E_TMP/cliup.err") && rc=0 || rc=$?
+expect_eq "cli upload exit status" "$rc" 0
+expect_eq "cli upload answers ready (summarized inline)" "$(jget "$OUT" status)" ready
+S5=$(jget "$OUT" session_id)
+# the server's dispatcher then delivers the CLI's event: the session is ready already
+http POST "$B/riding/get_session" "${A[@]}" "${J[@]}" -d "{\"session_id\":$S5}"
+expect_eq "cli session read over HTTP" "$(jget "$HTTP_BODY" status) $(jget "$HTTP_BODY" summary.samples)" \
+    "ready $(jget "$OUT" summary.samples)"
 
 e2e_done

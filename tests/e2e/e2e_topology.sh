@@ -122,11 +122,17 @@ TOK=(-H "Authorization: Bearer $TOKEN")
 http POST "$N/riding/create_horse" "${TOK[@]}" "${J[@]}" -d '{"name":"Topo"}'
 expect_status "create_horse through nginx" 200
 HORSE=$(jget "$HTTP_BODY" id)
+SIDS=()
 for d in 1 2 3; do
     "$KEEL_BIN" compute synth --seed "$d" --plan "walk:20,trot-left:60,walk:10" --rate 100 >"$E2E_TMP/t$d.csv"
     http POST "$N/riding/upload_session?horse_id=$HORSE&started_at=2026-08-0${d}T10:00:00Z" "${TOK[@]}" \
         -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/t$d.csv"
-    expect_status "upload $d through nginx (riding → compute over HTTP)" 200
+    expect_status "upload $d through nginx" 200
+    SIDS+=("$(jget "$HTTP_BODY" session_id)")
+done
+for sid in "${SIDS[@]}"; do  # summaries come from the dispatcher (riding → compute over HTTP)
+    http POST "$N/riding/get_session" "${TOK[@]}" "${J[@]}" -d "{\"session_id\":$sid,\"wait_ms\":30000}"
+    expect_eq "session $sid summarized" "$(jget "$HTTP_BODY" status)" ready
 done
 good=0
 for _ in $(seq 1 9); do

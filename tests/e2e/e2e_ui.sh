@@ -29,6 +29,9 @@ http POST "$B/riding/upload_session?horse_id=$HORSE&started_at=2026-05-01T10:00:
     -H 'Content-Type: text/csv' --data-binary "@$E2E_TMP/s.csv"
 expect_status "upload a session" 200
 SID=$(jget "$HTTP_BODY" session_id)
+# the summary is computed after the upload answered: wait for it
+http POST "$B/riding/get_session" "${ANN[@]}" "${J[@]}" -d "{\"session_id\":$SID,\"wait_ms\":30000}"
+expect_eq "the session's summary is ready" "$(jget "$HTTP_BODY" status)" ready
 SUMMARY=$(jget "$HTTP_BODY" summary)
 
 http POST "$B/riding/session_windows" "${ANN[@]}" "${J[@]}" -d "{\"session_id\":$SID}"

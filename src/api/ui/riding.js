@@ -110,7 +110,9 @@ export async function openSession(id) {
   }
   const width = Math.max(10, Math.min(5000, Math.round($('session-card').clientWidth || 1000)));
   const [s, w, tr] = await Promise.all([
-    call('riding', 'get_session', { session_id: id }),
+    // a fresh upload's summary is computed after the upload answered: the
+    // server holds the call until it is stored (or 20 s pass)
+    call('riding', 'get_session', { session_id: id, wait_ms: 20000 }),
     call('riding', 'session_windows', { session_id: id }),
     call('riding', 'session_trace', { session_id: id, max_points: width }),
   ]);
@@ -118,7 +120,9 @@ export async function openSession(id) {
   $('session-card').hidden = false;
   $('session-title').textContent = `Session of ${when(s.started_at)}`;
   if (!sum) {
-    $('session-facts').textContent = 'The summary is not computed yet.';
+    $('session-facts').textContent = s.status === 'failed'
+      ? `The summary failed: ${s.error || 'unknown error'}`
+      : 'The summary is still being computed; open the session again in a moment.';
     return;
   }
   $('session-facts').textContent =

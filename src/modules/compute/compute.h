@@ -211,4 +211,14 @@ json_t *compute_summary_json(const compute_summary *s);
  * KEEL_EBADDATA if a required key is missing. */
 int compute_summary_from_json(const json_t *j, compute_summary *s);
 
+/* The structure of a sensor CSV's first max_bytes (cut at a line end): the
+ * header names the columns aggregate needs, a units row (if any) is
+ * understood, and the rows in the prefix parse — with aggregate's own parser,
+ * in this process, whether or not compute runs here (a pure function, like
+ * the two above).  A file that passes can still fail aggregate on something
+ * past the prefix or in the whole (too short, a column all NaN).  0, or
+ * KEEL_EBADDATA with err naming the line and column (as aggregate's), or
+ * KEEL_ENOMEM. */
+int compute_csv_check(const char *csv, size_t len, size_t max_bytes, char *err, size_t errlen);
+
 #endif /* COMPUTE_COMPUTE_H */

@@ -5,24 +5,40 @@
  *   riding_access.c     ownership and sharing: who sees which horse, share_horse
  *   riding_cli.c        `keel riding assign-owner` (operator)
  *   riding_stable.c     riders and horses
- *   riding_upload.c     upload_session: hash, de-duplicate, summarize, store
+ *   riding_upload.c     upload_session: check, hash, de-duplicate, store pending + emit
  *   riding_sessions.c   list / get / delete sessions, horse_trend
  *   riding_summarize.c  the one place that asks compute for a summary
  *   riding_csv.c        the stored raw CSV: gzip in, plain or gzip out; get_session_csv
  *   riding_views.c      session_windows / session_trace (pictures of a session)
+ *   riding_events.c     riding.session_uploaded: the summary after the upload;
+ *                       get_session's wait_ms
  * Used by the module and its unit tests only.
  */
 #ifndef RIDING_RIDING_INTERNAL_H
 #define RIDING_RIDING_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
 #include "keel/keel.h"
+#include "keel/events.h"
 
 #define RIDING_TREND_MAX 5000   /* most recent sessions fed to compute trend */
 #define RIDING_TRACE_POINTS 1000 /* session_trace's max_points when not given */
+/* upload_session checks the structure of the CSV's first bytes only (header,
+ * units row, rows): a few ms whatever the session's length */
+#define RIDING_CHECK_BYTES (64 * 1024)
+/* get_session wait_ms: re-read at least this often (a summary stored by
+ * another process signals nobody here), and answer this long before the
+ * call's deadline */
+#define RIDING_WAIT_POLL_MS 200
+#define RIDING_WAIT_MARGIN_MS 50
+/* riding.session_uploaded deliveries before the dead-letter table: with the
+ * default backoff (1 s doubling, capped at 5 min, half random) attempt 10
+ * comes 4–8.5 min after the upload (docs/riding.md) */
+#define RIDING_SUMMARY_ATTEMPTS 10
 
 /* ---- riding_access.c ----------------------------------------------------- */
 
@@ -105,14 +121,17 @@ json_t *riding_session_json(const json_t *row);
 /* Summary of one CSV session from compute (typed iface, local or remote).
  * *summary new reference.  compute's error (KEEL_EBADDATA with its row and
  * message on ctx), KEEL_EUNAVAIL when compute is not placed anywhere.  The
- * upload handler calls it today; the riding.session_uploaded event handler
- * will call it in the next wave. */
+ * riding.session_uploaded handler calls it (riding_events.c). */
 int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summary);
 
 /* compute trend over sessions (borrowed array of {horse_id,date,summary}). */
 int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out);
 
 /* ---- riding_csv.c -------------------------------------------------------- */
+
+/* The CSV as a JSON string for a TEXT parameter (*text new reference): 0,
+ * KEEL_EBADDATA (not valid UTF-8), KEEL_ENOMEM. */
+int riding_csv_text(const char *csv, size_t len, json_t **text);
 
 /* The CSV gzip-compressed, as the base64 JSON string a BLOB/BYTEA parameter
  * takes (keel/store.h).  *b64 new reference.  0, KEEL_EBADDATA (csv is not
@@ -151,16 +170,51 @@ int riding_h_unshare_horse(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_session_windows(keel_ctx *ctx, const json_t *in, json_t **out);
 int riding_h_session_trace(keel_ctx *ctx, const json_t *in, json_t **out);
 
+/* ---- riding_events.c ----------------------------------------------------- */
+
+/* Module state: the waiters of get_session's wait_ms. */
+typedef struct riding_state {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;    /* CLOCK_MONOTONIC */
+    uint64_t        gen;   /* bumped after every stored outcome */
+} riding_state;
+
+int  riding_init(keel_module_ctx *mc);
+void riding_stop(keel_module_ctx *mc);
+
+/* The handler of riding.session_uploaded. */
+int riding_on_uploaded(keel_ctx *ctx, const keel_event *ev);
+
+/* Summarizes stored session id and stores the outcome: 'ready' with the
+ * summary, or 'failed' with compute's message when compute calls the file
+ * bad (0 is returned: nothing to retry).  Transient failures (compute
+ * unavailable, a timeout) return the error and leave the session pending,
+ * except at ev's last attempt, which marks it 'failed' first.  With ev
+ * (a delivery) the outcome is written through keel_event_tx; with ev NULL
+ * (the CLI's inline summary) in a plain transaction.  A session already
+ * ready, or gone, is 0 with nothing done. */
+int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev);
+
+/* riding_session_get, and while the session is pending wait up to wait_ms
+ * (never past ctx's deadline less RIDING_WAIT_MARGIN_MS) for its outcome:
+ * woken by this process's handler, re-reading every RIDING_WAIT_POLL_MS.
+ * *session: the last read (maybe still pending). */
+int riding_session_wait(keel_ctx *ctx, keel_store *st, const riding_who *who, int64_t id,
+                        int64_t wait_ms, json_t **session);
+
 /* ---- riding_cli.c -------------------------------------------------------- */
 
 int riding_cli(keel_ctx *ctx, int argc, char **argv);
 
-/* Stores one session row and its raw CSV in one transaction (both or
- * neither).  rider_id 0 = none; uploaded_by 0 = the operator; summary
- * borrowed, NULL = pending.  *session_id set on success.  KEEL_ECONFLICT
+/* Stores one session row and its raw CSV, uncompressed (the handler
+ * compresses it later), in one transaction (both or neither).  rider_id 0 = none; uploaded_by 0 = the operator; summary
+ * borrowed: the session is 'ready' with it; NULL = 'pending', and with ctx
+ * not NULL riding.session_uploaded is emitted in the same transaction (a
+ * pending session without its event would stay pending).  *session_id set
+ * on success.  KEEL_ECONFLICT
  * (same hash for the horse), KEEL_EBADDATA (csv not UTF-8), KEEL_E* from
  * the store. */
-int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
+int riding_session_insert(keel_ctx *ctx, keel_store *st, int64_t horse_id, int64_t rider_id,
                           int64_t uploaded_by, const char *started_at, const char *hash,
                           const char *csv, size_t len, const json_t *summary,
                           int64_t *session_id);

@@ -21,8 +21,9 @@ static int summary_of(keel_ctx *ctx, json_t *session, int64_t session_id, json_t
     json_t *s = json_object_get(session, "summary");
 
     if (!json_is_object(s))
-        return keel_ctx_error(ctx, KEEL_ENOTFOUND, "session %lld has no summary yet",
-                              (long long)session_id);
+        return keel_ctx_error(ctx, KEEL_ENOTFOUND, "session %lld has no summary (status %s)",
+                              (long long)session_id,
+                              json_string_value(json_object_get(session, "status")));
     *summary = json_incref(s);
     return 0;
 }
@@ -98,6 +99,19 @@ static int riding_health(keel_module_ctx *mc, json_t **detail)
 
 /* ---- descriptor ------------------------------------------------------------ */
 
+static const keel_topic riding_topics[] = {
+    { .name = "riding.session_uploaded", .schema = riding_schema_topic_session_uploaded,
+      .summary = "a session was stored as pending; its summary is computed by the subscriber" },
+    {0}
+};
+
+/* Not KEEL_SUB_BATCH: the handler calls compute, maybe in another process. */
+static const keel_subscription riding_subs[] = {
+    { .topic = "riding.session_uploaded", .handler = riding_on_uploaded,
+      .max_attempts = RIDING_SUMMARY_ATTEMPTS },
+    {0}
+};
+
 #define RO (KEEL_READONLY | KEEL_IDEMPOTENT)
 
 static const keel_method riding_methods[] = {
@@ -123,10 +137,11 @@ static const keel_method riding_methods[] = {
       .out_schema = riding_schema_upload_session_out,
       .raw_types = "text/csv", .raw_field = "csv" },
     { .name = "list_sessions", .handler = riding_h_list_sessions, .flags = RO,
-      .summary = "a horse's sessions with summaries, newest first {horse_id, limit?}",
+      .summary = "a horse's sessions with status and summaries, newest first {horse_id, limit?}",
       .in_schema = riding_schema_list_sessions_in, .out_schema = riding_schema_list_sessions_out },
     { .name = "get_session", .handler = riding_h_get_session, .flags = RO,
-      .summary = "one session with its summary {session_id}",
+      .summary = "one session with its status and summary; wait_ms blocks while pending "
+                 "{session_id, wait_ms?}",
       .in_schema = riding_schema_get_session_in, .out_schema = riding_schema_get_session_out },
     { .name = "get_session_csv", .handler = riding_h_get_session_csv, .flags = RO | KEEL_RAW_OUT,
       .summary = "download a session's raw CSV {session_id} → text/csv (gzip if accepted)",
@@ -145,7 +160,7 @@ static const keel_method riding_methods[] = {
       .in_schema = riding_schema_delete_session_in,
       .out_schema = riding_schema_delete_session_out },
     { .name = "horse_trend", .handler = riding_h_horse_trend, .flags = RO,
-      .summary = "compute trend over a horse's stored summaries {horse_id}",
+      .summary = "compute trend over a horse's ready sessions' summaries {horse_id}",
       .in_schema = riding_schema_horse_trend_in,
       .out_schema = riding_schema_horse_trend_out },
     { .name = "share_horse", .handler = riding_h_share_horse, .flags = KEEL_IDEMPOTENT,
@@ -168,9 +183,13 @@ const keel_module keel_module_riding = {
     .deps          = riding_deps,
     .methods       = riding_methods,
     .migrations    = riding_migrations,
+    .init          = riding_init,
+    .stop          = riding_stop,
     .health        = riding_health,
     .cli           = riding_cli,
     .iface         = &riding_local,
     .iface_version = RIDING_IFACE_VERSION,
     .client        = &riding_client,
+    .topics        = riding_topics,
+    .subs          = riding_subs,
 };

@@ -1,7 +1,7 @@
 /*
  * riding_sessions.c — reading and deleting sessions, and a horse's trend.
  *
- * horse_trend feeds the stored summaries (oldest first, at most
+ * horse_trend feeds the ready sessions' summaries (oldest first, at most
  * RIDING_TREND_MAX of the most recent) to compute's trend as
  * [{horse_id, date, session_id, summary}] and answers compute's result unchanged.
  */
@@ -14,7 +14,7 @@
 #define SESSION_COLUMNS \
     "s.id AS id, s.horse_id AS horse_id, s.rider_id AS rider_id, s.started_at AS started_at, " \
     "s.content_hash AS content_hash, s.bytes AS bytes, s.summary AS summary, " \
-    "s.uploaded_by AS uploaded_by"
+    "s.uploaded_by AS uploaded_by, s.status AS status, s.error AS error"
 
 /* Sessions joined with their horse, visible to $1 = user id, $2 = admin. */
 #define SESSION_FROM \
@@ -45,11 +45,12 @@ int riding_session_get(keel_store *st, const riding_who *who, int64_t session_id
 int riding_h_get_session(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     int64_t id = json_integer_value(json_object_get(in, "session_id"));
+    int64_t wait_ms = json_integer_value(json_object_get(in, "wait_ms"));  /* 0..30000 */
     riding_who who;
     int rc = riding_who_of(ctx, &who);
 
     if (rc == 0)
-        rc = riding_session_get(keel_ctx_store(ctx), &who, id, out);
+        rc = riding_session_wait(ctx, keel_ctx_store(ctx), &who, id, wait_ms, out);
     if (rc == KEEL_ENOTFOUND)
         return riding_not_found(ctx, "session", id);
     return rc;
@@ -164,7 +165,7 @@ int riding_h_horse_trend(keel_ctx *ctx, const json_t *in, json_t **out)
     }
     /* the most recent RIDING_TREND_MAX, then oldest first */
     rc = keel_store_exec(st, "SELECT s.id AS id, s.started_at AS started_at, s.summary AS summary"
-                             SESSION_FROM " AND s.horse_id = $3 AND s.summary IS NOT NULL "
+                             SESSION_FROM " AND s.horse_id = $3 AND s.status = 'ready' "
                              "ORDER BY s.started_at DESC, s.id DESC LIMIT $4", params, &rows);
     if (rc != 0)
         goto out;

@@ -2,13 +2,16 @@
  * riding_upload.c — upload_session: one sensor CSV for one horse.
  *
  * Flow: check input, the caller's rights on the horse (404 when not
- * visible, 403 for a viewer) and rider (theirs, or riding that horse) →
- * SHA-256 of the CSV → same file for the
- * same horse already stored? 409 already_exists with the existing session_id
- * → summary from compute (riding_summarize; a malformed CSV returns compute's
- * bad_data with its row and stores nothing) → session row and raw CSV
- * (gzip-compressed, riding_csv.c) in one transaction, so a failure leaves
- * neither.
+ * visible, 403 for a viewer) and rider (theirs, or riding that horse) → the
+ * structure of the CSV's first RIDING_CHECK_BYTES (compute_csv_check: header,
+ * units, rows — a malformed file is bad_data naming its line, and nothing is
+ * stored) → SHA-256 of the CSV → same file for the same horse already
+ * stored? 409 already_exists with the existing session_id → session row
+ * ('pending'), raw CSV (as uploaded; the handler compresses it) and the event
+ * riding.session_uploaded in one transaction, so a failure leaves none of
+ * them.  The summary comes later (riding_events.c); the answer is the
+ * pending session.  A one-shot CLI upload has no dispatcher behind it, so
+ * it summarizes inline before answering (docs/riding.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "riding-internal.h"
+#include "compute/compute.h"
 
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
@@ -59,10 +63,28 @@ static int check_duplicate(keel_ctx *ctx, keel_store *st, int64_t horse_id, cons
 
 struct upload_job {
     json_t     *session;  /* [horse_id, rider_id|null, started_at, hash, bytes, summary, now,
-                             uploaded_by|null] */
-    json_t     *csv;      /* the raw CSV as gzip, base64 (riding_csv_pack) */
+                             uploaded_by|null, status] */
+    json_t     *csv;      /* the raw CSV as a JSON string (riding_csv_text) */
+    keel_ctx   *ctx;      /* emits riding.session_uploaded when not NULL */
     json_int_t  id;       /* out */
 };
+
+/* The event, on the upload's transaction: it exists iff the session does. */
+static int emit_uploaded(struct upload_job *job, keel_store *tx)
+{
+    json_t *payload = json_pack("{s:I, s:O, s:O}", "session_id", job->id, "horse_id",
+                                json_array_get(job->session, 0), "bytes",
+                                json_array_get(job->session, 4));
+    int rc;
+
+    if (payload == NULL)
+        return KEEL_ENOMEM;
+    /* no idempotency key of ours: a random one per upload (an id a deleted
+     * session leaves free may come back, and its key must not be "applied") */
+    rc = keel_emit(job->ctx, tx, "riding.session_uploaded", payload, NULL);
+    json_decref(payload);
+    return rc;
+}
 
 static int upload_tx(keel_store *st, void *arg)
 {
@@ -72,7 +94,8 @@ static int upload_tx(keel_store *st, void *arg)
 
     rc = keel_store_exec(st,
         "INSERT INTO riding_sessions (horse_id, rider_id, started_at, content_hash, bytes, "
-        "summary, created_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "summary, created_at, uploaded_by, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "RETURNING id",
         job->session, &rows);
     if (rc != 0)
         goto out;
@@ -82,16 +105,18 @@ static int upload_tx(keel_store *st, void *arg)
         rc = KEEL_ENOMEM;
         goto out;
     }
-    /* decode(): the gzip bytes as bytes on both backends (keel/store.h) */
-    rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv, encoding, csv_gz) "
-                         "VALUES ($1, '', 'gzip', decode($2, 'base64'))", params, NULL);
+    /* as it came: the handler compresses it (riding_csv.c says why) */
+    rc = keel_store_exec(st, "INSERT INTO riding_session_data (session_id, csv, encoding) "
+                         "VALUES ($1, $2, 'identity')", params, NULL);
+    if (rc == 0 && job->ctx != NULL)
+        rc = emit_uploaded(job, st);
 out:
     json_decref(params);
     json_decref(rows);
     return rc;
 }
 
-int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
+int riding_session_insert(keel_ctx *ctx, keel_store *st, int64_t horse_id, int64_t rider_id,
                           int64_t uploaded_by, const char *started_at, const char *hash,
                           const char *csv, size_t len, const json_t *summary,
                           int64_t *session_id)
@@ -100,17 +125,17 @@ int riding_session_insert(keel_store *st, int64_t horse_id, int64_t rider_id,
     char *summary_text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
     int rc;
 
-    /* compressed before the transaction: the store's write lock is not held
-     * while zlib works */
-    rc = riding_csv_pack(csv, len, &job.csv);
+    rc = riding_csv_text(csv, len, &job.csv);
     if (rc != 0) {
         free(summary_text);
         return rc;  /* KEEL_EBADDATA: not valid UTF-8 */
     }
-    job.session = json_pack("[I,o,s,s,I,s?,I,o]", (json_int_t)horse_id,
+    job.session = json_pack("[I,o,s,s,I,s?,I,o,s]", (json_int_t)horse_id,
                             rider_id > 0 ? json_integer(rider_id) : json_null(), started_at, hash,
                             (json_int_t)len, summary_text, (json_int_t)riding_now(),
-                            uploaded_by > 0 ? json_integer(uploaded_by) : json_null());
+                            uploaded_by > 0 ? json_integer(uploaded_by) : json_null(),
+                            summary != NULL ? "ready" : "pending");
+    job.ctx = summary == NULL ? ctx : NULL;
     if (job.session == NULL || (summary != NULL && summary_text == NULL)) {
         rc = KEEL_ENOMEM;
         goto out;
@@ -133,8 +158,7 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     const char *started_in = json_string_value(json_object_get(in, "started_at"));
     const char *csv = NULL;
     size_t len = 0;
-    char started[32], hash[65];
-    json_t *summary = NULL;
+    char started[32], hash[65], err[320];
     int64_t id = 0;
     riding_who who;
     int rc;
@@ -156,15 +180,17 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
     if (rc != 0)
         return rc;
 
+    /* compute's parser on the first rows, here, whether or not compute
+     * runs in this process or at all: a bad file is refused now */
+    rc = compute_csv_check(csv, len, RIDING_CHECK_BYTES, err, sizeof err);
+    if (rc != 0)
+        return keel_ctx_error(ctx, rc, "%s", err);
     sha256_hex(csv, len, hash);
     rc = check_duplicate(ctx, st, horse_id, hash);
     if (rc != 0)
-        goto out;
-    rc = riding_summarize(ctx, csv, len, &summary);
-    if (rc != 0)
-        goto out;
-    rc = riding_session_insert(st, horse_id, rider_id, who.user_id, started, hash, csv, len,
-                               summary, &id);
+        return rc;
+    rc = riding_session_insert(ctx, st, horse_id, rider_id, who.user_id, started, hash, csv, len,
+                               NULL, &id);
     if (rc == KEEL_ECONFLICT) {  /* a concurrent upload of the same file won */
         rc = check_duplicate(ctx, st, horse_id, hash);
         if (rc == 0)
@@ -173,11 +199,14 @@ int riding_h_upload_session(keel_ctx *ctx, const json_t *in, json_t **out)
         keel_ctx_error(ctx, rc, "csv: not valid UTF-8 text");
     }
     if (rc != 0)
-        goto out;
-    keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes)", (long long)id,
-              (long long)horse_id, len);
-    rc = riding_session_get(st, &who, id, out);
-out:
-    json_decref(summary);
-    return rc;
+        return rc;
+    keel_info(ctx, "riding: stored session %lld for horse %lld (%zu bytes), summary pending",
+              (long long)id, (long long)horse_id, len);
+    /* a one-shot CLI command never runs the dispatcher (docs/events.md): it
+     * summarizes here, and the event finds the session ready when a server
+     * delivers it.  Transient failures leave it pending for that server. */
+    if (keel_ctx_transport(ctx) == KEEL_TR_CLI && riding_summarize_session(ctx, id, NULL) != 0)
+        keel_warn(ctx, "riding: session %lld stays pending until `keel serve` delivers its "
+                  "event: %s", (long long)id, keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : "");
+    return riding_session_get(st, &who, id, out);
 }

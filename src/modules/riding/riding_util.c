@@ -116,18 +116,28 @@ out:
 json_t *riding_session_json(const json_t *row)
 {
     const char *text = json_string_value(json_object_get(row, "summary"));
+    const char *status = json_string_value(json_object_get(row, "status"));
     json_t *summary = text ? json_loads(text, 0, NULL) : NULL;
     json_t *rider = json_object_get(row, "rider_id");
     json_t *by = json_object_get(row, "uploaded_by");
+    json_t *error = json_object_get(row, "error");
+    json_t *out;
 
-    return json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:o}",
-                     "session_id", json_object_get(row, "id"),
-                     "horse_id", json_object_get(row, "horse_id"),
-                     "rider_id", rider ? rider : json_null(),
-                     "uploaded_by", by ? by : json_null(),
-                     "started_at", json_object_get(row, "started_at"),
-                     "content_hash", json_object_get(row, "content_hash"),
-                     "bytes", json_object_get(row, "bytes"),
-                     "status", summary ? "ready" : "pending",
-                     "summary", summary ? summary : json_null());
+    out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:o}",
+                    "session_id", json_object_get(row, "id"),
+                    "horse_id", json_object_get(row, "horse_id"),
+                    "rider_id", rider ? rider : json_null(),
+                    "uploaded_by", by ? by : json_null(),
+                    "started_at", json_object_get(row, "started_at"),
+                    "content_hash", json_object_get(row, "content_hash"),
+                    "bytes", json_object_get(row, "bytes"),
+                    "status", status ? status : (summary ? "ready" : "pending"),
+                    "summary", summary ? summary : json_null());
+    /* the error only says something when the summary failed */
+    if (out != NULL && status != NULL && strcmp(status, "failed") == 0 && json_is_string(error)
+        && json_object_set(out, "error", error) != 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
 }

@@ -2,23 +2,28 @@
  * riding_fixture.h — the runtime test_riding and test_riding_access share:
  * {fake compute, riding, auth, kv}, the fake implementing compute_iface
  * with a tiny summary (samples = number of data lines; KEEL_EBADDATA on any
- * CSV holding the word "bad"), and the principal the calls run as (users A,
- * B, C, an admin, the operator, nobody) set on the ctx the way the gateway
- * sets it from a bearer token.  Functions are static inline: each test file
- * uses its own subset.
+ * CSV holding the word "bad"; KEEL_EUNAVAIL while fake_unavail says so),
+ * the principal the calls run as (users A, B, C, an admin, the operator,
+ * nobody) set on the ctx the way the gateway sets it from a bearer token,
+ * and the events dispatcher running (summaries come from the
+ * riding.session_uploaded handler; backoff shortened to milliseconds).
+ * Functions are static inline: each test file uses its own subset.
  */
 #ifndef KEEL_RIDING_TESTS_FIXTURE_H
 #define KEEL_RIDING_TESTS_FIXTURE_H
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/runtime-internal.h"
+#include "core/events-internal.h"
 #include "fakes/faulty_store.h"
 #include "fakes/test_runtime.h"
 #include "compute/compute.h"
@@ -31,7 +36,12 @@
 
 /* ---- fake compute --------------------------------------------------------- */
 
-static int fake_calls;
+/* summaries asked for (the dispatcher's thread counts, the test reads) */
+static atomic_int fake_calls;
+/* calls still to fail with KEEL_EUNAVAIL (compute down); -1 = every one */
+static atomic_int fake_unavail;
+/* while set, a summary waits (a slow compute) */
+static atomic_int fake_hold;
 
 static inline int fake_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
                               const compute_options *opt, json_t **summary)
@@ -41,6 +51,13 @@ static inline int fake_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const
     assert_string_equal(keel_module_name(self), "compute");   /* compute's own ctx */
     fake_calls++;
     *summary = NULL;
+    while (atomic_load(&fake_hold))
+        usleep(1000);
+    if (atomic_load(&fake_unavail) != 0) {
+        if (atomic_load(&fake_unavail) > 0)
+            atomic_fetch_sub(&fake_unavail, 1);
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
+    }
     for (i = 0; i < len; i++)
         if (csv[i] == '\n')
             lines++;
@@ -138,17 +155,23 @@ static inline int setup(void **state)
 {
     static const keel_module *const mods[] = { &fake_compute, &keel_module_kv, &keel_module_auth,
                                                &keel_module_riding, NULL };
+    /* retries in milliseconds, not the default seconds */
+    static const char *const env[] = { "KEEL_EVENTS_BACKOFF_MS=5", "KEEL_EVENTS_BACKOFF_MAX_MS=20",
+                                       NULL };
     fix *f = calloc(1, sizeof *f);
     char err[512];
 
-    if (f == NULL || keel_test_rt_start(&f->t, "riding", mods, NULL, err, sizeof err) != 0)
+    if (f == NULL || keel_test_rt_start(&f->t, "riding", mods, env, err, sizeof err) != 0)
         fail_msg("runtime: %s", f == NULL ? "out of memory" : err);
+    assert_int_equal(keel__events_start(f->t.rt, err, sizeof err), 0);
     f->a = add_user(f, "ann@example.com", "riding:write");
     f->b = add_user(f, "bob@example.com", "riding:write");
     f->c = add_user(f, "cid@example.com", "riding:write");
     f->adm = add_user(f, "root@example.com", "admin");
     as_user(f->a);
     fake_calls = 0;
+    fake_unavail = 0;
+    fake_hold = 0;
     *state = f;
     return 0;
 }
@@ -214,8 +237,44 @@ static inline size_t count_rows(fix *f, const char *sql)
     return n;
 }
 
+/* get_session with wait_ms (up to 10 s: ASan and a loaded machine) as
+ * g_who; the session (new reference), asserted to have left 'pending'. */
+static inline json_t *settled(fix *f, json_int_t sid)
+{
+    json_t *out = NULL;
+    char in[96];
+
+    snprintf(in, sizeof in, "{\"session_id\":%lld,\"wait_ms\":10000}", (long long)sid);
+    assert_int_equal(call(f, "get_session", in, &out), 0);
+    assert_string_not_equal(json_string_value(json_object_get(out, "status")), "pending");
+    return out;
+}
+
+/* upload_session of csv for horse h at started_at, waited until settled:
+ * the session's id; its status must be want. */
+static inline json_int_t upload_settled(fix *f, json_int_t h, const char *started_at,
+                                        const char *csv, const char *want)
+{
+    json_t *out = NULL;
+    char in[160];
+    json_int_t sid;
+
+    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"%s\"}", (long long)h,
+             started_at);
+    assert_int_equal(call_raw(f, "upload_session", in, csv, &out, NULL), 0);
+    sid = json_integer_value(json_object_get(out, "session_id"));
+    json_decref(out);
+    out = settled(f, sid);
+    assert_string_equal(json_string_value(json_object_get(out, "status")), want);
+    json_decref(out);
+    return sid;
+}
+
 #define CSV_A "time,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n"
 #define CSV_B "time,ax,ay,az,gx,gy,gz\n0,1,0,9.8,0,0,0\n"
+/* malformed where upload_session's structural check sees it (line 2) */
 #define CSV_BAD "time,ax,ay,az,gx,gy,gz\nbad,0,0,9.8,0,0,0\n"
+/* well-formed, but the fake compute calls it bad: fails in the handler */
+#define CSV_LATE_BAD "time,ax,ay,az,gx,gy,gz,badge\n0,0,0,9.8,0,0,0,1\n"
 
 #endif

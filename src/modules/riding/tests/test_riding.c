@@ -1,7 +1,7 @@
 /*
  * test_riding.c — the riding module's riders, horses and sessions against a
  * fake compute module (riding_fixture.h): uploads and their summary, the
- * stored CSV, duplicates, a failed summary storing nothing, bad input, trend
+ * stored CSV, duplicates, a malformed file storing nothing, bad input, trend
  * and delete, and the storage transactions under a fault sweep with the
  * faulty store decorator (tests/fakes/faulty_store.h).  Who may see and
  * change what is test_riding_access.c.
@@ -75,9 +75,16 @@ static void test_upload_stores_summary(void **state)
     sid = json_integer_value(json_object_get(out, "session_id"));
     assert_true(sid > 0);
     assert_string_equal(json_string_value(json_object_get(out, "started_at")), "2026-05-01T10:00:00Z");
+    /* the answer comes before the summary (issue 18) */
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "pending");
+    assert_true(json_is_null(json_object_get(out, "summary")));
+    assert_int_equal(strlen(json_string_value(json_object_get(out, "content_hash"))), 64);
+    json_decref(out);
+    /* the handler of riding.session_uploaded fills it in */
+    out = settled(f, sid);
     assert_string_equal(json_string_value(json_object_get(out, "status")), "ready");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "summary"), "samples")), 2);
-    assert_int_equal(strlen(json_string_value(json_object_get(out, "content_hash"))), 64);
+    assert_null(json_object_get(out, "error"));
     json_decref(out);
     assert_int_equal(fake_calls, 1);
 
@@ -97,6 +104,7 @@ static void test_upload_stores_summary(void **state)
     snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-03T10:00:00Z\","
              "\"csv\":\"time,ax,ay,az,gx,gy,gz\\n0,2,0,9.8,0,0,0\\n\"}", (long long)h);
     assert_int_equal(call(f, "upload_session", in, &out), 0);
+    json_decref(settled(f, json_integer_value(json_object_get(out, "session_id"))));
     json_decref(out);
 
     snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
@@ -105,6 +113,8 @@ static void test_upload_stores_summary(void **state)
     assert_string_equal(json_string_value(json_object_get(     /* newest first */
                             json_array_get(json_object_get(out, "sessions"), 0), "started_at")),
                         "2026-05-03T10:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "sessions"), 1), "status")), "ready");
     json_decref(out);
 
     /* typed iface */
@@ -173,9 +183,21 @@ static void test_session_csv(void **state)
 
     snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}",
              (long long)h);
+    fake_hold = 1;  /* the handler waits in compute: the session stays pending */
     assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
     sid = json_integer_value(json_object_get(out, "session_id"));
     json_decref(out);
+    /* pending: stored as it came, read back the same */
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
+                                   "WHERE encoding = 'identity'"), 1);
+    assert_int_equal(download(f, sid, 1, &raw, &len, enc), 0);
+    assert_string_equal(enc, "");
+    assert_int_equal(len, strlen(CSV_A));
+    assert_memory_equal(raw, CSV_A, len);
+    free(raw);
+    /* the handler compresses it beside the summary */
+    fake_hold = 0;
+    json_decref(settled(f, sid));
 
     assert_int_equal(download(f, sid, 0, &raw, &len, enc), 0);
     assert_int_equal(len, strlen(CSV_A));
@@ -229,18 +251,24 @@ static void test_upload_not_utf8(void **state)
 {
     fix *f = *state;
     json_int_t h = new_horse(f, "Comet");
-    json_t *out = NULL;
+    json_t *out = NULL, *body = NULL;
     char in[160];
 
     snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}",
              (long long)h);
-    /* 0xC0 0xAF: an overlong "/" (RFC 3629 section 3 forbids it) */
-    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xc0\xaf\n", &out, NULL),
+    /* the bytes sit in a column compute ignores, so the structural check
+     * passes and the UTF-8 check is what refuses them.  0xC0 0xAF: an
+     * overlong "/" (RFC 3629 section 3 forbids it) */
+#define NOTE_CSV(cell) "time,ax,ay,az,gx,gy,gz,note\n0,0,0,9.8,0,0,0," cell "\n"
+    assert_int_equal(call_raw(f, "upload_session", in, NOTE_CSV("\xc0\xaf"), &out, &body),
                      KEEL_EBADDATA);
-    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xed\xa0\x80\n", &out, NULL),
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(body, "error"),
+                                                              "message")), "UTF-8"));
+    json_decref(body);
+    assert_int_equal(call_raw(f, "upload_session", in, NOTE_CSV("\xed\xa0\x80"), &out, NULL),
                      KEEL_EBADDATA);  /* a UTF-16 surrogate */
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 0);
-    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,\xc3\xa9\n", &out, NULL), 0);
+    assert_int_equal(call_raw(f, "upload_session", in, NOTE_CSV("\xc3\xa9"), &out, NULL), 0);
     json_decref(out);
 }
 
@@ -251,10 +279,7 @@ static void test_duplicate_upload(void **state)
     json_t *out = NULL, *body = NULL, *e;
     char in[160];
 
-    snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-05-01T10:00:00Z\"}", (long long)h);
-    assert_int_equal(call_raw(f, "upload_session", in, CSV_A, &out, NULL), 0);
-    sid = json_integer_value(json_object_get(out, "session_id"));
-    json_decref(out);
+    sid = upload_settled(f, h, "2026-05-01T10:00:00Z", CSV_A, "ready");
 
     /* same bytes, same horse (even another date): 409 with the existing id */
     snprintf(in, sizeof in, "{\"horse_id\":%lld,\"started_at\":\"2026-06-01T10:00:00Z\"}", (long long)h);
@@ -274,7 +299,10 @@ static void test_duplicate_upload(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"), 2);
 }
 
-static void test_compute_failure_stores_nothing(void **state)
+/* A malformed file is refused by upload_session itself, before anything is
+ * stored or emitted, with compute's parser's message (docs/compute.md: the
+ * row, its line and the column). */
+static void test_malformed_stores_nothing(void **state)
 {
     fix *f = *state;
     json_int_t h = new_horse(f, "Comet");
@@ -285,11 +313,22 @@ static void test_compute_failure_stores_nothing(void **state)
     assert_int_equal(call_raw(f, "upload_session", in, CSV_BAD, &out, &body), KEEL_EBADDATA);
     e = json_object_get(body, "error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "bad_data");
-    assert_int_equal(json_integer_value(json_object_get(e, "row")), 2);
-    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "row 2"));
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "line 2"));
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "'time'"));
     json_decref(body);
+    /* a header without the columns compute needs */
+    assert_int_equal(call_raw(f, "upload_session", in, "time,ax\n0,1\n", &out, &body),
+                     KEEL_EBADDATA);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(body, "error"),
+                                                              "message")), "missing required column"));
+    json_decref(body);
+    /* a header and no rows */
+    assert_int_equal(call_raw(f, "upload_session", in, "time,ax,ay,az,gx,gy,gz\n", &out, NULL),
+                     KEEL_EBADDATA);
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"), 0);
     assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data"), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_outbox"), 0);
+    assert_int_equal(fake_calls, 0);  /* the check is riding's: compute never asked */
 }
 
 static void test_bad_input(void **state)
@@ -348,6 +387,7 @@ static void test_trend_and_delete(void **state)
         assert_int_equal(call_raw(f, "upload_session", in, csv, &out, NULL), 0);
         if (i == 3)
             first = json_integer_value(json_object_get(out, "session_id"));
+        json_decref(settled(f, json_integer_value(json_object_get(out, "session_id"))));
         json_decref(out);
     }
     snprintf(in, sizeof in, "{\"horse_id\":%lld}", (long long)h);
@@ -392,7 +432,7 @@ static void test_insert_fault_sweep(void **state)
     for (n = 1; n < 20; n++) {
         snprintf(hash, sizeof hash, "h%ld", n);
         keel_faulty_arm(&fs, n, 0);
-        rc = riding_session_insert(st, h, 0, f->a, "2026-05-01T10:00:00Z", hash, "a,b\n1,2\n",
+        rc = riding_session_insert(NULL, st, h, 0, f->a, "2026-05-01T10:00:00Z", hash, "a,b\n1,2\n",
                                    8, summary, &id);
         assert_true(rc == 0 || rc == KEEL_EIO || rc == KEEL_EUNAVAIL);
         assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_sessions"),
@@ -416,7 +456,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_upload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compute_failure_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_fault_sweep, setup, teardown),

@@ -31,6 +31,7 @@ static void seed_a(fix *f, json_int_t *horse, json_int_t *rider, json_int_t *ses
     *session = json_integer_value(json_object_get(out, "session_id"));
     assert_int_equal(json_integer_value(json_object_get(out, "uploaded_by")), f->a);
     json_decref(out);
+    json_decref(settled(f, *session));  /* summarized as A */
 }
 
 /* Every riding method, called by B on A's objects: 404 not_found, with the

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "core/runtime-internal.h"
+#include "core/events-internal.h"
 #include "fakes/test_runtime.h"
 #include "compute/compute.h"
 #include "riding/riding.h"
@@ -68,6 +69,8 @@ static int setup(void **state)
 
     if (f == NULL || keel_test_rt_start(&f->t, "riding-views", mods, NULL, err, sizeof err) != 0)
         fail_msg("runtime: %s", f == NULL ? "out of memory" : err);
+    /* the summaries come from the riding.session_uploaded handler */
+    assert_int_equal(keel__events_start(f->t.rt, err, sizeof err), 0);
     f->a = add_user(f, "ann@example.com", "riding:write");
     f->b = add_user(f, "bob@example.com", "riding:write");
     f->adm = add_user(f, "root@example.com", "admin");
@@ -193,9 +196,11 @@ static void test_windows_tile_the_summary(void **state)
                                          "unclassified" };
     size_t i, n;
 
+    snprintf(in, sizeof in, "{\"session_id\":%lld,\"wait_ms\":20000}", (long long)s);
+    assert_int_equal(call(f, "get_session", in, &session), 0);
+    assert_string_equal(json_string_value(json_object_get(session, "status")), "ready");
     snprintf(in, sizeof in, "{\"session_id\":%lld}", (long long)s);
     assert_int_equal(call(f, "session_windows", in, &out), 0);
-    assert_int_equal(call(f, "get_session", in, &session), 0);
     w = json_object_get(out, "windows");
     n = json_array_size(w);
     assert_int_equal(json_integer_value(json_object_get(out, "count")), n);
