@@ -177,6 +177,31 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* The refusal as an access line with the same fields as a served request
+ * (method and path when the head was read, status, bytes, duration, peer)
+ * and the reason; msg (printable ASCII, no query string: c->what stops at
+ * '?') is the human summary's note. */
+static void conn_log_refusal(http_conn *c, keel_ctx *ctx, int status, const char *reason,
+                             const char *msg, size_t bytes_out)
+{
+    char method[32] = "-", note[480];
+    const char *sp = strchr(c->what, ' ');
+    keel__access a = {.method = method, .path = sp != NULL ? sp + 1 : "-", .status = status,
+                      .reason = reason, .note = note};
+    size_t n = sp != NULL ? (size_t)(sp - c->what) : strlen(c->what);
+
+    if (n > 0 && n < sizeof method) {
+        memcpy(method, c->what, n);
+        method[n] = '\0';
+    }
+    snprintf(note, sizeof note, "refused %s: %s", reason, msg);
+    a.bytes_in = c->body_seen > 0 ? (size_t)c->body_seen : 0;
+    a.bytes_out = bytes_out;
+    a.duration_us = c->started_ms > 0 ? (keel__now_ms() - c->started_ms) * 1000 : 0;
+    if (ctx != NULL)
+        keel__ctx_set_client(ctx, c->peer);
+    keel__log_access(ctx, &a);
+}
 
 void keel__http_conn_refuse(http_conn *c, int reason, int status, const char *code, const char *rid,
                         const char *fmt, ...)
@@ -197,14 +222,13 @@ void keel__http_conn_refuse(http_conn *c, int reason, int status, const char *co
     conn_peer(c);
     ctx = keel__ctx_new(c->sc->worker->rt, KEEL_TR_HTTP, rid, 0);
     atomic_fetch_add(&keel__http_conn_stats.refused[reason], 1);
-    keel_log(ctx, KEEL_LOG_INFO, "http %s %d refused (%s) from %s: %s",
-             c->what[0] ? c->what : "-", status, refuse_names[reason], c->peer, msg);
     if (status == 503)
         snprintf(extra, sizeof extra, "Retry-After: 1\r\n");
     else if (status == 405)
         snprintf(extra, sizeof extra, "Allow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\n");
     body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    conn_log_refusal(c, ctx, status, refuse_names[reason], msg, (text ? strlen(text) : 2) + 1);
     free(c->answer);
     c->answer_len = 0;
     if ((c->answer = malloc(1024 + sizeof msg)) != NULL) {

@@ -174,6 +174,10 @@ static size_t keel_log_access_fields(char *line, size_t o, size_t cap, int json,
             o = keel_put(line, o, cap, " from ");
             o = keel_put(line, o, cap, peer);
         }
+        if (a->reason != NULL) {
+            o = keel_put(line, o, cap, " reason=");
+            o = keel_put(line, o, cap, a->reason);
+        }
         return o;
     }
     o = keel_put(line, o, cap, ",\"method\":\"");
@@ -195,6 +199,11 @@ static size_t keel_log_access_fields(char *line, size_t o, size_t cap, int json,
     if (peer != NULL) {
         o = keel_put(line, o, cap, ",\"peer\":\"");
         o = keel_json_escape(line, o, cap, peer);
+        o = keel_put(line, o, cap, "\"");
+    }
+    if (a->reason != NULL) {
+        o = keel_put(line, o, cap, ",\"reason\":\"");
+        o = keel_json_escape(line, o, cap, a->reason);
         o = keel_put(line, o, cap, "\"");
     }
     return o;

@@ -217,6 +217,7 @@ typedef struct keel__access {
     size_t      bytes_in;   /* body bytes as received (before decoding) */
     size_t      bytes_out;  /* body bytes answered */
     int64_t     duration_us;
+    const char *reason;     /* NULL, or why the connection hook refused it ("body_too_large") */
 } keel__access;
 void keel__log_access(keel_ctx *ctx, const keel__access *a);
 /* keel__authorize_scope for "admin" and a principal with the admin scope

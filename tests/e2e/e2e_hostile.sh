@@ -90,7 +90,7 @@ def is_json_error(body):
 
 def refusals():
     with open(LOG, "rb") as f:
-        return sum(1 for l in f if b"refused (" in l)
+        return sum(1 for l in f if b"\"reason\":\"" in l)
 
 def rss_kb():
     with open("/proc/%d/status" % PID) as f:

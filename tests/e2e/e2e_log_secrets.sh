@@ -100,6 +100,17 @@ assert any(l.get("path") == "/v1/auth/whoami" and l.get("status") == 200
            and l.get("user_id") == int(sys.argv[2]) for l in lines)
 PY
 
+# a refusal by the connection hook is an access line with the same fields
+# (issue 19): the 413 above, its path without the query string
+python3 - "$E2E_TMP/S.log" <<'PY' && ok "the 413 refusal is a structured access line" || fail "no structured refusal line"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+assert any(l.get("status") == 413 and l.get("method") == "POST" and l.get("path") == "/v1/echo/echo"
+           and l.get("reason") == "body_too_large" and l.get("peer") == "127.0.0.1"
+           and l.get("bytes_in") == 0 and l.get("bytes_out", 0) > 0 and "duration_us" in l
+           and l.get("request_id") for l in lines), [l for l in lines if l.get("status") == 413]
+PY
+
 # every secret, in every form it could be written in
 leaks() {  # leaks FILE: prints each secret form found in FILE
     python3 - "$1" "${SECRETS[@]}" <<'PY'

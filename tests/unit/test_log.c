@@ -134,6 +134,12 @@ static void test_access_line(void **state)
     a.note = "reply dropped";
     a.duration_us = 250;
     keel__log_access(ctx, &a);
+    /* a refusal by the connection hook: the same fields and its reason */
+    keel__log_set_format(1);
+    a.reason = "body_too_large";
+    a.note = NULL;
+    keel__log_access(ctx, &a);
+    keel__log_set_format(0);
     keel__log_set_level(KEEL_LOG_WARN);  /* the access log is at info */
     keel__log_access(ctx, &a);
     n = pread(fd, buf, sizeof buf - 1, 0);
@@ -151,7 +157,9 @@ static void test_access_line(void **state)
     /* text: the summary (with the note), then the fields, then the request id */
     assert_non_null(strstr(buf, "info  http GET /a\"b\\c 404 0.25ms (reply dropped) in=5 out=0 user=42 "
                                 "from 10.0.0.7 [acc-1]\n"));
-    assert_null(strstr(strstr(buf, "[acc-1]\n") + 1, "http GET")); /* nothing at warn */
+    assert_non_null(strstr(buf, "\"duration_us\":250,\"user_id\":42,\"peer\":\"10.0.0.7\","
+                                "\"reason\":\"body_too_large\"}\n"));
+    assert_null(strstr(strstr(buf, "\"reason\":") + 1, "http GET")); /* nothing at warn */
     keel__ctx_free(ctx);
     keel__log_set_format(-1);
     keel__log_set_level(KEEL_LOG_ERROR);
