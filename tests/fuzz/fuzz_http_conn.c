@@ -28,6 +28,7 @@ void keel_log(keel_ctx *ctx, keel_log_level lvl, const char *fmt, ...)
 keel_module_ctx *keel__rt_find(keel_runtime *rt, const char *name) { (void)rt; (void)name; return NULL; }
 const keel_method *keel__mc_method(keel_module_ctx *mc, const char *name) { (void)mc; (void)name; return NULL; }
 int64_t keel__now_ms(void) { return 1000; }
+void keel__log_access(keel_ctx *ctx, const keel__access *a) { (void)ctx; (void)a; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
