@@ -10,7 +10,9 @@
 #   two threads: keel KEEL_THREADS=2 vs Go GOMAXPROCS=2 on both CPUs, wrk
 #             -t2 on both CPUs too (there are only two)
 #   start-up: exec → first 200 (bench/ship/startup.c), keel on an already
-#             migrated database vs the Go peer
+#             migrated database vs the Go peer; also the static keel (what
+#             the image ships) when BENCH_KEEL_STATIC or build-static/keel
+#             exists
 #
 # keel runs as `keel serve` with every module, auth on and the access log at
 # its default level (info, to a file).  Each round runs every server once;
@@ -174,6 +176,17 @@ PORT=$(free_port)
 echo -n "  keel: "
 ( cd "$TMP/keel" && env "${KEEL_ENV[@]}" KEEL_PORT="$PORT" KEEL_THREADS=1 \
     "$TMP/startup" 20 "$PORT" /healthz -- "$KEEL" serve )
+# the shipped binary is the static one (scripts/build-static.sh, the scratch
+# image): no dynamic loader resolving libpq's krb5/ldap/gnutls chain at exec
+STATIC=${BENCH_KEEL_STATIC:-$ROOT/build-static/keel}
+if [ -x "$STATIC" ]; then
+    PORT=$(free_port)
+    echo -n "  keel static: "
+    ( cd "$TMP/keel" && env "${KEEL_ENV[@]}" KEEL_PORT="$PORT" KEEL_THREADS=1 \
+        "$TMP/startup" 20 "$PORT" /healthz -- "$STATIC" serve )
+else
+    echo "  keel static: skipped, no static binary at $STATIC (scripts/build-static.sh builds it)"
+fi
 PORT=$(free_port)
 echo -n "  go:   "
 "$TMP/startup" 20 "$PORT" /healthz -- "$TMP/go_echo" "$PORT"
