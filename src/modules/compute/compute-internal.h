@@ -184,6 +184,10 @@ typedef struct compute_window_result {
      * mean angular rate (rad/s), the mean specific force's direction, and
      * the angular rate's covariance about its mean (xx, yy, zz, xy, xz, yz) */
     double wmean[3], up[3], wcov[6];
+    /* walk and trot: the horizontal dynamic acceleration's (alag) and
+     * angular rate's (glag) covariance at half a stride, each over its
+     * energy (xx, yy, zz, xy, xz, yz; sensor frame; lead.c); zero otherwise */
+    double alag[6], glag[6];
 } compute_window_result;
 
 /* Specific force below (1 - COMPUTE_SUSP_G) g on the vertical is a
@@ -205,11 +209,19 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
  * co-vary.  docs/compute.md canter_lead. */
 int compute_lead_sign(const double wcov[6], const double f[3], const double l[3]);
 
+/* The half-stride covariance of x − mean (n rows of 3) in the plane normal
+ * to u, at the fractional lag `lag` (samples), over its energy (trace of
+ * the lag-0 covariance): *out (xx, yy, zz, xy, xz, yz), zero when the plane
+ * carries less than floor_e.  See lead.c. */
+void compute_lead_halflag(const double *x, const double mean[3], size_t n, const double u[3],
+                          double lag, double floor_e, double out[6]);
+
 /* What a session teaches about the sensor's mounting: the gyro's bias
  * (from halts and straight lines) and the horse's left axis (from the lean
  * of the specific force on circles), both in sensor axes. */
 typedef struct compute_leadest {
     double bias[3], bias_t;
+    double sym[6], sym_t; /* Σ dur·(alag + glag) over walk and trot, and Σ dur */
     double lsum[3];       /* Σ over clear turns of the outward tilt, signed to point left */
 } compute_leadest;
 

@@ -359,6 +359,12 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 
     if (r->gait == COMPUTE_TROT)
         r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, &r->amp_a, &r->amp_b);
+    /* the symmetric gaits show the fore-aft axis (lead.c) */
+    if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
+        const double zero[3] = { 0, 0, 0 };
+        compute_lead_halflag(d, zero, n, u, T / 2, 0.01, r->alag);
+        compute_lead_halflag(&g[0][0], r->wmean, n, u, T / 2, 1e-4, r->glag);
+    }
     /* lead in the frame of the sensor's x axis (forward or backward);
      * lead.c redoes it in the frame the session's circles show */
     if (r->gait == COMPUTE_CANTER)

@@ -14,16 +14,29 @@
  * both reversed, so only the horse's fore-aft axis is needed, not which way
  * along it the horse goes.
  *
- * The axis.  On a circle the ground pushes the horse up and toward the
- * centre, so the mean specific force leans inward from the world vertical by
- * atan(v·ω/g); the turn itself is a rotation about the world vertical, so
- * the window's mean angular rate points along it.  The difference between
- * the two directions points outward: signed by the turning sense, it points
- * to the horse's left, whatever the mounting.  The mounting does not move
- * during a session, so the left axis is summed over every clear turn (any
- * gait), with the gyro's bias — taken at halts and on straight lines, where
- * the mean rate is the bias — removed first.  Until a circle has shown it,
- * the sensor's x axis is taken as the fore-aft axis.
+ * The axis, first from the symmetric gaits.  Walk and trot are left-right
+ * symmetric: half a stride later the same limbs' mirror images do the same
+ * thing.  So whatever is sagittal repeats every half stride — the fore-aft
+ * surge of braking and propulsion, the pitch rate about the left axis — and
+ * whatever is lateral reverses: the sideways sway, the roll rate about the
+ * fore-aft axis.  In the horizontal plane the half-stride covariance of the
+ * dynamic acceleration is therefore largest along the fore-aft axis, and
+ * that of the angular rate most negative along it; acceleration minus rate
+ * (each over its energy, so neither dominates by units) has its principal
+ * direction fore-aft.  Both are taken about the window's means, so a gyro
+ * bias, drifting or not, changes nothing, and no circle is needed: a
+ * straight warm-up shows the axis.  The mounting does not move during a
+ * session, so the windows' matrices are summed (weighted by time).
+ *
+ * Until walk and trot have shown it, the axis from circles: on a circle the
+ * ground pushes the horse up and toward the centre, so the mean specific
+ * force leans inward from the world vertical by atan(v·ω/g); the turn itself
+ * is a rotation about the world vertical, so the window's mean angular rate
+ * points along it.  The difference between the two directions points
+ * outward: signed by the turning sense, it points to the horse's left.  It
+ * needs the gyro's bias (taken at halts and on straight lines) removed, and
+ * a bias that drifts between them tilts it, hence second.  Until a circle
+ * has shown it either, the sensor's x axis is taken as the fore-aft axis.
  */
 #include <math.h>
 
@@ -35,6 +48,8 @@
 #define BIAS_TAU 30.0       /* s: the bias follows the last ~30 s of halt and straight */
 #define LEAN_MIN 0.3        /* rad of summed outward tilt before its axis is trusted */
 #define LEAN_MAX_DEG 25.0   /* a "lean" wider than this is no lean (a transition, a shy) */
+#define SYM_MIN_S 20.0      /* s of walk and trot before their axis is trusted */
+#define SYM_MIN_GAP 0.15    /* fore-aft minus lateral half-stride correlation, time-averaged */
 
 static double dot(const double a[3], const double b[3])
 {
@@ -59,6 +74,70 @@ int compute_lead_sign(const double wcov[6], const double f[3], const double l[3]
     if (fabs(rho) < LEAD_MIN_RHO)
         return 0;
     return rho < 0 ? 1 : -1;
+}
+
+void compute_lead_halflag(const double *x, const double mean[3], size_t n, const double u[3],
+                          double lag, double floor_e, double out[6])
+{
+    size_t k = (size_t)floor(lag);
+    double fr = lag - (double)k, e = 0, c[2][6] = { { 0 } };
+    for (int j = 0; j < 6; j++)
+        out[j] = 0;
+    if (lag < 0 || k + 1 >= n)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double p[3] = { x[3 * i] - mean[0], x[3 * i + 1] - mean[1], x[3 * i + 2] - mean[2] };
+        double pu = dot(p, u), h[3] = { p[0] - pu * u[0], p[1] - pu * u[1], p[2] - pu * u[2] };
+        e += dot(h, h);
+        for (size_t m = 0; m < 2; m++) {
+            if (i + k + m >= n)
+                continue;
+            size_t j = 3 * (i + k + m);
+            double q[3] = { x[j] - mean[0], x[j + 1] - mean[1], x[j + 2] - mean[2] };
+            double qu = dot(q, u), g[3] = { q[0] - qu * u[0], q[1] - qu * u[1], q[2] - qu * u[2] };
+            c[m][0] += h[0] * g[0];
+            c[m][1] += h[1] * g[1];
+            c[m][2] += h[2] * g[2];
+            c[m][3] += 0.5 * (h[0] * g[1] + h[1] * g[0]);
+            c[m][4] += 0.5 * (h[0] * g[2] + h[2] * g[0]);
+            c[m][5] += 0.5 * (h[1] * g[2] + h[2] * g[1]);
+        }
+    }
+    e /= (double)n;
+    if (e < floor_e)
+        return;
+    for (int j = 0; j < 6; j++)
+        out[j] = ((1 - fr) * c[0][j] / (double)(n - k) + fr * c[1][j] / (double)(n - k - 1)) / e;
+}
+
+/* The fore-aft axis the walk and trot have shown, in the plane normal to u:
+ * the principal direction of the summed half-stride covariance.  0 when
+ * there is too little of it or it does not tell fore-aft from lateral. */
+static int sym_axis(const compute_leadest *e, const double u[3], double f[3])
+{
+    if (e->sym_t < SYM_MIN_S)
+        return 0;
+    /* a basis of the horizontal plane: the sensor axis least along u */
+    int ax = fabs(u[0]) <= fabs(u[1]) && fabs(u[0]) <= fabs(u[2]) ? 0 : fabs(u[1]) <= fabs(u[2]) ? 1 : 2;
+    double b1[3] = { 0, 0, 0 };
+    b1[ax] = 1;
+    double bu = dot(b1, u);
+    for (int i = 0; i < 3; i++)
+        b1[i] -= bu * u[i];
+    double bn = sqrt(dot(b1, b1));
+    for (int i = 0; i < 3; i++)
+        b1[i] /= bn;
+    double b2[3] = { u[1] * b1[2] - u[2] * b1[1], u[2] * b1[0] - u[0] * b1[2], u[0] * b1[1] - u[1] * b1[0] };
+    double p = quad(e->sym, b1, b1) / e->sym_t, q = quad(e->sym, b2, b2) / e->sym_t;
+    double r = quad(e->sym, b1, b2) / e->sym_t;
+    double gap = sqrt((p - q) * (p - q) + 4 * r * r); /* λ1 − λ2 */
+    if (gap < SYM_MIN_GAP)
+        return 0;
+    /* the eigenvector of the larger eigenvalue */
+    double th = 0.5 * atan2(2 * r, p - q), c = cos(th), s = sin(th);
+    for (int i = 0; i < 3; i++)
+        f[i] = c * b1[i] + s * b2[i];
+    return 1;
 }
 
 static void learn(compute_leadest *e, const compute_window_result *r, double yaw, double dur)
@@ -105,9 +184,27 @@ int compute_lead_window(compute_leadest *e, const compute_window_result *r, int 
     (void)yaw_bias;
     /* turning rate less this file's own bias estimate: the halt-only yaw
      * bias can be stale by the time the horse goes straight */
-    learn(e, r, dot(r->wmean, r->up) - dot(e->bias, r->up), dur);
+    double yaw = dot(r->wmean, r->up) - dot(e->bias, r->up);
+    learn(e, r, yaw, dur);
+    if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
+        /* the rate along the fore-aft axis is the roll rate, which reverses:
+         * the rate's half-stride covariance counts against, the
+         * acceleration's for.  On a circle the bounce runs along the world
+         * vertical, not along the mean specific force, and leaks into the
+         * lateral: there the acceleration is left out */
+        double ka = fabs(yaw) < TURN_CLEAR ? 1 : 0;
+        for (int i = 0; i < 6; i++)
+            e->sym[i] += dur * (ka * r->alag[i] - r->glag[i]);
+        e->sym_t += dur;
+    }
     if (r->gait != COMPUTE_CANTER)
         return r->lead;
+    const double *u = r->up;
+    double f[3];
+    if (sym_axis(e, u, f)) {
+        double l[3] = { u[1] * f[2] - u[2] * f[1], u[2] * f[0] - u[0] * f[2], u[0] * f[1] - u[1] * f[0] };
+        return compute_lead_sign(r->wcov, f, l);
+    }
     double lu = dot(e->lsum, r->up), l[3];
     for (int i = 0; i < 3; i++)
         l[i] = e->lsum[i] - lu * r->up[i];
@@ -116,7 +213,8 @@ int compute_lead_window(compute_leadest *e, const compute_window_result *r, int 
         return r->lead;
     for (int i = 0; i < 3; i++)
         l[i] /= ln;
-    const double *u = r->up;
-    double f[3] = { l[1] * u[2] - l[2] * u[1], l[2] * u[0] - l[0] * u[2], l[0] * u[1] - l[1] * u[0] };
+    f[0] = l[1] * u[2] - l[2] * u[1];
+    f[1] = l[2] * u[0] - l[0] * u[2];
+    f[2] = l[0] * u[1] - l[1] * u[0];
     return compute_lead_sign(r->wcov, f, l);
 }
