@@ -257,6 +257,8 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         int g = S->gait;
         double v = g == FF_HALT ? 0 : ff_stride_len[g] * f;
         double Omega = (S->turn && g != FF_HALT) ? S->turn * v / S->radius : 0;
+        /* into the circle, + toward the left: the trunk lines up with the
+         * mean of gravity and the centripetal force */
         double lean = (S->turn && g != FF_HALT) ? atan(v * v / (S->radius * FF_G)) * S->turn : 0;
 
         /* truth bookkeeping */
@@ -412,7 +414,12 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         if (!in_jump) /* no ground contact in flight, no centripetal force */
             fh[1] += Omega * v;
         double Rt[3][3];
-        ff_rot(lean + roll, pitch, 0, Rt);
+        /* a positive angle about x lowers the right side (the limbs'
+         * moments above use the same sense); the horse leans into the
+         * circle, left side down on a left turn, so the lean enters
+         * negated (it entered with the wrong sign before: out of the
+         * circle) */
+        ff_rot(roll - lean, pitch, 0, Rt);
         double ft[3], wt[3];
         ff_mul_t(Rt, fh, ft);
         double wh[3] = { 0, 0, Omega + yawosc_v };

@@ -200,6 +200,46 @@ static void test_footfall_accel_only(void **state)
 
 /* A flight is free fall from take-off to landing; samples missing through
  * it (a gap as long as the shortest flight) cannot show one. */
+/* The generator itself: on a circle a horse leans into it, lining its trunk
+ * up with gravity plus the centripetal force.  So a sensor mounted square
+ * on the trunk sees (on average) no sideways specific force, and the turn's
+ * rate axis (the world vertical) tilted away from the trunk's up by
+ * atan(v²/(r·g)), its top toward the outside (the trunk's right on a left
+ * turn: gy/gz = −turn·v²/(r·g)).  The generator leaned out of the circle before:
+ * a sideways mean of 2·g·sin(lean) and the tilt the other way. */
+static void test_generator_leans_in(void **state)
+{
+    (void)state;
+    for (int turn = -1; turn <= 1; turn += 2) {
+        const double f = 1.45, r = 12;
+        const ff_seg seg[1] = { TROT(30, f, f, turn, r, 0, 1.0) };
+        ff_opts o = { 9, 100, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
+        ff_data d;
+        ff_truth tr;
+        ff_generate(seg, 1, &o, &d, &tr);
+        double ay = 0, gy = 0, gz = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < d.n; i++) {
+            if (d.t[i] < 5) /* the body settles */
+                continue;
+            ay += d.a[1][i];
+            gy += d.w[1][i];
+            gz += d.w[2][i];
+            n++;
+        }
+        ay /= (double)n;
+        double v = ff_stride_len[FF_TROT] * f, c = v * v / (r * FF_G);
+        fprintf(stderr, "turn %+d: mean sideways specific force %.3f m/s² (centripetal %.2f), "
+                "rate tilt gy/gz %.4f (expected %.4f)\n", turn, ay, v * v / r, gy / gz, -turn * c);
+        /* the generator's constant accelerometer bias is ~0.05 m/s²; leaning
+         * out would read 2·g·sin(lean) ≈ 2 v²/r */
+        assert_true(fabs(ay) < 0.2);
+        assert_true(fabs(gy / gz + turn * c) < 0.1 * c);
+        assert_true(gz * turn > 0);
+        ff_free(&d);
+    }
+}
+
 static void test_jump_not_across_gap(void **state)
 {
     (void)state;
@@ -284,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_footfall_sessions),
         cmocka_unit_test(test_footfall_accel_only),
+        cmocka_unit_test(test_generator_leans_in),
         cmocka_unit_test(test_jump_not_across_gap),
         cmocka_unit_test(test_timeline_weak_windows),
     };
