@@ -100,6 +100,7 @@ struct compute_agg {
     double gait_rt[COMPUTE_NGAITS]; /* time behind gait_r (not inherited) */
     double unclass_t;
     double yaw_bias, bias_t;     /* gyro bias about the vertical from halts */
+    double rein_bias;            /* the bias the current window's rein takes off */
     float hist[COMPUTE_NGAITS][HIST_BINS];
     double rein_l, rein_r, rein_s, lead_l, lead_r;
     /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted

@@ -76,7 +76,7 @@ static void window_labels(const compute_agg *g, const compute_tl_win *tw, int *r
     int unknown = g->no_gyro || tw->gmiss;
     int weak = tw->inherited || r->gait == COMPUTE_UNCLASSIFIED;
     *rein = unknown || r->gait == COMPUTE_HALT || r->gait == COMPUTE_UNCLASSIFIED
-          ? 2 : compute_rein_class(r->yaw_rate - g->yaw_bias);
+          ? 2 : compute_rein_class(r->yaw_rate - g->rein_bias);
     *lead = unknown || weak || r->gait != COMPUTE_CANTER ? 0 : r->lead;
 }
 
@@ -98,7 +98,7 @@ static void emit_window(compute_agg *g, const compute_tl_win *tw)
     w.regularity = weak ? NAN : r->regularity;
     w.stride_hz = weak ? NAN : r->stride_hz;
     w.cadence_spm = weak ? NAN : 60.0 * r->stride_hz;
-    w.yaw_rate = unknown ? NAN : r->yaw_rate - g->yaw_bias;
+    w.yaw_rate = unknown ? NAN : r->yaw_rate - g->rein_bias;
     window_labels(g, tw, &w.rein, &w.lead);
     w.dba = r->rms;
     w.symmetry_pct = NAN;
@@ -119,9 +119,17 @@ static void account(void *arg, const compute_tl_win *w0)
     compute_agg *g = arg;
     /* the lead in the frame the session's circles have shown so far */
     compute_tl_win wl = *w0;
-    if (!g->no_gyro)
+    g->rein_bias = g->yaw_bias;
+    if (!g->no_gyro) {
         wl.r.lead = compute_lead_window(&g->leadest, &w0->r, w0->inherited, w0->gmiss,
                                         g->yaw_bias, w0->dur);
+        /* the bias followed on straight lines as well as at halts (lead.c):
+         * a gyro that drifts between halts would turn a straight line into
+         * a circle */
+        if (g->leadest.bias_t > 0)
+            g->rein_bias = w0->r.up[0] * g->leadest.bias[0] + w0->r.up[1] * g->leadest.bias[1] +
+                           w0->r.up[2] * g->leadest.bias[2];
+    }
     const compute_tl_win *w = &wl;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
@@ -153,7 +161,7 @@ static void account(void *arg, const compute_tl_win *w0)
     }
     /* without the rate channels here (missing > 2 s) rein, lead and
      * symmetry are unknown: counted in none of them */
-    int rein = compute_rein_class(r->yaw_rate - g->yaw_bias);
+    int rein = compute_rein_class(r->yaw_rate - g->rein_bias);
     if (!w->gmiss) {
         if (rein > 0)
             g->rein_l += dur;

@@ -43,7 +43,7 @@ static const ff_seg straight[] = {
     WALK(30, 0.86, 0, 0), HALT(10),
 };
 
-typedef struct lead_err { double tr, co, ll, lr; } lead_err;
+typedef struct lead_err { double tr, co, ll, lr, rein; } lead_err;
 
 static lead_err run_plan(const ff_seg *segs, int nseg, double yaw, double roll, double pitch,
                          uint64_t seed, int harsh);
@@ -81,12 +81,16 @@ static lead_err run_plan(const ff_seg *segs, int nseg, double yaw, double roll, 
     lead_err e = { fabs(s->canter_true_s - t_true) / D * 100,
                    fabs(s->canter_counter_s - t_counter) / D * 100,
                    fabs(s->canter_lead_left_s - tr.lead_l) / D * 100,
-                   fabs(s->canter_lead_right_s - tr.lead_r) / D * 100 };
+                   fabs(s->canter_lead_right_s - tr.lead_r) / D * 100,
+                   fmax(fabs(s->rein_left_s - tr.rein_l), fmax(fabs(s->rein_right_s - tr.rein_r),
+                        fabs(s->rein_straight_s - tr.rein_s))) / D * 100 };
     fprintf(stderr, "%syaw %6.1f roll %5.1f pitch %5.1f: true %5.1f s (truth %5.1f), counter %5.1f s "
-            "(truth %5.1f), lead left %5.1f (%5.1f) right %5.1f (%5.1f); canter %5.1f (%5.1f)\n",
+            "(truth %5.1f), lead left %5.1f (%5.1f) right %5.1f (%5.1f); canter %5.1f (%5.1f); "
+            "rein l/r/s %.0f/%.0f/%.0f (%.0f/%.0f/%.0f), worst %.2f %%\n",
             harsh ? "harsh " : "", yaw, roll, pitch, s->canter_true_s, t_true, s->canter_counter_s, t_counter,
             s->canter_lead_left_s, tr.lead_l, s->canter_lead_right_s, tr.lead_r,
-            s->gaits[COMPUTE_CANTER].time_s, tr.gait_t[FF_CANTER]);
+            s->gaits[COMPUTE_CANTER].time_s, tr.gait_t[FF_CANTER], s->rein_left_s, s->rein_right_s,
+            s->rein_straight_s, tr.rein_l, tr.rein_r, tr.rein_s, e.rein);
     ff_free(&d);
     free(s);
     return e;
@@ -96,7 +100,7 @@ static void test_lead_any_yaw(void **state)
 {
     (void)state;
     uint64_t x = 0x5DEECE66DULL;
-    double worst_rel = 0, worst_abs = 0, harsh_lead = 0, harsh_rel = 0;
+    double worst_rel = 0, worst_abs = 0, harsh_lead = 0, harsh_rel = 0, harsh_rein = 0;
     int bad = 0;
     for (int i = 0; i < 8; i++) {
         double yaw, roll = 0, pitch = 0;
@@ -114,19 +118,26 @@ static void test_lead_any_yaw(void **state)
         bad += e.tr > 5 || e.co > 5 || e.ll > 5 || e.lr > 5;
         /* 50 Hz, 0.8 m/s² and 0.04 rad/s noise, a gyro bias drifting
          * 0.002 rad/s/√s, gaps: the lead is a target (the axis comes from
-         * walk and trot about the window means, which no bias moves) */
+         * walk and trot about the window means, which no bias moves), and
+         * so is true/counter time (the bias is followed on straight lines
+         * too; from halts only, a straight canter read as a circle and true
+         * canter missed by 6.5 %).  Rein time is printed, KNOWN: a straight
+         * line after a long circle can start beyond the straightness the
+         * bias is followed on (17.8 % worst from halts only, 11 % now) */
         e = run(yaw, roll, pitch, 200 + (uint64_t)i, 1);
         harsh_lead = fmax(harsh_lead, fmax(e.ll, e.lr));
         harsh_rel = fmax(harsh_rel, fmax(e.tr, e.co));
-        bad += e.ll > 5 || e.lr > 5;
+        harsh_rein = fmax(harsh_rein, e.rein);
+        bad += e.ll > 5 || e.lr > 5 || e.tr > 5 || e.co > 5;
     }
-    fprintf(stderr, "harsh sensor: worst lead left/right error %.2f %% of the session\n", harsh_lead);
-    fprintf(stderr, "%sharsh sensor: worst true/counter error %.2f %% of the session\n",
-            harsh_rel > 5 ? "KNOWN " : "", harsh_rel);
+    fprintf(stderr, "harsh sensor: worst error, %% of the session: lead left/right %.2f, "
+            "true/counter %.2f\n", harsh_lead, harsh_rel);
+    fprintf(stderr, "%sharsh sensor: worst rein time error %.2f %% of the session\n",
+            harsh_rein > 5 ? "KNOWN " : "", harsh_rein);
     fprintf(stderr, "worst error, %% of the session: true/counter %.2f, lead left/right %.2f\n",
             worst_rel, worst_abs);
     if (bad)
-        fail_msg("%d of 8 mountings missed a lead target", bad);
+        fail_msg("%d of 16 runs missed a lead target", bad);
 }
 
 /* No circle in the whole session, the sensor turned any way: the fore-aft
