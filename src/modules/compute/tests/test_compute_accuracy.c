@@ -126,6 +126,37 @@ static void test_matrix(void **state)
            w.gait, w.cad, w.rein, w.sym, w.jumph, w.lead);
 }
 
+/* No circle in the session and the sensor turned about the vertical: the
+ * canter lead from the walk and trot's own axis (synth's straight canter
+ * leads left).  Before, x was taken as fore-aft, and at ±90° and 135° every
+ * stride read as the right lead. */
+static void test_lead_without_circle(void **state)
+{
+    static const double yaws[] = { 90, -90, 135, 45, 180 };
+    (void)state;
+    for (size_t i = 0; i < sizeof yaws / sizeof yaws[0]; i++) {
+        compute_synth_opts o = { .seed = 8 + i, .plan = "halt:20,walk:60,trot:90,walk:20,canter:60,walk:30,halt:15",
+                                 .rate_hz = 100, .noise = 1, .drift = 1, .roll_deg = 10,
+                                 .pitch_deg = -15, .yaw_deg = yaws[i] };
+        char *csv = NULL, err[320];
+        size_t len = 0;
+        json_t *truth = NULL;
+        compute_summary *s = malloc(sizeof *s);
+        assert_non_null(s);
+        assert_int_equal(compute_synth_buffer(&o, &csv, &len, &truth, err, sizeof err), 0);
+        assert_int_equal(compute_aggregate_buffer(csv, len, NULL, s, err, sizeof err), 0);
+        double el = fabs(s->canter_lead_left_s - tnum(truth, "canter_lead", "left_s")) / s->duration_s * 100;
+        double er = fabs(s->canter_lead_right_s - tnum(truth, "canter_lead", "right_s")) / s->duration_s * 100;
+        printf("# yaw %6.1f: lead left %.1f s right %.1f s (error %.2f/%.2f %% of the session)\n",
+               yaws[i], s->canter_lead_left_s, s->canter_lead_right_s, el, er);
+        if (el > 5 || er > 5)
+            fail_msg("yaw %.0f: lead off by %.1f/%.1f %%", yaws[i], el, er);
+        json_decref(truth);
+        free(csv);
+        free(s);
+    }
+}
+
 /* BLE-style timing: ±40% jitter on every timestamp and 3% of rows lost.
  * Short gaps are bridged on the decimator's uniform grid, so strides keep
  * their length and cadence stays within limits. */
@@ -238,6 +269,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_jitter_and_loss),
+        cmocka_unit_test(test_lead_without_circle),
         cmocka_unit_test(test_halt_only),
         cmocka_unit_test(test_synth_deterministic),
         cmocka_unit_test(test_synth_bad_plan),
