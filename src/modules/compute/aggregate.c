@@ -121,8 +121,7 @@ static void account(void *arg, const compute_tl_win *w0)
     compute_tl_win wl = *w0;
     g->rein_bias = g->yaw_bias;
     if (!g->no_gyro) {
-        wl.r.lead = compute_lead_window(&g->leadest, &w0->r, w0->inherited, w0->gmiss,
-                                        g->yaw_bias, w0->dur);
+        wl.r.lead = compute_lead_window(&g->leadest, &w0->r, w0->inherited, w0->gmiss, w0->dur);
         /* the bias followed on straight lines as well as at halts (lead.c):
          * a gyro that drifts between halts would turn a straight line into
          * a circle */

@@ -217,20 +217,20 @@ void compute_lead_halflag(const double *x, const double mean[3], size_t n, const
                           double lag, double floor_e, double out[6]);
 
 /* What a session teaches about the sensor's mounting: the gyro's bias
- * (from halts and straight lines) and the horse's left axis (from the lean
- * of the specific force on circles), both in sensor axes. */
+ * (from halts and straight lines; the rein takes it off too), the fore-aft
+ * axis (from walk and trot's half-stride covariances) and the horse's left
+ * axis (from the lean of the specific force on circles), in sensor axes. */
 typedef struct compute_leadest {
     double bias[3], bias_t;
-    double sym[6], sym_t; /* Σ dur·(alag + glag) over walk and trot, and Σ dur */
+    double sym[6], sym_t; /* Σ dur·(alag − glag) over walk and trot, and Σ dur */
     double lsum[3];       /* Σ over clear turns of the outward tilt, signed to point left */
 } compute_leadest;
 
 /* One final window (in time order): learns from it, and returns its lead
  * (canter, not inherited, rate present; else r->lead) in the frame of the
- * left axis learnt so far, or r->lead (sensor x forward) while none is.
- * yaw_bias: the vertical bias the rein uses. */
+ * fore-aft axis learnt so far, or r->lead (sensor x forward) while none is. */
 int compute_lead_window(compute_leadest *e, const compute_window_result *r, int inherited,
-                        int gmiss, double yaw_bias, double dur);
+                        int gmiss, double dur);
 
 /* ---- the window sequence (timeline.c) ----------------------------------- */
 

@@ -177,13 +177,11 @@ static void learn(compute_leadest *e, const compute_window_result *r, double yaw
 }
 
 int compute_lead_window(compute_leadest *e, const compute_window_result *r, int inherited,
-                        int gmiss, double yaw_bias, double dur)
+                        int gmiss, double dur)
 {
     if (inherited || gmiss || r->gait == COMPUTE_UNCLASSIFIED)
         return r->lead;
-    (void)yaw_bias;
-    /* turning rate less this file's own bias estimate: the halt-only yaw
-     * bias can be stale by the time the horse goes straight */
+    /* turning rate less the bias followed at halts and on straight lines */
     double yaw = dot(r->wmean, r->up) - dot(e->bias, r->up);
     learn(e, r, yaw, dur);
     if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
