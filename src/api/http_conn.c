@@ -136,16 +136,16 @@ static int conn_check_head(http_conn *c, const conn_head *h)
     }
     keel__http_conn_release_inflight(c);   /* the previous request of this connection is answered */
     if (h->clen > 0 && lim->max_inflight > 0) {
-        int64_t now = atomic_fetch_add(&keel__http_conn_stats.inflight_bytes, h->clen) + h->clen;
-        c->reserved = h->clen;
-        c->reserved_req = c->requests + 1;
-        keel__http_conn_register(c);
-        if (now > lim->max_inflight) {
+        if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, h->clen,
+                                      lim->max_inflight)) {
             keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", rid,
                         "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
                         (long long)lim->max_inflight);
             return -1;
         }
+        c->reserved = h->clen;
+        c->reserved_req = c->requests + 1;
+        keel__http_conn_register(c);
     }
     c->body_limit = limit;
     return 0;
@@ -264,16 +264,16 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
             return 0;
         }
         if (c->sc->limits->max_inflight > 0 && sz > 0) {
-            int64_t now = atomic_fetch_add(&keel__http_conn_stats.inflight_bytes, (int64_t)sz) + (int64_t)sz;
-            c->reserved += (int64_t)sz;
-            c->reserved_req = c->requests;   /* the head passed: this request's chunks */
-            keel__http_conn_register(c);
-            if (now > c->sc->limits->max_inflight) {
+            if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, (int64_t)sz,
+                                          c->sc->limits->max_inflight)) {
                 keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", NULL,
                             "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
                             (long long)c->sc->limits->max_inflight);
                 return 0;
             }
+            c->reserved += (int64_t)sz;
+            c->reserved_req = c->requests;   /* the head passed: this request's chunks */
+            keel__http_conn_register(c);
         }
         c->chunk_left = (int64_t)sz;
         c->st = sz == 0 ? ST_TRAILER : ST_CHUNK_DATA;

@@ -58,10 +58,9 @@ static int gz_grow(const keel_gunzip_limits *lim, char **buf, size_t *cap, size_
     char *nb;
 
     if (lim->inflight != NULL && lim->max_inflight > 0) {
-        int64_t now = atomic_fetch_add(lim->inflight, (long long)add) + (int64_t)add;
-        *reserved += (int64_t)add;
-        if (now > lim->max_inflight)
+        if (!keel__http_inflight_take(lim->inflight, (int64_t)add, lim->max_inflight))
             return KEEL_EUNAVAIL;
+        *reserved += (int64_t)add;
     }
     nb = realloc(*buf, want);
     if (nb == NULL)
