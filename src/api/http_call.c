@@ -20,6 +20,9 @@
  * bytes of a pipelined next request just end the watch.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,21 @@ static void call_free(http_call *c)
 
 /* ---- worker thread ------------------------------------------------------------ */
 
+/* Bodies from this size on give their freed chains back to the system. */
+#define KEEL__HTTP_TRIM_BYTES (4 << 20)
+
+/* evbuffer_pullup gathers libevent's chains (a few KiB each, from the heap)
+ * into one buffer and frees them as it goes; glibc keeps that freed heap
+ * resident, so until now every large body cost twice its size for as long
+ * as the handler ran (measured: 127 MB CSV, RSS +121 MiB).  malloc_trim
+ * hands the free pages back (madvise): a few ms against seconds of work. */
+static void keel__http_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void call_run(keel_job *job)
 {
     http_call *c = (http_call *)job;
@@ -87,6 +105,8 @@ static void call_run(keel_job *job)
         goto out;
     b.len = evbuffer_get_length(c->body);
     b.data = b.len ? (const char *)evbuffer_pullup(c->body, -1) : "";
+    if (b.len >= KEEL__HTTP_TRIM_BYTES)
+        keel__http_trim();
     b.ctype = c->ctype;
     b.query = c->query;
     if (!b.data) {

@@ -313,6 +313,47 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
     }
 }
 
+/* A Content-Length body goes to evhttp in pieces of this size, copied into
+ * buffers of exactly that size.  Moving libevent's own chains kept their
+ * slack: a socket read of 4 KiB lands in an 8 KiB chain, which this filter
+ * and then evhttp moved on before the next read filled it, so a body of B
+ * bytes held ~2B (+ the allocator's headers) until the handler ran —
+ * measured 2.85 × for a 127 MB upload. */
+#define CONN_PASS_BYTES ((size_t)64 * 1024 - 256)
+
+static void conn_free_piece(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)(uintptr_t)data);
+}
+
+/* Passes k (> 0) bytes of body from src to dst; last: they end the body.
+ * Less than a piece waits for more unless it is the end.  Returns the bytes
+ * passed. */
+static size_t conn_pass_body(struct evbuffer *src, struct evbuffer *dst, size_t k, int last)
+{
+    size_t done = 0;
+
+    while (k - done >= CONN_PASS_BYTES) {
+        char *piece = malloc(CONN_PASS_BYTES);
+        if (piece == NULL)
+            break;   /* out of memory: the chains as they are, below */
+        evbuffer_remove(src, piece, CONN_PASS_BYTES);
+        if (evbuffer_add_reference(dst, piece, CONN_PASS_BYTES, conn_free_piece, NULL) != 0) {
+            evbuffer_prepend(src, piece, CONN_PASS_BYTES);
+            free(piece);
+            break;
+        }
+        done += CONN_PASS_BYTES;
+    }
+    if (done < k && (last || k - done >= CONN_PASS_BYTES)) {
+        evbuffer_remove_buffer(src, dst, k - done);
+        done = k;
+    }
+    return done;
+}
+
 static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuffer *dst,
                                               ev_ssize_t lim, enum bufferevent_flush_mode mode,
                                               void *arg)
@@ -336,7 +377,7 @@ static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuf
         case ST_BODY: {
             size_t have = evbuffer_get_length(src);
             size_t k = (int64_t)have < c->body_left ? have : (size_t)c->body_left;
-            evbuffer_remove_buffer(src, dst, k);
+            k = conn_pass_body(src, dst, k, (int64_t)k == c->body_left);
             c->body_left -= (int64_t)k;
             if (c->body_left == 0)
                 conn_request_done(c);

@@ -48,8 +48,12 @@ int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *srcp, char *err
         case JSON_INTEGER: src = sqlite3_bind_int64(stmt, i + 1, json_integer_value(v)); break;
         case JSON_REAL:    src = sqlite3_bind_double(stmt, i + 1, json_real_value(v)); break;
         case JSON_STRING:
+            /* SQLITE_STATIC: params outlive the statement's use — the one
+             * caller (store_sqlite.c) resets and clears the bindings or
+             * finalizes before it returns.  TRANSIENT copied every value,
+             * one more copy of a 127 MB CSV while it was stored (issue 23). */
             src = sqlite3_bind_text64(stmt, i + 1, json_string_value(v),
-                                      json_string_length(v), SQLITE_TRANSIENT, SQLITE_UTF8);
+                                      json_string_length(v), SQLITE_STATIC, SQLITE_UTF8);
             break;
         case JSON_TRUE:    src = sqlite3_bind_int(stmt, i + 1, 1); break;
         case JSON_FALSE:   src = sqlite3_bind_int(stmt, i + 1, 0); break;
