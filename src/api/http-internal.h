@@ -66,7 +66,8 @@ int keel__http_expose_parse(const char *text, keel_http_expose *out, size_t *n,
 /* How long a drain may take after the first signal. */
 #define KEEL_HTTP_GRACE_MS 10000
 /* Drain ends early once no response is being written and no byte arrived
- * for this long (idle keep-alive connections are then closed). */
+ * for this long (idle keep-alive connections are then closed) — at once
+ * when no connection is open at all. */
 #define KEEL_HTTP_QUIET_MS 1000
 
 /* One event loop as the request code sees it (every field is the loop

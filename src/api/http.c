@@ -77,8 +77,14 @@ static void http_drain_tick(evutil_socket_t fd, short what, void *arg)
     int64_t now = keel__now_ms();
     (void)fd;
     (void)what;
+    /* the quiet second guards requests whose head has not arrived yet on
+     * an open connection; with no connection open anywhere in the process
+     * there is none, so an idle server stops at once (the count is every
+     * listener's: all of them go through keel__http_conn_new) */
     if (!lp->srv->force && now < lp->drain_deadline_ms
-        && (lp->w.pending > 0 || now - lp->w.last_input_ms < KEEL_HTTP_QUIET_MS))
+        && (lp->w.pending > 0
+            || (atomic_load(&keel__http_conn_stats.open) > 0
+                && now - lp->w.last_input_ms < KEEL_HTTP_QUIET_MS)))
         return;
     if (now >= lp->drain_deadline_ms)
         keel_log(NULL, KEEL_LOG_WARN, "http: loop %d: drain grace of %d ms over, closing %d pending",
