@@ -25,7 +25,8 @@
 static const char *const ev_templates[KEEL__EV_NSTMT] = {
     [KEEL__EV_INSERT] =
         "INSERT INTO @_outbox (topic, subscriber, ikey, okey, payload, principal, attempts,"
-        " max_attempts, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)"
+        " max_attempts, run_at, created_at, traceparent, tracestate)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)"
         " ON CONFLICT DO NOTHING",
     [KEEL__EV_INBOX] =
         "INSERT INTO @_inbox (topic, ikey, applied_at) VALUES ($1, $2, $3)"
@@ -37,7 +38,7 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
         "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
         " ORDER BY o.run_at, o.id LIMIT $4)"
         " RETURNING id, topic, subscriber, ikey, okey, payload, principal, attempts,"
-        " max_attempts, created_at",
+        " max_attempts, created_at, traceparent, tracestate",
     [KEEL__EV_COMPLETE] =
         "DELETE FROM @_outbox WHERE id IN (SELECT value FROM json_each($1))",
     [KEEL__EV_RESCHEDULE] =
@@ -54,7 +55,7 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
         " last_error FROM @_outbox WHERE ($1 = '' OR topic = $1) ORDER BY id LIMIT $2",
     [KEEL__EV_SHOW] =
         "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts, max_attempts,"
-        " run_at, created_at, last_error FROM @_outbox WHERE id = $1",
+        " run_at, created_at, last_error, traceparent FROM @_outbox WHERE id = $1",
     [KEEL__EV_STATS] =
         "SELECT count(*) AS queued, min(created_at) AS oldest,"
         " coalesce(sum(last_error IS NOT NULL), 0) AS retrying FROM @_outbox",
@@ -72,7 +73,8 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
      * entries, and the statement journal the UPDATE spilled to a temp file. */
     [KEEL__EV_PICK] =
         "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts + 1 AS attempts,"
-        " max_attempts, created_at FROM @_outbox o WHERE o.subscriber = $2 AND o.run_at <= $1"
+        " max_attempts, created_at, traceparent, tracestate FROM @_outbox o"
+        " WHERE o.subscriber = $2 AND o.run_at <= $1"
         " AND (o.okey IS NULL OR NOT EXISTS (SELECT 1 FROM @_outbox p"
         "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
         " ORDER BY o.run_at, o.id LIMIT $3",
@@ -120,6 +122,14 @@ static const char ev_box_mig[] =
 static const char ev_box_mig2[] =
     "CREATE INDEX @_outbox_claim ON @_outbox (subscriber, run_at);"
     "DROP INDEX @_outbox_due;";
+
+/* The emitting call's W3C trace context, so a delivery's span is that
+ * call's child and the handler's own calls continue its trace (and an
+ * unsampled call's delivery stays unsampled).  Rows written before this
+ * migration have none: their deliveries start traces of their own. */
+static const char ev_box_mig3[] =
+    "ALTER TABLE @_outbox ADD COLUMN traceparent TEXT;"
+    "ALTER TABLE @_outbox ADD COLUMN tracestate TEXT;";
 
 int64_t keel__wall_ms(void)
 {
@@ -398,12 +408,14 @@ static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errle
     for (i = 0; i < ev->nboxes; i++) {
         const char *mod = ev->boxes[i].mc->desc->name;
         char name[96];
-        keel_migration migs[3];
+        keel_migration migs[4];
         keel_store *st = NULL, *tmp = NULL;
         char *sql = ev_fill(ev_box_mig, mod), *sql2 = ev_fill(ev_box_mig2, mod);
-        if (sql == NULL || sql2 == NULL) {
+        char *sql3 = ev_fill(ev_box_mig3, mod);
+        if (sql == NULL || sql2 == NULL || sql3 == NULL) {
             free(sql);
             free(sql2);
+            free(sql3);
             return KEEL_ENOMEM;
         }
         snprintf(name, sizeof name, "keel.events.%s", mod);
@@ -414,11 +426,15 @@ static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errle
         migs[1].version = 2;
         migs[1].name = "0002_claim_index";
         migs[1].sql = sql2;
+        migs[2].version = 3;
+        migs[2].name = "0003_trace_context";
+        migs[2].sql = sql3;
         if ((rc = ev_box_store(ev, &ev->boxes[i], url, &st, &tmp, err, errlen)) == 0)
             rc = keel__store_migrate(st, name, migs, &n, err, errlen);
         keel_store_close(tmp);
         free(sql);
         free(sql2);
+        free(sql3);
         if (rc != 0)
             return rc;
     }

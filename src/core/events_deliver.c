@@ -72,6 +72,7 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
     char rid[96];
     const char *ptext = json_string_value(json_object_get(row, "payload"));
     const char *prtext = json_string_value(json_object_get(row, "principal"));
+    const char *tptext = json_string_value(json_object_get(row, "traceparent"));
     int rc;
 
     memset(o, 0, sizeof *o);
@@ -106,8 +107,13 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
     keel__ctx_set_callee(ctx, o->sub);
     if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
         keel__ctx_set_principal_new(ctx, prin);
-    /* a span of its own: a new (root) trace per delivery — the outbox does
-     * not keep the emitter's trace context */
+    /* the delivery's span is a child of the emitting call's (the row keeps
+     * its traceparent and tracestate), so the handler and the calls it
+     * makes, in this process or another, continue that trace and follow its
+     * sampling decision; a row without one (emitted before the column
+     * existed, or outside any call) starts a trace of its own */
+    if (tptext != NULL && keel__ctx_set_traceparent(ctx, tptext) == 0)
+        keel__ctx_set_tracestate(ctx, json_string_value(json_object_get(row, "tracestate")));
     keel__trace_begin(ctx, &span);
     rc = o->s->handler(ctx, &o->e);
     if (rc > 0)

@@ -48,7 +48,7 @@ static void ev_random_key(char *buf, size_t len)
  * caller's writes and its events still commit together or not at all.
  * (keel_emit no longer reports a store error itself: the commit does.) */
 
-#define EV_NCOL 9   /* parameters per row of KEEL__EV_INSERT */
+#define EV_NCOL 11  /* parameters per row of KEEL__EV_INSERT */
 
 typedef struct ev_buf {
     keel__ev_box *box;      /* whose outbox the buffered rows go to */
@@ -74,8 +74,8 @@ char *keel__ev_multi_sql(const char *insert, size_t n)
     for (i = 0; i < n; i++) {
         size_t b = i * EV_NCOL;
         len += (size_t)snprintf(out + len, cap - len, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, 0,"
-                                " $%zu, $%zu, $%zu)", i ? ", " : "", b + 1, b + 2, b + 3, b + 4,
-                                b + 5, b + 6, b + 7, b + 8, b + 9);
+                                " $%zu, $%zu, $%zu, $%zu, $%zu)", i ? ", " : "", b + 1, b + 2,
+                                b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11);
     }
     snprintf(out + len, cap - len, "%s", tail);
     return out;
@@ -144,15 +144,25 @@ static int ev_insert(keel_ctx *ctx, keel__ev_box *box, keel_store *tx, const cha
 {
     ev_buf *b;
     json_t *params;
-    int rc;
+    json_t *ts;
+    char tp[KEEL_TRACEPARENT_LEN];
+    int rc, have_tp;
 
     if (box == NULL)
         return KEEL_EINVAL;
-    /* payload and principal were written by json_dumps: valid UTF-8 */
-    params = json_pack("[sssoooiII]", topic, sub, key, okey ? json_string(okey) : json_null(),
+    /* the emitting call's span becomes the delivery's parent (flags kept:
+     * an unsampled call's deliveries record nothing either) */
+    have_tp = keel__ctx_traceparent(ctx, tp, sizeof tp) == 0;
+    /* payload and principal were written by json_dumps: valid UTF-8; the
+     * traceparent is hex; tracestate came from a header (json_string
+     * refuses it if it is not UTF-8, and it is then left out) */
+    ts = have_tp && ctx->tracestate != NULL ? json_string(ctx->tracestate) : NULL;
+    params = json_pack("[sssoooiIIoo]", topic, sub, key, okey ? json_string(okey) : json_null(),
                        json_stringn_nocheck(payload, strlen(payload)),
                        principal ? json_string_nocheck(principal) : json_null(),
-                       max_attempts, (json_int_t)run_at, (json_int_t)keel__wall_ms());
+                       max_attempts, (json_int_t)run_at, (json_int_t)keel__wall_ms(),
+                       have_tp ? json_string_nocheck(tp) : json_null(),
+                       ts != NULL ? ts : json_null());
     if (params == NULL)
         return KEEL_ENOMEM;
     if ((b = ev_buffer(tx, box)) != NULL) {

@@ -37,7 +37,8 @@
 static const char *const pg_templates[KEEL__EV_NSTMT] = {
     [KEEL__EV_INSERT] =
         "INSERT INTO @.@_outbox (topic, subscriber, ikey, okey, payload, principal, attempts,"
-        " max_attempts, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)"
+        " max_attempts, run_at, created_at, traceparent, tracestate)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)"
         " ON CONFLICT DO NOTHING",
     [KEEL__EV_INBOX] =
         "INSERT INTO @.@_inbox (topic, ikey, applied_at) VALUES ($1, $2, $3)"
@@ -49,7 +50,7 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
         "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
         " ORDER BY o.run_at, o.id LIMIT $4 FOR UPDATE SKIP LOCKED)"
         " RETURNING id, topic, subscriber, ikey, okey, payload, principal, attempts,"
-        " max_attempts, created_at",
+        " max_attempts, created_at, traceparent, tracestate",
     /* $1 is a PostgreSQL array literal, {1,2,3} (keel__ev_ids_param) */
     [KEEL__EV_COMPLETE] =
         "DELETE FROM @.@_outbox WHERE id = ANY($1::bigint[])",
@@ -67,7 +68,7 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
         " last_error FROM @.@_outbox WHERE ($1 = '' OR topic = $1) ORDER BY id LIMIT $2",
     [KEEL__EV_SHOW] =
         "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts, max_attempts,"
-        " run_at, created_at, last_error FROM @.@_outbox WHERE id = $1",
+        " run_at, created_at, last_error, traceparent FROM @.@_outbox WHERE id = $1",
     /* sum() of a boolean does not exist here; count() skips the NULLs */
     [KEEL__EV_STATS] =
         "SELECT count(*) AS queued, min(created_at) AS oldest,"
@@ -81,7 +82,8 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
      * are here so every statement has a PostgreSQL form */
     [KEEL__EV_PICK] =
         "SELECT id, topic, subscriber, ikey, okey, payload, principal, attempts + 1 AS attempts,"
-        " max_attempts, created_at FROM @.@_outbox o WHERE o.subscriber = $2 AND o.run_at <= $1"
+        " max_attempts, created_at, traceparent, tracestate FROM @.@_outbox o"
+        " WHERE o.subscriber = $2 AND o.run_at <= $1"
         " AND (o.okey IS NULL OR NOT EXISTS (SELECT 1 FROM @.@_outbox p"
         "  WHERE p.subscriber = o.subscriber AND p.okey = o.okey AND p.id < o.id))"
         " ORDER BY o.run_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED",

@@ -9,12 +9,14 @@
 # 1. riding.upload_session through G with a sampled traceparent: G's riding
 #    span is in the caller's trace, a child of the caller's span.  The
 #    summary comes after the answer, from the riding.session_uploaded
-#    handler, whose delivery is a CONSUMER span starting a trace of its own
-#    (the outbox does not keep the emitter's trace context: docs/events.md).
-#    In it: G's compute span (CLIENT) a child of the delivery's, B's compute
-#    span (SERVER) a child of that — a parent link across the two processes
+#    handler: the outbox row keeps the upload's trace context, so the
+#    delivery is a CONSUMER span in the caller's trace, a child of the
+#    upload's span; under it G's compute span (CLIENT), and B's compute span
+#    (SERVER) under that — a parent link across the two processes
 #    (service.name tells them apart); every span id distinct.
-# 2. The same with flags 00 (not sampled): nothing of that trace is exported.
+# 2. The same with flags 00 (not sampled): nothing of that trace is exported
+#    — not the upload, not its delivery, not compute's spans in either
+#    process.
 # 3. A call without traceparent starts a sampled root trace (ratio 1).
 # 4. Collector stuck (accepts, never answers) or down (refused), small queue:
 #    every request still answers 200 at once, and /metrics counts drops.
@@ -123,19 +125,23 @@ say(all(len(s["spanId"]) == 16 and s["spanId"] == s["spanId"].lower() and len(s[
 on = [(svc, s) for svc, _, s in spans if s["traceId"] == t_on]
 say(not [s for _, _, s in spans if s["traceId"] == t_off], "the unsampled trace exported nothing")
 attr = lambda s, k: next((a["value"].get("stringValue") for a in s.get("attributes", []) if a["key"] == k), None)
-up = [s for svc, s in on if svc == "keel-gateway" and s["name"] == "riding.upload_session"]
-say(len(up) == 1 and len(on) == 1,
-    "sampled trace: riding.upload_session on the gateway, nothing else (got %s)"
+say(sorted((svc, s["name"]) for svc, s in on) == [
+        ("keel-compute", "compute.aggregate"), ("keel-gateway", "compute.aggregate"),
+        ("keel-gateway", "riding.riding.session_uploaded"), ("keel-gateway", "riding.upload_session")],
+    "sampled trace: the upload, its delivery and compute on both processes (got %s)"
     % sorted((svc, s["name"]) for svc, s in on))
+up = [s for svc, s in on if svc == "keel-gateway" and s["name"] == "riding.upload_session"]
 if up:
     up = up[0]
     say(up.get("parentSpanId") == p_on and up["kind"] == 2,
         "the gateway's span is a SERVER child of the caller's span")
-# the deliveries: a CONSUMER root on the gateway, compute's CLIENT span under
-# it, B's SERVER span under that, all in the delivery's own trace
+# every delivery exported is the sampled upload's: the unsampled one's
+# delivery inherited flags 00 from its outbox row
 dl = [s for svc, _, s in spans if svc == "keel-gateway" and s["name"] == "riding.riding.session_uploaded"]
-say(len(dl) == 2 and all(s["kind"] == 5 and "parentSpanId" not in s for s in dl),
-    "two deliveries, each a CONSUMER root span (%s)" % [(s["kind"], s.get("parentSpanId")) for s in dl])
+say(len(dl) == 1 and up and dl[0]["traceId"] == t_on and dl[0]["kind"] == 5
+    and dl[0].get("parentSpanId") == up["spanId"],
+    "one delivery exported: a CONSUMER child of the upload's span, in the caller's trace (%s)"
+    % [(s["traceId"], s["kind"], s.get("parentSpanId")) for s in dl])
 chains = 0
 for d in dl:
     gc = [s for svc, _, s in spans if svc == "keel-gateway" and s["name"] == "compute.aggregate"
@@ -145,15 +151,17 @@ for d in dl:
     if len(gc) == 1 and len(bc) == 1:
         chains += 1
         gc, bc = gc[0], bc[0]
-        ids = [d["spanId"], gc["spanId"], bc["spanId"]]
-say(chains == 2, "each delivery: compute CLIENT span on the gateway under it, B's SERVER span under that (across processes)")
+        ids = [up["spanId"], d["spanId"], gc["spanId"], bc["spanId"]]
+say(chains == 1, "the delivery: compute CLIENT span on the gateway under it, B's SERVER span under that (across processes)")
 if chains:
-    say(len(set(ids)) == 3, "a new span id per hop: %s" % ids)
+    say(len(set(ids)) == 4, "a new span id per hop: %s" % ids)
     say((gc["kind"], bc["kind"]) == (3, 2), "kinds CLIENT, SERVER (%s)" % [gc["kind"], bc["kind"]])
     say((attr(d, "keel.transport"), attr(gc, "keel.transport"), attr(bc, "keel.transport")) == ("event", "local", "remote"),
         "transports event, local, remote (%s)" % [attr(d, "keel.transport"), attr(gc, "keel.transport"), attr(bc, "keel.transport")])
     say(attr(bc, "keel.module") == "compute" and attr(bc, "keel.method") == "aggregate" and "status" not in bc,
         "module, method attributes; success leaves the status unset")
+    say(int(d["startTimeUnixNano"]) >= int(up["startTimeUnixNano"]),
+        "the delivery starts after the upload began")
 insts = {inst for _, inst, _ in spans}
 say(len(insts) == 2, "two service.instance.id values, one per process (%d)" % len(insts))
 roots = [s for svc, _, s in spans if s["name"] == "echo.echo" and "parentSpanId" not in s]
