@@ -55,12 +55,25 @@ int keel__cli_flags_to_input(keel_module_ctx *mc, const keel_method *m, int argc
  * HTTP.  0 or an exit status (message printed). */
 int keel__cli_gunzip_file(keel_runtime *rt, char **blob, size_t *len);
 
+/* ---- cli_trace.c: spans of one-shot commands ------------------------------ */
+
+/* Starts the span exporter when otlp_endpoint is set (a bad one is a
+ * warning: the command still runs, untraced). */
+void      keel__cli_trace_start(keel_runtime *rt);
+/* Sends what is queued within KEEL_TRACE_CLI_FLUSH_MS and stops it. */
+void      keel__cli_trace_stop(void);
+/* The ctx of a command's call: transport cli, in the trace of TRACEPARENT /
+ * TRACESTATE from the environment when they are valid.  NULL on ENOMEM. */
+keel_ctx *keel__cli_trace_ctx(keel_runtime *rt);
+
 /* ---- cli_remote.c: `keel <module> <method> --url http://host:port …` ---- */
 
-/* Where a remote CLI call goes.  token: NULL = none (borrowed). */
+/* Where a remote CLI call goes.  token: NULL = none (borrowed);
+ * traceparent, tracestate: sent when set (borrowed). */
 typedef struct keel_cli_remote {
     keel_remote_url u;
     const char     *module, *method, *token;
+    const char     *traceparent, *tracestate;
 } keel_cli_remote;
 
 /* 1 when argv (module, method, flags…) asks for --url. */

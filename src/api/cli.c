@@ -86,7 +86,7 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
     keel__events_stop(rt);   /* in-flight handlers finish before modules stop */
-    keel__trace_export_stop(); /* queued spans go out (bounded) before modules stop */
+    keel__trace_export_stop(KEEL_TRACE_FLUSH_MS); /* queued spans go out (bounded) before modules stop */
     keel_cli_release(rt);
     keel_log(NULL, KEEL_LOG_INFO, "stopped");
     return rc == 0 ? 0 : keel_exit_status(rc);

@@ -42,7 +42,7 @@ static int keel_cli_as_owner(keel_ctx *ctx, const char *email)
 static int keel_cli_invoke(keel_runtime *rt, const char *owner, const char *module,
                            const char *method, json_t *in, const char *raw, size_t raw_len)
 {
-    keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_CLI, NULL, 0);
+    keel_ctx *ctx = keel__cli_trace_ctx(rt);
     json_t *out = NULL;
     char what[256];
     int rc;
@@ -110,12 +110,14 @@ static int keel_cli_runtime_for(const keel_cli_opts *o, const char *module, keel
             return keel_exit_status(rc);
         }
     }
+    keel__cli_trace_start(probe);
     *rt = probe;
     return 0;
 }
 
 static void keel_cli_done(keel_runtime *rt)
 {
+    keel__cli_trace_stop();   /* the command's spans go out before modules stop */
     keel__rt_stop(rt);
     keel__remote_uninstall(rt);
     keel__rt_free(rt);

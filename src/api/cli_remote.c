@@ -30,6 +30,7 @@
 #include "api/http-internal.h"
 #include "api/remote-internal.h"
 #include "core/config-internal.h"
+#include "core/trace-internal.h"
 
 #define REMOTE_CONNECT_MS  10000
 #define REMOTE_STALL_MS    60000    /* no byte could be sent for this long: give up */
@@ -208,6 +209,21 @@ static int answer(const char *what, const keel_http_reply *rep)
     return rc;
 }
 
+/* The error code a reply stands for, for the command's span: 0 for 2xx,
+ * else the answer's error code (KEEL_EINTERNAL when it names none). */
+static int reply_code(const keel_http_reply *rep)
+{
+    json_t *j;
+    int rc;
+
+    if (rep->status >= 200 && rep->status < 300)
+        return 0;
+    j = rep->len ? json_loadb(rep->body, rep->len, 0, NULL) : NULL;
+    rc = keel_errcode(json_string_value(json_object_get(json_object_get(j, "error"), "code")));
+    json_decref(j);
+    return rc != 0 ? rc : KEEL_EINTERNAL;
+}
+
 /* KEEL_TOKEN, else the first line of --token-file; NULL = none (malloc'd). */
 static char *token_of(const char *file, int *rc)
 {
@@ -281,6 +297,11 @@ int keel__cli_remote_send(const keel_cli_remote *t, const json_t *in, const char
     fprintf(f, "Content-Length: %zu\r\nAccept-Encoding: identity\r\nConnection: close\r\n", body_len);
     if (t->token != NULL)
         fprintf(f, "Authorization: Bearer %s\r\n", t->token);
+    /* the server's span becomes a child of the command's */
+    if (t->traceparent != NULL)
+        fprintf(f, "traceparent: %s\r\n", t->traceparent);
+    if (t->traceparent != NULL && t->tracestate != NULL)
+        fprintf(f, "tracestate: %s\r\n", t->tracestate);
     fputs("\r\n", f);
     fclose(f);
 
@@ -322,7 +343,10 @@ int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv)
     keel_cli_many many;
     keel_http_reply rep = {0};
     json_t *in = NULL;
-    int i, rc = KEEL_EXIT_USAGE, missing = 0, have_url = 0;
+    keel_ctx *ctx = NULL;
+    keel_span_live span = {0};
+    char tp[KEEL_TRACEPARENT_LEN];
+    int i, rc = KEEL_EXIT_USAGE, missing = 0, have_url = 0, span_rc = 0;
 
     if (rest == NULL)
         return KEEL_EXIT_RUNTIME;
@@ -370,18 +394,36 @@ int keel__cli_remote(const keel_cli_opts *o, int argc, char **argv)
     if (rc != 0)
         goto out;
     t.token = token;
+    /* the command's span (CLIENT: the call runs in another process); every
+     * request carries it as the server span's parent */
+    keel__cli_trace_start(rt);
+    if ((ctx = keel__cli_trace_ctx(rt)) != NULL) {
+        keel__trace_begin(ctx, &span);
+        if (keel__ctx_traceparent(ctx, tp, sizeof tp) == 0) {
+            t.traceparent = tp;
+            t.tracestate = keel__ctx_tracestate(ctx);
+        }
+    }
     if (many.nfiles > 0) {
         rc = keel__cli_many_run(&t, in, &many);
+        span_rc = rc == 0 ? 0 : KEEL_EINTERNAL;   /* some file failed: each line says why */
         goto out;
     }
-    rc = keel__cli_remote_send(&t, in, blob, blob_len, isatty(STDERR_FILENO), &rep, err, sizeof err);
-    if (rc != 0) {
+    span_rc = keel__cli_remote_send(&t, in, blob, blob_len, isatty(STDERR_FILENO), &rep, err,
+                                    sizeof err);
+    if ((rc = span_rc) != 0) {
         fprintf(stderr, "keel: %s: %s\n", what, err[0] ? err : keel_strerror(rc));
         rc = rc == KEEL_ENOMEM || rc == KEEL_EINTERNAL ? KEEL_EXIT_RUNTIME : KEEL_EXIT_UNAVAILABLE;
         goto out;
     }
+    span_rc = reply_code(&rep);
     rc = answer(what, &rep);
 out:
+    if (ctx != NULL) {
+        keel__trace_end(ctx, &span, t.module, t.method, KEEL_SPAN_CLIENT, span_rc);
+        keel__ctx_free(ctx);
+    }
+    keel__cli_trace_stop();
     keel__http_reply_clear(&rep);
     keel__cli_many_clear(&many);
     if (rt != NULL) {

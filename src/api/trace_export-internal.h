@@ -15,10 +15,15 @@
  * otlp_timeout_ms.  A no-op success without an endpoint.  KEEL_ECONFIG for
  * a bad URL (http:// only), KEEL_ENOMEM, with err. */
 int  keel__trace_export_start(keel_runtime *rt, char *err, size_t errlen);
-/* Stops recording, sends what is queued within KEEL_TRACE_FLUSH_MS (the
- * rest is counted dropped) and joins the thread.  Idempotent. */
-void keel__trace_export_stop(void);
+/* Stops recording, sends what is queued within flush_ms (an export already
+ * in flight first ends within otlp_timeout_ms; what is not sent is counted
+ * dropped) and joins the thread.  Idempotent. */
+void keel__trace_export_stop(int flush_ms);
 
+/* keel serve's shutdown flush */
 #define KEEL_TRACE_FLUSH_MS 2000
+/* a one-shot command's: short, so a collector that is down or stuck delays
+ * the command's exit by no more than this */
+#define KEEL_TRACE_CLI_FLUSH_MS 500
 
 #endif /* KEEL_TRACE_EXPORT_INTERNAL_H */

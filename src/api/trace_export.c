@@ -36,6 +36,7 @@ typedef struct trace_exporter {
     int64_t         warned_ms;     /* last failure logged */
     unsigned long   failures;      /* since the last log line */
     int             failing;       /* the last export failed */
+    int             flush_ms;      /* the shutdown flush's bound (keel__trace_export_stop) */
     keel_span      *buf;
 } trace_exporter;
 
@@ -106,7 +107,7 @@ static void *export_main(void *arg)
     }
     /* shutdown: what is queued goes out within the flush budget; a
      * collector that just failed gets no more of it */
-    flush_until = keel__now_ms() + KEEL_TRACE_FLUSH_MS;
+    flush_until = keel__now_ms() + x->flush_ms;
     while ((n = keel__trace_pop(x->buf, x->batch)) > 0) {
         int64_t now = keel__now_ms(), dl = now + x->timeout_ms;
         if (now >= flush_until || x->failing) {
@@ -182,11 +183,12 @@ int keel__trace_export_start(keel_runtime *rt, char *err, size_t errlen)
     return 0;
 }
 
-void keel__trace_export_stop(void)
+void keel__trace_export_stop(int flush_ms)
 {
     trace_exporter *x = exporter;
     if (x == NULL)
         return;
+    x->flush_ms = flush_ms;     /* read by the thread after it sees stop */
     keel__trace_queue_close();  /* calls still finishing record nothing more */
     __atomic_store_n(&x->stop, 1, __ATOMIC_RELEASE);
     keel__trace_wake();
