@@ -103,6 +103,8 @@ typedef struct keel_cli_many {
     int         jobs;        /* calls in flight, 1..64 */
     const char *name_format; /* --from-name FIELD=FORMAT: strptime FORMAT */
     char        name_field[128];
+    const char *col_name;    /* --from-column FIELD=COLUMN: the CSV column */
+    char        col_field[128];
 } keel_cli_many;
 
 /* Takes -j N, --from-name FIELD=FORMAT, every --<raw_field> @FILE and the

@@ -218,8 +218,9 @@ static void keel_cli_method_help(keel_module_ctx *mc, const keel_method *m)
         printf("  several files: --%s @A --%s @B …, or -- FILE…: one call per file, one JSON\n"
                "  line each in input order; -j N calls at once (default 1);\n"
                "  --from-name FIELD=FORMAT sets FIELD from the date in each file's name\n"
-               "  (strptime FORMAT, e.g. started_at=%%Y-%%m-%%d_%%H%%M); the exit status is the\n"
-               "  first failed file's.\n",
+               "  (strptime FORMAT, e.g. started_at=%%Y-%%m-%%d_%%H%%M), or --from-column\n"
+               "  FIELD=COLUMN from the first row's COLUMN in Unix seconds (or ms); the exit\n"
+               "  status is the first failed file's.\n",
                m->raw_field ? m->raw_field : "body", m->raw_field ? m->raw_field : "body");
 }
 

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "api/cli-internal.h"
 
 #define MANY_MAX_JOBS 64
@@ -109,6 +111,17 @@ int keel__cli_many_args(const keel_method *m, size_t *nrest, char **rest, keel_c
             many->name_field[eq - v] = '\0';
             many->name_format = eq + 1;
             asked = 1;
+        } else if (strcmp(a, "--from-column") == 0 || strncmp(a, "--from-column=", 14) == 0) {
+            const char *v = a[13] == '=' ? a + 14 : i + 1 < n ? rest[++i] : NULL;
+            const char *eq = v ? strchr(v, '=') : NULL;
+            if (eq == NULL || eq == v || eq[1] == '\0' || (size_t)(eq - v) >= sizeof many->col_field) {
+                fprintf(stderr, "keel: --from-column: expected FIELD=COLUMN, e.g. started_at=time\n");
+                goto usage;
+            }
+            memcpy(many->col_field, v, (size_t)(eq - v));
+            many->col_field[eq - v] = '\0';
+            many->col_name = eq + 1;
+            asked = 1;
         } else if (strcmp(a, "--") == 0) {
             for (i++; i < n; i++)
                 files[nfiles++] = rest[i][0] == '@' ? rest[i] + 1 : rest[i];
@@ -118,12 +131,17 @@ int keel__cli_many_args(const keel_method *m, size_t *nrest, char **rest, keel_c
         } else
             rest[kept++] = rest[i];
     }
+    if (many->name_format != NULL && many->col_name != NULL) {
+        fprintf(stderr, "keel: --from-name and --from-column: one or the other\n");
+        goto usage;
+    }
     if ((asked || nfiles > 0) && !(m->flags & KEEL_RAW_IN)) {
-        fprintf(stderr, "keel: -j, --from-name and `-- FILE…` need a method that takes a file\n");
+        fprintf(stderr, "keel: -j, --from-name, --from-column and `-- FILE…` need a method that "
+                        "takes a file\n");
         goto usage;
     }
     if (nfiles == 0 && asked) {
-        fprintf(stderr, "keel: -j / --from-name: no file given (--%s @FILE…, or -- FILE…)\n",
+        fprintf(stderr, "keel: -j / --from-name / --from-column: no file given (--%s @FILE…, or -- FILE…)\n",
                 m->raw_field ? m->raw_field : "body");
         goto usage;
     }
@@ -183,6 +201,115 @@ static int time_from_name(const char *path, const char *format, char *out, size_
     return -1;
 }
 
+/* The text at the start of blob[0..len): the first CLI_HEAD_BYTES of it, or
+ * of what it decodes to when it is gzip (a .csv.gz goes as it is).  *out
+ * malloc'd, NUL-terminated; 0 or -1. */
+#define CLI_HEAD_BYTES (64 * 1024)
+static int csv_head(const char *blob, size_t len, char **out)
+{
+    char *h = malloc(CLI_HEAD_BYTES + 1);
+    size_t n;
+
+    *out = NULL;
+    if (h == NULL)
+        return -1;
+    if (len >= 2 && (unsigned char)blob[0] == 0x1f && (unsigned char)blob[1] == 0x8b) {
+        z_stream zs;
+        int zrc;
+        memset(&zs, 0, sizeof zs);
+        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+            free(h);
+            return -1;
+        }
+        zs.next_in = (Bytef *)(uintptr_t)blob;
+        zs.avail_in = (uInt)(len > (1u << 30) ? (1u << 30) : len);
+        zs.next_out = (Bytef *)h;
+        zs.avail_out = CLI_HEAD_BYTES;
+        zrc = inflate(&zs, Z_SYNC_FLUSH);
+        n = zs.total_out;
+        inflateEnd(&zs);
+        if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+            free(h);
+            return -1;
+        }
+    } else {
+        n = len < CLI_HEAD_BYTES ? len : CLI_HEAD_BYTES;
+        memcpy(h, blob, n);
+    }
+    h[n] = '\0';
+    *out = h;
+    return 0;
+}
+
+/* column's value in the first data row of the CSV text head, read as a Unix
+ * time — seconds, or milliseconds from 10^11 on (loggers write both) — as
+ * ISO 8601 UTC.  A value before 1973 (10^8 s) is a clock relative to the
+ * ride's start, not a date.  0, or -1 with why in msg. */
+static int time_from_column(const char *head, const char *column, char *out, size_t outlen,
+                            char *msg, size_t msglen)
+{
+    const char *p = head, *line;
+    size_t clen = strlen(column);
+    int idx = -1, k = 0;
+    double v;
+    char *end;
+    time_t t;
+    struct tm tm;
+
+    /* the header: the first line; names are compared without spaces or quotes */
+    for (;;) {
+        const char *e = p;
+        while (*e != '\0' && *e != ',' && *e != '\n' && *e != '\r')
+            e++;
+        {
+            const char *b = p, *f = e;
+            while (b < f && (*b == ' ' || *b == '"'))
+                b++;
+            while (f > b && (f[-1] == ' ' || f[-1] == '"'))
+                f--;
+            if ((size_t)(f - b) == clen && strncmp(b, column, clen) == 0 && idx < 0)
+                idx = k;
+        }
+        k++;
+        p = e;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    if (idx < 0) {
+        snprintf(msg, msglen, "--from-column: no column '%s' in the header", column);
+        return -1;
+    }
+    while (*p == '\r' || *p == '\n')
+        p++;
+    line = p;
+    for (k = 0; k < idx && *p != '\0' && *p != '\n'; p++)
+        if (*p == ',')
+            k++;
+    if (*line == '\0' || k < idx) {
+        snprintf(msg, msglen, "--from-column: no data row with a '%s' value", column);
+        return -1;
+    }
+    v = strtod(p, &end);
+    if (end == p || (*end != ',' && *end != '\n' && *end != '\r' && *end != '\0' && *end != ' ')) {
+        snprintf(msg, msglen, "--from-column: '%s' of the first row is not a number", column);
+        return -1;
+    }
+    if (v >= 1e11)
+        v /= 1000;
+    if (!(v >= 1e8) || v > 253402300799.0) {   /* 1973 … 9999-12-31 */
+        snprintf(msg, msglen, "--from-column: '%s' starts at %g, not a Unix time "
+                 "(a clock relative to the ride?)", column, v);
+        return -1;
+    }
+    t = (time_t)v;
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(msg, msglen, "--from-column: '%s' is out of range", column);
+        return -1;
+    }
+    return 0;
+}
+
 typedef struct many_slot {
     char *line;  /* the NDJSON line (malloc'd), NULL until done */
     int   rc;    /* the file's exit status */
@@ -240,6 +367,22 @@ static void one_file(many_run *r, size_t idx)
             goto out;
         }
         json_object_set_new(in, r->many->name_field, json_string(when));
+    }
+    if (r->many->col_name != NULL) {
+        char *head = NULL, msg[300];
+        if (csv_head(blob, len, &head) != 0) {
+            snprintf(msg, sizeof msg, "--from-column: cannot read the start of the file");
+        } else if (time_from_column(head, r->many->col_name, when, sizeof when, msg,
+                                    sizeof msg) == 0) {
+            msg[0] = '\0';
+            json_object_set_new(in, r->many->col_field, json_string(when));
+        }
+        free(head);
+        if (msg[0] != '\0') {
+            sl->line = error_line(file, 0, "invalid_input", msg);
+            sl->rc = KEEL_EXIT_DATA;
+            goto out;
+        }
     }
     rc = keel__cli_remote_send(r->t, in, blob, len, 0, &rep, err, sizeof err);
     free(blob);

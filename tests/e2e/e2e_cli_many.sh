@@ -2,7 +2,8 @@
 # e2e_cli_many.sh — several rides from a laptop in one command (issue 23):
 # `keel riding upload_session --url … -j N --from-name started_at=FORMAT -- FILE…`
 # makes one session per file, prints one JSON line per file in input order,
-# takes each session's start from its file name, keeps going past a bad
+# takes each session's start from its file name (or, --from-column, from the
+# CSV's own Unix-time column), keeps going past a bad
 # file and exits with the first failure's status.
 . "$(dirname "$0")/lib.sh"
 
@@ -89,8 +90,60 @@ expect_eq "every file answered, in order" "$lines" \
     "missing_2026-04-01_0800.csv:0:invalid_input ride_2026-04-05_0900.csv:200:- nodate.csv:0:invalid_input ride_${dates[0]}.csv:409:already_exists"
 expect_contains "stderr names the failed files" "$(cat "$E2E_TMP/bad.err")" "nodate.csv: failed"
 
+# --from-column: started_at from the CSV's own clock.  A logger writing Unix
+# time: seconds in one file (1780300800 = 2026-06-01T08:00:00Z), milliseconds
+# in a gzipped one (1780392600000 ms = 2026-06-02T09:30:00Z); synth's
+# relative clock (0.00, 0.02, …) is refused as not a date.
+python3 - "$D/ride_${dates[0]}.csv" "$D/epoch_s.csv" 1780300800 1 <<'EOF2'
+import sys
+src, dst, t0, scale = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+rows = open(src).read().splitlines()
+with open(dst, "w") as f:
+    f.write(rows[0] + "\n")
+    for r in rows[1:]:
+        t, rest = r.split(",", 1)
+        f.write("%.3f,%s\n" % ((t0 + float(t)) * scale, rest))
+EOF2
+python3 - "$D/ride_${dates[1]}.csv" "$D/epoch_ms.csv" 1780392600 1000 <<'EOF2'
+import sys
+src, dst, t0, scale = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+rows = open(src).read().splitlines()
+with open(dst, "w") as f:
+    f.write(rows[0] + "\n")
+    for r in rows[1:]:
+        t, rest = r.split(",", 1)
+        f.write("%.0f,%s\n" % ((t0 + float(t)) * scale, rest))
+EOF2
+gzip "$D/epoch_ms.csv"
+http POST "$B/riding/create_horse" "${A[@]}" "${J[@]}" -d '{"name":"Logger"}'
+HORSE_L=$(jget "$HTTP_BODY" id)
+set +e
+KEEL_TOKEN=$TOKEN "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" --horse_id "$HORSE_L" \
+    -j 2 --from-column started_at=time -- "$D/epoch_s.csv" "$D/epoch_ms.csv.gz" "$D/ride_${dates[2]}.csv" \
+    >"$E2E_TMP/col.out" 2>"$E2E_TMP/col.err"
+rc=$?
+set -e
+expect_eq "--from-column: the relative clock fails, exit 3" "$rc" 3
+cols=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    print(o["status"], o.get("result", {}).get("started_at") or o["error"]["code"])' "$E2E_TMP/col.out" | tr '\n' ' ')
+expect_eq "--from-column: seconds, milliseconds (.csv.gz), relative refused" "$cols" \
+    "200 2026-06-01T08:00:00Z 200 2026-06-02T09:30:00Z 0 invalid_input "
+expect_contains "…the refusal says why" "$(cat "$E2E_TMP/col.out")" "not a Unix time"
+set +e
+KEEL_TOKEN=$TOKEN "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" --horse_id "$HORSE_L" \
+    --from-column started_at=clock -- "$D/ride_${dates[3]}.csv" >"$E2E_TMP/col.out" 2>/dev/null
+rc=$?
+set -e
+expect_eq "--from-column naming a column the file lacks: exit 3" "$rc" 3
+expect_contains "…says which" "$(cat "$E2E_TMP/col.out")" "no column 'clock'"
+
 # Usage errors: exit 2, nothing sent.
-for args in "-j 0 -- ${files[0]}" "-j 65 -- ${files[0]}" "--from-name started_at -- ${files[0]}" "-j 2"; do
+for args in "-j 0 -- ${files[0]}" "-j 65 -- ${files[0]}" "--from-name started_at -- ${files[0]}" "-j 2" \
+            "--from-column started_at -- ${files[0]}" \
+            "--from-column started_at=time --from-name started_at=%Y -- ${files[0]}"; do
     set +e
     # shellcheck disable=SC2086  # the words are the flags under test
     KEEL_TOKEN=$TOKEN "$KEEL_BIN" riding upload_session --url "http://127.0.0.1:$S" \
@@ -108,6 +161,7 @@ expect_eq "-j on a method that takes no file: exit 2" "$rc" 2
 expect_contains "…says so" "$(cat "$E2E_TMP/usage.err")" "need a method that takes a file"
 "$KEEL_BIN" riding upload_session --help >"$E2E_TMP/help.out"
 expect_contains "--help documents -j and --from-name" "$(cat "$E2E_TMP/help.out")" "--from-name FIELD=FORMAT"
+expect_contains "--help documents --from-column" "$(cat "$E2E_TMP/help.out")" "--from-column"
 
 keel_stop S
 e2e_done
