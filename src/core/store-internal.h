@@ -25,6 +25,9 @@ typedef struct keel_store_opts {
                                        * for a free pooled connection; 0 = 30000 */
     const char *grant_to;             /* provisioning with an admin URL: the runtime login
                                        * that gets each module role (NULL = none) */
+    int         checkpoint_pages;     /* SQLite: a background thread checkpoints once the
+                                       * log holds this many pages (store_sqlite_ckpt.c);
+                                       * 0 = SQLite's own, on the committing connection */
 } keel_store_opts;
 
 /* Opens a store handle choosing the backend by URL scheme:

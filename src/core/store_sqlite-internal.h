@@ -2,13 +2,15 @@
  * store_sqlite-internal.h — pieces of the SQLite backend shared between
  * store_sqlite.c (connections, statements, cache), store_sqlite_guard.c
  * (namespace rules and SQL text handling), store_sqlite_codec.c (params and
- * rows as JSON) and store_sqlite_file.c (the database file: its directory,
- * the process-wide write gate).
+ * rows as JSON), store_sqlite_file.c (the database file: its directory,
+ * the process-wide write gate) and store_sqlite_ckpt.c (the file's
+ * background checkpointer).
  */
 #ifndef KEEL_STORE_SQLITE_INTERNAL_H
 #define KEEL_STORE_SQLITE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -68,7 +70,9 @@ int keel__sq_only_trivia(const char *s);
 
 /* ---- store_sqlite_codec.c ----------------------------------------------- */
 
-/* Binds params (a JSON array, borrowed; NULL = none) to stmt.  0, or
+/* Binds params (a JSON array, borrowed; NULL = none) to stmt.  Strings are
+ * bound without a copy: params must outlive the step, and the caller clears
+ * the bindings (or finalizes) before params go.  0, or
  * KEEL_EINVAL (wrong count or type) with a message in err, or KEEL_ESTORE
  * with SQLite's code in *src (the caller turns it into a message). */
 int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *src, char *err, size_t errlen);
@@ -92,8 +96,45 @@ void keel__sq_gate_put(keel__sq_gate *g);
 int  keel__sq_gate_enter(keel__sq_gate *g, int timeout_ms);
 void keel__sq_gate_leave(keel__sq_gate *g);
 
+/* The gate's background checkpointer (store_sqlite_ckpt.c), started on the
+ * first call with pages > 0 (the later calls return the same one), stopped
+ * when the gate's last connection is put.  NULL when the gate is NULL or the
+ * thread cannot start: the caller keeps SQLite's own checkpoint then.  sync
+ * is the PRAGMA synchronous level 0..3 (off..extra), busy_ms how long a
+ * RESTART waits for the gate and readers. */
+typedef struct keel__sq_ckpt keel__sq_ckpt;
+keel__sq_ckpt *keel__sq_gate_checkpointer(keel__sq_gate *g, int pages, int sync, int busy_ms);
+/* The checkpointer of the file at path (sqlite3_db_filename), NULL if none.
+ * For tests: valid while a connection to the file stays open. */
+keel__sq_ckpt *keel__sq_ckpt_of(const char *path);
+
 /* mkdir -p of path's parent directory, mode 0750.  0 or KEEL_E* with a
  * message in err. */
 int keel__sq_make_parent(const char *path, char *err, size_t errlen);
+
+/* ---- store_sqlite_ckpt.c ------------------------------------------------ */
+
+/* What the checkpointer has done: passes by mode, passes that met a busy
+ * lock (retried later), log frames copied back; failed = its connection
+ * could not open. */
+typedef struct keel__sq_ckpt_stats {
+    uint64_t passive, restart, truncate, busy, frames;
+    int      failed;
+} keel__sq_ckpt_stats;
+
+/* Starts the thread for the file at path (its gate: borrowed, outlives it).
+ * NULL on ENOMEM or when no thread can start. */
+keel__sq_ckpt *keel__sq_ckpt_start(const char *path, keel__sq_gate *gate, int pages, int sync,
+                                   int busy_ms);
+/* Last TRUNCATE pass, joins the thread, frees k.  NULL: no-op. */
+void keel__sq_ckpt_stop(keel__sq_ckpt *k);
+/* The sqlite3_wal_hook of serving connections; ud is the keel__sq_ckpt. */
+int  keel__sq_ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames);
+/* Tests: on = 1 keeps the thread from starting a pass until on = 0. */
+void keel__sq_ckpt_hold(keel__sq_ckpt *k, int on);
+/* Tests: waits up to timeout_ms until done(stats, arg) returns nonzero
+ * (checked after every pass); returns its last answer, the stats in *out. */
+int  keel__sq_ckpt_wait(keel__sq_ckpt *k, int (*done)(const keel__sq_ckpt_stats *, void *),
+                        void *arg, int timeout_ms, keel__sq_ckpt_stats *out);
 
 #endif /* KEEL_STORE_SQLITE_INTERNAL_H */

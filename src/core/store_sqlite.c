@@ -43,6 +43,7 @@ typedef struct sq_conn {
     int       cache_on;    /* store_cache=false disables (for measurements) */
     char      lasterr[256];/* message of the last failing begin/commit/savepoint */
     keel__sq_gate *gate;   /* the file's write gate (store_sqlite_file.c), NULL = none */
+    keel__sq_ckpt *ckpt;   /* its checkpointer when this connection reports to it */
     int       gated;       /* this connection's write transaction holds the gate */
     int       busy_ms;     /* how long a writer waits for the gate or the lock */
     uint64_t  clock;
@@ -271,8 +272,10 @@ static void sq_close(void *conn)
     cache_clear(c);
     if (c->gated)
         keel__sq_gate_leave(c->gate);
-    keel__sq_gate_put(c->gate);
+    /* closed before the gate goes: the gate's last put stops the
+     * checkpointer this connection's WAL hook points at */
     sqlite3_close_v2(c->db);
+    keel__sq_gate_put(c->gate);
     free(c->ns);
     free(c);
 }
@@ -536,6 +539,12 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
         cache_clear(c);
         c->cache_on = 0;
     }
+    /* serving connections: the file's checkpointer copies the log back,
+     * not the request whose commit made it long (store_sqlite_ckpt.c);
+     * installing a WAL hook turns SQLite's autocheckpoint off */
+    if (o->checkpoint_pages > 0 && c->ckpt == NULL &&
+        (c->ckpt = keel__sq_gate_checkpointer(c->gate, o->checkpoint_pages, i, c->busy_ms)) != NULL)
+        sqlite3_wal_hook(c->db, keel__sq_ckpt_hook, c->ckpt);
     /* a setting no module may change: run with the authorizer off for the
      * one statement (literal text, level from the table above) */
     snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", levels[i]);

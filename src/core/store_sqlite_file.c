@@ -37,6 +37,7 @@ struct keel__sq_gate {
     pthread_cond_t        cv;
     int                   held;     /* depth of the owner's entries */
     pthread_t             owner;
+    keel__sq_ckpt        *ckpt;     /* the file's checkpointer (under reg_mu), NULL = none */
     struct keel__sq_gate *next;
 };
 
@@ -73,6 +74,7 @@ keel__sq_gate *keel__sq_gate_get(const char *path)
 void keel__sq_gate_put(keel__sq_gate *g)
 {
     struct keel__sq_gate **pp;
+    int last = 0;
 
     if (g == NULL)
         return;
@@ -83,12 +85,45 @@ void keel__sq_gate_put(keel__sq_gate *g)
                 *pp = g->next;
                 break;
             }
-        pthread_mutex_destroy(&g->mu);
-        pthread_cond_destroy(&g->cv);
-        free(g->path);
-        free(g);
+        last = 1;
     }
     pthread_mutex_unlock(&reg_mu);
+    if (!last)
+        return;
+    /* out of the registry: a new connection to the file makes a new gate
+     * (and checkpointer) while this one's last pass runs */
+    keel__sq_ckpt_stop(g->ckpt);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g->path);
+    free(g);
+}
+
+keel__sq_ckpt *keel__sq_gate_checkpointer(keel__sq_gate *g, int pages, int sync, int busy_ms)
+{
+    keel__sq_ckpt *k;
+
+    if (g == NULL || pages <= 0)
+        return NULL;
+    pthread_mutex_lock(&reg_mu);
+    if (g->ckpt == NULL)
+        g->ckpt = keel__sq_ckpt_start(g->path, g, pages, sync, busy_ms);
+    k = g->ckpt;
+    pthread_mutex_unlock(&reg_mu);
+    return k;
+}
+
+keel__sq_ckpt *keel__sq_ckpt_of(const char *path)
+{
+    struct keel__sq_gate *g;
+    keel__sq_ckpt *k = NULL;
+
+    pthread_mutex_lock(&reg_mu);
+    for (g = reg; g != NULL; g = g->next)
+        if (path != NULL && strcmp(g->path, path) == 0)
+            k = g->ckpt;
+    pthread_mutex_unlock(&reg_mu);
+    return k;
 }
 
 int keel__sq_gate_enter(keel__sq_gate *g, int timeout_ms)
