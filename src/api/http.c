@@ -376,12 +376,7 @@ static void http_wait(http_server *srv, int rfd)
     for (i = 0; i < srv->nloops; i++) {
         struct timespec ts;
         while (srv->loops[i].started) {
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            keel__realtime_after_ms(&ts, 50);
             if (pthread_timedjoin_np(srv->loops[i].thread, NULL, &ts) == 0)
                 srv->loops[i].started = 0;
             else if (read(rfd, &c, 1) == 1 && c != SIGHUP && !srv->force) {

@@ -30,6 +30,7 @@
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
 #include "core/store-internal.h"
+#include "core/thread-internal.h"
 
 /* KEEL_SUB_BATCH: rows[0..n) of one subscriber run in one transaction on its
  * store; the handlers' keel_event_tx join it.  Any failure rolls the whole
@@ -389,13 +390,7 @@ static void *keel__ev_worker_main(void *arg)
         pthread_mutex_lock(&ev->mu);
         if (ev->claiming && ev->wake_seq == seq) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += ev->poll_ms / 1000;
-            ts.tv_nsec += (ev->poll_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            keel__realtime_after_ms(&ts, ev->poll_ms);
             pthread_cond_timedwait(&ev->cv, &ev->mu, &ts);
         }
         pthread_mutex_unlock(&ev->mu);

@@ -27,6 +27,7 @@
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
 #include "core/store-internal.h"
+#include "core/thread-internal.h"
 
 #define KEEL_LOCK_POLL_MS 20
 
@@ -141,15 +142,7 @@ int keel_lock(keel_ctx *ctx, const char *name, int64_t timeout_ms)
         free(l);
         return KEEL_ENOMEM;
     }
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms > 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    keel__realtime_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&ev->lk_mu);
     while (lk_find(ev, name) != NULL) {
         int w;

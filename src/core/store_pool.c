@@ -18,6 +18,7 @@
 
 #include "keel/error.h"
 #include "core/store_handle-internal.h"
+#include "core/thread-internal.h"
 
 static __thread keel_store *tl_tx;                 /* innermost transaction */
 static __thread const keel_store *tl_err_owner;    /* root the message is about */
@@ -100,17 +101,6 @@ static keel__store_slot *pick(keel_store *root)
     return closed;
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void release(keel_store *root, keel__store_slot *s)
 {
     pthread_mutex_lock(&root->mu);
@@ -141,7 +131,7 @@ int keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, c
 
     *slot = NULL;
     if (wait_ms > 0)
-        deadline_after(&until, wait_ms);
+        keel__realtime_after_ms(&until, wait_ms);
     pthread_mutex_lock(&root->mu);
     while ((s = pick(root)) == NULL) {
         if (wait_ms > 0) {

@@ -42,6 +42,7 @@
 #include <sqlite3.h>
 
 #include "core/store_sqlite-internal.h"
+#include "core/thread-internal.h"
 
 #define KEEL__SQ_CKPT_IDLE_MS   1000
 #define KEEL__SQ_CKPT_BEHIND    64    /* × pages: RESTART instead of PASSIVE */
@@ -96,17 +97,6 @@ static int ck_pass(keel__sq_ckpt *k, sqlite3 *db, int mode, int wait_ms)
     return src;
 }
 
-static void ck_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *ck_main(void *arg)
 {
     static const char *const sync[] = {"PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
@@ -143,7 +133,7 @@ static void *ck_main(void *arg)
             pthread_mutex_lock(&k->mu);
             continue;
         }
-        ck_deadline(&until, KEEL__SQ_CKPT_IDLE_MS);
+        keel__realtime_after_ms(&until, KEEL__SQ_CKPT_IDLE_MS);
         if (pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
             continue;
         /* a whole idle period without a commit, and commits since the log
@@ -238,7 +228,7 @@ int keel__sq_ckpt_wait(keel__sq_ckpt *k, int (*done)(const keel__sq_ckpt_stats *
 
     if (k == NULL)
         return 0;
-    ck_deadline(&until, timeout_ms);
+    keel__realtime_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&k->mu);
     while (!(ok = done(&k->st, arg)) && !k->st.failed)
         if (pthread_cond_timedwait(&k->cv, &k->mu, &until) == ETIMEDOUT) {

@@ -29,6 +29,7 @@
 
 #include "keel/error.h"
 #include "core/store_sqlite-internal.h"
+#include "core/thread-internal.h"
 
 struct keel__sq_gate {
     char                 *path;     /* owned; the registry's key */
@@ -133,13 +134,7 @@ int keel__sq_gate_enter(keel__sq_gate *g, int timeout_ms)
 
     if (g == NULL)
         return 0;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    keel__realtime_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&g->mu);
     if (g->held > 0 && pthread_equal(g->owner, pthread_self())) {
         g->held++;

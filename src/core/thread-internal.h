@@ -27,4 +27,9 @@ keel_thread_kind keel__thread_kind(void);
 int              keel__thread_index(void);
 const char      *keel__thread_kind_name(keel_thread_kind kind);
 
+/* The CLOCK_REALTIME instant ms milliseconds from now (0 or less: now), the
+ * form pthread_cond_timedwait and pthread_timedjoin_np take. */
+struct timespec;
+void keel__realtime_after_ms(struct timespec *ts, long long ms);
+
 #endif /* KEEL_THREAD_INTERNAL_H */

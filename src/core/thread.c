@@ -6,6 +6,8 @@
  */
 #include "core/thread-internal.h"
 
+#include <time.h>
+
 static _Thread_local keel_thread_kind keel_thread_self_kind = KEEL_THREAD_MAIN;
 static _Thread_local int keel_thread_self_index;
 
@@ -38,5 +40,18 @@ const char *keel__thread_kind_name(keel_thread_kind kind)
     case KEEL_THREAD_WORKER: return "worker";
     case KEEL_THREAD_MAIN:
     default:                 return "main";
+    }
+}
+
+void keel__realtime_after_ms(struct timespec *ts, long long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    if (ms <= 0)
+        return;
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
     }
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/thread-internal.h"
 #include "core/trace-internal.h"
 
 typedef struct trace_cell {
@@ -127,13 +128,7 @@ void keel__trace_wait(size_t want, int timeout_ms)
     if (want == 0)
         want = 1;
     __atomic_store_n(&wake_every, want, __ATOMIC_RELAXED);
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    keel__realtime_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&wait_mu);
     while (!woken && keel__trace_pushed() - deq_pos < want)
         if (pthread_cond_timedwait(&wait_cv, &wait_mu, &until) == ETIMEDOUT)

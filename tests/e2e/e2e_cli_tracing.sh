@@ -21,21 +21,6 @@
 BUILT=$("$KEEL_BIN" modules 2>/dev/null | awk '/^[a-z]/ {print $1}' || true)
 grep -qx echo <<<"$BUILT" || { echo "SKIP - e2e_cli_tracing needs module echo (have: $BUILT)"; exit 77; }
 
-wait_port() {
-    local i
-    for i in $(seq 1 100); do
-        python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "nothing listens on $1" >&2; return 1
-}
-collector() { # collector PORTVAR FILE [--hang]
-    local port; port=$(free_port)
-    python3 "$(dirname "$0")/otlp_collector.py" "$port" "$2" ${3:-} >>"$E2E_TMP/collector.log" 2>&1 &
-    E2E_PIDS+=("$!")
-    wait_port "$port"
-    printf -v "$1" '%s' "$port"
-}
 SPANS="$E2E_TMP/spans.ndjson"
 : >"$SPANS"
 collector C "$SPANS"

@@ -27,21 +27,6 @@ for m in compute riding auth echo; do
     grep -qx "$m" <<<"$BUILT" || { echo "SKIP - e2e_tracing needs module $m (have: $BUILT)"; exit 77; }
 done
 
-wait_port() {
-    local i
-    for i in $(seq 1 100); do
-        python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "nothing listens on $1" >&2; return 1
-}
-collector() { # collector PORTVAR FILE [--hang]
-    local port; port=$(free_port)
-    python3 "$(dirname "$0")/otlp_collector.py" "$port" "$2" ${3:-} >>"$E2E_TMP/collector.log" 2>&1 &
-    E2E_PIDS+=("$!")
-    wait_port "$port"
-    printf -v "$1" '%s' "$port"
-}
 
 SPANS="$E2E_TMP/spans.ndjson"
 : >"$SPANS"

@@ -139,3 +139,24 @@ e2e_done() {
     echo "$E2E_PASS passed, $E2E_FAIL failed"
     [ "$E2E_FAIL" -eq 0 ]
 }
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s).
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "nothing listens on $1" >&2; return 1
+}
+
+# collector PORTVAR FILE [--hang]: an OTLP/HTTP JSON stand-in
+# (otlp_collector.py) on a free port, spans appended to FILE as NDJSON;
+# --hang accepts and never answers.  Sets PORTVAR to its port.
+collector() {
+    local port; port=$(free_port)
+    python3 "$(dirname "${BASH_SOURCE[0]}")/otlp_collector.py" "$port" "$2" ${3:-} >>"$E2E_TMP/collector.log" 2>&1 &
+    E2E_PIDS+=("$!")
+    wait_port "$port"
+    printf -v "$1" '%s' "$port"
+}
