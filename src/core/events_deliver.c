@@ -10,6 +10,7 @@
 
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
+#include "core/json-internal.h"
 
 static uint64_t ev_rand(keel__ev_worker *w)
 {
@@ -70,8 +71,8 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
     keel_span_live span;
     json_t *prin = NULL;
     char rid[96];
-    const char *ptext = json_string_value(json_object_get(row, "payload"));
-    const char *prtext = json_string_value(json_object_get(row, "principal"));
+    const json_t *pjs = json_object_get(row, "payload"), *prjs = json_object_get(row, "principal");
+    const char *ptext = json_string_value(pjs), *prtext = json_string_value(prjs);
     const char *tptext = json_string_value(json_object_get(row, "traceparent"));
     int rc;
 
@@ -93,7 +94,8 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
                  json_string_value(json_object_get(row, "subscriber")));
         return KEEL_ENOTFOUND;
     }
-    if (ptext == NULL || (o->payload = json_loads(ptext, 0, NULL)) == NULL) {
+    if (ptext == NULL ||
+        (o->payload = keel__json_parse(ptext, json_string_length(pjs), 0, NULL)) == NULL) {
         snprintf(o->msg, sizeof o->msg, "stored payload is not JSON");
         return KEEL_EBADDATA;
     }
@@ -105,7 +107,8 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
         return KEEL_ENOMEM;
     }
     keel__ctx_set_callee(ctx, o->sub);
-    if (prtext != NULL && (prin = json_loads(prtext, 0, NULL)) != NULL)
+    if (prtext != NULL &&
+        (prin = keel__json_parse(prtext, json_string_length(prjs), 0, NULL)) != NULL)
         keel__ctx_set_principal_new(ctx, prin);
     /* the delivery's span is a child of the emitting call's (the row keeps
      * its traceparent and tracestate), so the handler and the calls it
@@ -208,7 +211,7 @@ int keel__ev_inbox_batch(keel__events *ev, keel_store *tx, const char *sub,
         if (json_array_append_new(keys, json_pack("[OO]", json_object_get(rows[i], "topic"),
                                                   json_object_get(rows[i], "ikey"))) != 0)
             goto out;
-    if ((text = json_dumps(keys, JSON_COMPACT)) == NULL ||
+    if ((text = keel__json_dump(keys, JSON_COMPACT)) == NULL ||
         (params = json_pack("[sI]", text, (json_int_t)keel__wall_ms())) == NULL)
         goto out;
     if ((rc = keel_store_exec(tx, box->sql[KEEL__EV_INBOX_MANY], params, &got)) != 0)

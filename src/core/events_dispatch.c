@@ -29,6 +29,7 @@
 
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
+#include "core/json-internal.h"
 #include "core/store-internal.h"
 #include "core/thread-internal.h"
 
@@ -128,7 +129,7 @@ static int ev_claim(keel__events *ev, keel_store *st, keel__ev_box *box, const c
 /* Deletes the rows whose ids are in done (a JSON array) on st. */
 static int ev_complete(keel__events *ev, keel_store *st, keel__ev_box *box, const json_t *done)
 {
-    char *ids = json_dumps(done, JSON_COMPACT);
+    char *ids = keel__json_dump(done, JSON_COMPACT);
     json_t *params;
 
     if (ids != NULL && ev->pg)

@@ -12,6 +12,7 @@
 
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
+#include "core/json-internal.h"
 #include "core/store-internal.h"
 
 #define KEEL_EV_KEY_MAX 200
@@ -199,10 +200,10 @@ static int ev_prepare(keel_ctx *ctx, keel_store *tx, const json_t *payload, cons
         ev_random_key(keybuf, keylen);
     else
         snprintf(keybuf, keylen, "%s", key);
-    if ((*ptext = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+    if ((*ptext = keel__json_dump(payload, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
         return KEEL_ENOMEM;
     if (ctx->principal != NULL &&
-        (*prin = json_dumps(ctx->principal, JSON_COMPACT)) == NULL)
+        (*prin = keel__json_dump(ctx->principal, JSON_COMPACT)) == NULL)
         return KEEL_ENOMEM;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "keel/error.h"
+#include "core/json-internal.h"
 #include "core/store-internal.h"
 #include "core/store_sqlite-internal.h"
 
@@ -87,13 +88,14 @@ json_t *keel__sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen)
         case SQLITE_NULL:    v = json_null(); break;
         case SQLITE_TEXT: {
             const char *t = (const char *)sqlite3_column_text(stmt, i);
-            v = json_stringn(t ? t : "", (size_t)sqlite3_column_bytes(stmt, i));
-            if (v == NULL && t != NULL) {
+            size_t tn = (size_t)sqlite3_column_bytes(stmt, i);
+            if (t != NULL && !keel__utf8_valid(t, tn)) {
                 sq_err(err, errlen, "column '%s': text is not valid UTF-8", name);
                 *rc = KEEL_ESTORE;
                 json_decref(row);
                 return NULL;
             }
+            v = json_stringn_nocheck(t ? t : "", t ? tn : 0);
             break;
         }
         default: {   /* BLOB: base64 text, as the PostgreSQL backend reads BYTEA */
