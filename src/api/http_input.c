@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api/http-internal.h"
+#include "core/json-internal.h"
 #include "core/schema-internal.h"
 
 /* Lower-cased media type of a Content-Type value, without parameters. */
@@ -119,7 +120,7 @@ int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
     /* A method may list application/json as a raw type (a JSON array body):
      * a JSON object body is still the method's input. */
     if (strcmp(mt, "application/json") == 0 && len > 0 && raw_type_listed(m, mt)) {
-        *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        *in = keel__json_parse(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (json_is_object(*in))
             goto query;
         json_decref(*in);
@@ -151,7 +152,7 @@ int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
                                 mt[0] ? mt : "(none)");
         goto out;
     } else {
-        *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        *in = keel__json_parse(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!*in) {
             rc = keel_ctx_error(ctx, KEEL_EBADDATA, "malformed JSON body: %s (line %d, column %d)",
                                 jerr.text, jerr.line, jerr.column);

@@ -28,6 +28,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api/http-internal.h"
+#include "core/json-internal.h"
 #include "core/metrics-internal.h"
 
 /* One response handed to evhttp: counted until written or dropped. */
@@ -109,7 +110,7 @@ void keel__http_answer_json(keel_http_answer *r, int status, json_t *body)
 {
     r->status = status;
     free(r->text);
-    r->text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    r->text = body ? keel__json_dump(body, JSON_COMPACT) : NULL;
     json_decref(body);
 }
 
