@@ -75,6 +75,9 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "SQLite: keep prepared statements per connection (off only to measure)"},
     {.name = "store_sync", .type = KEEL_CFG_STRING, .def = "full",
      .help = "SQLite synchronous level: full (survives power loss), normal, extra or off"},
+    {.name = "store_group_commit", .type = KEEL_CFG_BOOL, .def = "true",
+     .help = "SQLite at store_sync=full: concurrent commits share one sync of the log; each "
+             "is still on disk before it is reported (false: one sync per commit)"},
     {.name = "store_checkpoint_pages", .type = KEEL_CFG_INT, .def = "1000", .min = 0, .max = 1048576,
      .help = "SQLite: a background thread copies the log back once it holds this many pages "
              "(0: SQLite does it on the committing request)"},

@@ -224,6 +224,7 @@ int keel__rt_configure(keel_runtime *rt, const char *file, char **envp,
     rt->store_opts.no_cache = !keel__config_bool(rt->cfg, NULL, "store_cache");
     rt->store_opts.sync = keel__config_get(rt->cfg, NULL, "store_sync");
     rt->store_opts.checkpoint_pages = (int)keel__config_int(rt->cfg, NULL, "store_checkpoint_pages");
+    rt->store_opts.group_commit = keel__config_bool(rt->cfg, NULL, "store_group_commit");
     rt->store_opts.pool_size = (int)keel__config_int(rt->cfg, NULL, "database_pool_size");
     rt->store_opts.statement_timeout_ms =
         (int)keel__config_int(rt->cfg, NULL, "database_statement_timeout_ms");

@@ -28,6 +28,8 @@ typedef struct keel_store_opts {
     int         checkpoint_pages;     /* SQLite: a background thread checkpoints once the
                                        * log holds this many pages (store_sqlite_ckpt.c);
                                        * 0 = SQLite's own, on the committing connection */
+    int         group_commit;         /* SQLite at sync "full": commits share syncs of the
+                                       * log (store_sqlite_gsync.c); 0 = one sync each */
 } keel_store_opts;
 
 /* Opens a store handle choosing the backend by URL scheme:
@@ -118,7 +120,19 @@ typedef struct keel_store_ext {
      * dispatcher sets it around its own statements only, inside a
      * subscriber's transaction (events_dispatch.c). */
     void (*set_queue)(void *conn, int on);
+    /* since v4 (each may be NULL) */
+    /* on = 1: a commit made on this thread until defer(0) may report success
+     * before it is durable, and leave the wait to wait_deferred, which the
+     * store layer calls once it has given the connection back (SQLite's
+     * group commit, store_sqlite_gsync.c).  0, or KEEL_E* with err set: the
+     * commit happened but is not known to be on disk. */
+    void (*defer)(int on);
+    int  (*wait_deferred)(char *err, size_t errlen);
 } keel_store_ext;
+
+/* keel_store_ext.defer / .wait_deferred of st's backend (no-ops without). */
+void keel__store_defer(const keel_store *st, int on);
+int  keel__store_wait_deferred(const keel_store *st, char *err, size_t errlen);
 
 /* The built-in backends' internal operations. */
 extern const keel_store_ext keel__store_sqlite_ext;

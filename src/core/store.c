@@ -224,7 +224,7 @@ static int with_conn(keel_store *st, conn_op op, void *arg)
     keel_store *tx = st->root != NULL ? st : keel__store_thread_tx(st);
     keel__store_slot *slot = NULL;
     char *err = keel__store_errbuf(st);
-    int rc;
+    int rc, drc;
 
     err[0] = '\0';
     if (tx != NULL)
@@ -232,9 +232,32 @@ static int with_conn(keel_store *st, conn_op op, void *arg)
     rc = keel__store_borrow(st, &slot, err, KEEL_STORE_ERRMAX);
     if (rc != 0)
         return rc;
+    /* an autocommit write waits for its durability after the connection is
+     * given back (SQLite's group commit), so others can use it meanwhile */
+    keel__store_defer(st, 1);
     rc = op(st, slot->conn, arg, err, KEEL_STORE_ERRMAX);
+    keel__store_defer(st, 0);
     keel__store_giveback(st, slot);
-    return rc;
+    drc = keel__store_wait_deferred(st, err, KEEL_STORE_ERRMAX);
+    return rc != 0 ? rc : drc;
+}
+
+void keel__store_defer(const keel_store *st, int on)
+{
+    const keel_store *root = st != NULL && st->root != NULL ? st->root : st;
+
+    if (root != NULL && root->ext != NULL && root->ext->version >= 4 && root->ext->defer != NULL)
+        root->ext->defer(on);
+}
+
+int keel__store_wait_deferred(const keel_store *st, char *err, size_t errlen)
+{
+    const keel_store *root = st != NULL && st->root != NULL ? st->root : st;
+
+    if (root == NULL || root->ext == NULL || root->ext->version < 4 ||
+        root->ext->wait_deferred == NULL)
+        return 0;
+    return root->ext->wait_deferred(err, errlen);
 }
 
 typedef struct exec_args {
@@ -257,12 +280,18 @@ static int exec_op(keel_store *st, void *conn, void *arg, char *err, size_t errl
 int keel_store_exec(keel_store *st, const char *sql, const json_t *params, json_t **rows)
 {
     exec_args a = { sql, params, rows };
+    int rc;
 
     if (rows != NULL)
         *rows = NULL;
     if (st == NULL || sql == NULL)
         return KEEL_EINVAL;
-    return with_conn(st, exec_op, &a);
+    rc = with_conn(st, exec_op, &a);
+    if (rc != 0 && rows != NULL && *rows != NULL) {   /* written, but not durable */
+        json_decref(*rows);
+        *rows = NULL;
+    }
+    return rc;
 }
 
 int keel_store_one(keel_store *st, const char *sql, const json_t *params, json_t **row)

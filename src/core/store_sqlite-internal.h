@@ -108,6 +108,12 @@ keel__sq_ckpt *keel__sq_gate_checkpointer(keel__sq_gate *g, int pages, int sync,
  * For tests: valid while a connection to the file stays open. */
 keel__sq_ckpt *keel__sq_ckpt_of(const char *path);
 
+/* The gate's group commit (store_sqlite_gsync.c) for the log at wal
+ * (sqlite3_filename_wal), made on the first call, freed with the gate.
+ * NULL when the gate is NULL or on ENOMEM: the caller stays at FULL. */
+typedef struct keel__sq_gsync keel__sq_gsync;
+keel__sq_gsync *keel__sq_gate_gsync(keel__sq_gate *g, const char *wal);
+
 /* mkdir -p of path's parent directory, mode 0750.  0 or KEEL_E* with a
  * message in err. */
 int keel__sq_make_parent(const char *path, char *err, size_t errlen);
@@ -136,5 +142,26 @@ void keel__sq_ckpt_hold(keel__sq_ckpt *k, int on);
  * (checked after every pass); returns its last answer, the stats in *out. */
 int  keel__sq_ckpt_wait(keel__sq_ckpt *k, int (*done)(const keel__sq_ckpt_stats *, void *),
                         void *arg, int timeout_ms, keel__sq_ckpt_stats *out);
+
+/* ---- store_sqlite_gsync.c ----------------------------------------------- */
+
+/* Group commit of one file's log (the file's comment says how it works). */
+keel__sq_gsync *keel__sq_gsync_new(const char *wal);
+void keel__sq_gsync_free(keel__sq_gsync *g);
+/* Right after a commit at synchronous=NORMAL returned (its frames are
+ * written): its ticket, in commit order.  NULL g: 0. */
+uint64_t keel__sq_gsync_ticket(keel__sq_gsync *g);
+/* Waits until a sync of the log that started after ticket was handed out
+ * has finished.  0, or KEEL_ESTORE with a message in err when that sync
+ * failed.  NULL g or ticket 0: 0 at once. */
+int  keel__sq_gsync_wait(keel__sq_gsync *g, uint64_t ticket, char *err, size_t errlen);
+/* Syncs run so far. */
+uint64_t keel__sq_gsync_syncs(keel__sq_gsync *g);
+/* Tests: sync replaces fdatasync (NULL restores it); it gets the log's
+ * descriptor and returns 0 or -1 with errno set. */
+void keel__sq_gsync_set_sync(keel__sq_gsync *g, int (*sync)(int fd));
+/* Tests: the group commit of the file at path (sqlite3_db_filename), NULL
+ * if none; valid while a connection to the file stays open. */
+keel__sq_gsync *keel__sq_gsync_of(const char *path);
 
 #endif /* KEEL_STORE_SQLITE_INTERNAL_H */

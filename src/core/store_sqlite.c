@@ -36,6 +36,9 @@ typedef struct sq_cached {
     uint64_t      used;  /* LRU clock */
 } sq_cached;
 
+#define SQ_SYNC_FULL       2      /* index of "full" in sq_configure's levels */
+#define SQ_AUTOCHECKPOINT  1000   /* SQLite's default wal_autocheckpoint */
+
 typedef struct sq_conn {
     sqlite3  *db;
     char     *ns;          /* module name (owned), NULL = core */
@@ -44,6 +47,8 @@ typedef struct sq_conn {
     char      lasterr[256];/* message of the last failing begin/commit/savepoint */
     keel__sq_gate *gate;   /* the file's write gate (store_sqlite_file.c), NULL = none */
     keel__sq_ckpt *ckpt;   /* its checkpointer when this connection reports to it */
+    keel__sq_gsync *gsync; /* its group commit when this connection runs at FULL through it */
+    int       wrote;       /* the WAL hook saw a commit since the flag was cleared */
     int       gated;       /* this connection's write transaction holds the gate */
     int       busy_ms;     /* how long a writer waits for the gate or the lock */
     uint64_t  clock;
@@ -194,6 +199,69 @@ out:
 
 /* ---- the vtable ---------------------------------------------------------- */
 
+/* A commit whose durability the store layer waits for after it has given
+ * the connection back (sq_defer / sq_wait_deferred): the connection is then
+ * free for the next transaction while this one waits for the shared sync,
+ * which is what lets commits of one module's connection share a sync. */
+static __thread int             sq_deferring;
+static __thread keel__sq_gsync *sq_pend;
+static __thread uint64_t        sq_pend_ticket;
+
+/* After a statement or COMMIT ended with no transaction open: if it
+ * committed a write and the connection commits through the file's group
+ * commit, its ticket is taken now (its frames are written) and it waits
+ * until that is on disk (store_sqlite_gsync.c) — here, or after the store
+ * layer gives the connection back when it asked to (sq_defer). */
+static int sq_durable(sq_conn *c, char *err, size_t errlen)
+{
+    uint64_t t;
+
+    if (!c->wrote || c->gsync == NULL || !sqlite3_get_autocommit(c->db))
+        return 0;
+    c->wrote = 0;
+    t = keel__sq_gsync_ticket(c->gsync);
+    if (!sq_deferring)
+        return keel__sq_gsync_wait(c->gsync, t, err, errlen);
+    if (sq_pend != NULL && sq_pend != c->gsync) {
+        /* a second file in one deferred call: the first waits now */
+        int rc = keel__sq_gsync_wait(sq_pend, sq_pend_ticket, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    sq_pend = c->gsync;
+    sq_pend_ticket = t;
+    return 0;
+}
+
+static void sq_defer(int on)
+{
+    sq_deferring = on != 0;
+}
+
+static int sq_wait_deferred(char *err, size_t errlen)
+{
+    keel__sq_gsync *g = sq_pend;
+
+    sq_pend = NULL;
+    return g != NULL ? keel__sq_gsync_wait(g, sq_pend_ticket, err, errlen) : 0;
+}
+
+/* The WAL hook: runs after every commit that wrote log frames, on the
+ * committing thread.  Notes the commit for sq_durable, then reports the log's
+ * size to the file's checkpointer, or does what SQLite's own hook
+ * (wal_autocheckpoint, which installing this one turns off) would. */
+static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    sq_conn *c = ud;
+
+    c->wrote = 1;
+    if (c->ckpt != NULL)
+        return keel__sq_ckpt_hook(c->ckpt, db, name, frames);
+    if (frames >= SQ_AUTOCHECKPOINT)
+        sqlite3_wal_checkpoint(db, name);
+    return SQLITE_OK;
+}
+
 static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
                    char *err, size_t errlen)
 {
@@ -218,6 +286,7 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
         rc = KEEL_ENOMEM;
         goto out;
     }
+    c->wrote = 0;
     /* a write outside a transaction is a transaction of its own: it takes
      * the file's gate too (store_sqlite_file.c) */
     if (!c->gated && !c->guard.tx_control && sqlite3_get_autocommit(c->db) &&
@@ -256,6 +325,9 @@ out:
             sqlite3_finalize(stmt);
         }
     }
+    /* an autocommit write is a commit: durable before it is reported */
+    if (rc == 0)
+        rc = sq_durable(c, err, errlen);
     if (rc == 0 && rows != NULL) {
         *rows = acc;
         acc = NULL;
@@ -471,7 +543,15 @@ static const char *sq_errmsg(void *conn)
     sq_conn *c = conn;
     return c != NULL ? c->lasterr : "";
 }
-static int sq_commit(void *conn)   { return sq_tx_ended(conn, sq_simple(conn, "COMMIT")); }
+static int sq_commit(void *conn)
+{
+    sq_conn *c = conn;
+    int rc;
+
+    c->wrote = 0;
+    rc = sq_tx_ended(c, sq_simple(c, "COMMIT"));
+    return rc == 0 ? sq_durable(c, c->lasterr, sizeof c->lasterr) : rc;
+}
 static int sq_rollback(void *conn)
 {
     sq_conn *c = conn;
@@ -490,6 +570,7 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
         sq_err(err, errlen, "%s", c->guard.denied);
         return rc;
     }
+    c->wrote = 0;
     while (p != NULL && *p != '\0') {
         sqlite3_stmt *stmt = NULL;
         keel__sq_guard_begin(&c->guard, p);   /* p stays valid through the step */
@@ -513,7 +594,7 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
             break;
         p = tail;
     }
-    return rc;
+    return rc == 0 ? sq_durable(c, err, errlen) : rc;
 }
 
 /* store_busy_ms, store_cache, store_sync (keel__store_configure). */
@@ -542,12 +623,22 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
     /* serving connections: the file's checkpointer copies the log back,
      * not the request whose commit made it long (store_sqlite_ckpt.c);
      * installing a WAL hook turns SQLite's autocheckpoint off */
-    if (o->checkpoint_pages > 0 && c->ckpt == NULL &&
-        (c->ckpt = keel__sq_gate_checkpointer(c->gate, o->checkpoint_pages, i, c->busy_ms)) != NULL)
-        sqlite3_wal_hook(c->db, keel__sq_ckpt_hook, c->ckpt);
+    if (o->checkpoint_pages > 0 && c->ckpt == NULL)
+        c->ckpt = keel__sq_gate_checkpointer(c->gate, o->checkpoint_pages, i, c->busy_ms);
+    /* FULL with group commit: the connection runs at NORMAL and each commit
+     * waits for a sync of the log it shares with the others
+     * (store_sqlite_gsync.c); without a gate (:memory:) or on ENOMEM, FULL */
+    c->gsync = NULL;
+    if (i == SQ_SYNC_FULL && o->group_commit) {
+        const char *file = sqlite3_db_filename(c->db, "main");
+        if (file != NULL && file[0] != '\0')
+            c->gsync = keel__sq_gate_gsync(c->gate, sqlite3_filename_wal(file));
+    }
+    if (c->ckpt != NULL || c->gsync != NULL)
+        sqlite3_wal_hook(c->db, sq_wal_hook, c);
     /* a setting no module may change: run with the authorizer off for the
      * one statement (literal text, level from the table above) */
-    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", levels[i]);
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", c->gsync != NULL ? "normal" : levels[i]);
     sqlite3_set_authorizer(c->db, NULL, NULL);
     src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     if (sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) != SQLITE_OK && src == SQLITE_OK)
@@ -582,9 +673,11 @@ const keel_store_vt keel_store_sqlite = {
 };
 
 const keel_store_ext keel__store_sqlite_ext = {
-    .version        = 3,
+    .version        = 4,
     .exec_script    = sq_exec_script,
     .set_privileged = sq_set_privileged,
     .configure      = sq_configure,
     .set_queue      = sq_set_queue,
+    .defer          = sq_defer,
+    .wait_deferred  = sq_wait_deferred,
 };

@@ -39,6 +39,7 @@ struct keel__sq_gate {
     int                   held;     /* depth of the owner's entries */
     pthread_t             owner;
     keel__sq_ckpt        *ckpt;     /* the file's checkpointer (under reg_mu), NULL = none */
+    keel__sq_gsync       *gsync;    /* its group commit (under reg_mu), NULL = none yet */
     struct keel__sq_gate *next;
 };
 
@@ -94,6 +95,7 @@ void keel__sq_gate_put(keel__sq_gate *g)
     /* out of the registry: a new connection to the file makes a new gate
      * (and checkpointer) while this one's last pass runs */
     keel__sq_ckpt_stop(g->ckpt);
+    keel__sq_gsync_free(g->gsync);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
     free(g->path);
@@ -112,6 +114,33 @@ keel__sq_ckpt *keel__sq_gate_checkpointer(keel__sq_gate *g, int pages, int sync,
     k = g->ckpt;
     pthread_mutex_unlock(&reg_mu);
     return k;
+}
+
+keel__sq_gsync *keel__sq_gate_gsync(keel__sq_gate *g, const char *wal)
+{
+    keel__sq_gsync *s;
+
+    if (g == NULL || wal == NULL)
+        return NULL;
+    pthread_mutex_lock(&reg_mu);
+    if (g->gsync == NULL)
+        g->gsync = keel__sq_gsync_new(wal);
+    s = g->gsync;
+    pthread_mutex_unlock(&reg_mu);
+    return s;
+}
+
+keel__sq_gsync *keel__sq_gsync_of(const char *path)
+{
+    struct keel__sq_gate *g;
+    keel__sq_gsync *s = NULL;
+
+    pthread_mutex_lock(&reg_mu);
+    for (g = reg; g != NULL; g = g->next)
+        if (path != NULL && strcmp(g->path, path) == 0)
+            s = g->gsync;
+    pthread_mutex_unlock(&reg_mu);
+    return s;
 }
 
 keel__sq_ckpt *keel__sq_ckpt_of(const char *path)

@@ -118,12 +118,17 @@ static int tx_once(keel_store *root, unsigned flags, int (*fn)(keel_store *, voi
     if (rc == 0 && tx.doomed != 0)
         rc = tx.doomed;   /* v1 backend: an inner tx failed and fn ignored it */
     if (rc == 0) {
+        keel__store_defer(root, 1);
         rc = vt->commit(tx.slot->conn);
+        keel__store_defer(root, 0);
         if (rc == 0) {
+            /* the connection goes back first: the next transaction can run
+             * while this one waits for the sync it shares (group commit) */
             keel__store_giveback(root, tx.slot);
+            rc = keel__store_wait_deferred(root, keel__store_errbuf(root), KEEL_STORE_ERRMAX);
             if (tx.after_fn != NULL)
                 tx.after_fn(tx.after_arg);
-            return 0;
+            return rc;
         }
         tx_fail_msg(&tx, "commit", rc);
     }
