@@ -24,7 +24,7 @@ C=$ROOT/src/modules/compute
 # the same instrumentation)
 declare -A SRCS=(
     [http_conn]="-levent -ljansson"
-    [json]="$ROOT/src/core/json_parse.c $ROOT/src/core/json_dump.c -ljansson"
+    [json]="$ROOT/src/core/json_parse.c $ROOT/src/core/json_dump.c $ROOT/src/core/sbuf.c -ljansson"
     [json_schema]="$SCHEMA -ljansson -lm"
     [cli_coerce]="$SCHEMA $ROOT/src/core/schema_coerce.c -ljansson -lm"
     [config]="$ROOT/src/core/config.c -ljansson"

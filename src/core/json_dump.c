@@ -5,7 +5,8 @@
  * cycles), writes through a callback per piece and decodes every string
  * character by character; this writer appends runs of bytes that need no
  * escape with one copy and bounds nesting instead of tracking parents (a
- * cycle ends at the depth limit).  The output is byte for byte json_dumps's
+ * cycle ends at the depth limit; core/sbuf-internal.h holds the buffer and
+ * the escaping).  The output is byte for byte json_dumps's
  * for the flags in KEEL__JSON_DUMP_FLAGS: insertion order, separators
  * "," ":" (", " ": " without JSON_COMPACT), jansson's escapes (\" \\ \b \f
  * \n \r \t, \u00XX upper-case for other control characters, nothing else
@@ -17,76 +18,28 @@
 #include <string.h>
 
 #include "core/json-internal.h"
+#include "core/sbuf-internal.h"
 
 #define JD_MAX_DEPTH 2048
 
 typedef struct jd {
-    char  *buf;
-    size_t len, cap;
-    int    fail;
+    keel_sbuf b;
+    int       fail;   /* not UTF-8, too deep, or a bad value (out of memory: b.oom) */
 } jd;
 
-static void jd_put(jd *d, const void *p, size_t n)
+static void jd_put(jd *d, const char *p, size_t n)
 {
-    if (d->fail)
-        return;
-    if (d->len + n + 1 > d->cap) {
-        size_t cap = d->cap ? d->cap : 256;
-        char *b;
-        while (cap < d->len + n + 1)
-            cap *= 2;
-        if ((b = realloc(d->buf, cap)) == NULL) {
-            d->fail = 1;
-            return;
-        }
-        d->buf = b;
-        d->cap = cap;
-    }
-    memcpy(d->buf + d->len, p, n);
-    d->len += n;
+    keel__sbuf_put(&d->b, p, n);
 }
 
 static void jd_string(jd *d, const char *str, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)str, *end = p + n, *run;
-    static const char hex[] = "0123456789ABCDEF";
-
     if (!keel__utf8_valid(str, n)) {
         d->fail = 1;
         return;
     }
     jd_put(d, "\"", 1);
-    while (p < end) {
-        char esc[8];
-        size_t k = 2;
-        run = p;
-        /* bytes ≥ 0x80 are valid UTF-8 (checked above) and stand for themselves */
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
-            p++;
-        if (p > run)
-            jd_put(d, run, (size_t)(p - run));
-        if (p >= end)
-            break;
-        esc[0] = '\\';
-        switch (*p) {
-        case '"':  esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = esc[3] = '0';
-            esc[4] = hex[*p >> 4];
-            esc[5] = hex[*p & 15];
-            k = 6;
-            break;
-        }
-        jd_put(d, esc, k);
-        p++;
-    }
+    keel__sbuf_json_escaped(&d->b, str, n);
     jd_put(d, "\"", 1);
 }
 
@@ -124,7 +77,7 @@ static void jd_value(jd *d, const json_t *v, size_t flags, int depth)
     char num[64];
     int k;
 
-    if (d->fail)
+    if (d->fail || d->b.oom)
         return;
     if (v == NULL || depth > JD_MAX_DEPTH) {
         d->fail = 1;
@@ -150,7 +103,7 @@ static void jd_value(jd *d, const json_t *v, size_t flags, int depth)
     case JSON_ARRAY: {
         size_t i, n = json_array_size(v);
         jd_put(d, "[", 1);
-        for (i = 0; i < n && !d->fail; i++) {
+        for (i = 0; i < n && !d->fail && !d->b.oom; i++) {
             if (i > 0)
                 jd_put(d, (flags & JSON_COMPACT) ? "," : ", ", (flags & JSON_COMPACT) ? 1 : 2);
             jd_value(d, json_array_get(v, i), flags, depth + 1);
@@ -165,7 +118,7 @@ static void jd_value(jd *d, const json_t *v, size_t flags, int depth)
         int first = 1;
         jd_put(d, "{", 1);
         json_object_keylen_foreach((json_t *)v, key, klen, val) {
-            if (d->fail)
+            if (d->fail || d->b.oom)
                 break;
             if (!first)
                 jd_put(d, (flags & JSON_COMPACT) ? "," : ", ", (flags & JSON_COMPACT) ? 1 : 2);
@@ -194,14 +147,8 @@ char *keel__json_dump(const json_t *v, size_t flags)
     memset(&d, 0, sizeof d);
     jd_value(&d, v, flags, 1);
     if (d.fail) {
-        free(d.buf);
+        keel__sbuf_free(&d.b);
         return NULL;
     }
-    jd_put(&d, "", 0);   /* room for the terminator even for tiny output */
-    if (d.fail) {
-        free(d.buf);
-        return NULL;
-    }
-    d.buf[d.len] = '\0';
-    return d.buf;
+    return keel__sbuf_take(&d.b);
 }

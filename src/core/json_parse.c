@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/json-internal.h"
+#include "core/sbuf-internal.h"
 
 #ifndef JSON_PARSER_MAX_DEPTH
 #define JSON_PARSER_MAX_DEPTH 2048
@@ -30,8 +31,7 @@ typedef struct jp {
     size_t        flags;
     int           depth;
     json_error_t *err;
-    char         *tmp;      /* decoded text of a string with escapes */
-    size_t        tmpcap;
+    keel_sbuf     tmp;      /* decoded text of a string with escapes */
 } jp;
 
 static void jp_error(jp *s, const unsigned char *at, const char *msg)
@@ -127,20 +127,10 @@ static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out)
     return 0;
 }
 
-static int jp_tmp_put(jp *s, size_t at, const void *bytes, size_t n)
+static int jp_tmp_put(jp *s, const void *bytes, size_t n)
 {
-    if (at + n + 1 > s->tmpcap) {
-        size_t cap = s->tmpcap ? s->tmpcap : 256;
-        char *t;
-        while (cap < at + n + 1)
-            cap *= 2;
-        if ((t = realloc(s->tmp, cap)) == NULL)
-            return -1;
-        s->tmp = t;
-        s->tmpcap = cap;
-    }
-    memcpy(s->tmp + at, bytes, n);
-    return 0;
+    keel__sbuf_put(&s->tmp, bytes, n);
+    return s->tmp.oom ? -1 : 0;
 }
 
 /* The string whose opening quote s->p is at: on success *out and *len are its
@@ -150,7 +140,6 @@ static int jp_tmp_put(jp *s, size_t at, const void *bytes, size_t n)
 __attribute__((noinline)) static int jp_string(jp *s, const char **out, size_t *len)
 {
     const unsigned char *q = ++s->p, *end = s->end, *run;
-    size_t used = 0;
     int esc = 0;
 
     for (;;) {
@@ -197,13 +186,14 @@ __attribute__((noinline)) static int jp_string(jp *s, const char **out, size_t *
             s->p = q + 1;
             return 0;
         }
-        if (jp_tmp_put(s, used, run, (size_t)(q - run)) != 0)
+        if (!esc)
+            s->tmp.len = 0;   /* the first escape of this string: start over */
+        if (jp_tmp_put(s, run, (size_t)(q - run)) != 0)
             return -1;
-        used += (size_t)(q - run);
         esc = 1;
         if (*q == '"') {
-            *out = s->tmp;
-            *len = used;
+            *out = s->tmp.p;
+            *len = s->tmp.len;
             s->p = q + 1;
             return 0;
         }
@@ -254,9 +244,8 @@ __attribute__((noinline)) static int jp_string(jp *s, const char **out, size_t *
                 u[3] = (unsigned char)(0x80 | (cp & 0x3F));
                 n = 4;
             }
-            if (jp_tmp_put(s, used, u, n) != 0)
+            if (jp_tmp_put(s, u, n) != 0)
                 return -1;
-            used += n;
             continue;
         }
         {
@@ -272,9 +261,8 @@ __attribute__((noinline)) static int jp_string(jp *s, const char **out, size_t *
                 jp_error(s, q, "invalid escape");
                 return -1;
             }
-            if (jp_tmp_put(s, used, &c, 1) != 0)
+            if (jp_tmp_put(s, &c, 1) != 0)
                 return -1;
-            used++;
             q++;
         }
     }
@@ -415,7 +403,7 @@ static json_t *jp_object(jp *s)
         /* a key with escapes sits in s->tmp, which the value's strings
          * reuse: it gets its own copy; any other key is read in place */
         key = NULL;
-        if (k == s->tmp) {
+        if (k == s->tmp.p) {
             if ((key = malloc(klen + 1)) == NULL)
                 goto fail;
             memcpy(key, k, klen);
@@ -557,7 +545,7 @@ json_t *keel__json_parse(const char *text, size_t len, size_t flags, json_error_
         return NULL;
     }
     v = jp_value(&s);
-    free(s.tmp);
+    keel__sbuf_free(&s.tmp);
     if (v == NULL) {
         jp_error(&s, s.p, "out of memory");
         return NULL;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "keel/error.h"
+#include "core/sbuf-internal.h"
 #include "core/store_pg-internal.h"
 
 static int is_word_start(char ch) { return isalpha((unsigned char)ch) || ch == '_'; }
@@ -139,36 +140,12 @@ int keel__pg_check_sql(const char *ns, const char *sql, char *err, size_t errlen
     return 0;
 }
 
-typedef struct sbuf {
-    char  *s;
-    size_t len, cap;
-    int    oom;
-} sbuf;
-
-static void put(sbuf *b, const char *p, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap + n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void put(keel_sbuf *b, const char *p, size_t n) { keel__sbuf_put(b, p, n); }
+static void puts_(keel_sbuf *b, const char *s) { keel__sbuf_puts(b, s); }
 
 char *keel__pg_dialect(const char *sql)
 {
-    sbuf b = { NULL, 0, 0, 0 };
+    keel_sbuf b = {0};
     const char *p = sql;
     size_t n;
 
@@ -207,9 +184,5 @@ char *keel__pg_dialect(const char *sql)
         }
         p += n;
     }
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    return keel__sbuf_take(&b);
 }

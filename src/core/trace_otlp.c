@@ -12,64 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sbuf-internal.h"
 #include "core/trace-internal.h"
 
 static const char *const tr_names[] = {"local", "http", "cli", "remote", "event"};
 
-typedef struct obuf {
-    char  *p;
-    size_t len, cap;
-    int    oom;
-} obuf;
+typedef keel_sbuf obuf;
 
 static void put(obuf *b, const char *s, size_t n)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap : 1024) * 2;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if ((np = realloc(b->p, cap)) == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    keel__sbuf_put(b, s, n);
 }
 
 static void puts_(obuf *b, const char *s)
 {
-    put(b, s, strlen(s));
+    keel__sbuf_puts(b, s);
 }
 
-/* A JSON string body (no quotes): ", \ and control characters escaped;
+/* A JSON string body (no quotes), escaped as keel's JSON writer does;
  * other bytes as they are (names and the service name are UTF-8). */
 static void put_esc(obuf *b, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char e[8];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        put(b, run, (size_t)(s - run));
-        if (c == '"' || c == '\\') {
-            e[0] = '\\';
-            e[1] = (char)c;
-            e[2] = '\0';
-        } else {
-            snprintf(e, sizeof e, "\\u%04x", c);
-        }
-        puts_(b, e);
-        run = s + 1;
-    }
-    put(b, run, (size_t)(s - run));
+    keel__sbuf_json_escaped(b, s, strlen(s));
 }
 
 static void put_attr(obuf *b, const char *key, const char *value, int first)
@@ -126,9 +90,10 @@ char *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
     obuf b = {0};
     size_t i;
 
-    b.cap = 512 + n * 560;  /* a span is ~400 bytes with short names: one allocation */
-    if ((b.p = malloc(b.cap)) == NULL)
+    /* a span is ~400 bytes with short names: one allocation */
+    if ((b.p = malloc(512 + n * 560)) == NULL)
         return NULL;
+    b.cap = 512 + n * 560;
     b.p[0] = '\0';
     puts_(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
     put_attr(&b, "service.name", service ? service : "keel", 1);
@@ -137,11 +102,7 @@ char *keel__otlp_encode(const keel_span *spans, size_t n, const char *service,
     for (i = 0; i < n; i++)
         put_span(&b, &spans[i], i == 0);
     puts_(&b, "]}]}]}");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
     if (len != NULL)
         *len = b.len;
-    return b.p;
+    return keel__sbuf_take(&b);
 }

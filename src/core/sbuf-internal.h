@@ -1,0 +1,34 @@
+/*
+ * sbuf-internal.h — a growing text buffer: append bytes, always
+ * NUL-terminated, out of memory remembered (later appends do nothing) so a
+ * writer checks once at the end.  The JSON writer, the OTLP span encoder,
+ * the PostgreSQL dialect rewriter and the JSON reader's unescaped strings
+ * build their text in one.
+ */
+#ifndef KEEL_SBUF_INTERNAL_H
+#define KEEL_SBUF_INTERNAL_H
+
+#include <stddef.h>
+
+typedef struct keel_sbuf {
+    char  *p;      /* NULL until the first append; then NUL-terminated */
+    size_t len;    /* bytes before the terminator */
+    size_t cap;
+    int    oom;    /* an append failed: p holds what came before it */
+} keel_sbuf;
+
+/* Appends s[0..n) (n may be 0: the buffer then exists, holding ""). */
+void keel__sbuf_put(keel_sbuf *b, const void *s, size_t n);
+void keel__sbuf_puts(keel_sbuf *b, const char *s);
+/* Appends s[0..n) as the inside of a JSON string, escaped as jansson
+ * escapes it: \" \\ \b \f \n \r \t, \u00XX (upper-case hex) for the other
+ * control characters; every other byte as it is (the caller has checked
+ * UTF-8 where it matters). */
+void keel__sbuf_json_escaped(keel_sbuf *b, const char *s, size_t n);
+/* The text (caller frees), or NULL (and the buffer freed) if an append
+ * failed.  The buffer is empty afterwards. */
+char *keel__sbuf_take(keel_sbuf *b);
+/* Frees the text; the buffer is empty afterwards. */
+void keel__sbuf_free(keel_sbuf *b);
+
+#endif

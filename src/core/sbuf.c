@@ -1,0 +1,87 @@
+/*
+ * sbuf.c — the growing text buffer of sbuf-internal.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sbuf-internal.h"
+
+void keel__sbuf_put(keel_sbuf *b, const void *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if ((p = realloc(b->p, cap)) == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void keel__sbuf_puts(keel_sbuf *b, const char *s)
+{
+    keel__sbuf_put(b, s, strlen(s));
+}
+
+void keel__sbuf_json_escaped(keel_sbuf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)str, *end = p + n, *run;
+
+    while (p < end) {
+        char esc[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t k = 2;
+        run = p;
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            keel__sbuf_put(b, run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        switch (*p) {
+        case '"':  esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            k = 6;
+            break;
+        }
+        keel__sbuf_put(b, esc, k);
+        p++;
+    }
+}
+
+char *keel__sbuf_take(keel_sbuf *b)
+{
+    char *p = b->p;
+
+    if (b->oom) {
+        free(p);
+        p = NULL;
+    }
+    memset(b, 0, sizeof *b);
+    return p;
+}
+
+void keel__sbuf_free(keel_sbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
