@@ -341,6 +341,25 @@ bad:
 
 static json_t *jp_value(jp *s);
 
+/* After a member of an array or object: 1 = a ',' (read, with the space
+ * after it: another member follows), 0 = the closing character (read),
+ * -1 = neither (an error set). */
+static int jp_more(jp *s, unsigned char close, const char *expected)
+{
+    jp_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        jp_ws(s);
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    jp_error(s, s->p, expected);
+    return -1;
+}
+
 static json_t *jp_array(jp *s)
 {
     json_t *a = json_array(), *v;
@@ -354,20 +373,14 @@ static json_t *jp_array(jp *s)
         return a;
     }
     for (;;) {
+        int more;
         if ((v = jp_value(s)) == NULL || json_array_append_new(a, v) != 0)
             goto fail;
-        jp_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            jp_ws(s);
-            continue;
+        if ((more = jp_more(s, ']', "']' expected")) <= 0) {
+            if (more == 0)
+                return a;
+            goto fail;
         }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            return a;
-        }
-        jp_error(s, s->p, "']' expected");
-        goto fail;
     }
 fail:
     json_decref(a);
@@ -390,6 +403,7 @@ static json_t *jp_object(jp *s)
         const char *k;
         char *key;
         size_t klen;
+        int more;
         if (s->p >= s->end || *s->p != '"') {
             jp_error(s, s->p, "string or '}' expected");
             goto fail;
@@ -431,18 +445,11 @@ static json_t *jp_object(jp *s)
             goto fail;
         }
         free(key);
-        jp_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            jp_ws(s);
-            continue;
+        if ((more = jp_more(s, '}', "'}' expected")) <= 0) {
+            if (more == 0)
+                return o;
+            goto fail;
         }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return o;
-        }
-        jp_error(s, s->p, "'}' expected");
-        goto fail;
     }
 fail:
     json_decref(o);
