@@ -32,8 +32,9 @@
  * 2: keel_method.max_body.
  * 3: keel_module gained topics and subs at its end (events, keel/events.h);
  *    keel_module has no size or version member, so a descriptor built with
- *    the shorter layout cannot be told apart: appending needs the bump. */
-#define KEEL_ABI 3
+ *    the shorter layout cannot be told apart: appending needs the bump.
+ * 4: keel_method.mem_factor (the in-flight budget's working-memory estimate). */
+#define KEEL_ABI 4
 
 typedef struct keel_ctx        keel_ctx;        /* one call: request id, arena, deadline, caller */
 typedef struct keel_module_ctx keel_module_ctx; /* one module for the life of the process */
@@ -80,6 +81,11 @@ typedef struct keel_method {
     /* since ABI 2 */
     size_t       max_body;   /* largest HTTP body accepted, refused (413) before it is read;
                               * 0 = KEEL_MAX_UPLOAD for KEEL_RAW_IN methods, else KEEL_MAX_BODY */
+    /* since ABI 4 */
+    unsigned     mem_factor; /* memory the call needs at its peak per body byte (body, copies,
+                              * parsed form), reserved against KEEL_MAX_INFLIGHT_BYTES when the
+                              * head arrives (docs/http.md, "The in-flight budget"); 0 =
+                              * KEEL_UPLOAD_MEM_FACTOR for KEEL_RAW_IN methods, else 1 */
 } keel_method;
 
 /* A versioned migration; version strictly increasing from 1 within a module.

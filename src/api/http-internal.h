@@ -93,7 +93,9 @@ struct keel_http_limits {
     int64_t max_upload;          /* KEEL_RAW_IN bodies (KEEL_MAX_UPLOAD) */
     int64_t request_timeout_ms;  /* head + body of one request (KEEL_REQUEST_TIMEOUT_MS) */
     int     max_connections;     /* per process (KEEL_MAX_CONNECTIONS), 0 = no cap */
-    int64_t max_inflight;        /* declared bodies being received or handled, 0 = no cap */
+    int64_t max_inflight;        /* working memory of requests being received or handled:
+                                  * each body × its method's factor; 0 = no cap */
+    int64_t upload_mem_factor;   /* the factor of raw uploads that declare none (KEEL_UPLOAD_MEM_FACTOR) */
     int64_t max_gzip_ratio;      /* decoded / compressed size of a gzip body (KEEL_MAX_GZIP_RATIO) */
 };
 
@@ -182,6 +184,11 @@ int keel__http_read_input(keel_ctx *ctx, keel_module_ctx *mc, const keel_method 
  * for KEEL_RAW_IN methods and KEEL_MAX_BODY for JSON ones (m NULL: the latter). */
 int64_t keel__http_method_limit(const keel_http_limits *lim, const keel_method *m);
 
+/* In-flight bytes reserved per body byte of method m: its descriptor's
+ * mem_factor, else KEEL_UPLOAD_MEM_FACTOR for KEEL_RAW_IN methods and 1 for
+ * JSON ones (m NULL: 1).  Never below 1. */
+int64_t keel__http_method_factor(const keel_http_limits *lim, const keel_method *m);
+
 /* Caps of one gzip decode. */
 typedef struct keel_gunzip_limits {
     int64_t       max_out;       /* decoded bytes, 0 = none */
@@ -189,6 +196,7 @@ typedef struct keel_gunzip_limits {
     int64_t       max_ratio;     /* decoded / compressed, 0 = none (never below 1 MiB decoded) */
     atomic_llong *inflight;      /* the output's growth is reserved here, or NULL */
     int64_t       max_inflight;  /* budget for *inflight, 0 = none */
+    int64_t       factor;        /* reserved per decoded byte (the method's memory factor); <1 = 1 */
 } keel_gunzip_limits;
 
 /* Decodes the gzip stream in[0..inlen) (one or more members, nothing after

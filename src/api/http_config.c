@@ -25,6 +25,7 @@ static void http_limits(http_server *srv, keel_runtime *rt)
     l->request_timeout_ms = keel__config_int(cfg, NULL, "request_timeout_ms");
     l->max_connections = (int)keel__config_int(cfg, NULL, "max_connections");
     l->max_inflight = keel__config_int(cfg, NULL, "max_inflight_bytes");
+    l->upload_mem_factor = keel__config_int(cfg, NULL, "upload_mem_factor");
     l->max_gzip_ratio = keel__config_int(cfg, NULL, "max_gzip_ratio");
     srv->evhttp_max_body = l->max_body > l->max_upload ? l->max_body : l->max_upload;
     for (i = 0; i < keel__rt_count(rt); i++) {

@@ -53,6 +53,7 @@ typedef struct http_conn {
     int64_t                body_seen; /* chunked: data bytes so far */
     int64_t                body_limit;
     int64_t                reserved;  /* in-flight bytes this connection holds */
+    int64_t                factor;    /* in-flight bytes per body byte of the current request */
     int                    reserved_req; /* the request (1 = first) they are for, 0 = none */
     int                    answered;  /* answers keel__http_send has sent (a lower bound) */
     evutil_socket_t        fd;        /* registered under (keel__http_conn_answered), -1 = not */

@@ -64,18 +64,22 @@ static void conn_free(void *arg)
 }
 
 /* The body limit of the route a head names: the descriptor's max_body, else
- * KEEL_MAX_UPLOAD for raw-upload methods and KEEL_MAX_BODY for JSON ones. */
-static int64_t route_limit(http_conn *c, const conn_head *h)
+ * KEEL_MAX_UPLOAD for raw-upload methods and KEEL_MAX_BODY for JSON ones;
+ * *factor: the in-flight bytes its call needs per body byte (1 for what is
+ * not a method). */
+static int64_t route_limit(http_conn *c, const conn_head *h, int64_t *factor)
 {
     const keel_http_limits *lim = c->sc->limits;
     char mod[64], meth[128];
     keel_module_ctx *mc;
     const keel_method *m;
 
+    *factor = 1;
     if (h->path_long || sscanf(h->path, "/v1/%63[a-z0-9_]/%127[a-z0-9_]", mod, meth) != 2)
         return lim->max_body;
     if ((mc = keel__rt_find(c->sc->worker->rt, mod)) == NULL || (m = keel__mc_method(mc, meth)) == NULL)
         return lim->max_body;
+    *factor = keel__http_method_factor(lim, m);
     return keel__http_method_limit(lim, m);
 }
 
@@ -90,7 +94,7 @@ static int conn_check_head(http_conn *c, const conn_head *h)
 {
     const keel_http_limits *lim = c->sc->limits;
     const char *rid = h->rid[0] ? h->rid : NULL;
-    int64_t limit;
+    int64_t limit, factor;
 
     snprintf(c->what, sizeof c->what, "%s %s%s", h->method, h->path, h->path_long ? "…" : "");
     keel__http_ascii_only(c->what);
@@ -127,7 +131,20 @@ static int conn_check_head(http_conn *c, const conn_head *h)
                     "too many connections (KEEL_MAX_CONNECTIONS=%d)", lim->max_connections);
         return -1;
     }
-    limit = route_limit(c, h);
+    limit = route_limit(c, h, &factor);
+    /* a body whose working memory could never fit the in-flight budget, not
+     * even alone, is too large for this server: a 503 would be retried forever */
+    if (lim->max_inflight > 0 && lim->max_inflight / factor < limit
+        && h->clen > lim->max_inflight / factor) {
+        keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_BODY, 413, "too_large", rid,
+                    "a body of %lld bytes needs %lld x that in memory for %s, over "
+                    "KEEL_MAX_INFLIGHT_BYTES=%lld: at most %lld bytes fit",
+                    (long long)h->clen, (long long)factor, h->path,
+                    (long long)lim->max_inflight, (long long)(lim->max_inflight / factor));
+        return -1;
+    }
+    if (lim->max_inflight > 0 && lim->max_inflight / factor < limit)
+        limit = lim->max_inflight / factor;
     if (h->clen > limit) {
         keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_BODY, 413, "too_large", rid,
                     "a body of %lld bytes is over the limit of %lld bytes for %s",
@@ -136,18 +153,21 @@ static int conn_check_head(http_conn *c, const conn_head *h)
     }
     keel__http_conn_release_inflight(c);   /* the previous request of this connection is answered */
     if (h->clen > 0 && lim->max_inflight > 0) {
-        if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, h->clen,
+        /* the call's working memory, not only its body: the body, its
+         * contiguous copy, what the handler parses it into (docs/http.md) */
+        if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, h->clen * factor,
                                       lim->max_inflight)) {
             keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", rid,
                         "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
                         (long long)lim->max_inflight);
             return -1;
         }
-        c->reserved = h->clen;
+        c->reserved = h->clen * factor;
         c->reserved_req = c->requests + 1;
         keel__http_conn_register(c);
     }
     c->body_limit = limit;
+    c->factor = factor;
     return 0;
 }
 
@@ -264,14 +284,15 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
             return 0;
         }
         if (c->sc->limits->max_inflight > 0 && sz > 0) {
-            if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, (int64_t)sz,
-                                          c->sc->limits->max_inflight)) {
+            /* body_limit is at most the budget / factor: no overflow */
+            if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes,
+                                          (int64_t)sz * c->factor, c->sc->limits->max_inflight)) {
                 keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", NULL,
                             "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
                             (long long)c->sc->limits->max_inflight);
                 return 0;
             }
-            c->reserved += (int64_t)sz;
+            c->reserved += (int64_t)sz * c->factor;
             c->reserved_req = c->requests;   /* the head passed: this request's chunks */
             keel__http_conn_register(c);
         }

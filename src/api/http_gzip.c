@@ -54,13 +54,15 @@ static void gz_msg(char *msg, size_t len, const char *fmt, ...)
 static int gz_grow(const keel_gunzip_limits *lim, char **buf, size_t *cap, size_t want,
                    int64_t *reserved)
 {
-    size_t add = want - *cap;
+    /* the decoded bytes are what the handler works on: reserved with the
+     * method's factor, as the hook reserved the compressed ones */
+    int64_t add = (int64_t)(want - *cap) * (lim->factor > 1 ? lim->factor : 1);
     char *nb;
 
     if (lim->inflight != NULL && lim->max_inflight > 0) {
-        if (!keel__http_inflight_take(lim->inflight, (int64_t)add, lim->max_inflight))
+        if (!keel__http_inflight_take(lim->inflight, add, lim->max_inflight))
             return KEEL_EUNAVAIL;
-        *reserved += (int64_t)add;
+        *reserved += add;
     }
     nb = realloc(*buf, want);
     if (nb == NULL)
@@ -245,6 +247,17 @@ int64_t keel__http_method_limit(const keel_http_limits *lim, const keel_method *
     return (m->flags & KEEL_RAW_IN) ? lim->max_upload : lim->max_body;
 }
 
+int64_t keel__http_method_factor(const keel_http_limits *lim, const keel_method *m)
+{
+    if (m == NULL)
+        return 1;
+    if (m->mem_factor > 0)
+        return (int64_t)m->mem_factor;
+    if ((m->flags & KEEL_RAW_IN) && lim->upload_mem_factor > 1)
+        return lim->upload_mem_factor;
+    return 1;
+}
+
 int keel__http_decode_body(keel_ctx *ctx, const keel_method *m, const keel_http_limits *lim,
                            const char *cenc, keel_http_body *b)
 {
@@ -279,6 +292,7 @@ int keel__http_decode_body(keel_ctx *ctx, const keel_method *m, const keel_http_
     d->lim.max_ratio = lim->max_gzip_ratio;
     d->lim.inflight = &keel__http_conn_stats.inflight_bytes;
     d->lim.max_inflight = lim->max_inflight;
+    d->lim.factor = keel__http_method_factor(lim, m);
     msg[0] = '\0';
     rc = keel__http_gunzip(b->data, b->len, &d->lim, &d->data, &len, &d->reserved, msg, sizeof msg);
     if (rc == KEEL_ETOOBIG) {

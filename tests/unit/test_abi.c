@@ -27,13 +27,15 @@ static void test_keel_method_layout(void **state)
     assert_int_equal(offsetof(keel_method, raw_types), 7 * P);
     assert_int_equal(offsetof(keel_method, raw_field), 8 * P);
     assert_int_equal(offsetof(keel_method, max_body), 9 * P);
-    assert_int_equal(sizeof(keel_method), 10 * P);
+    assert_int_equal(offsetof(keel_method, mem_factor), 10 * P);
+    assert_int_equal(sizeof(keel_method), 11 * P);
 }
 
 static void test_keel_module_layout(void **state)
 {
     (void)state;
-    assert_int_equal(KEEL_ABI, 3);   /* 2: keel_method.max_body; 3: keel_module.topics/subs */
+    assert_int_equal(KEEL_ABI, 4);   /* 2: keel_method.max_body; 3: keel_module.topics/subs;
+                                        4: keel_method.mem_factor */
     assert_int_equal(offsetof(keel_module, abi), 0);
     assert_int_equal(offsetof(keel_module, name), 1 * P);
     assert_int_equal(offsetof(keel_module, version), 2 * P);

@@ -278,6 +278,42 @@ static void test_inflight_budget(void **state)
     free(z);
 }
 
+/* The decoded bytes are reserved times the method's memory factor (the
+ * handler works on them, not on the compressed body): a body decoding to
+ * 4 MiB with factor 3 holds at least 12 MiB, so 8 MiB of budget refuse it
+ * where factor 1 passes. */
+static void test_inflight_factor(void **state)
+{
+    atomic_llong inflight = 0;
+    size_t n, outlen;
+    unsigned char *z = gz(NULL, 4 * MiB, &n);
+    keel_gunzip_limits lim = { .max_out = 256 * (int64_t)MiB, .inflight = &inflight,
+                               .max_inflight = 8 * (int64_t)MiB, .factor = 1 };
+    char *out = NULL, msg[256] = "";
+    int64_t res = 0;
+    (void)state;
+
+    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(outlen, 4 * MiB);
+    assert_true(res >= 4 * (int64_t)MiB && res <= 8 * (int64_t)MiB);
+    assert_int_equal(atomic_load(&inflight), res);
+    keel__http_gunzip_release(&lim, res);
+    free(out);
+    out = NULL;
+    lim.factor = 3;
+    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EUNAVAIL);
+    assert_null(out);
+    assert_int_equal(atomic_load(&inflight), 0);
+    lim.max_inflight = 64 * (int64_t)MiB;
+    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_true(res >= 12 * (int64_t)MiB);
+    assert_int_equal(atomic_load(&inflight), res);
+    keel__http_gunzip_release(&lim, res);
+    assert_int_equal(atomic_load(&inflight), 0);
+    free(out);
+    free(z);
+}
+
 /* keel__http_inflight_take: one reservation of 100 on a budget of 256 fits
  * twice, not three times, and a refusal changes nothing. */
 static void test_inflight_take(void **state)
@@ -393,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_ratio_floor),
         cmocka_unit_test(test_member_bomb),
         cmocka_unit_test(test_inflight_budget),
+        cmocka_unit_test(test_inflight_factor),
         cmocka_unit_test(test_inflight_take),
         cmocka_unit_test(test_inflight_take_never_over),
         cmocka_unit_test(test_accept_encoding),
