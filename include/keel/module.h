@@ -252,6 +252,16 @@ keel_store *keel_ctx_store(keel_ctx *ctx);
  * (borrowed).  NULL only when that first allocation fails (out of memory). */
 keel_arena *keel_ctx_arena(keel_ctx *ctx);
 
+/* Reserves bytes of working memory against the process's in-flight budget
+ * (KEEL_MAX_INFLIGHT_BYTES, which HTTP request bodies reserve their
+ * methods' memory factor of) until the call ends.  For work no request body
+ * accounts for: an event handler that reads a stored upload back.  Waits
+ * while the budget is full, until the call's deadline (60 s without one).
+ * 0; KEEL_EUNAVAIL when it did not fit in time, KEEL_ETOOBIG when bytes
+ * alone are over the budget (both with a message on ctx).  A process
+ * without an HTTP server, or a budget of 0, grants it at once. */
+int keel_ctx_mem_reserve(keel_ctx *ctx, int64_t bytes);
+
 /* Request id ("r-…"), stable across nested and remote calls (borrowed). */
 const char *keel_ctx_request_id(const keel_ctx *ctx);
 keel_transport keel_ctx_transport(const keel_ctx *ctx);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "api/http_server-internal.h"
+#include "core/membudget-internal.h"
 
 /* The connection hook's limits, and evhttp's body cap above the largest. */
 static void http_limits(http_server *srv, keel_runtime *rt)
@@ -26,6 +27,8 @@ static void http_limits(http_server *srv, keel_runtime *rt)
     l->max_connections = (int)keel__config_int(cfg, NULL, "max_connections");
     l->max_inflight = keel__config_int(cfg, NULL, "max_inflight_bytes");
     l->upload_mem_factor = keel__config_int(cfg, NULL, "upload_mem_factor");
+    /* event handlers' working memory (keel_ctx_mem_reserve) shares the budget */
+    keel__mem_budget_set(&keel__http_conn_stats.inflight_bytes, l->max_inflight);
     l->max_gzip_ratio = keel__config_int(cfg, NULL, "max_gzip_ratio");
     srv->evhttp_max_body = l->max_body > l->max_upload ? l->max_body : l->max_upload;
     for (i = 0; i < keel__rt_count(rt); i++) {

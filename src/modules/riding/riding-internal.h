@@ -30,6 +30,13 @@
 /* upload_session checks the structure of the CSV's first bytes only (header,
  * units row, rows): a few ms whatever the session's length */
 #define RIDING_CHECK_BYTES (64 * 1024)
+/* Memory per CSV byte, reserved against KEEL_MAX_INFLIGHT_BYTES: an upload
+ * holds the body, the JSON string the store binds and SQLite's record of it
+ * (3.0-3.1 x the CSV measured at the peak, 1 h and 3 h sessions); its
+ * summary the CSV read back, compute's arrays and the gzip, under the same
+ * factor so that what could be uploaded can be summarized (docs/riding.md). */
+#define RIDING_UPLOAD_MEM_FACTOR 3
+#define RIDING_SUMMARY_MEM_FACTOR RIDING_UPLOAD_MEM_FACTOR
 /* get_session wait_ms: re-read at least this often (a summary stored by
  * another process signals nobody here), and answer this long before the
  * call's deadline */

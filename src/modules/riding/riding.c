@@ -136,9 +136,7 @@ static const keel_method riding_methods[] = {
       .in_schema = riding_schema_upload_session_in,
       .out_schema = riding_schema_upload_session_out,
       .raw_types = "text/csv", .raw_field = "csv",
-      /* the body, the JSON string the store binds, SQLite's record of it:
-       * 3.1 x a 1 h CSV measured at the peak (docs/riding.md) */
-      .mem_factor = 3 },
+      .mem_factor = RIDING_UPLOAD_MEM_FACTOR },
     { .name = "list_sessions", .handler = riding_h_list_sessions, .flags = RO,
       .summary = "a horse's sessions with status and summaries, newest first {horse_id, limit?}",
       .in_schema = riding_schema_list_sessions_in, .out_schema = riding_schema_list_sessions_out },

@@ -207,6 +207,7 @@ int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev)
     json_t *session = NULL, *summary = NULL;
     char *csv = NULL, *text = NULL, msg[400];
     size_t len = 0;
+    json_int_t bytes;
     int gz = 0, rc;
 
     rc = riding_session_get(st, &sys, id, &session);
@@ -215,10 +216,17 @@ int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev)
     if (rc != 0)
         return rc;
     rc = strcmp(json_string_value(json_object_get(session, "status")), "ready") == 0;
+    bytes = json_integer_value(json_object_get(session, "bytes"));
     json_decref(session);
     if (rc)
         return 0;  /* a redelivery, or the CLI summarized it already */
-    rc = riding_session_csv(ctx, st, &sys, id, 0, &csv, &len, &gz);
+    /* the upload's reservation ended with its answer: this work holds its
+     * own in the same budget (the CSV read back, compute's arrays, the gzip;
+     * the upload's factor, so whatever could be uploaded can be summarized).
+     * A full budget waits here, then is transient: retried with backoff */
+    rc = keel_ctx_mem_reserve(ctx, (int64_t)bytes * RIDING_SUMMARY_MEM_FACTOR);
+    if (rc == 0)
+        rc = riding_session_csv(ctx, st, &sys, id, 0, &csv, &len, &gz);
     if (rc == KEEL_ENOTFOUND)
         return 0;
     if (rc == 0)
