@@ -162,6 +162,13 @@ CSVM=$("$K" compute aggregate --format csv --meta horse_id=7,date=2026-03-02 -- 
 expect_contains "-- ends options; --meta columns after file" "$(printf '%s\n' "$CSVM" | head -1)" "file,horse_id,date,duration_s,"
 expect_contains "--meta values in the row" "$(printf '%s\n' "$CSVM" | sed -n 2p)" "-odd.csv,7,2026-03-02,"
 expect_contains "compute defaults lists trend's options" "$("$K" compute defaults)" "baseline_n"
+expect_contains "compute defaults lists aggregate's options" "$("$K" compute defaults)" "halt_rms"
+expect_eq "defaults --format json: aggregate" "$("$K" compute defaults --format json | python3 -c 'import json,sys;print(json.load(sys.stdin)["aggregate"]["halt_rms"]["default"])')" "0.5"
+echo '{"halt_rms": 2.0, "jump_min_air_s": 0.5}' >"$T/aopts.json"
+expect_eq "aggregate --options-file, --options and --opt: the later wins, recorded in options" \
+    "$("$K" compute aggregate --options-file "$T/aopts.json" --options '{"halt_rms": 1.5}' --opt jump_min_air_s=1.5 "$T/a.csv" | python3 -c 'import json,sys;o=json.load(sys.stdin)["options"];print(o["halt_rms"], o["jump_min_air_s"], o["window_s"])')" "1.5 1.5 4.0"
+expect_eq "a shortest flight of 1.5 s: the 1.2 m jump (~0.99 s) is not counted" \
+    "$("$K" compute aggregate --opt jump_min_air_s=1.5 "$T/a.csv" | python3 -c 'import json,sys;print(json.load(sys.stdin)["jump_count"])')" "0"
 expect_eq "defaults --format json" "$("$K" compute defaults --format json | python3 -c 'import json,sys;print(json.load(sys.stdin)["trend"]["z_threshold"]["default"])')" "2.5"
 echo '{"baseline_n": 2, "acwr_max": 1.2}' >"$T/topts.json"
 expect_eq "trend --options-file and --opt recorded in options" \
@@ -171,6 +178,15 @@ set +e
 expect_contains "unknown option named" "$(cat "$T/err")" "options.bogus: unknown option"
 "$K" compute trend --opt z_threshold=0 "$T/sessions.ndjson" >/dev/null 2>"$T/err"; expect_eq "trend option out of range → 3" "$?" 3
 "$K" compute aggregate --meta duration_s=1 "$T/a.csv" >/dev/null 2>&1; expect_eq "--meta on a summary field → 2" "$?" 2
+# aggregate's thresholds (docs/compute.md "aggregate options")
+"$K" compute aggregate --opt halt_rmz=1 "$T/a.csv" >/dev/null 2>"$T/err"; expect_eq "aggregate unknown option → 3" "$?" 3
+expect_contains "aggregate unknown option named" "$(cat "$T/err")" "options.halt_rmz: unknown option"
+"$K" compute aggregate --opt halt_rms=abc "$T/a.csv" >/dev/null 2>"$T/err"; expect_eq "aggregate non-number option → 3" "$?" 3
+expect_contains "aggregate non-number option named" "$(cat "$T/err")" "options.halt_rms: must be a number"
+"$K" compute windows --options '{"window_s": 1}' "$T/a.csv" >/dev/null 2>"$T/err"; expect_eq "windows option out of range → 3" "$?" 3
+expect_contains "windows option out of range named" "$(cat "$T/err")" "options.window_s"
+"$K" compute aggregate --opt halt_rms "$T/a.csv" >/dev/null 2>&1; expect_eq "aggregate --opt without = → 2" "$?" 2
+"$K" compute aggregate --options '[1]' "$T/a.csv" >/dev/null 2>&1; expect_eq "aggregate --options not an object → 2" "$?" 2
 "$K" compute trend --format yaml "$T/sessions.ndjson" >/dev/null 2>&1; expect_eq "trend bad --format → 2" "$?" 2
 set -e
 

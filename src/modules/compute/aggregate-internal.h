@@ -10,7 +10,6 @@
 
 #define DETECT_ROWS 8192
 #define DECIM_HZ 25.0
-#define WIN_S 4.0
 #define GAP_FACTOR 2.5
 #define BRIDGE_MAX_S 1.0 /* shorter gaps are bridged; longer ones end a segment */
 #define GRAV_TAU_S 2.0
@@ -30,7 +29,8 @@
 #define ROW_NEW_RUN (1u << 15)
 
 struct compute_agg {
-    compute_options opt;
+    compute_options opt;         /* opt.params is NULL: P holds them */
+    compute_params P;            /* the thresholds (the options) */
     compute_window_cb on_window; /* per-window output, or NULL */
     void *on_window_arg;
     compute_sample_cb on_sample; /* per-sample vertical (trace.c), or NULL */

@@ -23,6 +23,12 @@ compute_agg *compute_agg_new(const compute_options *opt)
         return NULL;
     if (opt)
         g->opt = *opt;
+    if (g->opt.params)
+        g->P = *g->opt.params;
+    else
+        compute_params_defaults(&g->P);
+    g->opt.params = NULL; /* borrowed from the caller: not kept */
+    compute_jump_reset(&g->jd, &g->P);
     compute_tl_init(&g->tl);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
     g->bufmask = malloc(sizeof *g->bufmask * DETECT_ROWS);
@@ -76,7 +82,7 @@ static void window_labels(const compute_agg *g, const compute_tl_win *tw, int *r
     int unknown = g->no_gyro || tw->gmiss;
     int weak = tw->inherited || r->gait == COMPUTE_UNCLASSIFIED;
     *rein = unknown || r->gait == COMPUTE_HALT || r->gait == COMPUTE_UNCLASSIFIED
-          ? 2 : compute_rein_class(r->yaw_rate - g->rein_bias);
+          ? 2 : compute_rein_class(r->yaw_rate - g->rein_bias, g->P.rein_rate);
     *lead = unknown || weak || r->gait != COMPUTE_CANTER ? 0 : r->lead;
 }
 
@@ -137,7 +143,7 @@ static void account(void *arg, const compute_tl_win *w0)
     window_labels(g, w, &wrein, &wlead);
     compute_bouts_add(&g->bouts, &(compute_bout){ .start = w->t0, .end = w->t0 + dur,
                       .gait = (signed char)r->gait, .rein = (signed char)wrein,
-                      .lead = (signed char)wlead });
+                      .lead = (signed char)wlead }, g->P.bout_min_s);
     if (r->gait == COMPUTE_UNCLASSIFIED) {
         g->unclass_t += dur;
         return;
@@ -160,7 +166,7 @@ static void account(void *arg, const compute_tl_win *w0)
     }
     /* without the rate channels here (missing > 2 s) rein, lead and
      * symmetry are unknown: counted in none of them */
-    int rein = compute_rein_class(r->yaw_rate - g->rein_bias);
+    int rein = compute_rein_class(r->yaw_rate - g->rein_bias, g->P.rein_rate);
     if (!w->gmiss) {
         if (rein > 0)
             g->rein_l += dur;
@@ -276,7 +282,7 @@ static void end_segment(compute_agg *g, double t_end)
     if (g->seg_windows == 0) {
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
-                                   g->wn, g->fs, g->work, &g->res);
+                                   g->wn, g->fs, &g->P, g->work, &g->res);
             g->res_gmiss = window_gmiss(g, g->wn);
             g->have_res = 1;
         } else if (!g->have_res) {
@@ -307,7 +313,7 @@ static void push_decimated(compute_agg *g, const double *m, int miss)
     if (g->wn < g->N)
         return;
     compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
-                           g->fs, g->work, &g->res);
+                           g->fs, &g->P, g->work, &g->res);
     g->res_gmiss = window_gmiss(g, g->N);
     g->have_res = 1;
     size_t i1 = g->S / 2 + g->S;
@@ -331,7 +337,7 @@ static void end_jumps(compute_agg *g)
             g->jumps[g->njumps] = jl;
         g->njumps++;
     }
-    compute_jump_reset(&g->jd);
+    compute_jump_reset(&g->jd, &g->P);
 }
 
 /* One usable row in input units (after NaN hold); gmiss: the rate
@@ -433,6 +439,7 @@ static int all_nan_column(const compute_agg *g, char *err, size_t errlen)
 int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    s->params = g->P;
     if (g->have_pend) { /* the last row went back in time: out of order */
         g->have_pend = 0;
         g->nonmono++;

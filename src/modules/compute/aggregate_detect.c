@@ -121,7 +121,7 @@ int compute_agg_detect(compute_agg *g)
     double dd = floor(rate / DECIM_HZ + 0.5);
     g->D = dd < 1 ? 1 : (int)dd;
     g->fs = rate / g->D;
-    double sd2 = floor(WIN_S / 2 * g->fs + 0.5);
+    double sd2 = floor(g->P.window_s / 2 * g->fs + 0.5);
     g->S = sd2 < 4 ? 4 : (size_t)sd2;
     if (g->S > 4096) {
         g->bad_rate = 1;

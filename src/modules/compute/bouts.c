@@ -5,7 +5,7 @@
  * Windows with the same gait, rein and lead extend the open bout; in canter
  * a window without a lead (a weak one) goes with the bout it is in.  A run
  * of windows of the same gait that differs only in rein or lead and lasts
- * less than COMPUTE_BOUT_MIN_S is held as pending: if the run after it
+ * less than bout_min_s (5 s by default) is held as pending: if the run after it
  * returns to the open bout's rein and lead, the pending run is absorbed into
  * the bout; if it lasts, it becomes a bout of its own.  A gait change, and
  * unclassified time, always make a bout: the bouts of a gait add up to the
@@ -39,8 +39,9 @@ static void commit(compute_bouts *b, const compute_bout *x)
     b->n++;
 }
 
-void compute_bouts_add(compute_bouts *b, const compute_bout *w)
+void compute_bouts_add(compute_bouts *b, const compute_bout *w, double min_s)
 {
+    b->min_s = min_s;
     if (!b->have_cur) {
         b->cur = *w;
         b->have_cur = 1;
@@ -56,7 +57,7 @@ void compute_bouts_add(compute_bouts *b, const compute_bout *w)
     if (b->have_pend) {
         if (same(&b->pend, w)) {
             merge(&b->pend, w);
-            if (b->pend.end - b->pend.start >= COMPUTE_BOUT_MIN_S) {
+            if (b->pend.end - b->pend.start >= b->min_s) {
                 commit(b, &b->cur);
                 b->cur = b->pend;
                 b->have_pend = 0;
@@ -77,7 +78,7 @@ void compute_bouts_add(compute_bouts *b, const compute_bout *w)
         return;
     }
     if (w->gait == b->cur.gait && w->gait != COMPUTE_UNCLASSIFIED &&
-        w->end - w->start < COMPUTE_BOUT_MIN_S) {
+        w->end - w->start < b->min_s) {
         b->pend = *w;
         b->have_pend = 1;
         return;

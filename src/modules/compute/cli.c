@@ -29,11 +29,12 @@ static const char synth_help[] =
     "  --truth FILE    ground truth JSON to FILE\n";
 
 static const char trend_help[] =
-    "usage: keel compute trend [--options JSON] [--format json|ndjson|csv] [--] FILE|-\n"
+    "usage: keel compute trend [--opt k=v]... [--format json|ndjson|csv] [--] FILE|-\n"
     "  Sessions as NDJSON (one {horse_id, date, summary} per line, or aggregate's\n"
     "  ndjson with --meta) or a JSON array to per-horse baselines, changes and load\n"
     "  (docs/compute.md \"trend\").\n"
     "  --opt key=value   one option (repeatable; keel compute defaults lists them)\n"
+    "  --options JSON    options as a JSON object\n"
     "  --options-file F  options from a JSON object {\"key\": value, ...}; --options\n"
     "                    and --opt win over it.  Unknown keys and values out of range\n"
     "                    are errors; the output's \"options\" records what was used.\n"
@@ -219,10 +220,10 @@ static char *slurp_fd(int fd, size_t *len)
 
 static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
 {
-    const char *path = NULL, *optstr = NULL, *v, *fmt = "json";
-    int missing = 0, status = 0, opts_done = 0;
-    json_t *opts = NULL, *sessions = NULL, *out = NULL, *sets = json_object();
-    const char *config = NULL;
+    const char *path = NULL, *v, *bad, *fmt = "json";
+    int missing = 0, status = 0, opts_done = 0, k;
+    json_t *opts = NULL, *sessions = NULL, *out = NULL;
+    compute_cli_opts co = { 0 };
     char *text = NULL, err[320] = "";
     size_t len = 0;
 
@@ -237,20 +238,12 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
             status = compute_cli_usage(trend_help, NULL, NULL);
             goto out;
         }
-        if ((v = compute_cli_flag(argc, argv, &i, "--options", &missing))) optstr = v;
-        else if ((v = compute_cli_flag(argc, argv, &i, "--options-file", &missing))) config = v;
-        else if ((v = compute_cli_flag(argc, argv, &i, "--opt", &missing))) {
-            const char *eq = strchr(v, '=');
-            double x;
-            if (!eq || eq == v || num_flag(eq + 1, -1e300, 1e300, &x) < 0) {
-                status = compute_cli_usage(trend_help, "--opt wants key=number, got '%s'", v);
-                goto out;
-            }
-            char key[64];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
-            json_object_set_new(sets, key, json_real(x));
+        if ((k = compute_cli_opts_flag(&co, argc, argv, &i, &missing, &bad)) < 0) {
+            status = bad ? compute_cli_usage(trend_help, "--opt wants key=value, got '%s'", bad) : 1;
+            goto out;
         }
-        else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
+        if (k > 0) continue;
+        if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
             if (strcmp(v, "json") != 0 && strcmp(v, "ndjson") != 0 && strcmp(v, "csv") != 0) {
                 status = compute_cli_usage(trend_help, "unknown --format '%s' (json, ndjson, csv)", v);
                 goto out;
@@ -265,34 +258,8 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
         goto out;
     }
     /* --options-file, then --options, then --opt: the later wins */
-    if (config) {
-        json_error_t je;
-        opts = json_load_file(config, 0, &je);
-        if (!json_is_object(opts)) {
-            fprintf(stderr, "keel compute trend: --options-file %s: not a JSON object (%s)\n", config, je.text);
-            status = 2;
-            goto out;
-        }
-    }
-    if (optstr) {
-        json_error_t je;
-        json_t *o2 = json_loads(optstr, 0, &je);
-        if (!json_is_object(o2)) {
-            json_decref(o2);
-            fprintf(stderr, "keel compute trend: --options: not a JSON object (%s)\n", je.text);
-            status = 2;
-            goto out;
-        }
-        if (!opts)
-            opts = json_object();
-        json_object_update(opts, o2);
-        json_decref(o2);
-    }
-    if (json_object_size(sets)) {
-        if (!opts)
-            opts = json_object();
-        json_object_update(opts, sets);
-    }
+    if ((status = compute_cli_opts_merge(&co, "trend", &opts)) != 0)
+        goto out;
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || !(text = slurp_fd(fd, &len))) {
         fprintf(stderr, "keel compute trend: %s: cannot read: %s\n", path, strerror(errno));
@@ -334,7 +301,7 @@ static int cmd_trend(keel_ctx *ctx, int argc, char **argv)
     }
     (void)err;
 out:
-    json_decref(sets);
+    compute_cli_opts_free(&co);
     json_decref(opts);
     json_decref(sessions);
     json_decref(out);
@@ -344,9 +311,10 @@ out:
 
 static const char defaults_help[] =
     "usage: keel compute defaults [--format text|json]\n"
-    "  Every tunable option with its default, range, unit and meaning: today trend's\n"
-    "  (set with trend --opt key=value, --options-file F, --options JSON, or \"options\"\n"
-    "  in the HTTP input).  aggregate's thresholds are fixed (docs/compute.md).\n";
+    "  Every tunable option with its default, range, unit and meaning, under the\n"
+    "  command it belongs to: \"aggregate\" (aggregate and windows) and \"trend\".\n"
+    "  Set them with --opt key=value, --options-file F or --options JSON on that\n"
+    "  command, or as \"options\" in its HTTP/keel_call input (docs/compute.md).\n";
 
 static int cmd_defaults(int argc, char **argv)
 {
@@ -363,7 +331,18 @@ static int cmd_defaults(int argc, char **argv)
             return compute_cli_usage(defaults_help, missing ? "option '%s' needs a value" : "unknown argument '%s'", argv[i]);
         }
     }
-    compute_trend_defaults(stdout, json);
+    json_t *j = json ? json_object() : NULL;
+    if (json && !j)
+        return 1;
+    compute_params_print(stdout, j);
+    if (!json)
+        putchar('\n');
+    compute_trend_defaults(stdout, j);
+    if (json) {
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(j);
+    }
     return fflush(stdout) == 0 ? 0 : 1;
 }
 

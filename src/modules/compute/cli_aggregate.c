@@ -37,6 +37,11 @@ static const char agg_help[] =
     "                             the others are still written\n"
     "  --time-unit s|ms           override detection (also --accel-unit m/s2|g|mg,\n"
     "  --gyro-unit rad/s|deg/s)   see docs/compute.md\n"
+    "  --opt key=value            one threshold (repeatable; keel compute defaults\n"
+    "                             lists aggregate's); --options JSON, --options-file F\n"
+    "                             (a JSON object) give several: file, then --options,\n"
+    "                             then --opt, the later wins; the output's \"options\"\n"
+    "                             records every value used\n"
     "  --                         ends the options\n"
     "exit: 0 ok, 1 internal error, 2 usage, 3 bad input data in at least one file\n";
 
@@ -242,10 +247,12 @@ static int cores(void)
 int compute_cli_aggregate(int argc, char **argv)
 {
     compute_options opt = { 0 };
+    compute_params params;
+    compute_cli_opts co = { 0 };
     compute_batch b = { 0 };
-    int jobs = cores(), missing = 0, opts_done = 0, stdin_list = 0, stdin_data = 0;
+    int jobs = cores(), missing = 0, opts_done = 0, stdin_list = 0, stdin_data = 0, k;
     char err[320] = "";
-    const char *v;
+    const char *v, *bad;
 
     memset(&O, 0, sizeof O);
     O.fmt = FMT_JSON;
@@ -261,6 +268,11 @@ int compute_cli_aggregate(int argc, char **argv)
             goto out;
         } else if (strcmp(argv[i], "--keep-going") == 0) {
             continue; /* the behaviour in every case; accepted for scripts that say so */
+        } else if ((k = compute_cli_opts_flag(&co, argc, argv, &i, &missing, &bad)) != 0) {
+            if (k < 0) {
+                O.status = bad ? compute_cli_usage(agg_help, "--opt wants key=value, got '%s'", bad) : 1;
+                goto out;
+            }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
             if (strcmp(v, "json") == 0) O.fmt = FMT_JSON;
             else if (strcmp(v, "ndjson") == 0) O.fmt = FMT_NDJSON;
@@ -316,6 +328,9 @@ int compute_cli_aggregate(int argc, char **argv)
         O.status = compute_cli_usage(agg_help, "no input file (use - for stdin)%s", "");
         goto out;
     }
+    if ((O.status = compute_cli_params(&co, "aggregate", &params)) != 0)
+        goto out;
+    opt.params = &params;
     b.opt = &opt;
     b.run = run_file;
     b.progress = isatty(2) && b.n > 1;
@@ -340,6 +355,7 @@ int compute_cli_aggregate(int argc, char **argv)
     if (O.fmt == FMT_JSON && b.n > 1)
         fputs(O.first ? "[]\n" : "\n]\n", stdout);
 out:
+    compute_cli_opts_free(&co);
     compute_summary_columns_free(O.cols, O.ncols);
     json_decref(O.idkeys);
     compute_batch_free(&b);

@@ -22,6 +22,7 @@ static const char win_help[] =
     "  yaw_rate, rein, lead, dba, symmetry_pct (docs/compute.md \"windows\").\n"
     "  --format ndjson|csv   output (default ndjson; pandas.read_json(f, lines=True))\n"
     "  --time-unit s|ms --accel-unit m/s2|g|mg --gyro-unit rad/s|deg/s   as for aggregate\n"
+    "  --opt key=value --options JSON --options-file F   thresholds, as for aggregate\n"
     "  --                    ends the options (a file named like one follows)\n"
     "exit: 0 ok, 2 usage, 3 bad input data (an error record is written for that file,\n"
     "      the other files are still processed)\n";
@@ -107,7 +108,10 @@ static void on_window(void *arg, const compute_window_row *w)
 int compute_cli_windows(int argc, char **argv)
 {
     compute_options opt = { 0 };
-    int csv = 0, nfiles = 0, status = 0, missing = 0, opts_done = 0;
+    compute_params params;
+    compute_cli_opts co = { 0 };
+    int csv = 0, nfiles = 0, status = 0, missing = 0, opts_done = 0, k;
+    const char *bad;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     compute_summary *s = malloc(sizeof *s);
     const char *v;
@@ -126,6 +130,11 @@ int compute_cli_windows(int argc, char **argv)
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             status = compute_cli_usage(win_help, NULL, NULL);
             goto out;
+        } else if ((k = compute_cli_opts_flag(&co, argc, argv, &i, &missing, &bad)) != 0) {
+            if (k < 0) {
+                status = bad ? compute_cli_usage(win_help, "--opt wants key=value, got '%s'", bad) : 1;
+                goto out;
+            }
         } else if ((v = compute_cli_flag(argc, argv, &i, "--format", &missing))) {
             if (strcmp(v, "ndjson") == 0) csv = 0;
             else if (strcmp(v, "csv") == 0) csv = 1;
@@ -151,6 +160,9 @@ int compute_cli_windows(int argc, char **argv)
         status = compute_cli_usage(win_help, "no input file (use - for stdin)%s", "");
         goto out;
     }
+    if ((status = compute_cli_params(&co, "windows", &params)) != 0)
+        goto out;
+    opt.params = &params;
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     if (csv)
         fputs("file,t_start,t_end,gait,confidence,stride_hz,cadence_spm,regularity,yaw_rate,"
@@ -195,6 +207,7 @@ int compute_cli_windows(int argc, char **argv)
         free(o.file_json);
     }
 out:
+    compute_cli_opts_free(&co);
     fflush(stdout);
     free(files);
     free(s);

@@ -10,7 +10,7 @@
 
 #include "compute-internal.h"
 
-static int put_units(json_t *in, const compute_options *opt)
+static int put_opts(json_t *in, const compute_options *opt)
 {
     int rc = 0;
     if (!opt)
@@ -23,6 +23,11 @@ static int put_units(json_t *in, const compute_options *opt)
                                                                 opt->accel_unit == COMPUTE_ACCEL_MG ? "mg" : "m/s2"));
     if (opt->gyro_unit == COMPUTE_GYRO_RADS || opt->gyro_unit == COMPUTE_GYRO_DEGS)
         rc |= json_object_set_new(in, "gyro_unit", json_string(opt->gyro_unit == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s"));
+    /* the thresholds travel too: the same result in every placement */
+    if (opt->params) {
+        json_t *o = compute_params_json(opt->params);
+        rc |= !o || json_object_set_new(in, "options", o);
+    }
     return rc ? KEEL_ENOMEM : 0;
 }
 
@@ -45,7 +50,7 @@ static int c_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv
         rc = keel_ctx_error(ctx, KEEL_EBADDATA, "aggregate: CSV is not valid UTF-8");
         goto out;
     }
-    if (json_object_set_new(in, "csv", s) != 0 || (rc = put_units(in, opt)) < 0) {
+    if (json_object_set_new(in, "csv", s) != 0 || (rc = put_opts(in, opt)) < 0) {
         rc = KEEL_ENOMEM;
         goto out;
     }
@@ -116,7 +121,7 @@ static int c_trend(keel_module_ctx *self, keel_ctx *ctx, const json_t *sessions,
     return rc;
 }
 
-/* {"csv": …, units…} for a raw-input method; NULL with rc set on failure. */
+/* {"csv": …, units…, options} for a raw-input method; NULL with rc set on failure. */
 static json_t *csv_call_input(keel_ctx *ctx, const char *what, const char *csv, size_t len,
                               const compute_options *opt, int *rc)
 {
@@ -131,7 +136,7 @@ static json_t *csv_call_input(keel_ctx *ctx, const char *what, const char *csv, 
         return NULL;
     }
     in = json_pack("{s:o}", "csv", s);
-    if (in == NULL || put_units(in, opt) < 0) {
+    if (in == NULL || put_opts(in, opt) < 0) {
         json_decref(in);
         *rc = KEEL_ENOMEM;
         return NULL;

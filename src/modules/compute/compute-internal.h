@@ -41,6 +41,17 @@ int compute_parse_number(const char *p, const char *end, char dec1, char dec2,
  * (COMPUTE_TIME_MS, COMPUTE_ACCEL_G, COMPUTE_GYRO_DEGS, …) or AUTO. */
 int compute_column_classify(const char *name, size_t len, compute_unit *unit);
 
+/* ---- aggregate's thresholds (params.c) ---------------------------------- */
+
+void compute_params_defaults(compute_params *p);
+/* Defaults, then the keys of options (borrowed JSON object; NULL: none).
+ * KEEL_EINVAL with err "options.KEY: …" naming the first bad key. */
+int compute_params_from_json(compute_params *p, const json_t *options, char *err, size_t errlen);
+/* Every key and its value: new object, NULL on ENOMEM. */
+json_t *compute_params_json(const compute_params *p);
+/* `keel compute defaults`: text to f, or json.aggregate = {key: {...}}. */
+void compute_params_print(FILE *f, json_t *json);
+
 /* ---- aggregation stream (aggregate.c) ----------------------------------- */
 
 typedef struct compute_agg compute_agg;
@@ -175,7 +186,7 @@ typedef struct compute_window_result {
     double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */
     double rms;           /* dynamic acceleration RMS, m/s^2 */
     double suspension;    /* share of samples with the vertical specific force
-                           * below COMPUTE_SUSP_G (a suspension phase), 0..1 */
+                           * below susp_g (a suspension phase), 0..1 */
     double side;          /* least autocorrelation of the sideways sway at the
                            * bounce lag (< 0: reverses every bounce, 2-beat) */
     int    weak;          /* moving, but the rhythm is weak and the beat
@@ -190,16 +201,14 @@ typedef struct compute_window_result {
     double alag[6], glag[6];
 } compute_window_result;
 
-/* Specific force below (1 - COMPUTE_SUSP_G) g on the vertical is a
- * suspension phase (no hoof loaded); a window shows suspension when at
- * least COMPUTE_SUSP_SHARE of its samples are there. */
-#define COMPUTE_SUSP_G 0.4
-#define COMPUTE_SUSP_SHARE 0.05
-
-/* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz.
+/* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz
+ * with the thresholds p (specific force below (1 - p->susp_g) g on the
+ * vertical is a suspension phase, no hoof loaded; a window shows suspension
+ * when at least p->susp_share of its samples are there; …).
  * work: scratch of at least 9*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
-                            double fs, double *work, compute_window_result *r);
+                            double fs, const compute_params *p, double *work,
+                            compute_window_result *r);
 
 /* ---- canter lead (lead.c) ------------------------------------------------ */
 
@@ -264,23 +273,23 @@ void compute_tl_flush(compute_tl *tl, compute_tl_emit emit, void *arg);
 /* ---- the bout timeline (bouts.c) ---------------------------------------- */
 
 /* A run of windows that differs from the bout around it only in rein or
- * lead and lasts less than this is absorbed into that bout (a rein that
+ * lead and lasts less than min_s (the bout_min_s option) is absorbed into that bout (a rein that
  * flickers for a window or two as the horse straightens, a lead read wrong
  * once).  A gait change always starts a bout, so bouts add up to the
  * summary's gait times.  docs/compute.md "bouts". */
-#define COMPUTE_BOUT_MIN_S 5.0
 
 typedef struct compute_bouts {
     compute_bout cur, pend;  /* the open bout, and a short run after it */
     int have_cur, have_pend;
     size_t n;                /* bouts closed (all, listed or not) */
+    double min_s;            /* bout_min_s (compute_bouts_add sets it) */
     compute_bout list[COMPUTE_MAX_BOUTS];
 } compute_bouts;
 
 /* One final window, in time order (gait, rein and lead as the window rows
  * give them); start must follow the last window's end, else a hole (a gap)
  * ends the bout. */
-void compute_bouts_add(compute_bouts *b, const compute_bout *w);
+void compute_bouts_add(compute_bouts *b, const compute_bout *w, double min_s);
 /* At the stream's end: closes what is open. */
 void compute_bouts_flush(compute_bouts *b);
 /* The bouts as a JSON array [{gait, start, end, rein, lead}] (new ref). */
@@ -307,9 +316,9 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
 
 /* ---- rein and jumps (rein.c, jumps.c) ------------------------------------ */
 
-#define COMPUTE_REIN_THRESHOLD 0.045 /* rad/s of sustained yaw */
-/* -1 right, 0 straight, +1 left */
-int compute_rein_class(double yaw_rate);
+/* -1 right, 0 straight, +1 left: |yaw_rate| above rate (rad/s, the
+ * rein_rate option) is a circle */
+int compute_rein_class(double yaw_rate, double rate);
 double compute_rein_balance(double left_s, double right_s);
 
 typedef struct compute_jumpdet {
@@ -318,16 +327,15 @@ typedef struct compute_jumpdet {
     double t_start, t_end;
     double prev_t, prev_mag; /* prev_mag: squared */
     int    have_prev;
+    double th, min_air, max_air; /* m/s^2 and s: jump_g, jump_min/max_air_s */
 } compute_jumpdet;
 
-#define COMPUTE_JUMP_THRESHOLD (0.3 * COMPUTE_G)
-#define COMPUTE_JUMP_MIN_AIR 0.25
-#define COMPUTE_JUMP_MAX_AIR 2.0
 #define COMPUTE_JUMP_BRIDGE_S 0.04 /* a flight survives noise spikes shorter than this */
 /* Feeds one sample (t seconds, |a|^2 in (m/s^2)^2).  Returns 1 and fills *j when a
  * jump just ended. */
 int  compute_jump_feed(compute_jumpdet *d, double t, double mag, compute_jump *j);
-void compute_jump_reset(compute_jumpdet *d);
+/* A fresh detector with p's jump thresholds (NULL: the defaults). */
+void compute_jump_reset(compute_jumpdet *d, const compute_params *p);
 /* At a segment's or the stream's end: 1 and *j when a landing was waiting
  * out its COMPUTE_JUMP_BRIDGE_S. */
 int  compute_jump_flush(compute_jumpdet *d, compute_jump *j);
@@ -369,5 +377,28 @@ int compute_cli_usage(const char *text, const char *fmt, const char *arg);
 const char *compute_cli_flag(int argc, char **argv, int *i, const char *name, int *missing);
 /* "s", "ms", "m/s2", "g", "rad/s", "deg/s" → unit; else AUTO. */
 compute_unit compute_cli_unit(const char *s);
+
+/* The option flags of a tunable command (cli_opts.c): --options-file F,
+ * --options JSON, --opt key=value (repeatable); zero-initialised. */
+typedef struct compute_cli_opts {
+    const char *file, *json;
+    json_t *sets;
+} compute_cli_opts;
+/* argv[*i] is one of them: 1 (taken, *i advanced); not one: 0 (*missing
+ * set when a flag lacks its value); -1 with *bad the value when --opt is
+ * not key=value (a usage error), or on ENOMEM with *bad NULL. */
+int compute_cli_opts_flag(compute_cli_opts *o, int argc, char **argv, int *i, int *missing,
+                          const char **bad);
+/* The object they make (the file's keys, then --options', then --opt's:
+ * the later wins): *out new ref, NULL when none was given.  0, or an exit
+ * status (2: a file or --options that is not a JSON object, said on
+ * stderr as "keel compute <cmd>: …"; 1: ENOMEM). */
+int compute_cli_opts_merge(const compute_cli_opts *o, const char *cmd, json_t **out);
+void compute_cli_opts_free(compute_cli_opts *o);
+/* aggregate's thresholds from them into *p (defaults where not given): 0,
+ * or an exit status with the reason on stderr — 3 for an unknown key or a
+ * bad value ("keel compute <cmd>: invalid_input: options.KEY: …"), 2 or 1
+ * as compute_cli_opts_merge. */
+int compute_cli_params(const compute_cli_opts *o, const char *cmd, compute_params *p);
 
 #endif /* COMPUTE_INTERNAL_H */

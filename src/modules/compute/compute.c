@@ -132,31 +132,19 @@ const compute_iface compute_local = {
 
 /* ---- JSON handlers ------------------------------------------------------------ */
 
-static int h_aggregate(keel_ctx *ctx, const json_t *in, json_t **out)
-{
-    const char *data = NULL;
-    size_t len = 0;
-    compute_options opt = {
-        .time_unit = unit_of(in, "time_unit"),
-        .accel_unit = unit_of(in, "accel_unit"),
-        .gyro_unit = unit_of(in, "gyro_unit"),
-    };
-    *out = NULL;
-    int rc = keel_ctx_input_text(ctx, in, &data, &len);
-    if (rc < 0)
-        return keel_ctx_error(ctx, KEEL_EINVAL,
-                              "aggregate: send the session as a text/csv body or as {\"csv\": \"...\"}");
-    return local_aggregate_csv(keel_ctx_module(ctx), ctx, data, len, &opt, out);
-}
-
-/* The CSV of a raw-input call (text/csv body or the csv field) and its
- * unit options. */
+/* The CSV of a raw-input call (text/csv body or the csv field), its unit
+ * options and its thresholds ("options", into *params; opt->params points
+ * there).  KEEL_EINVAL naming the bad option key. */
 static int csv_input(keel_ctx *ctx, const json_t *in, const char *what, const char **data,
-                     size_t *len, compute_options *opt)
+                     size_t *len, compute_options *opt, compute_params *params)
 {
+    char err[160];
     opt->time_unit = unit_of(in, "time_unit");
     opt->accel_unit = unit_of(in, "accel_unit");
     opt->gyro_unit = unit_of(in, "gyro_unit");
+    opt->params = params;
+    if (compute_params_from_json(params, json_object_get(in, "options"), err, sizeof err) < 0)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "%s", err);
     if (keel_ctx_input_text(ctx, in, data, len) < 0)
         return keel_ctx_error(ctx, KEEL_EINVAL,
                               "%s: send the session as a text/csv body or as {\"csv\": \"...\"}",
@@ -164,19 +152,35 @@ static int csv_input(keel_ctx *ctx, const json_t *in, const char *what, const ch
     return 0;
 }
 
+static int h_aggregate(keel_ctx *ctx, const json_t *in, json_t **out)
+{
+    const char *data = NULL;
+    size_t len = 0;
+    compute_options opt;
+    compute_params params;
+    int rc;
+
+    *out = NULL;
+    if ((rc = csv_input(ctx, in, "aggregate", &data, &len, &opt, &params)) != 0)
+        return rc;
+    return local_aggregate_csv(keel_ctx_module(ctx), ctx, data, len, &opt, out);
+}
+
 static int h_windows(keel_ctx *ctx, const json_t *in, json_t **out)
 {
     const char *data = NULL;
     size_t len = 0;
     compute_options opt;
+    compute_params params;
     json_t *w = NULL;
     int rc;
 
     *out = NULL;
-    if ((rc = csv_input(ctx, in, "windows", &data, &len, &opt)) != 0)
+    if ((rc = csv_input(ctx, in, "windows", &data, &len, &opt, &params)) != 0)
         return rc;
     rc = local_windows_csv(keel_ctx_module(ctx), ctx, data, len, &opt, &w);
-    if (rc == 0 && (*out = json_pack("{s:o}", "windows", w)) == NULL)
+    if (rc == 0 && (*out = json_pack("{s:o,s:o*}", "windows", w, "options",
+                                     compute_params_json(&params))) == NULL)
         rc = KEEL_ENOMEM;
     return rc;
 }
@@ -187,10 +191,11 @@ static int h_trace(keel_ctx *ctx, const json_t *in, json_t **out)
     const char *data = NULL;
     size_t len = 0;
     compute_options opt;
+    compute_params params;
     int rc;
 
     *out = NULL;
-    if ((rc = csv_input(ctx, in, "trace", &data, &len, &opt)) != 0)
+    if ((rc = csv_input(ctx, in, "trace", &data, &len, &opt, &params)) != 0)
         return rc;
     return local_trace_csv(keel_ctx_module(ctx), ctx, data, len, &opt,
                            mp ? (int)json_integer_value(mp) : 1000, out);

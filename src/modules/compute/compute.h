@@ -46,11 +46,38 @@ typedef enum compute_unit {
     COMPUTE_ACCEL_MG   = 7    /* milli-g (many loggers' raw export) */
 } compute_unit;
 
-/* Options for aggregate; a zeroed struct means "detect everything". */
+/* aggregate's thresholds (docs/compute.md "aggregate options"): every
+ * detector reads them from here, never from a global.  Defaults, ranges,
+ * units and meanings are params.c's table (compute_params_defaults). */
+typedef struct compute_params {
+    double window_s;            /* analysis window (s); rows are half of it */
+    double halt_rms;            /* dynamic acceleration RMS below: halt (m/s^2) */
+    double rhythm_min;          /* vertical acf peak at or below: no rhythm, halt */
+    double bounce_min_hz, bounce_max_hz; /* bounce search band (Hz) */
+    double side_reversal;       /* sway acf at the bounce below: 2-beat */
+    double clear_reversal;      /* sway acf below: a reversal no noise makes */
+    double weak_regularity;     /* stride acf below (and no clear reversal): weak */
+    double susp_g;              /* vertical specific force below (1 - susp_g) g: suspension */
+    double susp_share;          /* share of a window in suspension to show it */
+    double walk_max_hz;         /* 2-beat without suspension at or above: trot */
+    double canter_max_hz;       /* one push per stride above: a 2-beat gait's bounce */
+    double gallop_min_hz;       /* asymmetric stride at or above: gallop */
+    double gallop_h2_ratio;     /* 2nd / 1st stride harmonic at or above: gallop */
+    double asym_max_hz;         /* asymmetric stride above: 2-beat after all */
+    double nosusp_asym_min_acf; /* asymmetric without suspension repeats at least this */
+    double rein_rate;           /* |yaw rate| above: a circle (rad/s) */
+    double jump_g;              /* |a| below this many g: in the air */
+    double jump_min_air_s, jump_max_air_s; /* a flight's bounds (s) */
+    double bout_min_s;          /* a rein/lead change shorter than this is absorbed (s) */
+} compute_params;
+
+/* Options for aggregate; a zeroed struct means "detect everything" and
+ * the default thresholds. */
 typedef struct compute_options {
     compute_unit time_unit;   /* AUTO, TIME_S or TIME_MS */
     compute_unit accel_unit;  /* AUTO, ACCEL_MS2, ACCEL_G or ACCEL_MG */
     compute_unit gyro_unit;   /* AUTO, GYRO_RADS or GYRO_DEGS */
+    const compute_params *params; /* borrowed; NULL: the defaults */
 } compute_options;
 
 /* One session as parallel arrays of n samples (borrowed by the callee).
@@ -166,6 +193,8 @@ typedef struct compute_summary {
     /* the bout timeline: bouts[0 .. min(bout_count, COMPUTE_MAX_BOUTS)) */
     size_t bout_count;
     compute_bout bouts[COMPUTE_MAX_BOUTS];
+    /* the thresholds used (JSON "options") */
+    compute_params params;
 } compute_summary;
 
 #define COMPUTE_HOLD_MAX_S 2.0

@@ -9,18 +9,7 @@
 
 #include "compute-internal.h"
 
-#define HALT_RMS 0.5        /* m/s^2 of dynamic acceleration */
-#define WALK_MAX_HZ 1.15    /* no walk strides this fast (ponies reach ~1.05) */
-#define GALLOP_MIN_HZ 2.0   /* asymmetric gaits: stride at or above this is gallop */
-#define GALLOP_H2_RATIO 0.6 /* |2nd| / |1st| stride harmonic of the vertical: two pushes */
-#define ASYM_MAX_HZ 2.7     /* no canter or gallop strides faster */
-#define CANTER_MAX_HZ 2.25  /* no canter strides faster (ponies reach ~2.0) */
-#define BOUNCE_MIN_HZ 1.3
-#define BOUNCE_MAX_HZ 4.0
-#define SIDE_REVERSAL (-0.25) /* sway reversal that marks a 2-beat gait */
-#define CLEAR_REVERSAL (-0.45) /* a reversal no noise makes */
-#define WEAK_REGULARITY 0.2   /* stride autocorrelation below this is weak */
-#define NOSUSP_ASYM_MIN_ACF 0.3 /* an asymmetric stride without suspension must repeat this well */
+/* Thresholds: compute_params (compute.h; defaults and meanings in params.c). */
 
 const char *const compute_gait_names[COMPUTE_NGAITS] = {
     "halt", "walk", "trot", "canter", "gallop"
@@ -132,7 +121,8 @@ static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, 
 }
 
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
-                            double fs, double *work, compute_window_result *r)
+                            double fs, const compute_params *p, double *work,
+                            compute_window_result *r)
 {
     double ma[3] = { 0, 0, 0 };
     double *d = work, *v = work + 3 * n, *lat = work + 4 * n, *roll = work + 5 * n;
@@ -212,9 +202,9 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     r->rms = sqrt(e3);
     size_t nsusp = 0;
     for (size_t i = 0; i < n; i++)
-        nsusp += vw[i] < -COMPUTE_SUSP_G * COMPUTE_G;
+        nsusp += vw[i] < -p->susp_g * COMPUTE_G;
     r->suspension = (double)nsusp / (double)n;
-    if (r->rms < HALT_RMS)
+    if (r->rms < p->halt_rms)
         return;
     /* roll and pitch rate without their means (turning tilts the trunk) */
     double mr = 0, mp = 0;
@@ -231,7 +221,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 
     /* bounce period: first strong peak of the vertical acf */
     double ev = energy(v, n);
-    size_t kmin = (size_t)floor(fs / BOUNCE_MAX_HZ), kmax = (size_t)ceil(fs / BOUNCE_MIN_HZ);
+    size_t kmin = (size_t)floor(fs / p->bounce_max_hz), kmax = (size_t)ceil(fs / p->bounce_min_hz);
     if (kmin < 1)
         kmin = 1;
     if (kmax > n / 2)
@@ -259,7 +249,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
             break;
         }
     }
-    if (P == 0 || best <= 0.1) {
+    if (P == 0 || best <= p->rhythm_min) {
         /* Energy without a rhythm is not locomotion: a horse that stamps,
          * shifts its weight or tosses its head at a standstill.  Halt. */
         return;
@@ -290,18 +280,18 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     if (!isnan(ra) && ra < side) side = ra;
     if (!isnan(rg) && rg < side) side = rg;
     r->side = side;
-    int two_beat = side < SIDE_REVERSAL;
+    int two_beat = side < p->side_reversal;
     /* Suspension (a stretch of near free fall on the vertical) is what trot,
      * canter and gallop have and a walk never has: every walk stride keeps
      * two or three hooves loaded. */
-    int susp = r->suspension >= COMPUTE_SUSP_SHARE;
-    /* No horse canters or gallops at more than ASYM_MAX_HZ strides a second
+    int susp = r->suspension >= p->susp_share;
+    /* No horse canters or gallops at more than asym_max_hz strides a second
      * (a racehorse's gallop is ~2.4 Hz): a faster "asymmetric" bounce is a
      * 2-beat gait whose sideways reversal the window did not show.  Nor
      * without suspension: a bounce that barely repeats and never comes near
      * free fall is a walk's half stride whose small sway drowned in noise. */
     if (!two_beat && 2 * Pf <= (double)n - 4 &&
-        (fs / Pf > ASYM_MAX_HZ || (!susp && acf3_at(d, n, Pf, e3) < NOSUSP_ASYM_MIN_ACF)))
+        (fs / Pf > p->asym_max_hz || (!susp && acf3_at(d, n, Pf, e3) < p->nosusp_asym_min_acf)))
         two_beat = 1;
     double T0 = two_beat ? 2 * Pf : Pf;
     if (T0 > (double)n - 4)
@@ -318,13 +308,13 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * most of the energy) and the sway shows no clear reversal.  The class
      * below is then a guess; aggregate.c decides such windows from their
      * neighbours (docs/compute.md "unclassified"). */
-    r->weak = rT < WEAK_REGULARITY && side > CLEAR_REVERSAL;
+    r->weak = rT < p->weak_regularity && side > p->clear_reversal;
 
     if (two_beat) {
         /* trot has suspension, walk none; a low-energy (collected) trot
          * whose suspension the sensor does not show is told by its stride,
          * faster than any walk's */
-        r->gait = (susp || r->stride_hz >= WALK_MAX_HZ) ? COMPUTE_TROT : COMPUTE_WALK;
+        r->gait = (susp || r->stride_hz >= p->walk_max_hz) ? COMPUTE_TROT : COMPUTE_WALK;
     } else {
         /* 3-beat canter or 4-beat gallop.  In canter the diagonal pair lands
          * between the outside hind and the leading fore: one broad vertical
@@ -341,8 +331,8 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         compute_harmonic(vw, nu, T, 1, &h1r, &h1i);
         compute_harmonic(vw, nu, T, 2, &h2r, &h2i);
         double h1 = hypot(h1r, h1i), h2 = hypot(h2r, h2i);
-        int two_push = h2 >= GALLOP_H2_RATIO * h1;
-        if (!two_push && r->stride_hz > CANTER_MAX_HZ && 2 * Pf <= (double)n - 4) {
+        int two_push = h2 >= p->gallop_h2_ratio * h1;
+        if (!two_push && r->stride_hz > p->canter_max_hz && 2 * Pf <= (double)n - 4) {
             /* one push per stride, faster than any canter, and not the two
              * pushes of a gallop: a 2-beat gait (a collected trot's weak
              * roll) whose bounce is half its stride */
@@ -351,9 +341,9 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
             if (rT > 1) rT = 1;
             r->regularity = 10 * rT;
             r->stride_hz = fs / T;
-            r->gait = (susp || r->stride_hz >= WALK_MAX_HZ) ? COMPUTE_TROT : COMPUTE_WALK;
+            r->gait = (susp || r->stride_hz >= p->walk_max_hz) ? COMPUTE_TROT : COMPUTE_WALK;
         } else {
-            r->gait = (two_push || r->stride_hz >= GALLOP_MIN_HZ) ? COMPUTE_GALLOP : COMPUTE_CANTER;
+            r->gait = (two_push || r->stride_hz >= p->gallop_min_hz) ? COMPUTE_GALLOP : COMPUTE_CANTER;
         }
     }
 

@@ -2,8 +2,8 @@
  * jumps.c — jumps by free-fall detection.
  *
  * In ballistic flight the accelerometer reads no specific force: |a| falls
- * from ~1 g to ~0.  A run of samples with |a| < 0.3 g lasting 0.25–2 s is a
- * jump; its start and end are interpolated at the threshold crossings, and
+ * from ~1 g to ~0.  A run of samples with |a| < 0.3 g lasting 0.25–2 s (by
+ * default: the jump_g, jump_min_air_s and jump_max_air_s options) is a jump; its start and end are interpolated at the threshold crossings, and
  * the height of the centre of mass follows from the airtime:
  * h = g·t²/8 (rise for t/2 under g).  A flight that spans a gap in the
  * samples as long as the shortest flight is not counted: nothing shows the
@@ -13,16 +13,23 @@
 
 #include "compute-internal.h"
 
-void compute_jump_reset(compute_jumpdet *d)
+void compute_jump_reset(compute_jumpdet *d, const compute_params *p)
 {
+    compute_params def;
+    if (!p) {
+        compute_params_defaults(&def);
+        p = &def;
+    }
+    d->th = p->jump_g * COMPUTE_G;
+    d->min_air = p->jump_min_air_s;
+    d->max_air = p->jump_max_air_s;
     d->in_air = d->pending = 0;
     d->have_prev = 0;
 }
 
 /* time where the segment (t0,m0)–(t1,m1) crosses the threshold */
-static double crossing(double t0, double m0, double t1, double m1)
+static double crossing(double th, double t0, double m0, double t1, double m1)
 {
-    double th = COMPUTE_JUMP_THRESHOLD;
     if (m1 == m0)
         return t1;
     double f = (th - m0) / (m1 - m0);
@@ -39,7 +46,7 @@ static int finish(compute_jumpdet *d, compute_jump *j)
 {
     double air = d->t_end - d->t_start;
     d->in_air = d->pending = 0;
-    if (air >= COMPUTE_JUMP_MIN_AIR && air <= COMPUTE_JUMP_MAX_AIR) {
+    if (air >= d->min_air && air <= d->max_air) {
         j->t = d->t_start;
         j->airtime_s = air;
         j->height_m = COMPUTE_G * air * air / 8.0;
@@ -50,11 +57,11 @@ static int finish(compute_jumpdet *d, compute_jump *j)
 
 int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j)
 {
-    static const double th2 = COMPUTE_JUMP_THRESHOLD * COMPUTE_JUMP_THRESHOLD;
+    const double th2 = d->th * d->th;
     int done = 0;
     int below = mag2 < th2;
 
-    if (d->have_prev && t - d->prev_t >= COMPUTE_JUMP_MIN_AIR) {
+    if (d->have_prev && t - d->prev_t >= d->min_air) {
         /* samples missing for as long as the shortest flight: nothing shows
          * the horse was in the air through the gap.  A landing already seen
          * before it stands; a flight still open is dropped; this sample
@@ -70,11 +77,11 @@ int compute_jump_feed(compute_jumpdet *d, double t, double mag2, compute_jump *j
     } else if (!d->in_air && below) {
         d->in_air = 1;
         d->pending = 0;
-        d->t_start = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
+        d->t_start = crossing(d->th, d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
     } else if (d->in_air && !below) {
         if (!d->pending) {
             d->pending = 1;
-            d->t_end = crossing(d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
+            d->t_end = crossing(d->th, d->prev_t, sqrt(d->prev_mag), t, sqrt(mag2));
         }
         if (t - d->t_end >= COMPUTE_JUMP_BRIDGE_S)
             done = finish(d, j);

@@ -1,8 +1,8 @@
 /*
  * rein.c — direction from sustained yaw rate.
  *
- * A window whose mean rate about the vertical exceeds COMPUTE_REIN_THRESHOLD
- * (0.045 rad/s ≈ 2.6 °/s) is on the left rein (positive yaw = turning left),
+ * A window whose mean rate about the vertical exceeds the rein_rate option
+ * (0.045 rad/s ≈ 2.6 °/s by default) is on the left rein (positive yaw = turning left),
  * below its negative on the right rein, else straight.  The slowest circle
  * is a slow walk (0.7 strides/s of ~1.6 m, 1.1 m/s) on a 20 m radius:
  * 0.056 rad/s, above it.  The gyro's bias about the vertical, as measured
@@ -11,11 +11,11 @@
  */
 #include "compute-internal.h"
 
-int compute_rein_class(double yaw_rate)
+int compute_rein_class(double yaw_rate, double rate)
 {
-    if (yaw_rate > COMPUTE_REIN_THRESHOLD)
+    if (yaw_rate > rate)
         return 1;
-    if (yaw_rate < -COMPUTE_REIN_THRESHOLD)
+    if (yaw_rate < -rate)
         return -1;
     return 0;
 }

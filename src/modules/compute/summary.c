@@ -85,6 +85,7 @@ json_t *compute_summary_json(const compute_summary *s)
         json_object_set_new(out, "trot_reins", json_null());
         json_object_set_new(json_object_get(out, "assumed"), "missing",
                             json_pack("[sss]", "gx", "gy", "gz"));
+        json_object_set_new(out, "options", compute_params_json(&s->params));
         return out;
     }
     if (out)
@@ -99,7 +100,8 @@ json_t *compute_summary_json(const compute_summary *s)
             "asymmetry_pct", has ? num(s->trot_rein_asym[i], 100) : json_null(),
             "symmetry_pct", has ? num(100 - fabs(s->trot_rein_asym[i]), 100) : json_null()));
     }
-    if (!out || !tr || json_object_set_new(out, "trot_reins", tr) != 0) {
+    if (!out || !tr || json_object_set_new(out, "trot_reins", tr) != 0 ||
+        json_object_set_new(out, "options", compute_params_json(&s->params)) != 0) {
         json_decref(out);
         return NULL;
     }
@@ -217,6 +219,12 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     }
     compute_summary_inputs_from_json(j, s);
     compute_breakdown_from_json(j, s);
+    /* the thresholds used (absent: an older compute, the defaults) */
+    char perr[160];
+    if (compute_params_from_json(&s->params, json_object_get(j, "options"), perr, sizeof perr) < 0) {
+        rc = KEEL_EBADDATA;
+        goto out;
+    }
     if ((rc = compute_bouts_from_json(json_object_get(j, "bouts"), s)) < 0)
         goto out;
     const json_t *jumps = json_object_get(j, "jumps");

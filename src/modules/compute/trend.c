@@ -9,6 +9,7 @@
  * trend_flags.c.  Depends on jansson and keel/error.h only.
  */
 #include "trend-internal.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -19,18 +20,10 @@
 
 #include "keel/error.h"
 
-/* ---- options: one row per key (nginx's ngx_command_t habit) ------------- */
+/* ---- options (the table code: options.c) ------------------------------- */
 
-typedef struct trend_opt_key {
-    const char *name;
-    size_t      off;      /* offsetof into trend_opts */
-    int         integer;  /* 1: must be a whole number */
-    double      def, min, max;
-    const char *unit, *meaning; /* for `keel compute defaults` */
-} trend_opt_key;
-
-#define TREND_OPT(n, i, d, lo, hi, u, m) { #n, offsetof(trend_opts, n), i, d, lo, hi, u, m }
-static const trend_opt_key trend_opt_keys[] = {
+#define TREND_OPT(n, i, d, lo, hi, u, m) COMPUTE_OPT(trend_opts, n, i, d, lo, hi, u, m)
+static const compute_optkey trend_opt_keys[] = {
     TREND_OPT(baseline_n,          1, 5,   1,   1000, "sessions", "earlier sessions in the baseline"),
     TREND_OPT(min_baseline,        1, 3,   1,   1000, "sessions", "earlier values needed before a z-score is given"),
     TREND_OPT(z_threshold,         0, 2.5, 0.1, 100, "robust z", "|z| needed by the z-gated flags"),
@@ -46,28 +39,9 @@ static const trend_opt_key trend_opt_keys[] = {
     {0}
 };
 
-void compute_trend_defaults(FILE *f, int json)
+void compute_trend_defaults(FILE *f, json_t *json)
 {
-    json_t *o = json ? json_object() : NULL;
-    if (!json)
-        fprintf(f, "%-22s %-8s %-14s %-9s %s\n", "trend option", "default", "range", "unit", "meaning");
-    for (const trend_opt_key *k = trend_opt_keys; k->name; k++) {
-        if (json) {
-            json_object_set_new(o, k->name, json_pack("{s:f,s:f,s:f,s:b,s:s,s:s}", "default", k->def,
-                                                      "min", k->min, "max", k->max, "integer",
-                                                      k->integer, "unit", k->unit, "meaning", k->meaning));
-            continue;
-        }
-        char range[32];
-        snprintf(range, sizeof range, "%g..%g%s", k->min, k->max, k->integer ? " int" : "");
-        fprintf(f, "%-22s %-8g %-14s %-9s %s\n", k->name, k->def, range, k->unit, k->meaning);
-    }
-    if (json) {
-        json_t *w = json_pack("{s:o}", "trend", o);
-        json_dumpf(w, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        fputc('\n', f);
-        json_decref(w);
-    }
+    compute_opts_print(f, "trend", trend_opt_keys, json);
 }
 
 /* ---- tracked metrics (enum and struct: trend-internal.h) --------------- */
@@ -134,35 +108,16 @@ static int trend_fail(trend_run *r, int code, const char *fmt, ...)
 
 static int trend_options(trend_run *r, const json_t *options, json_t **echo)
 {
-    const trend_opt_key *k;
-    const char *name;
-    json_t *val;
+    char err[160];
+    int rc;
 
-    /* the option fields are doubles at k->off: memcpy, not a char*→double* cast */
-    for (k = trend_opt_keys; k->name; k++) memcpy((char *)&r->o + k->off, &k->def, sizeof k->def);
-    if (options && !json_is_null(options)) {
-        if (!json_is_object(options)) return trend_fail(r, KEEL_EINVAL, "options: must be an object");
-        json_object_foreach((json_t *)options, name, val) {
-            for (k = trend_opt_keys; k->name && strcmp(k->name, name) != 0; k++) {}
-            if (!k->name) return trend_fail(r, KEEL_EINVAL, "options.%s: unknown option", name);
-            double x = json_is_number(val) ? json_number_value(val) : NAN;
-            if (!(x >= k->min && x <= k->max) || (k->integer && x != floor(x)))
-                return trend_fail(r, KEEL_EINVAL, "options.%s: must be %s between %g and %g", name,
-                                  k->integer ? "an integer" : "a number", k->min, k->max);
-            memcpy((char *)&r->o + k->off, &x, sizeof x);
-        }
-    }
+    compute_opts_init(trend_opt_keys, &r->o);
+    if ((rc = compute_opts_set(trend_opt_keys, &r->o, options, err, sizeof err)) != 0)
+        return trend_fail(r, rc, "%s", err);
     if (r->o.acute_days > r->o.chronic_days)
         return trend_fail(r, KEEL_EINVAL, "options.acute_days: must not exceed chronic_days");
-    *echo = json_object();
-    if (!*echo) return KEEL_ENOMEM;
-    for (k = trend_opt_keys; k->name; k++) {
-        double x;
-        memcpy(&x, (const char *)&r->o + k->off, sizeof x);
-        if (json_object_set_new(*echo, k->name, k->integer ? json_integer((json_int_t)x) : json_real(x)))
-            return KEEL_ENOMEM;
-    }
-    return 0;
+    *echo = compute_opts_echo(trend_opt_keys, &r->o);
+    return *echo ? 0 : KEEL_ENOMEM;
 }
 
 /* Validates line i and appends it to its horse (map: key → horse index). */

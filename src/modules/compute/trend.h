@@ -31,8 +31,8 @@
  * session line) or KEEL_ENOMEM.
  */
 /* Prints every trend option with its default, range, unit and meaning to f
- * (a table, or JSON {"trend": {key: {...}}} when json). */
-void compute_trend_defaults(FILE *f, int json);
+ * as a table, or, when json is an object, sets json.trend = {key: {...}}. */
+void compute_trend_defaults(FILE *f, json_t *json);
 
 int compute_trend_run(const json_t *sessions, const json_t *options, json_t **out,
                       char *err, size_t errlen);

@@ -209,7 +209,7 @@ static compute_bouts B;
 static void win(double t0, double dur, int gait, int rein, int lead)
 {
     compute_bout w = { t0, t0 + dur, (signed char)gait, (signed char)rein, (signed char)lead };
-    compute_bouts_add(&B, &w);
+    compute_bouts_add(&B, &w, 5.0); /* bout_min_s default */
 }
 
 static void test_bout_rules(void **state)

@@ -249,7 +249,7 @@ static void test_jump_not_across_gap(void **state)
     int n = 0;
     double t = 0;
     memset(&d, 0, sizeof d);
-    compute_jump_reset(&d);
+    compute_jump_reset(&d, NULL);
     /* trot-like: 0.1 s below the threshold, then 0.4 s without samples, then 1 g */
     for (; t < 1.0; t += 0.01)
         n += compute_jump_feed(&d, t, g2, &j);

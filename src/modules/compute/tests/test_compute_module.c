@@ -139,6 +139,80 @@ static void test_handler_aggregate(void **state)
     in = json_object();
     assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EINVAL);
     json_decref(in);
+    /* options: an unknown key, a value out of range, a wrong type, a
+     * non-object — each invalid input naming the key (docs/compute.md
+     * "aggregate options") */
+    static const char *const bad[][2] = {
+        { "{\"halt_rmz\": 1}", "options.halt_rmz: unknown option" },
+        { "{\"halt_rms\": 99}", "options.halt_rms: must be a number between 0 and 20" },
+        { "{\"rein_rate\": \"fast\"}", "options.rein_rate" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int m = 0; m < 2; m++) {
+            in = json_pack("{s:s,s:o}", "csv", f->csv, "options", json_loads(bad[i][0], 0, NULL));
+            assert_int_equal(keel__call_root(f->ctx, "compute", m ? "windows" : "aggregate", in, &out),
+                             KEEL_EINVAL);
+            assert_null(out);
+            if (!strstr(keel_ctx_errmsg(f->ctx), bad[i][1]))
+                fail_msg("%s: '%s' lacks '%s'", bad[i][0], keel_ctx_errmsg(f->ctx), bad[i][1]);
+            json_decref(in);
+        }
+    }
+    in = json_pack("{s:s,s:i}", "csv", f->csv, "options", 3);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), KEEL_EINVAL);
+    json_decref(in);
+    /* a good one is used and recorded, in windows' answer too */
+    in = json_pack("{s:s,s:{s:f}}", "csv", f->csv, "options", "jump_min_air_s", 1.5);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "aggregate", in, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "jump_count")), 0);
+    assert_true(json_real_value(json_object_get(json_object_get(out, "options"), "jump_min_air_s")) == 1.5);
+    json_decref(out);
+    assert_int_equal(keel__call_root(f->ctx, "compute", "windows", in, &out), 0);
+    assert_true(json_real_value(json_object_get(json_object_get(out, "options"), "jump_min_air_s")) == 1.5);
+    json_decref(out);
+    json_decref(in);
+}
+
+/* Thresholds travel with the call: the client in another placement gives
+ * what the local implementation gives, for a result the options change (a
+ * shortest flight longer than the session's ~0.95 s jump: no jump; walk
+ * below a 2 m/s^2 halt threshold: halt). */
+static void test_placement_options(void **state)
+{
+    fixture *f = *state;
+    compute_params p;
+    char err[160];
+    json_t *o = json_pack("{s:f,s:f}", "jump_min_air_s", 1.5, "halt_rms", 2.0), *a = NULL, *b = NULL, *d = NULL;
+    assert_int_equal(compute_params_from_json(&p, o, err, sizeof err), 0);
+    json_decref(o);
+    compute_options opt = { .params = &p };
+    assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, NULL, &d), 0);
+    assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, &opt, &a), 0);
+    assert_int_equal(compute_client.aggregate_csv(f->cm, f->ctx, f->csv, f->len, &opt, &b), 0);
+    char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
+    if (strcmp(ta, tb) != 0)
+        fail_msg("local and client summaries differ:\n%s\n%s", ta, tb);
+    assert_int_equal(json_integer_value(json_object_get(d, "jump_count")), 1);
+    assert_int_equal(json_integer_value(json_object_get(a, "jump_count")), 0);
+    assert_true(json_number_value(compute_summary_path(a, "gaits.halt.time_s")) >
+                json_number_value(compute_summary_path(d, "gaits.halt.time_s")));
+    /* the typed struct comes back with the thresholds used */
+    compute_summary *s = malloc(sizeof *s);
+    assert_int_equal(compute_summary_from_json(b, s), 0);
+    assert_true(s->params.jump_min_air_s == 1.5 && s->params.halt_rms == 2.0 && s->params.window_s == 4.0);
+    free(s);
+    /* windows too */
+    json_t *wa = NULL, *wb = NULL;
+    assert_int_equal(compute_local.windows_csv(f->cm, f->ctx, f->csv, f->len, &opt, &wa), 0);
+    assert_int_equal(compute_client.windows_csv(f->cm, f->ctx, f->csv, f->len, &opt, &wb), 0);
+    assert_true(json_equal(wa, wb));
+    json_decref(wa);
+    json_decref(wb);
+    free(ta);
+    free(tb);
+    json_decref(a);
+    json_decref(b);
+    json_decref(d);
 }
 
 static void test_local_vs_client(void **state)
@@ -308,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test_setup_teardown(test_handler_aggregate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_identical_epoch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_vs_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synth_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend, setup, teardown),

@@ -1,0 +1,69 @@
+/*
+ * compute/params.c — aggregate's thresholds as options: one row per key of
+ * compute_params (compute.h), its default (the value the detectors were
+ * tuned with), range, unit and meaning.  The table code is options.c's,
+ * shared with trend.  docs/compute.md "aggregate options".
+ */
+#include "compute-internal.h"
+#include "options.h"
+
+#include "keel/error.h"
+
+#define P(n, d, lo, hi, u, m) COMPUTE_OPT(compute_params, n, 0, d, lo, hi, u, m)
+static const compute_optkey param_keys[] = {
+    P(window_s,            4.0,   2,     30,  "s",      "analysis window; windows rows and the hop are half of it"),
+    P(halt_rms,            0.5,   0,     20,  "m/s2",   "dynamic acceleration RMS below which a window is halt"),
+    P(rhythm_min,          0.1,   0,     1,   "acf",    "vertical autocorrelation peak at or below which energy is no rhythm (halt)"),
+    P(bounce_min_hz,       1.3,   0.5,   10,  "Hz",     "slowest bounce (half a 2-beat stride, one asymmetric stride) searched"),
+    P(bounce_max_hz,       4.0,   0.5,   12,  "Hz",     "fastest bounce searched (> bounce_min_hz)"),
+    P(side_reversal,       -0.25, -1,    1,   "acf",    "sideways sway autocorrelation at the bounce below which the gait is 2-beat"),
+    P(clear_reversal,      -0.45, -1,    1,   "acf",    "a reversal this clear keeps a window with a weak stride classified"),
+    P(weak_regularity,     0.2,   0,     1,   "acf",    "stride autocorrelation below which the evidence is weak (unclassified unless neighbours agree)"),
+    P(susp_g,              0.4,   0,     1,   "g",      "vertical specific force below (1 - susp_g) g is a suspension phase"),
+    P(susp_share,          0.05,  0,     1,   "share",  "share of a window's samples in suspension for it to show suspension"),
+    P(walk_max_hz,         1.15,  0,     10,  "Hz",     "a 2-beat stride without suspension at or above this is trot, else walk"),
+    P(canter_max_hz,       2.25,  0,     10,  "Hz",     "one push per stride above this is a 2-beat gait's bounce, not canter"),
+    P(gallop_min_hz,       2.0,   0,     10,  "Hz",     "an asymmetric stride at or above this is gallop"),
+    P(gallop_h2_ratio,     0.6,   0,     100, "ratio",  "|2nd| / |1st| stride harmonic of the vertical at or above which it is gallop (two pushes)"),
+    P(asym_max_hz,         2.7,   0,     10,  "Hz",     "an asymmetric stride faster than this is a 2-beat gait"),
+    P(nosusp_asym_min_acf, 0.3,   -1,    1,   "acf",    "an asymmetric stride without suspension must repeat this well, else 2-beat"),
+    P(rein_rate,           0.045, 0,     10,  "rad/s",  "|yaw rate| (bias removed) above which a window is on a circle (left/right rein)"),
+    P(jump_g,              0.3,   0.01,  1,   "g",      "|a| below this is free fall (in the air)"),
+    P(jump_min_air_s,      0.25,  0.01,  10,  "s",      "shortest flight counted as a jump (and longest gap a flight survives)"),
+    P(jump_max_air_s,      2.0,   0.01,  10,  "s",      "longest flight counted as a jump (>= jump_min_air_s)"),
+    P(bout_min_s,          5.0,   0,     3600, "s",     "a rein or lead change shorter than this is absorbed into its bout"),
+    {0}
+};
+#undef P
+
+void compute_params_defaults(compute_params *p)
+{
+    compute_opts_init(param_keys, p);
+}
+
+int compute_params_from_json(compute_params *p, const json_t *options, char *err, size_t errlen)
+{
+    int rc;
+    compute_opts_init(param_keys, p);
+    if ((rc = compute_opts_set(param_keys, p, options, err, errlen)) != 0)
+        return rc;
+    if (!(p->bounce_min_hz < p->bounce_max_hz)) {
+        snprintf(err, errlen, "options.bounce_max_hz: must exceed bounce_min_hz");
+        return KEEL_EINVAL;
+    }
+    if (!(p->jump_min_air_s <= p->jump_max_air_s)) {
+        snprintf(err, errlen, "options.jump_max_air_s: must not be below jump_min_air_s");
+        return KEEL_EINVAL;
+    }
+    return 0;
+}
+
+json_t *compute_params_json(const compute_params *p)
+{
+    return compute_opts_echo(param_keys, p);
+}
+
+void compute_params_print(FILE *f, json_t *json)
+{
+    compute_opts_print(f, "aggregate", param_keys, json);
+}
