@@ -29,8 +29,8 @@ static const compute_optkey param_keys[] = {
     P(nosusp_asym_min_acf, 0.3,   -1,    1,   "acf",    "an asymmetric stride without suspension must repeat this well, else 2-beat"),
     P(rein_rate,           0.045, 0,     10,  "rad/s",  "|yaw rate| (bias removed) above which a window is on a circle (left/right rein)"),
     P(jump_g,              0.3,   0.01,  1,   "g",      "|a| below this is free fall (in the air)"),
-    P(jump_min_air_s,      0.25,  0.01,  10,  "s",      "shortest flight counted as a jump (and longest gap a flight survives)"),
-    P(jump_max_air_s,      2.0,   0.01,  10,  "s",      "longest flight counted as a jump (>= jump_min_air_s)"),
+    P(jump_min_air_s,      0.25,  0.1,   10,  "s",      "shortest flight counted as a jump; a gap in the samples this long ends a flight"),
+    P(jump_max_air_s,      2.0,   0.1,   10,  "s",      "longest flight counted as a jump (>= jump_min_air_s)"),
     P(bout_min_s,          5.0,   0,     3600, "s",     "a rein or lead change shorter than this is absorbed into its bout"),
     {0}
 };
