@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const compute_unit tu[] = { COMPUTE_UNIT_AUTO, COMPUTE_TIME_S, COMPUTE_TIME_MS };
     static const compute_unit au[] = { COMPUTE_UNIT_AUTO, COMPUTE_ACCEL_MS2, COMPUTE_ACCEL_G };
     static const compute_unit gu[] = { COMPUTE_UNIT_AUTO, COMPUTE_GYRO_RADS, COMPUTE_GYRO_DEGS };
-    compute_options opt;
+    compute_options opt = { 0 };
     compute_summary *a, *b;
     char ea[320], eb[320];
     const char *csv;
