@@ -5,6 +5,7 @@
 #ifndef KEEL_CTX_INTERNAL_H
 #define KEEL_CTX_INTERNAL_H
 
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ struct keel_module_ctx {
     char               digest[65];
     int                log_slot;     /* its log level (log-internal.h); 0 = the default */
     int                degraded;     /* health priority: 1 = a failing hook only degrades */
+    _Atomic int        health_rc;    /* the last health hook that reached its database
+                                      * (0 until one has): what /readyz says while the
+                                      * pool is busy (keel__rt_ready) */
 };
 
 struct keel_runtime {

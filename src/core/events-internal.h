@@ -26,6 +26,7 @@
 #include "keel/events.h"
 #include "core/runtime-internal.h"
 #include "core/schema-internal.h"
+#include "core/metrics-internal.h"
 
 /* Per-module statements, with the module's table names filled in. */
 enum keel__ev_stmt {
@@ -59,7 +60,18 @@ typedef struct keel__ev_box {
                                    * one transaction on its store, else NULL */
     size_t           nclaim;
     char            *emit_chunk;  /* owned: KEEL__EV_INSERT for KEEL__EV_EMIT_CHUNK rows */
+    /* the outbox's gauges for /metrics, refreshed by the dispatcher
+     * (keel__ev_refresh_gauges) and only read by a scrape, which never runs
+     * SQL: rows queued, min(created_at) of them (wall ms, 0 = none), rows
+     * retrying, dead letters; at_ms = when read (0 = never: not shown) */
+    _Atomic int64_t  g_queued, g_oldest_ms, g_retrying, g_dead, g_at_ms;
 } keel__ev_box;
+
+/* Deliveries of one subscribing module since start (relaxed atomics: added
+ * once per round by the thread that ran it, summed by a scrape). */
+typedef struct keel__ev_mstat {
+    _Atomic uint64_t handled, failed, retried, dead;
+} keel__ev_mstat;
 
 /* Rows per multi-row emit INSERT (events_emit.c): 900 parameters, under
  * SQLite's 32766 and PostgreSQL's 65535. */
@@ -101,8 +113,10 @@ typedef struct keel__events {
     int             claiming;      /* 0 once quiesced */
     int             nthreads;
     pthread_t      *threads;
-    /* counters since start (under mu) */
-    uint64_t        handled, failed, retried, dead;
+    /* counters since start: [i] for rt->mods[i] as the subscriber */
+    keel__ev_mstat *mstat;
+    /* the next wall ms a dispatcher thread refreshes the outboxes' gauges */
+    _Atomic int64_t gauges_next_ms;
     /* named locks: in-process, plus (PostgreSQL) session advisory locks
      * on one connection of their own, opened on first use (locks.c) */
     pthread_mutex_t lk_mu;
@@ -133,8 +147,18 @@ void keel__events_close(keel_runtime *rt);
  * outbox, or NULL when m has none (new reference).  The seam /metrics
  * reads too, with keel__events_counters for the process totals. */
 json_t *keel__events_module_stats(keel_runtime *rt, const char *module);
-/* {"handled":N,"failed":N,"retried":N,"dead_lettered":N} since start. */
-json_t *keel__events_counters(keel_runtime *rt);
+/* {"handled":N,"failed":N,"retried":N,"dead_lettered":N} since start, of
+ * every subscriber (module NULL) or of module's deliveries; NULL when there
+ * are no events or no such module. */
+json_t *keel__events_counters(keel_runtime *rt, const char *module);
+/* The keel_events_* families of rt for /metrics: counters by subscriber,
+ * gauges by outbox as the dispatcher last read them.  Runs no SQL. */
+void    keel__events_metrics(keel_runtime *rt, keel_metrics_buf *b);
+/* Reads every outbox's depth, oldest row, retrying rows and dead letters
+ * into its gauges, if KEEL__EV_GAUGE_MS have passed since the last read
+ * (or force); dispatcher threads call it as they poll. */
+void    keel__ev_refresh_gauges(keel__events *ev, int force);
+#define KEEL__EV_GAUGE_MS 1000
 
 /* ---- shared helpers (events.c) ------------------------------------------- */
 keel__events   *keel__events_of(keel_runtime *rt);
@@ -225,7 +249,7 @@ int  keel__ev_inbox_batch(keel__events *ev, keel_store *tx, const char *sub,
                           json_t *const *rows, size_t n, char *fresh);
 /* Takes a recorded key back (its delivery failed inside the round). */
 int  keel__ev_inbox_undo(keel__events *ev, keel_store *tx, const char *sub, const json_t *row);
-/* Adds c to the process counters. */
-void keel__ev_count(keel__events *ev, const keel__ev_counts *c);
+/* Adds c to subscriber sub's counters (lock-free: relaxed atomics). */
+void keel__ev_count(keel__events *ev, const char *sub, const keel__ev_counts *c);
 
 #endif /* KEEL_EVENTS_INTERNAL_H */

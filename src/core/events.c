@@ -309,6 +309,8 @@ static int ev_alloc(keel_runtime *rt, keel__events *ev)
             nsubs++;
         nboxes += ev_uses_events(m);
     }
+    if ((ev->mstat = calloc(rt->n ? rt->n : 1, sizeof *ev->mstat)) == NULL)
+        return KEEL_ENOMEM;
     ev->topics = calloc(ntopics ? ntopics : 1, sizeof *ev->topics);
     ev->boxes = calloc(nboxes ? nboxes : 1, sizeof *ev->boxes);
     if (ev->topics == NULL || ev->boxes == NULL)
@@ -361,6 +363,7 @@ static void ev_free(keel__events *ev)
     }
     free(ev->topics);
     free(ev->boxes);
+    free(ev->mstat);
     keel__locks_close(ev);
     keel_store_close(ev->core);
     pthread_mutex_destroy(&ev->mu);

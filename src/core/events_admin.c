@@ -3,6 +3,7 @@
  * list|show|retry|purge (served by the jobs module) and the per-module
  * statistics in /v1/modules.  Everything runs on the core's connection.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,17 +251,144 @@ out:
     return res;
 }
 
-json_t *keel__events_counters(keel_runtime *rt)
+json_t *keel__events_counters(keel_runtime *rt, const char *module)
 {
     keel__events *ev = keel__events_of(rt);
-    json_t *res;
+    uint64_t v[4] = {0};
+    size_t i;
 
-    if (ev == NULL)
+    if (ev == NULL || ev->mstat == NULL)
         return NULL;
-    pthread_mutex_lock(&ev->mu);
-    res = json_pack("{sIsIsIsI}", "handled", (json_int_t)ev->handled, "failed",
-                    (json_int_t)ev->failed, "retried", (json_int_t)ev->retried,
-                    "dead_lettered", (json_int_t)ev->dead);
-    pthread_mutex_unlock(&ev->mu);
-    return res;
+    for (i = 0; i < rt->n; i++) {
+        const keel__ev_mstat *m = &ev->mstat[i];
+        if (module != NULL && strcmp(rt->mods[i].desc->name, module) != 0)
+            continue;
+        v[0] += atomic_load_explicit(&m->handled, memory_order_relaxed);
+        v[1] += atomic_load_explicit(&m->failed, memory_order_relaxed);
+        v[2] += atomic_load_explicit(&m->retried, memory_order_relaxed);
+        v[3] += atomic_load_explicit(&m->dead, memory_order_relaxed);
+        if (module != NULL)
+            break;
+    }
+    if (module != NULL && i == rt->n)
+        return NULL;
+    return json_pack("{sIsIsIsI}", "handled", (json_int_t)v[0], "failed", (json_int_t)v[1],
+                     "retried", (json_int_t)v[2], "dead_lettered", (json_int_t)v[3]);
+}
+
+void keel__ev_refresh_gauges(keel__events *ev, int force)
+{
+    int64_t now = keel__wall_ms(), next = atomic_load_explicit(&ev->gauges_next_ms,
+                                                               memory_order_relaxed);
+    size_t i;
+
+    /* one thread reads, the others go on delivering */
+    if (!force && (now < next ||
+                   !atomic_compare_exchange_strong(&ev->gauges_next_ms, &next,
+                                                   now + KEEL__EV_GAUGE_MS)))
+        return;
+    for (i = 0; i < ev->nboxes; i++) {
+        keel__ev_box *b = &ev->boxes[i];
+        json_t *st = keel__events_module_stats(ev->rt, b->mc->desc->name);
+        json_int_t age;
+        if (st == NULL)
+            continue;   /* the database did not answer: the last values stay */
+        age = json_integer_value(json_object_get(st, "oldest_age_ms"));
+        atomic_store_explicit(&b->g_queued, json_integer_value(json_object_get(st, "queued")),
+                              memory_order_relaxed);
+        atomic_store_explicit(&b->g_oldest_ms, age > 0 ? keel__wall_ms() - age : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&b->g_retrying, json_integer_value(json_object_get(st, "retrying")),
+                              memory_order_relaxed);
+        atomic_store_explicit(&b->g_dead, json_integer_value(json_object_get(st, "dead")),
+                              memory_order_relaxed);
+        atomic_store_explicit(&b->g_at_ms, keel__wall_ms(), memory_order_release);
+        json_decref(st);
+    }
+}
+
+/* One counter family, a sample per subscribing module. */
+static void ev_family(keel_metrics_buf *b, keel_runtime *rt, const keel__events *ev,
+                      const char *name, const char *help, int which)
+{
+    size_t i;
+
+    keel__mbuf_family(b, name, "counter", help);
+    for (i = 0; i < rt->n; i++) {
+        const keel_module *m = rt->mods[i].desc;
+        const keel__ev_mstat *ms = &ev->mstat[i];
+        const _Atomic uint64_t *f = which == 0 ? &ms->handled : which == 1 ? &ms->failed
+                                  : which == 2 ? &ms->retried : &ms->dead;
+        if (m->subs == NULL || m->subs[0].topic == NULL || rt->mods[i].place != KEEL_PLACE_LOCAL)
+            continue;
+        keel__mbuf_printf(b, "%s{module=\"", name);
+        keel__mbuf_label(b, m->name);
+        keel__mbuf_printf(b, "\"} %llu\n",
+                          (unsigned long long)atomic_load_explicit(f, memory_order_relaxed));
+    }
+}
+
+/* One gauge family, a sample per outbox the dispatcher has read. */
+static void ev_gauge(keel_metrics_buf *b, const keel__events *ev, const char *name,
+                     const char *help, int which)
+{
+    int64_t now = keel__wall_ms();
+    size_t i;
+
+    keel__mbuf_family(b, name, "gauge", help);
+    for (i = 0; i < ev->nboxes; i++) {
+        const keel__ev_box *x = &ev->boxes[i];
+        int64_t v, oldest;
+        if (atomic_load_explicit(&x->g_at_ms, memory_order_acquire) == 0)
+            continue;
+        keel__mbuf_printf(b, "%s{module=\"", name);
+        keel__mbuf_label(b, x->mc->desc->name);
+        switch (which) {
+        case 0:
+            keel__mbuf_printf(b, "\"} %lld\n", (long long)atomic_load_explicit(
+                                  &x->g_queued, memory_order_relaxed));
+            break;
+        case 1:   /* aged at scrape time from the row's creation, not the read */
+            oldest = atomic_load_explicit(&x->g_oldest_ms, memory_order_relaxed);
+            v = oldest > 0 && now > oldest ? now - oldest : 0;
+            keel__mbuf_printf(b, "\"} %lld.%03lld\n", (long long)(v / 1000), (long long)(v % 1000));
+            break;
+        case 2:
+            keel__mbuf_printf(b, "\"} %lld\n", (long long)atomic_load_explicit(
+                                  &x->g_retrying, memory_order_relaxed));
+            break;
+        default:
+            keel__mbuf_printf(b, "\"} %lld\n", (long long)atomic_load_explicit(
+                                  &x->g_dead, memory_order_relaxed));
+            break;
+        }
+    }
+}
+
+void keel__events_metrics(keel_runtime *rt, keel_metrics_buf *b)
+{
+    keel__events *ev = keel__events_of(rt);
+
+    if (ev == NULL || ev->mstat == NULL || ev->core == NULL)
+        return;
+    ev_family(b, rt, ev, "keel_events_handled_total",
+              "Event and job deliveries completed, by subscribing module.",
+              0);
+    ev_family(b, rt, ev, "keel_events_failed_total",
+              "Handler attempts that failed (each is retried or dead-lettered), by subscribing module.",
+              1);
+    ev_family(b, rt, ev, "keel_events_retried_total",
+              "Failed attempts rescheduled with backoff, by subscribing module.",
+              2);
+    ev_family(b, rt, ev, "keel_events_dead_lettered_total",
+              "Deliveries moved to keel_dead_letters after their last attempt, by subscribing module.",
+              3);
+    ev_gauge(b, ev, "keel_events_queue_depth",
+             "Rows in the module's outbox (due, leased or backing off), as the dispatcher last read it.", 0);
+    ev_gauge(b, ev, "keel_events_oldest_age_seconds",
+             "Age of the oldest row in the module's outbox (0 when empty).", 1);
+    ev_gauge(b, ev, "keel_events_retrying",
+             "Rows in the module's outbox that failed at least once and wait for another attempt.", 2);
+    ev_gauge(b, ev, "keel_events_dead_letters",
+             "Dead letters of the module's outbox waiting for keel jobs retry or purge.", 3);
 }

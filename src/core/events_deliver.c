@@ -4,6 +4,7 @@
  * backoff with jitter, or the dead-letter table once its attempts are
  * spent).  The rounds and threads that call these are events_dispatch.c.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,14 +131,23 @@ int keel__ev_run(keel__ev_worker *w, keel__ev_box *box, const json_t *row, keel_
 }
 
 
-void keel__ev_count(keel__events *ev, const keel__ev_counts *c)
+void keel__ev_count(keel__events *ev, const char *sub, const keel__ev_counts *c)
 {
-    pthread_mutex_lock(&ev->mu);
-    ev->handled += c->handled;
-    ev->failed += c->failed;
-    ev->retried += c->retried;
-    ev->dead += c->dead;
-    pthread_mutex_unlock(&ev->mu);
+    keel_module_ctx *mc = sub != NULL ? keel__rt_find(ev->rt, sub) : NULL;
+    keel__ev_mstat *m;
+
+    if (mc == NULL || ev->mstat == NULL)
+        return;
+    m = &ev->mstat[mc - ev->rt->mods];
+    /* one writer per round, many rounds in parallel: adds, no lock */
+    if (c->handled)
+        atomic_fetch_add_explicit(&m->handled, c->handled, memory_order_relaxed);
+    if (c->failed)
+        atomic_fetch_add_explicit(&m->failed, c->failed, memory_order_relaxed);
+    if (c->retried)
+        atomic_fetch_add_explicit(&m->retried, c->retried, memory_order_relaxed);
+    if (c->dead)
+        atomic_fetch_add_explicit(&m->dead, c->dead, memory_order_relaxed);
 }
 
 /* A failed delivery, on st (the core's connection, or a subscriber's

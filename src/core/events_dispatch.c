@@ -190,7 +190,7 @@ static size_t ev_round_split(keel__ev_worker *w, keel__ev_box *box, const char *
         keel_log(NULL, KEEL_LOG_ERROR, "events: completing %zu row(s) of %s_outbox: %s "
                  "(they will be delivered again)", (size_t)cnt.handled, box->mc->desc->name,
                  keel_store_errmsg(ev->core));
-    keel__ev_count(ev, &cnt);
+    keel__ev_count(ev, subname, &cnt);
 out:
     free(sorted);
     json_decref(done);
@@ -353,7 +353,7 @@ static size_t ev_round_tx(keel__ev_worker *w, keel__ev_box *box, keel_module_ctx
                      keel_store_errmsg(sub->store));
         return ev_round_split(w, box, b.subname);
     }
-    keel__ev_count(w->ev, &b.cnt);
+    keel__ev_count(w->ev, b.subname, &b.cnt);
     return b.n;
 }
 
@@ -386,6 +386,7 @@ static void *keel__ev_worker_main(void *arg)
                 got += ev_round(w, box, k);
         }
         start++;
+        keel__ev_refresh_gauges(ev, 0);
         if (got > 0)
             continue;
         pthread_mutex_lock(&ev->mu);

@@ -75,8 +75,8 @@ void keel__mbuf_family(keel_metrics_buf *b, const char *name, const char *type, 
 void keel__mbuf_label(keel_metrics_buf *b, const char *value);
 
 /* Extra families written on every scrape, after keel's own: the HTTP
- * server's connection counters, and the seam for the event dispatcher
- * (queue depth, oldest age, retries, dead letters).  fn runs on the
+ * server's connection counters (the core writes its event and store pool
+ * families itself: keel__events_metrics, keel__store_pool_read).  fn runs on the
  * scraping thread and must write whole families with keel__mbuf_family
  * first; names must not collide.  At most 16 collectors.  0, or KEEL_ELIMIT. */
 typedef void (*keel_metrics_collector)(void *arg, keel_runtime *rt, keel_metrics_buf *b);

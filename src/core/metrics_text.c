@@ -10,6 +10,8 @@
 
 #include "core/ctx-internal.h"
 #include "core/metrics_shard-internal.h"
+#include "core/events-internal.h"
+#include "core/store-internal.h"
 
 static const char *const bound_text[KEEL_METRICS_BUCKETS] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
@@ -33,7 +35,7 @@ static void mbuf_vprintf(keel_metrics_buf *b, const char *fmt, va_list ap)
     char *p;
 
     va_copy(again, ap);
-    n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): the caller's va_start; the analyzer loses it across the format attribute */
     need = n < 0 ? 0 : b->len + (size_t)n + 1;
     if (n < 0) {
         b->oom = 1;
@@ -259,6 +261,47 @@ static void render_remote(keel_metrics_buf *b, keel_runtime *rt)
     }
 }
 
+/* Every local module's store pool, read without its lock (store_pool.c). */
+static void render_pools(keel_metrics_buf *b, keel_runtime *rt)
+{
+    static const char *const fam[][3] = {
+        {"keel_store_pool_connections", "gauge",
+         "Connections of a module's store, by state: busy (borrowed), idle (open, free)."},
+        {"keel_store_pool_size", "gauge", "Connections a module's store may open (store_pool_size; SQLite 1)."},
+        {"keel_store_pool_waits_total", "counter",
+         "Borrows that found every connection busy and waited."},
+        {"keel_store_pool_timeouts_total", "counter",
+         "Waits that ended without a connection (KEEL_EUNAVAIL, a 503)."},
+        {"keel_store_pool_busy_refusals_total", "counter",
+         "Non-waiting borrows (health hooks) that found every connection busy."},
+    };
+    size_t f, i;
+    for (f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        keel__mbuf_family(b, fam[f][0], fam[f][1], fam[f][2]);
+        for (i = 0; rt != NULL && i < rt->n; i++) {
+            keel_module_ctx *mc = &rt->mods[i];
+            keel__store_pool_stats ps;
+            if (mc->place != KEEL_PLACE_LOCAL || mc->store == NULL ||
+                keel__store_pool_read(mc->store, &ps) != 0)
+                continue;
+            if (f == 0) {
+                keel__mbuf_printf(b, "%s{module=\"", fam[f][0]);
+                keel__mbuf_label(b, mc->desc->name);
+                keel__mbuf_printf(b, "\",state=\"busy\"} %d\n", ps.busy);
+                keel__mbuf_printf(b, "%s{module=\"", fam[f][0]);
+                keel__mbuf_label(b, mc->desc->name);
+                keel__mbuf_printf(b, "\",state=\"idle\"} %d\n", ps.open - ps.busy > 0 ? ps.open - ps.busy : 0);
+                continue;
+            }
+            keel__mbuf_printf(b, "%s{module=\"", fam[f][0]);
+            keel__mbuf_label(b, mc->desc->name);
+            keel__mbuf_printf(b, "\"} %llu\n", f == 1 ? (unsigned long long)ps.size
+                              : (unsigned long long)(f == 2 ? ps.waits : f == 3 ? ps.timeouts
+                                                     : ps.refused));
+        }
+    }
+}
+
 /* KEEL_MC_* rows: name, type, help; a gauge row names two counters. */
 static void render_server(keel_metrics_buf *b)
 {
@@ -303,6 +346,9 @@ int keel__metrics_render(keel_runtime *rt, char **text, size_t *len)
     keel__mbuf_family(&b, "keel_build_info", "gauge", "The keel version of this process (always 1).");
     keel__mbuf_printf(&b, "keel_build_info{version=\"%s\"} 1\n", KEEL_VERSION);
     render_remote(&b, rt);
+    render_pools(&b, rt);
+    if (rt != NULL)
+        keel__events_metrics(rt, &b);
     pthread_mutex_lock(&coll_mu);
     for (i = 0; i < MAX_COLLECTORS; i++)
         if (collectors[i].fn != NULL)

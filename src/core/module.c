@@ -215,6 +215,11 @@ json_t *keel__rt_describe(keel_runtime *rt)
             continue;
         if (mc->place == KEEL_PLACE_LOCAL) {
             json_t *ev = keel__events_module_stats(rt, mc->desc->name);
+            json_t *cnt = keel__events_counters(rt, mc->desc->name);
+            /* the deliveries this process ran for the module as subscriber */
+            if (ev != NULL && cnt != NULL && mc->desc->subs != NULL && mc->desc->subs[0].topic != NULL)
+                json_object_update(ev, cnt);
+            json_decref(cnt);
             if (ev != NULL)
                 json_object_set_new(o, "events", ev);
         }
@@ -253,10 +258,25 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
             json_object_set_new(mods, mc->desc->name, o);
             continue;
         }
-        if (!mc->started)
+        if (!mc->started) {
             rc = KEEL_EUNAVAIL;
-        else if (mc->desc->health != NULL)
+        } else if (mc->desc->health != NULL) {
+            /* on the event loop: a borrow that finds every connection
+             * taken by handlers fails at once instead of waiting for one,
+             * and the module answers what its last check found -- a pool
+             * busy with handlers is a database that answers */
+            int was = keel__store_nowait(1);
             rc = mc->desc->health(mc, &detail);
+            if (keel__store_nowait_refused()) {
+                rc = atomic_load_explicit(&mc->health_rc, memory_order_relaxed);
+                json_decref(detail);
+                detail = json_pack("{s:s, s:s}", "pool", "busy", "last",
+                                   rc == 0 ? "ok" : keel_errname(rc));
+            } else {
+                atomic_store_explicit(&mc->health_rc, rc, memory_order_relaxed);
+            }
+            keel__store_nowait(was);
+        }
         if (rc != 0 && mc->degraded)
             json_array_append_new(degraded, json_string(mc->desc->name));
         else if (rc != 0)

@@ -181,4 +181,25 @@ void keel__store_after_commit(keel_store *st, void (*fn)(void *), void *arg);
 void *keel__store_tx_buffer(keel_store *st, int (*flush)(keel_store *tx, void *arg),
                             void (*drop)(void *arg, int end), void *arg);
 
+/* ---- pool use (store_pool.c) ------------------------------------------ */
+
+/* A root handle's connections as /metrics shows them, read with relaxed
+ * loads (no lock, no wait): size = slots, open = connected, busy = borrowed;
+ * waits = borrows that had to wait, timeouts = waits that gave up,
+ * refused = non-waiting borrows that found none free. */
+typedef struct keel__store_pool_stats {
+    int                size, open, busy;
+    unsigned long long waits, timeouts, refused;
+} keel__store_pool_stats;
+/* 0, or KEEL_EINVAL for a transaction handle or NULL. */
+int keel__store_pool_read(const keel_store *root, keel__store_pool_stats *ps);
+
+/* On the calling thread, borrows that find every connection busy fail at
+ * once (KEEL_EUNAVAIL) instead of waiting, while on (health hooks on the
+ * event loop: docs/observability.md "Health").  Returns the previous
+ * setting; keel__store_nowait_refused says whether a borrow was refused
+ * since the last keel__store_nowait(1). */
+int keel__store_nowait(int on);
+int keel__store_nowait_refused(void);
+
 #endif /* KEEL_STORE_INTERNAL_H */

@@ -9,6 +9,7 @@
  * that handle, else on a borrowed connection given back right after.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ static keel_store *root_new(const keel_store_vt *vt, const keel_store_ext *ext,
     for (i = 0; i < nslots; i++)
         st->slots[i].priv = -1;
     st->slots[0].conn = conn;
+    atomic_store_explicit(&st->n_open, conn != NULL, memory_order_relaxed);
     return st;
 }
 

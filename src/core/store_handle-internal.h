@@ -12,6 +12,7 @@
 #define KEEL_STORE_HANDLE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "keel/store.h"
 #include "core/store-internal.h"
@@ -51,6 +52,10 @@ struct keel_store {
     keel__store_slot     *slots;      /* opts.pool_size of them */
     int                   nslots;
     int                   privileged;
+    /* pool use for /metrics (keel__store_pool_read): written under mu or
+     * by the borrowing thread, read without the lock */
+    _Atomic int           n_open, n_busy;
+    _Atomic unsigned long long n_waits, n_timeouts, n_refused;
 };
 
 /* Borrows a connection of root (waits up to opts.statement_timeout_ms on a

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,36 @@
 static __thread keel_store *tl_tx;                 /* innermost transaction */
 static __thread const keel_store *tl_err_owner;    /* root the message is about */
 static __thread char tl_err[KEEL_STORE_ERRMAX];
+static __thread int tl_nowait, tl_refused;         /* keel__store_nowait */
+
+#define RLX memory_order_relaxed
+
+int keel__store_nowait(int on)
+{
+    int was = tl_nowait;
+    tl_nowait = on;
+    if (on)
+        tl_refused = 0;
+    return was;
+}
+
+int keel__store_nowait_refused(void)
+{
+    return tl_refused;
+}
+
+int keel__store_pool_read(const keel_store *root, keel__store_pool_stats *ps)
+{
+    if (root == NULL || root->root != NULL)
+        return KEEL_EINVAL;
+    ps->size = root->nslots;
+    ps->open = atomic_load_explicit(&root->n_open, RLX);
+    ps->busy = atomic_load_explicit(&root->n_busy, RLX);
+    ps->waits = atomic_load_explicit(&root->n_waits, RLX);
+    ps->timeouts = atomic_load_explicit(&root->n_timeouts, RLX);
+    ps->refused = atomic_load_explicit(&root->n_refused, RLX);
+    return 0;
+}
 
 static const keel_store *root_of(const keel_store *st)
 {
@@ -91,13 +122,16 @@ static keel__store_slot *pick(keel_store *root)
             continue;
         if (s->conn != NULL) {
             s->busy = 1;
+            atomic_fetch_add_explicit(&root->n_busy, 1, RLX);
             return s;
         }
         if (closed == NULL)
             closed = s;
     }
-    if (closed != NULL)
+    if (closed != NULL) {
         closed->busy = 1;
+        atomic_fetch_add_explicit(&root->n_busy, 1, RLX);
+    }
     return closed;
 }
 
@@ -105,6 +139,7 @@ static void release(keel_store *root, keel__store_slot *s)
 {
     pthread_mutex_lock(&root->mu);
     s->busy = 0;
+    atomic_fetch_sub_explicit(&root->n_busy, 1, RLX);
     pthread_cond_signal(&root->cv);
     pthread_mutex_unlock(&root->mu);
 }
@@ -113,6 +148,7 @@ static void drop_conn(keel_store *root, keel__store_slot *s)
 {
     root->vt->close(s->conn);
     s->conn = NULL;
+    atomic_fetch_sub_explicit(&root->n_open, 1, RLX);
     s->priv = -1;
     s->cfg_gen = 0;
 }
@@ -133,7 +169,18 @@ int keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, c
     if (wait_ms > 0)
         keel__realtime_after_ms(&until, wait_ms);
     pthread_mutex_lock(&root->mu);
-    while ((s = pick(root)) == NULL) {
+    if ((s = pick(root)) == NULL && tl_nowait) {
+        /* a health hook on the event loop: never wait for a handler's connection */
+        pthread_mutex_unlock(&root->mu);
+        atomic_fetch_add_explicit(&root->n_refused, 1, RLX);
+        tl_refused = 1;
+        snprintf(err, errlen, "every database connection is busy (pool of %d); not waiting",
+                 root->nslots);
+        return KEEL_EUNAVAIL;
+    }
+    if (s == NULL)
+        atomic_fetch_add_explicit(&root->n_waits, 1, RLX);
+    while (s == NULL && (s = pick(root)) == NULL) {
         if (wait_ms > 0) {
             if (pthread_cond_timedwait(&root->cv, &root->mu, &until) == ETIMEDOUT &&
                 (s = pick(root)) == NULL)
@@ -144,6 +191,7 @@ int keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, c
     }
     pthread_mutex_unlock(&root->mu);
     if (s == NULL) {
+        atomic_fetch_add_explicit(&root->n_timeouts, 1, RLX);
         snprintf(err, errlen, "no free database connection after %d ms (pool of %d busy)",
                  wait_ms, root->nslots);
         return KEEL_EUNAVAIL;
@@ -164,6 +212,7 @@ int keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, c
             s->conn = NULL;
             goto fail;
         }
+        atomic_fetch_add_explicit(&root->n_open, 1, RLX);
         s->priv = -1;
         s->cfg_gen = 0;
     }

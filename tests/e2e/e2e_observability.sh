@@ -43,6 +43,14 @@ absent) fail "process_start_time_seconds absent";;
    if [ $((now - st)) -ge 0 ] && [ $((now - st)) -lt 120 ]; then ok "start time is within the last 2 minutes"
    else fail "process_start_time_seconds $st vs now $now"; fi;;
 esac
+# store pools (kv's store: SQLite, one connection, idle between calls) and the
+# event families (riding subscribes; nothing uploaded: every counter 0)
+expect_eq "kv pool size" "$(metric 'keel_store_pool_size{module="kv"}')" 1
+expect_eq "kv pool busy" "$(metric 'keel_store_pool_connections{module="kv",state="busy"}')" 0
+expect_eq "riding deliveries handled" "$(metric 'keel_events_handled_total{module="riding"}')" 0
+expect_eq "riding dead lettered" "$(metric 'keel_events_dead_lettered_total{module="riding"}')" 0
+expect_eq "riding outbox depth (dispatcher's read)" "$(metric 'keel_events_queue_depth{module="riding"}')" 0
+expect_eq "riding outbox oldest age" "$(metric 'keel_events_oldest_age_seconds{module="riding"}')" 0.000
 if command -v promtool >/dev/null; then
     if out=$(promtool check metrics <<<"$SCRAPE" 2>&1); then ok "promtool check metrics"
     else fail "promtool check metrics: $out"; fi

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -334,6 +335,43 @@ static void test_hot_retry(void **state)
                            "SELECT count(*) AS n FROM keel_dead_letters"), 0);
 }
 
+/* Waits up to 10 s for cons's delivery counters to reach the given values
+ * (a round adds them after its rows are committed, just after the row
+ * counts a test waits for change). */
+static void expect_counters(fixture *f, json_int_t handled, json_int_t failed,
+                            json_int_t retried, json_int_t dead)
+{
+    json_t *c = NULL;
+    int i;
+    for (i = 0; i < 2000; i++) {
+        json_decref(c);
+        c = keel__events_counters(f->t.rt, "cons");
+        assert_non_null(c);
+        if (json_integer_value(json_object_get(c, "handled")) == handled &&
+            json_integer_value(json_object_get(c, "failed")) == failed &&
+            json_integer_value(json_object_get(c, "retried")) == retried &&
+            json_integer_value(json_object_get(c, "dead_lettered")) == dead)
+            break;
+        usleep(5000);
+    }
+    assert_int_equal(json_integer_value(json_object_get(c, "handled")), handled);
+    assert_int_equal(json_integer_value(json_object_get(c, "failed")), failed);
+    assert_int_equal(json_integer_value(json_object_get(c, "retried")), retried);
+    assert_int_equal(json_integer_value(json_object_get(c, "dead_lettered")), dead);
+    json_decref(c);
+}
+
+/* line (with its newline) is in the /metrics text of f's runtime. */
+static void expect_metric(fixture *f, const char *line)
+{
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(keel__metrics_render(f->t.rt, &text, &len), 0);
+    if (strstr(text, line) == NULL)
+        fail_msg("not in /metrics: %s", line);
+    free(text);
+}
+
 /* Always failing: dead after max_attempts (3); retry replays it; once the
  * subscriber is fixed it applies. */
 static void test_dead_letter_and_retry(void **state)
@@ -361,6 +399,32 @@ static void test_dead_letter_and_retry(void **state)
     assert_int_equal(json_integer_value(json_object_get(out, "dead")), 1);
     assert_int_equal(json_integer_value(json_object_get(out, "queued")), 0);
     json_decref(out);
+    /* the counters: max_attempts 3, every attempt failing -> 3 failed
+     * attempts, the first 2 rescheduled, the 3rd dead-lettered, none handled */
+    expect_counters(f, 0, 3, 2, 1);
+    expect_metric(f, "keel_events_handled_total{module=\"cons\"} 0\n");
+    expect_metric(f, "keel_events_failed_total{module=\"cons\"} 3\n");
+    expect_metric(f, "keel_events_retried_total{module=\"cons\"} 2\n");
+    expect_metric(f, "keel_events_dead_lettered_total{module=\"cons\"} 1\n");
+    /* the gauges as the dispatcher reads them (forced here, not waited for):
+     * prod's outbox is empty, its one dead letter waits */
+    keel__ev_refresh_gauges(keel__events_of(f->t.rt), 1);
+    expect_metric(f, "keel_events_queue_depth{module=\"prod\"} 0\n");
+    expect_metric(f, "keel_events_oldest_age_seconds{module=\"prod\"} 0.000\n");
+    expect_metric(f, "keel_events_dead_letters{module=\"prod\"} 1\n");
+    /* /v1/modules: cons's deliveries */
+    out = keel__rt_describe(f->t.rt);
+    {
+        size_t k;
+        json_t *m, *evs = NULL;
+        json_array_foreach(json_object_get(out, "modules"), k, m)
+            if (strcmp(json_string_value(json_object_get(m, "name")), "cons") == 0)
+                evs = json_object_get(m, "events");
+        assert_non_null(evs);
+        assert_int_equal(json_integer_value(json_object_get(evs, "dead_lettered")), 1);
+        assert_int_equal(json_integer_value(json_object_get(evs, "failed")), 3);
+    }
+    json_decref(out);
     /* fix the subscriber, replay */
     atomic_store(&fail_left[2], 0);
     assert_int_equal(keel_jobs_retry(f->cons, 99999, &out), KEEL_ENOTFOUND);
@@ -369,6 +433,10 @@ static void test_dead_letter_and_retry(void **state)
     json_decref(out);
     assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE n = 200", 1), 1);
     assert_int_equal(count(core, "SELECT count(*) AS n FROM keel_dead_letters"), 0);
+    /* the replay's one attempt succeeded: handled 1, the rest unchanged */
+    expect_counters(f, 1, 3, 2, 1);
+    keel__ev_refresh_gauges(keel__events_of(f->t.rt), 1);
+    expect_metric(f, "keel_events_dead_letters{module=\"prod\"} 0\n");
     json_decref(filter);
 }
 
