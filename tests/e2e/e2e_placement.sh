@@ -90,9 +90,12 @@ REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT
             KEEL_SERVICE_TOKEN="$SVC")
 has compute && REMOTE_ENV+=(KEEL_REMOTE_COMPUTE=http://127.0.0.1:$BPORT)
 keel_serve G "${REMOTE_ENV[@]}"
-# O's retries of riding.session_uploaded come every ≤ 3 s (default: doubling up
-# to 5 min), so section 3's summaries arrive soon after B is back
-keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=3000
+# O's retries of riding.session_uploaded come every ≤ 6 s (default: doubling up
+# to 5 min), so section 3's summaries arrive soon after B is back.  Ten attempts
+# then span ≥ 21 s (1, 2, 4, then 6 s, each at least half by the jitter): B is
+# down for ~5 s on a quiet machine and was seen past 12 s on a loaded one,
+# where a 3 s cap dead-lettered the sessions before B came back.
+keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=6000
 
 http GET "http://127.0.0.1:$G/v1/modules"
 place() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); m=[m for m in d["modules"] if m["name"]==sys.argv[2]][0]; print(m["placement"], m.get("url",""), m.get("remote",{}).get("breaker",""))' "$1" "$2"; }
@@ -250,6 +253,7 @@ if has riding && has compute; then
     OH=$(jget "$HTTP_BODY" id)
     upload_o 21 2026-04-01T10:00:00Z
     kill -9 "$B_PID"; wait "$B_PID" 2>/dev/null || true
+    B_DOWN_AT=$(ms_now)
     upload_o 22 2026-04-02T10:00:00Z
     upload_o 23 2026-04-03T10:00:00Z
     upload_o 24 2026-04-04T10:00:00Z
@@ -311,6 +315,7 @@ expect_contains "CLI without B: says which module" "$(cat "$E2E_TMP/cli.err")" "
 # B back on the same port: the breaker lets a probe through after its cool-down.
 serve_on B "$BPORT" "${B_ENV[@]}"
 t0=$(ms_now); recovered=""
+[ -n "${B_DOWN_AT:-}" ] && echo "#    B was down for $(( t0 - B_DOWN_AT )) ms"
 while [ $(( $(ms_now) - t0 )) -lt 8000 ]; do
     post "$O" "$RPATH" "$RBODY"
     if [ "$HTTP_STATUS" = 200 ] || { [ "$RM" = auth ] && [ "$HTTP_STATUS" = 401 ]; }; then
