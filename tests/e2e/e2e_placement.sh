@@ -90,12 +90,14 @@ REMOTE_ENV=(KEEL_MODULES_LOCAL=$G_LOCAL KEEL_REMOTE_AUTH=http://127.0.0.1:$BPORT
             KEEL_SERVICE_TOKEN="$SVC")
 has compute && REMOTE_ENV+=(KEEL_REMOTE_COMPUTE=http://127.0.0.1:$BPORT)
 keel_serve G "${REMOTE_ENV[@]}"
-# O's retries of riding.session_uploaded come every ≤ 6 s (default: doubling up
-# to 5 min), so section 3's summaries arrive soon after B is back.  Ten attempts
-# then span ≥ 21 s (1, 2, 4, then 6 s, each at least half by the jitter): B is
-# down for ~5 s on a quiet machine and was seen past 12 s on a loaded one,
-# where a 3 s cap dead-lettered the sessions before B came back.
-keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=6000
+# O's retries of riding.session_uploaded come every ≤ 3 s (default: doubling up
+# to 5 min), so section 3's summaries arrive soon after B is back; 100 attempts
+# span ≥ 150 s (each wait at least half of its 3 s by the jitter).  B is down
+# while section 3 checks the gateway without it: ~5 s on a quiet machine, and
+# 20-57 s at load 6-8 (each python3 start then costs ~0.8 s), where 10
+# attempts had dead-lettered the sessions before B came back.
+keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=3000 \
+    KEEL_EVENTS_MAX_ATTEMPTS=100
 
 http GET "http://127.0.0.1:$G/v1/modules"
 place() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); m=[m for m in d["modules"] if m["name"]==sys.argv[2]][0]; print(m["placement"], m.get("url",""), m.get("remote",{}).get("breaker",""))' "$1" "$2"; }

@@ -42,10 +42,6 @@
  * call's deadline */
 #define RIDING_WAIT_POLL_MS 200
 #define RIDING_WAIT_MARGIN_MS 50
-/* riding.session_uploaded deliveries before the dead-letter table: with the
- * default backoff (1 s doubling, capped at 5 min, half random) attempt 10
- * comes 4–8.5 min after the upload (docs/riding.md) */
-#define RIDING_SUMMARY_ATTEMPTS 10
 
 /* ---- riding_access.c ----------------------------------------------------- */
 

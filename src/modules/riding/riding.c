@@ -105,10 +105,13 @@ static const keel_topic riding_topics[] = {
     {0}
 };
 
-/* Not KEEL_SUB_BATCH: the handler calls compute, maybe in another process. */
+/* Not KEEL_SUB_BATCH: the handler calls compute, maybe in another process.
+ * max_attempts 0: the deployment's events_max_attempts (default 10: with the
+ * default backoff, 1 s doubling to 5 min, half random, attempt 10 comes
+ * 4-8.5 min after the upload; docs/riding.md), so an operator who expects
+ * longer compute outages raises KEEL_EVENTS_MAX_ATTEMPTS. */
 static const keel_subscription riding_subs[] = {
-    { .topic = "riding.session_uploaded", .handler = riding_on_uploaded,
-      .max_attempts = RIDING_SUMMARY_ATTEMPTS },
+    { .topic = "riding.session_uploaded", .handler = riding_on_uploaded, .max_attempts = 0 },
     {0}
 };
 
