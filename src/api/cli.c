@@ -81,10 +81,12 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
     /* the dispatcher starts after every module started (keel__cli_runtime),
      * and only here: one-shot commands never deliver events */
     if ((rc = keel__trace_export_start(rt, err, sizeof(err))) == 0
-        && (rc = keel__events_start(rt, err, sizeof(err))) == 0)
+        && (rc = keel__events_start(rt, err, sizeof(err))) == 0
+        && (rc = keel__health_start(rt, err, sizeof(err))) == 0)
         rc = keel__http_serve(rt, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
+    keel__health_stop(rt);   /* no hook runs once modules begin to stop */
     keel__events_stop(rt);   /* in-flight handlers finish before modules stop */
     keel__trace_export_stop(KEEL_TRACE_FLUSH_MS); /* queued spans go out (bounded) before modules stop */
     keel_cli_release(rt);

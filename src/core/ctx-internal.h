@@ -63,6 +63,7 @@ struct keel_runtime {
     int64_t               call_timeout_ms;
     int                   started;
     struct keel__events  *events;       /* events/jobs/locks (events-internal.h), NULL = none */
+    struct keel__health  *health;       /* the health checker (health.c), NULL = hooks inline */
 };
 
 #define KEEL_CTX_MAX_DEPTH 16

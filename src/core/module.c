@@ -241,60 +241,6 @@ json_t *keel__rt_describe(keel_runtime *rt)
                      "service_token", rt->service_token != NULL, "modules", arr);
 }
 
-json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
-{
-    json_t *mods = json_object(), *degraded = json_array();
-    size_t i;
-    *ok = 1;
-    for (i = 0; i < rt->n; i++) {
-        keel_module_ctx *mc = &rt->mods[i];
-        json_t *detail = NULL, *o;
-        int rc = 0;
-        if (mc->place == KEEL_PLACE_NONE)
-            continue;
-        if (mc->place == KEEL_PLACE_REMOTE) {
-            json_t *st = (rt->remote && rt->remote->status) ? rt->remote->status(rt->remote_self, mc) : NULL;
-            o = json_pack("{s:s, s:s, s:o?}", "status", "remote", "url", mc->remote_url, "remote", st);
-            json_object_set_new(mods, mc->desc->name, o);
-            continue;
-        }
-        if (!mc->started) {
-            rc = KEEL_EUNAVAIL;
-        } else if (mc->desc->health != NULL) {
-            /* on the event loop: a borrow that finds every connection
-             * taken by handlers fails at once instead of waiting for one,
-             * and the module answers what its last check found -- a pool
-             * busy with handlers is a database that answers */
-            int was = keel__store_nowait(1);
-            rc = mc->desc->health(mc, &detail);
-            if (keel__store_nowait_refused()) {
-                rc = atomic_load_explicit(&mc->health_rc, memory_order_relaxed);
-                json_decref(detail);
-                detail = json_pack("{s:s, s:s}", "pool", "busy", "last",
-                                   rc == 0 ? "ok" : keel_errname(rc));
-            } else {
-                atomic_store_explicit(&mc->health_rc, rc, memory_order_relaxed);
-            }
-            keel__store_nowait(was);
-        }
-        if (rc != 0 && mc->degraded)
-            json_array_append_new(degraded, json_string(mc->desc->name));
-        else if (rc != 0)
-            *ok = 0;
-        o = json_pack("{s:s, s:s}", "status", rc == 0 ? "ok" : keel_errname(rc),
-                      "priority", mc->degraded ? "degraded" : "critical");
-        if (o != NULL && detail != NULL)
-            json_object_set_new(o, "detail", detail);
-        else
-            json_decref(detail);
-        json_object_set_new(mods, mc->desc->name, o);
-    }
-    (void)ctx;
-    return json_pack("{s:s, s:o, s:o}", "status", !*ok ? "unavailable"
-                     : json_array_size(degraded) > 0 ? "degraded" : "ok",
-                     "modules", mods, "degraded", degraded);
-}
-
 /* ---- looking modules up ---------------------------------------------------- */
 
 size_t keel__rt_count(const keel_runtime *rt)

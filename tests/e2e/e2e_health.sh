@@ -28,6 +28,14 @@ expect_eq "nothing degraded" "$(jget "$HTTP_BODY" degraded)" "[]"
 
 # break kv: its health query reads kv_items
 sqlite3 "$E2E_TMP/H/keel.db" 'PRAGMA busy_timeout=5000; DROP TABLE kv_items;' >/dev/null
+# /readyz reads the health checker's last pass (one a second): wait for it
+http_until 200 GET "$R" "${A[@]}"
+t0=$(date +%s%N)
+while [ "$(jget "$HTTP_BODY" status)" != degraded ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ]; do
+    sleep 0.1; http GET "$R" "${A[@]}"
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 3000 ] && ok "the next health pass saw it (${ms} ms)" || fail "kv's failure took ${ms} ms to show"
 http GET "$R"
 expect_status "/readyz, a degraded module down, no token" 200
 expect_eq "no token: status only" "$HTTP_BODY" '{"status":"degraded"}'

@@ -79,7 +79,7 @@ http POST "$base/v1/kv/get" -H "$J" -d '{"key":"k"}'
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 expect_status "a call while the database is down" 503
 [ "$ms" -lt 6000 ] && ok "answered in ${ms} ms (no hang)" || fail "took ${ms} ms while the database was down"
-http GET "$base/readyz"
+http_until 503 GET "$base/readyz"   # the health checker's next pass
 expect_status "/readyz while the database is down" 503
 http GET "$base/healthz"
 expect_status "/healthz while the database is down (liveness stays up)" 200
@@ -88,7 +88,7 @@ http POST "$base/v1/kv/put" -H "$J" -d '{"key":"k","value":"after"}'
 expect_status "the first call after the server is back" 200
 http POST "$base/v1/kv/get" -H "$J" -d '{"key":"k"}'
 expect_eq "and the data is there" "$(jget "$HTTP_BODY" value)" after
-http GET "$base/readyz"
+http_until 200 GET "$base/readyz"
 expect_status "/readyz again" 200
 kill -0 "$S_PID" 2>/dev/null && ok "the same keel process throughout" || fail "keel exited"
 

@@ -109,6 +109,19 @@ http() {
     HTTP_BODY=$(cat "$out" 2>/dev/null || true)
 }
 
+# http_until STATUS METHOD URL [curl args…]: http until it answers STATUS, for
+# up to 5 s (state that a background pass publishes, e.g. /readyz, which
+# reads the health checker's last pass: health_interval_ms, default 1 s).
+http_until() {
+    local want=$1 i; shift
+    for i in $(seq 1 50); do
+        http "$@"
+        [ "$HTTP_STATUS" = "$want" ] && return 0
+        sleep 0.1
+    done
+    return 0
+}
+
 # jget JSON PATH: prints a value by a dotted path (a.b.0.c); "" if absent.
 jget() {
     python3 -c '
