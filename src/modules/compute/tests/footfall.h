@@ -28,10 +28,42 @@
  * white noise, a constant accelerometer bias, a random-walk gyro bias,
  * per-axis saturation, jittered sample times and gaps.
  *
+ * Rising trot.  In rising (posting) trot the rider sits in the saddle
+ * through one diagonal's stance and stands in the stirrups through the
+ * other's, so the rider's centre of mass moves up and down once per stride
+ * (half the step frequency) and lands in the saddle on every other step.
+ * Modelled as the rider's rest height above the seat p(t) = h·(1 − cos 2π(φ −
+ * φs))/2, lowest at mid-stance of the sitting diagonal (φs), h = 0.12 m (the
+ * seat leaves the saddle by about a hand's breadth), tracked through the
+ * same 3 Hz leg/seat spring as in sitting trot, plus the seat's contact with
+ * the saddle (5 Hz, ζ 0.3: the vertical resonance of a seated person is
+ * 4-6 Hz, Griffin, Handbook of Human Vibration, 1990) whenever the rider is
+ * below the seated height: the landing.  The trunk takes the reaction of
+ * both.  The literature this follows: forces on the horse's back in the
+ * sitting phase of rising trot are clearly above those of the standing
+ * phase (Peham et al. 2010, Vet J; de Cocq et al. 2009, EVJ), the sitting
+ * diagonal's limbs carry more load (Roepstorff et al. 2009, EVJ), and
+ * rising trot alone makes a sound horse's trunk and pelvis move
+ * asymmetrically by as much as a mild lameness (Persson-Sjodin et al. 2018,
+ * PLoS ONE).  Magnitudes here are chosen from those, not fitted to the
+ * detector: with a 15 % rider a sound horse's two diagonal step amplitudes
+ * differ by about 7 % in working trot and 14 % in collected trot
+ * (test_compute_rising prints it) — of the order of a 5-15 % lameness, not
+ * beyond it.  Which diagonal's trunk acceleration grows depends on how the
+ * rider lands (with this seat the rising diagonal's; a stiff 15 Hz landing
+ * makes it the sitting one's, larger still but mostly above the band a
+ * 25 Hz analysis sees), so the detector must not rely on the sign.  A
+ * change of diagonal ("sitting twice") is the rider staying down for one
+ * more step: for one stride after a segment whose sitting diagonal
+ * differs, p is the lower of the old and the new course.
+ * In sitting trot (post 0) nothing of this runs: those sessions are
+ * sample for sample what they were.
+ *
  * Truth is physical: segment times, the stride frequency that was driven,
  * the circle's turning sense, the lead, the jump's height, and for the trot
  * the peak-to-trough vertical acceleration of every diagonal step measured
- * on the clean world-vertical trunk acceleration.
+ * on the clean world-vertical trunk acceleration, the rising-trot time, the
+ * posting steps' amplitudes and how often the rider changed diagonal.
  */
 #ifndef COMPUTE_TESTS_FOOTFALL_H
 #define COMPUTE_TESTS_FOOTFALL_H
@@ -57,6 +89,9 @@ typedef struct ff_seg {
     double diag_right;     /* trot: right diagonal (RF+LH) push relative to left, 1 = even */
     double jump_h;         /* > 0: a jump of this height (m) in the middle of the segment */
     int    restless;       /* halt: stamping, weight shifts, head tosses */
+    int    post;           /* trot: 0 sitting trot; rising (posting) trot with the
+                            * rider sitting on the left diagonal (LF+RH) +1, on
+                            * the right diagonal (RF+LH) -1 (see "Rising trot") */
 } ff_seg;
 
 typedef struct ff_opts {
@@ -77,6 +112,10 @@ typedef struct ff_truth {
     double trot_t[3];                              /* trot time: 0 left rein, 1 right, 2 straight */
     double diagA[3][2];                            /* Σ peak-to-trough per [rein][L, R diagonal] */
     long   diagN[3][2];
+    double rising_t;                               /* rising (posting) trot time */
+    double riseA[3][2];                            /* diagA, posting steps only */
+    long   riseN[3][2];
+    int    diag_changes;                           /* the rider changed the sitting diagonal */
     int    jumps;
     double jump_h[16];
     double gap_s;
@@ -225,6 +264,11 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
     ff_lp ring_z = { 0, 0, 2 * M_PI * 18, 0.12 }, ring_x = { 0, 0, 2 * M_PI * 18, 0.12 };
     double rider_x = 0, rider_v = 0; /* rider displacement relative to the saddle */
     const double rw = 2 * M_PI * 3, rz = 0.3, rmass = 0.15;
+    /* rising trot: seat excursion, saddle contact; the sitting diagonal of
+     * the last posting segment and when the current one began */
+    const double post_h = 0.12, sw_ = 2 * M_PI * 5, sz = 0.3;
+    int last_post = 0, post_from = 0;
+    double post_t0 = -1;
     double roll = 0, roll_v = 0, pitch = 0, pitch_v = 0, yawosc_v = 0;
     const double wr = 2 * M_PI * 2.2, zr = 0.35;
 
@@ -235,7 +279,7 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
     double prev_vert = FF_G;
     /* trot diagonal step tracking */
     double step_max = -1e9, step_min = 1e9;
-    int step_diag = -1, step_rein = 0;
+    int step_diag = -1, step_rein = 0, step_post = 0;
     /* restless halt events */
     double ev_t = -1, ev_amp = 0, ev_dur = 0, ev_lat = 0, ev_yaw = 0;
     /* jump */
@@ -277,6 +321,18 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         int rein_i = S->turn > 0 ? 0 : S->turn < 0 ? 1 : 2;
         if (g == FF_TROT)
             tr->trot_t[rein_i] += FF_DT;
+        int posting = g == FF_TROT && S->post != 0;
+        if (posting) {
+            tr->rising_t += FF_DT;
+            if (S->post != last_post) {
+                if (last_post != 0) {
+                    tr->diag_changes++;
+                    post_from = last_post;
+                    post_t0 = t;
+                }
+                last_post = S->post;
+            }
+        }
 
         /* forces per unit mass, in the heading frame (x fwd, y left, z up) */
         double Fz = 0, Fx = 0, Fy = 0, Mx = 0, My = 0, Mz = 0;
@@ -370,11 +426,35 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         double ax = ff_lp_step(&body_x, Fx);
         double ay = ff_lp_step(&body_y, Fy);
         double trunk_dyn = az - FF_G;
-        double racc = -rw * rw * rider_x - 2 * rz * rw * rider_v - trunk_dyn;
-        rider_v += racc * FF_DT;
-        rider_x += rider_v * FF_DT;
-        /* in a jump the rider goes with the horse (two-point seat) */
-        double vert = az + (in_jump ? 0 : rmass * (rw * rw * rider_x + 2 * rz * rw * rider_v)) + ring;
+        double vert;
+        if (posting && !in_jump) {
+            /* rising trot: the rider's rest height p(t), lowest at mid-stance
+             * of the sitting diagonal (off 0 left, 0.5 right) */
+            double duty = S->collected ? 0.46 : 0.38;
+            double ph = phase - ((S->post > 0 ? 0.0 : 0.5) + duty / 2);
+            double p = post_h * 0.5 * (1 - cos(2 * M_PI * ph));
+            if (post_t0 >= 0 && t - post_t0 < 1 / f) { /* sitting twice */
+                double po = phase - ((post_from > 0 ? 0.0 : 0.5) + duty / 2);
+                double pold = post_h * 0.5 * (1 - cos(2 * M_PI * po));
+                if (pold < p)
+                    p = pold;
+            }
+            double fr = rw * rw * (p - rider_x) - 2 * rz * rw * rider_v;
+            if (rider_x < 0) /* landing in the saddle */
+                fr += -sw_ * sw_ * rider_x - 2 * sz * sw_ * rider_v;
+            rider_v += (fr - trunk_dyn) * FF_DT;
+            rider_x += rider_v * FF_DT;
+            fr = rw * rw * (p - rider_x) - 2 * rz * rw * rider_v;
+            if (rider_x < 0)
+                fr += -sw_ * sw_ * rider_x - 2 * sz * sw_ * rider_v;
+            vert = az - rmass * fr + ring;
+        } else {
+            double racc = -rw * rw * rider_x - 2 * rz * rw * rider_v - trunk_dyn;
+            rider_v += racc * FF_DT;
+            rider_x += rider_v * FF_DT;
+            /* in a jump the rider goes with the horse (two-point seat) */
+            vert = az + (in_jump ? 0 : rmass * (rw * rw * rider_x + 2 * rz * rw * rider_v)) + ring;
+        }
         double fwd = ax + ringx;
 
         /* trunk attitude: roll/pitch springs driven by the limb moments */
@@ -394,9 +474,14 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
                 if (step_diag >= 0) {
                     tr->diagA[step_rein][step_diag] += step_max - step_min;
                     tr->diagN[step_rein][step_diag]++;
+                    if (step_post) {
+                        tr->riseA[step_rein][step_diag] += step_max - step_min;
+                        tr->riseN[step_rein][step_diag]++;
+                    }
                 }
                 step_diag = cross;
                 step_rein = rein_i;
+                step_post = posting;
                 step_max = -1e9;
                 step_min = 1e9;
             }
@@ -475,6 +560,18 @@ static double ff_rein_asym(const ff_truth *tr, int r, double *signed_out)
     if (tr->diagN[r][0] < 2 || tr->diagN[r][1] < 2)
         return -1;
     double al = tr->diagA[r][0] / tr->diagN[r][0], ar = tr->diagA[r][1] / tr->diagN[r][1];
+    double s = 100 * (al - ar) / ((al + ar) / 2);
+    if (signed_out)
+        *signed_out = s;
+    return fabs(s);
+}
+
+/* The same over the posting steps only (rising trot), −1 if none there. */
+static inline double ff_rising_asym(const ff_truth *tr, int r, double *signed_out)
+{
+    if (tr->riseN[r][0] < 2 || tr->riseN[r][1] < 2)
+        return -1;
+    double al = tr->riseA[r][0] / tr->riseN[r][0], ar = tr->riseA[r][1] / tr->riseN[r][1];
     double s = 100 * (al - ar) / ((al + ar) / 2);
     if (signed_out)
         *signed_out = s;

@@ -19,10 +19,10 @@
 #include "compute-internal.h"
 #include "footfall.h"
 
-#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0 }
-#define TROT(d, f, turn, r, diag) { FF_TROT, d, f, f, turn, r, 0, 0, diag, 0, 0 }
-#define CANTER(d, f, turn, r, lead) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, 0, 0 }
-#define HALT(d) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, 0 }
+#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0, 0 }
+#define TROT(d, f, turn, r, diag) { FF_TROT, d, f, f, turn, r, 0, 0, diag, 0, 0, 0 }
+#define CANTER(d, f, turn, r, lead) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, 0, 0, 0 }
+#define HALT(d) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, 0, 0 }
 
 static const ff_seg plan[] = {
     HALT(20), WALK(40, 0.9, 0, 0), TROT(60, 1.45, 1, 15, 1.0), TROT(50, 1.40, -1, 15, 0.9),

@@ -25,11 +25,11 @@ typedef struct scen {
     ff_seg      seg[24];
 } scen;
 
-#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0 }
-#define TROT(d, f0, f1, turn, r, coll, diag) { FF_TROT, d, f0, f1, turn, r, 0, coll, diag, 0, 0 }
-#define CANTER(d, f, turn, r, lead, jump) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, jump, 0 }
-#define GALLOP(d, f, turn, r, lead) { FF_GALLOP, d, f, f, turn, r, lead, 0, 1, 0, 0 }
-#define HALT(d, restless) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, restless }
+#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0, 0 }
+#define TROT(d, f0, f1, turn, r, coll, diag) { FF_TROT, d, f0, f1, turn, r, 0, coll, diag, 0, 0, 0 }
+#define CANTER(d, f, turn, r, lead, jump) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, jump, 0, 0 }
+#define GALLOP(d, f, turn, r, lead) { FF_GALLOP, d, f, f, turn, r, lead, 0, 1, 0, 0, 0 }
+#define HALT(d, restless) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, restless, 0 }
 
 static const scen scens[] = {
     { "warmblood 100 Hz, roll 20 yaw 90",

@@ -19,10 +19,10 @@
 #include "compute-internal.h"
 #include "footfall.h"
 
-#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0 }
-#define TROT(d, f, turn, r) { FF_TROT, d, f, f, turn, r, 0, 0, 1, 0, 0 }
-#define CANTER(d, f, turn, r, lead) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, 0, 0 }
-#define HALT(d) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, 0 }
+#define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0, 0 }
+#define TROT(d, f, turn, r) { FF_TROT, d, f, f, turn, r, 0, 0, 1, 0, 0, 0 }
+#define CANTER(d, f, turn, r, lead) { FF_CANTER, d, f, f, turn, r, lead, 0, 1, 0, 0, 0 }
+#define HALT(d) { FF_HALT, d, 1, 1, 0, 10, 0, 0, 1, 0, 0, 0 }
 
 /* warm-up on both reins, then canter: true left, true right, counter on the
  * left rein (right lead), counter on the right rein (left lead), straight */
