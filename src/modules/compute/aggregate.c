@@ -52,6 +52,7 @@ void compute_agg_free(compute_agg *g)
     free(g->wa);
     free(g->wg);
     free(g->work);
+    compute_trotlog_free(&g->trotlog);
     free(g);
 }
 
@@ -198,6 +199,8 @@ static void account(void *arg, const compute_tl_win *w0)
         g->sym_a[ri] += r->amp_a * dur;
         g->sym_b[ri] += r->amp_b * dur;
         g->sym_t[ri] += dur;
+        /* out of memory: the window counts as sitting trot */
+        (void)compute_trotlog_add(&g->trotlog, w->t0, dur, rein, r->amp_a, r->amp_b);
     }
     if (r->gait == COMPUTE_CANTER) {
         if (r->lead > 0)
@@ -436,6 +439,67 @@ static int all_nan_column(const compute_agg *g, char *err, size_t errlen)
     return 0;
 }
 
+/* trot_symmetry_pct's definition over time-weighted amplitude sums per rein
+ * (0 left, 1 right, 2 straight): fills each rein's signed asymmetry and
+ * time (when given), returns 100 − the time-weighted mean of |asymmetry|,
+ * NaN without trot, never below 0. */
+static double rein_symmetry(const double a[3], const double b[3], const double t[3],
+                            double *asym, double *ts)
+{
+    double asym_w = 0, asym_t = 0;
+    for (int ri = 0; ri < 3; ri++) {
+        if (t[ri] <= 0)
+            continue;
+        double A = a[ri] / t[ri], B = b[ri] / t[ri];
+        if (A + B <= 0)
+            continue;
+        double x = 100.0 * (A - B) / ((A + B) / 2);
+        if (asym)
+            asym[ri] = x;
+        if (ts)
+            ts[ri] = t[ri];
+        asym_w += fabs(x) * t[ri];
+        asym_t += t[ri];
+    }
+    if (asym_t <= 0)
+        return NAN;
+    double v = 100.0 - asym_w / asym_t;
+    return v < 0 ? 0 : v;
+}
+
+/* Rising trot (rising.c) and the rest of the trot, each with its own
+ * symmetry by the same definition.  0 or KEEL_ENOMEM. */
+static int rising_split(compute_agg *g, compute_summary *s)
+{
+    const compute_trotlog *l = &g->trotlog;
+    unsigned char *rising = malloc(l->n ? l->n : 1);
+    if (!rising)
+        return KEEL_ENOMEM;
+    int ch = compute_rising_detect(l->w, l->n, &g->P, rising, &s->rising_horse_asym);
+    if (ch < 0) {
+        free(rising);
+        return ch;
+    }
+    double a[2][3] = { { 0 } }, b[2][3] = { { 0 } }, t[2][3] = { { 0 } };
+    for (size_t i = 0; i < l->n; i++) {
+        const compute_trotwin *w = &l->w[i];
+        int ri = w->rein > 0 ? 0 : w->rein < 0 ? 1 : 2, k = rising[i];
+        a[k][ri] += w->a * w->dur;
+        b[k][ri] += w->b * w->dur;
+        t[k][ri] += w->dur;
+        if (k)
+            s->rising_s += w->dur;
+    }
+    free(rising);
+    s->diagonal_changes = ch;
+    s->sitting_s = g->gait_t[COMPUTE_TROT] - s->rising_s;
+    if (s->sitting_s < 0)
+        s->sitting_s = 0;
+    s->sitting_symmetry_pct = rein_symmetry(a[0], b[0], t[0], NULL, NULL);
+    s->rising_symmetry_pct = rein_symmetry(a[1], b[1], t[1], NULL, NULL);
+    return 0;
+}
+
 int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -522,21 +586,14 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
      * first, so noise does not inflate the difference); asymmetry =
      * 100·|A − B| / mean(A, B).  The session value is the trot-time-weighted
      * mean of the reins' asymmetries, so opposite signs never cancel. */
-    double asym_w = 0, asym_t = 0;
-    for (int ri = 0; ri < 3; ri++) {
-        if (g->sym_t[ri] <= 0)
-            continue;
-        double A = g->sym_a[ri] / g->sym_t[ri], B = g->sym_b[ri] / g->sym_t[ri];
-        if (A + B <= 0)
-            continue;
-        s->trot_rein_asym[ri] = 100.0 * (A - B) / ((A + B) / 2);
-        s->trot_rein_s[ri] = g->sym_t[ri];
-        asym_w += fabs(s->trot_rein_asym[ri]) * g->sym_t[ri];
-        asym_t += g->sym_t[ri];
-    }
-    s->trot_symmetry_pct = asym_t > 0 ? 100.0 - asym_w / asym_t : 0;
-    if (s->trot_symmetry_pct < 0)
+    s->trot_symmetry_pct = rein_symmetry(g->sym_a, g->sym_b, g->sym_t, s->trot_rein_asym,
+                                         s->trot_rein_s);
+    if (isnan(s->trot_symmetry_pct))
         s->trot_symmetry_pct = 0;
+    if ((rc = rising_split(g, s)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
     s->canter_lead_left_s = g->lead_l;
     s->canter_lead_right_s = g->lead_r;
     s->canter_true_s = g->lead_true;

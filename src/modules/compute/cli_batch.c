@@ -81,7 +81,7 @@ void compute_batch_free(compute_batch *b)
 
 static const char *const reserved[] = {
     "file", "error", "duration_s", "samples", "rate_hz", "quality", "assumed", "gaits", "rein",
-    "trot_symmetry_pct", "trot_reins", "canter_lead", "jumps", "jump_count", "intensity", NULL
+    "trot_symmetry_pct", "trot_reins", "rising_trot", "sitting_trot", "canter_lead", "jumps", "jump_count", "intensity", NULL
 };
 
 static int key_ok(const char *k, size_t n)

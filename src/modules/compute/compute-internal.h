@@ -303,6 +303,30 @@ int compute_bouts_from_json(const json_t *arr, compute_summary *s);
 json_t *compute_breakdown_json(const compute_summary *s);
 void compute_breakdown_from_json(const json_t *j, compute_summary *s);
 
+/* ---- rising trot (rising.c) ---------------------------------------------- */
+/* One trot window with both diagonals' step amplitudes (a: the diagonal
+ * after whose step the trunk rolls positive), its span and rein (+1 left,
+ * -1 right, 0 straight). */
+typedef struct compute_trotwin {
+    double t0, dur, a, b;
+    signed char rein;
+} compute_trotwin;
+typedef struct compute_trotlog {
+    compute_trotwin *w;
+    size_t n, cap;
+} compute_trotlog;
+/* Appends one window (beyond 65536 windows they are not kept: counted as
+ * sitting).  0, or -1 on ENOMEM (the window is not kept). */
+int compute_trotlog_add(compute_trotlog *l, double t0, double dur, int rein, double a, double b);
+void compute_trotlog_free(compute_trotlog *l);
+/* Rising (posting) trot: rising[i] = 1 for the windows read as rising trot
+ * (docs/compute.md "rising trot"); *horse_asym = the horse's own signed
+ * asymmetry (%) between the two posting states, NaN when rising trot was not
+ * shown.  Returns the rider's diagonal changes (>= 0) or KEEL_ENOMEM.  w in
+ * time order. */
+int compute_rising_detect(const compute_trotwin *w, size_t n, const compute_params *p,
+                          unsigned char *rising, double *horse_asym);
+
 /* ---- stride harmonics (gait_sym.c) -------------------------------------- */
 
 /* Fourier coefficient (2/n-scaled) of x at k cycles per T samples. */

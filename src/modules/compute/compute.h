@@ -69,6 +69,10 @@ typedef struct compute_params {
     double jump_g;              /* |a| below this many g: in the air */
     double jump_min_air_s, jump_max_air_s; /* a flight's bounds (s) */
     double bout_min_s;          /* a rein/lead change shorter than this is absorbed (s) */
+    /* rising trot (rising.c, docs/compute.md "rising trot") */
+    double rising_min_asym_pct; /* a run's asymmetry departs from the horse's own by this (%) */
+    double rising_min_s;        /* shortest run on one diagonal taken as evidence (s) */
+    double rising_smooth_s;     /* running median of the windows' asymmetry (s) */
 } compute_params;
 
 /* Options for aggregate; a zeroed struct means "detect everything" and
@@ -195,6 +199,15 @@ typedef struct compute_summary {
     compute_bout bouts[COMPUTE_MAX_BOUTS];
     /* the thresholds used (JSON "options") */
     compute_params params;
+    /* rising (posting) trot and the rest (sitting trot): time, and symmetry
+     * by trot_symmetry_pct's definition over that part only (NaN: none with
+     * a symmetry there); how often the rider changed diagonal; the horse's
+     * own signed asymmetry between the two posting states (NaN: no rising
+     * trot shown).  trot_symmetry_pct stays over all trot.  JSON
+     * rising_trot, sitting_trot (null without rate channels) */
+    double rising_s, rising_symmetry_pct, sitting_s, sitting_symmetry_pct;
+    double rising_horse_asym;
+    long long diagonal_changes;
 } compute_summary;
 
 #define COMPUTE_HOLD_MAX_S 2.0

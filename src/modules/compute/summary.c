@@ -83,6 +83,8 @@ json_t *compute_summary_json(const compute_summary *s)
         json_object_set_new(out, "canter_lead", json_null());
         json_object_set_new(out, "trot_symmetry_pct", json_null());
         json_object_set_new(out, "trot_reins", json_null());
+        json_object_set_new(out, "rising_trot", json_null());
+        json_object_set_new(out, "sitting_trot", json_null());
         json_object_set_new(json_object_get(out, "assumed"), "missing",
                             json_pack("[sss]", "gx", "gy", "gz"));
         json_object_set_new(out, "options", compute_params_json(&s->params));
@@ -100,7 +102,17 @@ json_t *compute_summary_json(const compute_summary *s)
             "asymmetry_pct", has ? num(s->trot_rein_asym[i], 100) : json_null(),
             "symmetry_pct", has ? num(100 - fabs(s->trot_rein_asym[i]), 100) : json_null()));
     }
+    /* rising (posting) trot and the rest, each with its own symmetry
+     * (docs/compute.md "rising trot"); null: none there */
+    json_t *rt = json_pack("{s:o,s:o,s:I,s:o}", "time_s", num(s->rising_s, 100),
+        "symmetry_pct", isnan(s->rising_symmetry_pct) ? json_null() : num(s->rising_symmetry_pct, 100),
+        "diagonal_changes", (json_int_t)s->diagonal_changes,
+        "horse_asymmetry_pct", isnan(s->rising_horse_asym) ? json_null() : num(s->rising_horse_asym, 100));
+    json_t *st = json_pack("{s:o,s:o}", "time_s", num(s->sitting_s, 100),
+        "symmetry_pct", isnan(s->sitting_symmetry_pct) ? json_null() : num(s->sitting_symmetry_pct, 100));
     if (!out || !tr || json_object_set_new(out, "trot_reins", tr) != 0 ||
+        json_object_set_new(out, "rising_trot", rt) != 0 ||
+        json_object_set_new(out, "sitting_trot", st) != 0 ||
         json_object_set_new(out, "options", compute_params_json(&s->params)) != 0) {
         json_decref(out);
         return NULL;
@@ -187,6 +199,17 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     GET("intensity.mdba", s->mdba);
     GET("intensity.load", s->load);
 #undef GET
+    /* added later: absent (or null: no rate channels) reads as no rising trot */
+    const json_t *rt = json_object_get(j, "rising_trot"), *st = json_object_get(j, "sitting_trot");
+    s->rising_s = json_number_value(json_object_get(rt, "time_s"));
+    s->diagonal_changes = json_integer_value(json_object_get(rt, "diagonal_changes"));
+    const json_t *rv = json_object_get(rt, "symmetry_pct");
+    s->rising_symmetry_pct = json_is_number(rv) ? json_number_value(rv) : NAN;
+    rv = json_object_get(rt, "horse_asymmetry_pct");
+    s->rising_horse_asym = json_is_number(rv) ? json_number_value(rv) : NAN;
+    s->sitting_s = json_number_value(json_object_get(st, "time_s"));
+    rv = json_object_get(st, "symmetry_pct");
+    s->sitting_symmetry_pct = json_is_number(rv) ? json_number_value(rv) : NAN;
     static const char *const rn[3] = { "left", "right", "straight" };
     for (int i = 0; i < 3; i++) {
         const json_t *r = json_object_get(json_object_get(j, "trot_reins"), rn[i]);

@@ -52,7 +52,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_string_equal(ta, tb);
     /* the output records every key, at its default */
     const json_t *o = json_object_get(a, "options");
-    assert_int_equal(json_object_size(o), 21);
+    assert_int_equal(json_object_size(o), 24);
     assert_true(json_real_value(json_object_get(o, "halt_rms")) == 0.5);
     assert_true(json_real_value(json_object_get(o, "jump_max_air_s")) == 2.0);
     free(ta);
