@@ -214,11 +214,12 @@ int compute_rising_detect(const compute_trotwin *w, size_t n, const compute_para
         *horse_asym = L;
         int last = 0;
         for (size_t i = 0; i < n; i++) {
-            rising[i] = mark[i] != 0;
-            if (mark[i] && last && mark[i] != last)
+            int m = mark[i] > 0 ? 1 : mark[i] < 0 ? -1 : 0;
+            rising[i] = m != 0;
+            if (m && last && m != last)
                 changes++;
-            if (mark[i])
-                last = mark[i];
+            if (m)
+                last = m;
         }
     }
     free(sm);
