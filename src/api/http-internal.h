@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 
 #include "api/pool-internal.h"
+#include "core/membudget-internal.h"
 #include "core/runtime-internal.h"
 
 struct evhttp_request;
@@ -132,13 +133,7 @@ typedef struct keel_http_conn_stats {
 } keel_http_conn_stats;
 extern keel_http_conn_stats keel__http_conn_stats;
 
-/* Reserves n bytes on *ctr unless that would pass max: 1 (reserved) or 0
- * (nothing changed).  A compare-and-swap, so the counter never shows more
- * than max, not even for an instant: adding first and taking back on refusal
- * let /metrics (another thread) see 3 × 100 MB against a 256 MiB budget, and
- * let two loops' heads both pass max and both be refused although one fitted.
- * Any thread. */
-int keel__http_inflight_take(atomic_llong *ctr, int64_t n, int64_t max);
+/* Reservations on inflight_bytes: keel__mem_take (core/membudget-internal.h). */
 
 /* "body_too_large" … for a keel_http_refuse value. */
 const char *keel__http_refuse_name(int reason);

@@ -155,7 +155,7 @@ static int conn_check_head(http_conn *c, const conn_head *h)
     if (h->clen > 0 && lim->max_inflight > 0) {
         /* the call's working memory, not only its body: the body, its
          * contiguous copy, what the handler parses it into (docs/http.md) */
-        if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes, h->clen * factor,
+        if (!keel__mem_take(&keel__http_conn_stats.inflight_bytes, h->clen * factor,
                                       lim->max_inflight)) {
             keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", rid,
                         "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",
@@ -285,7 +285,7 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
         }
         if (c->sc->limits->max_inflight > 0 && sz > 0) {
             /* body_limit is at most the budget / factor: no overflow */
-            if (!keel__http_inflight_take(&keel__http_conn_stats.inflight_bytes,
+            if (!keel__mem_take(&keel__http_conn_stats.inflight_bytes,
                                           (int64_t)sz * c->factor, c->sc->limits->max_inflight)) {
                 keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_INFLIGHT, 503, "unavailable", NULL,
                             "request bodies in flight are over KEEL_MAX_INFLIGHT_BYTES=%lld; retry",

@@ -49,17 +49,6 @@ void keel__http_conn_arm(http_conn *c, int64_t ms)
         event_add(c->timer, &tv);
 }
 
-int keel__http_inflight_take(atomic_llong *ctr, int64_t n, int64_t max)
-{
-    long long cur = atomic_load(ctr);
-
-    do {
-        if (n > max - cur)
-            return 0;
-    } while (!atomic_compare_exchange_weak(ctr, &cur, cur + n));
-    return 1;
-}
-
 void keel__http_conn_release_inflight(http_conn *c)
 {
     if (c->reserved > 0)

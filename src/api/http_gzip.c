@@ -60,7 +60,7 @@ static int gz_grow(const keel_gunzip_limits *lim, char **buf, size_t *cap, size_
     char *nb;
 
     if (lim->inflight != NULL && lim->max_inflight > 0) {
-        if (!keel__http_inflight_take(lim->inflight, add, lim->max_inflight))
+        if (!keel__mem_take(lim->inflight, add, lim->max_inflight))
             return KEEL_EUNAVAIL;
         *reserved += add;
     }

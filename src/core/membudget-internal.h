@@ -19,4 +19,22 @@
  * 0 = none.  Called once the HTTP limits are known; any thread. */
 void keel__mem_budget_set(atomic_llong *ctr, int64_t max);
 
+/* Reserves n bytes on *ctr unless that would pass max: 1 (reserved) or 0
+ * (nothing changed).  A compare-and-swap, so the counter never shows more
+ * than max, not even for an instant: adding first and taking back on refusal
+ * let /metrics (another thread) see 3 × 100 MB against a 256 MiB budget, and
+ * let two loops' heads both pass max and both be refused although one fitted.
+ * Used by the HTTP server's heads, chunks and gzip growth and by
+ * keel_ctx_mem_reserve.  Any thread. */
+static inline int keel__mem_take(atomic_llong *ctr, int64_t n, int64_t max)
+{
+    long long cur = atomic_load(ctr);
+
+    do {
+        if (n > max - cur)
+            return 0;
+    } while (!atomic_compare_exchange_weak(ctr, &cur, cur + n));
+    return 1;
+}
+
 #endif

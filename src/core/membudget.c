@@ -34,19 +34,6 @@ static void mem_release(void *arg)
     atomic_fetch_sub(h->ctr, h->n);
 }
 
-/* The same compare-and-swap as the HTTP hook's: never past max, not even
- * for an instant (keel__http_inflight_take says why). */
-static int take(atomic_llong *ctr, int64_t n, int64_t max)
-{
-    long long cur = atomic_load(ctr);
-
-    do {
-        if (n > max - cur)
-            return 0;
-    } while (!atomic_compare_exchange_weak(ctr, &cur, cur + n));
-    return 1;
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -73,7 +60,7 @@ int keel_ctx_mem_reserve(keel_ctx *ctx, int64_t bytes)
                          ? (left > 0 ? left : 0) : MEM_WAIT_MAX_MS);
     /* the bytes come back when other calls end, on other threads, with no
      * signal: look again every 20 ms */
-    while (!take(ctr, bytes, max)) {
+    while (!keel__mem_take(ctr, bytes, max)) {
         struct timespec ts = {0, MEM_WAIT_STEP_MS * 1000000L};
         if (mono_ms() >= until)
             return keel_ctx_error(ctx, KEEL_EUNAVAIL, "%lld bytes of memory did not fit "

@@ -314,19 +314,19 @@ static void test_inflight_factor(void **state)
     free(z);
 }
 
-/* keel__http_inflight_take: one reservation of 100 on a budget of 256 fits
+/* keel__mem_take: one reservation of 100 on a budget of 256 fits
  * twice, not three times, and a refusal changes nothing. */
 static void test_inflight_take(void **state)
 {
     atomic_llong ctr = 0;
     (void)state;
 
-    assert_int_equal(keel__http_inflight_take(&ctr, 100, 256), 1);
-    assert_int_equal(keel__http_inflight_take(&ctr, 100, 256), 1);
-    assert_int_equal(keel__http_inflight_take(&ctr, 100, 256), 0);
+    assert_int_equal(keel__mem_take(&ctr, 100, 256), 1);
+    assert_int_equal(keel__mem_take(&ctr, 100, 256), 1);
+    assert_int_equal(keel__mem_take(&ctr, 100, 256), 0);
     assert_int_equal(atomic_load(&ctr), 200);
-    assert_int_equal(keel__http_inflight_take(&ctr, 56, 256), 1);   /* exactly the budget */
-    assert_int_equal(keel__http_inflight_take(&ctr, 1, 256), 0);
+    assert_int_equal(keel__mem_take(&ctr, 56, 256), 1);   /* exactly the budget */
+    assert_int_equal(keel__mem_take(&ctr, 1, 256), 0);
     assert_int_equal(atomic_load(&ctr), 256);
 }
 
@@ -346,7 +346,7 @@ static void *take_worker(void *arg)
     long i, got = 0;
     (void)arg;
     for (i = 0; i < TAKE_ROUNDS; i++)
-        if (keel__http_inflight_take(&take_ctr, 100, 256)) {
+        if (keel__mem_take(&take_ctr, 100, 256)) {
             int k;
             got++;
             for (k = 0; k < 200; k++)   /* hold it a moment, as a body does */
