@@ -34,6 +34,8 @@ typedef struct sq_cached {
     char         *sql;   /* original text ($N form), owned; NULL = free slot */
     sqlite3_stmt *stmt;
     uint64_t      used;  /* LRU clock */
+    int           queue; /* prepared with the dispatcher's queue access: only
+                          * found again while that access is granted */
 } sq_cached;
 
 #define SQ_SYNC_FULL       2      /* index of "full" in sq_configure's levels */
@@ -59,6 +61,10 @@ typedef struct sq_conn {
      * apart from cache[]: only sq_savepoint reaches them, so a module's
      * keel_store_exec of the same text still meets the authorizer. */
     sqlite3_stmt *sp[3][SQ_SP_LEVELS];
+    /* BEGIN IMMEDIATE, COMMIT, ROLLBACK, prepared once for the same reason
+     * (three prepares per transaction were ~2 % of an events batch round)
+     * and kept apart from cache[] like sp[]. */
+    sqlite3_stmt *ctl[3];
 } sq_conn;
 
 static void sq_err(char *err, size_t errlen, const char *fmt, ...)
@@ -104,6 +110,10 @@ static void cache_clear(sq_conn *c)
             sqlite3_finalize(c->sp[op][i]);
             c->sp[op][i] = NULL;
         }
+    for (i = 0; i < 3; i++) {
+        sqlite3_finalize(c->ctl[i]);
+        c->ctl[i] = NULL;
+    }
     for (i = 0; i < SQ_CACHE_SIZE; i++) {
         sqlite3_finalize(c->cache[i].stmt);
         free(c->cache[i].sql);
@@ -123,9 +133,14 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
 
     *stmt = NULL;
     *cached = 0;
-    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control && !c->guard.queue) {
+    /* a statement prepared with queue access (the authorizer allowed every
+     * module's outbox) is found only by another statement run with it, and
+     * one prepared without it only without: the dispatcher's claim and
+     * completion are prepared once per connection, not once per round */
+    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control) {
         for (i = 0; i < SQ_CACHE_SIZE; i++) {
-            if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
+            if (c->cache[i].sql != NULL && c->cache[i].queue == (c->guard.queue != 0) &&
+                strcmp(c->cache[i].sql, sql) == 0) {
                 c->cache[i].used = ++c->clock;
                 keel__sq_guard_begin(&c->guard, NULL);  /* a re-prepare starts clean */
                 *stmt = c->cache[i].stmt;
@@ -167,7 +182,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
     /* Statements prepared while privileged (or by begin/commit/rollback) are
      * never cached: the authorizer runs at prepare time only.  Nor is DDL,
      * whose rename check needs the text the cache does not keep. */
-    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || c->guard.queue || ddl)
+    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || ddl)
         goto out;
     for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
         if (c->cache[i].sql == NULL) {
@@ -186,6 +201,7 @@ static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cac
         c->cache[slot].sql = copy;
         c->cache[slot].stmt = *stmt;
         c->cache[slot].used = ++c->clock;
+        c->cache[slot].queue = c->guard.queue != 0;
         *cached = 1;
     }
 out:
@@ -463,6 +479,9 @@ static int sq_simple(sq_conn *c, const char *sql)
     return rc;
 }
 
+enum { SQ_CTL_BEGIN, SQ_CTL_COMMIT, SQ_CTL_ROLLBACK };
+static int sq_ctl_exec(sq_conn *c, int op, const char *sql);
+
 /* A write transaction holds the file's gate from BEGIN to its end. */
 static int sq_begin(void *conn)
 {
@@ -477,7 +496,7 @@ static int sq_begin(void *conn)
         }
         c->gated = 1;
     }
-    if ((rc = sq_simple(c, "BEGIN IMMEDIATE")) != 0 && sqlite3_get_autocommit(c->db)) {
+    if ((rc = sq_ctl_exec(c, SQ_CTL_BEGIN, "BEGIN IMMEDIATE")) != 0 && sqlite3_get_autocommit(c->db)) {
         keel__sq_gate_leave(c->gate);
         c->gated = 0;
     }
@@ -496,11 +515,10 @@ static int sq_tx_ended(sq_conn *c, int rc)
 /* SQLite transactions are serializable: the flags change nothing. */
 static int sq_begin_ex(void *conn, unsigned flags) { (void)flags; return sq_begin(conn); }
 
-/* A savepoint statement of sq_savepoint, from c->sp when level is cached. */
-static int sq_sp_exec(sq_conn *c, int op, unsigned level, const char *sql)
+/* A transaction-control statement run from *slot (prepared on first use),
+ * or through sq_simple when slot is NULL (store_cache=false, deep levels). */
+static int sq_slot_exec(sq_conn *c, sqlite3_stmt **slot, const char *sql)
 {
-    sqlite3_stmt **slot = level >= 1 && level <= SQ_SP_LEVELS && c->cache_on
-                          ? &c->sp[op][level - 1] : NULL;
     int src;
 
     if (slot == NULL)
@@ -514,6 +532,18 @@ static int sq_sp_exec(sq_conn *c, int op, unsigned level, const char *sql)
     }
     c->guard.tx_control = 0;
     return src == SQLITE_DONE ? 0 : sq_fail(c, src, c->lasterr, sizeof c->lasterr);
+}
+
+/* A savepoint statement of sq_savepoint, from c->sp when level is cached. */
+static int sq_sp_exec(sq_conn *c, int op, unsigned level, const char *sql)
+{
+    return sq_slot_exec(c, level >= 1 && level <= SQ_SP_LEVELS && c->cache_on
+                           ? &c->sp[op][level - 1] : NULL, sql);
+}
+
+static int sq_ctl_exec(sq_conn *c, int op, const char *sql)
+{
+    return sq_slot_exec(c, c->cache_on ? &c->ctl[op] : NULL, sql);
 }
 
 static int sq_savepoint(void *conn, int op, unsigned level)
@@ -549,7 +579,7 @@ static int sq_commit(void *conn)
     int rc;
 
     c->wrote = 0;
-    rc = sq_tx_ended(c, sq_simple(c, "COMMIT"));
+    rc = sq_tx_ended(c, sq_ctl_exec(c, SQ_CTL_COMMIT, "COMMIT"));
     return rc == 0 ? sq_durable(c, c->lasterr, sizeof c->lasterr) : rc;
 }
 static int sq_rollback(void *conn)
@@ -557,7 +587,7 @@ static int sq_rollback(void *conn)
     sq_conn *c = conn;
     if (sqlite3_get_autocommit(c->db))
         return sq_tx_ended(c, 0);  /* SQLite already rolled back (e.g. after SQLITE_FULL) */
-    return sq_tx_ended(c, sq_simple(conn, "ROLLBACK"));
+    return sq_tx_ended(c, sq_ctl_exec(c, SQ_CTL_ROLLBACK, "ROLLBACK"));
 }
 
 static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)

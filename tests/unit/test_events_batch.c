@@ -213,6 +213,31 @@ static void test_failed_write_is_undone(void **state)
     assert_int_equal(atomic_load(&calls[105]), 1);
 }
 
+/* The round's claim and completion run on bat's connection with queue
+ * access and are prepared once (the statement cache keeps them apart): the
+ * same texts sent by bat itself still meet the authorizer — prod's outbox is
+ * not bat's to read or delete from. */
+static void test_queue_statements_stay_the_dispatchers(void **state)
+{
+    fixture *f = *state;
+    emit_job a = { f->prod, 200, 230, -1, 0, NULL };
+    keel__ev_box *box = keel__ev_box_find(keel__events_of(f->t.rt), "prod");
+    json_t *pick = json_pack("[Isi]", (json_int_t)keel__wall_ms(), "bat", 10);
+    json_t *done = json_pack("[s]", "[1,2,3]");
+    json_t *rows = NULL;
+
+    assert_non_null(box);
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &a), 0);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(bat_store(f), "SELECT count(*) AS n FROM bat_effects", 30), 30);
+    assert_int_equal(wait_count(core(f), "SELECT count(*) AS n FROM prod_outbox", 0), 0);
+    assert_int_not_equal(keel_store_exec(bat_store(f), box->sql[KEEL__EV_PICK], pick, &rows), 0);
+    assert_null(rows);
+    assert_int_not_equal(keel_store_exec(bat_store(f), box->sql[KEEL__EV_COMPLETE], done, NULL), 0);
+    json_decref(pick);
+    json_decref(done);
+}
+
 /* keel_event_tx joins the round's transaction (no savepoint of its own):
  * when it fails, the delivery fails even though the handler returned 0, so
  * the event is retried and applied once — not completed unapplied. */
@@ -270,6 +295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_write_is_undone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordering_across_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_event_tx_failure_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_statements_stay_the_dispatchers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
