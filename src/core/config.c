@@ -112,6 +112,10 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "retry delay after the first failure, doubled per attempt (with jitter)"},
     {.name = "events_backoff_max_ms", .type = KEEL_CFG_INT, .def = "300000", .min = 1, .max = 86400000,
      .help = "cap of the retry delay"},
+    {.name = "events_inbox_retention_ms", .type = KEEL_CFG_INT, .def = "604800000", .min = 0,
+     .max = 31536000000LL,
+     .help = "processed event keys are pruned after this (0 = kept forever); must exceed "
+             "events_max_attempts x (events_lease_ms + events_backoff_max_ms)"},
     {.name = "service_token", .type = KEEL_CFG_STRING, .def = "", .flags = KEEL_SECRET,
      .help = "shared credential between keel processes (>= 32 characters; use _FILE)"},
     {.name = "trusted_proxies", .type = KEEL_CFG_STRING, .def = "",

@@ -45,6 +45,7 @@ enum keel__ev_stmt {
     KEEL__EV_BUMP,       /* one-transaction rounds: a failed pick's attempt */
     KEEL__EV_INBOX_MANY, /* subscriber's connection: a batch's keys, one statement */
     KEEL__EV_INBOX_DEL,  /* ... and a failed delivery's key taken back */
+    KEEL__EV_INBOX_PRUNE,/* core connection: keys applied before $1, $2 at a time */
     KEEL__EV_NSTMT
 };
 
@@ -106,6 +107,7 @@ typedef struct keel__events {
     /* configuration (core keys events_*) */
     int             workers, batch, max_attempts;
     int64_t         lease_ms, poll_ms, backoff_ms, backoff_max_ms, call_timeout_ms;
+    int64_t         inbox_retention_ms;   /* 0 = inbox keys are kept forever */
     /* dispatcher */
     pthread_mutex_t mu;
     pthread_cond_t  cv;            /* wake-ups: emits, stop */
@@ -117,6 +119,8 @@ typedef struct keel__events {
     keel__ev_mstat *mstat;
     /* the next wall ms a dispatcher thread refreshes the outboxes' gauges */
     _Atomic int64_t gauges_next_ms;
+    /* the next wall ms a dispatcher thread prunes the inboxes */
+    _Atomic int64_t prune_next_ms;
     /* named locks: in-process, plus (PostgreSQL) session advisory locks
      * on one connection of their own, opened on first use (locks.c) */
     pthread_mutex_t lk_mu;
@@ -159,6 +163,15 @@ void    keel__events_metrics(keel_runtime *rt, keel_metrics_buf *b);
  * (or force); dispatcher threads call it as they poll. */
 void    keel__ev_refresh_gauges(keel__events *ev, int force);
 #define KEEL__EV_GAUGE_MS 1000
+/* Deletes every inbox's keys applied more than events_inbox_retention_ms
+ * ago, KEEL__EV_PRUNE_BATCH per statement (each its own transaction, so the
+ * write lock is not held across the whole prune), if KEEL__EV_PRUNE_MS have
+ * passed since the last prune (or force).  Dispatcher threads call it as
+ * they poll.  Returns the keys deleted. */
+long    keel__ev_prune_inboxes(keel__events *ev, int force);
+#define KEEL__EV_PRUNE_MS    1000
+#define KEEL__EV_PRUNE_BATCH 1000
+#define KEEL__EV_PRUNE_PASS  100
 
 /* ---- shared helpers (events.c) ------------------------------------------- */
 keel__events   *keel__events_of(keel_runtime *rt);

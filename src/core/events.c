@@ -90,6 +90,10 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
         " FROM json_each($1) WHERE true ON CONFLICT DO NOTHING RETURNING topic, ikey",
     [KEEL__EV_INBOX_DEL] =
         "DELETE FROM @_inbox WHERE topic = $1 AND ikey = $2",
+    /* walks @_inbox_applied from the oldest key */
+    [KEEL__EV_INBOX_PRUNE] =
+        "DELETE FROM @_inbox WHERE (topic, ikey) IN (SELECT topic, ikey FROM @_inbox"
+        " WHERE applied_at < $1 ORDER BY applied_at LIMIT $2) RETURNING 1 AS gone",
 };
 
 static const keel_migration ev_core_migs[] = {
@@ -130,6 +134,12 @@ static const char ev_box_mig2[] =
 static const char ev_box_mig3[] =
     "ALTER TABLE @_outbox ADD COLUMN traceparent TEXT;"
     "ALTER TABLE @_outbox ADD COLUMN tracestate TEXT;";
+
+/* Inbox keys are pruned oldest first once events_inbox_retention_ms have
+ * passed (keel__ev_prune_inboxes); without an index each prune read the
+ * whole inbox. */
+static const char ev_box_mig4[] =
+    "CREATE INDEX @_inbox_applied ON @_inbox (applied_at);";
 
 int64_t keel__wall_ms(void)
 {
@@ -411,14 +421,15 @@ static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errle
     for (i = 0; i < ev->nboxes; i++) {
         const char *mod = ev->boxes[i].mc->desc->name;
         char name[96];
-        keel_migration migs[4];
+        keel_migration migs[5];
         keel_store *st = NULL, *tmp = NULL;
         char *sql = ev_fill(ev_box_mig, mod), *sql2 = ev_fill(ev_box_mig2, mod);
-        char *sql3 = ev_fill(ev_box_mig3, mod);
-        if (sql == NULL || sql2 == NULL || sql3 == NULL) {
+        char *sql3 = ev_fill(ev_box_mig3, mod), *sql4 = ev_fill(ev_box_mig4, mod);
+        if (sql == NULL || sql2 == NULL || sql3 == NULL || sql4 == NULL) {
             free(sql);
             free(sql2);
             free(sql3);
+            free(sql4);
             return KEEL_ENOMEM;
         }
         snprintf(name, sizeof name, "keel.events.%s", mod);
@@ -432,14 +443,47 @@ static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errle
         migs[2].version = 3;
         migs[2].name = "0003_trace_context";
         migs[2].sql = sql3;
+        migs[3].version = 4;
+        migs[3].name = "0004_inbox_applied_index";
+        migs[3].sql = sql4;
         if ((rc = ev_box_store(ev, &ev->boxes[i], url, &st, &tmp, err, errlen)) == 0)
             rc = keel__store_migrate(st, name, migs, &n, err, errlen);
         keel_store_close(tmp);
         free(sql);
         free(sql2);
         free(sql3);
+        free(sql4);
         if (rc != 0)
             return rc;
+    }
+    return 0;
+}
+
+/* A delivery can come again (and find its key in the inbox) for as long as
+ * its row can be claimed: at most max_attempts leases, each after a backoff
+ * of at most events_backoff_max_ms.  A key pruned before that could let a
+ * redelivery apply twice, so a retention shorter than that is refused. */
+static int ev_check_retention(keel_runtime *rt, const keel__events *ev, char *err, size_t errlen)
+{
+    long long most = ev->max_attempts, horizon;
+    size_t i;
+
+    if (ev->inbox_retention_ms <= 0)
+        return 0;
+    for (i = 0; i < rt->n; i++) {
+        const keel_subscription *s;
+        for (s = rt->mods[i].desc->subs; s != NULL && s->topic != NULL; s++)
+            if (s->max_attempts > most)
+                most = s->max_attempts;
+    }
+    horizon = most * (ev->lease_ms + ev->backoff_max_ms);
+    if (ev->inbox_retention_ms < horizon) {
+        snprintf(err, errlen, "events_inbox_retention_ms=%lld is shorter than a delivery can "
+                 "be retried (%lld attempts x (events_lease_ms %lld + events_backoff_max_ms "
+                 "%lld) = %lld ms): a redelivery could find its key pruned and apply twice",
+                 (long long)ev->inbox_retention_ms, most, (long long)ev->lease_ms,
+                 (long long)ev->backoff_max_ms, horizon);
+        return KEEL_ECONFIG;
     }
     return 0;
 }
@@ -472,7 +516,9 @@ int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
     ev->backoff_ms = keel__config_int(rt->cfg, NULL, "events_backoff_ms");
     ev->backoff_max_ms = keel__config_int(rt->cfg, NULL, "events_backoff_max_ms");
     ev->call_timeout_ms = keel__config_int(rt->cfg, NULL, "call_timeout_ms");
-    if ((rc = ev_alloc(rt, ev)) != 0 || (rc = ev_check(rt, ev, err, errlen)) != 0)
+    ev->inbox_retention_ms = keel__config_int(rt->cfg, NULL, "events_inbox_retention_ms");
+    if ((rc = ev_alloc(rt, ev)) != 0 || (rc = ev_check(rt, ev, err, errlen)) != 0 ||
+        (rc = ev_check_retention(rt, ev, err, errlen)) != 0)
         goto out;
     if (any) {
         if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0 ||

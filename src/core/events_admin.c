@@ -307,6 +307,47 @@ void keel__ev_refresh_gauges(keel__events *ev, int force)
     }
 }
 
+long keel__ev_prune_inboxes(keel__events *ev, int force)
+{
+    int64_t now = keel__wall_ms(), next = atomic_load_explicit(&ev->prune_next_ms,
+                                                               memory_order_relaxed);
+    long gone = 0;
+    size_t i;
+
+    if (ev->inbox_retention_ms <= 0)
+        return 0;
+    /* one thread prunes, the others go on delivering */
+    if (!force && (now < next ||
+                   !atomic_compare_exchange_strong(&ev->prune_next_ms, &next,
+                                                   now + KEEL__EV_PRUNE_MS)))
+        return 0;
+    for (i = 0; i < ev->nboxes; i++) {
+        keel__ev_box *b = &ev->boxes[i];
+        json_t *p = json_pack("[Ii]", (json_int_t)(now - ev->inbox_retention_ms),
+                              KEEL__EV_PRUNE_BATCH);
+        size_t got;
+        int k = 0;
+        if (p == NULL)
+            return gone;
+        /* a batch per statement, each its own transaction: producers and
+         * deliveries get the write lock between batches; at most
+         * KEEL__EV_PRUNE_PASS batches a pass, so a stop never waits for a
+         * long backlog (the next pass goes on) */
+        do {
+            json_t *rows = NULL;
+            int rc = keel_store_exec(ev->core, b->sql[KEEL__EV_INBOX_PRUNE], p, &rows);
+            got = rc == 0 ? json_array_size(rows) : 0;
+            json_decref(rows);
+            if (rc != 0 && rc != KEEL_EUNAVAIL)
+                keel_log(NULL, KEEL_LOG_WARN, "events: pruning %s_inbox: %s (tried again "
+                         "later)", b->mc->desc->name, keel_store_errmsg(ev->core));
+            gone += (long)got;
+        } while (got == KEEL__EV_PRUNE_BATCH && (force || ++k < KEEL__EV_PRUNE_PASS));
+        json_decref(p);
+    }
+    return gone;
+}
+
 /* One counter family, a sample per subscribing module. */
 static void ev_family(keel_metrics_buf *b, keel_runtime *rt, const keel__events *ev,
                       const char *name, const char *help, int which)

@@ -387,6 +387,7 @@ static void *keel__ev_worker_main(void *arg)
         }
         start++;
         keel__ev_refresh_gauges(ev, 0);
+        keel__ev_prune_inboxes(ev, 0);
         if (got > 0)
             continue;
         pthread_mutex_lock(&ev->mu);

@@ -94,6 +94,9 @@ static const char *const pg_templates[KEEL__EV_NSTMT] = {
         " FROM json_array_elements($1::json) AS e ON CONFLICT DO NOTHING RETURNING topic, ikey",
     [KEEL__EV_INBOX_DEL] =
         "DELETE FROM @.@_inbox WHERE topic = $1 AND ikey = $2",
+    [KEEL__EV_INBOX_PRUNE] =
+        "DELETE FROM @.@_inbox WHERE (topic, ikey) IN (SELECT topic, ikey FROM @.@_inbox"
+        " WHERE applied_at < $1 ORDER BY applied_at LIMIT $2) RETURNING 1 AS gone",
 };
 
 const char *keel__ev_pg_template(int stmt)

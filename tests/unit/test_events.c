@@ -120,7 +120,14 @@ typedef struct fixture {
     keel_ctx *cons;
 } fixture;
 
-static int setup(void **state)
+/* Inbox keys kept an hour (the default retention is a week): the horizon of
+ * this configuration is 10 attempts x (30 s lease + 5 ms backoff). */
+static const char *const env_prune[] = {
+    "KEEL_EVENTS_BACKOFF_MS=1", "KEEL_EVENTS_BACKOFF_MAX_MS=5", "KEEL_EVENTS_POLL_MS=5",
+    "KEEL_EVENTS_WORKERS=2", "KEEL_EVENTS_BATCH=7", "KEEL_EVENTS_INBOX_RETENTION_MS=3600000", NULL
+};
+
+static int setup_env(void **state, const char *const *envv)
 {
     static fixture f;
     char err[512];
@@ -131,7 +138,7 @@ static int setup(void **state)
         atomic_store(&fail_left[i], 0);
     atomic_store(&calls, 0);
     atomic_store(&job_runs, 0);
-    if (keel_test_rt_start(&f.t, "events", mods, env, err, sizeof err) != 0) {
+    if (keel_test_rt_start(&f.t, "events", mods, envv, err, sizeof err) != 0) {
         fprintf(stderr, "runtime: %s\n", err);
         return -1;
     }
@@ -142,6 +149,9 @@ static int setup(void **state)
     *state = &f;
     return 0;
 }
+
+static int setup(void **state) { return setup_env(state, env); }
+static int setup_prune(void **state) { return setup_env(state, env_prune); }
 
 static int teardown(void **state)
 {
@@ -655,6 +665,57 @@ static void test_unknown_topic_refused(void **state)
     assert_non_null(strstr(err, "ghost.boo"));
 }
 
+/* Processed keys older than events_inbox_retention_ms are pruned by the
+ * dispatcher, in batches (2,500 old keys: three statements); younger keys
+ * stay and still stop a redelivery; a pruned key's event applies again if it
+ * is emitted again (the documented trade-off, docs/events.md). */
+static void test_inbox_pruned(void **state)
+{
+    fixture *f = *state;
+    json_int_t now = (json_int_t)keel__wall_ms();
+    json_t *p = json_pack("[I]", now - 2 * 3600 * 1000);
+    json_t *q = json_pack("[I]", now - 60 * 1000);
+    emit_job again = { f->prod, 0, 2, 0, NULL, 0 };   /* keys k0 (pruned) and k1 (kept) */
+
+    assert_int_equal(keel_store_exec(cons_store(f),
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2500)"
+        " INSERT INTO cons_inbox (topic, ikey, applied_at) SELECT 'prod.thing', 'old' || i, $1 FROM c",
+        p, NULL), 0);
+    assert_int_equal(keel_store_exec(cons_store(f), "INSERT INTO cons_inbox (topic, ikey, applied_at)"
+                                     " VALUES ('prod.thing', 'k0', $1)", p, NULL), 0);
+    assert_int_equal(keel_store_exec(cons_store(f), "INSERT INTO cons_inbox (topic, ikey, applied_at)"
+                                     " VALUES ('prod.thing', 'k1', $1), ('prod.thing', 'young', $1)",
+                                     q, NULL), 0);
+    json_decref(p);
+    json_decref(q);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_inbox"), 2503);
+    assert_int_equal(keel__events_start(f->t.rt, NULL, 0), 0);
+    assert_int_equal(wait_count(cons_store(f), "SELECT count(*) AS n FROM cons_inbox", 2), 2);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_inbox WHERE ikey IN "
+                                          "('k1', 'young')"), 2);
+    /* k0's key is gone: emitted again it applies; k1's is kept: it does not */
+    assert_int_equal(keel_store_tx(prod_store(f), emit_tx, &again), 0);
+    assert_int_equal(wait_count(prod_store(f), "SELECT count(*) AS n FROM prod_outbox", 0), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE ikey = 'k0'"), 1);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_effects WHERE ikey = 'k1'"), 0);
+    assert_int_equal(count(cons_store(f), "SELECT count(*) AS n FROM cons_inbox"), 3);
+    /* a forced pass finds nothing more to prune */
+    assert_int_equal(keel__ev_prune_inboxes(keel__events_of(f->t.rt), 1), 0);
+}
+
+/* A retention shorter than a delivery's retries could prune a key a
+ * redelivery still needs: refused at start, naming the key. */
+static void test_inbox_retention_refused(void **state)
+{
+    static const char *const short_env[] = { "KEEL_EVENTS_INBOX_RETENTION_MS=60000", NULL };
+    struct keel_test_rt t;
+    char err[512] = "";
+    (void)state;
+    /* default horizon: 10 attempts x (30 s lease + 300 s backoff cap) */
+    assert_int_equal(keel_test_rt_start(&t, "events-retention", mods, short_env, err, sizeof err), -1);
+    assert_non_null(strstr(err, "events_inbox_retention_ms"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +731,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locks_across_runtimes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbox_pruned, setup_prune, teardown),
+        cmocka_unit_test(test_inbox_retention_refused),
         cmocka_unit_test(test_unknown_topic_refused),
         cmocka_unit_test(test_unprivileged_login),
     };
