@@ -90,10 +90,14 @@ static const char *const ev_templates[KEEL__EV_NSTMT] = {
         " FROM json_each($1) WHERE true ON CONFLICT DO NOTHING RETURNING topic, ikey",
     [KEEL__EV_INBOX_DEL] =
         "DELETE FROM @_inbox WHERE topic = $1 AND ikey = $2",
-    /* walks @_inbox_applied from the oldest key */
+    /* keys are inserted in the order they are applied, so the oldest are
+     * the first $2 rowids: no index on applied_at (one more B-tree insert
+     * per delivery, ~5 % of a delivery's CPU measured).  Each key is still
+     * deleted only if its own applied_at is old; a clock stepped back only
+     * keeps keys longer. */
     [KEEL__EV_INBOX_PRUNE] =
-        "DELETE FROM @_inbox WHERE (topic, ikey) IN (SELECT topic, ikey FROM @_inbox"
-        " WHERE applied_at < $1 ORDER BY applied_at LIMIT $2) RETURNING 1 AS gone",
+        "DELETE FROM @_inbox WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, applied_at"
+        " FROM @_inbox ORDER BY rowid LIMIT $2) WHERE applied_at < $1) RETURNING 1 AS gone",
 };
 
 static const keel_migration ev_core_migs[] = {
@@ -136,8 +140,10 @@ static const char ev_box_mig3[] =
     "ALTER TABLE @_outbox ADD COLUMN tracestate TEXT;";
 
 /* Inbox keys are pruned oldest first once events_inbox_retention_ms have
- * passed (keel__ev_prune_inboxes); without an index each prune read the
- * whole inbox. */
+ * passed (keel__ev_prune_inboxes).  PostgreSQL only: its rows have no
+ * insertion order to walk (SQLite's prune walks rowids, see
+ * KEEL__EV_INBOX_PRUNE), and without the index each prune read the whole
+ * inbox.  SQLite's migrations of the box skip version 4. */
 static const char ev_box_mig4[] =
     "CREATE INDEX @_inbox_applied ON @_inbox (applied_at);";
 
@@ -443,9 +449,11 @@ static int ev_migrate(keel__events *ev, const char *url, char *err, size_t errle
         migs[2].version = 3;
         migs[2].name = "0003_trace_context";
         migs[2].sql = sql3;
-        migs[3].version = 4;
-        migs[3].name = "0004_inbox_applied_index";
-        migs[3].sql = sql4;
+        if (ev->pg) {
+            migs[3].version = 4;
+            migs[3].name = "0004_inbox_applied_index";
+            migs[3].sql = sql4;
+        }
         if ((rc = ev_box_store(ev, &ev->boxes[i], url, &st, &tmp, err, errlen)) == 0)
             rc = keel__store_migrate(st, name, migs, &n, err, errlen);
         keel_store_close(tmp);
