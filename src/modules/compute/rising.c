@@ -24,9 +24,10 @@
  *      departs from L by rising_min_asym_pct;
  *   4. rising trot is shown only when such runs exist on both sides of L,
  *      each side for rising_min_s, and the weaker diagonal really changes
- *      (one side's mean asymmetry above 0, the other's below).  Then L and
- *      P are re-estimated from the two sides and 3-4 repeat.  Else everything is
- *      sitting trot: weak evidence is never called rising.
+ *      (one side's mean asymmetry at least rising_min_asym_pct / 2 above 0,
+ *      the other's as far below).  Then L and P are re-estimated from the
+ *      two sides and 3-4 repeat.  Else everything is sitting trot: weak
+ *      evidence is never called rising.
  *
  * Docs: docs/compute.md "rising trot".  Heuristic: the thresholds are
  * options (compute_params), defaults argued there, not fitted.
@@ -198,8 +199,12 @@ int compute_rising_detect(const compute_trotwin *w, size_t n, const compute_para
         if (!shown)
             break;
         double mp = side_s[1] / side_t[1], mn = side_s[0] / side_t[0];
-        /* the weaker diagonal must change: lameness never does that */
-        if (!(mp > 0 && mn < 0)) {
+        /* the weaker diagonal must change, clearly (each state at least
+         * half the threshold on its own side of 0): lameness never does
+         * that, and a horse sound on one rein and lame on the other (one
+         * state near 0) must not pass for it */
+        double m = p->rising_min_asym_pct / 2;
+        if (!(mp >= m && mn <= -m)) {
             shown = 0;
             break;
         }

@@ -149,6 +149,13 @@ static int run_scen_mode(const scen *sc, char *report, size_t cap, int accel_onl
             s->canter_counter_s, tr.counter, el, er, ec, miss ? " FAIL" : "");
         bad += miss;
     }
+    {
+        /* no rider posts in these sessions (lame horses among them): no
+         * rising trot beyond the gait-time target */
+        double e = fabs(s->rising_s - tr.rising_t) / D * 100;
+        REP("  rising trot %.1f s truth %.1f%s (reins %+.1f %+.1f %+.1f, L %.1f)\n", s->rising_s, tr.rising_t, e > 5 ? " FAIL" : "", s->trot_rein_asym[0], s->trot_rein_asym[1], s->trot_rein_asym[2], s->rising_horse_asym);
+        bad += e > 5;
+    }
     double sym = ff_session_symmetry(&tr);
     if (sym >= 0) {
         double e = fabs(s->trot_symmetry_pct - sym);

@@ -324,6 +324,14 @@ static void test_detect_structure(void **state)
     assert_true(fabs(L - 10) < 0.5);
     for (int i = 0; i < 60; i++)
         assert_int_equal(r[i], i < 40);
+    /* sound on one rein, lame 13 % on the other: the weaker diagonal does
+     * not change (one state near 0), so sitting (read as rising before the
+     * change had to reach rising_min_asym_pct / 2 on both sides of 0) */
+    fill(w, 0, 30, -0.5, 1);
+    fill(w, 30, 60, 13, -1);
+    assert_int_equal(compute_rising_detect(w, 60, &p, r, &L), 0);
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(r[i], 0);
     /* posting bouts shorter than rising_min_s: not evidence */
     fill(w, 0, 7, 20, 1);
     fill(w, 7, 14, -20, 1);
