@@ -131,6 +131,12 @@ int compute_csv_finish(compute_csv *p);
  * names).  0 or a KEEL_E* code with err set. */
 int compute_csv_summary(compute_csv *p, compute_summary *s, char *err, size_t errlen);
 
+/* aggregate of a CSV given as gzip (one member, or several concatenated),
+ * inflated a window at a time into the parser (csv_gz.c): never whole in
+ * memory.  max_csv > 0: more decoded bytes is KEEL_ETOOBIG.  KEEL_EBADDATA
+ * for a gzip that is not one or is cut short, and as aggregate. */
+int compute_aggregate_gz(const void *gz, size_t len, size_t max_csv, const compute_options *opt,
+                         compute_summary *s, char *err, size_t errlen);
 /* Whole-buffer convenience: parse + aggregate into *s.  err gets the message. */
 int compute_aggregate_buffer(const char *csv, size_t len, const compute_options *opt,
                              compute_summary *s, char *err, size_t errlen);

@@ -121,6 +121,36 @@ static int local_trace_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv
     return rc;
 }
 
+static int local_aggregate_csv_gz(keel_module_ctx *self, keel_ctx *ctx, const void *gz,
+                                  size_t len, size_t max_csv, const compute_options *opt,
+                                  json_t **summary)
+{
+    KEEL_IFACE_COUNT("compute", "aggregate_csv_gz");
+    char err[320] = "";
+    compute_summary *s = malloc(sizeof *s);
+    int rc;
+
+    (void)self;
+    *summary = NULL;
+    if (!s)
+        return KEEL_ENOMEM;
+    if (!gz) {
+        rc = keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no CSV given");
+        goto out;
+    }
+    rc = compute_aggregate_gz(gz, len, max_csv, opt, s, err, sizeof err);
+    if (rc < 0) {
+        keel_ctx_error(ctx, rc, "%s", err);
+        goto out;
+    }
+    *summary = compute_summary_json(s);
+    if (!*summary)
+        rc = KEEL_ENOMEM;
+out:
+    free(s);
+    return rc;
+}
+
 const compute_iface compute_local = {
     .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = local_aggregate_csv,
@@ -128,6 +158,7 @@ const compute_iface compute_local = {
     .trend = local_trend,
     .windows_csv = local_windows_csv,
     .trace_csv = local_trace_csv,
+    .aggregate_csv_gz = local_aggregate_csv_gz,
 };
 
 /* ---- JSON handlers ------------------------------------------------------------ */

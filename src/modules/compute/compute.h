@@ -27,7 +27,8 @@
 
 #define COMPUTE_IFACE_V2      2u
 #define COMPUTE_IFACE_V3      3u   /* + windows_csv, trace_csv */
-#define COMPUTE_IFACE_VERSION COMPUTE_IFACE_V3   /* what this header describes */
+#define COMPUTE_IFACE_V4      4u   /* + aggregate_csv_gz */
+#define COMPUTE_IFACE_VERSION COMPUTE_IFACE_V4   /* what this header describes */
 
 /* Bounds of a trace's bucket count (trace_csv, compute.trace). */
 #define COMPUTE_TRACE_MIN 10
@@ -241,6 +242,19 @@ typedef struct compute_iface {
      * "trace").  Errors as aggregate_csv. */
     int (*trace_csv)(keel_module_ctx *self, keel_ctx *ctx, const char *csv, size_t len,
                      const compute_options *opt, int max_points, json_t **trace);
+
+    /* since v4 — check version >= COMPUTE_IFACE_V4 before calling */
+
+    /* aggregate_csv of a CSV given as gzip (borrowed: one RFC 1952 member,
+     * or several concatenated, len bytes), never whole in memory: locally
+     * inflated a 1 MiB window at a time into the parser; remotely sent as
+     * it is, a Content-Encoding: gzip body (docs/compute.md "Streaming").
+     * max_csv > 0: a gzip decoding to more bytes is KEEL_ETOOBIG (the caller
+     * knows the size it stored; a bomb then costs neither memory nor time).
+     * Errors as aggregate_csv; KEEL_EBADDATA when gz is not gzip or is cut
+     * short. */
+    int (*aggregate_csv_gz)(keel_module_ctx *self, keel_ctx *ctx, const void *gz, size_t len,
+                            size_t max_csv, const compute_options *opt, json_t **summary);
 } compute_iface;
 
 /* Local implementation and remote client (marshals over keel_call). */

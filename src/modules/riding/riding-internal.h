@@ -36,7 +36,30 @@
  * summary the CSV read back, compute's arrays and the gzip, under the same
  * factor so that what could be uploaded can be summarized (docs/riding.md). */
 #define RIDING_UPLOAD_MEM_FACTOR 3
-#define RIDING_SUMMARY_MEM_FACTOR RIDING_UPLOAD_MEM_FACTOR
+/* A summary's working memory for a CSV of bytes (docs/riding.md "Memory"):
+ * the CSV is never whole here twice — SQLite holds an identity row's text
+ * while each piece of it is read, beside the gzip growing — and the peak
+ * is storing the gzip (0.4 x the CSV): its base64 string, SQLite's decoded
+ * blob, the record and its pages.  Measured 1.98–2.0 x (1 h, 3 h). */
+static inline int64_t riding_summary_mem(int64_t bytes)
+{
+    return 2 * bytes;
+}
+/* What riding_session_csv holds at its peak, reserved before it reads
+ * (docs/riding.md "Memory"): a gzip row comes from the store as its bytes,
+ * their base64 and the bytes again (10/3 x the member); decompressed, the
+ * member and the CSV; an identity row's text, SQLite's copy while it is
+ * read, then the text and the answer's copy (2 x the CSV). */
+static inline int64_t riding_csv_read_mem(int is_gzip, int gzip_ok, int64_t csv, int64_t gz)
+{
+    int64_t row = gz * 10 / 3;
+
+    if (!is_gzip)
+        return 2 * csv;
+    if (gzip_ok)
+        return row;
+    return row > gz + csv ? row : gz + csv;
+}
 /* get_session wait_ms: re-read at least this often (a summary stored by
  * another process signals nobody here), and answer this long before the
  * call's deadline */
@@ -127,6 +150,12 @@ json_t *riding_session_json(const json_t *row);
  * riding.session_uploaded handler calls it (riding_events.c). */
 int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summary);
 
+/* The same for a CSV given as one gzip member of csv_bytes decoded bytes:
+ * compute inflates it as it parses (COMPUTE_IFACE_V4's aggregate_csv_gz),
+ * or, with a compute without that member, it is decompressed here first. */
+int riding_summarize_gz(keel_ctx *ctx, const unsigned char *gz, size_t len, size_t csv_bytes,
+                        json_t **summary);
+
 /* compute trend over sessions (borrowed array of {horse_id,date,summary}). */
 int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out);
 
@@ -136,10 +165,33 @@ int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out);
  * KEEL_EBADDATA (not valid UTF-8), KEEL_ENOMEM. */
 int riding_csv_text(const char *csv, size_t len, json_t **text);
 
-/* The CSV gzip-compressed, as the base64 JSON string a BLOB/BYTEA parameter
- * takes (keel/store.h).  *b64 new reference.  0, KEEL_EBADDATA (csv is not
- * valid UTF-8), KEEL_ENOMEM. */
-int riding_csv_pack(const char *csv, size_t len, json_t **b64);
+/* The gzip member gz[0..n) → exactly want bytes of CSV (*out malloc'd).
+ * KEEL_ESTORE (on ctx) when it does not decode to want bytes. */
+int riding_csv_inflate(keel_ctx *ctx, const unsigned char *gz, size_t n, size_t want, char **out);
+
+/* gz[0..len) (taken: freed here, also on failure) as the base64 JSON string
+ * a BLOB/BYTEA parameter takes (keel/store.h).  *b64 new reference.  0 or
+ * KEEL_ENOMEM. */
+int riding_gz_b64(unsigned char *gz, size_t len, json_t **b64);
+
+/* An identity row's text is read by riding_session_gz in pieces of
+ * RIDING_READ_CHARS characters, or more so as to make at most
+ * RIDING_READ_PIECES queries: SQLite loads the row's whole text for each
+ * (1 x the CSV while the query runs), and a piece is copied twice (SQLite's
+ * substr, the JSON string): 4 MiB and 16 pieces keep that under 1/8 of the
+ * CSV while a 3 h session costs 16 reads of it, not 120 */
+#define RIDING_READ_CHARS (4 * 1024 * 1024)
+#define RIDING_READ_PIECES 16
+
+/* The stored CSV of session_id, want bytes (riding_sessions.bytes), as one
+ * gzip member, for the module's own work (no access check: the summary).
+ * A gzip row's member as it is (*fresh = 0); an identity row's text read
+ * RIDING_READ_CHARS at a time and compressed as it comes (*fresh = 1: the
+ * caller stores it), so the CSV is never whole in memory.  *gz malloc'd.
+ * KEEL_ENOTFOUND (on ctx), KEEL_ESTORE (not readable, not want bytes, or
+ * compressed by another process while read: read again), KEEL_E*. */
+int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t want,
+                      unsigned char **gz, size_t *gzlen, int *fresh);
 
 /* The stored CSV of session_id as who sees it (another user's session, or a
  * missing one: KEEL_ENOTFOUND "session N not found", as get_session).  With

@@ -23,6 +23,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -85,66 +88,92 @@ int riding_csv_text(const char *csv, size_t len, json_t **text)
     return *text != NULL ? 0 : KEEL_ENOMEM;
 }
 
-int riding_csv_pack(const char *csv, size_t len, json_t **b64)
+/* A gzip member written a piece at a time (deflate_piece, then
+ * deflate_piece(…, last = 1)): the output grows (CSV of decimals compresses
+ * 2.5–15×, so it starts at half of hint). */
+typedef struct gz_out {
+    z_stream       zs;
+    unsigned char *gz;
+    size_t         cap;
+    int            init;
+} gz_out;
+
+static int gz_out_init(gz_out *o, size_t hint)
 {
-    size_t cap = len / 2 + 1024, b64len;
-    unsigned char *gz = malloc(cap), *text = NULL;
-    z_stream zs;
-    int zrc, rc = 0;
+    memset(o, 0, sizeof *o);
+    o->cap = hint / 2 + 1024;
+    if ((o->gz = malloc(o->cap)) == NULL)
+        return KEEL_ENOMEM;
+    if (deflateInit2(&o->zs, RIDING_CSV_GZIP_LEVEL, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(o->gz);
+        o->gz = NULL;
+        return KEEL_ENOMEM;
+    }
+    o->init = 1;
+    return 0;
+}
+
+static void gz_out_free(gz_out *o)
+{
+    if (o->init)
+        deflateEnd(&o->zs);
+    free(o->gz);
+    memset(o, 0, sizeof *o);
+}
+
+/* Compresses csv[0..len) (valid UTF-8, else KEEL_EBADDATA: text/csv
+ * answers promise text); last ends the member. */
+static int gz_out_piece(gz_out *o, const char *csv, size_t len, int last)
+{
+    int zrc;
+
+    if (!utf8_valid((const unsigned char *)csv, len))
+        return KEEL_EBADDATA;
+    o->zs.next_in = (Bytef *)(uintptr_t)csv;
+    do {
+        if (o->zs.total_out == o->cap) {
+            unsigned char *ng = realloc(o->gz, o->cap + o->cap / 2);
+            if (ng == NULL)
+                return KEEL_ENOMEM;
+            o->gz = ng;
+            o->cap += o->cap / 2;
+        }
+        if (o->zs.avail_in == 0) {
+            size_t done = (size_t)((const char *)o->zs.next_in - csv);
+            o->zs.avail_in = (uInt)(len - done > (1u << 30) ? (1u << 30) : len - done);
+        }
+        o->zs.next_out = o->gz + o->zs.total_out;
+        o->zs.avail_out = (uInt)(o->cap - o->zs.total_out > (1u << 30) ? (1u << 30)
+                                                                      : o->cap - o->zs.total_out);
+        zrc = deflate(&o->zs, last && (size_t)((const char *)o->zs.next_in - csv)
+                                          + o->zs.avail_in == len ? Z_FINISH : Z_NO_FLUSH);
+        if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
+            return KEEL_EINTERNAL;
+        /* not last: done when zlib took every byte and has room left over */
+    } while (last ? zrc != Z_STREAM_END
+                  : (o->zs.avail_in > 0
+                     || (size_t)((const char *)o->zs.next_in - csv) < len
+                     || o->zs.avail_out == 0));
+    return 0;
+}
+
+int riding_gz_b64(unsigned char *gz, size_t len, json_t **b64)
+{
+    /* base64 (RFC 4648, padded): 4 characters for every 3 bytes, and a NUL */
+    size_t b64len = 4 * ((len + 2) / 3);
+    unsigned char *text = malloc(b64len + 1);
 
     *b64 = NULL;
-    if (!utf8_valid((const unsigned char *)csv, len)) {
-        free(gz);
-        return KEEL_EBADDATA;
-    }
-    memset(&zs, 0, sizeof zs);
-    if (gz == NULL || deflateInit2(&zs, RIDING_CSV_GZIP_LEVEL, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (text == NULL) {
         free(gz);
         return KEEL_ENOMEM;
     }
-    zs.next_in = (Bytef *)(uintptr_t)csv;
-    do {
-        if (zs.total_out == cap) {
-            unsigned char *ng = realloc(gz, cap + cap / 2);
-            if (ng == NULL) {
-                rc = KEEL_ENOMEM;
-                goto out;
-            }
-            gz = ng;
-            cap += cap / 2;
-        }
-        if (zs.avail_in == 0) {
-            size_t done = (size_t)((const char *)zs.next_in - csv);
-            zs.avail_in = (uInt)(len - done > (1u << 30) ? (1u << 30) : len - done);
-        }
-        zs.next_out = gz + zs.total_out;
-        zs.avail_out = (uInt)(cap - zs.total_out > (1u << 30) ? (1u << 30) : cap - zs.total_out);
-        zrc = deflate(&zs, (size_t)((const char *)zs.next_in - csv) + zs.avail_in == len ? Z_FINISH
-                                                                                          : Z_NO_FLUSH);
-        if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
-            rc = KEEL_EINTERNAL;
-            goto out;
-        }
-    } while (zrc != Z_STREAM_END);
-    /* base64 (RFC 4648, padded): 4 characters for every 3 bytes, and a NUL */
-    b64len = 4 * ((zs.total_out + 2) / 3);
-    text = malloc(b64len + 1);
-    if (text == NULL) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    EVP_EncodeBlock(text, gz, (int)zs.total_out);
-    free(gz);
-    gz = NULL;
+    EVP_EncodeBlock(text, gz, (int)len);
+    free(gz);  /* before the JSON string copies the text: two of the three at once */
     *b64 = json_stringn_nocheck((const char *)text, b64len);
-    if (*b64 == NULL)
-        rc = KEEL_ENOMEM;
-out:
-    deflateEnd(&zs);
-    free(gz);
     free(text);
-    return rc;
+    return *b64 != NULL ? 0 : KEEL_ENOMEM;
 }
 
 /* base64 text → bytes (malloc'd).  EVP_DecodeBlock counts the padding as
@@ -174,8 +203,7 @@ static int unbase64(const char *t, size_t n, unsigned char **out, size_t *len)
     return 0;
 }
 
-/* The gzip member gz[0..n) → exactly want bytes of CSV (malloc'd). */
-static int inflate_exact(keel_ctx *ctx, const unsigned char *gz, size_t n, size_t want,
+int riding_csv_inflate(keel_ctx *ctx, const unsigned char *gz, size_t n, size_t want,
                          char **out)
 {
     char *csv = malloc(want ? want : 1);
@@ -222,9 +250,23 @@ int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int
         return rc;
     want = (size_t)json_integer_value(json_object_get(session, "bytes"));
     params = json_pack("[I]", (json_int_t)session_id);
-    rc = params ? keel_store_one(st, "SELECT encoding, csv, csv_gz FROM riding_session_data "
-                                     "WHERE session_id = $1", params, &row)
+    /* what reading it will hold, reserved in the in-flight budget before
+     * anything is read (length() reads neither column's bytes) */
+    rc = params ? keel_store_one(st, "SELECT encoding, COALESCE(length(csv_gz), 0) AS gzlen "
+                                     "FROM riding_session_data WHERE session_id = $1",
+                                 params, &row)
                 : KEEL_ENOMEM;
+    if (rc == 0) {
+        enc = json_string_value(json_object_get(row, "encoding"));
+        rc = keel_ctx_mem_reserve(ctx, riding_csv_read_mem(
+                 enc != NULL && strcmp(enc, "gzip") == 0, gzip_ok, (int64_t)want,
+                 (int64_t)json_integer_value(json_object_get(row, "gzlen"))));
+        json_decref(row);
+        row = NULL;
+    }
+    if (rc == 0)
+        rc = keel_store_one(st, "SELECT encoding, csv, csv_gz FROM riding_session_data "
+                                 "WHERE session_id = $1", params, &row);
     if (rc == KEEL_ENOTFOUND) {
         rc = riding_not_found(ctx, "session", session_id);
         goto out;
@@ -246,7 +288,7 @@ int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int
             /* the base64 text goes first: only the gzip and the CSV together */
             json_decref(row);
             row = NULL;
-            rc = inflate_exact(ctx, gz, gzlen, want, data);
+            rc = riding_csv_inflate(ctx, gz, gzlen, want, data);
             if (rc == 0)
                 *len = want;
             free(gz);
@@ -268,6 +310,99 @@ out:
     json_decref(params);
     json_decref(row);
     json_decref(session);
+    return rc;
+}
+
+int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t want,
+                      unsigned char **gz, size_t *gzlen, int *fresh)
+{
+    json_t *row = NULL, *params = json_pack("[I]", (json_int_t)session_id);
+    const char *enc;
+    size_t got = 0, bytes = 0, chunk;
+    gz_out o;
+    int rc, last = 0;
+
+    *gz = NULL;
+    *gzlen = 0;
+    *fresh = 0;
+    /* a gzip row's bytes, and for an identity row nothing of its text yet */
+    rc = params ? keel_store_one(st, "SELECT encoding, CASE WHEN encoding = 'gzip' THEN csv_gz "
+                                     "END AS csv_gz FROM riding_session_data "
+                                     "WHERE session_id = $1", params, &row)
+                : KEEL_ENOMEM;
+    json_decref(params);
+    if (rc == KEEL_ENOTFOUND)
+        return riding_not_found(ctx, "session", session_id);
+    if (rc != 0)
+        return rc;
+    enc = json_string_value(json_object_get(row, "encoding"));
+    if (enc != NULL && strcmp(enc, "gzip") == 0) {
+        json_t *b = json_object_get(row, "csv_gz");
+        rc = json_is_string(b) ? unbase64(json_string_value(b), json_string_length(b), gz, gzlen)
+                               : KEEL_ESTORE;
+        json_decref(row);
+        if (rc == KEEL_ESTORE)
+            keel_ctx_error(ctx, rc, "session %lld: the stored CSV is not readable",
+                           (long long)session_id);
+        return rc;
+    }
+    json_decref(row);
+    /* identity: RIDING_READ_CHARS characters at a time (substr counts
+     * characters on both backends; the rows are valid UTF-8), each piece
+     * compressed as it comes */
+    if ((rc = gz_out_init(&o, want)) != 0)
+        return rc;
+    chunk = want / RIDING_READ_PIECES + 1 > RIDING_READ_CHARS ? want / RIDING_READ_PIECES + 1
+                                                                : RIDING_READ_CHARS;
+    while (!last) {
+        json_t *part = NULL;
+        const char *t;
+        size_t n;
+
+        params = json_pack("[I,I,I]", (json_int_t)session_id, (json_int_t)(got + 1),
+                           (json_int_t)chunk);
+        rc = params ? keel_store_one(st, "SELECT substr(csv, $2, $3) AS part FROM "
+                                         "riding_session_data WHERE session_id = $1 "
+                                         "AND encoding = 'identity'", params, &part)
+                    : KEEL_ENOMEM;
+        json_decref(params);
+        if (rc == KEEL_ENOTFOUND)  /* compressed (or deleted) while we read: read again */
+            rc = keel_ctx_error(ctx, KEEL_ESTORE, "session %lld: the stored CSV changed while "
+                                "it was read", (long long)session_id);
+        if (rc != 0)
+            break;
+        t = json_string_value(json_object_get(part, "part"));
+        n = json_string_length(json_object_get(part, "part"));
+        /* characters, not bytes: the offset of the next piece counts them */
+        last = n == 0;
+        rc = gz_out_piece(&o, t ? t : "", n, last);
+        if (rc == 0) {
+            size_t chars = 0;
+            for (size_t i = 0; i < n; i++)
+                chars += ((unsigned char)t[i] & 0xc0) != 0x80;
+            got += chars;
+            bytes += n;
+        }
+        json_decref(part);
+        if (rc != 0)
+            break;
+    }
+    if (rc == 0 && bytes != want)
+        rc = keel_ctx_error(ctx, KEEL_ESTORE, "session %lld: the stored CSV has %zu bytes, "
+                            "not its recorded %zu", (long long)session_id, bytes, want);
+    if (rc == 0) {
+        *gz = o.gz;
+        *gzlen = o.zs.total_out;
+        *fresh = 1;
+        o.gz = NULL;
+    }
+    gz_out_free(&o);
+#ifdef __GLIBC__
+    /* SQLite's copies of the text, one per piece, were freed into the
+     * heap, which glibc keeps resident (+1 x the CSV measured on an hour):
+     * hand the pages back before the work that follows */
+    malloc_trim(0);
+#endif
     return rc;
 }
 

@@ -24,6 +24,9 @@
  * one-shot CLI upload).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,6 +135,7 @@ int riding_session_wait(keel_ctx *ctx, keel_store *st, const riding_who *who, in
     }
 }
 
+
 /* ---- storing the outcome --------------------------------------------------- */
 
 struct outcome {
@@ -162,26 +166,29 @@ static int outcome_tx(keel_store *tx, void *arg)
 
 /* Through keel_event_tx when ev is given (inbox + update, once), else in a
  * plain transaction (the CLI's inline summary, the last attempt's mark).
- * csv (may be NULL; taken and freed here): the session's CSV, compressed
- * into the row here — before the transaction, so its write lock is not held
- * while zlib works — and freed once compressed, so the store's copies of the
- * gzip are never made beside the whole CSV (a 127 MB session: 121 MiB less
- * at the peak). */
+ * gz (may be NULL; taken and freed here): the session's CSV as the gzip
+ * member riding_session_gz made from an identity row, stored in place of
+ * the text — turned into base64 before the transaction, so its write lock
+ * is not held meanwhile, and freed as soon as it is (riding_gz_b64). */
 static int store_outcome(keel_ctx *ctx, const keel_event *ev, int64_t id, int ready,
-                         const char *text, char *csv, size_t len)
+                         const char *text, unsigned char *gz, size_t gzlen)
 {
     struct outcome o = {.params = json_pack("[s,I]", text, (json_int_t)id), .ready = ready};
     json_t *b64 = NULL;
     int rc;
 
     if (o.params == NULL) {
-        free(csv);
+        free(gz);
         return KEEL_ENOMEM;
     }
-    /* a CSV that does not compress (out of memory) stays as it is: readable */
-    if (csv != NULL && riding_csv_pack(csv, len, &b64) == 0)
+    /* out of memory here leaves the text as it is: readable, compressed
+     * by the next summary that reads it (none: it stays identity) */
+    if (gz != NULL && riding_gz_b64(gz, gzlen, &b64) == 0)
         o.gz = json_pack("[I,o]", (json_int_t)id, b64);
-    free(csv);
+#ifdef __GLIBC__
+    if (gz != NULL)  /* the gzip and its base64 text, freed: hand the pages back */
+        malloc_trim(0);
+#endif
     rc = ev != NULL ? keel_event_tx(ctx, ev, outcome_tx, &o)
                     : keel_store_tx(keel_ctx_store(ctx), outcome_tx, &o);
     json_decref(o.params);
@@ -205,10 +212,11 @@ int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev)
      * it pending forever) */
     const riding_who sys = {.user_id = 0, .admin = 1};
     json_t *session = NULL, *summary = NULL;
-    char *csv = NULL, *text = NULL, msg[400];
-    size_t len = 0;
+    unsigned char *gz = NULL;
+    char *text = NULL, msg[400];
+    size_t gzlen = 0;
     json_int_t bytes;
-    int gz = 0, rc;
+    int fresh = 0, rc;
 
     rc = riding_session_get(st, &sys, id, &session);
     if (rc == KEEL_ENOTFOUND)
@@ -221,22 +229,26 @@ int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev)
     if (rc)
         return 0;  /* a redelivery, or the CLI summarized it already */
     /* the upload's reservation ended with its answer: this work holds its
-     * own in the same budget (the CSV read back, compute's arrays, the gzip;
-     * the upload's factor, so whatever could be uploaded can be summarized).
-     * A full budget waits here, then is transient: retried with backoff */
-    rc = keel_ctx_mem_reserve(ctx, (int64_t)bytes * RIDING_SUMMARY_MEM_FACTOR);
+     * own in the same budget (riding_summary_mem: the CSV is never whole
+     * here).  A full budget waits here, then is transient: retried with
+     * backoff */
+    rc = keel_ctx_mem_reserve(ctx, riding_summary_mem((int64_t)bytes));
     if (rc == 0)
-        rc = riding_session_csv(ctx, st, &sys, id, 0, &csv, &len, &gz);
+        rc = riding_session_gz(ctx, st, id, (size_t)bytes, &gz, &gzlen, &fresh);
     if (rc == KEEL_ENOTFOUND)
         return 0;
     if (rc == 0)
-        rc = riding_summarize(ctx, csv, len, &summary);
+        rc = riding_summarize_gz(ctx, gz, gzlen, (size_t)bytes, &summary);
+    if (!fresh) {  /* stored compressed already: nothing to write back */
+        free(gz);
+        gz = NULL;
+    }
     if (rc == 0) {
         text = json_dumps(summary, JSON_COMPACT);
         json_decref(summary);
-        rc = text != NULL ? store_outcome(ctx, ev, id, 1, text, csv, len) : KEEL_ENOMEM;
+        rc = text != NULL ? store_outcome(ctx, ev, id, 1, text, gz, gzlen) : KEEL_ENOMEM;
         if (text == NULL)
-            free(csv);
+            free(gz);
         free(text);
         if (rc == 0)
             keel_info(ctx, "riding: session %lld summarized", (long long)id);
@@ -246,9 +258,9 @@ int riding_summarize_session(keel_ctx *ctx, int64_t id, const keel_event *ev)
              keel_ctx_errmsg(ctx) ? keel_ctx_errmsg(ctx) : keel_strerror(rc));
     if (permanent(rc)) {
         keel_warn(ctx, "riding: session %lld failed: %s", (long long)id, msg);
-        return store_outcome(ctx, ev, id, 0, msg, csv, len);
+        return store_outcome(ctx, ev, id, 0, msg, gz, gzlen);
     }
-    free(csv);
+    free(gz);
     if (ev != NULL && ev->attempt >= ev->max_attempts) {
         char last[480];
         /* not through the inbox: the dead letter's replay must still apply */

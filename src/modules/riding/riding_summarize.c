@@ -11,6 +11,8 @@
  * riding.session_uploaded; the event handler then calls riding_summarize()
  * and fills riding_sessions.summary.  Nothing else needs to move.
  */
+#include <stdlib.h>
+
 #include "riding-internal.h"
 #include "compute/compute.h"
 
@@ -33,6 +35,28 @@ int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summar
     if (c == NULL || c->aggregate_csv == NULL)
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
     return c->aggregate_csv(cm, ctx, csv, len, NULL, summary);
+}
+
+int riding_summarize_gz(keel_ctx *ctx, const unsigned char *gz, size_t len, size_t csv_bytes,
+                        json_t **summary)
+{
+    keel_module_ctx *cm;
+    const compute_iface *c = compute_of(ctx, &cm);
+    char *csv = NULL;
+    int rc;
+
+    *summary = NULL;
+    if (c == NULL || c->aggregate_csv == NULL)
+        return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
+    if (c->version >= COMPUTE_IFACE_V4 && c->aggregate_csv_gz != NULL)
+        return c->aggregate_csv_gz(cm, ctx, gz, len, csv_bytes, NULL, summary);
+    /* a compute without the gzip member (its client, placed remotely):
+     * the CSV decompressed once, then as before */
+    rc = riding_csv_inflate(ctx, gz, len, csv_bytes, &csv);
+    if (rc == 0)
+        rc = c->aggregate_csv(cm, ctx, csv, csv_bytes, NULL, summary);
+    free(csv);
+    return rc;
 }
 
 int riding_trend(keel_ctx *ctx, const json_t *sessions, json_t **out)

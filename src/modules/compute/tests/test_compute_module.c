@@ -12,6 +12,7 @@
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "keel/keel.h"
 #include "core/runtime-internal.h"
@@ -101,6 +102,7 @@ static void test_descriptor(void **state)
     assert_int_equal(offsetof(compute_iface, trend), 3 * sizeof(void *));
     assert_int_equal(offsetof(compute_iface, windows_csv), 4 * sizeof(void *));  /* since v3 */
     assert_int_equal(offsetof(compute_iface, trace_csv), 5 * sizeof(void *));
+    assert_int_equal(offsetof(compute_iface, aggregate_csv_gz), 6 * sizeof(void *)); /* v4 */
     assert_int_equal(compute_local.version, COMPUTE_IFACE_VERSION);
     assert_int_equal(compute_client.version, COMPUTE_IFACE_VERSION);
 }
@@ -267,6 +269,76 @@ static void test_local_vs_client(void **state)
     free(s2);
 }
 
+/* in[0..n) as one gzip member appended to out at *len (cap bytes) */
+static void gzip_member(const char *in, size_t n, unsigned char *out, size_t cap, size_t *len)
+{
+    z_stream zs;
+
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out + *len;
+    zs.avail_out = (uInt)(cap - *len);
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *len += zs.total_out;
+    deflateEnd(&zs);
+}
+
+/* aggregate_csv_gz (v4) is aggregate_csv of the decoded bytes, whatever the
+ * members: one, or two split inside a line (the window carries the half
+ * line); a cap on the decoded size, a cut member and bytes that are not
+ * gzip are refused; a line longer than the window is an error, not a
+ * buffer grown without end. */
+static void test_aggregate_gz(void **state)
+{
+    fixture *f = *state;
+    size_t cap = f->len + 4096, n1 = 0, n2 = 0, cut = f->len / 3;
+    unsigned char *one = malloc(cap), *two = malloc(cap);
+    json_t *plain = NULL, *a = NULL, *b = NULL;
+    char *longline;
+
+    assert_non_null(compute_local.aggregate_csv_gz);
+    /* remote: no gzip member yet (riding decompresses and calls aggregate_csv) */
+    assert_null(compute_client.aggregate_csv_gz);
+    while (f->csv[cut] != ',')  /* inside a row */
+        cut++;
+    gzip_member(f->csv, f->len, one, cap, &n1);
+    gzip_member(f->csv, cut, two, cap, &n2);
+    gzip_member(f->csv + cut, f->len - cut, two, cap, &n2);
+    assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, NULL, &plain), 0);
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, n1, f->len, NULL, &a), 0);
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, two, n2, 0, NULL, &b), 0);
+    assert_true(json_equal(plain, a));
+    assert_true(json_equal(plain, b));
+    json_decref(a);
+    json_decref(b);
+    a = NULL;
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, n1, f->len - 1, NULL, &a),
+                     KEEL_ETOOBIG);
+    assert_null(a);
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, n1 - 9, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "gzip"));
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, f->csv, f->len, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, 0, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    /* the header, then one row of 2 MiB */
+    longline = malloc(2u << 20);
+    memcpy(longline, "time,ax,ay,az,gx,gy,gz\n", 23);
+    memset(longline + 23, '1', (2u << 20) - 23);
+    n1 = 0;
+    gzip_member(longline, 2u << 20, one, cap, &n1);
+    assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, n1, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "longer than"));
+    free(longline);
+    json_decref(plain);
+    free(one);
+    free(two);
+}
+
 /* Epoch timestamps with fractions and full-precision samples give the same
  * summary, bit for bit, whether compute runs in-process or behind the
  * client (which once printed samples with %.10g: 1733312345.01 became
@@ -384,6 +456,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_identical_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_vs_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aggregate_gz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synth_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend, setup, teardown),
     };
