@@ -15,11 +15,16 @@
  * hash stays the SHA-256 of the uncompressed bytes, so duplicates are found
  * whatever the encoding on the wire or in the store.
  *
- * Memory: the CSV is compressed into a buffer that grows (CSV of decimals
- * compresses 2.5–15×, so it starts at half the input); reading decompresses
- * into one buffer of exactly the stored size (riding_sessions.bytes) — the
- * CSV is never in memory twice.  A client that accepts gzip gets the stored
- * member as it is, never decompressed.
+ * Memory: a summary never holds the CSV whole (riding_session_gz): an
+ * identity row's text comes from the store in pieces (substr), each
+ * compressed as it comes into a buffer that grows (CSV of decimals
+ * compresses 2.5–15×, so it starts at half the input), and compute
+ * aggregates the gzip member (aggregate_csv_gz).  Reading for a client
+ * (get_session_csv, the views) decompresses into one buffer of exactly the
+ * stored size (riding_sessions.bytes), beside the member only (a row not
+ * yet compressed: its text and the copy) — reserved in the in-flight budget
+ * first (riding_csv_read_mem).  A client
+ * that accepts gzip gets the stored member as it is, never decompressed.
  */
 #include <stdlib.h>
 #include <string.h>
