@@ -323,7 +323,7 @@ int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t 
 {
     json_t *row = NULL, *params = json_pack("[I]", (json_int_t)session_id);
     const char *enc;
-    size_t got = 0, bytes = 0, chunk;
+    size_t got = 0, bytes = 0, chunk, chars;
     gz_out o;
     int rc, last = 0;
 
@@ -378,16 +378,15 @@ int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t 
             break;
         t = json_string_value(json_object_get(part, "part"));
         n = json_string_length(json_object_get(part, "part"));
-        /* characters, not bytes: the offset of the next piece counts them */
-        last = n == 0;
+        /* characters, not bytes: the offset of the next piece counts them;
+         * a short piece is the last (no query more to load the text again) */
+        chars = 0;
+        for (size_t i = 0; i < n; i++)
+            chars += ((unsigned char)t[i] & 0xc0) != 0x80;
+        last = chars < chunk;
         rc = gz_out_piece(&o, t ? t : "", n, last);
-        if (rc == 0) {
-            size_t chars = 0;
-            for (size_t i = 0; i < n; i++)
-                chars += ((unsigned char)t[i] & 0xc0) != 0x80;
-            got += chars;
-            bytes += n;
-        }
+        got += chars;
+        bytes += n;
         json_decref(part);
         if (rc != 0)
             break;

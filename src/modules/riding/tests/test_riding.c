@@ -448,6 +448,63 @@ static void test_insert_fault_sweep(void **state)
     json_decref(summary);
 }
 
+/* riding_session_gz reads a session not yet compressed in pieces of
+ * characters and compresses them as they come: the member decodes to the
+ * stored bytes exactly — multi-byte characters everywhere (a piece's end
+ * counts characters, its length bytes), a text of exactly two pieces (the
+ * last query finds nothing) and one a character longer; a recorded size
+ * that differs is KEEL_ESTORE. */
+static void test_session_gz_pieces(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet");
+    keel_store *st = keel_module_store(keel__rt_find(f->t.rt, "riding"));
+    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_CLI, NULL, 0);
+    json_t *summary = json_pack("{s:i}", "samples", 1);
+    /* "1,2,\u00e9\u00b0\n": 7 characters, 9 bytes */
+    static const char line[] = "1,2,\xc3\xa9\xc2\xb0\n";
+    size_t sizes[3] = {2 * RIDING_READ_CHARS / 7 * 7 + 3 * 7, 0, 0}, k;
+
+    /* exactly two pieces of ASCII, then one character more */
+    sizes[1] = 2 * (size_t)RIDING_READ_CHARS;
+    sizes[2] = sizes[1] + 1;
+    for (k = 0; k < 3; k++) {
+        size_t chars = sizes[k], len = 0, gzlen = 0, i;
+        char *csv = malloc(chars / 7 * 9 + 16), hash[16], *back = NULL;
+        unsigned char *gz = NULL;
+        int64_t id;
+        int fresh = 0;
+
+        for (i = 0; i + 7 <= chars; i += 7) {
+            if (k == 0) {
+                memcpy(csv + len, line, 9);
+                len += 9;
+            } else {
+                memcpy(csv + len, "1,2,3,\n", 7);
+                len += 7;
+            }
+        }
+        for (; i < chars; i++)
+            csv[len++] = 'x';
+        snprintf(hash, sizeof hash, "p%zu", k);
+        assert_int_equal(riding_session_insert(NULL, st, h, 0, f->a, "2026-05-01T10:00:00Z", hash,
+                                               csv, len, summary, &id), 0);
+        assert_int_equal(riding_session_gz(ctx, st, id, len, &gz, &gzlen, &fresh), 0);
+        assert_int_equal(fresh, 1);
+        assert_true(gzlen > 0 && gzlen < len);
+        assert_int_equal(riding_csv_inflate(ctx, gz, gzlen, len, &back), 0);
+        assert_memory_equal(back, csv, len);
+        free(back);
+        free(gz);
+        gz = NULL;
+        assert_int_equal(riding_session_gz(ctx, st, id, len + 1, &gz, &gzlen, &fresh), KEEL_ESTORE);
+        assert_null(gz);
+        free(csv);
+    }
+    json_decref(summary);
+    keel__ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_fault_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_gz_pieces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
