@@ -77,14 +77,8 @@ int compute_cli_read_fd(int fd, const compute_options *opt, compute_window_cb cb
         }
         int eof = n == 0;
         have += (size_t)n;
-        long long used = compute_csv_feed(&p, buf, have, eof);
-        if (used < 0) {
-            rc = (int)used;
-            snprintf(err, errlen, "%s", p.err);
+        if ((rc = compute_csv_feed_buf(&p, buf, &have, eof, err, errlen)) != 0)
             goto out;
-        }
-        memmove(buf, buf + used, have - (size_t)used);
-        have -= (size_t)used;
         if (eof)
             break;
         if (have == cap) {

@@ -124,6 +124,10 @@ void compute_csv_init(compute_csv *p, compute_agg *agg);
  * buf[consumed..len) and appends more before the next call), or KEEL_EBADDATA
  * with p->err naming line/column.  Zero-copy: cells are parsed in place. */
 long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof);
+/* compute_csv_feed on a caller's buffer buf[0..*have): what it consumed is
+ * dropped and the rest moved to buf's start (*have updated).  0, or the
+ * error with p->err copied into err. */
+int compute_csv_feed_buf(compute_csv *p, char *buf, size_t *have, int eof, char *err, size_t errlen);
 /* After the last feed: KEEL_EBADDATA if there was no header. */
 int compute_csv_finish(compute_csv *p);
 /* After the last feed: compute_csv_finish, then compute_agg_finish of

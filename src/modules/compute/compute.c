@@ -31,24 +31,24 @@ static compute_unit unit_of(const json_t *in, const char *key)
 
 /* ---- local typed interface -------------------------------------------------- */
 
-/* compute is pure: self (its module ctx) carries nothing these need. */
-static int local_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv,
-                               size_t len, const compute_options *opt, json_t **summary)
+/* A summary as JSON from CSV text (gz = 0) or a gzip member of at most
+ * max_csv decoded bytes (gz = 1): aggregate_csv and aggregate_csv_gz. */
+static int summary_json(keel_ctx *ctx, const void *data, size_t len, int gz, size_t max_csv,
+                        const compute_options *opt, json_t **summary)
 {
-    KEEL_IFACE_COUNT("compute", "aggregate_csv");
     char err[320] = "";
     compute_summary *s = malloc(sizeof *s);
     int rc;
 
-    (void)self;
     *summary = NULL;
     if (!s)
         return KEEL_ENOMEM;
-    if (!csv) {
+    if (!data) {
         rc = keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no CSV given");
         goto out;
     }
-    rc = compute_aggregate_buffer(csv, len, opt, s, err, sizeof err);
+    rc = gz ? compute_aggregate_gz(data, len, max_csv, opt, s, err, sizeof err)
+            : compute_aggregate_buffer(data, len, opt, s, err, sizeof err);
     if (rc < 0) {
         keel_ctx_error(ctx, rc, "%s", err);
         goto out;
@@ -59,6 +59,15 @@ static int local_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char 
 out:
     free(s);
     return rc;
+}
+
+/* compute is pure: self (its module ctx) carries nothing these need. */
+static int local_aggregate_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv,
+                               size_t len, const compute_options *opt, json_t **summary)
+{
+    KEEL_IFACE_COUNT("compute", "aggregate_csv");
+    (void)self;
+    return summary_json(ctx, csv, len, 0, 0, opt, summary);
 }
 
 static int local_aggregate(keel_module_ctx *self, keel_ctx *ctx, const compute_samples *samples,
@@ -126,29 +135,8 @@ static int local_aggregate_csv_gz(keel_module_ctx *self, keel_ctx *ctx, const vo
                                   json_t **summary)
 {
     KEEL_IFACE_COUNT("compute", "aggregate_csv_gz");
-    char err[320] = "";
-    compute_summary *s = malloc(sizeof *s);
-    int rc;
-
     (void)self;
-    *summary = NULL;
-    if (!s)
-        return KEEL_ENOMEM;
-    if (!gz) {
-        rc = keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no CSV given");
-        goto out;
-    }
-    rc = compute_aggregate_gz(gz, len, max_csv, opt, s, err, sizeof err);
-    if (rc < 0) {
-        keel_ctx_error(ctx, rc, "%s", err);
-        goto out;
-    }
-    *summary = compute_summary_json(s);
-    if (!*summary)
-        rc = KEEL_ENOMEM;
-out:
-    free(s);
-    return rc;
+    return summary_json(ctx, gz, len, 1, max_csv, opt, summary);
 }
 
 const compute_iface compute_local = {

@@ -507,6 +507,19 @@ long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof)
     return (long long)(s - buf);
 }
 
+int compute_csv_feed_buf(compute_csv *p, char *buf, size_t *have, int eof, char *err, size_t errlen)
+{
+    long long used = compute_csv_feed(p, buf, *have, eof);
+
+    if (used < 0) {
+        snprintf(err, errlen, "%s", p->err);
+        return (int)used;
+    }
+    memmove(buf, buf + used, *have - (size_t)used);
+    *have -= (size_t)used;
+    return 0;
+}
+
 int compute_csv_finish(compute_csv *p)
 {
     if (!p->have_header) {

@@ -42,7 +42,6 @@ int compute_aggregate_gz(const void *gz, size_t len, size_t max_csv, const compu
     while (!eof) {
         size_t left = len - (size_t)((const unsigned char *)zs.next_in - (const unsigned char *)gz);
         int zrc;
-        long long used;
 
         zs.avail_in = (uInt)(left > (1u << 30) ? (1u << 30) : left);
         zs.next_out = (Bytef *)buf + have;
@@ -79,14 +78,8 @@ int compute_aggregate_gz(const void *gz, size_t len, size_t max_csv, const compu
             snprintf(err, errlen, "gzip: %s", zs.msg ? zs.msg : "not a gzip member");
             goto out;
         }
-        used = compute_csv_feed(&p, buf, have, eof);
-        if (used < 0) {
-            rc = (int)used;
-            snprintf(err, errlen, "%s", p.err);
+        if ((rc = compute_csv_feed_buf(&p, buf, &have, eof, err, errlen)) != 0)
             goto out;
-        }
-        memmove(buf, buf + used, have - (size_t)used);
-        have -= (size_t)used;
         if (!eof && have == COMPUTE_GZ_CHUNK) {
             rc = KEEL_EBADDATA;
             snprintf(err, errlen, "line %lld: longer than %u bytes", p.line + 1, COMPUTE_GZ_CHUNK);
