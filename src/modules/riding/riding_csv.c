@@ -364,7 +364,7 @@ int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t 
         const char *t;
         size_t n;
 
-        params = json_pack("[I,I,I]", (json_int_t)session_id, (json_int_t)(got + 1),
+        params = json_pack("[I,I,I]", (json_int_t)session_id, (json_int_t)got + 1,
                            (json_int_t)chunk);
         rc = params ? keel_store_one(st, "SELECT substr(csv, $2, $3) AS part FROM "
                                          "riding_session_data WHERE session_id = $1 "

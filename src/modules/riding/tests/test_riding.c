@@ -477,10 +477,10 @@ static void test_session_gz_pieces(void **state)
 
         for (i = 0; i + 7 <= chars; i += 7) {
             if (k == 0) {
-                memcpy(csv + len, line, 9);
+                memcpy(csv + len, line, 9); /* NOLINT(bugprone-not-null-terminated-result): a text with a length */
                 len += 9;
             } else {
-                memcpy(csv + len, "1,2,3,\n", 7);
+                memcpy(csv + len, "1,2,3,\n", 7); /* NOLINT(bugprone-not-null-terminated-result): a text with a length */
                 len += 7;
             }
         }
