@@ -1,6 +1,7 @@
 /*
  * store_sqlite-internal.h — pieces of the SQLite backend shared between
- * store_sqlite.c (connections, statements, cache), store_sqlite_guard.c
+ * store_sqlite.c (connections, running statements), store_sqlite_stmt.c
+ * (the statement cache, transaction control), store_sqlite_guard.c
  * (namespace rules and SQL text handling), store_sqlite_codec.c (params and
  * rows as JSON), store_sqlite_file.c (the database file: its directory,
  * the process-wide write gate) and store_sqlite_ckpt.c (the file's
@@ -163,5 +164,71 @@ void keel__sq_gsync_set_sync(keel__sq_gsync *g, int (*sync)(int fd));
 /* Tests: the group commit of the file at path (sqlite3_db_filename), NULL
  * if none; valid while a connection to the file stays open. */
 keel__sq_gsync *keel__sq_gsync_of(const char *path);
+
+/* ---- store_sqlite.c and store_sqlite_stmt.c ----------------------------- */
+
+#define KEEL__SQ_CACHE_SIZE 16  /* cached statements per connection */
+#define KEEL__SQ_SP_LEVELS  4   /* savepoint levels prepared once */
+
+/* One cached statement of a connection. */
+typedef struct keel__sq_cached {
+    char         *sql;   /* original text ($N form), owned; NULL = free slot */
+    sqlite3_stmt *stmt;
+    uint64_t      used;  /* LRU clock */
+    int           queue; /* prepared with the dispatcher's queue access: only
+                          * found again while that access is granted */
+} keel__sq_cached;
+
+typedef struct keel__sq_conn {
+    sqlite3  *db;
+    char     *ns;          /* module name (owned), NULL = core */
+    keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
+    int       cache_on;    /* store_cache=false disables (for measurements) */
+    char      lasterr[256];/* message of the last failing begin/commit/savepoint */
+    keel__sq_gate *gate;   /* the file's write gate (store_sqlite_file.c), NULL = none */
+    keel__sq_ckpt *ckpt;   /* its checkpointer when this connection reports to it */
+    keel__sq_gsync *gsync; /* its group commit when this connection runs at FULL through it */
+    int       wrote;       /* the WAL hook saw a commit since the flag was cleared */
+    int       gated;       /* this connection's write transaction holds the gate */
+    int       busy_ms;     /* how long a writer waits for the gate or the lock */
+    uint64_t  clock;
+    keel__sq_cached cache[KEEL__SQ_CACHE_SIZE];
+    /* SAVEPOINT / RELEASE / ROLLBACK TO of nesting levels 1..KEEL__SQ_SP_LEVELS,
+     * prepared once: an event handler in a batch round nests two levels per
+     * event, and preparing them each time was ~6 % of a delivery.  Kept
+     * apart from cache[]: only keel__sq_savepoint reaches them, so a module's
+     * keel_store_exec of the same text still meets the authorizer. */
+    sqlite3_stmt *sp[3][KEEL__SQ_SP_LEVELS];
+    /* BEGIN IMMEDIATE, COMMIT, ROLLBACK, prepared once for the same reason
+     * (three prepares per transaction were ~2 % of an events batch round)
+     * and kept apart from cache[] like sp[]. */
+    sqlite3_stmt *ctl[3];
+} keel__sq_conn;
+
+/* printf into err (NULL or errlen 0: nothing). */
+void keel__sq_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* SQLite result code src → KEEL_E*, its message (or the guard's refusal)
+ * into err. */
+int  keel__sq_fail(keel__sq_conn *c, int src, char *err, size_t errlen);
+/* The vtable's exec (store_sqlite.c). */
+int  keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
+                   char *err, size_t errlen);
+/* After a statement or COMMIT ended with no transaction open: waits until a
+ * write it committed is durable (group commit), or defers that wait. */
+int  keel__sq_durable(keel__sq_conn *c, char *err, size_t errlen);
+
+/* store_sqlite_stmt.c: finalizes every prepared statement of c. */
+void keel__sq_cache_clear(keel__sq_conn *c);
+/* Prepares sql (one statement) or takes it from the cache.  *cached = 1 when
+ * the statement belongs to the cache (reset, not finalized, after use). */
+int  keel__sq_prepare(keel__sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cached,
+                      char *err, size_t errlen);
+/* The vtable's transaction control (store_sqlite_stmt.c). */
+int  keel__sq_begin(void *conn);
+int  keel__sq_begin_ex(void *conn, unsigned flags);
+int  keel__sq_commit(void *conn);
+int  keel__sq_rollback(void *conn);
+int  keel__sq_savepoint(void *conn, int op, unsigned level);
 
 #endif /* KEEL_STORE_SQLITE_INTERNAL_H */

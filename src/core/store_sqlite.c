@@ -6,8 +6,8 @@
  * identifiers and comments, then bound from the JSON params array.  Every
  * statement is prepared; exec accepts exactly one statement (scripts are for
  * migrations only, through keel__store_sqlite_ext.exec_script).  An authorizer
- * confines the connection to tables <ns>_* (keel_* for the core).  Prepared
- * statements are kept in a small per-connection LRU cache keyed by SQL text.
+ * confines the connection to tables <ns>_* (keel_* for the core).  The
+ * statement cache and transaction control are in store_sqlite_stmt.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,51 +26,12 @@
 #include "core/store-internal.h"
 #include "core/store_sqlite-internal.h"
 
-#define SQ_CACHE_SIZE 16
 #define SQ_BUSY_MS    5000
-#define SQ_SP_LEVELS  4
-
-typedef struct sq_cached {
-    char         *sql;   /* original text ($N form), owned; NULL = free slot */
-    sqlite3_stmt *stmt;
-    uint64_t      used;  /* LRU clock */
-    int           queue; /* prepared with the dispatcher's queue access: only
-                          * found again while that access is granted */
-} sq_cached;
 
 #define SQ_SYNC_FULL       2      /* index of "full" in sq_configure's levels */
 #define SQ_AUTOCHECKPOINT  1000   /* SQLite's default wal_autocheckpoint */
 
-typedef struct sq_conn {
-    sqlite3  *db;
-    char     *ns;          /* module name (owned), NULL = core */
-    keel__sq_guard guard;  /* namespace rules; guard.ns borrows ns */
-    int       cache_on;    /* store_cache=false disables (for measurements) */
-    char      lasterr[256];/* message of the last failing begin/commit/savepoint */
-    keel__sq_gate *gate;   /* the file's write gate (store_sqlite_file.c), NULL = none */
-    keel__sq_ckpt *ckpt;   /* its checkpointer when this connection reports to it */
-    keel__sq_gsync *gsync; /* its group commit when this connection runs at FULL through it */
-    int       wrote;       /* the WAL hook saw a commit since the flag was cleared */
-    int       gated;       /* this connection's write transaction holds the gate */
-    int       busy_ms;     /* how long a writer waits for the gate or the lock */
-    uint64_t  clock;
-    sq_cached cache[SQ_CACHE_SIZE];
-    /* SAVEPOINT / RELEASE / ROLLBACK TO of nesting levels 1..SQ_SP_LEVELS,
-     * prepared once: an event handler in a batch round nests two levels per
-     * event, and preparing them each time was ~6 % of a delivery.  Kept
-     * apart from cache[]: only sq_savepoint reaches them, so a module's
-     * keel_store_exec of the same text still meets the authorizer. */
-    sqlite3_stmt *sp[3][SQ_SP_LEVELS];
-    /* BEGIN IMMEDIATE, COMMIT, ROLLBACK, prepared once for the same reason
-     * (three prepares per transaction were ~2 % of an events batch round)
-     * and kept apart from cache[] like sp[]. */
-    sqlite3_stmt *ctl[3];
-} sq_conn;
-
-static void sq_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sq_err(char *err, size_t errlen, const char *fmt, ...)
+void keel__sq_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (err == NULL || errlen == 0)
@@ -81,15 +42,15 @@ static void sq_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* SQLite result code → KEEL_E*, message into err. */
-static int sq_fail(sq_conn *c, int src, char *err, size_t errlen)
+int keel__sq_fail(keel__sq_conn *c, int src, char *err, size_t errlen)
 {
     int prim = src & 0xff;
 
     if (prim == SQLITE_AUTH) {
-        sq_err(err, errlen, "%s", c->guard.denied[0] ? c->guard.denied : sqlite3_errmsg(c->db));
+        keel__sq_err(err, errlen, "%s", c->guard.denied[0] ? c->guard.denied : sqlite3_errmsg(c->db));
         return KEEL_EDENIED;
     }
-    sq_err(err, errlen, "%s", sqlite3_errmsg(c->db));
+    keel__sq_err(err, errlen, "%s", sqlite3_errmsg(c->db));
     switch (prim) {
     case SQLITE_CONSTRAINT: return KEEL_ECONFLICT;
     case SQLITE_BUSY:
@@ -97,120 +58,6 @@ static int sq_fail(sq_conn *c, int src, char *err, size_t errlen)
     case SQLITE_NOMEM:      return KEEL_ENOMEM;
     default:                return KEEL_ESTORE;
     }
-}
-
-/* ---- statement cache ---------------------------------------------------- */
-
-static void cache_clear(sq_conn *c)
-{
-    int i, op;
-
-    for (op = 0; op < 3; op++)
-        for (i = 0; i < SQ_SP_LEVELS; i++) {
-            sqlite3_finalize(c->sp[op][i]);
-            c->sp[op][i] = NULL;
-        }
-    for (i = 0; i < 3; i++) {
-        sqlite3_finalize(c->ctl[i]);
-        c->ctl[i] = NULL;
-    }
-    for (i = 0; i < SQ_CACHE_SIZE; i++) {
-        sqlite3_finalize(c->cache[i].stmt);
-        free(c->cache[i].sql);
-        c->cache[i].stmt = NULL;
-        c->cache[i].sql = NULL;
-    }
-}
-
-/* Prepares sql (one statement) or takes it from the cache.  *cached = 1 when
- * the statement belongs to the cache (reset, not finalized, after use). */
-static int sq_prepare(sq_conn *c, const char *sql, sqlite3_stmt **stmt, int *cached,
-                      char *err, size_t errlen)
-{
-    char *text = NULL;
-    const char *tail = NULL;
-    int i, slot = 0, rc = 0, src, ddl;
-
-    *stmt = NULL;
-    *cached = 0;
-    /* a statement prepared with queue access (the authorizer allowed every
-     * module's outbox) is found only by another statement run with it, and
-     * one prepared without it only without: the dispatcher's claim and
-     * completion are prepared once per connection, not once per round */
-    if (c->cache_on && !c->guard.privileged && !c->guard.tx_control) {
-        for (i = 0; i < SQ_CACHE_SIZE; i++) {
-            if (c->cache[i].sql != NULL && c->cache[i].queue == (c->guard.queue != 0) &&
-                strcmp(c->cache[i].sql, sql) == 0) {
-                c->cache[i].used = ++c->clock;
-                keel__sq_guard_begin(&c->guard, NULL);  /* a re-prepare starts clean */
-                *stmt = c->cache[i].stmt;
-                *cached = 1;
-                goto out;
-            }
-        }
-    }
-    if ((rc = keel__sq_check_text(&c->guard, sql)) != 0) {
-        sq_err(err, errlen, "%s", c->guard.denied);
-        goto out;
-    }
-    text = keel__sq_rewrite_params(sql);
-    if (text == NULL) {
-        sq_err(err, errlen, "out of memory");
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    /* the statement's kind stays known through its step (ANALYZE reads
-     * sqlite_stat1 when it runs); sq_exec ends the guard */
-    keel__sq_guard_begin(&c->guard, text);
-    src = sqlite3_prepare_v2(c->db, text, -1, stmt, &tail);
-    c->guard.sql = NULL;   /* text is freed below */
-    ddl = c->guard.ddl != 0;
-    if (src != SQLITE_OK) {
-        rc = sq_fail(c, src, err, errlen);
-        goto out;
-    }
-    if (*stmt == NULL) {
-        sq_err(err, errlen, "empty statement");
-        rc = KEEL_EINVAL;
-        goto out;
-    }
-    if (tail != NULL && !keel__sq_only_trivia(tail)) {
-        sq_err(err, errlen, "several statements in one exec (only migrations may hold scripts)");
-        rc = KEEL_EINVAL;
-        goto out;
-    }
-    /* Statements prepared while privileged (or by begin/commit/rollback) are
-     * never cached: the authorizer runs at prepare time only.  Nor is DDL,
-     * whose rename check needs the text the cache does not keep. */
-    if (!c->cache_on || c->guard.privileged || c->guard.tx_control || ddl)
-        goto out;
-    for (i = 0; i < SQ_CACHE_SIZE; i++) {   /* a free slot, else the least recently used */
-        if (c->cache[i].sql == NULL) {
-            slot = i;
-            break;
-        }
-        if (c->cache[i].used < c->cache[slot].used)
-            slot = i;
-    }
-    {
-        char *copy = strdup(sql);
-        if (copy == NULL)
-            goto out;   /* not cached: finalized after use */
-        sqlite3_finalize(c->cache[slot].stmt);
-        free(c->cache[slot].sql);
-        c->cache[slot].sql = copy;
-        c->cache[slot].stmt = *stmt;
-        c->cache[slot].used = ++c->clock;
-        c->cache[slot].queue = c->guard.queue != 0;
-        *cached = 1;
-    }
-out:
-    if (rc != 0) {
-        sqlite3_finalize(*stmt);
-        *stmt = NULL;
-    }
-    free(text);
-    return rc;
 }
 
 /* ---- the vtable ---------------------------------------------------------- */
@@ -228,7 +75,7 @@ static __thread uint64_t        sq_pend_ticket;
  * commit, its ticket is taken now (its frames are written) and it waits
  * until that is on disk (store_sqlite_gsync.c) — here, or after the store
  * layer gives the connection back when it asked to (sq_defer). */
-static int sq_durable(sq_conn *c, char *err, size_t errlen)
+int keel__sq_durable(keel__sq_conn *c, char *err, size_t errlen)
 {
     uint64_t t;
 
@@ -263,12 +110,12 @@ static int sq_wait_deferred(char *err, size_t errlen)
 }
 
 /* The WAL hook: runs after every commit that wrote log frames, on the
- * committing thread.  Notes the commit for sq_durable, then reports the log's
+ * committing thread.  Notes the commit for keel__sq_durable, then reports the log's
  * size to the file's checkpointer, or does what SQLite's own hook
  * (wal_autocheckpoint, which installing this one turns off) would. */
 static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
 {
-    sq_conn *c = ud;
+    keel__sq_conn *c = ud;
 
     c->wrote = 1;
     if (c->ckpt != NULL)
@@ -278,10 +125,10 @@ static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
+int keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
                    char *err, size_t errlen)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     sqlite3_stmt *stmt = NULL;
     json_t *acc = NULL;
     int rc, cached = 0, src, gated = 0;
@@ -290,12 +137,12 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
         *rows = NULL;
     if (c == NULL || sql == NULL)
         return KEEL_EINVAL;
-    rc = sq_prepare(c, sql, &stmt, &cached, err, errlen);
+    rc = keel__sq_prepare(c, sql, &stmt, &cached, err, errlen);
     if (rc != 0)
         goto out;
     if ((rc = keel__sq_bind(stmt, params, &src, err, errlen)) != 0) {
         if (src != SQLITE_OK)
-            rc = sq_fail(c, src, err, errlen);
+            rc = keel__sq_fail(c, src, err, errlen);
         goto out;
     }
     if (rows != NULL && (acc = json_array()) == NULL) {
@@ -308,7 +155,7 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
     if (!c->gated && !c->guard.tx_control && sqlite3_get_autocommit(c->db) &&
         !sqlite3_stmt_readonly(stmt)) {
         if (keel__sq_gate_enter(c->gate, c->busy_ms) != 0) {
-            sq_err(err, errlen, "database is locked (waited %d ms for this process's other "
+            keel__sq_err(err, errlen, "database is locked (waited %d ms for this process's other "
                    "writers)", c->busy_ms);
             rc = KEEL_EUNAVAIL;
             goto out;
@@ -328,7 +175,7 @@ static int sq_exec(void *conn, const char *sql, const json_t *params, json_t **r
         }
     }
     if (src != SQLITE_DONE)
-        rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
+        rc = keel__sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
 out:
     if (gated)
         keel__sq_gate_leave(c->gate);
@@ -343,7 +190,7 @@ out:
     }
     /* an autocommit write is a commit: durable before it is reported */
     if (rc == 0)
-        rc = sq_durable(c, err, errlen);
+        rc = keel__sq_durable(c, err, errlen);
     if (rc == 0 && rows != NULL) {
         *rows = acc;
         acc = NULL;
@@ -354,10 +201,10 @@ out:
 
 static void sq_close(void *conn)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     if (c == NULL)
         return;
-    cache_clear(c);
+    keel__sq_cache_clear(c);
     if (c->gated)
         keel__sq_gate_leave(c->gate);
     /* closed before the gate goes: the gate's last put stops the
@@ -379,7 +226,7 @@ static int valid_ns(const char *ns)
     return strcmp(ns, "keel") != 0 && strncmp(ns, "sqlite", 6) != 0;
 }
 
-static int sq_setup(sq_conn *c, char *err, size_t errlen)
+static int sq_setup(keel__sq_conn *c, char *err, size_t errlen)
 {
     static const char *const pragmas[] = {
         /* synchronous=FULL until keel__store_configure says otherwise: in
@@ -401,7 +248,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
                 ;
         sqlite3_finalize(stmt);
         if (src != SQLITE_DONE) {
-            int rc = sq_fail(c, src, err, errlen);
+            int rc = keel__sq_fail(c, src, err, errlen);
             size_t l = strlen(err);
             snprintf(err + l, errlen - l, " (%s)", pragmas[i]);
             return rc;
@@ -417,7 +264,7 @@ static int sq_setup(sq_conn *c, char *err, size_t errlen)
 static int sq_open(const char *url, const char *ns, void **conn, char *err, size_t errlen)
 {
     const char *path = url;
-    sq_conn *c = NULL;
+    keel__sq_conn *c = NULL;
     int rc = 0, src;
 
     *conn = NULL;
@@ -426,15 +273,15 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
     else if (strncmp(path, "sqlite:", 7) == 0)
         path += 7;
     if (sqlite3_threadsafe() == 0) {
-        sq_err(err, errlen, "this SQLite is built with SQLITE_THREADSAFE=0; keel needs 1 or 2");
+        keel__sq_err(err, errlen, "this SQLite is built with SQLITE_THREADSAFE=0; keel needs 1 or 2");
         return KEEL_ECONFIG;
     }
     if (path[0] == '\0') {
-        sq_err(err, errlen, "database url '%s' names no file", url);
+        keel__sq_err(err, errlen, "database url '%s' names no file", url);
         return KEEL_ECONFIG;
     }
     if (ns != NULL && !valid_ns(ns)) {
-        sq_err(err, errlen, "invalid store namespace '%s' (need [a-z][a-z0-9_]*, not keel/sqlite*)", ns);
+        keel__sq_err(err, errlen, "invalid store namespace '%s' (need [a-z][a-z0-9_]*, not keel/sqlite*)", ns);
         return KEEL_ECONFIG;
     }
     if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
@@ -450,7 +297,7 @@ static int sq_open(const char *url, const char *ns, void **conn, char *err, size
     src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (src != SQLITE_OK) {
-        sq_err(err, errlen, "cannot open %s: %s", path,
+        keel__sq_err(err, errlen, "cannot open %s: %s", path,
                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
         rc = (src & 0xff) == SQLITE_CANTOPEN ? KEEL_EIO : KEEL_ESTORE;
         goto out;
@@ -467,137 +314,21 @@ out:
     return 0;
 }
 
-/* BEGIN / COMMIT / ROLLBACK: the only way transactions are controlled. */
-static int sq_simple(sq_conn *c, const char *sql)
-{
-    int rc;
-
-    c->lasterr[0] = '\0';
-    c->guard.tx_control = 1;
-    rc = sq_exec(c, sql, NULL, NULL, c->lasterr, sizeof c->lasterr);
-    c->guard.tx_control = 0;
-    return rc;
-}
-
-enum { SQ_CTL_BEGIN, SQ_CTL_COMMIT, SQ_CTL_ROLLBACK };
-static int sq_ctl_exec(sq_conn *c, int op, const char *sql);
-
-/* A write transaction holds the file's gate from BEGIN to its end. */
-static int sq_begin(void *conn)
-{
-    sq_conn *c = conn;
-    int rc;
-
-    if (!c->gated) {
-        if (keel__sq_gate_enter(c->gate, c->busy_ms) != 0) {
-            snprintf(c->lasterr, sizeof c->lasterr, "database is locked (waited %d ms for "
-                     "this process's other writers)", c->busy_ms);
-            return KEEL_EUNAVAIL;
-        }
-        c->gated = 1;
-    }
-    if ((rc = sq_ctl_exec(c, SQ_CTL_BEGIN, "BEGIN IMMEDIATE")) != 0 && sqlite3_get_autocommit(c->db)) {
-        keel__sq_gate_leave(c->gate);
-        c->gated = 0;
-    }
-    return rc;
-}
-
-/* After COMMIT or ROLLBACK: the gate is left once no transaction is open. */
-static int sq_tx_ended(sq_conn *c, int rc)
-{
-    if (c->gated && sqlite3_get_autocommit(c->db)) {
-        keel__sq_gate_leave(c->gate);
-        c->gated = 0;
-    }
-    return rc;
-}
-/* SQLite transactions are serializable: the flags change nothing. */
-static int sq_begin_ex(void *conn, unsigned flags) { (void)flags; return sq_begin(conn); }
-
-/* A transaction-control statement run from *slot (prepared on first use),
- * or through sq_simple when slot is NULL (store_cache=false, deep levels). */
-static int sq_slot_exec(sq_conn *c, sqlite3_stmt **slot, const char *sql)
-{
-    int src;
-
-    if (slot == NULL)
-        return sq_simple(c, sql);
-    c->lasterr[0] = '\0';
-    c->guard.tx_control = 1;   /* at prepare, and at a re-prepare inside step */
-    src = *slot != NULL ? SQLITE_OK : sqlite3_prepare_v2(c->db, sql, -1, slot, NULL);
-    if (src == SQLITE_OK) {
-        src = sqlite3_step(*slot);
-        sqlite3_reset(*slot);
-    }
-    c->guard.tx_control = 0;
-    return src == SQLITE_DONE ? 0 : sq_fail(c, src, c->lasterr, sizeof c->lasterr);
-}
-
-/* A savepoint statement of sq_savepoint, from c->sp when level is cached. */
-static int sq_sp_exec(sq_conn *c, int op, unsigned level, const char *sql)
-{
-    return sq_slot_exec(c, level >= 1 && level <= SQ_SP_LEVELS && c->cache_on
-                           ? &c->sp[op][level - 1] : NULL, sql);
-}
-
-static int sq_ctl_exec(sq_conn *c, int op, const char *sql)
-{
-    return sq_slot_exec(c, c->cache_on ? &c->ctl[op] : NULL, sql);
-}
-
-static int sq_savepoint(void *conn, int op, unsigned level)
-{
-    char sql[64];
-    int rc;
-
-    switch (op) {
-    case KEEL_SP_BEGIN:
-        snprintf(sql, sizeof sql, "SAVEPOINT keel_sp%u", level);
-        return sq_sp_exec(conn, 0, level, sql);
-    case KEEL_SP_RELEASE:
-        break;
-    case KEEL_SP_ROLLBACK:
-        snprintf(sql, sizeof sql, "ROLLBACK TO keel_sp%u", level);
-        if ((rc = sq_sp_exec(conn, 2, level, sql)) != 0)
-            return rc;
-        break;
-    default: return KEEL_EINVAL;
-    }
-    snprintf(sql, sizeof sql, "RELEASE keel_sp%u", level);
-    return sq_sp_exec(conn, 1, level, sql);
-}
 
 static const char *sq_errmsg(void *conn)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     return c != NULL ? c->lasterr : "";
-}
-static int sq_commit(void *conn)
-{
-    sq_conn *c = conn;
-    int rc;
-
-    c->wrote = 0;
-    rc = sq_tx_ended(c, sq_ctl_exec(c, SQ_CTL_COMMIT, "COMMIT"));
-    return rc == 0 ? sq_durable(c, c->lasterr, sizeof c->lasterr) : rc;
-}
-static int sq_rollback(void *conn)
-{
-    sq_conn *c = conn;
-    if (sqlite3_get_autocommit(c->db))
-        return sq_tx_ended(c, 0);  /* SQLite already rolled back (e.g. after SQLITE_FULL) */
-    return sq_tx_ended(c, sq_ctl_exec(c, SQ_CTL_ROLLBACK, "ROLLBACK"));
 }
 
 static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     const char *p = sql, *tail = NULL;
     int rc, src;
 
     if ((rc = keel__sq_check_text(&c->guard, sql)) != 0) {
-        sq_err(err, errlen, "%s", c->guard.denied);
+        keel__sq_err(err, errlen, "%s", c->guard.denied);
         return rc;
     }
     c->wrote = 0;
@@ -607,7 +338,7 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
         src = sqlite3_prepare_v2(c->db, p, -1, &stmt, &tail);
         if (src != SQLITE_OK) {
             keel__sq_guard_end(&c->guard);
-            rc = sq_fail(c, src, err, errlen);
+            rc = keel__sq_fail(c, src, err, errlen);
             break;
         }
         if (stmt == NULL) {         /* only whitespace/comments left */
@@ -617,21 +348,21 @@ static int sq_exec_script(void *conn, const char *sql, char *err, size_t errlen)
         while ((src = sqlite3_step(stmt)) == SQLITE_ROW)
             ;
         if (src != SQLITE_DONE)
-            rc = sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
+            rc = keel__sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
         sqlite3_finalize(stmt);
         keel__sq_guard_end(&c->guard);
         if (rc != 0)
             break;
         p = tail;
     }
-    return rc == 0 ? sq_durable(c, err, errlen) : rc;
+    return rc == 0 ? keel__sq_durable(c, err, errlen) : rc;
 }
 
 /* store_busy_ms, store_cache, store_sync (keel__store_configure). */
 static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t errlen)
 {
     static const char *const levels[] = {"off", "normal", "full", "extra", NULL};
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     const char *sync = o->sync != NULL && o->sync[0] != '\0' ? o->sync : "full";
     char sql[64];
     int i, src;
@@ -639,7 +370,7 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
     for (i = 0; levels[i] != NULL && strcasecmp(sync, levels[i]) != 0; i++)
         ;
     if (levels[i] == NULL) {
-        sq_err(err, errlen, "store_sync=%s: use off, normal, full or extra", sync);
+        keel__sq_err(err, errlen, "store_sync=%s: use off, normal, full or extra", sync);
         return KEEL_ECONFIG;
     }
     if (o->busy_ms > 0) {
@@ -647,7 +378,7 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
         c->busy_ms = o->busy_ms;
     }
     if (o->no_cache) {
-        cache_clear(c);
+        keel__sq_cache_clear(c);
         c->cache_on = 0;
     }
     /* serving connections: the file's checkpointer copies the log back,
@@ -673,18 +404,18 @@ static int sq_configure(void *conn, const keel_store_opts *o, char *err, size_t 
     src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     if (sqlite3_set_authorizer(c->db, keel__sq_authorize, &c->guard) != SQLITE_OK && src == SQLITE_OK)
         src = SQLITE_ERROR;
-    return src == SQLITE_OK ? 0 : sq_fail(c, src, err, errlen);
+    return src == SQLITE_OK ? 0 : keel__sq_fail(c, src, err, errlen);
 }
 
 static void sq_set_privileged(void *conn, int on)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     c->guard.privileged = on != 0;
 }
 
 static void sq_set_queue(void *conn, int on)
 {
-    sq_conn *c = conn;
+    keel__sq_conn *c = conn;
     c->guard.queue = on != 0;
 }
 
@@ -693,12 +424,12 @@ const keel_store_vt keel_store_sqlite = {
     .name     = "sqlite",
     .open     = sq_open,
     .close    = sq_close,
-    .exec     = sq_exec,
-    .begin    = sq_begin,
-    .commit   = sq_commit,
-    .rollback = sq_rollback,
-    .begin_ex  = sq_begin_ex,
-    .savepoint = sq_savepoint,
+    .exec     = keel__sq_exec,
+    .begin    = keel__sq_begin,
+    .commit   = keel__sq_commit,
+    .rollback = keel__sq_rollback,
+    .begin_ex  = keel__sq_begin_ex,
+    .savepoint = keel__sq_savepoint,
     .errmsg    = sq_errmsg,
 };
 
