@@ -133,6 +133,9 @@ void compute_agg_process(compute_agg *g, const double *r, int gmiss);
  * replays them (finish calls it for a session shorter than DETECT_ROWS);
  * KEEL_ENOMEM, else 0 (a bad rate is flagged in g->bad_rate). */
 int compute_agg_detect_replay(compute_agg *g);
+/* aggregate_finish.c: the totals into s after the pass has ended (s zeroed,
+ * s->params set by compute_agg_finish).  0 or KEEL_ENOMEM. */
+int compute_agg_fill(compute_agg *g, compute_summary *s);
 
 /* ---- linear acceleration (aggregate_linear.c) ---------------------------- */
 /* From the held rows (input units): 1 if they are linear acceleration (the
