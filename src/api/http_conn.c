@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include <event2/http.h>
 
 #include "api/http_conn-internal.h"
+#include "core/sbuf-internal.h"
 
 keel_http_conn_stats keel__http_conn_stats;
 
@@ -75,7 +77,8 @@ static int64_t route_limit(http_conn *c, const conn_head *h, int64_t *factor)
     const keel_method *m;
 
     *factor = 1;
-    if (h->path_long || sscanf(h->path, "/v1/%63[a-z0-9_]/%127[a-z0-9_]", mod, meth) != 2)
+    /* the router's own split: a path it would not route gets the JSON limit */
+    if (h->path_long || !keel__http_split_call_path(h->path, mod, sizeof mod, meth, sizeof meth))
         return lim->max_body;
     if ((mc = keel__rt_find(c->sc->worker->rt, mod)) == NULL || (m = keel__mc_method(mc, meth)) == NULL)
         return lim->max_body;
@@ -95,8 +98,14 @@ static int conn_check_head(http_conn *c, const conn_head *h)
     const keel_http_limits *lim = c->sc->limits;
     const char *rid = h->rid[0] ? h->rid : NULL;
     int64_t limit, factor;
+    size_t wn;
 
-    snprintf(c->what, sizeof c->what, "%s %s%s", h->method, h->path, h->path_long ? "…" : "");
+    /* "METHOD /path", marked when the path was cut (by hand: per request) */
+    wn = keel__strput(c->what, sizeof c->what, 0, h->method, SIZE_MAX);
+    wn = keel__strput(c->what, sizeof c->what, wn, " ", 1);
+    wn = keel__strput(c->what, sizeof c->what, wn, h->path, SIZE_MAX);
+    if (h->path_long)
+        keel__strput(c->what, sizeof c->what, wn, "…", SIZE_MAX);
     keel__http_ascii_only(c->what);
     if (strcmp(h->method, "TRACE") == 0 || strcmp(h->method, "CONNECT") == 0) {
         keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_METHOD, 405, "method_not_allowed", rid,
@@ -215,7 +224,7 @@ static int conn_step_head(http_conn *c, struct evbuffer *src, struct evbuffer *d
         return 0;
     }
     if (r < 0) {
-        snprintf(c->what, sizeof c->what, "%s", h.method[0] ? h.method : "-");
+        keel__strput(c->what, sizeof c->what, 0, h.method[0] ? h.method : "-", SIZE_MAX);
         keel__http_conn_refuse(c, KEEL_HTTP_REFUSE_BAD, 400, "bad_request", h.rid[0] ? h.rid : NULL, "%s", h.bad);
         return 0;
     }

@@ -5,12 +5,14 @@
  * Content-Length, Transfer-Encoding, Expect, X-Request-Id).  Pure: no I/O.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/http_conn-internal.h"
+#include "core/sbuf-internal.h"
 
 /* An X-Request-Id keel takes over: 1..64 of [A-Za-z0-9-_.:]. */
 static int rid_ok(const char *s, size_t n)
@@ -83,7 +85,7 @@ static void head_field(conn_head *h, const char *p, const char *e)
         h->expect_other = !((size_t)(ve - v) == 12 && strncasecmp(v, "100-continue", 12) == 0);
     } else if (nlen == 12 && strncasecmp(p, "X-Request-Id", 12) == 0) {
         if (rid_ok(v, (size_t)(ve - v)))
-            snprintf(h->rid, sizeof h->rid, "%.*s", (int)(ve - v), v);
+            keel__strput(h->rid, sizeof h->rid, 0, v, (size_t)(ve - v));
     }
 }
 
@@ -126,8 +128,7 @@ ssize_t keel__http_head_parse(conn_head *h, const char *buf, size_t n)
         const char *pe = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
         size_t plen = (size_t)((pe ? pe : sp2) - (sp1 + 1));
         h->path_long = plen >= sizeof h->path;
-        snprintf(h->path, sizeof h->path, "%.*s", (int)(h->path_long ? sizeof h->path - 1 : plen),
-                 sp1 + 1);
+        keel__strput(h->path, sizeof h->path, 0, sp1 + 1, plen);
     }
     for (p = eol + 1;; p = eol + 1) {
         if (p >= end || (eol = memchr(p, '\n', (size_t)(end - p))) == NULL)

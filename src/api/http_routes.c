@@ -468,7 +468,8 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
 {
     static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}\n";
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    struct evbuffer *ob = evbuffer_new();
+    /* the request's own output buffer: evhttp sends what it holds */
+    struct evbuffer *ob = evhttp_request_get_output_buffer(req);
     http_pending *p = malloc(sizeof *p);
     keel__access acc = {0};
     size_t in_len;
@@ -525,9 +526,7 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     }
     keel__ctx_free(ctx);
     keel__http_conn_answered(req);
-    evhttp_send_reply(req, r->status, status_reason(r->status), ob);
-    if (ob)
-        evbuffer_free(ob);
+    evhttp_send_reply(req, r->status, status_reason(r->status), NULL);
     free(r->text);
     r->text = NULL;
     free(r->raw);

@@ -4,7 +4,16 @@
  * Blocks of KEEL_ARENA_BLOCK bytes serve small requests; a request larger
  * than a quarter block gets its own malloc, tracked on the large list.  With
  * KEEL_ARENA_DEBUG every allocation is its own malloc so ASan sees bounds.
+ *
+ * Each thread keeps one freed arena with its first block (the spare): a
+ * call's arena comes from it and goes back to it.  Without it every call
+ * paid a 4 KB malloc and free, and that free, landing next to glibc's top
+ * chunk, made malloc consolidate its fast bins on every request.  The
+ * spare is freed when its thread ends (a key destructor); the main
+ * thread's stays reachable until exit.  Not in KEEL_ARENA_DEBUG builds, so
+ * ASan still sees a use after keel_arena_free.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,8 +51,48 @@ struct keel_arena {
     size_t                  used;
 };
 
+static void arena_release_chunks(keel_arena *a)
+{
+    while (a->chunks != NULL) {
+        keel_arena_chunk *c = a->chunks;
+        a->chunks = c->next;
+        free(c);
+    }
+}
+
+static void arena_release(keel_arena *a)
+{
+    arena_release_chunks(a);
+    free(a);
+}
+
+#ifndef KEEL_ARENA_DEBUG
+static pthread_key_t  spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int            spare_ok;
+
+static void spare_destroy(void *p)
+{
+    arena_release(p);
+}
+
+static void spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, spare_destroy) == 0;
+}
+#endif
+
 keel_arena *keel_arena_new(void)
 {
+#ifndef KEEL_ARENA_DEBUG
+    keel_arena *a;
+
+    pthread_once(&spare_once, spare_init);
+    if (spare_ok && (a = pthread_getspecific(spare_key)) != NULL) {
+        pthread_setspecific(spare_key, NULL);
+        return a;
+    }
+#endif
     return calloc(1, sizeof(keel_arena));
 }
 
@@ -62,12 +111,25 @@ void keel_arena_free(keel_arena *a)
         a->large = l->next;
         free(l);
     }
-    while (a->chunks != NULL) {
-        keel_arena_chunk *c = a->chunks;
-        a->chunks = c->next;
-        free(c);
+#ifndef KEEL_ARENA_DEBUG
+    /* keep one block (all blocks are KEEL_ARENA_BLOCK) and become the spare */
+    pthread_once(&spare_once, spare_init);
+    if (spare_ok && pthread_getspecific(spare_key) == NULL) {
+        keel_arena_chunk *keep = a->chunks;
+        if (keep != NULL) {
+            a->chunks = keep->next;
+            keep->next = NULL;
+        }
+        a->used = 0;
+        arena_release_chunks(a);
+        a->chunks = keep;
+        if (keep != NULL)
+            keep->used = 0;
+        if (pthread_setspecific(spare_key, a) == 0)
+            return;
     }
-    free(a);
+#endif
+    arena_release(a);
 }
 
 static void *keel_arena_large_alloc(keel_arena *a, size_t n)

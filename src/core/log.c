@@ -42,19 +42,32 @@ void keel__log_set_format(int json)
 /* Appends s to buf as JSON string content (escaped). */
 static size_t keel_json_escape(char *buf, size_t o, size_t cap, const char *s)
 {
-    for (; *s != '\0' && o + 7 < cap; s++) {
+    while (*s != '\0' && o + 7 < cap) {
         unsigned char c = (unsigned char)*s;
+        const char *r = s;
+        size_t n;
+
+        /* a run that needs no escape goes in one copy (a line per request) */
+        while ((unsigned char)*r >= 0x20 && *r != '"' && *r != '\\')
+            r++;
+        if ((n = (size_t)(r - s)) > 0) {
+            if (n > cap - 7 - o)
+                n = cap - 7 - o;
+            memcpy(buf + o, s, n);
+            o += n;
+            s += n;
+            continue;
+        }
         if (c == '"' || c == '\\') {
             buf[o++] = '\\';
             buf[o++] = (char)c;
         } else if (c == '\n') {
             buf[o++] = '\\';
             buf[o++] = 'n';
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(buf + o, cap - o, "\\u%04x", c);
         } else {
-            buf[o++] = (char)c;
+            o += (size_t)snprintf(buf + o, cap - o, "\\u%04x", c);
         }
+        s++;
     }
     return o;
 }
@@ -134,9 +147,14 @@ static void keel_log_stamp(char *ts)
  * the line's cost, and the access log runs once per request. */
 static size_t keel_put(char *buf, size_t o, size_t cap, const char *s)
 {
-    while (*s != '\0' && o + 1 < cap)
-        buf[o++] = *s++;
-    return o;
+    size_t n = strlen(s);   /* folded for the literals, after inlining */
+
+    if (o + 1 >= cap)
+        return o;
+    if (n > cap - 1 - o)
+        n = cap - 1 - o;
+    memcpy(buf + o, s, n);
+    return o + n;
 }
 
 static size_t keel_put_u(char *buf, size_t o, size_t cap, unsigned long long v)

@@ -8,11 +8,13 @@
  * the principal only after a constant-time match of the service token.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ctx-internal.h"
+#include "core/sbuf-internal.h"
 
 #define KEEL_SERVICE_TOKEN_MIN 32
 
@@ -188,7 +190,7 @@ int keel__client_addr(const keel_runtime *rt, const char *peer, const char *xff,
     int family, trusted = 0;
     size_t i;
 
-    snprintf(out, outlen, "%s", peer ? peer : "");
+    keel__strput(out, outlen, 0, peer ? peer : "", SIZE_MAX);
     if (peer == NULL || xff == NULL || rt->nproxies == 0 || parse_ip(peer, &family, a) != 0)
         return 0;
     for (i = 0; i < rt->nproxies && !trusted; i++)
@@ -206,7 +208,7 @@ int keel__client_addr(const keel_runtime *rt, const char *peer, const char *xff,
             memcpy(hop, last, len);
             hop[len] = '\0';
             if (parse_ip(hop, &family, a) == 0) {
-                snprintf(out, outlen, "%s", hop);
+                keel__strput(out, outlen, 0, hop, SIZE_MAX);
                 return 1;
             }
         }
@@ -218,7 +220,7 @@ int keel__client_addr(const keel_runtime *rt, const char *peer, const char *xff,
 
 void keel__ctx_set_client(keel_ctx *ctx, const char *addr)
 {
-    snprintf(ctx->client, sizeof ctx->client, "%s", addr ? addr : "");
+    keel__strput(ctx->client, sizeof ctx->client, 0, addr ? addr : "", SIZE_MAX);
 }
 
 const char *keel_ctx_client_addr(const keel_ctx *ctx)

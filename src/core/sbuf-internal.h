@@ -31,4 +31,12 @@ char *keel__sbuf_take(keel_sbuf *b);
 /* Frees the text; the buffer is empty afterwards. */
 void keel__sbuf_free(keel_sbuf *b);
 
+/* Appends at most n bytes of s (fewer if s ends sooner) to the fixed
+ * buffer dst[0, cap) at off, cutting what does not fit as snprintf cuts,
+ * and terminates it; returns the new length.  cap > 0 and off < cap.  For
+ * the per-request paths, where snprintf's format machinery showed in the
+ * profile: snprintf(dst, cap, "%s", s) is keel__strput(dst, cap, 0, s,
+ * SIZE_MAX). */
+size_t keel__strput(char *dst, size_t cap, size_t off, const char *s, size_t n);
+
 #endif

@@ -85,3 +85,14 @@ void keel__sbuf_free(keel_sbuf *b)
     free(b->p);
     memset(b, 0, sizeof *b);
 }
+
+size_t keel__strput(char *dst, size_t cap, size_t off, const char *s, size_t n)
+{
+    size_t k = strnlen(s, n);
+
+    if (k > cap - 1 - off)
+        k = cap - 1 - off;
+    memcpy(dst + off, s, k);
+    dst[off + k] = '\0';
+    return off + k;
+}

@@ -165,6 +165,35 @@ static void test_access_line(void **state)
     keel__log_set_level(KEEL_LOG_ERROR);
 }
 
+/* A message's control characters, quotes and backslashes are escaped as
+ * JSON, and a message longer than a line is cut with the line still whole
+ * JSON text ending in "}\n". */
+static void test_message_escaped_and_cut(void **state)
+{
+    static char big[6000];
+    char buf[16384];
+    const char *second;
+    ssize_t n;
+    int saved, fd;
+    (void)state;
+    memset(big, 'x', sizeof big - 1);
+    fd = capture(&saved);
+    keel__log_set_level(KEEL_LOG_INFO);
+    keel__log_set_format(1);
+    keel_log(NULL, KEEL_LOG_WARN, "a\"b\\c\001d\te\nf plain run");
+    keel_log(NULL, KEEL_LOG_WARN, "%s", big);
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    release(fd, saved);
+    keel__log_set_format(-1);
+    keel__log_set_level(KEEL_LOG_ERROR);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "\"msg\":\"a\\\"b\\\\c\\u0001d\\u0009e\\nf plain run\"}\n"));
+    second = strchr(buf, '\n') + 1;
+    assert_true(strlen(second) <= 4096);
+    assert_memory_equal(second + strlen(second) - 4, "x\"}\n", 4);
+}
+
 static void test_request_id_shape(void **state)
 {
     keel_ctx *a = keel__ctx_new(NULL, KEEL_TR_HTTP, NULL, 0);
@@ -189,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buffered_lines),
         cmocka_unit_test(test_access_line),
+        cmocka_unit_test(test_message_escaped_and_cut),
         cmocka_unit_test(test_request_id_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
