@@ -40,6 +40,31 @@
 int keel_client_call(keel_ctx *ctx, const char *module, const char *method,
                      json_t *in, json_t **out);
 
+/* keel_call for a KEEL_RAW_IN method with a raw body instead of a JSON
+ * string field: what POST /v1/<module>/<method>?<params> with that body
+ * does over HTTP, in every placement.  content_type: one of the method's
+ * raw_types (parameters such as ";charset=utf-8" allowed); content_encoding:
+ * NULL (or "identity") or "gzip" — the body is then gzip (one or more
+ * members) and is decoded before the method sees it, under the caps and
+ * with the errors of an HTTP gzip body (KEEL_EBADDATA: empty, corrupt, cut
+ * short or followed by other bytes; KEEL_ETOOBIG with a "limit" field:
+ * past the method's body limit or KEEL_MAX_GZIP_RATIO).  body, len: the
+ * bytes, borrowed, never copied into JSON: placed remotely they are the
+ * request body as they are (Content-Type, Content-Encoding); placed here
+ * the method reads them with keel_ctx_input_text.  params: borrowed JSON
+ * object or NULL, the method's other input — sent remotely as the query
+ * string (a string as its text, any other value as JSON text, null values
+ * left out), which the callee coerces by the method's input schema as it
+ * does any query; a KEEL_BODY_ONLY method takes none (KEEL_EINVAL).
+ * Deadline, retries (KEEL_IDEMPOTENT methods only: the body is sent again
+ * from the caller's buffer), breaker, trace and error mapping are
+ * keel_call's.  KEEL_EMEDIA: not a raw-input method, a type it does not
+ * list, an encoding other than gzip.  out: NULL to discard, else *out new
+ * reference on success, NULL on error. */
+int keel_client_call_raw(keel_ctx *ctx, const char *module, const char *method,
+                         const char *content_type, const char *content_encoding,
+                         const void *body, size_t len, const json_t *params, json_t **out);
+
 /* Builds the input with json_pack(fmt, …) and calls keel_client_call.  A
  * format/argument mismatch (e.g. NULL for "s") gives KEEL_EINVAL with a
  * message naming module.method and jansson's reason; nothing is sent. */

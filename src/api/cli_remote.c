@@ -59,7 +59,7 @@ int keel__cli_gunzip_file(keel_runtime *rt, char **blob, size_t *len)
 
     if (*len < 2 || (unsigned char)(*blob)[0] != 0x1f || (unsigned char)(*blob)[1] != 0x8b)
         return 0;
-    rc = keel__http_gunzip(*blob, *len, &lim, &out, &outlen, &reserved, msg, sizeof msg);
+    rc = keel__gunzip(*blob, *len, &lim, &out, &outlen, &reserved, msg, sizeof msg);
     if (rc != 0) {
         fprintf(stderr, "keel: the gzip file: %s\n", msg[0] ? msg : keel_strerror(rc));
         return keel_exit_status(rc);

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 
 #include "api/pool-internal.h"
+#include "core/gunzip-internal.h"
 #include "core/membudget-internal.h"
 #include "core/runtime-internal.h"
 
@@ -184,26 +185,7 @@ int64_t keel__http_method_limit(const keel_http_limits *lim, const keel_method *
  * JSON ones (m NULL: 1).  Never below 1. */
 int64_t keel__http_method_factor(const keel_http_limits *lim, const keel_method *m);
 
-/* Caps of one gzip decode. */
-typedef struct keel_gunzip_limits {
-    int64_t       max_out;       /* decoded bytes, 0 = none */
-    const char   *max_out_name;  /* for the message: "KEEL_MAX_UPLOAD" */
-    int64_t       max_ratio;     /* decoded / compressed, 0 = none (never below 1 MiB decoded) */
-    atomic_llong *inflight;      /* the output's growth is reserved here, or NULL */
-    int64_t       max_inflight;  /* budget for *inflight, 0 = none */
-    int64_t       factor;        /* reserved per decoded byte (the method's memory factor); <1 = 1 */
-} keel_gunzip_limits;
-
-/* Decodes the gzip stream in[0..inlen) (one or more members, nothing after
- * them) into *out (malloc'd, caller frees; not NUL-terminated), checking the
- * caps while the output grows.  *reserved: bytes added to lim->inflight,
- * released with keel__http_gunzip_release when *out is freed.  0;
- * KEEL_ETOOBIG (a cap: msg names it), KEEL_EINVAL (corrupt, truncated,
- * trailing bytes: msg says which), KEEL_EUNAVAIL (in-flight budget),
- * KEEL_ENOMEM.  On error nothing is held.  Any thread. */
-int keel__http_gunzip(const void *in, size_t inlen, const keel_gunzip_limits *lim, char **out,
-                      size_t *outlen, int64_t *reserved, char *msg, size_t msglen);
-void keel__http_gunzip_release(const keel_gunzip_limits *lim, int64_t reserved);
+/* The decoder and its caps (keel_gunzip_limits, keel__gunzip): core/gunzip-internal.h. */
 
 /* 1 when an Accept-Encoding value accepts gzip: lists gzip, x-gzip or *
  * with a q-value other than 0 (RFC 9110 §12.5.3).  NULL = no. */
@@ -214,7 +196,7 @@ int keel__http_accepts_gzip(const char *accept_encoding);
  * KEEL_RAW_IN method is replaced by its decoded bytes (owned by ctx's arena,
  * with its in-flight reservation); application/gzip becomes the method's
  * first raw type.  Any other encoding, or gzip for a JSON method: KEEL_EMEDIA.
- * Errors as keel__http_gunzip, with the detail (and "limit") on ctx. */
+ * Errors as keel__gunzip, with the detail (and "limit") on ctx. */
 int keel__http_decode_body(keel_ctx *ctx, const keel_method *m, const keel_http_limits *lim,
                            const char *cenc, keel_http_body *b);
 

@@ -11,7 +11,8 @@
  *   remote_breaker.c the circuit breaker state machine and the retry backoff
  *                    (pure functions over an explicit clock and random value).
  *   remote.c         the keel_remote_vt the core routes remote calls through:
- *                    skew check, headers, retries, breaker, error mapping.
+ *                    skew check, headers, retries, breaker, error mapping;
+ *                    remote_headers.c the caller's identity headers.
  * The public helpers for typed clients are in include/keel/client.h.
  */
 #ifndef KEEL_REMOTE_INTERNAL_H
@@ -34,6 +35,13 @@ typedef struct keel_remote_url {
 /* Parses "http://host[:port][/base]".  0 or KEEL_ECONFIG with a message in
  * err naming the url (https, user info, query and fragments are refused). */
 int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_t errlen);
+
+/* The query string ("k=v&k2=v2", "" for none; *out malloc'd) of a raw
+ * call's parameters: each key of params (a JSON object or NULL) with a
+ * string as its text, any other value as compact JSON text, null values
+ * left out, both percent-encoded — what the gateway's query coercion reads
+ * back (docs/placement.md "Raw bodies").  0 or KEEL_ENOMEM. */
+int keel__remote_query(const json_t *params, char **out);
 
 /* ---- HTTP client ------------------------------------------------------------ */
 
@@ -147,6 +155,15 @@ const char *keel__breaker_state_name(keel_breaker_state s);
 int64_t keel__backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd);
 /* A thread-local xorshift64* step (not for secrets). */
 uint64_t keel__remote_rand(void);
+
+/* Who the call is for (docs/architecture.md, wave-2 decision 3).  With
+ * KEEL_SERVICE_TOKEN: the service credential, the caller's principal and
+ * client address, which the peer trusts after matching the credential.
+ * Without: the caller's own bearer token, which the peer checks again (and
+ * nothing for the operator, who has none).  *auth / *principal new strings
+ * or NULL; client "" when not sent.  0 or KEEL_ENOMEM / KEEL_EINVAL. */
+int keel__remote_caller_headers(keel_runtime *rt, keel_ctx *ctx, char **auth, char **principal,
+                                char *client, size_t clen);
 
 /* ---- the remote vtable ------------------------------------------------------ */
 

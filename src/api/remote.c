@@ -2,8 +2,9 @@
  * remote.c — keel_call to a module placed in another keel process.
  *
  * The core routes calls for a KEEL_PLACE_REMOTE module through the vtable
- * below: POST {url}/v1/{module}/{method} with the JSON input, the caller's
- * request id, traceparent and remaining deadline.  Per remote module: a skew
+ * below: POST {url}/v1/{module}/{method} with the JSON input (or a raw body
+ * as it is, keel_client_call_raw), the caller's request id, traceparent and
+ * remaining deadline (the caller's identity: remote_headers.c).  Per remote module: a skew
  * check against the remote's /v1/modules before the first call (cached), a
  * circuit breaker, and bounded retries with full-jitter backoff for
  * KEEL_IDEMPOTENT methods.  The remote's error body is adopted so the caller
@@ -344,62 +345,26 @@ static void remote_pause_until(keel_remote *r, int64_t until_ms)
     pthread_mutex_unlock(&r->pause_mu);
 }
 
-/* Who the call is for (docs/architecture.md, wave-2 decision 3).  With
- * KEEL_SERVICE_TOKEN: the service credential, the caller's principal and
- * client address, which the peer trusts after matching the credential.
- * Without: the caller's own bearer token, which the peer checks again (and
- * nothing for the operator, who has none).  *auth / *principal new strings
- * or NULL; client "" when not sent.  0 or KEEL_ENOMEM / KEEL_EINVAL. */
-static int remote_caller_headers(keel_runtime *rt, keel_ctx *ctx, char **auth, char **principal,
-                                 char *client, size_t clen)
-{
-    const char *svc = keel__rt_service_token(rt), *tok = keel__ctx_token(ctx);
-    const json_t *p = keel_ctx_principal(ctx);
-    char *text = NULL;
-    int n;
+/* What one call sends: the body (borrowed) with its Content-Type and
+ * Content-Encoding header lines (h_enc NULL = none) and the query string
+ * ("" = none). */
+typedef struct remote_req {
+    const char *h_ctype;
+    const char *h_enc;
+    const char *query;
+    const char *body;
+    size_t      len;
+} remote_req;
 
-    *auth = *principal = NULL;
-    client[0] = '\0';
-    if (svc == NULL) {
-        if (tok == NULL)
-            return 0;
-        n = asprintf(auth, "Authorization: Bearer %s", tok);
-        return n < 0 ? (*auth = NULL, KEEL_ENOMEM) : 0;
-    }
-    if (asprintf(auth, "Authorization: Bearer %s", svc) < 0) {
-        *auth = NULL;
-        return KEEL_ENOMEM;
-    }
-    if (p != NULL) {
-        text = json_dumps(p, JSON_COMPACT);
-        if (text == NULL)
-            return KEEL_ENOMEM;
-        if (strlen(text) > KEEL_PRINCIPAL_MAX || strpbrk(text, "\r\n") != NULL) {
-            free(text);
-            return KEEL_EINVAL;
-        }
-        n = asprintf(principal, "X-Keel-Principal: %s", text);
-        free(text);
-        if (n < 0) {
-            *principal = NULL;
-            return KEEL_ENOMEM;
-        }
-    }
-    if (keel_ctx_client_addr(ctx) != NULL)
-        snprintf(client, clen, "X-Keel-Client: %s", keel_ctx_client_addr(ctx));
-    return 0;
-}
-
-static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
-                       const json_t *in, json_t **out)
+static int remote_send(keel_remote *r, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                       const remote_req *q, json_t **out)
 {
-    keel_remote *r = self;
     remote_mod *rm = remote_find(r, mc);
-    char path[256], err[512], h_rid[128], h_tp[128], h_dl[64], h_client[96];
+    char err[512], h_rid[128], h_tp[128], h_dl[64], h_client[96];
     char h_ts[KEEL_TRACESTATE_MAX + 16];
-    const char *headers[13], *ts;
+    const char *headers[14], *ts;
     keel_http_reply rep = { 0 };
-    char *body = NULL, *h_auth = NULL, *h_principal = NULL;
+    char *path = NULL, *h_auth = NULL, *h_principal = NULL;
     int64_t deadline = keel_ctx_deadline_ms(ctx), now = keel__now_ms();
     int rc, attempt, allowed, transient = 0, nh = 0;
     int max_attempts = (m->flags & KEEL_IDEMPOTENT) ? KEEL_RETRY_ATTEMPTS : 1;
@@ -444,15 +409,16 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
         goto out;
     }
 
-    rc = remote_body(ctx, m, in, &body);
-    if (rc) {
-        rc = remote_fail(ctx, rm, rc, rc == KEEL_ENOMEM ? "cannot serialise the input"
-                                                        : "the raw body is not valid UTF-8 text");
+    if (asprintf(&path, "/v1/%s/%s%s%s", rm->name, m->name, q->query[0] ? "?" : "",
+                 q->query) < 0) {
+        path = NULL;
+        rc = remote_fail(ctx, rm, KEEL_ENOMEM, "cannot build the path");
         goto out;
     }
-    snprintf(path, sizeof(path), "/v1/%s/%s", rm->name, m->name);
     snprintf(h_rid, sizeof(h_rid), "X-Request-Id: %s", keel_ctx_request_id(ctx));
-    headers[nh++] = "Content-Type: application/json";
+    headers[nh++] = q->h_ctype;
+    if (q->h_enc)
+        headers[nh++] = q->h_enc;
     headers[nh++] = "Accept: application/json";
     headers[nh++] = "X-Keel-Caller: keel";
     headers[nh++] = h_rid;
@@ -465,7 +431,7 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
             headers[nh++] = h_ts;
         }
     }
-    rc = remote_caller_headers(r->rt, ctx, &h_auth, &h_principal, h_client, sizeof h_client);
+    rc = keel__remote_caller_headers(r->rt, ctx, &h_auth, &h_principal, h_client, sizeof h_client);
     if (rc) {
         rc = remote_fail(ctx, rm, rc, "cannot forward the caller");
         goto out;
@@ -484,8 +450,8 @@ static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const kee
 
         snprintf(h_dl, sizeof(h_dl), "X-Keel-Deadline-Ms: %lld", (long long)(left > 0 ? left : 1));
         keel__http_reply_clear(&rep);
-        rc = keel__http_request(rm->pool, "POST", path, (const char *const *)headers, body,
-                                strlen(body), (m->flags & KEEL_IDEMPOTENT) != 0, deadline,
+        rc = keel__http_request(rm->pool, "POST", path, (const char *const *)headers, q->body,
+                                q->len, (m->flags & KEEL_IDEMPOTENT) != 0, deadline,
                                 &rep, err, sizeof(err));
         transient = remote_transient(rc, &rep);
         if (!transient || rc == KEEL_ETIMEDOUT || attempt + 1 >= max_attempts)
@@ -519,10 +485,59 @@ out:
                   rm->name, rm->url, rm->br.failures);
     }
     pthread_mutex_unlock(&rm->mu);
-    free(body);
+    free(path);
     free(h_auth);
     free(h_principal);
     keel__http_reply_clear(&rep);
+    return rc;
+}
+
+static int remote_call(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                       const json_t *in, json_t **out)
+{
+    remote_req q = { "Content-Type: application/json", NULL, "", NULL, 0 };
+    char *body = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = remote_body(ctx, m, in, &body);
+    if (rc) {
+        remote_mod *rm = remote_find(self, mc);
+        const char *why = rc == KEEL_ENOMEM ? "cannot serialise the input"
+                                            : "the raw body is not valid UTF-8 text";
+        return rm ? remote_fail(ctx, rm, rc, why) : keel_ctx_error(ctx, rc, "%s", why);
+    }
+    q.body = body;
+    q.len = strlen(body);
+    rc = remote_send(self, ctx, mc, m, &q, out);
+    free(body);
+    return rc;
+}
+
+/* The bytes as they are: no JSON, no copy (keel_client_call_raw). */
+static int remote_call_raw(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                           const keel_raw_body *b, const json_t *params, json_t **out)
+{
+    char h_ctype[160], h_enc[64];
+    remote_req q = { h_ctype, NULL, "", b->data, b->len };
+    char *query = NULL;
+    int rc;
+
+    *out = NULL;
+    if (strpbrk(b->ctype, "\r\n") != NULL || strlen(b->ctype) > 120
+        || (b->cenc != NULL && (strpbrk(b->cenc, "\r\n") != NULL || strlen(b->cenc) > 40)))
+        return keel_ctx_error(ctx, KEEL_EINVAL, "raw call: a content type or encoding that "
+                              "cannot be a header");
+    snprintf(h_ctype, sizeof h_ctype, "Content-Type: %s", b->ctype);
+    if (b->cenc != NULL && b->cenc[0] != '\0') {
+        snprintf(h_enc, sizeof h_enc, "Content-Encoding: %s", b->cenc);
+        q.h_enc = h_enc;
+    }
+    if ((rc = keel__remote_query(params, &query)) != 0)
+        return keel_ctx_error(ctx, rc, "raw call: cannot encode the parameters as a query string");
+    q.query = query;
+    rc = remote_send(self, ctx, mc, m, &q, out);
+    free(query);
     return rc;
 }
 
@@ -543,7 +558,8 @@ static json_t *remote_status(void *self, keel_module_ctx *mc)
 }
 
 const keel_remote_vt keel__remote_vt = {
-    .version = 1,
+    .version = 2,
     .call = remote_call,
     .status = remote_status,
+    .call_raw = remote_call_raw,
 };

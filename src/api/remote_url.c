@@ -1,9 +1,13 @@
 /*
  * remote_url.c — parsing the base URL of a remote keel process
- * ("http://host[:port][/prefix]", KEEL_REMOTE_<MODULE>).
+ * ("http://host[:port][/prefix]", KEEL_REMOTE_<MODULE>), and the query
+ * string that carries a raw call's parameters.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/http.h>
 
 #include "api/remote-internal.h"
 
@@ -94,4 +98,49 @@ int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_
     rc = 0;
 out:
     return rc;
+}
+
+int keel__remote_query(const json_t *params, char **out)
+{
+    const char *key;
+    json_t *v;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc = 0;
+
+    *out = NULL;
+    f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return KEEL_ENOMEM;
+    json_object_foreach((json_t *)params, key, v) {
+        char *text = NULL, *ek = NULL, *ev = NULL;
+        const char *t;
+
+        if (json_is_null(v))
+            continue;
+        t = json_is_string(v) ? json_string_value(v)
+                              : (text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+        ek = evhttp_uriencode(key, -1, 0);
+        ev = t != NULL ? evhttp_uriencode(t, json_is_string(v) ? (ev_ssize_t)json_string_length(v)
+                                                                : -1, 0)
+                       : NULL;
+        if (ek == NULL || ev == NULL)
+            rc = KEEL_ENOMEM;
+        else
+            fprintf(f, "%s%s=%s", ftell(f) > 0 ? "&" : "", ek, ev);
+        free(text);
+        free(ek);
+        free(ev);
+        if (rc)
+            break;
+    }
+    if (fclose(f) != 0 && rc == 0)
+        rc = KEEL_ENOMEM;
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return 0;
 }

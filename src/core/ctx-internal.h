@@ -81,6 +81,7 @@ struct keel_ctx {
     const char      *raw;          /* borrowed */
     size_t           raw_len;
     const char      *raw_ctype;
+    const keel_raw_body *raw_call; /* borrowed: a raw call to a remote module (client_raw.c) */
     void            *raw_out;      /* owned: a KEEL_RAW_OUT answer (ctx_raw.c) */
     size_t           raw_out_len;
     char             raw_out_ctype[64];
@@ -100,6 +101,14 @@ struct keel_ctx {
 keel_ctx *keel__ctx_child(keel_ctx *parent);
 /* Moves the error detail of child up into parent (nested call failed). */
 void keel__ctx_propagate_error(keel_ctx *parent, keel_ctx *child);
+
+/* dispatch.c: module.method of ctx's runtime (KEEL_ENOMODULE / KEEL_ENOMETHOD
+ * with the detail on ctx), and one call routed by placement on ctx itself
+ * (counted, traced); client_raw.c builds on them. */
+int keel__lookup(keel_ctx *ctx, const char *module, const char *method,
+                 keel_module_ctx **mcp, const keel_method **mp);
+int keel__route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                const json_t *in, json_t **out);
 
 /* Log level control (log.c). */
 void keel__log_set_level(keel_log_level lvl);

@@ -107,7 +107,13 @@ static int keel_route_to(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *
             return keel_unavailable(ctx, mc, keel_ctx_error(ctx, KEEL_EUNAVAIL,
                                     "module '%s' is remote but no remote transport is installed",
                                     mc->desc->name));
-        rc = rt->remote->call(rt->remote_self, ctx, mc, m, in, out);
+        if (ctx->raw_call != NULL && (rt->remote->version < 2 || rt->remote->call_raw == NULL))
+            return keel_unavailable(ctx, mc, keel_ctx_error(ctx, KEEL_EUNAVAIL,
+                                    "module '%s' is remote and its transport sends no raw bodies",
+                                    mc->desc->name));
+        rc = ctx->raw_call != NULL
+                 ? rt->remote->call_raw(rt->remote_self, ctx, mc, m, ctx->raw_call, in, out)
+                 : rt->remote->call(rt->remote_self, ctx, mc, m, in, out);
         if (rc == KEEL_EUNAVAIL || rc == KEEL_ETIMEDOUT)
             keel_unavailable(ctx, mc, rc);
         return rc;
@@ -133,8 +139,8 @@ static keel_span_kind keel_span_kind_of(const keel_ctx *ctx, const keel_module_c
 /* Routes one call, counts it (calls, errors by code and latency by the
  * transport the call arrived on, metrics-internal.h) and makes its span:
  * a new span id on ctx, so nested and remote calls name it as parent. */
-static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
-                      const json_t *in, json_t **out)
+int keel__route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                const json_t *in, json_t **out)
 {
     int slot = mc->methods[m - mc->desc->methods].metric_slot;
     keel_span_live span;
@@ -149,8 +155,8 @@ static int keel_route(keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
     return rc;
 }
 
-static int keel_lookup(keel_ctx *ctx, const char *module, const char *method,
-                       keel_module_ctx **mcp, const keel_method **mp)
+int keel__lookup(keel_ctx *ctx, const char *module, const char *method,
+                 keel_module_ctx **mcp, const keel_method **mp)
 {
     keel_module_ctx *mc = keel__rt_find(ctx->rt, module);
     const keel_method *m;
@@ -170,9 +176,9 @@ int keel__call_root(keel_ctx *ctx, const char *module, const char *method,
     const keel_method *m = NULL;
     int rc;
     *out = NULL;
-    if ((rc = keel_lookup(ctx, module, method, &mc, &m)) != 0)
+    if ((rc = keel__lookup(ctx, module, method, &mc, &m)) != 0)
         return rc;
-    return keel_route(ctx, mc, m, in, out);
+    return keel__route(ctx, mc, m, in, out);
 }
 
 int keel_call(keel_ctx *ctx, const char *module, const char *method,
@@ -187,12 +193,12 @@ int keel_call(keel_ctx *ctx, const char *module, const char *method,
     if (ctx->depth >= KEEL_CTX_MAX_DEPTH)
         return keel_ctx_error(ctx, KEEL_EINTERNAL, "call depth limit (%d) reached calling %s.%s",
                               KEEL_CTX_MAX_DEPTH, module, method);
-    if ((rc = keel_lookup(ctx, module, method, &mc, &m)) != 0)
+    if ((rc = keel__lookup(ctx, module, method, &mc, &m)) != 0)
         return rc;
     if ((child = keel__ctx_child(ctx)) == NULL)
         return KEEL_ENOMEM;
     child->raw = NULL;
-    rc = keel_route(child, mc, m, in, out);
+    rc = keel__route(child, mc, m, in, out);
     if (rc != 0)
         keel__ctx_propagate_error(ctx, child);
     keel__ctx_free(child);

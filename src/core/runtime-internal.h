@@ -29,11 +29,21 @@ typedef enum keel_placement {
     KEEL_PLACE_NONE   = 2   /* built in, but neither local nor remote here */
 } keel_placement;
 
+/* A raw body handed to a KEEL_RAW_IN method (keel_client_call_raw), all
+ * borrowed: data[0..len) as it goes on the wire, its media type (one of
+ * the method's raw_types) and content encoding (NULL or "gzip"). */
+typedef struct keel_raw_body {
+    const void *data;
+    size_t      len;
+    const char *ctype;
+    const char *cenc;
+} keel_raw_body;
+
 /* How calls reach a module placed in another process.  Implemented by
  * src/api/remote.c and installed with keel__rt_set_remote; the core only
  * knows this vtable (no arrow from core into api). */
 typedef struct keel_remote_vt {
-    unsigned version; /* 1 */
+    unsigned version; /* 2 (call_raw since 2) */
     /* Calls method of mc over the wire.  flags: the method's keel_method_flags
      * (retry only KEEL_IDEMPOTENT).  *out new reference on success.  Errors
      * come back as their KEEL_E* code with the remote's message on ctx. */
@@ -41,6 +51,12 @@ typedef struct keel_remote_vt {
                 const json_t *in, json_t **out);
     /* State for /v1/modules ({"breaker":"closed",…}); new reference or NULL. */
     json_t *(*status)(void *self, keel_module_ctx *mc);
+    /* since 2: call's twin for a raw body, sent as it is (Content-Type and
+     * Content-Encoding from body), params (a JSON object or NULL) as the
+     * query string the HTTP gateway coerces by the method's input schema.
+     * Same deadline, retries, breaker, trace and error mapping as call. */
+    int (*call_raw)(void *self, keel_ctx *ctx, keel_module_ctx *mc, const keel_method *m,
+                    const keel_raw_body *body, const json_t *params, json_t **out);
 } keel_remote_vt;
 
 /* ---- building and starting ------------------------------------------------ */

@@ -43,7 +43,7 @@ expect_eq "concatenated members are one body: the same summary" "$AGG" "$plain"
 http POST "$GU/v1/compute/aggregate" -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' \
     --data-binary @"$E2E_TMP/trailing.gz"
 expect_status "gzip with trailing garbage" 400
-expect_contains "trailing garbage: invalid_input, says why" "$HTTP_BODY" "not another gzip member"
+expect_contains "trailing garbage: bad_data, says why" "$HTTP_BODY" "not another gzip member"
 head -c $(( $(stat -c %s "$E2E_TMP/small.csv.gz") - 100 )) "$E2E_TMP/small.csv.gz" >"$E2E_TMP/cut.gz"
 http POST "$GU/v1/compute/aggregate" -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' \
     --data-binary @"$E2E_TMP/cut.gz"
@@ -52,7 +52,7 @@ expect_contains "truncated gzip says so" "$HTTP_BODY" "truncated"
 http POST "$GU/v1/compute/aggregate" -H 'Content-Type: text/csv' -H 'Content-Encoding: gzip' \
     --data-binary @"$E2E_TMP/small.csv"
 expect_status "plain bytes sent as gzip" 400
-expect_contains "not gzip: invalid_input" "$HTTP_BODY" "invalid_input"
+expect_contains "not gzip: bad_data" "$HTTP_BODY" "bad_data"
 
 # A bomb: 10 MB of zeros gzip to ~10 KB (deflate's ~1000:1).  The ratio cap
 # (200) stops it at ~2 MB of output: answered at once.

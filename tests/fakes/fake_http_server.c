@@ -90,6 +90,8 @@ static void *conn_main(void *arg)
         s->requests++;
         mode = s->mode;
         snprintf(s->last_head, sizeof(s->last_head), "%.*s", (int)hlen, buf);
+        s->last_body_len = blen;
+        memcpy(s->last_body, buf + hlen, blen < sizeof(s->last_body) ? blen : sizeof(s->last_body));
         if (strcmp(method, "GET") == 0 && strcmp(path, "/v1/modules") == 0) {
             snprintf(reply, sizeof(reply), "%s", s->modules);
         } else if (s->fail_first > 0) {

@@ -26,6 +26,8 @@ typedef struct fake_srv {
     char            reply[1024];
     char            modules[1024];     /* GET /v1/modules body */
     char            last_head[4096];
+    unsigned char   last_body[4096];   /* the last request's body, its first bytes */
+    size_t          last_body_len;     /* its whole length */
 } fake_srv;
 
 /* Starts the server thread on 127.0.0.1:0 (s->port); aborts if it cannot. */

@@ -1,4 +1,4 @@
-/* test_http_gzip.c — gzip request bodies (src/api/http_gzip.c): round
+/* test_http_gzip.c — gzip request bodies (src/core/gunzip.c, src/api/http_gzip.c): round
  * trips, RFC 1952 member concatenation, truncated / corrupt / trailing
  * bytes, and decompression bombs built here with zlib, refused by the
  * absolute and the ratio cap without the output ever being reserved past
@@ -71,7 +71,7 @@ static void test_round_trip(void **state)
     assert_int_equal(z[0], 0x1f);
     assert_int_equal(z[1], 0x8b);
     assert_int_equal(z[2], 8);
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, sizeof csv - 1);
     assert_memory_equal(out, csv, outlen);
     assert_int_equal(res, 0); /* no budget given: nothing reserved */
@@ -90,7 +90,7 @@ static void test_members_concatenated(void **state)
     int64_t res;
     (void)state;
 
-    assert_int_equal(keel__http_gunzip(ab, na + nb, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(ab, na + nb, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, 17);
     assert_memory_equal(out, "t,ax\n0,1\n1,2\n2,3\n", 17);
     free(out);
@@ -99,14 +99,14 @@ static void test_members_concatenated(void **state)
     free(ab);
 }
 
-static void expect_invalid(const unsigned char *z, size_t n, const char *needle)
+static void expect_bad_data(const unsigned char *z, size_t n, const char *needle)
 {
     keel_gunzip_limits lim = { .max_out = 1 << 20, .max_ratio = 200 };
     char *out = (char *)1, msg[256] = "";
     size_t outlen = 99;
     int64_t res = 99;
 
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EINVAL);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EBADDATA);
     assert_null(out);
     assert_int_equal(outlen, 0);
     assert_int_equal(res, 0);
@@ -120,9 +120,9 @@ static void test_trailing_garbage(void **state)
     unsigned char *z = gz(csv, sizeof csv - 1, &n);
     unsigned char *g = cat(z, n, "junk", 4), *zeros = cat(z, n, "\0\0\0\0", 4);
     (void)state;
-    expect_invalid(g, n + 4, "not another gzip member");
-    expect_invalid(zeros, n + 4, "not another gzip member"); /* tape padding is refused too */
-    expect_invalid(g, n + 1, "not another gzip member");    /* one stray byte */
+    expect_bad_data(g, n + 4, "not another gzip member");
+    expect_bad_data(zeros, n + 4, "not another gzip member"); /* tape padding is refused too */
+    expect_bad_data(g, n + 1, "not another gzip member");    /* one stray byte */
     free(z);
     free(g);
     free(zeros);
@@ -133,10 +133,10 @@ static void test_truncated(void **state)
     size_t n;
     unsigned char *z = gz(csv, sizeof csv - 1, &n);
     (void)state;
-    expect_invalid(z, n - 8, "truncated");  /* the CRC32 and ISIZE trailer missing */
-    expect_invalid(z, n - 1, "truncated");
-    expect_invalid(z, 5, "inside the gzip header");  /* the fixed header is 10 bytes */
-    expect_invalid(z, 0, "empty");
+    expect_bad_data(z, n - 8, "truncated");  /* the CRC32 and ISIZE trailer missing */
+    expect_bad_data(z, n - 1, "truncated");
+    expect_bad_data(z, 5, "inside the gzip header");  /* the fixed header is 10 bytes */
+    expect_bad_data(z, 0, "empty");
     free(z);
 }
 
@@ -148,16 +148,16 @@ static void test_corrupt(void **state)
     uLongf zlen = sizeof zl;
     (void)state;
     z[n - 8] ^= 0x01;   /* CRC32 of the data (RFC 1952 §2.3.1) */
-    expect_invalid(z, n, "corrupt");
+    expect_bad_data(z, n, "corrupt");
     z[n - 8] ^= 0x01;
     z[n - 1] ^= 0x01;   /* ISIZE: length mod 2^32 */
-    expect_invalid(z, n, "corrupt");
+    expect_bad_data(z, n, "corrupt");
     z[n - 1] ^= 0x01;
     z[2] = 7;           /* CM other than 8 */
-    expect_invalid(z, n, "corrupt");
+    expect_bad_data(z, n, "corrupt");
     /* a zlib stream (RFC 1950) is not gzip */
     assert_int_equal(compress(zl, &zlen, (const Bytef *)csv, sizeof csv - 1), Z_OK);
-    expect_invalid(zl, zlen, "corrupt");
+    expect_bad_data(zl, zlen, "corrupt");
     free(z);
 }
 
@@ -171,13 +171,13 @@ static void test_absolute_cap(void **state)
     int64_t res;
     (void)state;
 
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, MiB);
     free(out);
     free(z);
     z = gz(NULL, MiB + 1, &n);
     out = NULL;
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_ETOOBIG);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_ETOOBIG);
     assert_null(out);
     assert_non_null(strstr(msg, "KEEL_MAX_UPLOAD"));
     assert_non_null(strstr(msg, "1048576"));
@@ -201,7 +201,7 @@ static void test_ratio_bomb(void **state)
 
     assert_in_range(n, 9000, 12000);
     lim.max_inflight = (int64_t)n * 200 + 1;
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_ETOOBIG);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_ETOOBIG);
     assert_non_null(strstr(msg, "KEEL_MAX_GZIP_RATIO=200"));
     assert_null(out);
     assert_int_equal(res, 0);
@@ -221,7 +221,7 @@ static void test_ratio_floor(void **state)
     (void)state;
 
     assert_true(n * 200 < MiB / 2);
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, MiB / 2);
     free(out);
     free(z);
@@ -245,7 +245,7 @@ static void test_member_bomb(void **state)
     assert_non_null(all);
     for (i = 0; i < members; i++)
         memcpy(all + i * n, one, n);
-    assert_int_equal(keel__http_gunzip(all, n * members, &lim, &out, &outlen, &res, msg, sizeof msg),
+    assert_int_equal(keel__gunzip(all, n * members, &lim, &out, &outlen, &res, msg, sizeof msg),
                      KEEL_ETOOBIG);
     assert_non_null(strstr(msg, "KEEL_MAX_UPLOAD"));
     assert_int_equal(atomic_load(&inflight), 0);
@@ -267,12 +267,12 @@ static void test_inflight_budget(void **state)
     int64_t res;
     (void)state;
 
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EUNAVAIL);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EUNAVAIL);
     assert_null(out);
     assert_int_equal(atomic_load(&inflight), 7);
     /* with room, the same body passes and holds its reservation until released */
     lim.max_inflight = 0;
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, 4 * MiB);
     free(out);
     free(z);
@@ -293,22 +293,22 @@ static void test_inflight_factor(void **state)
     int64_t res = 0;
     (void)state;
 
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_int_equal(outlen, 4 * MiB);
     assert_true(res >= 4 * (int64_t)MiB && res <= 8 * (int64_t)MiB);
     assert_int_equal(atomic_load(&inflight), res);
-    keel__http_gunzip_release(&lim, res);
+    keel__gunzip_release(&lim, res);
     free(out);
     out = NULL;
     lim.factor = 3;
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EUNAVAIL);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), KEEL_EUNAVAIL);
     assert_null(out);
     assert_int_equal(atomic_load(&inflight), 0);
     lim.max_inflight = 64 * (int64_t)MiB;
-    assert_int_equal(keel__http_gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
+    assert_int_equal(keel__gunzip(z, n, &lim, &out, &outlen, &res, msg, sizeof msg), 0);
     assert_true(res >= 12 * (int64_t)MiB);
     assert_int_equal(atomic_load(&inflight), res);
-    keel__http_gunzip_release(&lim, res);
+    keel__gunzip_release(&lim, res);
     assert_int_equal(atomic_load(&inflight), 0);
     free(out);
     free(z);
