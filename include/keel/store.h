@@ -10,7 +10,9 @@
  *   - types, both directions (docs/store.md has the table): JSON integer ↔
  *     int64 (INTEGER/BIGINT), real ↔ double (REAL/DOUBLE PRECISION), string ↔
  *     text, true/false ↔ BOOLEAN columns (1/0 for any other column), null ↔
- *     NULL; a BLOB/BYTEA column reads as base64 text.
+ *     NULL; a BLOB/BYTEA column reads as base64 text.  Bytes without
+ *     base64 or JSON: keel_store_exec_blob binds them, keel_store_one_blob
+ *     reads them.
  * Every statement is prepared (never string-built from values).
  *
  * A handle from keel_module_store() is shared by every thread of the process.
@@ -37,6 +39,30 @@ int keel_store_exec(keel_store *st, const char *sql, const json_t *params, json_
 /* Like keel_store_exec but expects at most one row: *row is a new reference
  * to that object, or NULL with KEEL_ENOTFOUND when there is none. */
 int keel_store_one(keel_store *st, const char *sql, const json_t *params, json_t **row);
+
+/* Like keel_store_exec, with parameter $blob_index (1-based) bound to the
+ * bytes data[0..len) as a BLOB (SQLite) / binary BYTEA (PostgreSQL), without
+ * a copy into JSON or base64: data is borrowed for the call.  params holds
+ * every parameter, with JSON null at blob_index (a placeholder: anything
+ * else there is KEEL_EINVAL).  data NULL binds SQL NULL (len ignored); len 0
+ * with data an empty blob.  On PostgreSQL $blob_index must be inferred as
+ * BYTEA (a BYTEA column, or write $N::bytea), else KEEL_EINVAL; at most
+ * 2^31 - 1 bytes (libpq's limit).  The same namespace rules, errors and
+ * transaction handling as keel_store_exec; KEEL_ESTORE "… has no binary
+ * values" from a backend older than keel_store_vt v3. */
+int keel_store_exec_blob(keel_store *st, const char *sql, const json_t *params,
+                         int blob_index, const void *data, size_t len, json_t **rows);
+
+/* Runs a query expected to return at most one row and reads its first
+ * column as bytes: *data a new malloc'd buffer of *len bytes (caller frees;
+ * one extra NUL byte after them, not counted).  A BLOB/BYTEA column gives
+ * its bytes, a TEXT column its UTF-8 bytes; any other type is KEEL_EINVAL.
+ * A NULL value: 0 with *data NULL and *len 0 (an empty blob gives a
+ * non-NULL *data and *len 0).  No row: KEEL_ENOTFOUND; more than one:
+ * KEEL_ESTORE.  On PostgreSQL the result comes in binary format (no hex
+ * text).  Errors as keel_store_exec; *data NULL on any error. */
+int keel_store_one_blob(keel_store *st, const char *sql, const json_t *params,
+                        void **data, size_t *len);
 
 /* Runs fn(tx, arg) in one transaction, tx being a handle bound to one
  * connection until fn returns (borrowed: valid only inside fn).  Committed if
@@ -102,6 +128,15 @@ typedef struct keel_store_vt {
     /* 0 if the connection is lost (the handle then drops it and opens a new
      * one on the next use); called before each use of an idle connection. */
     int  (*healthy)(void *conn);
+    /* since v3 (each may be NULL: the handle then answers KEEL_ESTORE) */
+    /* exec with parameter blob_index bound to data[0..len) as bytes
+     * (keel_store_exec_blob; params has null there). */
+    int  (*exec_blob)(void *conn, const char *sql, const json_t *params, int blob_index,
+                      const void *data, size_t len, json_t **rows, char *err, size_t errlen);
+    /* The first column of the only row as bytes (keel_store_one_blob):
+     * *data malloc'd (NUL after *len bytes), NULL for SQL NULL. */
+    int  (*one_blob)(void *conn, const char *sql, const json_t *params, void **data,
+                     size_t *len, char *err, size_t errlen);
 } keel_store_vt;
 
 /* keel_store_vt.savepoint ops. */

@@ -217,11 +217,7 @@ const keel_store_opts *keel__store_opts(const keel_store *st)
     return st->root != NULL ? &st->root->opts : &st->opts;
 }
 
-/* Runs op on st's connection: the bound one of a transaction handle or of the
- * thread's transaction on that root, else a borrowed one. */
-typedef int (*conn_op)(keel_store *st, void *conn, void *arg, char *err, size_t errlen);
-
-static int with_conn(keel_store *st, conn_op op, void *arg)
+int keel__store_with_conn(keel_store *st, keel__store_conn_op op, void *arg)
 {
     keel_store *tx = st->root != NULL ? st : keel__store_thread_tx(st);
     keel__store_slot *slot = NULL;
@@ -288,7 +284,7 @@ int keel_store_exec(keel_store *st, const char *sql, const json_t *params, json_
         *rows = NULL;
     if (st == NULL || sql == NULL)
         return KEEL_EINVAL;
-    rc = with_conn(st, exec_op, &a);
+    rc = keel__store_with_conn(st, exec_op, &a);
     if (rc != 0 && rows != NULL && *rows != NULL) {   /* written, but not durable */
         json_decref(*rows);
         *rows = NULL;
@@ -383,7 +379,7 @@ int keel__store_exec_script(keel_store *st, const char *sql, char *err, size_t e
 
     if (st == NULL || sql == NULL)
         return KEEL_EINVAL;
-    rc = with_conn(st, script_op, (void *)sql);
+    rc = keel__store_with_conn(st, script_op, (void *)sql);
     if (rc != 0 && err != NULL && errlen > 0)
         snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
                                                              : keel_strerror(rc));
@@ -424,7 +420,7 @@ static int admin_call(keel_store *st, int lock, const char *what, char *err, siz
     int rc;
     if (st == NULL)
         return KEEL_EINVAL;
-    rc = with_conn(st, admin_op, &a);
+    rc = keel__store_with_conn(st, admin_op, &a);
     if (rc != 0 && err != NULL && errlen > 0)
         snprintf(err, errlen, "%s", keel_store_errmsg(st)[0] ? keel_store_errmsg(st)
                                                              : keel_strerror(rc));

@@ -70,6 +70,15 @@ int  keel__store_borrow_ex(keel_store *root, keel__store_slot **slot, int mode, 
 /* Gives slot back; a connection the backend reports lost is closed. */
 void keel__store_giveback(keel_store *root, keel__store_slot *slot);
 
+/* Runs op(st', conn, arg, err, errlen) on st's connection: the bound one of
+ * a transaction handle or of the thread's transaction on that root (st' is
+ * then that transaction handle), else a borrowed one given back after (and
+ * an autocommit write's deferred durability waited for).  err is the
+ * thread's message buffer for st (KEEL_STORE_ERRMAX).  op's code. */
+typedef int (*keel__store_conn_op)(keel_store *st, void *conn, void *arg, char *err,
+                                   size_t errlen);
+int  keel__store_with_conn(keel_store *st, keel__store_conn_op op, void *arg);
+
 /* The calling thread's innermost transaction handle on root, or NULL. */
 keel_store *keel__store_thread_tx(const keel_store *root);
 void        keel__store_push_tx(keel_store *tx);

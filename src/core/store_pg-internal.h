@@ -42,9 +42,13 @@ int  keel__pg_simple(keel__pg_conn *c, const char *sql);
 /* Forgets every prepared statement (server side too when possible). */
 void keel__pg_cache_clear(keel__pg_conn *c);
 
-/* The vtable's exec (store_pg_exec.c). */
+/* The vtable's exec, exec_blob and one_blob (store_pg_exec.c). */
 int  keel__pg_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
                    char *err, size_t errlen);
+int  keel__pg_exec_blob(void *conn, const char *sql, const json_t *params, int blob_index,
+                        const void *data, size_t len, json_t **rows, char *err, size_t errlen);
+int  keel__pg_one_blob(void *conn, const char *sql, const json_t *params, void **data,
+                       size_t *len, char *err, size_t errlen);
 
 /* 0 if sql may run on a module's connection; else KEEL_EDENIED with the
  * reason in err: statements that change the session or the transaction

@@ -414,7 +414,7 @@ int keel__store_pg_url_user(const char *url, char *buf, size_t len, char *err, s
 }
 
 const keel_store_vt keel_store_postgres = {
-    .version   = 2,
+    .version   = 3,
     .name      = "postgres",
     .open      = pg_open,
     .close     = pg_close,
@@ -427,6 +427,8 @@ const keel_store_vt keel_store_postgres = {
     .errmsg    = pg_errmsg,
     .retryable = pg_retryable,
     .healthy   = pg_healthy,
+    .exec_blob = keel__pg_exec_blob,
+    .one_blob  = keel__pg_one_blob,
 };
 
 const keel_store_ext keel__store_pg_ext = {

@@ -3,7 +3,8 @@
  * per-connection cache of prepared statements (PQprepare once per SQL text,
  * PQexecPrepared after), JSON parameters converted by the type the server
  * inferred for each $N, result columns converted by their type OID, and
- * SQLSTATE classes mapped to KEEL_E*.
+ * SQLSTATE classes mapped to KEEL_E*; bytes bound and read in binary format
+ * for keel_store_exec_blob / keel_store_one_blob.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +20,8 @@
 /* Type OIDs (pg_type.dat; stable across releases). */
 enum {
     OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23,
-    OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700
+    OID_TEXT = 25, OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043, OID_NUMERIC = 1700
 };
 
 static void copy_msg(char *dst, size_t len, const char *src)
@@ -269,8 +271,15 @@ static int param_one(keel__pg_conn *c, const json_t *v, Oid type, int i, pg_para
     return 0;
 }
 
+/* The parameter keel_store_exec_blob binds as bytes (index 0 = none). */
+typedef struct pg_blob {
+    int         index;
+    const void *data;
+    size_t      len;
+} pg_blob;
+
 static int params_build(keel__pg_conn *c, const keel__pg_stmt *s, const json_t *params,
-                        pg_params *p)
+                        const pg_blob *blob, pg_params *p)
 {
     size_t got = json_array_size(params);
     int i, rc, n = s->nparams > 0 ? s->nparams : 1;
@@ -295,9 +304,30 @@ static int params_build(keel__pg_conn *c, const keel__pg_stmt *s, const json_t *
         snprintf(c->lasterr, sizeof c->lasterr, "out of memory");
         return KEEL_ENOMEM;
     }
-    for (i = 0; i < s->nparams; i++)
+    for (i = 0; i < s->nparams; i++) {
+        if (blob->index == i + 1) {
+            /* binary format: the caller's bytes as they are, no hex or
+             * base64 text (libpq copies them into its output buffer) */
+            if (s->types[i] != OID_BYTEA) {
+                snprintf(c->lasterr, sizeof c->lasterr, "parameter $%d: bytes are bound to "
+                         "BYTEA only (the server inferred type %u; write $%d::bytea)",
+                         i + 1, (unsigned)s->types[i], i + 1);
+                return KEEL_EINVAL;
+            }
+            if (blob->len > (size_t)INT32_MAX) {
+                snprintf(c->lasterr, sizeof c->lasterr, "parameter $%d: %zu bytes, more than "
+                         "a parameter can carry", i + 1, blob->len);
+                return KEEL_EINVAL;
+            }
+            p->values[i] = blob->data == NULL ? NULL
+                           : blob->len > 0 ? (char *)(uintptr_t)blob->data : (char *)"";
+            p->lengths[i] = (int)blob->len;
+            p->formats[i] = 1;
+            continue;
+        }
         if ((rc = param_one(c, json_array_get(params, (size_t)i), s->types[i], i, p)) != 0)
             return rc;
+    }
     return 0;
 }
 
@@ -413,20 +443,19 @@ nomem:
 
 /* ---- exec ------------------------------------------------------------------ */
 
-int keel__pg_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
-                  char *err, size_t errlen)
+/* Runs sql with params (and blob in its place) on c, results in
+ * result_format (0 text, 1 binary): *res the successful result (caller
+ * PQclears), or KEEL_E* with the message in c->lasterr. */
+static int pg_run(keel__pg_conn *c, const char *sql, const json_t *params, const pg_blob *blob,
+                  int result_format, PGresult **out)
 {
-    keel__pg_conn *c = conn;
     keel__pg_stmt *s = NULL;
     PGresult *res = NULL;
     pg_params p;
     ExecStatusType st;
     int rc = 0, again = 1;
 
-    if (rows != NULL)
-        *rows = NULL;
-    if (c == NULL || sql == NULL)
-        return KEEL_EINVAL;
+    *out = NULL;
     memset(&p, 0, sizeof p);
     c->lasterr[0] = '\0';
     c->sqlstate[0] = '\0';
@@ -436,14 +465,14 @@ retry:
     if ((s = stmt_get(c, sql, &rc)) == NULL)
         goto out;
     params_free(&p);
-    if ((rc = params_build(c, s, params, &p)) != 0)
+    if ((rc = params_build(c, s, params, blob, &p)) != 0)
         goto out;
     res = PQexecPrepared(c->pg, s->name, s->nparams, (const char *const *)p.values,
-                         p.lengths, p.formats, 0);
+                         p.lengths, p.formats, result_format);
     st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        if (rows != NULL)
-            rc = rows_build(c, res, rows);
+        *out = res;
+        res = NULL;
         goto out;
     }
     rc = keel__pg_fail(c, res, NULL);
@@ -460,7 +489,90 @@ retry:
 out:
     PQclear(res);
     params_free(&p);
+    return rc;
+}
+
+int keel__pg_exec_blob(void *conn, const char *sql, const json_t *params, int blob_index,
+                       const void *data, size_t len, json_t **rows, char *err, size_t errlen)
+{
+    keel__pg_conn *c = conn;
+    pg_blob blob = {.index = blob_index, .data = data, .len = len};
+    PGresult *res = NULL;
+    int rc;
+
+    if (rows != NULL)
+        *rows = NULL;
+    if (c == NULL || sql == NULL)
+        return KEEL_EINVAL;
+    rc = pg_run(c, sql, params, &blob, 0, &res);
+    if (rc == 0 && rows != NULL)
+        rc = rows_build(c, res, rows);
+    PQclear(res);
     if (rc != 0 && err != NULL && errlen > 0)
+        copy_msg(err, errlen, c->lasterr[0] ? c->lasterr : keel_strerror(rc));
+    return rc;
+}
+
+int keel__pg_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
+                  char *err, size_t errlen)
+{
+    return keel__pg_exec_blob(conn, sql, params, 0, NULL, 0, rows, err, errlen);
+}
+
+/* The first column of the only row, in binary format: BYTEA's bytes, or a
+ * text type's (its binary form is its text). */
+static int one_value(keel__pg_conn *c, const PGresult *res, void **data, size_t *len)
+{
+    Oid type;
+    size_t n;
+
+    if (PQntuples(res) == 0)
+        return KEEL_ENOTFOUND;
+    if (PQntuples(res) > 1) {
+        snprintf(c->lasterr, sizeof c->lasterr, "expected at most one row, got %d",
+                 PQntuples(res));
+        return KEEL_ESTORE;
+    }
+    if (PQnfields(res) < 1) {
+        snprintf(c->lasterr, sizeof c->lasterr, "the statement returns no column");
+        return KEEL_EINVAL;
+    }
+    type = PQftype(res, 0);
+    if (type != OID_BYTEA && type != OID_TEXT && type != OID_VARCHAR && type != OID_BPCHAR) {
+        snprintf(c->lasterr, sizeof c->lasterr, "column '%s' is not BYTEA or text (type %u)",
+                 PQfname(res, 0), (unsigned)type);
+        return KEEL_EINVAL;
+    }
+    if (PQgetisnull(res, 0, 0))
+        return 0;
+    n = (size_t)PQgetlength(res, 0, 0);
+    if ((*data = malloc(n + 1)) == NULL) {
+        snprintf(c->lasterr, sizeof c->lasterr, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    memcpy(*data, PQgetvalue(res, 0, 0), n);
+    ((unsigned char *)*data)[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+int keel__pg_one_blob(void *conn, const char *sql, const json_t *params, void **data,
+                      size_t *len, char *err, size_t errlen)
+{
+    keel__pg_conn *c = conn;
+    pg_blob none = {0};
+    PGresult *res = NULL;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if (c == NULL || sql == NULL)
+        return KEEL_EINVAL;
+    rc = pg_run(c, sql, params, &none, 1, &res);
+    if (rc == 0)
+        rc = one_value(c, res, data, len);
+    PQclear(res);
+    if (rc != 0 && rc != KEEL_ENOTFOUND && err != NULL && errlen > 0)
         copy_msg(err, errlen, c->lasterr[0] ? c->lasterr : keel_strerror(rc));
     return rc;
 }

@@ -71,12 +71,22 @@ int keel__sq_only_trivia(const char *s);
 
 /* ---- store_sqlite_codec.c ----------------------------------------------- */
 
-/* Binds params (a JSON array, borrowed; NULL = none) to stmt.  Strings are
- * bound without a copy: params must outlive the step, and the caller clears
- * the bindings (or finalizes) before params go.  0, or
+/* A parameter bound as bytes (keel_store_exec_blob): $index (1-based) gets
+ * data[0..len), borrowed like params; data NULL binds NULL. */
+typedef struct keel__sq_blob {
+    int         index;
+    const void *data;
+    size_t      len;
+} keel__sq_blob;
+
+/* Binds params (a JSON array, borrowed; NULL = none) to stmt, and blob (NULL
+ * = none) in place of the null params holds at its index.  Strings and the
+ * blob are bound without a copy: they must outlive the step, and the caller
+ * clears the bindings (or finalizes) before they go.  0, or
  * KEEL_EINVAL (wrong count or type) with a message in err, or KEEL_ESTORE
  * with SQLite's code in *src (the caller turns it into a message). */
-int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *src, char *err, size_t errlen);
+int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, const keel__sq_blob *blob, int *src,
+                  char *err, size_t errlen);
 /* stmt's current row as a new JSON object (caller frees), or NULL with *rc
  * and err set. */
 json_t *keel__sq_row(sqlite3_stmt *stmt, int *rc, char *err, size_t errlen);
@@ -211,9 +221,24 @@ void keel__sq_err(char *err, size_t errlen, const char *fmt, ...)
 /* SQLite result code src → KEEL_E*, its message (or the guard's refusal)
  * into err. */
 int  keel__sq_fail(keel__sq_conn *c, int src, char *err, size_t errlen);
-/* The vtable's exec (store_sqlite.c). */
+/* Called for each row keel__sq_run steps to; nonzero (KEEL_E*, err set)
+ * stops the statement with that code. */
+typedef int (*keel__sq_row_fn)(sqlite3_stmt *stmt, void *arg, char *err, size_t errlen);
+/* Runs one statement on c (prepared or from the cache, the namespace rules
+ * applied, params and blob bound, the file's gate taken for an autocommit
+ * write, durable before it returns): row_fn(stmt, arg) per row (NULL: rows
+ * discarded).  0 or KEEL_E* with a message in err. */
+int  keel__sq_run(keel__sq_conn *c, const char *sql, const json_t *params,
+                  const keel__sq_blob *blob, keel__sq_row_fn row_fn, void *arg,
+                  char *err, size_t errlen);
+/* The vtable's exec, exec_blob (store_sqlite.c) and one_blob
+ * (store_sqlite_codec.c). */
 int  keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
                    char *err, size_t errlen);
+int  keel__sq_exec_blob(void *conn, const char *sql, const json_t *params, int blob_index,
+                        const void *data, size_t len, json_t **rows, char *err, size_t errlen);
+int  keel__sq_one_blob(void *conn, const char *sql, const json_t *params, void **data,
+                       size_t *len, char *err, size_t errlen);
 /* After a statement or COMMIT ended with no transaction open: waits until a
  * write it committed is durable (group commit), or defers that wait. */
 int  keel__sq_durable(keel__sq_conn *c, char *err, size_t errlen);

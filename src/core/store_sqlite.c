@@ -125,28 +125,21 @@ static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-int keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
-                   char *err, size_t errlen)
+int keel__sq_run(keel__sq_conn *c, const char *sql, const json_t *params,
+                 const keel__sq_blob *blob, keel__sq_row_fn row_fn, void *arg,
+                 char *err, size_t errlen)
 {
-    keel__sq_conn *c = conn;
     sqlite3_stmt *stmt = NULL;
-    json_t *acc = NULL;
     int rc, cached = 0, src, gated = 0;
 
-    if (rows != NULL)
-        *rows = NULL;
     if (c == NULL || sql == NULL)
         return KEEL_EINVAL;
     rc = keel__sq_prepare(c, sql, &stmt, &cached, err, errlen);
     if (rc != 0)
         goto out;
-    if ((rc = keel__sq_bind(stmt, params, &src, err, errlen)) != 0) {
+    if ((rc = keel__sq_bind(stmt, params, blob, &src, err, errlen)) != 0) {
         if (src != SQLITE_OK)
             rc = keel__sq_fail(c, src, err, errlen);
-        goto out;
-    }
-    if (rows != NULL && (acc = json_array()) == NULL) {
-        rc = KEEL_ENOMEM;
         goto out;
     }
     c->wrote = 0;
@@ -162,18 +155,9 @@ int keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **ro
         }
         gated = 1;
     }
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_t *row;
-        if (acc == NULL)
-            continue;
-        row = keel__sq_row(stmt, &rc, err, errlen);
-        if (row == NULL)
+    while ((src = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (row_fn != NULL && (rc = row_fn(stmt, arg, err, errlen)) != 0)
             goto out;
-        if (json_array_append_new(acc, row) != 0) {
-            rc = KEEL_ENOMEM;
-            goto out;
-        }
-    }
     if (src != SQLITE_DONE)
         rc = keel__sq_fail(c, sqlite3_extended_errcode(c->db), err, errlen);
 out:
@@ -191,12 +175,50 @@ out:
     /* an autocommit write is a commit: durable before it is reported */
     if (rc == 0)
         rc = keel__sq_durable(c, err, errlen);
+    return rc;
+}
+
+/* keel__sq_run's row function for exec: each row appended to the array. */
+static int sq_row_json(sqlite3_stmt *stmt, void *arg, char *err, size_t errlen)
+{
+    json_t *row;
+    int rc = 0;
+
+    if ((row = keel__sq_row(stmt, &rc, err, errlen)) == NULL)
+        return rc;
+    if (json_array_append_new(arg, row) != 0) {
+        keel__sq_err(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    return 0;
+}
+
+int keel__sq_exec_blob(void *conn, const char *sql, const json_t *params, int blob_index,
+                       const void *data, size_t len, json_t **rows, char *err, size_t errlen)
+{
+    keel__sq_blob blob = {.index = blob_index, .data = data, .len = len};
+    json_t *acc = NULL;
+    int rc;
+
+    if (rows != NULL) {
+        *rows = NULL;
+        if ((acc = json_array()) == NULL)
+            return KEEL_ENOMEM;
+    }
+    rc = keel__sq_run(conn, sql, params, blob_index > 0 ? &blob : NULL,
+                      acc != NULL ? sq_row_json : NULL, acc, err, errlen);
     if (rc == 0 && rows != NULL) {
         *rows = acc;
         acc = NULL;
     }
     json_decref(acc);
     return rc;
+}
+
+int keel__sq_exec(void *conn, const char *sql, const json_t *params, json_t **rows,
+                  char *err, size_t errlen)
+{
+    return keel__sq_exec_blob(conn, sql, params, 0, NULL, 0, rows, err, errlen);
 }
 
 static void sq_close(void *conn)
@@ -420,7 +442,7 @@ static void sq_set_queue(void *conn, int on)
 }
 
 const keel_store_vt keel_store_sqlite = {
-    .version  = 2,
+    .version  = 3,
     .name     = "sqlite",
     .open     = sq_open,
     .close    = sq_close,
@@ -431,6 +453,8 @@ const keel_store_vt keel_store_sqlite = {
     .begin_ex  = keel__sq_begin_ex,
     .savepoint = keel__sq_savepoint,
     .errmsg    = sq_errmsg,
+    .exec_blob = keel__sq_exec_blob,
+    .one_blob  = keel__sq_one_blob,
 };
 
 const keel_store_ext keel__store_sqlite_ext = {

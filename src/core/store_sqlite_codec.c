@@ -1,7 +1,8 @@
 /*
  * store_sqlite_codec.c — JSON in and out of SQLite statements: a params
  * array bound to $1, $2, … and a result row as a JSON object (BLOBs as
- * base64 text, as the PostgreSQL backend reads BYTEA).
+ * base64 text, as the PostgreSQL backend reads BYTEA); bytes bound and read
+ * as they are for keel_store_exec_blob / keel_store_one_blob.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ static void sq_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *srcp, char *err, size_t errlen)
+int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, const keel__sq_blob *blob, int *srcp,
+                  char *err, size_t errlen)
 {
     int want = sqlite3_bind_parameter_count(stmt), i, src = SQLITE_OK;
     size_t got = 0;
@@ -45,6 +47,16 @@ int keel__sq_bind(sqlite3_stmt *stmt, const json_t *params, int *srcp, char *err
     }
     for (i = 0; i < want; i++) {
         const json_t *v = json_array_get(params, (size_t)i);
+        if (blob != NULL && blob->index == i + 1) {
+            /* SQLITE_STATIC as for strings: the caller's bytes, not a copy
+             * (keel_store_exec_blob); a NULL pointer binds NULL */
+            src = sqlite3_bind_blob64(stmt, i + 1, blob->data, blob->len, SQLITE_STATIC);
+            if (src != SQLITE_OK) {
+                *srcp = src;
+                return KEEL_ESTORE;
+            }
+            continue;
+        }
         switch (json_typeof(v)) {
         case JSON_INTEGER: src = sqlite3_bind_int64(stmt, i + 1, json_integer_value(v)); break;
         case JSON_REAL:    src = sqlite3_bind_double(stmt, i + 1, json_real_value(v)); break;
@@ -115,6 +127,73 @@ nomem:
     sq_err(err, errlen, "out of memory");
     *rc = KEEL_ENOMEM;
     return NULL;
+}
+
+/* ---- keel_store_one_blob ------------------------------------------------- */
+
+typedef struct sq_one {
+    void  **data;
+    size_t *len;
+    int     rows;
+} sq_one;
+
+/* keel__sq_run's row function: the first column of the first row copied
+ * out (BLOB or TEXT bytes, NULL as NULL); a second row is an error. */
+static int sq_row_blob(sqlite3_stmt *stmt, void *arg, char *err, size_t errlen)
+{
+    sq_one *o = arg;
+    const void *b;
+    size_t n;
+    int type;
+
+    if (++o->rows > 1) {
+        sq_err(err, errlen, "expected at most one row, got more");
+        return KEEL_ESTORE;
+    }
+    if (sqlite3_column_count(stmt) < 1) {
+        sq_err(err, errlen, "the statement returns no column");
+        return KEEL_EINVAL;
+    }
+    type = sqlite3_column_type(stmt, 0);
+    if (type == SQLITE_NULL)
+        return 0;
+    if (type != SQLITE_BLOB && type != SQLITE_TEXT) {
+        sq_err(err, errlen, "column '%s' is not a BLOB or TEXT value",
+               sqlite3_column_name(stmt, 0));
+        return KEEL_EINVAL;
+    }
+    /* the value as it is stored (no conversion): blob for a BLOB, the
+     * UTF-8 bytes for TEXT; bytes() after blob(), as SQLite documents */
+    b = sqlite3_column_blob(stmt, 0);
+    n = (size_t)sqlite3_column_bytes(stmt, 0);
+    if ((*o->data = malloc(n + 1)) == NULL) {
+        sq_err(err, errlen, "out of memory");
+        return KEEL_ENOMEM;
+    }
+    if (n > 0)
+        memcpy(*o->data, b, n);
+    ((unsigned char *)*o->data)[n] = '\0';
+    *o->len = n;
+    return 0;
+}
+
+int keel__sq_one_blob(void *conn, const char *sql, const json_t *params, void **data,
+                      size_t *len, char *err, size_t errlen)
+{
+    sq_one o = {.data = data, .len = len};
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    rc = keel__sq_run(conn, sql, params, NULL, sq_row_blob, &o, err, errlen);
+    if (rc == 0 && o.rows == 0)
+        rc = KEEL_ENOTFOUND;
+    if (rc != 0) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return rc;
 }
 
 /* decode(text, 'base64') → BLOB, as PostgreSQL's built-in decode(): a BLOB

@@ -80,6 +80,9 @@ static void test_vtables_layout(void **state)
     assert_int_equal(offsetof(keel_store_vt, errmsg), 10 * P);
     assert_int_equal(offsetof(keel_store_vt, retryable), 11 * P);
     assert_int_equal(offsetof(keel_store_vt, healthy), 12 * P);
+    /* since v3 */
+    assert_int_equal(offsetof(keel_store_vt, exec_blob), 13 * P);
+    assert_int_equal(offsetof(keel_store_vt, one_blob), 14 * P);
 }
 
 int main(void)
