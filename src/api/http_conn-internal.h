@@ -42,6 +42,7 @@ typedef struct http_conn {
     struct bufferevent    *under;     /* the socket bufferevent */
     struct event          *timer;
     struct event          *flush_ev;  /* moves evhttp's output down (see conn_out_cb) */
+    int                    flush_armed; /* flush_ev is active and has not run yet */
     struct event          *wr_ev;     /* the socket is writable again (conn_out) */
     struct evbuffer_cb_entry *out_cb;
     enum conn_state        st;

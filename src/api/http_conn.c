@@ -453,6 +453,7 @@ static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     http_conn *c = arg;
     (void)fd;
     (void)what;
+    c->flush_armed = 0;
     bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
 }
 
@@ -506,8 +507,12 @@ static void conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 {
     http_conn *c = arg;
     (void)buf;
-    if (info->n_added > 0)
+    /* an answer is several additions (status line, each header, the
+     * body): one activation serves them all */
+    if (info->n_added > 0 && !c->flush_armed) {
+        c->flush_armed = 1;
         event_active(c->flush_ev, EV_TIMEOUT, 0);
+    }
 }
 
 /* ---- the hook ------------------------------------------------------------ */
