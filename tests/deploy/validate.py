@@ -35,6 +35,7 @@ import urllib.parse
 import yaml
 
 import kustomize_lite
+from kustomize_lite import yaml_load, yaml_load_all
 import nginx_local
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -242,7 +243,7 @@ def run_recipe(path):
     if not shutil.which("openssl"):
         skip("openssl not installed: the compose setup commands not run")
         return
-    doc = yaml.safe_load(open(path))
+    doc = yaml_load(open(path))
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(["bash", "-ec", "umask 077\n" + "\n".join(lines)], cwd=tmp,
                              capture_output=True, text=True, timeout=30)
@@ -314,7 +315,7 @@ def check_nginx_limits(keel, conf, genv, files):
 def check_compose(keel, deploy):
     path = os.path.join(deploy, "docker-compose.yml")
     with open(path) as f:
-        doc = yaml.safe_load(f)
+        doc = yaml_load(f)
     ok("docker-compose.yml parses")
     svcs = doc.get("services") or {}
     for name in ("postgres", "migrate", "keel", "compute", "nginx"):
@@ -750,7 +751,7 @@ def check_k8s(keel, deploy):
         kpath = os.path.join(d, "kustomization.yaml")
         if not check(os.path.exists(kpath), f"k8s/{sub}: has a kustomization.yaml"):
             continue
-        k = yaml.safe_load(open(kpath)) or {}
+        k = yaml_load(open(kpath)) or {}
         used = {r for r in k.get("resources") or [] if not r.startswith("..")}
         used |= {p["path"] for p in k.get("patches") or [] if "path" in p}
         for g in (k.get("configMapGenerator") or []):
@@ -762,7 +763,7 @@ def check_k8s(keel, deploy):
             if not fn.endswith((".yaml", ".yml")):
                 continue
             try:
-                docs = [x for x in yaml.safe_load_all(open(os.path.join(d, fn))) if x is not None]
+                docs = [x for x in yaml_load_all(open(os.path.join(d, fn))) if x is not None]
             except yaml.YAMLError as e:
                 fail(f"k8s/{sub}/{fn}: YAML does not parse: {e}")
                 continue
@@ -783,7 +784,7 @@ def check_k8s(keel, deploy):
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copytree(kdir, os.path.join(tmp, "k8s"))
             rdir = os.path.join(tmp, "k8s", recipe)
-            k = yaml.safe_load(open(os.path.join(rdir, "kustomization.yaml"))) or {}
+            k = yaml_load(open(os.path.join(rdir, "kustomization.yaml"))) or {}
             for g in k.get("secretGenerator") or []:
                 for f in g.get("files") or []:
                     key, _, path = f.partition("=")
@@ -796,7 +797,7 @@ def check_k8s(keel, deploy):
                 if not check(out.returncode == 0, f"k8s/{recipe}: kubectl kustomize renders it"
                              + ("" if out.returncode == 0 else f": {out.stderr.strip()[:300]}")):
                     continue
-                objs = [o for o in yaml.safe_load_all(out.stdout) if o is not None]
+                objs = [o for o in yaml_load_all(out.stdout) if o is not None]
                 how = "kubectl kustomize"
             else:
                 try:
