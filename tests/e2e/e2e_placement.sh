@@ -56,8 +56,7 @@ post() { # post PORT PATH JSON [curl args]
 if has compute; then
     "$KEEL_BIN" compute synth --seed 7 >"$E2E_TMP/session.csv" 2>"$E2E_TMP/synth.err" ||
         "$KEEL_BIN" compute synth >"$E2E_TMP/session.csv" 2>>"$E2E_TMP/synth.err" || true
-    python3 -c 'import json,sys; print(json.dumps({"csv": open(sys.argv[1]).read()}))' \
-        "$E2E_TMP/session.csv" >"$E2E_TMP/aggregate.json"
+    jq -cRs '{csv: .}' "$E2E_TMP/session.csv" >"$E2E_TMP/aggregate.json"
 fi
 
 # ---- 1. everything in one process -------------------------------------------
@@ -67,7 +66,7 @@ post "$ONE" /v1/kv/get '{"key":"a"}';               expect_status "one: kv.get" 
 expect_eq "one: kv.get value" "$(jget "$HTTP_BODY" value)" "1"
 post "$ONE" /v1/echo/echo '{"x":[1,2]}';            expect_status "one: echo" 200
 http GET "http://127.0.0.1:$ONE/v1/modules"
-expect_eq "one: auth placed local" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(",".join(sorted({m["placement"] for m in d["modules"]})))' "$HTTP_BODY")" "local"
+expect_eq "one: auth placed local" "$(jq -r '[.modules[].placement] | unique | join(",")' <<<"$HTTP_BODY")" "local"
 if has compute; then
     post "$ONE" /v1/compute/aggregate "@$E2E_TMP/aggregate.json"; expect_status "one: compute.aggregate" 200
     ONE_AGG=$HTTP_BODY
@@ -100,7 +99,9 @@ keel_serve O "${REMOTE_ENV[@]}" KEEL_AUTH_DISABLED=1 KEEL_EVENTS_BACKOFF_MAX_MS=
     KEEL_EVENTS_MAX_ATTEMPTS=100
 
 http GET "http://127.0.0.1:$G/v1/modules"
-place() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); m=[m for m in d["modules"] if m["name"]==sys.argv[2]][0]; print(m["placement"], m.get("url",""), m.get("remote",{}).get("breaker",""))' "$1" "$2"; }
+# place JSON MODULE: "placement url breaker" of MODULE in /v1/modules' answer
+place() { jq -r --arg m "$2" '[.modules[] | select(.name == $m)][0]
+                              | "\(.placement) \(.url // "") \(.remote.breaker // "")"' <<<"$1"; }
 expect_eq "G: auth placed remote" "$(place "$HTTP_BODY" auth)" "remote http://127.0.0.1:$BPORT closed"
 expect_eq "G: kv placed local" "$(place "$HTTP_BODY" kv)" "local  "
 
