@@ -38,21 +38,24 @@
 #define RIDING_UPLOAD_MEM_FACTOR 3
 /* A summary's working memory for a CSV of bytes (docs/riding.md "Memory"):
  * the CSV is never whole here twice — SQLite holds an identity row's text
- * while each piece of it is read, beside the gzip growing — and the peak
- * is storing the gzip (0.4 x the CSV): its base64 string, SQLite's decoded
- * blob, the record and its pages.  Measured 1.98–2.0 x (1 h, 3 h). */
+ * while each piece of it is read, beside the gzip growing.  Measured
+ * 1.98–2.0 x (1 h, 3 h) while the gzip was stored as base64 in a JSON
+ * string; as bytes (keel_store_exec_blob) 1.47 x on 3 h, 1.93 x on 1 h. */
 static inline int64_t riding_summary_mem(int64_t bytes)
 {
     return 2 * bytes;
 }
 /* What riding_session_csv holds at its peak, reserved before it reads
- * (docs/riding.md "Memory"): a gzip row comes from the store as its bytes,
- * their base64 and the bytes again (10/3 x the member); decompressed, the
- * member and the CSV; an identity row's text, SQLite's copy while it is
- * read, then the text and the answer's copy (2 x the CSV). */
+ * (docs/riding.md "Memory"): a gzip row comes from the store as bytes
+ * (keel_store_one_blob): the backend's copies of the member and ours, 2 x
+ * the member on SQLite and 3 x on PostgreSQL (libpq's message, the result,
+ * ours) measured by bench/blob — 3 x reserved; a row holding base64 text
+ * (gz its length) less: the text twice, then the text and 3/4 of it
+ * decoded; decompressed, the member and the CSV; an identity row's text,
+ * SQLite's copy and ours (2 x the CSV). */
 static inline int64_t riding_csv_read_mem(int is_gzip, int gzip_ok, int64_t csv, int64_t gz)
 {
-    int64_t row = gz * 10 / 3;
+    int64_t row = 3 * gz;
 
     if (!is_gzip)
         return 2 * csv;
@@ -168,11 +171,6 @@ int riding_csv_text(const char *csv, size_t len, json_t **text);
 /* The gzip member gz[0..n) → exactly want bytes of CSV (*out malloc'd).
  * KEEL_ESTORE (on ctx) when it does not decode to want bytes. */
 int riding_csv_inflate(keel_ctx *ctx, const unsigned char *gz, size_t n, size_t want, char **out);
-
-/* gz[0..len) (taken: freed here, also on failure) as the base64 JSON string
- * a BLOB/BYTEA parameter takes (keel/store.h).  *b64 new reference.  0 or
- * KEEL_ENOMEM. */
-int riding_gz_b64(unsigned char *gz, size_t len, json_t **b64);
 
 /* An identity row's text is read by riding_session_gz in pieces of
  * RIDING_READ_CHARS characters, or more so as to make at most

@@ -8,10 +8,11 @@
  * and every upload until its riding.session_uploaded handler ran: zlib costs
  * 0.7–1.5 s on an hour at 100 Hz, so it is done there, beside the summary,
  * and not while the uploader waits; 'gzip' rows hold one gzip member
- * (RFC 1952) in csv_gz and '' in csv.  The store
- * carries a BLOB/BYTEA value as base64 text (keel/store.h); the insert's
- * decode($2, 'base64') makes both backends keep the bytes (rows written
- * before it, on SQLite, hold the base64 text and read the same).  The content
+ * (RFC 1952) in csv_gz and '' in csv.  The member goes to the store and
+ * comes back as bytes (keel_store_exec_blob, keel_store_one_blob: never as
+ * base64 text or a JSON string); rows written by the first version of
+ * 0003's code, on SQLite, hold its base64 text and are decoded (read_gz).
+ * The content
  * hash stays the SHA-256 of the uncompressed bytes, so duplicates are found
  * whatever the encoding on the wire or in the store.
  *
@@ -32,7 +33,7 @@
 #include <malloc.h>
 #endif
 
-#include <openssl/evp.h>
+#include <openssl/evp.h>  /* EVP_DecodeBlock: rows that hold base64 text */
 #include <zlib.h>
 
 #include "riding-internal.h"
@@ -163,24 +164,6 @@ static int gz_out_piece(gz_out *o, const char *csv, size_t len, int last)
     return 0;
 }
 
-int riding_gz_b64(unsigned char *gz, size_t len, json_t **b64)
-{
-    /* base64 (RFC 4648, padded): 4 characters for every 3 bytes, and a NUL */
-    size_t b64len = 4 * ((len + 2) / 3);
-    unsigned char *text = malloc(b64len + 1);
-
-    *b64 = NULL;
-    if (text == NULL) {
-        free(gz);
-        return KEEL_ENOMEM;
-    }
-    EVP_EncodeBlock(text, gz, (int)len);
-    free(gz);  /* before the JSON string copies the text: two of the three at once */
-    *b64 = json_stringn_nocheck((const char *)text, b64len);
-    free(text);
-    return *b64 != NULL ? 0 : KEEL_ENOMEM;
-}
-
 /* base64 text → bytes (malloc'd).  EVP_DecodeBlock counts the padding as
  * zero bytes: they are taken off.  0, KEEL_ESTORE (not base64), KEEL_ENOMEM. */
 static int unbase64(const char *t, size_t n, unsigned char **out, size_t *len)
@@ -206,6 +189,38 @@ static int unbase64(const char *t, size_t n, unsigned char **out, size_t *len)
     *out = b;
     *len = (size_t)got;
     return 0;
+}
+
+/* The member a 'gzip' row stores (*gz malloc'd), read as bytes
+ * (keel_store_one_blob).  Rows written by the first version of 0003's code,
+ * on SQLite, hold its base64 text instead (TEXT, 4/3 of the size): a gzip
+ * member starts with ID1 ID2 = 0x1f 0x8b (RFC 1952), base64 text never does
+ * (its alphabet is ASCII letters, digits, '+', '/' and '='), so such a value
+ * is decoded here.  KEEL_ENOTFOUND: no 'gzip' row (yet, or any more);
+ * KEEL_ESTORE: NULL or not base64. */
+static int read_gz(keel_store *st, const json_t *params, unsigned char **gz, size_t *len)
+{
+    unsigned char *b = NULL;
+    void *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    *gz = NULL;
+    *len = 0;
+    rc = keel_store_one_blob(st, "SELECT csv_gz FROM riding_session_data "
+                                 "WHERE session_id = $1 AND encoding = 'gzip'", params, &v, &n);
+    if (rc != 0)
+        return rc;
+    if ((b = v) == NULL)
+        return KEEL_ESTORE;
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+        *gz = b;
+        *len = n;
+        return 0;
+    }
+    rc = unbase64((const char *)b, n, gz, len);
+    free(b);
+    return rc;
 }
 
 int riding_csv_inflate(keel_ctx *ctx, const unsigned char *gz, size_t n, size_t want,
@@ -240,9 +255,10 @@ int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int
                        int gzip_ok, char **data, size_t *len, int *is_gzip)
 {
     json_t *session = NULL, *row = NULL, *params = NULL;
-    const char *enc, *text;
-    size_t want;
-    int rc;
+    unsigned char *gz = NULL;
+    const char *enc;
+    size_t want, gzlen = 0;
+    int rc, gzip = 0;
 
     *data = NULL;
     *len = 0;
@@ -263,57 +279,50 @@ int riding_session_csv(keel_ctx *ctx, keel_store *st, const riding_who *who, int
                 : KEEL_ENOMEM;
     if (rc == 0) {
         enc = json_string_value(json_object_get(row, "encoding"));
+        gzip = enc != NULL && strcmp(enc, "gzip") == 0;
         rc = keel_ctx_mem_reserve(ctx, riding_csv_read_mem(
-                 enc != NULL && strcmp(enc, "gzip") == 0, gzip_ok, (int64_t)want,
+                 gzip, gzip_ok, (int64_t)want,
                  (int64_t)json_integer_value(json_object_get(row, "gzlen"))));
         json_decref(row);
-        row = NULL;
+    }
+    if (rc == 0 && !gzip) {
+        /* the text's bytes as they are stored, no JSON string of them */
+        void *text = NULL;
+        size_t n = 0;
+        rc = keel_store_one_blob(st, "SELECT csv FROM riding_session_data "
+                                     "WHERE session_id = $1 AND encoding = 'identity'",
+                                 params, &text, &n);
+        if (rc == 0 && text != NULL) {
+            *data = text;
+            *len = n;
+            goto out;
+        }
+        if (rc == 0)
+            rc = KEEL_ESTORE;
+        else if (rc == KEEL_ENOTFOUND) {  /* compressed since: read the member */
+            gzip = 1;
+            rc = 0;
+        }
     }
     if (rc == 0)
-        rc = keel_store_one(st, "SELECT encoding, csv, csv_gz FROM riding_session_data "
-                                 "WHERE session_id = $1", params, &row);
-    if (rc == KEEL_ENOTFOUND) {
+        rc = read_gz(st, params, &gz, &gzlen);
+    if (rc == 0 && gzip_ok) {
+        *data = (char *)gz;
+        *len = gzlen;
+        *is_gzip = 1;
+    } else if (rc == 0) {
+        rc = riding_csv_inflate(ctx, gz, gzlen, want, data);
+        if (rc == 0)
+            *len = want;
+        free(gz);
+    }
+    if (rc == KEEL_ENOTFOUND)
         rc = riding_not_found(ctx, "session", session_id);
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
-    enc = json_string_value(json_object_get(row, "encoding"));
-    if (enc != NULL && strcmp(enc, "gzip") == 0) {
-        json_t *b = json_object_get(row, "csv_gz");
-        unsigned char *gz = NULL;
-        size_t gzlen = 0;
-        rc = json_is_string(b) ? unbase64(json_string_value(b), json_string_length(b), &gz, &gzlen)
-                               : KEEL_ESTORE;
-        if (rc == 0 && gzip_ok) {
-            *data = (char *)gz;
-            *len = gzlen;
-            *is_gzip = 1;
-        } else if (rc == 0) {
-            /* the base64 text goes first: only the gzip and the CSV together */
-            json_decref(row);
-            row = NULL;
-            rc = riding_csv_inflate(ctx, gz, gzlen, want, data);
-            if (rc == 0)
-                *len = want;
-            free(gz);
-        }
-        if (rc == KEEL_ESTORE && keel_ctx_errmsg(ctx) == NULL)
-            keel_ctx_error(ctx, rc, "session %lld: the stored CSV is not readable",
-                           (long long)session_id);
-        goto out;
-    }
-    text = json_string_value(json_object_get(row, "csv"));
-    *len = json_string_length(json_object_get(row, "csv"));
-    *data = malloc(*len ? *len : 1);
-    if (*data == NULL) {
-        rc = KEEL_ENOMEM;
-        goto out;
-    }
-    memcpy(*data, text ? text : "", *len);
+    else if (rc == KEEL_ESTORE && keel_ctx_errmsg(ctx) == NULL)
+        keel_ctx_error(ctx, rc, "session %lld: the stored CSV is not readable",
+                       (long long)session_id);
 out:
     json_decref(params);
-    json_decref(row);
     json_decref(session);
     return rc;
 }
@@ -330,27 +339,29 @@ int riding_session_gz(keel_ctx *ctx, keel_store *st, int64_t session_id, size_t 
     *gz = NULL;
     *gzlen = 0;
     *fresh = 0;
-    /* a gzip row's bytes, and for an identity row nothing of its text yet */
-    rc = params ? keel_store_one(st, "SELECT encoding, CASE WHEN encoding = 'gzip' THEN csv_gz "
-                                     "END AS csv_gz FROM riding_session_data "
+    rc = params ? keel_store_one(st, "SELECT encoding FROM riding_session_data "
                                      "WHERE session_id = $1", params, &row)
                 : KEEL_ENOMEM;
+    if (rc == 0) {
+        enc = json_string_value(json_object_get(row, "encoding"));
+        /* a gzip row's member, as bytes */
+        if (enc != NULL && strcmp(enc, "gzip") == 0) {
+            json_decref(row);
+            rc = read_gz(st, params, gz, gzlen);
+            json_decref(params);
+            if (rc == KEEL_ENOTFOUND)
+                return riding_not_found(ctx, "session", session_id);
+            if (rc == KEEL_ESTORE)
+                keel_ctx_error(ctx, rc, "session %lld: the stored CSV is not readable",
+                               (long long)session_id);
+            return rc;
+        }
+    }
     json_decref(params);
     if (rc == KEEL_ENOTFOUND)
         return riding_not_found(ctx, "session", session_id);
     if (rc != 0)
         return rc;
-    enc = json_string_value(json_object_get(row, "encoding"));
-    if (enc != NULL && strcmp(enc, "gzip") == 0) {
-        json_t *b = json_object_get(row, "csv_gz");
-        rc = json_is_string(b) ? unbase64(json_string_value(b), json_string_length(b), gz, gzlen)
-                               : KEEL_ESTORE;
-        json_decref(row);
-        if (rc == KEEL_ESTORE)
-            keel_ctx_error(ctx, rc, "session %lld: the stored CSV is not readable",
-                           (long long)session_id);
-        return rc;
-    }
     json_decref(row);
     /* identity: RIDING_READ_CHARS characters at a time (substr counts
      * characters on both backends; the rows are valid UTF-8), each piece

@@ -139,9 +139,11 @@ int riding_session_wait(keel_ctx *ctx, keel_store *st, const riding_who *who, in
 /* ---- storing the outcome --------------------------------------------------- */
 
 struct outcome {
-    json_t *params;  /* ready: [summary text, id]; failed: [error, id] */
-    json_t *gz;      /* [id, the CSV as gzip in base64], or NULL: leave the CSV as it is */
-    int     ready;
+    json_t              *params;  /* ready: [summary text, id]; failed: [error, id] */
+    json_t              *gzp;     /* [id, null]: the gzip's parameters, or NULL: leave the CSV */
+    const unsigned char *gz;      /* the CSV as one gzip member, bound as $2 of gzp */
+    size_t               gzlen;
+    int                  ready;
 };
 
 static int outcome_tx(keel_store *tx, void *arg)
@@ -155,12 +157,14 @@ static int outcome_tx(keel_store *tx, void *arg)
         : "UPDATE riding_sessions SET status = 'failed', error = $1 "
           "WHERE id = $2 AND status <> 'ready'", o->params, NULL);
 
-    /* the upload stored the CSV as it came; keep it compressed from now on
-     * (decode(): the gzip bytes as bytes on both backends, keel/store.h) */
-    if (rc == 0 && o->gz != NULL)
-        rc = keel_store_exec(tx, "UPDATE riding_session_data SET csv = '', encoding = 'gzip', "
-                                 "csv_gz = decode($2, 'base64') "
-                                 "WHERE session_id = $1 AND encoding = 'identity'", o->gz, NULL);
+    /* the upload stored the CSV as it came; keep it compressed from now on,
+     * the member's bytes bound as they are (keel_store_exec_blob: no base64
+     * text or JSON string of them) */
+    if (rc == 0 && o->gzp != NULL)
+        rc = keel_store_exec_blob(tx, "UPDATE riding_session_data SET csv = '', "
+                                      "encoding = 'gzip', csv_gz = $2 "
+                                      "WHERE session_id = $1 AND encoding = 'identity'",
+                                  o->gzp, 2, o->gz, o->gzlen, NULL);
     return rc;
 }
 
@@ -168,31 +172,35 @@ static int outcome_tx(keel_store *tx, void *arg)
  * plain transaction (the CLI's inline summary, the last attempt's mark).
  * gz (may be NULL; taken and freed here): the session's CSV as the gzip
  * member riding_session_gz made from an identity row, stored in place of
- * the text — turned into base64 before the transaction, so its write lock
- * is not held meanwhile, and freed as soon as it is (riding_gz_b64). */
+ * the text. */
 static int store_outcome(keel_ctx *ctx, const keel_event *ev, int64_t id, int ready,
                          const char *text, unsigned char *gz, size_t gzlen)
 {
-    struct outcome o = {.params = json_pack("[s,I]", text, (json_int_t)id), .ready = ready};
-    json_t *b64 = NULL;
+    struct outcome o = {.params = json_pack("[s,I]", text, (json_int_t)id), .gz = gz,
+                        .gzlen = gzlen, .ready = ready};
     int rc;
 
+    /* out of memory here leaves the text as it is: readable, compressed
+     * by the next summary that reads it (none: it stays identity) */
+    if (gz != NULL)
+        o.gzp = json_pack("[I,n]", (json_int_t)id);
     if (o.params == NULL) {
+        json_decref(o.gzp);
         free(gz);
         return KEEL_ENOMEM;
     }
-    /* out of memory here leaves the text as it is: readable, compressed
-     * by the next summary that reads it (none: it stays identity) */
-    if (gz != NULL && riding_gz_b64(gz, gzlen, &b64) == 0)
-        o.gz = json_pack("[I,o]", (json_int_t)id, b64);
-#ifdef __GLIBC__
-    if (gz != NULL)  /* the gzip and its base64 text, freed: hand the pages back */
-        malloc_trim(0);
-#endif
     rc = ev != NULL ? keel_event_tx(ctx, ev, outcome_tx, &o)
                     : keel_store_tx(keel_ctx_store(ctx), outcome_tx, &o);
     json_decref(o.params);
-    json_decref(o.gz);
+    json_decref(o.gzp);
+#ifdef __GLIBC__
+    if (gz != NULL) {  /* the gzip and SQLite's record of it, freed: hand the pages back */
+        free(gz);
+        malloc_trim(0);
+    }
+#else
+    free(gz);
+#endif
     if (rc == 0)
         notify(ctx);
     return rc;

@@ -1,7 +1,7 @@
 /*
  * test_riding.c — the riding module's riders, horses and sessions against a
  * fake compute module (riding_fixture.h): uploads and their summary, the
- * stored CSV, duplicates, a malformed file storing nothing, bad input, trend
+ * stored CSV (rows holding the gzip's base64 text too), duplicates, a malformed file storing nothing, bad input, trend
  * and delete, and the storage transactions under a fault sweep with the
  * faulty store decorator (tests/fakes/faulty_store.h).  Who may see and
  * change what is test_riding_access.c.
@@ -244,6 +244,64 @@ static void test_session_csv(void **state)
     assert_int_equal(len, strlen(CSV_A));
     assert_memory_equal(raw, CSV_A, len);
     free(raw);
+}
+
+/* A gzip row written by the first version of 0003's code, on SQLite, holds
+ * the member's base64 text (TEXT in csv_gz, bound as a string): it still
+ * downloads, plain and as the member, and the summary's reader takes it;
+ * a value that is neither a member nor base64 is KEEL_ESTORE. */
+static void test_session_csv_base64_row(void **state)
+{
+    fix *f = *state;
+    json_int_t h = new_horse(f, "Comet"), sid;
+    keel_store *st = keel_module_store(keel__rt_find(f->t.rt, "riding"));
+    keel_ctx *ctx = keel__ctx_new(f->t.rt, KEEL_TR_CLI, NULL, 0);
+    json_t *p, *row = NULL;
+    char enc[16], *raw = NULL, *back = NULL;
+    unsigned char *gz = NULL;
+    size_t len = 0, gzlen = 0, want = strlen(CSV_A);
+    int fresh = 1;
+
+    sid = upload_settled(f, h, "2026-05-01T10:00:00Z", CSV_A, "ready");
+    /* the member's base64 (the JSON reading of the BLOB), written back as
+     * the old insert wrote it: a string bound to the column */
+    p = json_pack("[I]", sid);
+    assert_int_equal(keel_store_one(st, "SELECT csv_gz FROM riding_session_data "
+                                        "WHERE session_id = $1", p, &row), 0);
+    json_decref(p);
+    p = json_pack("[O,I]", json_object_get(row, "csv_gz"), sid);
+    assert_int_equal(keel_store_exec(st, "UPDATE riding_session_data SET csv_gz = $1 "
+                                         "WHERE session_id = $2", p, NULL), 0);
+    json_decref(p);
+    json_decref(row);
+    assert_int_equal(count_rows(f, "SELECT count(*) AS n FROM riding_session_data "
+                                   "WHERE typeof(csv_gz) = 'text' AND encoding = 'gzip'"), 1);
+
+    assert_int_equal(download(f, sid, 0, &raw, &len, enc), 0);
+    assert_string_equal(enc, "");
+    assert_int_equal(len, want);
+    assert_memory_equal(raw, CSV_A, want);
+    free(raw);
+    assert_int_equal(download(f, sid, 1, &raw, &len, enc), 0);
+    assert_string_equal(enc, "gzip");
+    assert_int_equal(riding_csv_inflate(ctx, (const unsigned char *)raw, len, want, &back), 0);
+    assert_memory_equal(back, CSV_A, want);
+    free(back);
+    free(raw);
+    assert_int_equal(riding_session_gz(ctx, st, sid, want, &gz, &gzlen, &fresh), 0);
+    assert_int_equal(fresh, 0);
+    assert_int_equal(riding_csv_inflate(ctx, gz, gzlen, want, &back), 0);
+    assert_memory_equal(back, CSV_A, want);
+    free(back);
+    free(gz);
+
+    p = json_pack("[s,I]", "not base64!", sid);
+    assert_int_equal(keel_store_exec(st, "UPDATE riding_session_data SET csv_gz = $1 "
+                                         "WHERE session_id = $2", p, NULL), 0);
+    json_decref(p);
+    assert_int_equal(download(f, sid, 0, &raw, &len, enc), KEEL_ESTORE);
+    free(raw);
+    keel__ctx_free(ctx);
 }
 
 /* A CSV that is not UTF-8 is refused, as when it became a JSON string. */
@@ -511,6 +569,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_riders_and_horses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_stores_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_csv_base64_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_upload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_stores_nothing, setup, teardown),
