@@ -23,7 +23,7 @@ C=$ROOT/src/modules/compute
 # (build-fuzz/rt/libkeelrt.a: core, api and the compute module, built once with
 # the same instrumentation)
 declare -A SRCS=(
-    [http_conn]="-levent -ljansson"
+    [http_conn]="$ROOT/src/core/sbuf.c -levent -ljansson"
     [json]="$ROOT/src/core/json_parse.c $ROOT/src/core/json_dump.c $ROOT/src/core/sbuf.c -ljansson"
     [json_schema]="$SCHEMA -ljansson -lm"
     [cli_coerce]="$SCHEMA $ROOT/src/core/schema_coerce.c -ljansson -lm"

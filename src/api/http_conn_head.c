@@ -2,7 +2,8 @@
  * http_conn_head.c — the connection hook's request-head parser: the request
  * line and header fields of one request, read incrementally from the bytes
  * the client sent so far, with what the hook decides on (method, target,
- * Content-Length, Transfer-Encoding, Expect, X-Request-Id).  Pure: no I/O.
+ * Content-Length, Transfer-Encoding, Expect, X-Request-Id), and the split of
+ * a /v1/<module>/<method> path the router uses too.  Pure: no I/O.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -155,3 +156,20 @@ int keel__http_method_known(const char *m)
     return 0;
 }
 
+/* "/v1/<module>/<method>": shared by the hook (a route's body limit) and the
+ * router (dispatch); see http-internal.h. */
+int keel__http_split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
+{
+    const char *p = path + 4, *slash;
+    size_t n, m;
+    if (strncmp(path, "/v1/", 4) != 0 || !(slash = strchr(p, '/')))
+        return 0;
+    n = (size_t)(slash - p);
+    m = strlen(slash + 1);
+    if (n == 0 || n >= modlen || strchr(slash + 1, '/') || m == 0 || m >= methlen)
+        return 0;
+    memcpy(mod, p, n);
+    mod[n] = '\0';
+    memcpy(meth, slash + 1, m + 1);
+    return 1;
+}

@@ -217,22 +217,6 @@ static void read_headers(struct evkeyvalq *h, http_hdrs *out)
     }
 }
 
-int keel__http_split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen)
-{
-    const char *p = path + 4, *slash;
-    size_t n;
-    if (strncmp(path, "/v1/", 4) != 0 || !(slash = strchr(p, '/')))
-        return 0;
-    n = (size_t)(slash - p);
-    if (n == 0 || n >= modlen || strchr(slash + 1, '/') || slash[1] == '\0'
-        || strlen(slash + 1) >= methlen)
-        return 0;
-    memcpy(mod, p, n);
-    mod[n] = '\0';
-    strcpy(meth, slash + 1);
-    return 1;
-}
-
 /* A call from a keel peer that presented the service token: its forwarded
  * principal (X-Keel-Principal; absent = nobody) and client address
  * (X-Keel-Client) become ours, and keel__authorize accepts them as they are:

@@ -154,6 +154,7 @@ static size_t keel_put(char *buf, size_t o, size_t cap, const char *s)
     if (n > cap - 1 - o)
         n = cap - 1 - o;
     memcpy(buf + o, s, n);
+    buf[o + n] = '\0';     /* the line stays a string as it grows */
     return o + n;
 }
 
