@@ -17,7 +17,7 @@ command -v "$CC" >/dev/null || { echo "FAIL - $CC not installed (apt-get install
 
 FLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/tests")
-SCHEMA="$ROOT/src/core/schema.c $ROOT/src/core/schema_validate.c $ROOT/src/core/schema_normalize.c $ROOT/src/core/schema_text.c"
+SCHEMA="$ROOT/src/core/schema.c $ROOT/src/core/schema_validate.c $ROOT/src/core/schema_normalize.c $ROOT/src/core/schema_text.c $ROOT/src/core/json_parse.c $ROOT/src/core/sbuf.c"
 C=$ROOT/src/modules/compute
 # target -> extra sources and libraries; "@rt" links the whole runtime
 # (build-fuzz/rt/libkeelrt.a: core, api and the compute module, built once with

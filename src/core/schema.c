@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "keel/error.h"
+#include "core/json-internal.h"
 #include "core/schema-tree-internal.h"
 
 typedef struct compiler {
@@ -418,7 +419,9 @@ int keel__schema_compile(const char *text, keel_schema **out, char *err, size_t 
         rc = KEEL_EINVAL;
         goto out;
     }
-    j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    /* keel's parser, not json_loads: start-up compiles every method's
+     * schemas, and this was most of that (same strict RFC 8259 reading) */
+    j = keel__json_parse(text, strlen(text), JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (j == NULL) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "schema is not valid JSON: %s (line %d, column %d)",
