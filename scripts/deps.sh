@@ -14,7 +14,7 @@ BUILD_PKGS="build-essential cmake pkg-config libevent-dev libjansson-dev libsqli
 # postgresql-server-dev-15: the static archives libpgcommon.a/libpgport.a the static link needs.
 # chromium: the dashboard's browser test (tests/e2e/e2e_browser.sh, driven by playwright-core).
 TEST_PKGS="libcmocka-dev curl python3 python3-yaml json-schema-test-suite util-linux procps locales docker-compose nginx-light podman cppcheck clang-tidy postgresql postgresql-server-dev-15 prometheus chromium"
-BENCH_PKGS="wrk hyperfine python3-pandas python3-scipy python3-numpy time"
+BENCH_PKGS="wrk hyperfine golang-go python3-pandas python3-scipy python3-numpy time"
 
 want=$BUILD_PKGS
 case "${1:-build}" in

@@ -160,6 +160,14 @@ if has riding; then
     post "$G" /v1/riding/get_session "{\"session_id\":$GS,\"wait_ms\":30000}" "${AUTH[@]}"
     expect_eq "G: session ready with a summary (from remote compute)" "$(jget "$HTTP_BODY" status) $([ -n "$(jget "$HTTP_BODY" summary)" ] && echo yes)" "ready yes"
     expect_eq "G: summary equals compute's own" "$(jget "$HTTP_BODY" summary)" "$(jget "$ONE_AGG" "")"
+    # riding's stored gzip member went to B as it is (Content-Encoding: gzip),
+    # not as the CSV in a JSON string: B's access line counts its bytes
+    AGG_IN=$(grep -a '"path":"/v1/compute/aggregate"' "$E2E_TMP/B.log" | tail -1 \
+             | jq -r '.bytes_in // empty' 2>/dev/null || true)
+    CSV_BYTES=$(stat -c %s "$E2E_TMP/session.csv")
+    [ -n "$AGG_IN" ] && [ "$AGG_IN" -gt 0 ] && [ $((AGG_IN * 2)) -lt "$CSV_BYTES" ] \
+        && ok "G -> B: compute.aggregate got the gzip member ($AGG_IN bytes for a $CSV_BYTES-byte CSV)" \
+        || fail "G -> B: compute.aggregate body ${AGG_IN:-?} bytes for a $CSV_BYTES-byte CSV (want the gzip member)"
     # the dashboard's pictures: compute's per-window output and trace, from B
     post "$G" /v1/riding/session_windows "{\"session_id\":$GS}" "${AUTH[@]}"
     expect_status "G: riding.session_windows (windows from remote compute)" 200

@@ -1,12 +1,17 @@
 /*
  * client.c — compute_iface over keel_call, for processes where compute is
  * placed remotely (keel_iface hands this out instead of compute_local).
- * Same contract as compute.h; the CSV and the summary travel as JSON.
+ * Same contract as compute.h; the summary travels as JSON, a CSV as a JSON
+ * string (aggregate_csv, windows_csv, trace_csv) or, for aggregate_csv_gz,
+ * as the caller's gzip bytes themselves: the request body, Content-Encoding:
+ * gzip, never inflated or copied on this side (keel_client_call_raw).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "keel/client.h"
 
 #include "compute-internal.h"
 
@@ -186,6 +191,32 @@ static int c_trace_csv(keel_module_ctx *self, keel_ctx *ctx, const char *csv, si
     return rc;
 }
 
+/* The gzip member goes as it is: the request body of compute.aggregate with
+ * Content-Type: text/csv and Content-Encoding: gzip, units and thresholds in
+ * the query.  The compute process decodes it under its own caps (the
+ * method's body limit, KEEL_MAX_GZIP_RATIO); max_csv, which bounds the
+ * local decoder, is checked there against those instead. */
+static int c_aggregate_csv_gz(keel_module_ctx *self, keel_ctx *ctx, const void *gz, size_t len,
+                              size_t max_csv, const compute_options *opt, json_t **summary)
+{
+    json_t *params;
+    int rc;
+
+    (void)self;
+    (void)max_csv;
+    *summary = NULL;
+    if (gz == NULL)
+        return keel_ctx_error(ctx, KEEL_EINVAL, "aggregate: no gzip given");
+    if ((params = json_object()) == NULL || put_opts(params, opt) < 0) {
+        json_decref(params);
+        return KEEL_ENOMEM;
+    }
+    rc = keel_client_call_raw(ctx, "compute", "aggregate", "text/csv", "gzip", gz, len, params,
+                              summary);
+    json_decref(params);
+    return rc;
+}
+
 const compute_iface compute_client = {
     .version = COMPUTE_IFACE_VERSION,
     .aggregate_csv = c_aggregate_csv,
@@ -193,4 +224,5 @@ const compute_iface compute_client = {
     .trend = c_trend,
     .windows_csv = c_windows_csv,
     .trace_csv = c_trace_csv,
+    .aggregate_csv_gz = c_aggregate_csv_gz,
 };

@@ -285,6 +285,34 @@ static void gzip_member(const char *in, size_t n, unsigned char *out, size_t cap
     deflateEnd(&zs);
 }
 
+/* Units and thresholds reach compute with the gzip body (as the query of
+ * a raw call): the client's summary is the local one with the same options,
+ * and differs from the defaults' (the options were not dropped). */
+static void test_aggregate_gz_client_options(void **state)
+{
+    fixture *f = *state;
+    size_t cap = f->len + 4096, n = 0;
+    unsigned char *gz = malloc(cap);
+    compute_params p;
+    compute_options opt = { .time_unit = COMPUTE_TIME_S, .accel_unit = COMPUTE_ACCEL_MS2,
+                            .params = &p };
+    json_t *local = NULL, *client = NULL, *dflt = NULL;
+
+    assert_non_null(gz);
+    compute_params_defaults(&p);
+    p.window_s = 6.0;
+    gzip_member(f->csv, f->len, gz, cap, &n);
+    assert_int_equal(compute_local.aggregate_csv(f->cm, f->ctx, f->csv, f->len, &opt, &local), 0);
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, gz, n, f->len, &opt, &client), 0);
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, gz, n, f->len, NULL, &dflt), 0);
+    assert_true(json_equal(local, client));
+    assert_false(json_equal(client, dflt));
+    json_decref(local);
+    json_decref(client);
+    json_decref(dflt);
+    free(gz);
+}
+
 /* aggregate_csv_gz (v4) is aggregate_csv of the decoded bytes, whatever the
  * members: one, or two split inside a line (the window carries the half
  * line); a cap on the decoded size, a cut member and bytes that are not
@@ -299,8 +327,7 @@ static void test_aggregate_gz(void **state)
     char *longline;
 
     assert_non_null(compute_local.aggregate_csv_gz);
-    /* remote: no gzip member yet (riding decompresses and calls aggregate_csv) */
-    assert_null(compute_client.aggregate_csv_gz);
+    assert_non_null(compute_client.aggregate_csv_gz);
     while (f->csv[cut] != ',')  /* inside a row */
         cut++;
     gzip_member(f->csv, f->len, one, cap, &n1);
@@ -313,7 +340,20 @@ static void test_aggregate_gz(void **state)
     assert_true(json_equal(plain, b));
     json_decref(a);
     json_decref(b);
+    /* the client (what a process with compute placed elsewhere holds) hands
+     * the bytes to keel_client_call_raw: here compute is in the process, so
+     * they take the gateway's gzip decoding into the JSON handler */
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, two, n2, 0, NULL, &a), 0);
+    assert_true(json_equal(plain, a));
+    json_decref(a);
     a = NULL;
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, one, n1 - 9, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    assert_null(a);
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, f->csv, f->len, 0, NULL, &a),
+                     KEEL_EBADDATA);
+    assert_int_equal(compute_client.aggregate_csv_gz(NULL, f->ctx, NULL, 0, 0, NULL, &a),
+                     KEEL_EINVAL);
     assert_int_equal(compute_local.aggregate_csv_gz(f->cm, f->ctx, one, n1, f->len - 1, NULL, &a),
                      KEEL_ETOOBIG);
     assert_null(a);
@@ -457,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_vs_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregate_gz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aggregate_gz_client_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synth_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trend, setup, teardown),
     };
