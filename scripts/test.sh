@@ -27,6 +27,10 @@ stop_clusters() {
 trap stop_clusters EXIT
 PASS=0
 FAIL=0
+T0=$SECONDS
+# stage_time NAME: how long the stage just finished took, and the run so far
+stage_time() { echo "=== $1: $((SECONDS - STAGE_T0)) s (run so far $((SECONDS - T0)) s)"; STAGE_T0=$SECONDS; }
+STAGE_T0=$SECONDS
 LOGDIR=$(mktemp -d --suffix=-keel-test -p "${TMPDIR:-/tmp}")
 
 # suite NAME BUILD_DIR [cmake args...]: configure, build, run ctest, count.
@@ -100,20 +104,25 @@ tsan_stage() {
 
 echo "=== PostgreSQL: test_store_pg and e2e_{riding,http}_pg run on a throw-away cluster"
 suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage_time release
 
 # compute-only binary and a scaffolded module built in a copy of the tree (bounded: two builds)
 KEEL_TEST_JOBS=$JOBS counted build-variants bash tests/build/variants.sh
+stage_time build-variants
 # cppcheck + clang-tidy over the tree (scripts/lint.sh; uses build/compile_commands.json)
 counted lint bash scripts/lint.sh build
+stage_time lint
 # every libFuzzer target a few seconds on its seeds (ASan + UBSan; a crash fails);
 # the first run also builds an instrumented runtime for http_input (build-fuzz/rt)
 counted fuzz-smoke bash scripts/fuzz.sh all "${KEEL_FUZZ_SMOKE_SECONDS:-5}"
+stage_time fuzz-smoke
 
 if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     KEEL_AUTH_ARGON2_MEMORY_KIB=${KEEL_AUTH_ARGON2_MEMORY_KIB:-64} KEEL_AUTH_ARGON2_PASSES=${KEEL_AUTH_ARGON2_PASSES:-1} \
         suite asan-ubsan build-asan -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON
+    stage_time asan-ubsan
 
     # ThreadSanitizer (clang): the unit tests (test_remote, test_remote_call and test_http_pool
     # drive the remote pool and breakers from many threads, test_events the
@@ -124,6 +133,7 @@ if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     # of the servers those start go to files (log_path): any file fails the
     # stage, as a failing test does.  scripts/tsan.supp: third-party code only.
     tsan_stage
+    stage_time tsan
 
     echo "=== static binary + scratch image"
     if [ -x scripts/build-static.sh ] && [ -x scripts/verify-scratch.sh ]; then
@@ -135,6 +145,7 @@ if [ "${KEEL_TEST_FAST:-0}" != 1 ]; then
     else
         echo "FAIL - scripts/build-static.sh or scripts/verify-scratch.sh missing"; FAIL=$((FAIL+1))
     fi
+    stage_time static
 fi
 
 rm -rf "$LOGDIR"
