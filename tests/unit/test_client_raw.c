@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "api/remote-internal.h"
-#include "fakes/fake_http_server.h"
+#include "fakes/remote_fixture.h"
 #include "keel/client.h"
 
 /* Echoes its input and adds the raw text it got as "text". */
@@ -71,53 +71,27 @@ static size_t gzip_of(const char *text, unsigned char *out, size_t cap)
 
 /* ---- remote --------------------------------------------------------------------- */
 
-typedef struct rfix {
-    fake_srv     *s;
-    keel_runtime *rt;
-    keel_ctx     *ctx;
-} rfix;
-
 static int rfix_setup(void **state)
 {
-    static const keel_module *const mods[] = { &traw_module, NULL };
-    rfix *f = calloc(1, sizeof(*f));
-    char env_remote[96], err[512];
-    char *envp[] = { env_remote, "KEEL_CALL_TIMEOUT_MS=3000", "KEEL_LOG_LEVEL=error", NULL };
+    remote_fix *f = remote_fix_start(&traw_module, 1, "r-test-raw");
 
-    f->s = fake_srv_start(FS_REPLY);
-    snprintf(env_remote, sizeof(env_remote), "KEEL_REMOTE_TRAW=http://127.0.0.1:%d", f->s->port);
-    if (keel__rt_new(mods, &f->rt, err, sizeof(err)) != 0 ||
-        keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof(err)) != 0 ||
-        keel__remote_install(f->rt, err, sizeof(err)) != 0)
-        fail_msg("runtime: %s", err);
     pthread_mutex_lock(&f->s->mu);
-    snprintf(f->s->modules, sizeof(f->s->modules),
-             "{\"modules\":[{\"name\":\"traw\",\"placement\":\"local\",\"iface_version\":1,"
-             "\"digest\":\"%s\"}]}", keel__mc_digest(keel__rt_find(f->rt, "traw")));
     f->s->status = 200;
     snprintf(f->s->reply, sizeof(f->s->reply), "{\"ok\":true}");
     pthread_mutex_unlock(&f->s->mu);
-    f->ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, "r-test-raw", 0);
-    assert_non_null(f->ctx);
     *state = f;
     return 0;
 }
 
 static int rfix_teardown(void **state)
 {
-    rfix *f = *state;
-
-    keel__ctx_free(f->ctx);
-    keel__remote_uninstall(f->rt);
-    keel__rt_free(f->rt);
-    fake_srv_stop(f->s);
-    free(f);
+    remote_fix_stop(*state);
     return 0;
 }
 
 static void test_remote_wire(void **state)
 {
-    rfix *f = *state;
+    remote_fix *f = *state;
     json_t *params = json_pack("{s:i, s:s, s:{s:f}, s:n}", "horse_id", 4, "note", "a b&c=d",
                                "options", "x", 1.5, "gone");
     json_t *out = NULL;
@@ -151,7 +125,7 @@ static void test_remote_wire(void **state)
 
 static void test_remote_refused_before_sending(void **state)
 {
-    rfix *f = *state;
+    remote_fix *f = *state;
     int before = f->s->requests;
     json_t *p = json_pack("{s:s}", "k", "v"), *out = (json_t *)1;
 
@@ -174,7 +148,7 @@ static void test_remote_refused_before_sending(void **state)
 
 static void test_remote_retries_and_errors(void **state)
 {
-    rfix *f = *state;
+    remote_fix *f = *state;
     int before;
 
     /* idempotent: two 503s, the same bytes a third time */

@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "api/remote-internal.h"
-#include "fakes/fake_http_server.h"
+#include "fakes/remote_fixture.h"
 #include "keel/client.h"
 
 /* ---- keel_call through the remote vtable ----------------------------------------- */
@@ -48,38 +48,13 @@ static const keel_module trem_module = {
     .methods = trem_methods, .iface_version = 3,
 };
 
-typedef struct rfix {
-    fake_srv     *s;
-    keel_runtime *rt;
-    keel_ctx     *ctx;
-} rfix;
-
-static void rfix_modules(rfix *f, int iface_version, const char *digest)
-{
-    pthread_mutex_lock(&f->s->mu);
-    snprintf(f->s->modules, sizeof(f->s->modules),
-             "{\"modules\":[{\"name\":\"other\"},{\"name\":\"trem\",\"placement\":\"local\","
-             "\"iface_version\":%d,\"digest\":\"%s\"}]}", iface_version, digest);
-    pthread_mutex_unlock(&f->s->mu);
-}
+typedef remote_fix rfix;
 
 static int rfix_setup(void **state)
 {
-    static const keel_module *const mods[] = { &trem_module, NULL };
-    rfix *f = calloc(1, sizeof(*f));
-    char env_remote[96], err[512];
-    char *envp[] = { env_remote, "KEEL_CALL_TIMEOUT_MS=3000", "KEEL_LOG_LEVEL=error", NULL };
+    rfix *f = remote_fix_start(&trem_module, 3, "r-test-remote");
 
-    f->s = fake_srv_start(FS_REPLY);
-    snprintf(env_remote, sizeof(env_remote), "KEEL_REMOTE_TREM=http://127.0.0.1:%d", f->s->port);
-    if (keel__rt_new(mods, &f->rt, err, sizeof(err)) != 0 ||
-        keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof(err)) != 0 ||
-        keel__remote_install(f->rt, err, sizeof(err)) != 0)
-        fail_msg("runtime: %s", err);
     assert_int_equal(keel__mc_placement(keel__rt_find(f->rt, "trem")), KEEL_PLACE_REMOTE);
-    rfix_modules(f, 3, keel__mc_digest(keel__rt_find(f->rt, "trem")));
-    f->ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, "r-test-remote", 0);
-    assert_non_null(f->ctx);
     *state = f;
     return 0;
 }
@@ -89,11 +64,9 @@ static int rfix_teardown(void **state)
     rfix *f = *state;
 
     keel__ctx_free(f->ctx);
-    keel__remote_uninstall(f->rt);
-    keel__remote_uninstall(f->rt);  /* idempotent */
-    keel__rt_free(f->rt);
-    fake_srv_stop(f->s);
-    free(f);
+    f->ctx = NULL;
+    keel__remote_uninstall(f->rt);  /* idempotent: remote_fix_stop uninstalls again */
+    remote_fix_stop(f);
     return 0;
 }
 
@@ -299,7 +272,7 @@ static void test_call_skew(void **state)
     json_t *out = NULL;
     const char *msg;
 
-    rfix_modules(f, 4, keel__mc_digest(keel__rt_find(f->rt, "trem")));
+    remote_fix_modules(f, 4, keel__mc_digest(keel__rt_find(f->rt, "trem")));
     assert_int_equal(keel_call(f->ctx, "trem", "echo", NULL, &out), KEEL_EVERSION);
     msg = keel_ctx_errmsg(f->ctx);
     assert_non_null(strstr(msg, "iface_version 4"));
@@ -314,7 +287,7 @@ static void test_call_digest_skew(void **state)
     rfix *f = *state;
     json_t *out = NULL;
 
-    rfix_modules(f, 3, "00000000deadbeef");
+    remote_fix_modules(f, 3, "00000000deadbeef");
     assert_int_equal(keel_call(f->ctx, "trem", "echo", NULL, &out), KEEL_EVERSION);
     assert_non_null(strstr(keel_ctx_errmsg(f->ctx), "schema digest 00000000dead"));
 }

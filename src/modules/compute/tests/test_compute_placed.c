@@ -16,56 +16,26 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "api/remote-internal.h"
-#include "core/runtime-internal.h"
-#include "fakes/fake_http_server.h"
+#include "fakes/remote_fixture.h"
 #include "compute-internal.h"
 
 extern const keel_module keel_module_compute;
 
-typedef struct fix {
-    fake_srv     *s;
-    keel_runtime *rt;
-    keel_ctx     *ctx;
-} fix;
-
 static int setup(void **state)
 {
-    static const keel_module *const mods[] = { &keel_module_compute, NULL };
-    fix *f = calloc(1, sizeof *f);
-    char env_remote[96], err[512];
-    char *envp[] = { env_remote, "KEEL_CALL_TIMEOUT_MS=3000", "KEEL_LOG_LEVEL=error", NULL };
+    remote_fix *f = remote_fix_start(&keel_module_compute, COMPUTE_IFACE_VERSION, "r-test-placed");
 
-    assert_non_null(f);
-    f->s = fake_srv_start(FS_REPLY);
-    snprintf(env_remote, sizeof env_remote, "KEEL_REMOTE_COMPUTE=http://127.0.0.1:%d", f->s->port);
-    if (keel__rt_new(mods, &f->rt, err, sizeof err) != 0 ||
-        keel__rt_configure(f->rt, NULL, envp, NULL, err, sizeof err) != 0 ||
-        keel__remote_install(f->rt, err, sizeof err) != 0)
-        fail_msg("runtime: %s", err);
     pthread_mutex_lock(&f->s->mu);
-    snprintf(f->s->modules, sizeof f->s->modules,
-             "{\"modules\":[{\"name\":\"compute\",\"placement\":\"local\",\"iface_version\":%u,"
-             "\"digest\":\"%s\"}]}", COMPUTE_IFACE_VERSION,
-             keel__mc_digest(keel__rt_find(f->rt, "compute")));
     f->s->status = 200;
     snprintf(f->s->reply, sizeof f->s->reply, "{\"samples\":6000,\"duration_s\":60}");
     pthread_mutex_unlock(&f->s->mu);
-    f->ctx = keel__ctx_new(f->rt, KEEL_TR_LOCAL, "r-test-placed", 0);
-    assert_non_null(f->ctx);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fix *f = *state;
-
-    keel__ctx_free(f->ctx);
-    keel__remote_uninstall(f->rt);
-    keel__rt_free(f->rt);
-    fake_srv_stop(f->s);
-    free(f);
+    remote_fix_stop(*state);
     return 0;
 }
 
@@ -98,17 +68,15 @@ static size_t gz_csv(size_t rows, unsigned char **gz)
 
 static void test_gzip_goes_as_it_is(void **state)
 {
-    fix *f = *state;
+    remote_fix *f = *state;
     unsigned char *gz = NULL;
     size_t n = gz_csv(6000, &gz);
     compute_params p;
     compute_options opt = { .time_unit = COMPUTE_TIME_S, .accel_unit = COMPUTE_ACCEL_MS2,
                             .params = &p };
-    const keel_module_ctx *mc = keel__rt_find(f->rt, "compute");
     json_t *out = NULL;
     char cl[48];
 
-    assert_non_null(mc);
     assert_true(n > sizeof f->s->last_body);   /* more than one piece on the wire */
     compute_params_defaults(&p);
     p.window_s = 6.0;
@@ -138,7 +106,7 @@ static void test_gzip_goes_as_it_is(void **state)
 /* compute's refusal comes back as the caller's error code and message. */
 static void test_remote_refusal(void **state)
 {
-    fix *f = *state;
+    remote_fix *f = *state;
     static const unsigned char cut[] = { 0x1f, 0x8b, 0x08, 0x00 };
     json_t *out = (json_t *)1;
 
