@@ -8,8 +8,8 @@
 # start → get_session with wait_ms answering 'ready'; issue 18), the
 # server's peak RSS (VmHWM from /proc/<pid>/status, the whole process since
 # start, read after the answer) and the stored bytes (the gzip member
-# get_session_csv answers with Accept-Encoding: gzip; the SQLite row holds
-# its base64, 4/3 of it).  Then the download back, plain and gzip, compared
+# get_session_csv answers with Accept-Encoding: gzip; the row holds those
+# bytes as a BLOB since 130eb4e, its base64 before).  Then the download back, plain and gzip, compared
 # by SHA-256.  BENCH_RUNS (default 3) repeats each cell; the median is
 # printed.  Writes $OUT (default bench/uploads/out/results.txt).
 #
