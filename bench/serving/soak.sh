@@ -48,10 +48,24 @@ export SOAK_DELAY_MS=0 SOAK_RUN=1
 CAP=$(wrk -t2 -c"$CONNS" -d10s -s "$HERE/soak.lua" "$URL" | awk '/^Requests\/sec:/ {print int($2)}')
 [ "${CAP:-0}" -gt 0 ] || { echo "capacity run failed" >&2; exit 1; }
 TARGET=$(( CAP * 70 / 100 ))
-# each connection: one call, then a pause; pause = conns * 1000 / target (ms)
+# each connection: one call, then a pause (wrk: whole ms).  A connection's
+# cycle is its pause plus the call's own time L, so conns * 1000 / target
+# alone undershoots the target by L (a run at 53 % of capacity did): a 10 s
+# trial at that pause measures the rate, hence L, and the pause becomes
+# conns * 1000 / target - L.
+pause_for() { # pause_for TRIAL_PAUSE TRIAL_RATE (0: no trial yet)
+    python3 -c 'import sys
+c, t, p, r = (int(x) for x in sys.argv[1:])
+lat = c * 1000 / r - p if r > 0 else 0
+print(max(1, round(c * 1000 / t - max(0, lat))))' "$CONNS" "$TARGET" "$1" "$2"
+}
 export SOAK_RUN=2
-export SOAK_DELAY_MS=$(python3 -c 'import sys; print(max(1, round(int(sys.argv[1]) * 1000 / int(sys.argv[2]))))' "$CONNS" "$TARGET")
-echo "== soak: capacity $CAP calls/s with this mix; target 70 % = $TARGET/s ($CONNS connections, ${SOAK_DELAY_MS} ms pause), ${SECS} s"
+export SOAK_DELAY_MS=$(pause_for 0 0)
+TRIAL=$(wrk -t2 -c"$CONNS" -d10s -s "$HERE/soak.lua" "$URL" | awk '/^Requests\/sec:/ {print int($2)}')
+FIRST=$SOAK_DELAY_MS
+SOAK_DELAY_MS=$(pause_for "$FIRST" "${TRIAL:-0}")
+export SOAK_RUN=3
+echo "== soak: capacity $CAP calls/s with this mix; target 70 % = $TARGET/s ($CONNS connections; a ${FIRST} ms pause gave $TRIAL/s in 10 s, so ${SOAK_DELAY_MS} ms), ${SECS} s"
 
 sample() { # elapsed rss_kb fds
     printf '%s %s %s\n' "$1" "$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")" "$(ls "/proc/$PID/fd" | wc -l)"

@@ -154,8 +154,9 @@ json_t *riding_session_json(const json_t *row);
 int riding_summarize(keel_ctx *ctx, const char *csv, size_t len, json_t **summary);
 
 /* The same for a CSV given as one gzip member of csv_bytes decoded bytes:
- * compute inflates it as it parses (COMPUTE_IFACE_V4's aggregate_csv_gz),
- * or, with a compute without that member, it is decompressed here first. */
+ * compute inflates it as it parses (COMPUTE_IFACE_V4's aggregate_csv_gz;
+ * placed remotely, its client sends the member itself as a gzip body), or,
+ * with a compute older than that member, it is decompressed here first. */
 int riding_summarize_gz(keel_ctx *ctx, const unsigned char *gz, size_t len, size_t csv_bytes,
                         json_t **summary);
 

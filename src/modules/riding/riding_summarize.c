@@ -50,8 +50,9 @@ int riding_summarize_gz(keel_ctx *ctx, const unsigned char *gz, size_t len, size
         return keel_ctx_error(ctx, KEEL_EUNAVAIL, "compute is not available");
     if (c->version >= COMPUTE_IFACE_V4 && c->aggregate_csv_gz != NULL)
         return c->aggregate_csv_gz(cm, ctx, gz, len, csv_bytes, NULL, summary);
-    /* a compute without the gzip member (its client, placed remotely):
-     * the CSV decompressed once, then as before */
+    /* a compute built before the gzip member (iface v3 and older: both
+     * its local table and its client sent the CSV as text): the CSV
+     * decompressed once, then as before */
     rc = riding_csv_inflate(ctx, gz, len, csv_bytes, &csv);
     if (rc == 0)
         rc = c->aggregate_csv(cm, ctx, csv, csv_bytes, NULL, summary);
