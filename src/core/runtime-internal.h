@@ -68,6 +68,11 @@ typedef struct keel_remote_vt {
 int  keel__rt_new(const keel_module *const *mods, keel_runtime **rt, char *err, size_t errlen);
 void keel__rt_free(keel_runtime *rt);
 
+/* Compiles every method's output schema not compiled yet (keel__rt_configure
+ * does when check_output is on: dispatch checks replies only then).
+ * KEEL_EINVAL naming the module and method. */
+int keel__rt_compile_out_schemas(keel_runtime *rt, char *err, size_t errlen);
+
 /* Loads configuration for the process: defaults < file < environment < flags
  * (keel_config_load) and applies placement (KEEL_MODULES_LOCAL, KEEL_REMOTE_*).
  * envp: NULL-terminated "K=V" array (environ).  flags: "key=value" strings. */

@@ -216,13 +216,7 @@ int keel__rt_new(const keel_module *const *mods, keel_runtime **out, char *err, 
                 rc = KEEL_EINVAL;
                 goto out;
             }
-            if (mr->m->out_schema != NULL &&
-                keel__schema_compile(mr->m->out_schema, &mr->out, schema_err, sizeof(schema_err)) != 0) {
-                snprintf(err, errlen, "module '%s' method '%s': output schema: %s",
-                         mc->desc->name, mr->m->name, schema_err);
-                rc = KEEL_EINVAL;
-                goto out;
-            }
+            /* output schemas: keel__rt_compile_out_schemas, when replies are checked */
             if (mr->m->flags & KEEL_ADMIN)
                 mr->scope = strdup("admin");
             else if (mr->m->scope != NULL)
@@ -252,6 +246,28 @@ out:
         keel__rt_free(rt);
     }
     return rc;
+}
+
+int keel__rt_compile_out_schemas(keel_runtime *rt, char *err, size_t errlen)
+{
+    char schema_err[512];
+    size_t i, k;
+
+    for (i = 0; i < rt->n; i++) {
+        keel_module_ctx *mc = &rt->mods[i];
+        for (k = 0; k < mc->nmethods; k++) {
+            keel_method_rt *mr = &mc->methods[k];
+            if (mr->out != NULL || mr->m->out_schema == NULL)
+                continue;
+            if (keel__schema_compile(mr->m->out_schema, &mr->out, schema_err,
+                                     sizeof(schema_err)) != 0) {
+                snprintf(err, errlen, "module '%s' method '%s': output schema: %s",
+                         mc->desc->name, mr->m->name, schema_err);
+                return KEEL_EINVAL;
+            }
+        }
+    }
+    return 0;
 }
 
 void keel__rt_free(keel_runtime *rt)

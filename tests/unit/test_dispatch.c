@@ -293,6 +293,29 @@ static void test_output_schema_checked(void **state)
     keel__ctx_free(ctx);
 }
 
+/* Output schemas are compiled only where replies are checked (check_output,
+ * on in tests and debug builds): a release start-up skips them, and a bad
+ * one still stops a checking process at configure, naming the method. */
+static void test_output_schemas_compiled_when_checked(void **state)
+{
+    static const keel_method bad_methods[] = {
+        {.name = "m", .handler = h_badout, .out_schema = "{\"type\":"}, {0}};
+    static const keel_module m_bad = {.abi = KEEL_ABI, .name = "broken", .methods = bad_methods};
+    const keel_module *mods[] = {&m_bad, NULL};
+    char *off[] = {"KEEL_CHECK_OUTPUT=0", NULL}, *on[] = {"KEEL_CHECK_OUTPUT=1", NULL};
+    keel_runtime *r = NULL;
+    char err[512] = "";
+    (void)state;
+
+    assert_int_equal(keel__rt_new(mods, &r, err, sizeof err), 0);
+    assert_int_equal(keel__rt_configure(r, NULL, off, NULL, err, sizeof err), 0);
+    keel__rt_free(r);
+    assert_int_equal(keel__rt_new(mods, &r, err, sizeof err), 0);
+    assert_int_equal(keel__rt_configure(r, NULL, on, NULL, err, sizeof err), KEEL_EINVAL);
+    assert_non_null(strstr(err, "module 'broken' method 'm': output schema"));
+    keel__rt_free(r);
+}
+
 static void test_typed_iface_version(void **state)
 {
     keel_ctx *ctx = keel__ctx_new(rt, KEEL_TR_LOCAL, NULL, 0);
@@ -379,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_unknown_module_and_method),
         cmocka_unit_test(test_error_detail_travels_up),
         cmocka_unit_test(test_output_schema_checked),
+        cmocka_unit_test(test_output_schemas_compiled_when_checked),
         cmocka_unit_test(test_typed_iface_version),
         cmocka_unit_test(test_raw_input),
         cmocka_unit_test(test_authorize),
