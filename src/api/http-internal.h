@@ -156,6 +156,11 @@ void keel__http_conn_answered(struct evhttp_request *req);
  * 1 if the path has that shape and both fit, else 0. */
 int keel__http_split_call_path(const char *path, char *mod, size_t modlen, char *meth, size_t methlen);
 
+/* The current time as an HTTP Date value ("Sun, 06 Dec 2026 19:40:00 GMT"),
+ * formatted at most once a second per thread; NULL if the clock cannot be
+ * read.  Valid on the calling thread until its next call. */
+const char *keel__http_date(void);
+
 /* What the input of a call is built from; every pointer borrowed and
  * alive until the call's ctx is freed (the raw body is handed to ctx). */
 typedef struct keel_http_body {

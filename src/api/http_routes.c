@@ -457,6 +457,7 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     http_pending *p = malloc(sizeof *p);
     keel__access acc = {0};
     size_t in_len;
+    const char *date;
     char ra[16];
 
     /* the JSON text (or a raw answer's bytes) moves into the reply without a copy */
@@ -480,6 +481,8 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     }
     if (ctx)
         evhttp_add_header(oh, "X-Request-Id", keel_ctx_request_id(ctx));
+    if ((date = keel__http_date()) != NULL)
+        evhttp_add_header(oh, "Date", date);  /* evhttp's own is formatted per answer */
     if (r->allow)
         evhttp_add_header(oh, "Allow", r->allow);
     if (r->status == 401)

@@ -28,6 +28,17 @@ expect_eq "healthz body" "$(jget "$HTTP_BODY" status)" ok
 H=$(headers GET "$B/healthz")
 expect_contains "json content type" "$H" "content-type: application/json"
 expect_contains "request id generated" "$H" "x-request-id: "
+# one Date header (keel's, formatted once a second; evhttp adds its own
+# only when an answer has none), in RFC 9110's IMF-fixdate, within 5 s of now
+D=$(grep -c '^date: ' <<<"$H")
+expect_eq "one Date header" "$D" 1
+DV=$(sed -n 's/^date: //p' <<<"$H")
+if [[ "$DV" =~ ^(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ GMT$ ]] &&
+   [ $(( $(date +%s) - $(date -d "$DV" +%s) )) -le 5 ] && [ $(( $(date -d "$DV" +%s) - $(date +%s) )) -le 1 ]; then
+    ok "Date is an IMF-fixdate of now ($DV)"
+else
+    fail "Date '$DV' is not an IMF-fixdate within 5 s of $(date -u)"
+fi
 H=$(headers GET "$B/healthz" -H 'X-Request-Id: abc-123.x')
 expect_contains "valid request id reused" "$H" "x-request-id: abc-123.x"
 RID64=$(printf 'r%.0s' $(seq 64))
