@@ -175,9 +175,11 @@ static int module_ready(const json_t *doc, const char *module)
 
 /* The request headers keel reads, found in one pass over the list (the
  * first occurrence wins, as with evhttp_find_header): six lookups with
- * strcasecmp over every header showed in the per-request profile. */
+ * strcasecmp over every header showed in the per-request profile, and the
+ * two that stayed (Content-Encoding, X-Forwarded-For) ~700 instructions
+ * each on an echo call. */
 typedef struct http_hdrs {
-    const char *rid, *caller, *tp, *ts, *deadline, *auth, *ctype;
+    const char *rid, *caller, *tp, *ts, *deadline, *auth, *ctype, *cenc, *xff;
 } http_hdrs;
 
 static void read_headers(struct evkeyvalq *h, http_hdrs *out)
@@ -194,6 +196,8 @@ static void read_headers(struct evkeyvalq *h, http_hdrs *out)
                 slot = &out->caller;
             else if (strcasecmp(k, "X-Keel-Deadline-Ms") == 0)
                 slot = &out->deadline;
+            else if (strcasecmp(k, "X-Forwarded-For") == 0)
+                slot = &out->xff;
             break;
         case 't':
             if (strcasecmp(k, "traceparent") == 0)
@@ -208,6 +212,8 @@ static void read_headers(struct evkeyvalq *h, http_hdrs *out)
         case 'c':
             if (strcasecmp(k, "Content-Type") == 0)
                 slot = &out->ctype;
+            else if (strcasecmp(k, "Content-Encoding") == 0)
+                slot = &out->cenc;
             break;
         default:
             break;
@@ -291,8 +297,7 @@ static int route_call(struct evhttp_request *req, keel_http_scope *sc, keel_ctx 
         goto out;
     }
     /* a cheap method is never a raw upload: any Content-Encoding is a 415 here */
-    rc = keel__http_decode_body(ctx, m, sc->limits, evhttp_find_header(
-             evhttp_request_get_input_headers(req), "Content-Encoding"), &b);
+    rc = keel__http_decode_body(ctx, m, sc->limits, hd->cenc, &b);
     if (rc == 0)
         rc = keel__http_read_input(ctx, mc, m, &b, &in);
     if (rc != 0)
@@ -560,8 +565,7 @@ void keel__http_request_cb(struct evhttp_request *req, void *arg)
         ev_uint16_t pport = 0;
         if (evcon != NULL)
             evhttp_connection_get_peer(evcon, &peer, &pport);
-        keel__client_addr(w->rt, peer, evhttp_find_header(evhttp_request_get_input_headers(req), "X-Forwarded-For"), client,
-                          sizeof client);
+        keel__client_addr(w->rt, peer, hd.xff, client, sizeof client);
         keel__ctx_set_client(ctx, client);
     }
     if (deadline < 0)

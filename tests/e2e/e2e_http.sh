@@ -236,6 +236,20 @@ assert isinstance(a["duration_us"], int) and 0 <= a["duration_us"] < 10_000_000,
 assert "user_id" not in a, a          # KEEL_AUTH_DISABLED: nobody signed in
 assert "q1" not in json.dumps(a), a    # the query string is not logged
 PY
+# X-Forwarded-For: the client address behind a trusted proxy is its last hop
+# (login limits key on it); from anyone else the header is ignored
+peer_of() { # peer_of LOG RID: the access line's peer
+    grep -a "\"request_id\":\"$2\"" "$1" | grep -a '"status"' | jq -r '.peer // empty' | tail -1
+}
+curl -sS -o /dev/null -X POST "$B/v1/echo/echo" -H "$J" -H 'X-Request-Id: xff-untrusted' \
+     -H 'X-Forwarded-For: 198.51.100.7, 203.0.113.9' -d '{}'
+keel_serve PX KEEL_AUTH_DISABLED=1 KEEL_TRUSTED_PROXIES=127.0.0.1
+curl -sS -o /dev/null -X POST "http://127.0.0.1:$PX/v1/echo/echo" -H "$J" -H 'X-Request-Id: xff-trusted' \
+     -H 'X-Forwarded-For: 198.51.100.7, 203.0.113.9' -d '{}'
+sleep 0.2
+expect_eq "X-Forwarded-For from an untrusted peer is ignored" "$(peer_of "$E2E_TMP/S.log" xff-untrusted)" 127.0.0.1
+expect_eq "X-Forwarded-For through a trusted proxy: its last hop" "$(peer_of "$E2E_TMP/PX.log" xff-trusted)" 203.0.113.9
+keel_stop PX
 LOGL=$(grep -c 'http POST /v1/echo/echo 200' "$E2E_TMP/S.log" || true)
 [ "$LOGL" -ge 3 ] && ok "one log line per request ($LOGL echo lines)" || fail "log lines: $LOGL"
 expect_contains "log line carries the request id" "$(cat "$E2E_TMP/S.log")" '"request_id":"abc-123.x"'
