@@ -30,9 +30,13 @@ static int rid_ok(const char *s, size_t n)
 }
 
 
+/* RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~, as two 64-bit masks
+ * (bit c of word c / 64); a header name is scanned a byte at a time on
+ * every request, where isalnum + strchr cost ~30 instructions a byte. */
 static int is_tchar(unsigned char ch)
 {
-    return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+    static const uint64_t mask[2] = {UINT64_C(0x03ff6cfa00000000), UINT64_C(0x57ffffffc7fffffe)};
+    return ch < 128 && (mask[ch >> 6] >> (ch & 63) & 1) != 0;
 }
 
 /* One header line [p, e) (no line end). */
