@@ -16,7 +16,7 @@ const char *keel__http_date(void)
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     static __thread time_t at = -1;
-    static __thread char text[32];
+    static __thread char text[96];   /* room for any int gmtime_r could give */
     time_t now = time(NULL);
     struct tm tm;
 
