@@ -9,14 +9,12 @@
 #include "api/remote-internal.h"
 #include "remote_fixture.h"
 
-static const keel_module *fix_module;
-
 void remote_fix_modules(remote_fix *f, int iface_version, const char *digest)
 {
     pthread_mutex_lock(&f->s->mu);
     snprintf(f->s->modules, sizeof f->s->modules,
              "{\"modules\":[{\"name\":\"other\"},{\"name\":\"%s\",\"placement\":\"local\","
-             "\"iface_version\":%d,\"digest\":\"%s\"}]}", fix_module->name, iface_version, digest);
+             "\"iface_version\":%d,\"digest\":\"%s\"}]}", f->m->name, iface_version, digest);
     pthread_mutex_unlock(&f->s->mu);
 }
 
@@ -30,7 +28,7 @@ remote_fix *remote_fix_start(const keel_module *m, int iface_version, const char
 
     if (f == NULL)
         abort();
-    fix_module = m;
+    f->m = m;
     f->s = fake_srv_start(FS_REPLY);
     n = (size_t)snprintf(env_remote, sizeof env_remote, "KEEL_REMOTE_");
     for (const char *p = m->name; *p && n + 1 < sizeof env_remote; p++)

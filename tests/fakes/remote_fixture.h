@@ -12,6 +12,7 @@
 #include "fake_http_server.h"
 
 typedef struct remote_fix {
+    const keel_module *m; /* the module placed at the server */
     fake_srv     *s;
     keel_runtime *rt;
     keel_ctx     *ctx;    /* a local call's context, request id rid */

@@ -9,6 +9,8 @@
 #ifndef KEEL_TESTS_EVENTS_FIXTURE_H
 #define KEEL_TESTS_EVENTS_FIXTURE_H
 
+#include "store_count.h"
+
 /* ---- the two test modules ---------------------------------------------- */
 
 static const char thing_schema[] =
@@ -150,26 +152,6 @@ static inline int teardown(void **state)
 
 static inline keel_store *prod_store(fixture *f) { return keel_module_store(keel__rt_find(f->t.rt, "prod")); }
 static inline keel_store *cons_store(fixture *f) { return keel_module_store(keel__rt_find(f->t.rt, "cons")); }
-
-static inline json_int_t count(keel_store *st, const char *sql)
-{
-    json_t *row = NULL;
-    json_int_t n;
-    assert_int_equal(keel_store_one(st, sql, NULL, &row), 0);
-    n = json_integer_value(json_object_get(row, "n"));
-    json_decref(row);
-    return n;
-}
-
-/* Waits up to 10 s for sql's n to reach want. */
-static inline json_int_t wait_count(keel_store *st, const char *sql, json_int_t want)
-{
-    json_int_t n = -1;
-    int i;
-    for (i = 0; i < 2000 && (n = count(st, sql)) != want; i++)
-        usleep(5000);
-    return n;
-}
 
 typedef struct emit_job {
     keel_ctx   *ctx;

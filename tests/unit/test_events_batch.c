@@ -22,6 +22,7 @@
 #include "keel/keel.h"
 #include "core/events-internal.h"
 #include "fakes/test_runtime.h"
+#include "store_count.h"
 
 #define NMAX 512
 
@@ -128,25 +129,6 @@ static int teardown(void **state)
 
 static keel_store *bat_store(fixture *f) { return keel_module_store(keel__rt_find(f->t.rt, "bat")); }
 static keel_store *core(fixture *f) { return keel__events_of(f->t.rt)->core; }
-
-static json_int_t count(keel_store *st, const char *sql)
-{
-    json_t *row = NULL;
-    json_int_t n;
-    assert_int_equal(keel_store_one(st, sql, NULL, &row), 0);
-    n = json_integer_value(json_object_get(row, "n"));
-    json_decref(row);
-    return n;
-}
-
-static json_int_t wait_count(keel_store *st, const char *sql, json_int_t want)
-{
-    json_int_t n = -1;
-    int i;
-    for (i = 0; i < 2000 && (n = count(st, sql)) != want; i++)
-        usleep(5000);
-    return n;
-}
 
 /* Events n in [from, to), with fail and order key; n == fail_n gets fail. */
 typedef struct emit_job {
