@@ -102,7 +102,8 @@ struct compute_agg {
     double yaw_bias, bias_t;     /* gyro bias about the vertical from halts */
     double rein_bias;            /* the bias the current window's rein takes off */
     float hist[COMPUTE_NGAITS][HIST_BINS];
-    double rein_l, rein_r, rein_s, lead_l, lead_r;
+    compute_rein_steps rein;     /* rein time, steps split (rein.c) */
+    double lead_l, lead_r;
     /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted
      * sums of each diagonal's step amplitude, and the trot time they cover */
     double sym_a[3], sym_b[3], sym_t[3];

@@ -30,6 +30,7 @@ compute_agg *compute_agg_new(const compute_options *opt)
     g->opt.params = NULL; /* borrowed from the caller: not kept */
     compute_jump_reset(&g->jd, &g->P);
     compute_tl_init(&g->tl);
+    compute_rein_steps_init(&g->rein, g->P.rein_rate, g->P.window_s);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
     g->bufmask = malloc(sizeof *g->bufmask * DETECT_ROWS);
     if (!g->buf || !g->bufmask) {
@@ -145,8 +146,11 @@ static void account(void *arg, const compute_tl_win *w0)
     compute_bouts_add(&g->bouts, &(compute_bout){ .start = w->t0, .end = w->t0 + dur,
                       .gait = (signed char)r->gait, .rein = (signed char)wrein,
                       .lead = (signed char)wlead }, g->P.bout_min_s);
+    compute_rein_win rw = { .t0 = w->t0, .dur = dur, .y = r->yaw_rate - g->rein_bias };
     if (r->gait == COMPUTE_UNCLASSIFIED) {
         g->unclass_t += dur;
+        rw.rated = !w->gmiss; /* not on a rein, but its rate is a neighbour's level */
+        compute_rein_steps_add(&g->rein, &rw);
         return;
     }
     g->gait_t[r->gait] += dur;
@@ -163,19 +167,17 @@ static void account(void *arg, const compute_tl_win *w0)
             g->yaw_bias += (k > 1 ? 1 : k) * (r->yaw_rate - g->yaw_bias);
             g->bias_t += dur;
         }
+        /* a neighbour at rate 0 for the walk-on's step */
+        rw.y = 0;
+        rw.rated = !w->gmiss;
+        compute_rein_steps_add(&g->rein, &rw);
         return;
     }
     /* without the rate channels here (missing > 2 s) rein, lead and
      * symmetry are unknown: counted in none of them */
     int rein = compute_rein_class(r->yaw_rate - g->rein_bias, g->P.rein_rate);
-    if (!w->gmiss) {
-        if (rein > 0)
-            g->rein_l += dur;
-        else if (rein < 0)
-            g->rein_r += dur;
-        else
-            g->rein_s += dur;
-    }
+    rw.counted = rw.rated = !w->gmiss;
+    compute_rein_steps_add(&g->rein, &rw);
     /* a weak window that took its neighbours' gait has no stride, regularity,
      * symmetry or lead of that gait to give */
     if (w->inherited)
@@ -462,6 +464,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
     }
     end_segment(g, g->t_prev);
     compute_tl_flush(&g->tl, account, g);
+    compute_rein_steps_flush(&g->rein);
     compute_bouts_flush(&g->bouts);
 
     rc = compute_agg_fill(g, s);

@@ -131,10 +131,10 @@ int compute_agg_fill(compute_agg *g, compute_summary *s)
     }
     s->unclassified_s = g->unclass_t;
     s->unclassified_share = total > 0 ? g->unclass_t / total : 0;
-    s->rein_left_s = g->rein_l;
-    s->rein_right_s = g->rein_r;
-    s->rein_straight_s = g->rein_s;
-    s->rein_balance = compute_rein_balance(g->rein_l, g->rein_r);
+    s->rein_left_s = g->rein.t[0];
+    s->rein_right_s = g->rein.t[1];
+    s->rein_straight_s = g->rein.t[2];
+    s->rein_balance = compute_rein_balance(g->rein.t[0], g->rein.t[1]);
     /* Per rein: A and B are the means of each diagonal's amplitudes (means
      * first, so noise does not inflate the difference); asymmetry =
      * 100·|A − B| / mean(A, B).  The session value is the trot-time-weighted

@@ -241,6 +241,12 @@ void compute_lead_halflag(const double *x, const double mean[3], size_t n, const
  * axis (from the lean of the specific force on circles), in sensor axes. */
 typedef struct compute_leadest {
     double bias[3], bias_t;
+    /* the turn under way: its rate about the vertical less the bias at its
+     * start (mean of its first windows), how many windows, and how far the
+     * bias has been moved along the vertical during it (lead.c, "bias
+     * through a turn") */
+    double turn_w, turn_t, turn_db;
+    int    turn_n;
     double sym[6], sym_t; /* Σ dur·(alag − glag) over walk and trot, and Σ dur */
     double lsum[3];       /* Σ over clear turns of the outward tilt, signed to point left */
 } compute_leadest;
@@ -354,6 +360,33 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
  * rein_rate option) is a circle */
 int compute_rein_class(double yaw_rate, double rate);
 double compute_rein_balance(double left_s, double right_s);
+
+/* Rein time with the step windows split (rein.c): a window that holds the
+ * start or end of a turn has a mean rate between the levels before and
+ * after; its time goes to their two reins in proportion instead of wholly
+ * to the one its mean crosses into.  The levels are read two windows away
+ * (a window is analysed over twice the span it is given, so those do not
+ * overlap it); windows come in time order and each is settled when the
+ * second after it is known. */
+typedef struct compute_rein_win {
+    double t0, dur, y;       /* span given, turning rate less the bias */
+    int    counted, rated;   /* moving with a rate; has a rate (halt: y 0) */
+    int    done;
+} compute_rein_win;
+
+#define COMPUTE_REIN_CTX 5   /* two before, the window, two after */
+
+typedef struct compute_rein_steps {
+    double rate, window_s;   /* rein_rate, window_s options */
+    double t[3];             /* left, right, straight seconds */
+    compute_rein_win q[COMPUTE_REIN_CTX];
+    int    n;                /* contiguous windows held, oldest first */
+} compute_rein_steps;
+
+void compute_rein_steps_init(compute_rein_steps *rs, double rate, double window_s);
+/* One window in time order (t0, dur, y, counted, rated set). */
+void compute_rein_steps_add(compute_rein_steps *rs, const compute_rein_win *w);
+void compute_rein_steps_flush(compute_rein_steps *rs);
 
 typedef struct compute_jumpdet {
     int    in_air;

@@ -46,6 +46,9 @@
 #define TURN_CLEAR 0.15     /* rad/s: a turn whose lean is worth learning from */
 #define STRAIGHT_MAX 0.04   /* rad/s: straight enough to take the mean rate as bias */
 #define BIAS_TAU 30.0       /* s: the bias follows the last ~30 s of halt and straight */
+#define TURN_LEARN 3        /* windows whose mean is a turn's rate */
+#define TURN_TOL 0.03       /* rad/s: a step this big is a new turn */
+#define TURN_DRIFT 0.004    /* rad/s/√s: the most a turn lets the bias move */
 #define LEAN_MIN 0.3        /* rad of summed outward tilt before its axis is trusted */
 #define LEAN_MAX_DEG 25.0   /* a "lean" wider than this is no lean (a transition, a shy) */
 #define SYM_MIN_S 20.0      /* s of walk and trot before their axis is trusted */
@@ -140,8 +143,51 @@ static int sym_axis(const compute_leadest *e, const double u[3], double f[3])
     return 1;
 }
 
+/* The bias through a turn.  A gyro's bias drifts slowly; a rider's turn
+ * changes the rate in a step (onto a circle, off it, onto the other rein).
+ * So a turn's rate about the vertical is taken, relative to the bias at its
+ * start, from its first TURN_LEARN windows, and held: while the measured
+ * rate stays within TURN_TOL of that level the turn goes on, and what it
+ * moves by is the bias drifting, followed like on a straight line.  Without
+ * this the bias froze for a whole circle and a straight line after a long
+ * one began beyond STRAIGHT_MAX, read as a circle until the next halt.  A
+ * real circle's rate also changes slowly (a spiral, a faster canter), which
+ * this would take for drift, so the bias may move during one turn by at
+ * most TURN_DRIFT·√(turn time) (a random walk's 2σ at 0.002 rad/s/√s, the
+ * worst gyro the tests model): a circle that tightens costs at most that
+ * when it ends, below STRAIGHT_MAX, and the straight line re-anchors. */
+static void follow_turn(compute_leadest *e, const compute_window_result *r, double yaw,
+                        double dur)
+{
+    if (e->turn_n == 0 || fabs(yaw - e->turn_w) > TURN_TOL) {
+        e->turn_w = yaw; /* a new turn (or a step within one) */
+        e->turn_n = 1;
+        e->turn_t = dur;
+        e->turn_db = 0;
+        return;
+    }
+    e->turn_t += dur;
+    if (e->turn_n < TURN_LEARN) {
+        e->turn_w += (yaw - e->turn_w) / ++e->turn_n;
+        return;
+    }
+    double k = dur / BIAS_TAU, step = k > 1 ? 1 : k;
+    double db = step * (yaw - e->turn_w), cap = TURN_DRIFT * sqrt(e->turn_t);
+    if (e->turn_db + db > cap)
+        db = cap - e->turn_db;
+    if (e->turn_db + db < -cap)
+        db = -cap - e->turn_db;
+    e->turn_db += db;
+    for (int i = 0; i < 3; i++)
+        e->bias[i] += db * r->up[i];
+}
+
 static void learn(compute_leadest *e, const compute_window_result *r, double yaw, double dur)
 {
+    if (r->gait != COMPUTE_HALT && fabs(yaw) >= STRAIGHT_MAX)
+        follow_turn(e, r, yaw, dur);
+    else
+        e->turn_n = 0;
     if (r->gait == COMPUTE_HALT || fabs(yaw) < STRAIGHT_MAX) {
         /* no turn: the mean rate is the gyro's bias (it drifts: follow the
          * last ~BIAS_TAU s) */
