@@ -287,7 +287,7 @@ static void end_segment(compute_agg *g, double t_end)
     if (g->seg_windows == 0) {
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
-                                   g->wn, g->fs, &g->P, g->work, &g->res);
+                                   g->wn, g->fs, g->D, &g->P, g->work, &g->res);
             g->res_gmiss = window_gmiss(g, g->wn);
             g->have_res = 1;
         } else if (!g->have_res) {
@@ -318,7 +318,7 @@ static void push_decimated(compute_agg *g, const double *m, int miss)
     if (g->wn < g->N)
         return;
     compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
-                           g->fs, &g->P, g->work, &g->res);
+                           g->fs, g->D, &g->P, g->work, &g->res);
     g->res_gmiss = window_gmiss(g, g->N);
     g->have_res = 1;
     size_t i1 = g->S / 2 + g->S;

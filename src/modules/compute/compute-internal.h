@@ -215,9 +215,11 @@ typedef struct compute_window_result {
  * with the thresholds p (specific force below (1 - p->susp_g) g on the
  * vertical is a suspension phase, no hoof loaded; a window shows suspension
  * when at least p->susp_share of its samples are there; …).
+ * bin: how many input samples each decimated one is the mean of (the
+ * trot's step amplitudes undo that averaging).
  * work: scratch of at least 9*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
-                            double fs, const compute_params *p, double *work,
+                            double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r);
 
 /* ---- canter lead (lead.c) ------------------------------------------------ */
@@ -348,11 +350,12 @@ int compute_rising_detect(const compute_trotwin *w, size_t n, const compute_para
 /* Fourier coefficient (2/n-scaled) of x at k cycles per T samples. */
 void compute_harmonic(const double *x, size_t n, double T, int k, double *re, double *im);
 /* Trot: signed ln ratio of the two diagonal steps' peak-to-trough vertical
- * acceleration (v, world vertical, n samples, stride T samples); *amp_a and
- * *amp_b get the amplitudes, the roll/pitch rates name the diagonal.  NaN
- * when the window is too short or the fit singular. */
+ * acceleration (v, world vertical, n samples, stride T samples, each the
+ * mean of bin input samples); *amp_a and *amp_b get the amplitudes, the
+ * roll/pitch rates name the diagonal.  NaN when the window is too short or
+ * the fit singular. */
 double compute_trot_symmetry(const double *v, const double *roll, const double *pitch,
-                             size_t n, double T, double *amp_a, double *amp_b);
+                             size_t n, double T, int bin, double *amp_a, double *amp_b);
 
 /* ---- rein and jumps (rein.c, jumps.c) ------------------------------------ */
 

@@ -121,7 +121,7 @@ static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, 
 }
 
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
-                            double fs, const compute_params *p, double *work,
+                            double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r)
 {
     double ma[3] = { 0, 0, 0 };
@@ -348,7 +348,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     }
 
     if (r->gait == COMPUTE_TROT)
-        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, &r->amp_a, &r->amp_b);
+        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, bin, &r->amp_a, &r->amp_b);
     /* the symmetric gaits show the fore-aft axis (lead.c) */
     if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
         const double zero[3] = { 0, 0, 0 };

@@ -115,6 +115,11 @@ typedef struct ff_truth {
     double rising_t;                               /* rising (posting) trot time */
     double riseA[3][2];                            /* diagA, posting steps only */
     long   riseN[3][2];
+    /* diagA and riseA on the clean vertical through a 20 ms moving average:
+     * the band a 100 Hz logger resolves (its anti-alias filter's); a
+     * posting rider makes one diagonal's peak sharper than that, and the
+     * two truths then differ (ff_truth_band20) */
+    double diagA20[3][2], riseA20[3][2];
     int    diag_changes;                           /* the rider changed the sitting diagonal */
     int    jumps;
     double jump_h[16];
@@ -278,7 +283,9 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
     double prev_fs[3] = { 0, 0, FF_G }, prev_w[3] = { 0 };
     double prev_vert = FF_G;
     /* trot diagonal step tracking */
-    double step_max = -1e9, step_min = 1e9;
+    double step_max = -1e9, step_min = 1e9, step_max20 = -1e9, step_min20 = 1e9;
+    double ma20[20] = { 0 }, ma20_sum = 0;
+    int ma20_i = 0, ma20_n = 0;
     int step_diag = -1, step_rein = 0, step_post = 0;
     /* restless halt events */
     double ev_t = -1, ev_amp = 0, ev_dur = 0, ev_lat = 0, ev_yaw = 0;
@@ -466,6 +473,11 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         pitch += pitch_v * FF_DT;
         yawosc_v += (0.6 * Mz - 2 * 0.8 * 12.0 * yawosc_v) * FF_DT;
 
+        ma20_sum += vert - ma20[ma20_i];
+        ma20[ma20_i] = vert;
+        ma20_i = (ma20_i + 1) % 20;
+        if (ma20_n < 20)
+            ma20_n++;
         /* trot truth: peak-to-trough of the clean vertical per diagonal step */
         if (g == FF_TROT && !in_jump) {
             double fr = phase - floor(phase), pf = prev_phase - floor(prev_phase);
@@ -473,21 +485,28 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
             if (cross >= 0) {
                 if (step_diag >= 0) {
                     tr->diagA[step_rein][step_diag] += step_max - step_min;
+                    tr->diagA20[step_rein][step_diag] += step_max20 - step_min20;
                     tr->diagN[step_rein][step_diag]++;
                     if (step_post) {
                         tr->riseA[step_rein][step_diag] += step_max - step_min;
+                        tr->riseA20[step_rein][step_diag] += step_max20 - step_min20;
                         tr->riseN[step_rein][step_diag]++;
                     }
                 }
                 step_diag = cross;
                 step_rein = rein_i;
                 step_post = posting;
-                step_max = -1e9;
-                step_min = 1e9;
+                step_max = step_max20 = -1e9;
+                step_min = step_min20 = 1e9;
             }
             if (step_diag >= 0) {
                 if (vert > step_max) step_max = vert;
                 if (vert < step_min) step_min = vert;
+                if (ma20_n == 20) {
+                    double v20 = ma20_sum / 20;
+                    if (v20 > step_max20) step_max20 = v20;
+                    if (v20 < step_min20) step_min20 = v20;
+                }
             }
         } else {
             step_diag = -1;
@@ -576,6 +595,16 @@ static inline double ff_rising_asym(const ff_truth *tr, int r, double *signed_ou
     if (signed_out)
         *signed_out = s;
     return fabs(s);
+}
+
+/* The truth as a 100 Hz logger would show it: tr with the step amplitudes
+ * of the 20 ms moving average in place of the 1 kHz ones. */
+static inline ff_truth ff_truth_band20(const ff_truth *tr)
+{
+    ff_truth b = *tr;
+    memcpy(b.diagA, tr->diagA20, sizeof b.diagA);
+    memcpy(b.riseA, tr->riseA20, sizeof b.riseA);
+    return b;
 }
 
 /* Session trot symmetry %: 100 − trot-time-weighted mean of the reins' asymmetries. */
