@@ -9,6 +9,14 @@
 #include "compute-internal.h"
 
 #define DETECT_ROWS 8192
+/* No sensor on a horse reads beyond ±200 g or ±4000 °/s (the widest IMU
+ * ranges; a trunk's impacts stay under 10 g, its turns under 6 rad/s): a
+ * cell past that is corrupt (aggregate_rows.c holds it like a NaN).  In SI
+ * units, and the most any input unit can write (mg, °/s) for detection. */
+#define ACC_RANGE_MS2 2000.0
+#define RATE_RANGE_RADS 70.0
+#define ACC_RAW_MAX (ACC_RANGE_MS2 / COMPUTE_G * 1000.0)
+#define RATE_RAW_MAX (RATE_RANGE_RADS * 180.0 / M_PI)
 #define DECIM_HZ 25.0
 #define GAP_FACTOR 2.5
 #define BRIDGE_MAX_S 1.0 /* shorter gaps are bridged; longer ones end a segment */
@@ -48,6 +56,8 @@ struct compute_agg {
     double last_traw, t0raw;
     double hold[COMPUTE_NCOLS];
     int have_val[COMPUTE_NCOLS];  /* a finite value seen (to hold) */
+    double in_range[COMPUTE_NCOLS]; /* last admitted cell within a sensor's range */
+    int have_in_range[COMPUTE_NCOLS];
     long long seen[COMPUTE_NCOLS]; /* finite cells per column */
     long long samples, dropped, nonmono, nan_cells;
     /* clock resets: a candidate row waits for the next one to confirm it */

@@ -66,17 +66,24 @@ int compute_agg_detect(compute_agg *g)
     /* acceleration: median magnitude ~1 in g, ~9.8 in m/s^2, ~1000 in mg;
      * linear acceleration (no gravity) by its own rule (aggregate_linear.c) */
     g->linear = compute_agg_linear_check(g);
+    /* cells no unit makes a sensor's (beyond ±200 g in mg, ±4000 °/s in
+     * °/s: corrupt, aggregate_rows.c holds them) stay out of the
+     * statistics: 2 % of them once read a rad/s file as deg/s */
     double mean = 0, var = 0;
+    size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
-        tmp[i] = sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]);
-        mean += tmp[i];
+        double m = sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]);
+        if (!(m <= ACC_RAW_MAX))
+            continue;
+        tmp[na++] = m;
+        mean += m;
     }
-    mean = n ? mean / n : 0;
-    for (size_t i = 0; i < n; i++)
+    mean = na ? mean / na : 0;
+    for (size_t i = 0; i < na; i++)
         var += (tmp[i] - mean) * (tmp[i] - mean);
-    double sd = n ? sqrt(var / n) : 0;
-    double amed = median_of(tmp, n);
+    double sd = na ? sqrt(var / na) : 0;
+    double amed = median_of(tmp, na);
     compute_unit au = g->opt.accel_unit ? g->opt.accel_unit : g->hint_a;
     g->asrc = g->opt.accel_unit ? "option" : g->hint_a ? "header" : "detected";
     if (!au)
@@ -88,16 +95,18 @@ int compute_agg_detect(compute_agg *g)
 
     /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a
      * standing horse's sensor reads ~0.005 rad/s but ~0.3 deg/s. */
+    size_t ng = 0;
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
         double m = fabs(r[4]);
         if (fabs(r[5]) > m) m = fabs(r[5]);
         if (fabs(r[6]) > m) m = fabs(r[6]);
-        tmp[i] = m;
+        if (m <= RATE_RAW_MAX)
+            tmp[ng++] = m;
     }
-    qsort(tmp, n, sizeof *tmp, cmp_double);
-    double p99 = n ? tmp[(size_t)(0.99 * (double)(n - 1))] : 0;
-    double gmed = n ? tmp[n / 2] : 0;
+    qsort(tmp, ng, sizeof *tmp, cmp_double);
+    double p99 = ng ? tmp[(size_t)(0.99 * (double)(ng - 1))] : 0;
+    double gmed = ng ? tmp[ng / 2] : 0;
     compute_unit gu = g->opt.gyro_unit ? g->opt.gyro_unit : g->hint_g;
     g->gsrc = g->opt.gyro_unit ? "option" : g->hint_g ? "header" : "detected";
     if (!gu)

@@ -13,6 +13,32 @@
 
 #include "aggregate-internal.h"
 
+/* A cell past a sensor's range (ACC_RANGE_MS2, RATE_RANGE_RADS) is a
+ * corrupt one — one 1e6 in the rate columns had moved the gyro's bias for
+ * the rest of the session (every later rein read wrong).  Held and counted
+ * like a NaN cell, once units are known. */
+static void out_of_range(compute_agg *g, double *r, unsigned *mask)
+{
+    for (int k = 1; k < COMPUTE_NCOLS; k++) {
+        if (*mask & (1u << k))
+            continue;
+        double lim = k <= COMPUTE_COL_AZ ? ACC_RANGE_MS2 / g->ascale : RATE_RANGE_RADS / g->gscale;
+        if (fabs(r[k]) <= lim) {
+            g->in_range[k] = r[k];
+            g->have_in_range[k] = 1;
+            continue;
+        }
+        g->nan_cells++;
+        *mask |= 1u << k;
+        if (g->have_in_range[k]) {
+            r[k] = g->in_range[k];
+        } else {
+            *mask |= ROW_NOVAL(k);
+            r[k] = 0;
+        }
+    }
+}
+
 /* A row past detection: holds a NaN cell for up to COMPUTE_HOLD_MAX_S, then
  * marks the channel missing (acceleration: the row is dropped, a gap; rate:
  * zeros, and the windows there attribute no rein, lead or symmetry). */
@@ -20,6 +46,8 @@ static void admit(compute_agg *g, double *r, unsigned mask)
 {
     double t = (r[0] - g->t0raw) * g->tscale;
     int drop = 0, gmiss = 0;
+
+    out_of_range(g, r, &mask);
 
     for (int k = 1; k < COMPUTE_NCOLS; k++) {
         if (!(mask & (1u << k))) {

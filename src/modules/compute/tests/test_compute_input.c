@@ -207,6 +207,68 @@ static void test_quality_counters(void **state)
     free(b);
 }
 
+/* 4 s of the rate (first 4) or acceleration (first 1) columns of a synth
+ * session (time,ax,ay,az,gx,gy,gz; header line 0) replaced by `cell` from
+ * row `from` */
+static char *corrupt(const char *csv, size_t len, size_t from, int first, const char *cell,
+                     size_t *olen)
+{
+    size_t n;
+    char **ls = lines_of(csv, len, &n), *out = NULL;
+    FILE *f = open_memstream(&out, olen);
+    for (size_t i = 0; i < n; i++) {
+        if (i < from || i >= from + 400) {
+            fprintf(f, "%s\n", ls[i]);
+            continue;
+        }
+        char *save = NULL, *tok = strtok_r(ls[i], ",", &save);
+        for (int k = 0; tok; k++, tok = strtok_r(NULL, ",", &save))
+            fprintf(f, "%s%s", k ? "," : "", k >= first && k < first + 3 ? cell : tok);
+        fputc('\n', f);
+    }
+    fclose(f);
+    free_lines(ls);
+    return out;
+}
+
+/* A cell no sensor can read (1e6 rad/s, 1e300 m/s²) is a corrupt one: held
+ * and counted like a NaN cell, so the summary is the NaN file's.  Before,
+ * 4 s of 1e6 in the rate columns moved the gyro's bias for the rest of
+ * the session (every later turn read straight), and inside the first 8192
+ * rows read the whole file's rate as deg/s. */
+static void test_corrupt_cells_held(void **state)
+{
+    (void)state;
+    const char *p = "halt:10,walk:40,trot-left:60,walk:20,trot:40,trot-right:60,walk:20";
+    size_t len, ln, lc;
+    char *csv = synth(p, 100, 0, 0, 0, 0, &len);
+    compute_summary *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    char err[320];
+    const size_t at[2] = { 8000, 12000 }; /* inside, then after the detection rows */
+    for (int i = 0; i < 2; i++) {
+        for (int acc = 0; acc < 2; acc++) {
+            char *nan = corrupt(csv, len, at[i], acc ? 1 : 4, "NaN", &ln);
+            char *bad = corrupt(csv, len, at[i], acc ? 1 : 4, acc ? "1e300" : "1e6", &lc);
+            assert_int_equal(agg(nan, ln, a, err, sizeof err), 0);
+            assert_int_equal(agg(bad, lc, b, err, sizeof err), 0);
+            fprintf(stderr, "%s from row %zu: rein l/r/s %.1f/%.1f/%.1f (NaN: %.1f/%.1f/%.1f), "
+                    "cells %lld (%lld)\n", acc ? "acceleration" : "rate", at[i], b->rein_left_s,
+                    b->rein_right_s, b->rein_straight_s, a->rein_left_s, a->rein_right_s,
+                    a->rein_straight_s, b->nan_cells, a->nan_cells);
+            assert_int_equal(b->nan_cells, a->nan_cells);
+            assert_true(b->rein_left_s > 50 && b->rein_right_s > 50);
+            assert_true(fabs(b->rein_left_s - a->rein_left_s) < 0.01);
+            assert_true(fabs(b->rein_right_s - a->rein_right_s) < 0.01);
+            assert_true(fabs(b->gaits[COMPUTE_TROT].time_s - a->gaits[COMPUTE_TROT].time_s) < 0.01);
+            free(nan);
+            free(bad);
+        }
+    }
+    free(csv);
+    free(a);
+    free(b);
+}
+
 /* The resumable contract: any chunking gives the same summary. */
 static void test_chunked(void **state)
 {
@@ -321,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_aliases_semicolon_crlf_bom),
         cmocka_unit_test(test_quality_counters),
+        cmocka_unit_test(test_corrupt_cells_held),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_quoted_text_column),
         cmocka_unit_test(test_fuzz),
