@@ -56,8 +56,7 @@ struct compute_agg {
     double last_traw, t0raw;
     double hold[COMPUTE_NCOLS];
     int have_val[COMPUTE_NCOLS];  /* a finite value seen (to hold) */
-    double in_range[COMPUTE_NCOLS]; /* last admitted cell within a sensor's range */
-    int have_in_range[COMPUTE_NCOLS];
+    double range_raw[COMPUTE_NCOLS]; /* a sensor's range in input units (detection sets it) */
     long long seen[COMPUTE_NCOLS]; /* finite cells per column */
     long long samples, dropped, nonmono, nan_cells;
     /* clock resets: a candidate row waits for the next one to confirm it */

@@ -30,6 +30,8 @@ compute_agg *compute_agg_new(const compute_options *opt)
     g->opt.params = NULL; /* borrowed from the caller: not kept */
     compute_jump_reset(&g->jd, &g->P);
     compute_tl_init(&g->tl);
+    for (int k = COMPUTE_COL_AX; k < COMPUTE_NCOLS; k++) /* until units are known */
+        g->range_raw[k] = k <= COMPUTE_COL_AZ ? ACC_RAW_MAX : RATE_RAW_MAX;
     compute_rein_steps_init(&g->rein, g->P.rein_rate, g->P.window_s);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
     g->bufmask = malloc(sizeof *g->bufmask * DETECT_ROWS);

@@ -113,6 +113,8 @@ int compute_agg_detect(compute_agg *g)
         gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1)) ? COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
     g->gscale = unit_scale(gu);
     g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
+    for (int k = COMPUTE_COL_AX; k < COMPUTE_NCOLS; k++)
+        g->range_raw[k] = k <= COMPUTE_COL_AZ ? ACC_RANGE_MS2 / g->ascale : RATE_RANGE_RADS / g->gscale;
     free(tmp);
 
     /* The rate comes from the input: check it before anything is sized from

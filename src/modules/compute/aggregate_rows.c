@@ -13,28 +13,26 @@
 
 #include "aggregate-internal.h"
 
-/* A cell past a sensor's range (ACC_RANGE_MS2, RATE_RANGE_RADS) is a
- * corrupt one — one 1e6 in the rate columns had moved the gyro's bias for
- * the rest of the session (every later rein read wrong).  Held and counted
- * like a NaN cell, once units are known. */
-static void out_of_range(compute_agg *g, double *r, unsigned *mask)
+/* The held rows past detection, against the range in the units now known
+ * (accept() could only check the widest any unit allows): a cell past it is
+ * held from the row before, like a NaN cell. */
+static void recheck_held(compute_agg *g)
 {
-    for (int k = 1; k < COMPUTE_NCOLS; k++) {
-        if (*mask & (1u << k))
-            continue;
-        double lim = k <= COMPUTE_COL_AZ ? ACC_RANGE_MS2 / g->ascale : RATE_RANGE_RADS / g->gscale;
-        if (fabs(r[k]) <= lim) {
-            g->in_range[k] = r[k];
-            g->have_in_range[k] = 1;
-            continue;
-        }
-        g->nan_cells++;
-        *mask |= 1u << k;
-        if (g->have_in_range[k]) {
-            r[k] = g->in_range[k];
-        } else {
-            *mask |= ROW_NOVAL(k);
-            r[k] = 0;
+    double last[COMPUTE_NCOLS] = { 0 };
+    int have[COMPUTE_NCOLS] = { 0 };
+    for (size_t i = 0; i < g->nbuf; i++) {
+        double *r = g->buf[i];
+        for (int k = 1; k < COMPUTE_NCOLS; k++) {
+            unsigned bit = 1u << k;
+            if (!(g->bufmask[i] & bit) && fabs(r[k]) > g->range_raw[k]) {
+                g->nan_cells++;
+                g->bufmask[i] |= (unsigned short)(bit | (have[k] ? 0 : ROW_NOVAL(k)));
+                r[k] = have[k] ? last[k] : 0;
+            }
+            if (!(g->bufmask[i] & ROW_NOVAL(k))) {
+                last[k] = r[k];
+                have[k] = 1;
+            }
         }
     }
 }
@@ -46,8 +44,6 @@ static void admit(compute_agg *g, double *r, unsigned mask)
 {
     double t = (r[0] - g->t0raw) * g->tscale;
     int drop = 0, gmiss = 0;
-
-    out_of_range(g, r, &mask);
 
     for (int k = 1; k < COMPUTE_NCOLS; k++) {
         if (!(mask & (1u << k))) {
@@ -91,6 +87,7 @@ int compute_agg_detect_replay(compute_agg *g)
     }
     if (g->linear)
         compute_agg_linear_init(g);
+    recheck_held(g);
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);
     g->nbuf = 0;
@@ -104,7 +101,11 @@ static void accept(compute_agg *g, const double *v, unsigned mask)
 
     r[0] = v[0];
     for (int k = 1; k < COMPUTE_NCOLS; k++) {
-        if (isfinite(v[k])) {
+        /* a cell past any sensor's range (range_raw: the widest any unit
+         * allows until detection, then the detected units') is a corrupt
+         * one: held like a NaN cell.  One 1e6 in the rate columns had moved
+         * the gyro's bias for the rest of the session. */
+        if (isfinite(v[k]) && fabs(v[k]) <= g->range_raw[k]) {
             r[k] = v[k];
             g->hold[k] = v[k];
             g->have_val[k] = 1;
