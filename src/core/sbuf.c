@@ -1,6 +1,7 @@
 /*
  * sbuf.c — the growing text buffer of sbuf-internal.h.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,18 @@ void keel__sbuf_puts(keel_sbuf *b, const char *s)
     keel__sbuf_put(b, s, strlen(s));
 }
 
+/* Nonzero when one of the 8 bytes of x needs escaping in a JSON string: a
+ * control byte (< 0x20), '"' or '\\' (bit tricks of "Bit Twiddling Hacks",
+ * haszero/hasless: exact for these, bytes >= 0x80 never match). */
+static uint64_t needs_escape8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), s = x ^ (ones * '\\');
+    uint64_t ctl = (x - ones * 0x20) & ~x;
+    uint64_t quo = (q - ones) & ~q, bsl = (s - ones) & ~s;
+    return (ctl | quo | bsl) & high;
+}
+
 void keel__sbuf_json_escaped(keel_sbuf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -42,6 +55,15 @@ void keel__sbuf_json_escaped(keel_sbuf *b, const char *str, size_t n)
         char esc[6] = {'\\', 0, '0', '0', 0, 0};
         size_t k = 2;
         run = p;
+        /* eight bytes at a time through the plain text (a 1 KiB event
+         * payload was ~5 instructions a byte one at a time) */
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (needs_escape8(x))
+                break;
+            p += 8;
+        }
         while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
             p++;
         if (p > run)

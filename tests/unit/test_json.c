@@ -391,6 +391,33 @@ static void test_dump(void **state)
     }
 }
 
+/* Long strings with one byte to escape at every offset: the writer scans
+ * eight bytes at a time, so every alignment of the special byte and every
+ * tail length is compared with jansson. */
+static void test_dump_long_strings(void **state)
+{
+    static const char specials[] = { '"', '\\', '\n', '\x01', '\x1f', ' ', '\x7f' };
+    char s[64];
+    (void)state;
+    for (size_t len = 0; len < sizeof s; len++) {
+        for (size_t at = 0; at <= len; at++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                for (size_t i = 0; i < len; i++)
+                    s[i] = (char)('a' + i % 26);
+                if (at < len)
+                    s[at] = specials[k];
+                json_t *v = json_pack("[s#]", s, (int)len);
+                same_dump(v, JSON_COMPACT);
+                json_decref(v);
+            }
+        }
+    }
+    /* multi-byte UTF-8 across the eight-byte steps */
+    json_t *v = json_pack("[s]", "\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\\");
+    same_dump(v, JSON_COMPACT);
+    json_decref(v);
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -416,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_depth_on_worker_stack),
         cmocka_unit_test(test_differential_soup),
         cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_dump_long_strings),
         cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
