@@ -184,6 +184,8 @@ static void follow_turn(compute_leadest *e, const compute_window_result *r, doub
 
 static void learn(compute_leadest *e, const compute_window_result *r, double yaw, double dur)
 {
+    if (!isfinite(yaw))
+        return; /* nothing to learn, and a NaN would stay in the bias for good */
     if (r->gait != COMPUTE_HALT && fabs(yaw) >= STRAIGHT_MAX)
         follow_turn(e, r, yaw, dur);
     else

@@ -117,6 +117,26 @@ static void test_change_of_rein_is_a_step(void **state)
     assert_true(fabs(e.bias[2]) < 1e-9);
 }
 
+/* A window whose mean rate is not a number (an overflow in the sums)
+ * teaches nothing: the bias and the lean sum stay finite. */
+static void test_nan_window_learns_nothing(void **state)
+{
+    (void)state;
+    compute_leadest e;
+    memset(&e, 0, sizeof e);
+    compute_window_result h = win(COMPUTE_HALT, 0.01);
+    compute_lead_window(&e, &h, 0, 0, 2);
+    for (int i = 0; i < 6; i++) {
+        compute_window_result r = win(COMPUTE_TROT, i == 3 ? NAN : 0.21);
+        compute_lead_window(&e, &r, 0, 0, 2);
+    }
+    assert_true(isfinite(e.bias[2]));
+    assert_true(isfinite(e.turn_w));
+    /* nor the circles' lean (the lead's axis): NaN there once stayed */
+    assert_true(isfinite(e.lsum[0]) && isfinite(e.lsum[1]) && isfinite(e.lsum[2]));
+    assert_true(fabs(e.bias[2] - 0.01) < 0.005);
+}
+
 static void feed(compute_rein_steps *rs, double t0, double y)
 {
     compute_rein_win w = { .t0 = t0, .dur = 2, .y = y, .counted = 1, .rated = 1 };
@@ -178,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_bias_followed_through_turn),
         cmocka_unit_test(test_spiral_caps_the_bias),
         cmocka_unit_test(test_change_of_rein_is_a_step),
+        cmocka_unit_test(test_nan_window_learns_nothing),
         cmocka_unit_test(test_step_split),
         cmocka_unit_test(test_no_split_without_a_step),
     };
