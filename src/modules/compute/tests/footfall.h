@@ -118,7 +118,7 @@ typedef struct ff_truth {
     /* diagA and riseA on the clean vertical through a 20 ms moving average:
      * the band a 100 Hz logger resolves (its anti-alias filter's); a
      * posting rider makes one diagonal's peak sharper than that, and the
-     * two truths then differ (ff_truth_band20) */
+     * two truths then differ (footfall_truth.h) */
     double diagA20[3][2], riseA20[3][2];
     int    diag_changes;                           /* the rider changed the sitting diagonal */
     int    jumps;
@@ -570,55 +570,6 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         t = t1;
     }
     return 0;
-}
-
-/* Asymmetry (%) of one rein group from the truth, −1 if no trot there:
- * 100·|A_L − A_R| / mean(A_L, A_R) over the means of each diagonal. */
-static double ff_rein_asym(const ff_truth *tr, int r, double *signed_out)
-{
-    if (tr->diagN[r][0] < 2 || tr->diagN[r][1] < 2)
-        return -1;
-    double al = tr->diagA[r][0] / tr->diagN[r][0], ar = tr->diagA[r][1] / tr->diagN[r][1];
-    double s = 100 * (al - ar) / ((al + ar) / 2);
-    if (signed_out)
-        *signed_out = s;
-    return fabs(s);
-}
-
-/* The same over the posting steps only (rising trot), −1 if none there. */
-static inline double ff_rising_asym(const ff_truth *tr, int r, double *signed_out)
-{
-    if (tr->riseN[r][0] < 2 || tr->riseN[r][1] < 2)
-        return -1;
-    double al = tr->riseA[r][0] / tr->riseN[r][0], ar = tr->riseA[r][1] / tr->riseN[r][1];
-    double s = 100 * (al - ar) / ((al + ar) / 2);
-    if (signed_out)
-        *signed_out = s;
-    return fabs(s);
-}
-
-/* The truth as a 100 Hz logger would show it: tr with the step amplitudes
- * of the 20 ms moving average in place of the 1 kHz ones. */
-static inline ff_truth ff_truth_band20(const ff_truth *tr)
-{
-    ff_truth b = *tr;
-    memcpy(b.diagA, tr->diagA20, sizeof b.diagA);
-    memcpy(b.riseA, tr->riseA20, sizeof b.riseA);
-    return b;
-}
-
-/* Session trot symmetry %: 100 − trot-time-weighted mean of the reins' asymmetries. */
-static double ff_session_symmetry(const ff_truth *tr)
-{
-    double st = 0, sa = 0;
-    for (int r = 0; r < 3; r++) {
-        double a = ff_rein_asym(tr, r, NULL);
-        if (a < 0)
-            continue;
-        sa += a * tr->trot_t[r];
-        st += tr->trot_t[r];
-    }
-    return st > 0 ? 100 - sa / st : -1;
 }
 
 #endif /* COMPUTE_TESTS_FOOTFALL_H */

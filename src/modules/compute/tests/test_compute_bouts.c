@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "compute-internal.h"
-#include "footfall.h"
+#include "footfall_truth.h"
 
 #define WALK(d, f, turn, r) { FF_WALK, d, f, f, turn, r, 0, 0, 1, 0, 0, 0 }
 #define TROT(d, f, turn, r, diag) { FF_TROT, d, f, f, turn, r, 0, 0, diag, 0, 0, 0 }

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "compute-internal.h"
-#include "footfall.h"
+#include "footfall_truth.h"
 
 typedef struct scen {
     const char *name;

@@ -185,7 +185,6 @@ static void test_lead_sign(void **state)
 
 int main(void)
 {
-    (void)ff_session_symmetry; /* footfall.h's trot truth: not used here */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lead_sign),
         cmocka_unit_test(test_lead_any_yaw),

@@ -32,6 +32,15 @@ static compute_window_result win(int gait, double w)
     return r;
 }
 
+/* n windows of 2 s at gait g and mean rate w, in order */
+static void learn_n(compute_leadest *e, int g, double w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        compute_window_result r = win(g, w);
+        compute_lead_window(e, &r, 0, 0, 2);
+    }
+}
+
 /* the turning rate compute_lead_window's bias leaves for a window at w */
 static double yaw_after(const compute_leadest *e, double w)
 {
@@ -49,13 +58,10 @@ static void test_bias_followed_through_turn(void **state)
     (void)state;
     compute_leadest e;
     memset(&e, 0, sizeof e);
-    double t = 0, b = 0.01;
-    for (int i = 0; i < 10; i++, t += 2) {
-        compute_window_result r = win(COMPUTE_HALT, b);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
+    double b = 0.01;
+    learn_n(&e, COMPUTE_HALT, b, 10);
     assert_true(fabs(e.bias[2] - 0.01) < 1e-9);
-    for (int i = 0; i < 50; i++, t += 2) {
+    for (int i = 0; i < 50; i++) {
         b = 0.01 + 0.05 * (i + 1) / 50.0;
         compute_window_result r = win(COMPUTE_TROT, 0.2 + b);
         compute_lead_window(&e, &r, 0, 0, 2);
@@ -66,10 +72,7 @@ static void test_bias_followed_through_turn(void **state)
     assert_true(fabs(y) < 0.045);
     assert_int_equal(compute_rein_class(y, 0.045), 0);
     /* and the straight line then anchors it */
-    for (int i = 0; i < 20; i++) {
-        compute_window_result r = win(COMPUTE_TROT, b);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
+    learn_n(&e, COMPUTE_TROT, b, 20);
     assert_true(fabs(e.bias[2] - b) < 0.005);
 }
 
@@ -82,10 +85,7 @@ static void test_spiral_caps_the_bias(void **state)
     (void)state;
     compute_leadest e;
     memset(&e, 0, sizeof e);
-    for (int i = 0; i < 10; i++) {
-        compute_window_result r = win(COMPUTE_HALT, 0.0);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
+    learn_n(&e, COMPUTE_HALT, 0.0, 10);
     for (int i = 0; i < 30; i++) {
         compute_window_result r = win(COMPUTE_CANTER, 0.2 + 0.15 * (i + 1) / 30.0);
         compute_lead_window(&e, &r, 0, 0, 2);
@@ -104,16 +104,9 @@ static void test_change_of_rein_is_a_step(void **state)
     (void)state;
     compute_leadest e;
     memset(&e, 0, sizeof e);
-    compute_window_result h = win(COMPUTE_HALT, 0.0);
-    compute_lead_window(&e, &h, 0, 0, 2);
-    for (int i = 0; i < 10; i++) {
-        compute_window_result r = win(COMPUTE_TROT, 0.2);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
-    for (int i = 0; i < 10; i++) {
-        compute_window_result r = win(COMPUTE_TROT, -0.2);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
+    learn_n(&e, COMPUTE_HALT, 0.0, 1);
+    learn_n(&e, COMPUTE_TROT, 0.2, 10);
+    learn_n(&e, COMPUTE_TROT, -0.2, 10);
     assert_true(fabs(e.bias[2]) < 1e-9);
 }
 
@@ -124,12 +117,10 @@ static void test_nan_window_learns_nothing(void **state)
     (void)state;
     compute_leadest e;
     memset(&e, 0, sizeof e);
-    compute_window_result h = win(COMPUTE_HALT, 0.01);
-    compute_lead_window(&e, &h, 0, 0, 2);
-    for (int i = 0; i < 6; i++) {
-        compute_window_result r = win(COMPUTE_TROT, i == 3 ? NAN : 0.21);
-        compute_lead_window(&e, &r, 0, 0, 2);
-    }
+    learn_n(&e, COMPUTE_HALT, 0.01, 1);
+    learn_n(&e, COMPUTE_TROT, 0.21, 3);
+    learn_n(&e, COMPUTE_TROT, NAN, 1);
+    learn_n(&e, COMPUTE_TROT, 0.21, 2);
     assert_true(isfinite(e.bias[2]));
     assert_true(isfinite(e.turn_w));
     /* nor the circles' lean (the lead's axis): NaN there once stayed */
