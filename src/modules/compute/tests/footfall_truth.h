@@ -11,29 +11,31 @@
 
 #include "footfall.h"
 
-/* Asymmetry (%) of one rein group from the truth, −1 if no trot there:
- * 100·|A_L − A_R| / mean(A_L, A_R) over the means of each diagonal. */
-static inline double ff_rein_asym(const ff_truth *tr, int r, double *signed_out)
+/* 100·(A_L − A_R) / mean(A_L, A_R) over the means of each diagonal's step
+ * amplitudes (sums A, counts N) of rein group r into *signed_out; returns
+ * its size, −1 if either diagonal has fewer than two steps there. */
+static inline double ff_asym_of(const double A[3][2], const long N[3][2], int r,
+                                double *signed_out)
 {
-    if (tr->diagN[r][0] < 2 || tr->diagN[r][1] < 2)
+    if (N[r][0] < 2 || N[r][1] < 2)
         return -1;
-    double al = tr->diagA[r][0] / tr->diagN[r][0], ar = tr->diagA[r][1] / tr->diagN[r][1];
+    double al = A[r][0] / N[r][0], ar = A[r][1] / N[r][1];
     double s = 100 * (al - ar) / ((al + ar) / 2);
     if (signed_out)
         *signed_out = s;
     return fabs(s);
 }
 
+/* Asymmetry (%) of one rein group from the truth, −1 if no trot there. */
+static inline double ff_rein_asym(const ff_truth *tr, int r, double *signed_out)
+{
+    return ff_asym_of(tr->diagA, tr->diagN, r, signed_out);
+}
+
 /* The same over the posting steps only (rising trot), −1 if none there. */
 static inline double ff_rising_asym(const ff_truth *tr, int r, double *signed_out)
 {
-    if (tr->riseN[r][0] < 2 || tr->riseN[r][1] < 2)
-        return -1;
-    double al = tr->riseA[r][0] / tr->riseN[r][0], ar = tr->riseA[r][1] / tr->riseN[r][1];
-    double s = 100 * (al - ar) / ((al + ar) / 2);
-    if (signed_out)
-        *signed_out = s;
-    return fabs(s);
+    return ff_asym_of(tr->riseA, tr->riseN, r, signed_out);
 }
 
 /* The truth as a 100 Hz logger would show it: tr with the step amplitudes
