@@ -201,6 +201,8 @@ typedef struct compute_window_result {
                            * bounce lag (< 0: reverses every bounce, 2-beat) */
     int    weak;          /* moving, but the rhythm is weak and the beat
                            * structure unclear: the gait is a guess */
+    int    norhythm;      /* halt for energy without a rhythm (timeline.c
+                           * may make it a transition between two gaits) */
     /* sensor frame, for the canter lead relative to the rein (lead.c): the
      * mean angular rate (rad/s), the mean specific force's direction, and
      * the angular rate's covariance about its mean (xx, yy, zz, xy, xz, yz) */
@@ -217,7 +219,7 @@ typedef struct compute_window_result {
  * when at least p->susp_share of its samples are there; …).
  * bin: how many input samples each decimated one is the mean of (the
  * trot's step amplitudes undo that averaging).
- * work: scratch of at least 9*n doubles.  Pure. */
+ * work: scratch of at least 10*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r);
@@ -277,6 +279,9 @@ typedef struct compute_tl {
     compute_tl_win q[COMPUTE_TL_DEPTH];
     int nq;
     int prev_gait;           /* final gait of the last window out, -1 none */
+    double prev_e;           /* the last window's mean square dynamic
+                              * acceleration, m^2/s^4; 0 when it took its
+                              * gait from its neighbours */
 } compute_tl;
 
 typedef void (*compute_tl_emit)(void *arg, const compute_tl_win *w);

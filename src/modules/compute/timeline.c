@@ -7,12 +7,26 @@
  *   same gait on both sides          → that gait (the horse went on; its
  *                                      time and rein count, not its stride)
  *   a halt on either side            → halt (fidgeting next to a standstill)
+ *   two different gaits of movement,
+ *   each right beside it             → a transition: the gait whose energy
+ *                                      it mostly holds (below)
  *   anything else                    → unclassified
  *
  * "Both sides" are the last final window before it and the first window
  * after it whose evidence is not weak, looked for at most
  * COMPUTE_TL_DEPTH - 1 windows ahead.  docs/compute.md "unclassified".
+ *
+ * A transition.  A window that holds the end of one gait and the start of
+ * another shows neither rhythm clearly: its stride is weak, or it has
+ * energy and no rhythm at all (gait.c: norhythm, otherwise a halt).  When
+ * the windows right before and right after it are different gaits of
+ * movement, each decided by its own evidence, it is one window of change
+ * between them, and its dynamic energy is the time-weighted mix of theirs:
+ * e = (1 - s) e_prev + s e_next.  s > 1/2 gives it the next gait, else the
+ * previous one (its time and rein count, not its stride).  A window without rhythm between
+ * two windows of one gait stays a halt: a short stop.
  */
+#include <math.h>
 #include <string.h>
 
 #include "compute-internal.h"
@@ -40,17 +54,44 @@ static int resolve(const compute_tl *tl)
     return COMPUTE_UNCLASSIFIED;
 }
 
+static int moving(int g)
+{
+    return g >= COMPUTE_WALK && g <= COMPUTE_GALLOP;
+}
+
+/* The head window as a transition (see above): its gait, or -1 if it is not
+ * one. */
+static int transition(const compute_tl *tl)
+{
+    const compute_tl_win *w = &tl->q[0], *nx = &tl->q[1];
+    int prev = tl->prev_gait;
+
+    if (tl->nq < 2 || nx->r.weak || nx->r.norhythm || !moving(prev) || !moving(nx->r.gait) ||
+        prev == nx->r.gait || tl->prev_e <= 0)
+        return -1;
+    double en = nx->r.rms * nx->r.rms, e = w->r.rms * w->r.rms;
+    if (fabs(en - tl->prev_e) < 1e-9)
+        return prev;
+    return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? nx->r.gait : prev;
+}
+
 /* Emits the head window with its final gait and drops it from the queue. */
 static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
 {
     compute_tl_win w = tl->q[0];
-    if (w.r.weak) {
-        int g = resolve(tl);
+    int g = w.r.weak || w.r.norhythm ? transition(tl) : -1;
+    if (g >= 0) {
         w.inherited = 1;
         w.r.gait = g;
+    } else if (w.r.weak) {
+        w.inherited = 1;
+        w.r.gait = resolve(tl);
     }
     if (w.r.gait != COMPUTE_UNCLASSIFIED)
         tl->prev_gait = w.r.gait;
+    /* a transition needs a window decided by its own evidence right before
+     * it: 0 after one that took its gait from its neighbours */
+    tl->prev_e = w.inherited ? 0 : w.r.rms * w.r.rms;
     memmove(tl->q, tl->q + 1, sizeof tl->q[0] * (size_t)(tl->nq - 1));
     tl->nq--;
     emit(arg, &w);
@@ -63,7 +104,9 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
     /* the head can be decided when it is not weak, when a window after it
      * is not weak, or when the queue is full */
     while (tl->nq > 0) {
-        int decidable = !tl->q[0].r.weak || tl->nq == COMPUTE_TL_DEPTH;
+        /* a window without rhythm waits for the next one (a transition?) */
+        int decidable = tl->q[0].r.norhythm ? tl->nq >= 2
+                        : !tl->q[0].r.weak || tl->nq == COMPUTE_TL_DEPTH;
         for (int i = 1; !decidable && i < tl->nq; i++)
             decidable = !tl->q[i].r.weak;
         if (!decidable)

@@ -1,0 +1,139 @@
+/*
+ * test_compute_timeline.c — the decisions timeline.c makes from a window's
+ * neighbours, on hand-made windows: weak evidence takes the gait on both
+ * sides, a halt beside it, or unclassified; a window of change between two
+ * gaits (weak, or energy without rhythm) takes the gait whose energy it
+ * mostly holds.  Expected gaits follow from the rule in docs/compute.md
+ * ("aggregate", step 8) and the energies given, not from the code.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compute-internal.h"
+
+enum { STRONG, WEAK, NORHYTHM };
+
+typedef struct out {
+    int gait[16];
+    int inherited[16];
+    int n;
+} out;
+
+static void collect(void *arg, const compute_tl_win *w)
+{
+    out *o = arg;
+    assert_true(o->n < 16);
+    o->gait[o->n] = w->r.gait;
+    o->inherited[o->n] = w->inherited;
+    o->n++;
+}
+
+/* Runs windows (gait, kind, dynamic rms) through a timeline. */
+static void run(const int (*spec)[2], const double *rms, int n, out *o)
+{
+    compute_tl tl;
+    compute_tl_init(&tl);
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < n; i++) {
+        compute_tl_win w;
+        memset(&w, 0, sizeof w);
+        w.r.gait = spec[i][0];
+        w.r.weak = spec[i][1] == WEAK;
+        w.r.norhythm = spec[i][1] == NORHYTHM;
+        w.r.rms = rms[i];
+        w.t0 = 2.0 * i;
+        w.dur = 2.0;
+        compute_tl_push(&tl, &w, collect, o);
+    }
+    compute_tl_flush(&tl, collect, o);
+    assert_int_equal(o->n, n);
+}
+
+/* Canter (3.8 m/s^2) then walk (1.15): the window between them shows no
+ * rhythm.  Its energy is the time-weighted mix: rms 2.3 is 70 % walk
+ * ((2.3^2 - 3.8^2) / (1.15^2 - 3.8^2) = 0.70), rms 3.2 is 32 % walk. */
+static void test_norhythm_between_gaits(void **state)
+{
+    (void)state;
+    const int spec[4][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_CANTER, STRONG },
+                             { COMPUTE_HALT, NORHYTHM }, { COMPUTE_WALK, STRONG } };
+    const double mostly_walk[4] = { 3.8, 3.8, 2.3, 1.15 }, mostly_canter[4] = { 3.8, 3.8, 3.2, 1.15 };
+    out o;
+
+    run(spec, mostly_walk, 4, &o);
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    assert_int_equal(o.inherited[2], 1);   /* its stride is not counted */
+    run(spec, mostly_canter, 4, &o);
+    assert_int_equal(o.gait[2], COMPUTE_CANTER);
+    assert_int_equal(o.inherited[2], 1);
+}
+
+/* A weak window between two different gaits was unclassified; right
+ * between them it is a transition too. */
+static void test_weak_between_gaits(void **state)
+{
+    (void)state;
+    const int spec[3][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_TROT, WEAK },
+                             { COMPUTE_CANTER, STRONG } };
+    const double rms[3] = { 1.2, 1.5, 3.8 };   /* 6 % of the way to canter */
+    out o;
+
+    run(spec, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_WALK);
+}
+
+/* What stays as it was: no rhythm between windows of one gait is a short
+ * stop; anything beside a halt is a halt; two weak windows between two
+ * gaits are more than one window of change: unclassified. */
+static void test_not_transitions(void **state)
+{
+    (void)state;
+    const int stop[3][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_HALT, NORHYTHM },
+                             { COMPUTE_WALK, STRONG } };
+    const int by_halt[3][2] = { { COMPUTE_HALT, STRONG }, { COMPUTE_WALK, WEAK },
+                                { COMPUTE_TROT, STRONG } };
+    const int two_weak[4][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_TROT, WEAK },
+                                 { COMPUTE_TROT, WEAK }, { COMPUTE_CANTER, STRONG } };
+    const int same[3][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_WALK, WEAK },
+                             { COMPUTE_TROT, STRONG } };
+    const double rms[4] = { 1.2, 2.0, 2.5, 3.8 };
+    out o;
+
+    run(stop, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+    assert_int_equal(o.inherited[1], 0);
+    run(by_halt, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+    run(two_weak, rms, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_UNCLASSIFIED);
+    assert_int_equal(o.gait[2], COMPUTE_UNCLASSIFIED);
+    run(same, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_TROT);
+}
+
+/* A window without rhythm at the end of the stream has no gait after it:
+ * halt, as analysed. */
+static void test_norhythm_at_end(void **state)
+{
+    (void)state;
+    const int spec[2][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_HALT, NORHYTHM } };
+    const double rms[2] = { 3.8, 2.3 };
+    out o;
+
+    run(spec, rms, 2, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_norhythm_between_gaits),
+        cmocka_unit_test(test_weak_between_gaits),
+        cmocka_unit_test(test_not_transitions),
+        cmocka_unit_test(test_norhythm_at_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
