@@ -93,8 +93,13 @@ struct compute_agg {
     int D, dcount;
     long long bin;               /* index of the time bin being filled */
     double dsum[COMPUTE_NCOLS], last_m[COMPUTE_NCOLS];
+    double dsq[3];               /* the bin's sum of squared accelerations */
     int dmiss, last_miss;        /* rate missing in the bin being filled / the last one */
     unsigned char *wm;           /* per decimated sample: rate channels missing */
+    double *wv;                  /* per decimated sample: the variance sensor noise
+                                  * alone would give it (from the spread of its
+                                  * bin's samples), m^2/s^4 summed over the axes;
+                                  * NaN for a bin of one sample or a held one */
     int res_gmiss;               /* the analysed window lacked the rate channels */
     double fs;
     size_t N, S, wn, assigned;

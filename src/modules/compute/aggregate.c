@@ -51,6 +51,7 @@ void compute_agg_free(compute_agg *g)
     free(g->buf);
     free(g->bufmask);
     free(g->wm);
+    free(g->wv);
     free(g->wt);
     free(g->wa);
     free(g->wg);
@@ -230,7 +231,7 @@ static void attribute(compute_agg *g, double dur)
     compute_tl_push(&g->tl, &w, account, g);
 }
 
-static void push_decimated(compute_agg *g, const double *m, int miss);
+static void push_decimated(compute_agg *g, const double *m, int miss, double nv);
 
 /* the window's rate channels were missing for most of it */
 static int window_gmiss(const compute_agg *g, size_t n)
@@ -239,6 +240,26 @@ static int window_gmiss(const compute_agg *g, size_t n)
     for (size_t i = 0; i < n; i++)
         c += g->wm[i];
     return c * 2 > n;
+}
+
+/* How the window's dynamic energy compares with what the sensor's noise
+ * alone gives it: white noise of variance s^2 per axis leaves s^2/k in the
+ * mean of a bin of k samples, and the spread of the k samples about their
+ * mean tells s^2 (an unbiased estimate; a horse's trunk moves too little in
+ * one 1/25 s bin to add to it at a standstill).  NaN when under half of
+ * the bins had two samples or more (input at or below ~25 Hz, gaps). */
+static double window_noise_ratio(const compute_agg *g, size_t n, double rms)
+{
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(g->wv[i])) {
+            sum += g->wv[i];
+            k++;
+        }
+    if (k * 2 < n || !(sum > 0))
+        return NAN;
+    return rms * rms / (sum / (double)k);
 }
 
 /* The decimator bins samples on a uniform 1/fs grid from the segment start
@@ -254,10 +275,18 @@ static void flush_bin(compute_agg *g)
     m[0] = g->seg_start + ((double)g->bin + 0.5) / g->fs;
     memcpy(g->last_m, m, sizeof m);
     g->last_miss = g->dmiss > 0;
-    push_decimated(g, m, g->last_miss);
+    double nv = NAN;
+    if (g->dcount >= 2) {
+        double k = (double)g->dcount, ss = 0;
+        for (int i = 0; i < 3; i++)
+            ss += g->dsq[i] - g->dsum[1 + i] * g->dsum[1 + i] / k;
+        nv = (ss > 0 ? ss : 0) / (k - 1) / k;
+    }
+    push_decimated(g, m, g->last_miss, nv);
     g->dcount = 0;
     g->dmiss = 0;
     memset(g->dsum, 0, sizeof g->dsum);
+    memset(g->dsq, 0, sizeof g->dsq);
 }
 
 static void bin_sample(compute_agg *g, double t, const double *a, const double *w, int gmiss)
@@ -270,7 +299,7 @@ static void bin_sample(compute_agg *g, double t, const double *a, const double *
             double m[COMPUTE_NCOLS];
             memcpy(m, g->last_m, sizeof m);
             m[0] = g->seg_start + ((double)e + 0.5) / g->fs;
-            push_decimated(g, m, g->last_miss);
+            push_decimated(g, m, g->last_miss, NAN);
         }
     }
     g->bin = k;
@@ -278,6 +307,7 @@ static void bin_sample(compute_agg *g, double t, const double *a, const double *
     for (int i = 0; i < 3; i++) {
         g->dsum[1 + i] += a[i];
         g->dsum[4 + i] += w[i];
+        g->dsq[i] += a[i] * a[i];
     }
     g->dcount++;
 }
@@ -290,6 +320,7 @@ static void end_segment(compute_agg *g, double t_end)
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
                                    g->wn, g->fs, g->D, &g->P, g->work, &g->res);
+            g->res.at_floor = window_noise_ratio(g, g->wn, g->res.rms) < g->P.noise_halt;
             g->res_gmiss = window_gmiss(g, g->wn);
             g->have_res = 1;
         } else if (!g->have_res) {
@@ -306,12 +337,14 @@ static void end_segment(compute_agg *g, double t_end)
     g->dcount = 0;
     g->dmiss = 0;
     memset(g->dsum, 0, sizeof g->dsum);
+    memset(g->dsq, 0, sizeof g->dsq);
 }
 
-static void push_decimated(compute_agg *g, const double *m, int miss)
+static void push_decimated(compute_agg *g, const double *m, int miss, double nv)
 {
     g->wt[g->wn] = m[0];
     g->wm[g->wn] = (unsigned char)miss;
+    g->wv[g->wn] = nv;
     for (int k = 0; k < 3; k++) {
         g->wa[g->wn][k] = m[1 + k];
         g->wg[g->wn][k] = m[4 + k];
@@ -321,6 +354,7 @@ static void push_decimated(compute_agg *g, const double *m, int miss)
         return;
     compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
                            g->fs, g->D, &g->P, g->work, &g->res);
+    g->res.at_floor = window_noise_ratio(g, g->N, g->res.rms) < g->P.noise_halt;
     g->res_gmiss = window_gmiss(g, g->N);
     g->have_res = 1;
     size_t i1 = g->S / 2 + g->S;
@@ -333,6 +367,7 @@ static void push_decimated(compute_agg *g, const double *m, int miss)
     memmove(g->wa, g->wa + g->S, keep * sizeof *g->wa);
     memmove(g->wg, g->wg + g->S, keep * sizeof *g->wg);
     memmove(g->wm, g->wm + g->S, keep * sizeof *g->wm);
+    memmove(g->wv, g->wv + g->S, keep * sizeof *g->wv);
     g->wn = keep;
 }
 

@@ -80,8 +80,10 @@ int compute_agg_detect_replay(compute_agg *g)
     if (rc < 0 || g->bad_rate)
         return rc;
     free(g->wm);
+    free(g->wv);
     g->wm = calloc(g->N + 1, 1);
-    if (!g->wm) {
+    g->wv = calloc(g->N + 1, sizeof *g->wv);
+    if (!g->wm || !g->wv) {
         g->detected = 0;
         return KEEL_ENOMEM;
     }

@@ -203,6 +203,9 @@ typedef struct compute_window_result {
                            * structure unclear: the gait is a guess */
     int    norhythm;      /* halt for energy without a rhythm (timeline.c
                            * may make it a transition between two gaits) */
+    int    at_floor;      /* its dynamic energy is the sensor's noise (under
+                           * noise_halt times it; aggregate.c): weak and
+                           * undecided by its neighbours, it is a halt */
     /* sensor frame, for the canter lead relative to the rein (lead.c): the
      * mean angular rate (rad/s), the mean specific force's direction, and
      * the angular rate's covariance about its mean (xx, yy, zz, xy, xz, yz) */

@@ -58,6 +58,8 @@ typedef struct compute_params {
     double side_reversal;       /* sway acf at the bounce below: 2-beat */
     double clear_reversal;      /* sway acf below: a reversal no noise makes */
     double weak_regularity;     /* stride acf below (and no clear reversal): weak */
+    double noise_halt;          /* weak, no neighbour decides, energy within this
+                                 * factor of the sensor's own noise: halt */
     double susp_g;              /* vertical specific force below (1 - susp_g) g: suspension */
     double susp_share;          /* share of a window in suspension to show it */
     double walk_max_hz;         /* 2-beat without suspension at or above: trot */

@@ -19,6 +19,7 @@ static const compute_optkey param_keys[] = {
     P(side_reversal,       -0.25, -1,    1,   "acf",    "sideways sway autocorrelation at the bounce below which the gait is 2-beat"),
     P(clear_reversal,      -0.45, -1,    1,   "acf",    "a reversal this clear keeps a window with a weak stride classified"),
     P(weak_regularity,     0.2,   0,     1,   "acf",    "stride autocorrelation below which the evidence is weak (unclassified unless neighbours agree)"),
+    P(noise_halt,          1.2,   0,     10,  "ratio",  "a weak window its neighbours do not decide is halt if its dynamic energy is under this many times the sensor's own noise"),
     P(susp_g,              0.4,   0,     1,   "g",      "vertical specific force below (1 - susp_g) g is a suspension phase"),
     P(susp_share,          0.05,  0,     1,   "share",  "share of a window's samples in suspension for it to show suspension"),
     P(walk_max_hz,         1.15,  0,     10,  "Hz",     "a 2-beat stride without suspension at or above this is trot, else walk"),

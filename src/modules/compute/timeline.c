@@ -7,6 +7,7 @@
  *   same gait on both sides          → that gait (the horse went on; its
  *                                      time and rein count, not its stride)
  *   a halt on either side            → halt (fidgeting next to a standstill)
+ *   energy at the sensor's noise     → halt (aggregate.c: at_floor)
  *   two different gaits of movement,
  *   each right beside it             → a transition: the gait whose energy
  *                                      it mostly holds (below)
@@ -50,6 +51,11 @@ static int resolve(const compute_tl *tl)
     if (prev >= 0 && prev == next)
         return prev;
     if (prev == COMPUTE_HALT || next == COMPUTE_HALT)
+        return COMPUTE_HALT;
+    /* nothing beside it decides: energy no more than the sensor's own noise
+     * is a standstill (at a session's ends, or a halt every window of
+     * which the noise made look weakly rhythmic) */
+    if (tl->q[0].r.at_floor)
         return COMPUTE_HALT;
     return COMPUTE_UNCLASSIFIED;
 }

@@ -128,22 +128,22 @@ static void test_lead_any_yaw(void **state)
          * bias from halts only, 11 % with it frozen through turns
          * (test_compute_rein), 5.3 % while the window between a canter and
          * a walk read as halt or unclassified (timeline.c's transitions).
-         * Gait time is printed, KNOWN above 5 % (see test_lead_no_circle) */
+         * And gait time: 6.8 % on harsh sessions before the bounce was
+         * looked for through a filter (gait.c) and the transitions */
         e = run(yaw, roll, pitch, 200 + (uint64_t)i, 1);
         harsh_lead = fmax(harsh_lead, fmax(e.ll, e.lr));
         harsh_rel = fmax(harsh_rel, fmax(e.tr, e.co));
         harsh_rein = fmax(harsh_rein, e.rein);
         harsh_gait = fmax(harsh_gait, e.gait);
-        bad += e.ll > 5 || e.lr > 5 || e.tr > 5 || e.co > 5 || e.rein > 5;
+        bad += e.ll > 5 || e.lr > 5 || e.tr > 5 || e.co > 5 || e.rein > 5 || e.gait > 5;
     }
     fprintf(stderr, "harsh sensor: worst error, %% of the session: lead left/right %.2f, "
             "true/counter %.2f, rein %.2f\n", harsh_lead, harsh_rel, harsh_rein);
-    fprintf(stderr, "%sharsh sensor: worst gait time error %.2f %% of the session\n",
-            harsh_gait > 5 ? "KNOWN " : "", harsh_gait);
+    fprintf(stderr, "harsh sensor: worst gait time error %.2f %% of the session\n", harsh_gait);
     fprintf(stderr, "worst error, %% of the session: true/counter %.2f, lead left/right %.2f\n",
             worst_rel, worst_abs);
     if (bad)
-        fail_msg("%d of 16 runs missed a lead or rein target", bad);
+        fail_msg("%d of 16 runs missed a lead, rein or gait-time target", bad);
 }
 
 /* No circle in the whole session, the sensor turned any way: the fore-aft
@@ -164,17 +164,17 @@ static void test_lead_no_circle(void **state)
         bad += e.ll > 5 || e.lr > 5;
         /* straight lines only: no canter is true or counter */
         bad += e.tr > 5 || e.co > 5;
-        bad += e.rein > 5;
+        /* gait time: 0.8 m/s^2 of noise at 50 Hz makes a standstill's
+         * windows read weak now and then; at the session's ends no halt is
+         * beside them: 6.3 % unclassified until their energy, no more than
+         * the sensor's noise (aggregate.c: noise_halt), made them halts */
+        bad += e.rein > 5 || e.gait > 5;
         worst_rein = fmax(worst_rein, e.rein);
-        /* 0.8 m/s^2 of noise at 50 Hz: a standstill's noise passes the
-         * rhythm test now and then and reads weak; at the session's ends,
-         * with no halt beside it, that is unclassified */
         worst_gait = fmax(worst_gait, e.gait);
     }
     fprintf(stderr, "no circle: worst lead left/right error %.2f %%, rein time %.2f %% of the "
             "session\n", worst, worst_rein);
-    fprintf(stderr, "%sno circle: worst gait time error %.2f %% of the session\n",
-            worst_gait > 5 ? "KNOWN " : "", worst_gait);
+    fprintf(stderr, "no circle: worst gait time error %.2f %% of the session\n", worst_gait);
     if (bad)
         fail_msg("%d misses without a circle", bad);
 }

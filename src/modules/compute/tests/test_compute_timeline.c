@@ -1,7 +1,8 @@
 /*
  * test_compute_timeline.c — the decisions timeline.c makes from a window's
  * neighbours, on hand-made windows: weak evidence takes the gait on both
- * sides, a halt beside it, or unclassified; a window of change between two
+ * sides, a halt beside it, a halt when its energy is the sensor's noise, or
+ * unclassified; a window of change between two
  * gaits (weak, or energy without rhythm) takes the gait whose energy it
  * mostly holds.  Expected gaits follow from the rule in docs/compute.md
  * ("aggregate", step 8) and the energies given, not from the code.
@@ -14,7 +15,7 @@
 
 #include "compute-internal.h"
 
-enum { STRONG, WEAK, NORHYTHM };
+enum { STRONG, WEAK, NORHYTHM, WEAK_FLOOR };
 
 typedef struct out {
     int gait[16];
@@ -41,7 +42,8 @@ static void run(const int (*spec)[2], const double *rms, int n, out *o)
         compute_tl_win w;
         memset(&w, 0, sizeof w);
         w.r.gait = spec[i][0];
-        w.r.weak = spec[i][1] == WEAK;
+        w.r.weak = spec[i][1] == WEAK || spec[i][1] == WEAK_FLOOR;
+        w.r.at_floor = spec[i][1] == WEAK_FLOOR;
         w.r.norhythm = spec[i][1] == NORHYTHM;
         w.r.rms = rms[i];
         w.t0 = 2.0 * i;
@@ -127,6 +129,32 @@ static void test_norhythm_at_end(void **state)
     assert_int_equal(o.gait[1], COMPUTE_HALT);
 }
 
+/* Weak windows that nothing beside them decides: at a stream's start or
+ * end, or more of them than the look-ahead.  Energy at the sensor's noise
+ * makes them halts; above it they stay unclassified. */
+static void test_noise_floor_halts(void **state)
+{
+    (void)state;
+    const int start[3][2] = { { COMPUTE_WALK, WEAK_FLOOR }, { COMPUTE_WALK, WEAK },
+                              { COMPUTE_WALK, STRONG } };
+    const int end[3][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_WALK, WEAK_FLOOR },
+                            { COMPUTE_WALK, WEAK_FLOOR } };
+    const double rms[3] = { 1.0, 1.2, 1.2 };
+    out o;
+
+    run(start, rms, 3, &o);
+    assert_int_equal(o.gait[0], COMPUTE_HALT);   /* nothing before it: its energy */
+    assert_int_equal(o.gait[1], COMPUTE_HALT);   /* a halt before it now */
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    run(end, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+    assert_int_equal(o.gait[2], COMPUTE_HALT);
+
+    const int start_above[2][2] = { { COMPUTE_WALK, WEAK }, { COMPUTE_TROT, STRONG } };
+    run(start_above, rms, 2, &o);
+    assert_int_equal(o.gait[0], COMPUTE_UNCLASSIFIED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_weak_between_gaits),
         cmocka_unit_test(test_not_transitions),
         cmocka_unit_test(test_norhythm_at_end),
+        cmocka_unit_test(test_noise_floor_halts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
