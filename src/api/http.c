@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 
 #include "api/http-internal.h"
 #include "api/http_server-internal.h"
@@ -94,13 +94,14 @@ static void http_drain_tick(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(lp->base, NULL);
 }
 
-static void http_stop_cb(evutil_socket_t fd, short what, void *arg)
+/* The main thread's stop, run on the loop (the base has no lock: no other
+ * thread may call into it, so the stop comes through the mailbox). */
+static void http_stop_cb(keel_job *job, int ran)
 {
-    http_loop *lp = arg;
+    http_loop *lp = (http_loop *)((char *)job - offsetof(http_loop, stop));
     struct timeval tick = {0, 20000};
     int i;
-    (void)fd;
-    (void)what;
+    (void)ran;
     if (lp->w.draining)
         return;
     for (i = 0; i < HTTP_LISTENERS; i++) {
@@ -224,6 +225,8 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
         goto out;
     }
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* one thread per base: the others reach it through its mailbox only */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
     lp->base = event_base_new_with_config(cfg);
     /* priorities 0..2: everything at the default 1, the log flush at 2 */
     if (lp->base && event_base_priority_init(lp->base, 3) == 0) {
@@ -231,9 +234,9 @@ static int http_loop_init(http_server *srv, http_loop *lp, char *err, size_t err
         if (lp->flush_ev)
             event_priority_set(lp->flush_ev, 2);
     }
-    lp->stop_ev = lp->base ? event_new(lp->base, -1, 0, http_stop_cb, lp) : NULL;
+    lp->stop.done = http_stop_cb;
     lp->drain_ev = lp->base ? event_new(lp->base, -1, EV_PERSIST, http_drain_tick, lp) : NULL;
-    if (!lp->base || !lp->stop_ev || !lp->drain_ev || !lp->flush_ev
+    if (!lp->base || !lp->drain_ev || !lp->flush_ev
         || keel__mailbox_new(lp->base, &lp->w.mailbox) != 0) {
         snprintf(err, errlen, "cannot create an event loop");
         rc = KEEL_ENOMEM;
@@ -279,8 +282,6 @@ static void http_loop_free(http_loop *lp)
     http_loop_close(lp);
     keel__mailbox_free(lp->w.mailbox); /* replies that came too late: dropped */
     lp->w.mailbox = NULL;
-    if (lp->stop_ev)
-        event_free(lp->stop_ev);
     if (lp->drain_ev)
         event_free(lp->drain_ev);
     if (lp->flush_ev)
@@ -364,7 +365,7 @@ static void http_wait(http_server *srv, int rfd)
     }
     for (i = 0; i < srv->nloops; i++)
         if (srv->loops[i].started)
-            event_active(srv->loops[i].stop_ev, EV_READ, 0);
+            keel__mailbox_post(srv->loops[i].w.mailbox, &srv->loops[i].stop);
     /* the event dispatcher stops claiming; its batches in hand finish
      * after the loops (keel serve joins it before modules stop) */
     keel__events_quiesce(srv->rt);
@@ -403,7 +404,7 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
         return rc;
     keel__http_metrics_start();
     srv.loops = calloc((size_t)srv.nloops, sizeof *srv.loops);
-    if (!srv.loops || evthread_use_pthreads() != 0 || pipe2(pipefd, O_CLOEXEC) != 0
+    if (!srv.loops || pipe2(pipefd, O_CLOEXEC) != 0
         || keel__pool_new(srv.workers, srv.worker_queue, &srv.pool) != 0) {
         snprintf(err, errlen, "cannot set up the HTTP server: out of resources");
         rc = KEEL_ENOMEM;

@@ -5,13 +5,20 @@
  * One mutex and one condition variable guard the queue (a FIFO of
  * intrusive links, no allocation per job).  A worker takes the oldest job,
  * runs it without the lock, and posts it to the job's home mailbox; the
- * mailbox's event wakes the owning loop, which runs the done callbacks.
+ * mailbox's eventfd wakes the owning loop, which runs the done callbacks.
+ * The loops' event bases have no lock (EVENT_BASE_FLAG_NOLOCK: libevent
+ * took its base mutex ~20 times per request for nothing), so no other
+ * thread calls into them: a post writes to the eventfd, which the loop
+ * watches like any socket.
  * Workers are started when a job is queued and no worker is idle, so a
  * process that never blocks never pays for them.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <event2/event.h>
 
@@ -26,7 +33,8 @@
 struct keel_mailbox {
     pthread_mutex_t mu;
     keel_job       *head, *tail;
-    struct event   *ev;
+    struct event   *ev;       /* EV_READ on fd, on the loop */
+    int             fd;       /* eventfd: written when a post finds the list empty */
 };
 
 struct keel_pool {
@@ -58,8 +66,12 @@ static void mailbox_run(keel_mailbox *mb)
 
 static void mailbox_cb(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd;
+    uint64_t n;
     (void)what;
+    /* reset the counter first: a post after this wakes the loop again */
+    if (read(fd, &n, sizeof n) < 0) {
+        /* EAGAIN: already read; the list is taken below either way */
+    }
     mailbox_run(arg);
 }
 
@@ -69,8 +81,13 @@ int keel__mailbox_new(struct event_base *base, keel_mailbox **out)
     *out = NULL;
     if (!mb)
         return KEEL_ENOMEM;
-    mb->ev = event_new(base, -1, 0, mailbox_cb, mb);
-    if (!mb->ev) {
+    mb->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    mb->ev = mb->fd >= 0 ? event_new(base, mb->fd, EV_READ | EV_PERSIST, mailbox_cb, mb) : NULL;
+    if (!mb->ev || event_add(mb->ev, NULL) != 0) {
+        if (mb->ev)
+            event_free(mb->ev);
+        if (mb->fd >= 0)
+            close(mb->fd);
         free(mb);
         return KEEL_ENOMEM;
     }
@@ -85,6 +102,7 @@ void keel__mailbox_free(keel_mailbox *mb)
         return;
     mailbox_run(mb);
     event_free(mb->ev);
+    close(mb->fd);
     pthread_mutex_destroy(&mb->mu);
     free(mb);
 }
@@ -100,11 +118,16 @@ void keel__mailbox_post(keel_mailbox *mb, keel_job *job)
     else
         mb->head = job;
     mb->tail = job;
-    /* Under the lock: keel__mailbox_free cannot free ev between the append
-     * and the wake-up.  An activation that finds the list already emptied
-     * by an earlier one is harmless. */
-    if (wake)
-        event_active(mb->ev, EV_READ, 0);
+    /* Under the lock: keel__mailbox_free cannot close fd between the append
+     * and the wake-up.  A wake-up that finds the list already emptied by an
+     * earlier one is harmless; the counter cannot overflow (one write per
+     * empty-to-non-empty change, the loop reads it to 0). */
+    if (wake) {
+        uint64_t one = 1;
+        if (write(mb->fd, &one, sizeof one) < 0) {
+            /* EAGAIN: the counter is already non-zero, the loop will run */
+        }
+    }
     pthread_mutex_unlock(&mb->mu);
 }
 

@@ -23,7 +23,7 @@ typedef struct http_loop {
     struct evhttp       *http[HTTP_LISTENERS];
     struct evhttp_bound_socket *bound[HTTP_LISTENERS];
     keel_http_scope      scope[HTTP_LISTENERS];
-    struct event        *stop_ev;
+    keel_job             stop;       /* posted to the mailbox by the main thread */
     struct event        *drain_ev;
     struct event        *flush_ev;   /* writes the access-log lines of one iteration */
     int64_t              drain_deadline_ms;

@@ -42,9 +42,9 @@ struct keel_job {
 
 /* ---- mailboxes (one per event loop) ----------------------------------------- */
 
-/* A mailbox whose jobs' done callbacks run on base's loop (an event made
- * active by the posting thread).  base borrowed; evthread_use_pthreads must
- * have been called before base was created.  *out new.  KEEL_ENOMEM. */
+/* A mailbox whose jobs' done callbacks run on base's loop (an eventfd the
+ * posting thread writes to; no other thread calls into base, which may
+ * have no lock).  base borrowed.  *out new.  KEEL_ENOMEM. */
 int  keel__mailbox_new(struct event_base *base, keel_mailbox **out);
 /* Runs done of every job still posted (on the calling thread), then frees.
  * Call once no worker can post to it any more (after keel__pool_free). */

@@ -21,7 +21,6 @@
 #include <cmocka.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "api/http-internal.h"
 #include "fakes/test_server.h"
@@ -108,6 +107,19 @@ static void tjob_init(tjob *t, keel_mailbox *mb, int block)
     t->block = block;
 }
 
+/* A base as the HTTP loops make them: no lock, so no other thread may call
+ * into it (the mailbox wakes it through its eventfd). */
+static struct event_base *nolock_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+    assert_non_null(cfg);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 /* Runs base until every job in js has had its done callback (5 s cap). */
 static void loop_until_done(struct event_base *base, tjob **js, int n)
 {
@@ -133,8 +145,7 @@ static void test_pool_runs_on_worker_done_on_loop(void **state)
     (void)state;
 
     gate_reset();
-    assert_int_equal(evthread_use_pthreads(), 0);
-    assert_non_null(base = event_base_new());
+    assert_non_null(base = nolock_base());
     assert_int_equal(keel__mailbox_new(base, &mb), 0);
     assert_int_equal(keel__pool_new(1, 1, &p), 0);
     tjob_init(&a, mb, 1);
@@ -174,8 +185,7 @@ static void test_pool_drain_hands_back_queued(void **state)
     (void)state;
 
     gate_reset();
-    assert_int_equal(evthread_use_pthreads(), 0);
-    assert_non_null(base = event_base_new());
+    assert_non_null(base = nolock_base());
     assert_int_equal(keel__mailbox_new(base, &mb), 0);
     assert_int_equal(keel__pool_new(1, 4, &p), 0);
     tjob_init(&a, mb, 1);
@@ -198,6 +208,62 @@ static void test_pool_drain_hands_back_queued(void **state)
     event_base_free(base);
 }
 
+typedef struct late_post { keel_mailbox *mb; keel_job *job; } late_post;
+
+static void *post_later(void *arg)
+{
+    late_post *lp = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    keel__mailbox_post(lp->mb, lp->job);
+    return NULL;
+}
+
+static void never_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+/* A post from another thread wakes a loop that is blocked waiting for
+ * events (its base has no lock, so libevent's own cross-thread wake-up is
+ * not there: the mailbox's eventfd is).  Before, the post made the event
+ * active from the worker thread, which a lock-free base does not notice
+ * until something else wakes it: here the 3 s timer. */
+static void test_mailbox_wakes_blocked_loop(void **state)
+{
+    struct event_base *base;
+    struct event *timer;
+    struct timeval three = {3, 0};
+    keel_mailbox *mb;
+    pthread_t th;
+    late_post lp;
+    tjob a;
+    int64_t t0;
+    (void)state;
+
+    assert_non_null(base = nolock_base());
+    assert_int_equal(keel__mailbox_new(base, &mb), 0);
+    assert_non_null(timer = event_new(base, -1, 0, never_cb, NULL));
+    event_add(timer, &three);
+    tjob_init(&a, mb, 0);
+    a.job.ran = 1;
+    lp.mb = mb;
+    lp.job = &a.job;
+    t0 = keel__now_ms();
+    assert_int_equal(pthread_create(&th, NULL, post_later, &lp), 0);
+    while (a.done_calls == 0 && keel__now_ms() - t0 < 5000)
+        event_base_loop(base, EVLOOP_ONCE);
+    pthread_join(th, NULL);
+    assert_int_equal(a.done_calls, 1);
+    assert_true(keel__now_ms() - t0 < 1000);
+    assert_true(pthread_equal(a.done_thread, pthread_self()));
+    event_free(timer);
+    keel__mailbox_free(mb);
+    event_base_free(base);
+}
+
 /* A job still posted when the mailbox is freed gets its done callback then. */
 static void test_mailbox_free_runs_late_jobs(void **state)
 {
@@ -205,8 +271,7 @@ static void test_mailbox_free_runs_late_jobs(void **state)
     keel_mailbox *mb;
     tjob a;
     (void)state;
-    assert_int_equal(evthread_use_pthreads(), 0);
-    assert_non_null(base = event_base_new());
+    assert_non_null(base = nolock_base());
     assert_int_equal(keel__mailbox_new(base, &mb), 0);
     tjob_init(&a, mb, 0);
     a.job.ran = 1;
@@ -429,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_runs_on_worker_done_on_loop),
         cmocka_unit_test(test_pool_drain_hands_back_queued),
+        cmocka_unit_test(test_mailbox_wakes_blocked_loop),
         cmocka_unit_test(test_mailbox_free_runs_late_jobs),
         cmocka_unit_test(test_full_queue_answers_503_and_cheap_stays_on_loop),
         cmocka_unit_test(test_reply_dropped_when_client_left),
