@@ -7,10 +7,10 @@
  *   same gait on both sides          → that gait (the horse went on; its
  *                                      time and rein count, not its stride)
  *   a halt on either side            → halt (fidgeting next to a standstill)
- *   energy at the sensor's noise     → halt (aggregate.c: at_floor)
  *   two different gaits of movement,
  *   each right beside it             → a transition: the gait whose energy
  *                                      it mostly holds (below)
+ *   energy at the sensor's noise     → halt (aggregate.c: at_floor)
  *   anything else                    → unclassified
  *
  * "Both sides" are the last final window before it and the first window
@@ -19,13 +19,17 @@
  *
  * A transition.  A window that holds the end of one gait and the start of
  * another shows neither rhythm clearly: its stride is weak, or it has
- * energy and no rhythm at all (gait.c: norhythm, otherwise a halt).  When
- * the windows right before and right after it are different gaits of
- * movement, each decided by its own evidence, it is one window of change
- * between them, and its dynamic energy is the time-weighted mix of theirs:
- * e = (1 - s) e_prev + s e_next.  s > 1/2 gives it the next gait, else the
- * previous one (its time and rein count, not its stride).  A window without rhythm between
- * two windows of one gait stays a halt: a short stop.
+ * energy and no rhythm at all (gait.c: norhythm, otherwise a halt), or its
+ * beat is a mix that reads as a third gait (a canter's end and a trot's
+ * start: two pushes a stride, gallop).  When the windows right before and
+ * right after it are two different gaits of movement, each decided by its
+ * own evidence, and it is weak, without rhythm, or of a gait unlike both,
+ * it is one window of change between them, and its dynamic energy is the
+ * time-weighted mix of theirs: e = (1 - s) e_prev + s e_next.  s > 1/2
+ * gives it the next gait, else the previous one (its time and rein count,
+ * not its stride).  A window without rhythm between two windows of one
+ * gait stays a halt: a short stop; one of another gait between two of one
+ * stays as read.
  */
 #include <math.h>
 #include <string.h>
@@ -81,11 +85,21 @@ static int transition(const compute_tl *tl)
     return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? nx->r.gait : prev;
 }
 
+/* The head is one window of a gait of movement unlike both windows beside
+ * it, which are two other gaits: the beat of a window holding a canter's
+ * end and a trot's start reads as neither (two pushes a stride: gallop). */
+static int lone(const compute_tl *tl)
+{
+    const compute_tl_win *w = &tl->q[0];
+    return tl->nq >= 2 && moving(w->r.gait) && w->r.gait != tl->prev_gait &&
+           w->r.gait != tl->q[1].r.gait;
+}
+
 /* Emits the head window with its final gait and drops it from the queue. */
 static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
 {
     compute_tl_win w = tl->q[0];
-    int g = w.r.weak || w.r.norhythm ? transition(tl) : -1;
+    int g = w.r.weak || w.r.norhythm || lone(tl) ? transition(tl) : -1;
     if (g >= 0) {
         w.inherited = 1;
         w.r.gait = g;
@@ -110,9 +124,13 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
     /* the head can be decided when it is not weak, when a window after it
      * is not weak, or when the queue is full */
     while (tl->nq > 0) {
-        /* a window without rhythm waits for the next one (a transition?) */
-        int decidable = tl->q[0].r.norhythm ? tl->nq >= 2
-                        : !tl->q[0].r.weak || tl->nq == COMPUTE_TL_DEPTH;
+        /* a window without rhythm, or of a gait unlike the one before,
+         * waits for the next one (a transition?) */
+        const compute_tl_win *h = &tl->q[0];
+        int change = !h->r.weak && moving(h->r.gait) && moving(tl->prev_gait) &&
+                     h->r.gait != tl->prev_gait;
+        int decidable = h->r.norhythm || change ? tl->nq >= 2
+                        : !h->r.weak || tl->nq == COMPUTE_TL_DEPTH;
         for (int i = 1; !decidable && i < tl->nq; i++)
             decidable = !tl->q[i].r.weak;
         if (!decidable)

@@ -3,8 +3,8 @@
  * neighbours, on hand-made windows: weak evidence takes the gait on both
  * sides, a halt beside it, a halt when its energy is the sensor's noise, or
  * unclassified; a window of change between two
- * gaits (weak, or energy without rhythm) takes the gait whose energy it
- * mostly holds.  Expected gaits follow from the rule in docs/compute.md
+ * gaits (weak, energy without rhythm, or a third gait) takes the gait whose
+ * energy it mostly holds.  Expected gaits follow from the rule in docs/compute.md
  * ("aggregate", step 8) and the energies given, not from the code.
  */
 #include <setjmp.h>
@@ -155,6 +155,31 @@ static void test_noise_floor_halts(void **state)
     assert_int_equal(o.gait[0], COMPUTE_UNCLASSIFIED);
 }
 
+/* One window of a third gait between two others, each decided by its own
+ * evidence: a canter's end and a trot's start read as two pushes a stride
+ * (gallop).  It is a transition like a weak one; between two windows of one
+ * gait it stays as read. */
+static void test_lone_window_between_gaits(void **state)
+{
+    (void)state;
+    const int spec[4][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_CANTER, STRONG },
+                             { COMPUTE_GALLOP, STRONG }, { COMPUTE_TROT, STRONG } };
+    const int same[3][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_CANTER, STRONG },
+                             { COMPUTE_TROT, STRONG } };
+    /* canter 4.0, trot 6.4 m/s^2: rms 5.8 is (33.6 - 16) / (41 - 16) = 70 % trot */
+    const double rms[4] = { 4.0, 4.0, 5.8, 6.4 };
+    out o;
+
+    run(spec, rms, 4, &o);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+    assert_int_equal(o.inherited[2], 1);
+    assert_int_equal(o.gait[3], COMPUTE_TROT);
+    assert_int_equal(o.inherited[3], 0);
+    run(same, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_CANTER);
+    assert_int_equal(o.inherited[1], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_not_transitions),
         cmocka_unit_test(test_norhythm_at_end),
         cmocka_unit_test(test_noise_floor_halts),
+        cmocka_unit_test(test_lone_window_between_gaits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
