@@ -269,7 +269,7 @@ int compute_lead_window(compute_leadest *e, const compute_window_result *r, int 
 /* A window's final class when its evidence was weak and its neighbours
  * disagree: counted as time, never as a gait's stride, rein or symmetry. */
 #define COMPUTE_UNCLASSIFIED COMPUTE_NGAITS
-#define COMPUTE_TL_DEPTH 3
+#define COMPUTE_TL_DEPTH 5
 
 typedef struct compute_tl_win {
     compute_window_result r; /* r.gait is final when emitted */
@@ -282,9 +282,9 @@ typedef struct compute_tl {
     compute_tl_win q[COMPUTE_TL_DEPTH];
     int nq;
     int prev_gait;           /* final gait of the last window out, -1 none */
-    double prev_e;           /* the last window's mean square dynamic
-                              * acceleration, m^2/s^4; 0 when it took its
-                              * gait from its neighbours */
+    int prev_strong;         /* gait of the last window out decided by its own
+                              * evidence, -1 none */
+    double prev_e;           /* its mean square dynamic acceleration, m^2/s^4 */
 } compute_tl;
 
 typedef void (*compute_tl_emit)(void *arg, const compute_tl_win *w);

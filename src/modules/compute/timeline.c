@@ -7,8 +7,8 @@
  *   same gait on both sides          → that gait (the horse went on; its
  *                                      time and rein count, not its stride)
  *   a halt on either side            → halt (fidgeting next to a standstill)
- *   two different gaits of movement,
- *   each right beside it             → a transition: the gait whose energy
+ *   two different gaits of movement
+ *   (decided by their own evidence)  → a transition: the gait whose energy
  *                                      it mostly holds (below)
  *   energy at the sensor's noise     → halt (aggregate.c: at_floor)
  *   anything else                    → unclassified
@@ -21,15 +21,15 @@
  * another shows neither rhythm clearly: its stride is weak, or it has
  * energy and no rhythm at all (gait.c: norhythm, otherwise a halt), or its
  * beat is a mix that reads as a third gait (a canter's end and a trot's
- * start: two pushes a stride, gallop).  When the windows right before and
- * right after it are two different gaits of movement, each decided by its
- * own evidence, and it is weak, without rhythm, or of a gait unlike both,
- * it is one window of change between them, and its dynamic energy is the
- * time-weighted mix of theirs: e = (1 - s) e_prev + s e_next.  s > 1/2
- * gives it the next gait, else the previous one (its time and rein count,
- * not its stride).  A window without rhythm between two windows of one
- * gait stays a halt: a short stop; one of another gait between two of one
- * stays as read.
+ * start: two pushes a stride, gallop).  When a run of weak or rhythmless
+ * windows (at most the look-ahead), or one window of a gait unlike both
+ * beside it, lies between two different gaits of movement, each decided by
+ * its own evidence, each window of it is change between them, and its
+ * dynamic energy is the time-weighted mix of theirs: e = (1 - s) e_prev +
+ * s e_next.  s > 1/2 gives it the next gait, else the previous one (its
+ * time and rein count, not its stride).  A window without rhythm between
+ * two windows of one gait stays a halt: a short stop; one of another gait
+ * between two of one stays as read.
  */
 #include <math.h>
 #include <string.h>
@@ -40,6 +40,7 @@ void compute_tl_init(compute_tl *tl)
 {
     memset(tl, 0, sizeof *tl);
     tl->prev_gait = -1;
+    tl->prev_strong = -1;
 }
 
 /* Final gait of the weak head window. */
@@ -69,20 +70,31 @@ static int moving(int g)
     return g >= COMPUTE_WALK && g <= COMPUTE_GALLOP;
 }
 
+/* Decided by its own evidence: neither weak nor without rhythm. */
+static int strong(const compute_tl_win *w)
+{
+    return !w->r.weak && !w->r.norhythm;
+}
+
 /* The head window as a transition (see above): its gait, or -1 if it is not
- * one. */
+ * one.  The run of undecided windows it starts ends at the first strong one
+ * in the queue. */
 static int transition(const compute_tl *tl)
 {
-    const compute_tl_win *w = &tl->q[0], *nx = &tl->q[1];
-    int prev = tl->prev_gait;
+    const compute_tl_win *w = &tl->q[0];
+    int prev = tl->prev_strong, j = 1;
 
-    if (tl->nq < 2 || nx->r.weak || nx->r.norhythm || !moving(prev) || !moving(nx->r.gait) ||
-        prev == nx->r.gait || tl->prev_e <= 0)
+    while (j < tl->nq && !strong(&tl->q[j]))
+        j++;
+    if (j >= tl->nq)
         return -1;
-    double en = nx->r.rms * nx->r.rms, e = w->r.rms * w->r.rms;
+    int next = tl->q[j].r.gait;
+    if (!moving(prev) || !moving(next) || prev == next || tl->prev_e <= 0)
+        return -1;
+    double en = tl->q[j].r.rms * tl->q[j].r.rms, e = w->r.rms * w->r.rms;
     if (fabs(en - tl->prev_e) < 1e-9)
         return prev;
-    return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? nx->r.gait : prev;
+    return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? next : prev;
 }
 
 /* The head is one window of a gait of movement unlike both windows beside
@@ -91,15 +103,15 @@ static int transition(const compute_tl *tl)
 static int lone(const compute_tl *tl)
 {
     const compute_tl_win *w = &tl->q[0];
-    return tl->nq >= 2 && moving(w->r.gait) && w->r.gait != tl->prev_gait &&
-           w->r.gait != tl->q[1].r.gait;
+    return tl->nq >= 2 && strong(&tl->q[1]) && moving(w->r.gait) &&
+           w->r.gait != tl->prev_gait && w->r.gait != tl->q[1].r.gait;
 }
 
 /* Emits the head window with its final gait and drops it from the queue. */
 static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
 {
     compute_tl_win w = tl->q[0];
-    int g = w.r.weak || w.r.norhythm || lone(tl) ? transition(tl) : -1;
+    int g = !strong(&w) || lone(tl) ? transition(tl) : -1;
     if (g >= 0) {
         w.inherited = 1;
         w.r.gait = g;
@@ -109,9 +121,11 @@ static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
     }
     if (w.r.gait != COMPUTE_UNCLASSIFIED)
         tl->prev_gait = w.r.gait;
-    /* a transition needs a window decided by its own evidence right before
-     * it: 0 after one that took its gait from its neighbours */
-    tl->prev_e = w.inherited ? 0 : w.r.rms * w.r.rms;
+    /* a transition is between windows decided by their own evidence */
+    if (!w.inherited) {
+        tl->prev_strong = w.r.gait;
+        tl->prev_e = w.r.rms * w.r.rms;
+    }
     memmove(tl->q, tl->q + 1, sizeof tl->q[0] * (size_t)(tl->nq - 1));
     tl->nq--;
     emit(arg, &w);
@@ -121,18 +135,16 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
 {
     tl->q[tl->nq++] = *w;
     tl->q[tl->nq - 1].inherited = 0;
-    /* the head can be decided when it is not weak, when a window after it
-     * is not weak, or when the queue is full */
+    /* the head can be decided when its own evidence decides it, when a
+     * window after it does, or when the queue is full; one of a gait
+     * unlike the one before waits for the next (a lone window?) */
     while (tl->nq > 0) {
-        /* a window without rhythm, or of a gait unlike the one before,
-         * waits for the next one (a transition?) */
         const compute_tl_win *h = &tl->q[0];
-        int change = !h->r.weak && moving(h->r.gait) && moving(tl->prev_gait) &&
+        int change = strong(h) && moving(h->r.gait) && moving(tl->prev_gait) &&
                      h->r.gait != tl->prev_gait;
-        int decidable = h->r.norhythm || change ? tl->nq >= 2
-                        : !h->r.weak || tl->nq == COMPUTE_TL_DEPTH;
+        int decidable = change ? tl->nq >= 2 : strong(h) || tl->nq == COMPUTE_TL_DEPTH;
         for (int i = 1; !decidable && i < tl->nq; i++)
-            decidable = !tl->q[i].r.weak;
+            decidable = strong(&tl->q[i]);
         if (!decidable)
             break;
         emit_head(tl, emit, arg);
