@@ -262,6 +262,12 @@ static double window_noise_ratio(const compute_agg *g, size_t n, double rms)
     return rms * rms / (sum / (double)k);
 }
 
+static void floor_mark(compute_window_result *r, double ratio, double limit)
+{
+    r->at_floor = ratio < limit;
+    r->above_floor = ratio >= limit;   /* NaN: neither */
+}
+
 /* The decimator bins samples on a uniform 1/fs grid from the segment start
  * (jitter and lost samples do not stretch the windows); a bin's value is
  * the mean of its samples, an empty bin (a bridged gap) holds the last one. */
@@ -320,7 +326,7 @@ static void end_segment(compute_agg *g, double t_end)
         if (g->wn * 2 >= g->S && g->wn >= 4) {
             compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg,
                                    g->wn, g->fs, g->D, &g->P, g->work, &g->res);
-            g->res.at_floor = window_noise_ratio(g, g->wn, g->res.rms) < g->P.noise_halt;
+            floor_mark(&g->res, window_noise_ratio(g, g->wn, g->res.rms), g->P.noise_halt);
             g->res_gmiss = window_gmiss(g, g->wn);
             g->have_res = 1;
         } else if (!g->have_res) {
@@ -354,7 +360,7 @@ static void push_decimated(compute_agg *g, const double *m, int miss, double nv)
         return;
     compute_window_analyse((const double (*)[3])g->wa, (const double (*)[3])g->wg, g->N,
                            g->fs, g->D, &g->P, g->work, &g->res);
-    g->res.at_floor = window_noise_ratio(g, g->N, g->res.rms) < g->P.noise_halt;
+    floor_mark(&g->res, window_noise_ratio(g, g->N, g->res.rms), g->P.noise_halt);
     g->res_gmiss = window_gmiss(g, g->N);
     g->have_res = 1;
     size_t i1 = g->S / 2 + g->S;

@@ -28,8 +28,10 @@
  * dynamic energy is the time-weighted mix of theirs: e = (1 - s) e_prev +
  * s e_next.  s > 1/2 gives it the next gait, else the previous one (its
  * time and rein count, not its stride).  A window without rhythm between
- * two windows of one gait stays a halt: a short stop; one of another gait
- * between two of one stays as read.
+ * two windows of one gait stays a halt, a short stop, when its energy is
+ * at the sensor's noise or the noise is unknown; above the noise it is
+ * that gait (same_gait_through).  One of another gait between two of one
+ * stays as read.
  */
 #include <math.h>
 #include <string.h>
@@ -107,17 +109,32 @@ static int lone(const compute_tl *tl)
            w->r.gait != tl->prev_gait && w->r.gait != tl->q[1].r.gait;
 }
 
+/* A window without rhythm between two windows of one gait of movement,
+ * with more energy than the sensor's noise gives: that gait, whose rhythm
+ * the noise hid for a window (a short stop would be at the noise).  Its
+ * gait, or -1. */
+static int same_gait_through(const compute_tl *tl)
+{
+    const compute_tl_win *w = &tl->q[0];
+    int j = 1;
+
+    if (!w->r.norhythm || !w->r.above_floor || !moving(tl->prev_strong))
+        return -1;
+    while (j < tl->nq && !strong(&tl->q[j]))
+        j++;
+    return j < tl->nq && tl->q[j].r.gait == tl->prev_strong ? tl->prev_strong : -1;
+}
+
 /* Emits the head window with its final gait and drops it from the queue. */
 static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
 {
     compute_tl_win w = tl->q[0];
     int g = !strong(&w) || lone(tl) ? transition(tl) : -1;
-    if (g >= 0) {
+    if (g < 0)
+        g = w.r.weak ? resolve(tl) : same_gait_through(tl);
+    if (g >= 0) {   /* the neighbours decided */
         w.inherited = 1;
         w.r.gait = g;
-    } else if (w.r.weak) {
-        w.inherited = 1;
-        w.r.gait = resolve(tl);
     }
     if (w.r.gait != COMPUTE_UNCLASSIFIED)
         tl->prev_gait = w.r.gait;

@@ -2,7 +2,8 @@
  * test_compute_timeline.c — the decisions timeline.c makes from a window's
  * neighbours, on hand-made windows: weak evidence takes the gait on both
  * sides, a halt beside it, a halt when its energy is the sensor's noise, or
- * unclassified; a window of change between two
+ * unclassified; no rhythm between two windows of one gait is that gait when
+ * its energy is above the noise; a window of change between two
  * gaits (weak, energy without rhythm, or a third gait) takes the gait whose
  * energy it mostly holds.  Expected gaits follow from the rule in docs/compute.md
  * ("aggregate", step 8) and the energies given, not from the code.
@@ -15,7 +16,7 @@
 
 #include "compute-internal.h"
 
-enum { STRONG, WEAK, NORHYTHM, WEAK_FLOOR };
+enum { STRONG, WEAK, NORHYTHM, WEAK_FLOOR, NORHYTHM_ABOVE };
 
 typedef struct out {
     int gait[16];
@@ -44,7 +45,8 @@ static void run(const int (*spec)[2], const double *rms, int n, out *o)
         w.r.gait = spec[i][0];
         w.r.weak = spec[i][1] == WEAK || spec[i][1] == WEAK_FLOOR;
         w.r.at_floor = spec[i][1] == WEAK_FLOOR;
-        w.r.norhythm = spec[i][1] == NORHYTHM;
+        w.r.norhythm = spec[i][1] == NORHYTHM || spec[i][1] == NORHYTHM_ABOVE;
+        w.r.above_floor = spec[i][1] == NORHYTHM_ABOVE;
         w.r.rms = rms[i];
         w.t0 = 2.0 * i;
         w.dur = 2.0;
@@ -181,6 +183,28 @@ static void test_noise_floor_halts(void **state)
     assert_int_equal(o.gait[0], COMPUTE_UNCLASSIFIED);
 }
 
+/* No rhythm between two windows of one gait: a short stop when the noise
+ * floor is unknown or reached (the test above), that gait when the window
+ * has more energy than the sensor's noise gives (the noise hid the rhythm
+ * for a window; a horse standing still would be at the noise). */
+static void test_rhythm_hidden_by_noise(void **state)
+{
+    (void)state;
+    const int spec[4][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_HALT, NORHYTHM_ABOVE },
+                             { COMPUTE_HALT, NORHYTHM_ABOVE }, { COMPUTE_WALK, STRONG } };
+    const int by_halt[3][2] = { { COMPUTE_HALT, STRONG }, { COMPUTE_HALT, NORHYTHM_ABOVE },
+                                { COMPUTE_WALK, STRONG } };
+    const double rms[4] = { 1.2, 1.15, 1.18, 1.2 };
+    out o;
+
+    run(spec, rms, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_WALK);
+    assert_int_equal(o.inherited[1], 1);
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    run(by_halt, rms, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+}
+
 /* One window of a third gait between two others, each decided by its own
  * evidence: a canter's end and a trot's start read as two pushes a stride
  * (gallop).  It is a transition like a weak one; between two windows of one
@@ -216,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_norhythm_at_end),
         cmocka_unit_test(test_noise_floor_halts),
         cmocka_unit_test(test_lone_window_between_gaits),
+        cmocka_unit_test(test_rhythm_hidden_by_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
