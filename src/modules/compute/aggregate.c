@@ -266,6 +266,10 @@ static void floor_mark(compute_window_result *r, double ratio, double limit)
 {
     r->at_floor = ratio < limit;
     r->above_floor = ratio >= limit;   /* NaN: neither */
+    /* a clear reversal of the filtered sway keeps a weakly repeating
+     * stride classified when there is more than noise to reverse */
+    if (r->weak && r->sway_clear && r->above_floor)
+        r->weak = 0;
 }
 
 /* The decimator bins samples on a uniform 1/fs grid from the segment start

@@ -207,6 +207,7 @@ typedef struct compute_window_result {
                            * noise_halt times it; aggregate.c): weak and
                            * undecided by its neighbours, it is a halt */
     int    above_floor;   /* the noise is known and the energy is above that */
+    int    sway_clear;    /* weak, but the filtered sway reverses clearly */
     /* sensor frame, for the canter lead relative to the rein (lead.c): the
      * mean angular rate (rad/s), the mean specific force's direction, and
      * the angular rate's covariance about its mean (xx, yy, zz, xy, xz, yz) */

@@ -131,6 +131,31 @@ static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, 
     return (c - sqrt(disc)) / (2 * db);
 }
 
+/* The sway's reversal from the acceleration plane's (ra) and the rate
+ * plane's (rg) least autocorrelation at the bounce, NaN where a plane has
+ * no energy.  Either plane may carry it: the trunk's roll in trot is clear
+ * on a gyro while its sideways sway can drown in the fore-aft surge, and an
+ * accelerometer-only file has no roll at all.  The asymmetric gaits repeat
+ * every bounce in both planes (acf > 0).  The lower of the two and their
+ * mean. */
+static double sway_side(double ra, double rg)
+{
+    double side = 0;
+    int nside = 0;
+    if (!isnan(ra)) {
+        side += ra;
+        nside++;
+    }
+    if (!isnan(rg)) {
+        side += rg;
+        nside++;
+    }
+    side = nside ? side / nside : 0;
+    if (!isnan(ra) && ra < side) side = ra;
+    if (!isnan(rg) && rg < side) side = rg;
+    return side;
+}
+
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r)
@@ -278,24 +303,18 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * the side sway (lateral acceleration, roll rate) reverses every bounce.
      * Taken as the least autocorrelation at lag P over all horizontal
      * directions, so a sensor turned about the vertical changes nothing. */
-    double side = 0;
-    int nside = 0;
-    double ra = min_dir_acf(fw, lat, n, P, 0.01), rg = min_dir_acf(roll, pitch, n, P, 1e-4);
-    if (!isnan(ra)) {
-        side += ra;
-        nside++;
-    }
-    if (!isnan(rg)) {
-        side += rg;
-        nside++;
-    }
-    /* Either plane may carry the reversal: the trunk's roll in trot is
-     * clear on a gyro while its sideways sway can drown in the fore-aft
-     * surge, and an accelerometer-only file has no roll at all.  The
-     * asymmetric gaits repeat every bounce in both planes (acf > 0). */
-    side = nside ? side / nside : 0;
-    if (!isnan(ra) && ra < side) side = ra;
-    if (!isnan(rg) && rg < side) side = rg;
+    /* Whether a reversal is clear enough to keep a weakly repeating stride
+     * classified (below) is also read on the sway through the [1 2 1]
+     * filter (side_f; the reversal is at the bounce, 1.4-3.4 Hz): in
+     * 0.8 m/s^2 of noise a walk's sideways sway drowns.  aggregate.c takes
+     * it only when the window has more energy than the sensor's noise:
+     * filtered noise reverses "clearly" now and then at a random lag. */
+    double *fws = work + 9 * n, *lats = work + 10 * n;
+    smooth121(fw, fws, n);
+    smooth121(lat, lats, n);
+    double rg = min_dir_acf(roll, pitch, n, P, 1e-4);
+    double side = sway_side(min_dir_acf(fw, lat, n, P, 0.01), rg);
+    double side_f = sway_side(min_dir_acf(fws, lats, n, P, 0.01), rg);
     r->side = side;
     int two_beat = side < p->side_reversal;
     /* Suspension (a stretch of near free fall on the vertical) is what trot,
@@ -326,6 +345,9 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * below is then a guess; aggregate.c decides such windows from their
      * neighbours (docs/compute.md "unclassified"). */
     r->weak = rT < p->weak_regularity && side > p->clear_reversal;
+    /* the filtered sway may show the reversal the noise hid; aggregate.c
+     * takes it when the window has more energy than the noise gives */
+    r->sway_clear = r->weak && side_f <= p->clear_reversal;
 
     if (two_beat) {
         /* trot has suspension, walk none; a low-energy (collected) trot
