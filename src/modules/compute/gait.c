@@ -309,7 +309,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * 0.8 m/s^2 of noise a walk's sideways sway drowns.  aggregate.c takes
      * it only when the window has more energy than the sensor's noise:
      * filtered noise reverses "clearly" now and then at a random lag. */
-    double *fws = work + 9 * n, *lats = work + 10 * n;
+    double *fws = work + 10 * n, *lats = work + 11 * n;
     smooth121(fw, fws, n);
     smooth121(lat, lats, n);
     double rg = min_dir_acf(roll, pitch, n, P, 1e-4);

@@ -88,13 +88,19 @@ static lead_err run_plan(const ff_seg *segs, int nseg, double yaw, double roll, 
                         fabs(s->rein_straight_s - tr.rein_s))) / D * 100, 0 };
     for (int k = 0; k < FF_NGAITS; k++)  /* the generator's gaits are compute's, in order */
         e.gait = fmax(e.gait, fabs(s->gaits[k].time_s - tr.gait_t[k]) / D * 100);
-    fprintf(stderr, "%syaw %6.1f roll %5.1f pitch %5.1f: true %5.1f s (truth %5.1f), counter %5.1f s "
-            "(truth %5.1f), lead left %5.1f (%5.1f) right %5.1f (%5.1f); canter %5.1f (%5.1f); "
-            "rein l/r/s %.0f/%.0f/%.0f (%.0f/%.0f/%.0f), worst %.2f %%; gait worst %.2f %%\n",
-            harsh ? "harsh " : "", yaw, roll, pitch, s->canter_true_s, t_true, s->canter_counter_s, t_counter,
-            s->canter_lead_left_s, tr.lead_l, s->canter_lead_right_s, tr.lead_r,
-            s->gaits[COMPUTE_CANTER].time_s, tr.gait_t[FF_CANTER], s->rein_left_s, s->rein_right_s,
-            s->rein_straight_s, tr.rein_l, tr.rein_r, tr.rein_s, e.rein, e.gait);
+    if (harsh == 2) {   /* no rate channels: no rein, no lead */
+        fprintf(stderr, "accelerometer only, harsh, yaw %6.1f roll %5.1f pitch %5.1f: gait time "
+                "error %.2f %%\n", yaw, roll, pitch, e.gait);
+    } else {
+        fprintf(stderr, "%syaw %6.1f roll %5.1f pitch %5.1f: true %5.1f s (truth %5.1f), counter "
+                "%5.1f s (truth %5.1f), lead left %5.1f (%5.1f) right %5.1f (%5.1f); canter %5.1f "
+                "(%5.1f); rein l/r/s %.0f/%.0f/%.0f (%.0f/%.0f/%.0f), worst %.2f %%; gait worst "
+                "%.2f %%\n", harsh ? "harsh " : "", yaw, roll, pitch, s->canter_true_s, t_true,
+                s->canter_counter_s, t_counter, s->canter_lead_left_s, tr.lead_l,
+                s->canter_lead_right_s, tr.lead_r, s->gaits[COMPUTE_CANTER].time_s,
+                tr.gait_t[FF_CANTER], s->rein_left_s, s->rein_right_s, s->rein_straight_s,
+                tr.rein_l, tr.rein_r, tr.rein_s, e.rein, e.gait);
+    }
     ff_free(&d);
     free(s);
     return e;
