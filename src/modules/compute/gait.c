@@ -303,18 +303,8 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * the side sway (lateral acceleration, roll rate) reverses every bounce.
      * Taken as the least autocorrelation at lag P over all horizontal
      * directions, so a sensor turned about the vertical changes nothing. */
-    /* Whether a reversal is clear enough to keep a weakly repeating stride
-     * classified (below) is also read on the sway through the [1 2 1]
-     * filter (side_f; the reversal is at the bounce, 1.4-3.4 Hz): in
-     * 0.8 m/s^2 of noise a walk's sideways sway drowns.  aggregate.c takes
-     * it only when the window has more energy than the sensor's noise:
-     * filtered noise reverses "clearly" now and then at a random lag. */
-    double *fws = work + 10 * n, *lats = work + 11 * n;
-    smooth121(fw, fws, n);
-    smooth121(lat, lats, n);
     double rg = min_dir_acf(roll, pitch, n, P, 1e-4);
     double side = sway_side(min_dir_acf(fw, lat, n, P, 0.01), rg);
-    double side_f = sway_side(min_dir_acf(fws, lats, n, P, 0.01), rg);
     r->side = side;
     int two_beat = side < p->side_reversal;
     /* Suspension (a stretch of near free fall on the vertical) is what trot,
@@ -345,9 +335,17 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * below is then a guess; aggregate.c decides such windows from their
      * neighbours (docs/compute.md "unclassified"). */
     r->weak = rT < p->weak_regularity && side > p->clear_reversal;
-    /* the filtered sway may show the reversal the noise hid; aggregate.c
-     * takes it when the window has more energy than the noise gives */
-    r->sway_clear = r->weak && side_f <= p->clear_reversal;
+    if (r->weak) {
+        /* The reversal read again on the sway through the [1 2 1] filter
+         * (it is at the bounce, 1.4-3.4 Hz): in 0.8 m/s^2 of noise a walk's
+         * sideways sway drowns.  aggregate.c takes a clear one only when
+         * the window has more energy than the sensor's noise: filtered
+         * noise reverses "clearly" now and then at a random lag. */
+        double *fws = work + 10 * n, *lats = work + 11 * n;
+        smooth121(fw, fws, n);
+        smooth121(lat, lats, n);
+        r->sway_clear = sway_side(min_dir_acf(fws, lats, n, P, 0.01), rg) <= p->clear_reversal;
+    }
 
     if (two_beat) {
         /* trot has suspension, walk none; a low-energy (collected) trot

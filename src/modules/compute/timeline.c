@@ -78,16 +78,23 @@ static int strong(const compute_tl_win *w)
     return !w->r.weak && !w->r.norhythm;
 }
 
+/* Index of the first window after the head decided by its own evidence: the
+ * end of the undecided run the head starts; tl->nq if none is queued. */
+static int next_strong(const compute_tl *tl)
+{
+    int j = 1;
+    while (j < tl->nq && !strong(&tl->q[j]))
+        j++;
+    return j;
+}
+
 /* The head window as a transition (see above): its gait, or -1 if it is not
- * one.  The run of undecided windows it starts ends at the first strong one
- * in the queue. */
+ * one. */
 static int transition(const compute_tl *tl)
 {
     const compute_tl_win *w = &tl->q[0];
-    int prev = tl->prev_strong, j = 1;
+    int prev = tl->prev_strong, j = next_strong(tl);
 
-    while (j < tl->nq && !strong(&tl->q[j]))
-        j++;
     if (j >= tl->nq)
         return -1;
     int next = tl->q[j].r.gait;
@@ -116,12 +123,10 @@ static int lone(const compute_tl *tl)
 static int same_gait_through(const compute_tl *tl)
 {
     const compute_tl_win *w = &tl->q[0];
-    int j = 1;
+    int j = next_strong(tl);
 
     if (!w->r.norhythm || !w->r.above_floor || !moving(tl->prev_strong))
         return -1;
-    while (j < tl->nq && !strong(&tl->q[j]))
-        j++;
     return j < tl->nq && tl->q[j].r.gait == tl->prev_strong ? tl->prev_strong : -1;
 }
 
