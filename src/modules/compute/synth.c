@@ -227,7 +227,10 @@ static void gait_signal(const seg *s, double ph, double t, double asym, double *
         yawo = 0.05 * sin(2 * M_PI * ph + 0.3);
         break;
     case COMPUTE_GALLOP:
-        v = A * (6.0 * c(1, ph, 0) + 3.0 * c(2, ph, 0.5) + 2.0 * c(3, ph, 1.2) + 1.0 * c(4, ph, 2.0));
+        /* 4-beat: the hind pair's push and then the fore pair's, two
+         * pushes a stride — the second harmonic rivals the first, which a
+         * canter's one broad push never has */
+        v = A * (5.0 * c(1, ph, 0) + 4.5 * c(2, ph, 0.5) + 2.0 * c(3, ph, 1.2) + 1.0 * c(4, ph, 2.0));
         fw = A * 3.0 * c(1, ph, 1.0);
         lat = A * 0.8 * sin(2 * M_PI * ph + 0.4);
         roll = -A * 0.3 * lead * c(1, ph, 0.5);

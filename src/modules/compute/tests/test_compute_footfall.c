@@ -60,6 +60,16 @@ static const scen scens[] = {
         TROT(70, 1.2, 1.2, 1, 20, 0, 0.85), CANTER(50, 1.42, 1, 20, 1, 0),
         GALLOP(40, 1.95, 0, 0, -1), CANTER(50, 1.45, -1, 20, -1, 1.3), WALK(40, 0.74, 0, 0),
         HALT(20, 1) } },
+    /* a small pony's canter at the top of the canter's band (1.4-2.0 Hz):
+     * one push a stride, so canter, however fast; its gallop at 2.2 Hz is
+     * told by its two pushes.  While a one-push stride at 2.0 Hz counted
+     * as gallop, 73 of the 115 s of canter read as gallop. */
+    { "pony canter at 2.0 Hz, gallop at 2.2, 100 Hz, roll -15 pitch 20",
+      { 6, 100, 0.05, 0, 1, -15, 20, 250, 0.4, 0.02, 0.001, 2 },
+      { HALT(15, 1), WALK(40, 1.0, 0, 0), TROT(50, 1.62, 1.62, 1, 10, 0, 1.0),
+        CANTER(45, 2.0, 1, 10, 1, 0), WALK(20, 1.0, 0, 0), CANTER(40, 2.0, -1, 10, -1, 0),
+        TROT(30, 1.6, 1.6, -1, 10, 0, 1.0), CANTER(30, 1.98, 0, 0, 1, 0),
+        GALLOP(25, 2.2, 0, 0, 1), WALK(30, 0.98, 0, 0), HALT(15, 1) } },
 };
 
 static int nsegs(const scen *s)

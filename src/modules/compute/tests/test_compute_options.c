@@ -37,7 +37,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_true(p.bounce_min_hz == 1.3 && p.bounce_max_hz == 4.0);
     assert_true(p.side_reversal == -0.25 && p.clear_reversal == -0.45 && p.weak_regularity == 0.2);
     assert_true(p.susp_g == 0.4 && p.susp_share == 0.05 && p.walk_max_hz == 1.15);
-    assert_true(p.canter_max_hz == 2.25 && p.gallop_min_hz == 2.0 && p.gallop_h2_ratio == 0.6);
+    assert_true(p.canter_max_hz == 2.25 && p.gallop_min_hz == 2.1 && p.gallop_h2_ratio == 0.6);
     assert_true(p.asym_max_hz == 2.7 && p.nosusp_asym_min_acf == 0.3 && p.rein_rate == 0.045);
     assert_true(p.jump_g == 0.3 && p.jump_min_air_s == 0.25 && p.jump_max_air_s == 2.0);
     assert_true(p.bout_min_s == 5.0 && p.noise_halt == 1.2);
