@@ -34,6 +34,29 @@ static double unit_scale(compute_unit u)
     }
 }
 
+/* A calm walk on a circle reads like a standing horse in deg/s: little
+ * variation in |a|, and rates of ~0.1-0.3 that are the turn (v/r) in rad/s
+ * or sensor noise and zero-rate offset in deg/s.  The turn is a rotation
+ * about the vertical: the mean rate vector lies along the mean specific
+ * force (within the walk's lean into the circle, a few degrees).  An
+ * offset has no reason to: a standing sensor's lies in any direction (one
+ * within 14 degrees of the vertical: ~3 % of mountings).  wm, am: sums of
+ * the raw rate and acceleration rows of the detection buffer, nw rows. */
+static int circling(const compute_agg *g, const double wm[3], const double am[3], size_t nw)
+{
+    double an = sqrt(am[0] * am[0] + am[1] * am[1] + am[2] * am[2]);
+    if (g->linear || nw == 0 || an <= 0)
+        return 0;   /* no gravity to tell the vertical by */
+    double w[3], along = 0, wn2 = 0;
+    for (int k = 0; k < 3; k++) {
+        w[k] = wm[k] / (double)nw;
+        along += w[k] * am[k] / an;
+        wn2 += w[k] * w[k];
+    }
+    double across = sqrt(fmax(wn2 - along * along, 0));
+    return fabs(along) > 0.05 && across < 0.25 * fabs(along);
+}
+
 int compute_agg_detect(compute_agg *g)
 {
     size_t n = g->nbuf;
@@ -96,13 +119,20 @@ int compute_agg_detect(compute_agg *g)
     /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a
      * standing horse's sensor reads ~0.005 rad/s but ~0.3 deg/s. */
     size_t ng = 0;
+    double wm[3] = { 0, 0, 0 }, am[3] = { 0, 0, 0 };
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
         double m = fabs(r[4]);
         if (fabs(r[5]) > m) m = fabs(r[5]);
         if (fabs(r[6]) > m) m = fabs(r[6]);
-        if (m <= RATE_RAW_MAX)
+        if (m <= RATE_RAW_MAX) {
             tmp[ng++] = m;
+            for (int k = 0; k < 3; k++)
+                wm[k] += r[4 + k];
+        }
+        if (sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]) <= ACC_RAW_MAX)
+            for (int k = 0; k < 3; k++)
+                am[k] += r[1 + k];
     }
     qsort(tmp, ng, sizeof *tmp, cmp_double);
     double p99 = ng ? tmp[(size_t)(0.99 * (double)(ng - 1))] : 0;
@@ -110,7 +140,8 @@ int compute_agg_detect(compute_agg *g)
     compute_unit gu = g->opt.gyro_unit ? g->opt.gyro_unit : g->hint_g;
     g->gsrc = g->opt.gyro_unit ? "option" : g->hint_g ? "header" : "detected";
     if (!gu)
-        gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1)) ? COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
+        gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1 && !circling(g, wm, am, ng))) ?
+             COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
     g->gscale = unit_scale(gu);
     g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
     for (int k = COMPUTE_COL_AX; k < COMPUTE_NCOLS; k++)

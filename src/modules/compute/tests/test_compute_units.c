@@ -5,6 +5,7 @@
  * session streamed through a 64 KiB window.
  */
 #include "input_util.h"
+#include "footfall.h"
 
 /* ---- 3 h at 100 Hz, generated and parsed through a 64 KiB window --------- */
 
@@ -144,6 +145,75 @@ static void test_units_detected_and_forced(void **state)
 }
 
 /* Exports with a units row under the header; implausible rates. */
+/* ff's samples as CSV text, rates multiplied by wscale and offset by wbias
+ * (a zero-rate offset, in the written unit). */
+static char *ff_csv(const ff_data *d, double wscale, const double wbias[3], size_t *len)
+{
+    size_t cap = 64 + d->n * 120, n = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    n += (size_t)snprintf(b, cap, "t,ax,ay,az,gx,gy,gz\n");
+    for (size_t i = 0; i < d->n; i++)
+        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.5f,%.5f,%.5f,%.6f,%.6f,%.6f\n", d->t[i],
+                              d->a[0][i], d->a[1][i], d->a[2][i], d->w[0][i] * wscale + wbias[0],
+                              d->w[1][i] * wscale + wbias[1], d->w[2][i] * wscale + wbias[2]);
+    *len = n;
+    return b;
+}
+
+/* The rate unit when the first 8192 rows are a calm walk on a circle: a
+ * pony's sensor at 440 Hz holds 9 s of halt and 10 s of walk on a 10 m
+ * circle there, |a| varies little and the rates are ~0.16 rad/s — what a
+ * standing horse's sensor reads in deg/s.  Was read as deg/s (every rate
+ * 57x too small: the whole session straight).  The turn is about the
+ * vertical, an offset is not: rad/s.  The same session written in deg/s
+ * is still deg/s, and so is a standing start in deg/s with a zero-rate
+ * offset of a cheap gyro (0.4, -0.3, 0.2 deg/s). */
+static void test_rate_unit_on_a_calm_circle(void **state)
+{
+    static const ff_seg circle[] = {
+        { FF_HALT, 9, 1, 1, 0, 10, 0, 0, 1, 0, 0, 0 },
+        { FF_WALK, 60, 0.98, 0.98, 1, 10, 0, 0, 1, 0, 0, 0 },
+        { FF_TROT, 40, 1.55, 1.55, -1, 12, 0, 0, 1, 0, 0, 0 },
+        { FF_WALK, 30, 0.98, 0.98, 0, 10, 0, 0, 1, 0, 0, 0 },
+    };
+    static const ff_seg still[] = {
+        { FF_HALT, 30, 1, 1, 0, 10, 0, 0, 1, 0, 0, 0 },
+        { FF_WALK, 40, 0.98, 0.98, 1, 10, 0, 0, 1, 0, 0, 0 },
+    };
+    const ff_opts o = { 74, 440, 0.1, 0, 1, 12, -14, 120, 0.3, 0.015, 0.0005, 0 };
+    const double none[3] = { 0, 0, 0 }, offset[3] = { 0.4, -0.3, 0.2 };
+    ff_data d;
+    ff_truth tr;
+    size_t len;
+    char err[320];
+    compute_summary *s = malloc(sizeof *s);
+    (void)state;
+
+    assert_int_equal(ff_generate(circle, 4, &o, &d, &tr), 0);
+    char *csv = ff_csv(&d, 1, none, &len);
+    assert_int_equal(agg(csv, len, s, err, sizeof err), 0);
+    assert_string_equal(s->gyro_unit, "rad/s");
+    /* the rates count: the circles are found (rein within 5 % of the session) */
+    assert_true(fabs(s->rein_left_s - tr.rein_l) < 0.05 * tr.duration);
+    assert_true(fabs(s->rein_right_s - tr.rein_r) < 0.05 * tr.duration);
+    free(csv);
+    csv = ff_csv(&d, 180 / M_PI, none, &len);
+    assert_int_equal(agg(csv, len, s, err, sizeof err), 0);
+    assert_string_equal(s->gyro_unit, "deg/s");
+    assert_true(fabs(s->rein_left_s - tr.rein_l) < 0.05 * tr.duration);
+    free(csv);
+    ff_free(&d);
+
+    assert_int_equal(ff_generate(still, 2, &o, &d, &tr), 0);
+    csv = ff_csv(&d, 180 / M_PI, offset, &len);
+    assert_int_equal(agg(csv, len, s, err, sizeof err), 0);
+    assert_string_equal(s->gyro_unit, "deg/s");
+    free(csv);
+    ff_free(&d);
+    free(s);
+}
+
 static void test_units_row_and_rate(void **state)
 {
     size_t len, n;
@@ -271,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_time_us_ns),
         cmocka_unit_test(test_units_detected_and_forced),
         cmocka_unit_test(test_units_row_and_rate),
+        cmocka_unit_test(test_rate_unit_on_a_calm_circle),
         cmocka_unit_test(test_summary_json_roundtrip),
         cmocka_unit_test(test_long_session_streamed),
     };
