@@ -10,7 +10,8 @@
  *   two different gaits of movement
  *   (decided by their own evidence)  → a transition: the gait whose energy
  *                                      it mostly holds (below)
- *   energy at the sensor's noise     → halt (aggregate.c: at_floor)
+ *   energy at the sensor's noise     → halt (aggregate.c: at_floor), also
+ *                                      between two different gaits
  *   anything else                    → unclassified
  *
  * "Both sides" are the last final window before it and the first window
@@ -37,6 +38,13 @@
 #include <string.h>
 
 #include "compute-internal.h"
+
+/* "Clearly calmer": a window's energy under this share of the calmer side's.
+ * A 4 s window at 25 Hz holds ~300 values over three axes, so the energy of
+ * one at the noise scatters by ~8 %: 0.8 is 2.5 of that below.  Without the
+ * margin a walk's first window in 0.8 m/s^2 of noise (itself ~1.3x the
+ * noise) read as a halt after a canter. */
+#define TL_CALMER 0.8
 
 void compute_tl_init(compute_tl *tl)
 {
@@ -95,12 +103,17 @@ static int transition(const compute_tl *tl)
     const compute_tl_win *w = &tl->q[0];
     int prev = tl->prev_strong, j = next_strong(tl);
 
+    /* a change of gait carries the energy of the gaits on both sides; one
+     * at the sensor's noise and clearly calmer than either is a halt
+     * between them (resolve) */
     if (j >= tl->nq)
         return -1;
     int next = tl->q[j].r.gait;
     if (!moving(prev) || !moving(next) || prev == next || tl->prev_e <= 0)
         return -1;
     double en = tl->q[j].r.rms * tl->q[j].r.rms, e = w->r.rms * w->r.rms;
+    if (w->r.at_floor && e < TL_CALMER * fmin(en, tl->prev_e))
+        return -1;
     if (fabs(en - tl->prev_e) < 1e-9)
         return prev;
     return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? next : prev;
