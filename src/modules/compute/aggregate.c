@@ -125,6 +125,33 @@ void compute_agg_drop(compute_agg *g)
 }
 
 /* One final window (timeline.c) into the totals. */
+
+/* Names trot window r's diagonals the same way as every trot window before
+ * it.  gait.c names them by the sign of the roll a quarter stride after a
+ * peak on the stride's rate axis, with a rule fixed in the sensor frame;
+ * that axis's direction is found again in every window, and where the
+ * mounting puts it near the rule's boundary (a yaw of ~117 degrees) its
+ * sign flipped from window to window: the two diagonals' amplitudes mixed
+ * and a 15 % asymmetry read 2-10 %, or with the wrong sign.  The roll's
+ * phase vector (sym_dir, sensor frame) of one diagonal points the same way
+ * in every window, so each window's is compared with the sum of those
+ * before it, strong windows weighing most. */
+static void name_diagonals(compute_agg *g, compute_window_result *r)
+{
+    double d0 = r->sym_dir[0], d1 = r->sym_dir[1];
+    if (d0 == 0 && d1 == 0)
+        return;   /* no roll at the stride: named by size (gait.c) */
+    if (d0 * g->sym_ref[0] + d1 * g->sym_ref[1] < 0) {
+        double t = r->amp_a;
+        r->amp_a = r->amp_b;
+        r->amp_b = t;
+        r->sym_log = -r->sym_log;
+        d0 = -d0;
+        d1 = -d1;
+    }
+    g->sym_ref[0] += d0;
+    g->sym_ref[1] += d1;
+}
 static void account(void *arg, const compute_tl_win *w0)
 {
     compute_agg *g = arg;
@@ -140,6 +167,10 @@ static void account(void *arg, const compute_tl_win *w0)
             g->rein_bias = w0->r.up[0] * g->leadest.bias[0] + w0->r.up[1] * g->leadest.bias[1] +
                            w0->r.up[2] * g->leadest.bias[2];
     }
+    /* counted trot (below): its diagonals named as before it */
+    if (wl.r.gait == COMPUTE_TROT && !w0->inherited && !w0->gmiss && !isnan(wl.r.amp_a) &&
+        !isnan(wl.r.amp_b))
+        name_diagonals(g, &wl.r);
     const compute_tl_win *w = &wl;
     const compute_window_result *r = &w->r;
     double dur = w->dur;

@@ -192,6 +192,12 @@ typedef struct compute_window_result {
                            * ratio (0 = symmetric); NaN otherwise */
     double amp_a, amp_b;  /* trot: peak-to-trough vertical acceleration of each
                            * diagonal step (a = sym_log's numerator), m/s^2; NaN otherwise */
+    double sym_dir[2];    /* trot: the roll rate's phase a quarter stride after
+                           * step a's peak, on the window's forward and left
+                           * rate axes: points the same way in every window
+                           * for the same diagonal (aggregate.c names the
+                           * diagonals by it); 0, 0 when the roll shows no
+                           * stride */
     int    lead;          /* canter: +1 left, -1 right, 0 none */
     double yaw_rate;      /* mean rate about the vertical, rad/s (+ = left) */
     double rms;           /* dynamic acceleration RMS, m/s^2 */
@@ -362,10 +368,11 @@ void compute_harmonic(const double *x, size_t n, double T, int k, double *re, do
 /* Trot: signed ln ratio of the two diagonal steps' peak-to-trough vertical
  * acceleration (v, world vertical, n samples, stride T samples, each the
  * mean of bin input samples); *amp_a and *amp_b get the amplitudes, the
- * roll/pitch rates name the diagonal.  NaN when the window is too short or
- * the fit singular. */
+ * roll/pitch rates name the diagonal (dir: see sym_dir).  NaN when the
+ * window is too short or the fit singular. */
 double compute_trot_symmetry(const double *v, const double *roll, const double *pitch,
-                             size_t n, double T, int bin, double *amp_a, double *amp_b);
+                             size_t n, double T, int bin, double *amp_a, double *amp_b,
+                             double dir[2]);
 
 /* ---- rein and jumps (rein.c, jumps.c) ------------------------------------ */
 

@@ -385,7 +385,8 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     }
 
     if (r->gait == COMPUTE_TROT)
-        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, bin, &r->amp_a, &r->amp_b);
+        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, bin, &r->amp_a, &r->amp_b,
+                                           r->sym_dir);
     /* the symmetric gaits show the fore-aft axis (lead.c) */
     if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
         const double zero[3] = { 0, 0, 0 };

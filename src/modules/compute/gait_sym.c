@@ -146,10 +146,12 @@ static double bin_gain(int k, double T, int bin)
 }
 
 double compute_trot_symmetry(const double *v, const double *roll, const double *pitch,
-                            size_t n, double T, int bin, double *amp_a, double *amp_b)
+                            size_t n, double T, int bin, double *amp_a, double *amp_b,
+                            double dir[2])
 {
     double re[SYM_K + 1], im[SYM_K + 1], sn[SYM_K + 1];
     *amp_a = *amp_b = NAN;
+    dir[0] = dir[1] = 0;
     if ((double)n < 2 * T || T < 2 * SYM_K + 1)
         return NAN;
     if (fit_harmonics(v, n, T, re, sn) < 0)
@@ -204,10 +206,14 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
     double amp = sqrt(rr * rr + ri * ri);
     int named = 1;
     if (!(er <= 0 || amp * amp / 2 < 0.2 * er / (double)n)) {
-        /* roll fundamental a quarter stride after the larger peak */
+        /* roll fundamental a quarter stride after the larger peak, on each
+         * rate axis and on the stride's axis */
         int q = (imax + 50) % 200;
-        double after = rr * cs[q][0] - ri * cs[q][1];
+        double vx = xr * cs[q][0] - xi * cs[q][1], vy = yr * cs[q][0] - yi * cs[q][1];
+        double after = e1 * vx + e2 * vy;
         named = after >= 0;
+        dir[0] = named ? vx : -vx;
+        dir[1] = named ? vy : -vy;
     }
     *amp_a = named ? a1 : a2;
     *amp_b = named ? a2 : a1;

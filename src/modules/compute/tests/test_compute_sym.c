@@ -83,7 +83,8 @@ static void measure(double f, double rate, int bin, int pass_bin, double *big, d
         roll[i] = pitch[i] = 0; /* no roll: the larger step is A */
     }
     double fs = rate / bin, T = fs / f, a, b;
-    double lr = compute_trot_symmetry(v, roll, pitch, N, T, pass_bin, &a, &b);
+    double dir[2];
+    double lr = compute_trot_symmetry(v, roll, pitch, N, T, pass_bin, &a, &b, dir);
     assert_false(isnan(lr));
     *big = fmax(a, b);
     *small = fmin(a, b);
