@@ -121,7 +121,14 @@ struct compute_agg {
     /* trot symmetry per rein (0 left, 1 right, 2 straight): time-weighted
      * sums of each diagonal's step amplitude, and the trot time they cover */
     double sym_a[3], sym_b[3], sym_t[3];
+    /* the same over the trot windows inside a run of trot, the evidence
+     * the means are taken from (aggregate.c: sym_hold) */
+    double sym_ea[3], sym_eb[3], sym_et[3];
     double sym_ref[2];            /* sum of the windows' sym_dir, named (aggregate.c) */
+    struct {
+        int    held, run, ri;     /* a window held; trot windows in a row so far */
+        double a, b, dur, end;    /* the held window's amplitudes; last window's end */
+    } symq;
     /* every trot window with its diagonals' amplitudes, for rising trot at
      * the end (rising.c): 40 bytes a window, ~0.6 MB for 8 h of trot */
     compute_trotlog trotlog;

@@ -152,9 +152,47 @@ static void name_diagonals(compute_agg *g, compute_window_result *r)
     g->sym_ref[0] += d0;
     g->sym_ref[1] += d1;
 }
+/* A trot window's 4 s span reaches 1 s into its neighbours' slots: the
+ * first and the last window of a run of trot hold the gait before or after
+ * it too, and the two-step template of such a mix is no diagonal's step (a
+ * canter-to-walk change read as 2 s of "trot" with a 63 % asymmetry, which
+ * moved a sound horse's session symmetry by 2.7 points).  So the reins'
+ * diagonal means take the windows inside a run: each trot window's
+ * amplitudes are held until the next window, and counted if it is trot
+ * too, unless it was the first of its run.  Its time counts in any case,
+ * and a rein with no window inside a run falls back to all of its own. */
+static void sym_next(compute_agg *g, const compute_tl_win *w)
+{
+    int trot = w->r.gait == COMPUTE_TROT && !w->gmiss && w->t0 <= g->symq.end + 1e-6;
+    if (trot && g->symq.held) {
+        int ri = g->symq.ri;
+        g->sym_ea[ri] += g->symq.a * g->symq.dur;
+        g->sym_eb[ri] += g->symq.b * g->symq.dur;
+        g->sym_et[ri] += g->symq.dur;
+    }
+    g->symq.held = 0;
+    g->symq.end = w->t0 + w->dur;
+    if (w->r.gait == COMPUTE_TROT && !w->gmiss)
+        g->symq.run = trot ? g->symq.run + 1 : 1;
+    else
+        g->symq.run = 0;
+}
+
+static void sym_hold(compute_agg *g, int ri, double a, double b, double dur)
+{
+    if (g->symq.run < 2)
+        return;   /* the first of its run */
+    g->symq.held = 1;
+    g->symq.ri = ri;
+    g->symq.a = a;
+    g->symq.b = b;
+    g->symq.dur = dur;
+}
+
 static void account(void *arg, const compute_tl_win *w0)
 {
     compute_agg *g = arg;
+    sym_next(g, w0);
     /* the lead in the frame the session's circles have shown so far */
     compute_tl_win wl = *w0;
     g->rein_bias = g->yaw_bias;
@@ -235,6 +273,7 @@ static void account(void *arg, const compute_tl_win *w0)
         g->sym_a[ri] += r->amp_a * dur;
         g->sym_b[ri] += r->amp_b * dur;
         g->sym_t[ri] += dur;
+        sym_hold(g, ri, r->amp_a, r->amp_b, dur);
         /* out of memory: the window counts as sitting trot */
         (void)compute_trotlog_add(&g->trotlog, w->t0, dur, rein, r->amp_a, r->amp_b);
     }

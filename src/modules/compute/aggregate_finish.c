@@ -32,15 +32,31 @@ static double median_stride(const float *hist)
 /* trot_symmetry_pct's definition over time-weighted amplitude sums per rein
  * (0 left, 1 right, 2 straight): fills each rein's signed asymmetry and
  * time (when given), returns 100 − the time-weighted mean of |asymmetry|,
- * NaN without trot, never below 0. */
-static double rein_symmetry(const double a[3], const double b[3], const double t[3],
-                            double *asym, double *ts)
+ * NaN without trot, never below 0.  ea, eb, et (or NULL): the sums over the
+ * windows inside runs of trot, which give the means; a rein without any
+ * gets a NaN asymmetry and stays out of the session value. */
+static double rein_symmetry_ev(const double a[3], const double b[3], const double t[3],
+                               const double *ea, const double *eb, const double *et,
+                               double *asym, double *ts)
 {
     double asym_w = 0, asym_t = 0;
     for (int ri = 0; ri < 3; ri++) {
         if (t[ri] <= 0)
             continue;
         double A = a[ri] / t[ri], B = b[ri] / t[ri];
+        if (et != NULL) {   /* the windows inside runs of trot */
+            if (et[ri] <= 0) {
+                /* only first and last windows of runs here: mixes, no
+                 * asymmetry to give (null), not in the session value */
+                if (asym)
+                    asym[ri] = NAN;
+                if (ts)
+                    ts[ri] = t[ri];
+                continue;
+            }
+            A = ea[ri] / et[ri];
+            B = eb[ri] / et[ri];
+        }
         if (A + B <= 0)
             continue;
         double x = 100.0 * (A - B) / ((A + B) / 2);
@@ -55,6 +71,12 @@ static double rein_symmetry(const double a[3], const double b[3], const double t
         return NAN;
     double v = 100.0 - asym_w / asym_t;
     return v < 0 ? 0 : v;
+}
+
+static double rein_symmetry(const double a[3], const double b[3], const double t[3],
+                            double *asym, double *ts)
+{
+    return rein_symmetry_ev(a, b, t, NULL, NULL, NULL, asym, ts);
 }
 
 /* Rising trot (rising.c) and the rest of the trot, each with its own
@@ -139,8 +161,11 @@ int compute_agg_fill(compute_agg *g, compute_summary *s)
      * first, so noise does not inflate the difference); asymmetry =
      * 100·|A − B| / mean(A, B).  The session value is the trot-time-weighted
      * mean of the reins' asymmetries, so opposite signs never cancel. */
-    s->trot_symmetry_pct = rein_symmetry(g->sym_a, g->sym_b, g->sym_t, s->trot_rein_asym,
-                                         s->trot_rein_s);
+    s->trot_symmetry_pct = rein_symmetry_ev(g->sym_a, g->sym_b, g->sym_t, g->sym_ea, g->sym_eb,
+                                            g->sym_et, s->trot_rein_asym, s->trot_rein_s);
+    if (isnan(s->trot_symmetry_pct))   /* no window inside a run of trot: all of them */
+        s->trot_symmetry_pct = rein_symmetry(g->sym_a, g->sym_b, g->sym_t, s->trot_rein_asym,
+                                             s->trot_rein_s);
     if (isnan(s->trot_symmetry_pct))
         s->trot_symmetry_pct = 0;
     int rc = rising_split(g, s);

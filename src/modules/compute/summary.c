@@ -96,7 +96,7 @@ json_t *compute_summary_json(const compute_summary *s)
     static const char *const rn[3] = { "left", "right", "straight" };
     json_t *tr = json_object();
     for (int i = 0; out && tr && i < 3; i++) {
-        int has = s->trot_rein_s[i] > 0;
+        int has = s->trot_rein_s[i] > 0 && isfinite(s->trot_rein_asym[i]);
         json_object_set_new(tr, rn[i], json_pack("{s:o,s:o,s:o}",
             "time_s", num(s->trot_rein_s[i], 100),
             "asymmetry_pct", has ? num(s->trot_rein_asym[i], 100) : json_null(),
@@ -214,7 +214,8 @@ int compute_summary_from_json(const json_t *j, compute_summary *s)
     for (int i = 0; i < 3; i++) {
         const json_t *r = json_object_get(json_object_get(j, "trot_reins"), rn[i]);
         s->trot_rein_s[i] = json_number_value(json_object_get(r, "time_s"));
-        s->trot_rein_asym[i] = json_number_value(json_object_get(r, "asymmetry_pct"));
+        const json_t *as = json_object_get(r, "asymmetry_pct");
+        s->trot_rein_asym[i] = json_is_number(as) ? json_number_value(as) : NAN;
     }
     s->time_unit = unit_str(j, "time_unit", tu);
     s->accel_unit = unit_str(j, "accel_unit", au);
