@@ -12,6 +12,8 @@
  *                                      it mostly holds (below)
  *   energy at the sensor's noise     → halt (aggregate.c: at_floor), also
  *                                      between two different gaits
+ *   (a window far calmer than both gaits beside it is no change between
+ *   them: it keeps its own reading, halt without rhythm, else the above)
  *   anything else                    → unclassified
  *
  * "Both sides" are the last final window before it and the first window
@@ -45,6 +47,11 @@
  * margin a walk's first window in 0.8 m/s^2 of noise (itself ~1.3x the
  * noise) read as a halt after a canter. */
 #define TL_CALMER 0.8
+/* Far calmer than both: a window of change holds the two gaits, so its
+ * energy is at least the calmer one's, less what a 4 s window scatters; a
+ * quarter of it is no mix of them (a restless halt of 10 s between a canter
+ * and a trot, energy 0.5 against their 10 and 17, read as 8 s of canter). */
+#define TL_APART 0.25
 
 void compute_tl_init(compute_tl *tl)
 {
@@ -112,7 +119,8 @@ static int transition(const compute_tl *tl)
     if (!moving(prev) || !moving(next) || prev == next || tl->prev_e <= 0)
         return -1;
     double en = tl->q[j].r.rms * tl->q[j].r.rms, e = w->r.rms * w->r.rms;
-    if (w->r.at_floor && e < TL_CALMER * fmin(en, tl->prev_e))
+    double calmer = fmin(en, tl->prev_e);
+    if (e < TL_APART * calmer || (w->r.at_floor && e < TL_CALMER * calmer))
         return -1;
     if (fabs(en - tl->prev_e) < 1e-9)
         return prev;

@@ -208,6 +208,34 @@ static void test_noise_floor_between_gaits(void **state)
     assert_int_equal(o.gait[2], COMPUTE_WALK);
 }
 
+/* Far calmer than both sides, above the noise: a restless halt between a
+ * canter (rms 3.2) and a trot (4.2), its windows at 0.7 (energy 0.49, under
+ * a quarter of the canter's 10.2).  No mix of the two gaits has less energy
+ * than the calmer of them, so it is no transition: without rhythm it is what
+ * it read (halt), weak it is unclassified.  Read as the canter before. */
+static void test_far_calmer_between_gaits(void **state)
+{
+    (void)state;
+    const int norhythm[4][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_HALT, NORHYTHM },
+                                 { COMPUTE_HALT, NORHYTHM }, { COMPUTE_TROT, STRONG } };
+    const int weak[4][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_WALK, WEAK },
+                             { COMPUTE_WALK, WEAK }, { COMPUTE_TROT, STRONG } };
+    const double calm[4] = { 3.2, 0.7, 0.7, 4.2 }, mix[4] = { 3.2, 3.4, 3.9, 4.2 };
+    out o;
+
+    run(norhythm, calm, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+    assert_int_equal(o.gait[2], COMPUTE_HALT);
+    run(weak, calm, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_UNCLASSIFIED);
+    assert_int_equal(o.gait[2], COMPUTE_UNCLASSIFIED);
+    /* a real change: energies between the two, (3.4^2 - 3.2^2) / (4.2^2 - 3.2^2)
+     * = 0.18 of the way to the trot, 3.9: 0.67 */
+    run(norhythm, mix, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_CANTER);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+}
+
 /* No rhythm between two windows of one gait: a short stop when the noise
  * floor is unknown or reached (the test above), that gait when the window
  * has more energy than the sensor's noise gives (the noise hid the rhythm
@@ -265,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_norhythm_at_end),
         cmocka_unit_test(test_noise_floor_halts),
         cmocka_unit_test(test_noise_floor_between_gaits),
+        cmocka_unit_test(test_far_calmer_between_gaits),
         cmocka_unit_test(test_lone_window_between_gaits),
         cmocka_unit_test(test_rhythm_hidden_by_noise),
     };
