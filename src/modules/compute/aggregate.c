@@ -135,12 +135,14 @@ void compute_agg_drop(compute_agg *g)
  * and a 15 % asymmetry read 2-10 %, or with the wrong sign.  The roll's
  * phase vector (sym_dir, sensor frame) of one diagonal points the same way
  * in every window, so each window's is compared with the sum of those
- * before it, strong windows weighing most. */
-static void name_diagonals(compute_agg *g, compute_window_result *r)
+ * before it, strong windows weighing most.  1 if named so, 0 if the window
+ * shows no roll at the stride (named by size: the larger step is a, which
+ * is no diagonal; such windows stay out of the reins' means, sym_hold). */
+static int name_diagonals(compute_agg *g, compute_window_result *r)
 {
     double d0 = r->sym_dir[0], d1 = r->sym_dir[1];
     if (d0 == 0 && d1 == 0)
-        return;   /* no roll at the stride: named by size (gait.c) */
+        return 0;   /* no roll at the stride: named by size (gait.c) */
     if (d0 * g->sym_ref[0] + d1 * g->sym_ref[1] < 0) {
         double t = r->amp_a;
         r->amp_a = r->amp_b;
@@ -151,6 +153,7 @@ static void name_diagonals(compute_agg *g, compute_window_result *r)
     }
     g->sym_ref[0] += d0;
     g->sym_ref[1] += d1;
+    return 1;
 }
 /* A trot window's 4 s span reaches 1 s into its neighbours' slots: the
  * first and the last window of a run of trot hold the gait before or after
@@ -206,9 +209,10 @@ static void account(void *arg, const compute_tl_win *w0)
                            w0->r.up[2] * g->leadest.bias[2];
     }
     /* counted trot (below): its diagonals named as before it */
+    int named = 0;
     if (wl.r.gait == COMPUTE_TROT && !w0->inherited && !w0->gmiss && !isnan(wl.r.amp_a) &&
         !isnan(wl.r.amp_b))
-        name_diagonals(g, &wl.r);
+        named = name_diagonals(g, &wl.r);
     const compute_tl_win *w = &wl;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
@@ -273,9 +277,11 @@ static void account(void *arg, const compute_tl_win *w0)
         g->sym_a[ri] += r->amp_a * dur;
         g->sym_b[ri] += r->amp_b * dur;
         g->sym_t[ri] += dur;
-        sym_hold(g, ri, r->amp_a, r->amp_b, dur);
+        if (named)
+            sym_hold(g, ri, r->amp_a, r->amp_b, dur);
         /* out of memory: the window counts as sitting trot */
-        (void)compute_trotlog_add(&g->trotlog, w->t0, dur, rein, r->amp_a, r->amp_b);
+        if (named)   /* a window named by size would read as the other posting state */
+            (void)compute_trotlog_add(&g->trotlog, w->t0, dur, rein, r->amp_a, r->amp_b);
     }
     if (r->gait == COMPUTE_CANTER) {
         if (r->lead > 0)

@@ -93,6 +93,15 @@ static const scen scens[] = {
         CANTER(50.5, 1.83, 0, 0, -1, 0), WALK(44, 0.8, -1, 18), TROT(6.7, 1.29, 1.29, 1, 15, 0, 1.0),
         GALLOP(20, 2.23, 0, 0, 1), CANTER(36, 1.8, 1, 11, -1, 0), TROT(6.8, 1.28, 1.16, 0, 0, 1, 1.0),
         CANTER(45.6, 1.84, 0, 0, -1, 0), HALT(9.3, 1) } },
+    /* a horse 10 % lame on a noisy 50 Hz logger: in a third of its trot
+     * windows the roll at the stride is too weak to name the diagonals, and
+     * naming them by size (the larger step as a) against the others' naming
+     * read the rein at 3-4 % for 11: such windows stay out of the means */
+    { "lame 10 %, 50 Hz, noise 0.74: windows whose roll names no diagonal",
+      { 7509, 50, 0.1, 1, 1.5, -4.6, -19.6, 312.4, 0.74, 0.037, 0.0018, 0 },
+      { HALT(12, 0), WALK(30, 0.85, 0, 0), TROT(28, 1.43, 1.43, -1, 10, 0, 0.90),
+        WALK(20, 0.85, 1, 15), TROT(54, 1.39, 1.36, -1, 20, 0, 0.90),
+        TROT(57, 1.42, 1.34, 0, 0, 0, 0.90), WALK(25, 0.85, 0, 0), HALT(12, 0) } },
 };
 
 static int nsegs(const scen *s)
