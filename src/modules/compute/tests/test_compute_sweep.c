@@ -1,0 +1,180 @@
+/*
+ * test_compute_sweep.c — aggregate on 200 random sessions of the footfall
+ * generator (footfall.h), drawn across the whole range the issue names:
+ * breeds and ponies at every stride frequency of each gait's band (walk
+ * 0.7-1.05 Hz, trot 1.15-1.7, canter 1.4-2.0, gallop 1.9-2.4), lameness of
+ * 0-15 %, bouts of 6-60 s, circles of 8-20 m and straight lines, a tiring
+ * horse's cadence drift, restless and still halts, 50-440 Hz with jitter and
+ * gaps of up to 2 s, noise up to 0.8 m/s^2 and 0.04 rad/s with a drifting
+ * gyro bias, +-2 g clipping or none, and mountings tilted up to 30 degrees at
+ * any yaw.  The fixed sessions of test_compute_footfall cover what someone
+ * thought of; this covers what nobody chose.  Every expected value is the
+ * generator's physical truth.
+ *
+ * Targets per session: gait time within 5 % of the session, rein time
+ * within 5 %, cadence within 2 strides/min, trot symmetry within 3 points.
+ * Not every random session meets all of them (docs/compute.md, "accuracy");
+ * the test holds the number that miss each to what this code achieves, with
+ * a little room, so a change that makes more sessions miss fails here.  It
+ * prints every miss.  Seeded: the same sessions every run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compute-internal.h"
+#include "footfall_truth.h"
+
+#define SESSIONS 200
+
+static uint64_t rs;
+static double uni(double a, double b) { return a + (b - a) * ff_u(&rs); }
+
+/* A stride frequency near f, kept inside gait g's band. */
+static double in_band(int g, double f)
+{
+    static const double lo[FF_NGAITS] = { 1, 0.7, 1.15, 1.4, 1.9 };
+    static const double hi[FF_NGAITS] = { 1, 1.05, 1.7, 2.0, 2.4 };
+    f *= uni(0.97, 1.03);
+    return f < lo[g] ? lo[g] : f > hi[g] ? hi[g] : f;
+}
+
+static int random_plan(ff_seg *seg, int cap, ff_opts *o, int sd)
+{
+    rs = 0x9e3779b97f4a7c15ULL ^ (uint64_t)sd * 7919;
+    for (int i = 0; i < 5; i++)
+        (void)ff_u(&rs);
+    int pony = ff_u(&rs) < 0.3;
+    double f[FF_NGAITS] = { 1, pony ? uni(0.9, 1.05) : uni(0.7, 0.95),
+                            pony ? uni(1.5, 1.7) : uni(1.15, 1.5),
+                            pony ? uni(1.8, 2.0) : uni(1.4, 1.8), uni(1.9, 2.3) };
+    double lame = ff_u(&rs) < 0.4 ? uni(0.85, 0.97) : 1.0;
+    int n = 0, prev = FF_HALT;
+    seg[n++] = (ff_seg){ FF_HALT, uni(8, 25), 1, 1, 0, 10, 0, 0, 1, 0, ff_u(&rs) < 0.5, 0 };
+    int ns = 8 + (int)(ff_u(&rs) * 8);
+    for (int k = 0; k < ns && n < cap - 1; k++) {
+        double p = ff_u(&rs);
+        int g = p < 0.3 ? FF_WALK : p < 0.62 ? FF_TROT : p < 0.88 ? FF_CANTER : p < 0.93 ? FF_GALLOP : FF_HALT;
+        if (g == prev)
+            g = g == FF_WALK ? FF_TROT : FF_WALK;
+        ff_seg s;
+        memset(&s, 0, sizeof s);
+        s.gait = g;
+        s.dur = ff_u(&rs) < 0.25 ? uni(6, 14) : uni(15, 60);
+        s.diag_right = lame;
+        s.radius = 10;
+        s.f0 = g == FF_HALT ? 1 : in_band(g, f[g]);
+        s.f1 = ff_u(&rs) < 0.3 ? s.f0 * uni(0.9, 0.98) : s.f0;   /* tiring */
+        if (g != FF_HALT && g != FF_GALLOP && ff_u(&rs) < 0.6) {
+            s.turn = ff_u(&rs) < 0.5 ? 1 : -1;
+            s.radius = uni(8, 20);
+        }
+        if (g == FF_CANTER || g == FF_GALLOP)
+            s.lead = s.turn ? (ff_u(&rs) < 0.85 ? s.turn : -s.turn) : (ff_u(&rs) < 0.5 ? 1 : -1);
+        if (g == FF_TROT)
+            s.collected = ff_u(&rs) < 0.25;
+        if (g == FF_HALT) {
+            s.restless = ff_u(&rs) < 0.5;
+            s.f0 = s.f1 = 1;
+            s.dur = uni(5, 20);
+        }
+        seg[n++] = s;
+        prev = g;
+    }
+    seg[n++] = (ff_seg){ FF_HALT, uni(5, 20), 1, 1, 0, 10, 0, 0, 1, 0, ff_u(&rs) < 0.5, 0 };
+    static const double rates[4] = { 50, 100, 200, 440 };
+    memset(o, 0, sizeof *o);
+    o->seed = (uint64_t)sd * 31 + 7;
+    o->rate = rates[(int)(ff_u(&rs) * 4)];
+    o->jitter = uni(0, 0.2);
+    o->ngaps = (int)(ff_u(&rs) * 3);
+    o->gap_max = 2;
+    double tilt = uni(0, 30), az = uni(0, 2 * M_PI);
+    o->roll = tilt * cos(az);
+    o->pitch = tilt * sin(az);
+    o->yaw = uni(0, 360);
+    double lvl = ff_u(&rs);
+    o->acc_noise = 0.8 * lvl;
+    o->gyro_noise = 0.04 * lvl;
+    o->gyro_drift = 0.002 * lvl;
+    o->sat_g = ff_u(&rs) < 0.5 ? 2 : 0;
+    return n;
+}
+
+typedef struct misses { int gait, rein, cadence, symmetry, sessions; } misses;
+
+static void run_one(int sd, misses *m)
+{
+    ff_seg seg[24];
+    ff_opts o;
+    ff_data d;
+    ff_truth tr;
+    char err[320] = "";
+    int n = random_plan(seg, 24, &o, sd);
+    compute_summary *s = malloc(sizeof *s);
+
+    assert_non_null(s);
+    assert_int_equal(ff_generate(seg, n, &o, &d, &tr), 0);
+    compute_samples smp = { d.n, d.t, d.a[0], d.a[1], d.a[2], d.w[0], d.w[1], d.w[2] };
+    if (compute_aggregate_samples(&smp, NULL, s, err, sizeof err) != 0)
+        fail_msg("session %d: aggregate failed: %s", sd, err);
+    double D = tr.duration, ge = 0, ce = 0, se = 0;
+    int gw = 0;
+    for (int k = 0; k < FF_NGAITS; k++) {
+        double e = fabs(s->gaits[k].time_s - tr.gait_t[k]) / D * 100;
+        if (e > ge) {
+            ge = e;
+            gw = k;
+        }
+        if (k > 0 && tr.gait_t[k] > 20 && s->gaits[k].time_s > 10)
+            ce = fmax(ce, fabs(s->gaits[k].cadence_spm - tr.gait_ft[k] / tr.gait_t[k] * 60));
+    }
+    double re = fmax(fabs(s->rein_left_s - tr.rein_l),
+                     fmax(fabs(s->rein_right_s - tr.rein_r), fabs(s->rein_straight_s - tr.rein_s))) / D * 100;
+    double sym = ff_session_symmetry(&tr);
+    if (sym >= 0 && tr.gait_t[FF_TROT] > 30)
+        se = fabs(s->trot_symmetry_pct - sym);
+    int miss = (ge > 5) + (re > 5) + (ce > 2) + (se > 3);
+    if (miss)
+        fprintf(stderr, "session %3d (%3.0f Hz, noise %.2f, clip %.0f g): gait %.1f %% (%s)%s, rein %.1f %%%s, "
+                "cadence %.1f%s, symmetry %.1f (truth %.1f)%s\n", sd, o.rate, o.acc_noise, o.sat_g, ge,
+                compute_window_gait(gw), ge > 5 ? " MISS" : "", re, re > 5 ? " MISS" : "", ce,
+                ce > 2 ? " MISS" : "", s->trot_symmetry_pct, sym, se > 3 ? " MISS" : "");
+    m->gait += ge > 5;
+    m->rein += re > 5;
+    m->cadence += ce > 2;
+    m->symmetry += se > 3;
+    m->sessions += miss > 0;
+    ff_free(&d);
+    free(s);
+}
+
+/* Measured 2026-12-06 on these 200: 17 sessions miss a target — gait time
+ * 9, rein time 5, cadence 4, trot symmetry 2 — against 34 (13, 7, 7, 13)
+ * with the code of that morning, which fails here. */
+static void test_random_sessions(void **state)
+{
+    (void)state;
+    misses m = { 0, 0, 0, 0, 0 };
+    for (int sd = 1; sd <= SESSIONS; sd++)
+        run_one(sd, &m);
+    fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
+            "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
+    assert_true(m.gait <= 11);
+    assert_true(m.rein <= 7);
+    assert_true(m.cadence <= 6);
+    assert_true(m.symmetry <= 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_sessions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
