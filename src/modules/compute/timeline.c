@@ -52,6 +52,9 @@
  * quarter of it is no mix of them (a restless halt of 10 s between a canter
  * and a trot, energy 0.5 against their 10 and 17, read as 8 s of canter). */
 #define TL_APART 0.25
+/* Two gaits whose energies differ by less than this factor are not told
+ * apart by energy at their boundary (boundary()): trot and canter. */
+#define TL_LEVELS 3.0
 
 void compute_tl_init(compute_tl *tl)
 {
@@ -151,6 +154,34 @@ static int same_gait_through(const compute_tl *tl)
     return j < tl->nq && tl->q[j].r.gait == tl->prev_strong ? tl->prev_strong : -1;
 }
 
+/* The head decided by its own evidence at a change between a calm and a
+ * lively gait (walk and trot, say): which of the two most of its span holds.
+ * A window holding both reads as the livelier, whose energy drowns the
+ * other's rhythm, so at every such change, either way, the livelier gait
+ * gained about a second.  Its energy places the change as for a transition:
+ * s = (e - e_before) / (e_after - e_before) of the span is the gait after.
+ * The head is the first window of the gait after (s < 1/2: the gait before)
+ * or the last of the gait before (s > 1/2: the gait after).  Gaits of like
+ * energy (trot and canter: under TL_LEVELS apart) are left as read.  The
+ * new gait, or -1. */
+static int boundary(const compute_tl *tl)
+{
+    const compute_tl_win *w = &tl->q[0], *n = &tl->q[1];
+    int before = tl->prev_gait;
+    if (tl->nq < 2 || !strong(n) || !moving(w->r.gait) || !moving(n->r.gait) ||
+        !moving(before) || tl->prev_strong != before || tl->prev_e <= 0)
+        return -1;
+    double eb = tl->prev_e, en = n->r.rms * n->r.rms, e = w->r.rms * w->r.rms;
+    if (fmax(eb, en) < TL_LEVELS * fmin(eb, en) || e <= fmin(eb, en) || e >= fmax(eb, en))
+        return -1;
+    double s = (e - eb) / (en - eb);
+    if (w->r.gait != before && n->r.gait == w->r.gait)   /* the first of the gait after */
+        return s < 0.5 ? before : -1;
+    if (w->r.gait == before && n->r.gait != before)      /* the last of the gait before */
+        return s > 0.5 ? n->r.gait : -1;
+    return -1;
+}
+
 /* Emits the head window with its final gait and drops it from the queue. */
 static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
 {
@@ -158,6 +189,8 @@ static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
     int g = !strong(&w) || lone(tl) ? transition(tl) : -1;
     if (g < 0)
         g = w.r.weak ? resolve(tl) : same_gait_through(tl);
+    if (g < 0 && strong(&w))
+        g = boundary(tl);
     if (g >= 0) {   /* the neighbours decided */
         w.inherited = 1;
         w.r.gait = g;
@@ -183,9 +216,10 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
      * unlike the one before waits for the next (a lone window?) */
     while (tl->nq > 0) {
         const compute_tl_win *h = &tl->q[0];
-        int change = strong(h) && moving(h->r.gait) && moving(tl->prev_gait) &&
-                     h->r.gait != tl->prev_gait;
-        int decidable = change ? tl->nq >= 2 : strong(h) || tl->nq == COMPUTE_TL_DEPTH;
+        /* a window of a moving gait waits for the next: a change of gait
+         * at it or after it (boundary) */
+        int decidable = strong(h) && moving(h->r.gait) ? tl->nq >= 2 :
+                        strong(h) || tl->nq == COMPUTE_TL_DEPTH;
         for (int i = 1; !decidable && i < tl->nq; i++)
             decidable = strong(&tl->q[i]);
         if (!decidable)

@@ -202,12 +202,13 @@ static void test_accel_only_gaits(void **state)
         worst = fmax(worst, e.gait);
         sum += e.gait;
     }
-    /* the issue's target is 5 %; 6.29 % before the filtered sway's reversal
-     * kept weak walk windows classified (gait.c side_f), 5.54 % after:
-     * KNOWN above 5, and a failure above 6 so that nothing makes it worse */
-    fprintf(stderr, "%saccelerometer only, harsh: worst gait time error %.2f %%, mean %.2f %%\n",
-            worst > 5 ? "KNOWN " : "", worst, sum / 8);
-    if (worst > 6)
+    /* the issue's target, 5 %: 6.29 % before the filtered sway's reversal
+     * kept weak walk windows classified (gait.c side_f), 5.54 % after, 3.32 %
+     * since a window at a change of gait takes the gait most of it holds
+     * (timeline.c boundary) */
+    fprintf(stderr, "accelerometer only, harsh: worst gait time error %.2f %%, mean %.2f %%\n",
+            worst, sum / 8);
+    if (worst > 5)
         fail_msg("accelerometer only: gait time off by %.2f %% of the session", worst);
 }
 

@@ -154,8 +154,8 @@ static void run_one(int sd, misses *m)
     free(s);
 }
 
-/* Measured 2026-12-06 on these 200: 17 sessions miss a target — gait time
- * 9, rein time 5, cadence 4, trot symmetry 2 — against 34 (13, 7, 7, 13)
+/* Measured 2026-12-06 on these 200: 13 sessions miss a target — gait time
+ * 6, rein time 5, cadence 4, trot symmetry 1 — against 34 (13, 7, 7, 13)
  * with the code of that morning, which fails here. */
 static void test_random_sessions(void **state)
 {
@@ -165,10 +165,10 @@ static void test_random_sessions(void **state)
         run_one(sd, &m);
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
-    assert_true(m.gait <= 11);
+    assert_true(m.gait <= 8);
     assert_true(m.rein <= 7);
     assert_true(m.cadence <= 6);
-    assert_true(m.symmetry <= 4);
+    assert_true(m.symmetry <= 3);
 }
 
 int main(void)

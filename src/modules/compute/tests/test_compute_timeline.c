@@ -236,6 +236,42 @@ static void test_far_calmer_between_gaits(void **state)
     assert_int_equal(o.gait[2], COMPUTE_TROT);
 }
 
+/* At a change between a calm and a lively gait, the window holding both
+ * reads as the livelier (its energy drowns the other's rhythm), so the
+ * livelier gait gained a second at every change, both ways.  Its energy
+ * says which gait most of it holds (docs/compute.md step 8): walk (rms 1,
+ * energy 1) then trot (rms 5, energy 25).  A "trot" window at rms 2 holds
+ * (4 - 1) / (25 - 1) = 12.5 % trot: walk.  After trot, a last "trot" at
+ * rms 2 holds 87.5 % walk: walk; one at rms 4 holds (16 - 25) / (1 - 25) =
+ * 37.5 % walk: trot.  Trot (rms 4.5) and canter (5) are too alike in
+ * energy to tell so: as read. */
+static void test_boundary_by_energy(void **state)
+{
+    (void)state;
+    const int up[5][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_WALK, STRONG }, { COMPUTE_TROT, STRONG },
+                           { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG } };
+    const int down[5][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG },
+                             { COMPUTE_WALK, STRONG }, { COMPUTE_WALK, STRONG } };
+    const int alike[5][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG }, { COMPUTE_CANTER, STRONG },
+                              { COMPUTE_CANTER, STRONG }, { COMPUTE_CANTER, STRONG } };
+    const double r_up[5] = { 1, 1, 2, 5, 5 }, r_down[5] = { 5, 5, 2, 1, 1 }, r_down4[5] = { 5, 5, 4, 1, 1 };
+    const double r_alike[5] = { 4.5, 4.5, 4.6, 5, 5 };
+    out o;
+
+    run(up, r_up, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    assert_int_equal(o.inherited[2], 1);   /* a mix: its stride is not counted */
+    assert_int_equal(o.gait[3], COMPUTE_TROT);
+    run(down, r_down, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    run(down, r_down4, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+    assert_int_equal(o.inherited[2], 0);
+    run(alike, r_alike, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_CANTER);
+    assert_int_equal(o.inherited[2], 0);
+}
+
 /* No rhythm between two windows of one gait: a short stop when the noise
  * floor is unknown or reached (the test above), that gait when the window
  * has more energy than the sensor's noise gives (the noise hid the rhythm
@@ -294,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_noise_floor_halts),
         cmocka_unit_test(test_noise_floor_between_gaits),
         cmocka_unit_test(test_far_calmer_between_gaits),
+        cmocka_unit_test(test_boundary_by_energy),
         cmocka_unit_test(test_lone_window_between_gaits),
         cmocka_unit_test(test_rhythm_hidden_by_noise),
     };
