@@ -148,13 +148,9 @@ __attribute__((noinline)) static int jp_string(jp *s, const char **out, size_t *
             uint64_t w;
             if ((size_t)(end - q) >= 8) {
                 memcpy(&w, q, 8);
-                /* any byte ≥ 0x80, < 0x20, '"' or '\\' ends the fast step */
-                uint64_t hi = w & 0x8080808080808080ULL;
-                uint64_t lo = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
-                uint64_t qt = w ^ 0x2222222222222222ULL, bs = w ^ 0x5C5C5C5C5C5C5C5CULL;
-                qt = (qt - 0x0101010101010101ULL) & ~qt & 0x8080808080808080ULL;
-                bs = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
-                if ((hi | lo | qt | bs) == 0) {
+                /* any byte ≥ 0x80 (UTF-8 to check), < 0x20, '"' or '\\'
+                 * ends the fast step */
+                if (((w & 0x8080808080808080ULL) | keel__json_special8(w)) == 0) {
                     q += 8;
                     continue;
                 }

@@ -9,6 +9,7 @@
 #define KEEL_SBUF_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct keel_sbuf {
     char  *p;      /* NULL until the first append; then NUL-terminated */
@@ -25,6 +26,18 @@ void keel__sbuf_puts(keel_sbuf *b, const char *s);
  * control characters; every other byte as it is (the caller has checked
  * UTF-8 where it matters). */
 void keel__sbuf_json_escaped(keel_sbuf *b, const char *s, size_t n);
+/* Of the 8 bytes of w (any order), the high bit set for each that a JSON
+ * string cannot hold as it is: a control byte (< 0x20), '"' or '\\' ("Bit
+ * Twiddling Hacks" haszero/hasless, exact for these; bytes >= 0x80 never
+ * match).  0: all eight stand for themselves.  The writer above and the
+ * reader (json_parse.c) step through plain text with it. */
+static inline uint64_t keel__json_special8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), s = w ^ (ones * '\\');
+    uint64_t ctl = (w - ones * 0x20) & ~w;
+    return (ctl | ((q - ones) & ~q) | ((s - ones) & ~s)) & high;
+}
 /* The text (caller frees), or NULL (and the buffer freed) if an append
  * failed.  The buffer is empty afterwards. */
 char *keel__sbuf_take(keel_sbuf *b);

@@ -34,18 +34,6 @@ void keel__sbuf_puts(keel_sbuf *b, const char *s)
     keel__sbuf_put(b, s, strlen(s));
 }
 
-/* Nonzero when one of the 8 bytes of x needs escaping in a JSON string: a
- * control byte (< 0x20), '"' or '\\' (bit tricks of "Bit Twiddling Hacks",
- * haszero/hasless: exact for these, bytes >= 0x80 never match). */
-static uint64_t needs_escape8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-    uint64_t q = x ^ (ones * '"'), s = x ^ (ones * '\\');
-    uint64_t ctl = (x - ones * 0x20) & ~x;
-    uint64_t quo = (q - ones) & ~q, bsl = (s - ones) & ~s;
-    return (ctl | quo | bsl) & high;
-}
-
 void keel__sbuf_json_escaped(keel_sbuf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -60,7 +48,7 @@ void keel__sbuf_json_escaped(keel_sbuf *b, const char *str, size_t n)
         while (end - p >= 8) {
             uint64_t x;
             memcpy(&x, p, 8);
-            if (needs_escape8(x))
+            if (keel__json_special8(x))
                 break;
             p += 8;
         }

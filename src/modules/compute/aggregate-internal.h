@@ -122,9 +122,9 @@ struct compute_agg {
      * sums of each diagonal's step amplitude, and the trot time they cover */
     double sym_a[3], sym_b[3], sym_t[3];
     /* the same over the trot windows inside a run of trot, the evidence
-     * the means are taken from (aggregate.c: sym_hold) */
+     * the means are taken from (aggregate_sym.c) */
     double sym_ea[3], sym_eb[3], sym_et[3];
-    double sym_ref[2];            /* sum of the windows' sym_dir, named (aggregate.c) */
+    double sym_ref[2];            /* sum of the named windows' sym_dir (aggregate_sym.c) */
     struct {
         int    held, run, ri;     /* a window held; trot windows in a row so far */
         double a, b, dur, end;    /* the held window's amplitudes; last window's end */
@@ -172,5 +172,19 @@ void compute_agg_linear_init(compute_agg *g);
 /* One row's acceleration (m/s^2) into the moments; re-estimates the vertical
  * now and then; adds gravity back along it (a is updated in place). */
 void compute_agg_linear_apply(compute_agg *g, double a[3]);
+
+/* ---- trot symmetry bookkeeping (aggregate_sym.c) ------------------------- */
+
+/* Every final window, first thing (account): the run of trot it continues
+ * or ends, and the held window that run confirms. */
+void compute_agg_sym_next(compute_agg *g, const compute_tl_win *w);
+/* A counted trot window (own evidence, rate channels present, both step
+ * amplitudes): names its diagonals as the trot windows before it, swapping
+ * w->r's amplitudes if need be.  1 if named by the roll, 0 otherwise (also
+ * for any other window). */
+int compute_agg_sym_name(compute_agg *g, compute_tl_win *w);
+/* A counted trot window's amplitudes into rein's sums (rein -1, 0, +1);
+ * named: compute_agg_sym_name's answer. */
+void compute_agg_sym_add(compute_agg *g, const compute_tl_win *w, int rein, int named);
 
 #endif

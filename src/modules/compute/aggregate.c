@@ -125,77 +125,10 @@ void compute_agg_drop(compute_agg *g)
 }
 
 /* One final window (timeline.c) into the totals. */
-
-/* Names trot window r's diagonals the same way as every trot window before
- * it.  gait.c names them by the sign of the roll a quarter stride after a
- * peak on the stride's rate axis, with a rule fixed in the sensor frame;
- * that axis's direction is found again in every window, and where the
- * mounting puts it near the rule's boundary (a yaw of ~117 degrees) its
- * sign flipped from window to window: the two diagonals' amplitudes mixed
- * and a 15 % asymmetry read 2-10 %, or with the wrong sign.  The roll's
- * phase vector (sym_dir, sensor frame) of one diagonal points the same way
- * in every window, so each window's is compared with the sum of those
- * before it, strong windows weighing most.  1 if named so, 0 if the window
- * shows no roll at the stride (named by size: the larger step is a, which
- * is no diagonal; such windows stay out of the reins' means, sym_hold). */
-static int name_diagonals(compute_agg *g, compute_window_result *r)
-{
-    double d0 = r->sym_dir[0], d1 = r->sym_dir[1];
-    if (d0 == 0 && d1 == 0)
-        return 0;   /* no roll at the stride: named by size (gait.c) */
-    if (d0 * g->sym_ref[0] + d1 * g->sym_ref[1] < 0) {
-        double t = r->amp_a;
-        r->amp_a = r->amp_b;
-        r->amp_b = t;
-        r->sym_log = -r->sym_log;
-        d0 = -d0;
-        d1 = -d1;
-    }
-    g->sym_ref[0] += d0;
-    g->sym_ref[1] += d1;
-    return 1;
-}
-/* A trot window's 4 s span reaches 1 s into its neighbours' slots: the
- * first and the last window of a run of trot hold the gait before or after
- * it too, and the two-step template of such a mix is no diagonal's step (a
- * canter-to-walk change read as 2 s of "trot" with a 63 % asymmetry, which
- * moved a sound horse's session symmetry by 2.7 points).  So the reins'
- * diagonal means take the windows inside a run: each trot window's
- * amplitudes are held until the next window, and counted if it is trot
- * too, unless it was the first of its run.  Its time counts in any case,
- * and a rein with no window inside a run falls back to all of its own. */
-static void sym_next(compute_agg *g, const compute_tl_win *w)
-{
-    int trot = w->r.gait == COMPUTE_TROT && !w->gmiss && w->t0 <= g->symq.end + 1e-6;
-    if (trot && g->symq.held) {
-        int ri = g->symq.ri;
-        g->sym_ea[ri] += g->symq.a * g->symq.dur;
-        g->sym_eb[ri] += g->symq.b * g->symq.dur;
-        g->sym_et[ri] += g->symq.dur;
-    }
-    g->symq.held = 0;
-    g->symq.end = w->t0 + w->dur;
-    if (w->r.gait == COMPUTE_TROT && !w->gmiss)
-        g->symq.run = trot ? g->symq.run + 1 : 1;
-    else
-        g->symq.run = 0;
-}
-
-static void sym_hold(compute_agg *g, int ri, double a, double b, double dur)
-{
-    if (g->symq.run < 2)
-        return;   /* the first of its run */
-    g->symq.held = 1;
-    g->symq.ri = ri;
-    g->symq.a = a;
-    g->symq.b = b;
-    g->symq.dur = dur;
-}
-
 static void account(void *arg, const compute_tl_win *w0)
 {
     compute_agg *g = arg;
-    sym_next(g, w0);
+    compute_agg_sym_next(g, w0);
     /* the lead in the frame the session's circles have shown so far */
     compute_tl_win wl = *w0;
     g->rein_bias = g->yaw_bias;
@@ -208,11 +141,7 @@ static void account(void *arg, const compute_tl_win *w0)
             g->rein_bias = w0->r.up[0] * g->leadest.bias[0] + w0->r.up[1] * g->leadest.bias[1] +
                            w0->r.up[2] * g->leadest.bias[2];
     }
-    /* counted trot (below): its diagonals named as before it */
-    int named = 0;
-    if (wl.r.gait == COMPUTE_TROT && !w0->inherited && !w0->gmiss && !isnan(wl.r.amp_a) &&
-        !isnan(wl.r.amp_b))
-        named = name_diagonals(g, &wl.r);
+    int named = compute_agg_sym_name(g, &wl);
     const compute_tl_win *w = &wl;
     const compute_window_result *r = &w->r;
     double dur = w->dur;
@@ -272,17 +201,8 @@ static void account(void *arg, const compute_tl_win *w0)
     g->gait_rt[r->gait] += dur;
     if (w->gmiss)
         return;
-    if (r->gait == COMPUTE_TROT && !isnan(r->amp_a) && !isnan(r->amp_b)) {
-        int ri = rein > 0 ? 0 : rein < 0 ? 1 : 2;
-        g->sym_a[ri] += r->amp_a * dur;
-        g->sym_b[ri] += r->amp_b * dur;
-        g->sym_t[ri] += dur;
-        if (named)
-            sym_hold(g, ri, r->amp_a, r->amp_b, dur);
-        /* out of memory: the window counts as sitting trot */
-        if (named)   /* a window named by size would read as the other posting state */
-            (void)compute_trotlog_add(&g->trotlog, w->t0, dur, rein, r->amp_a, r->amp_b);
-    }
+    if (r->gait == COMPUTE_TROT && !isnan(r->amp_a) && !isnan(r->amp_b))
+        compute_agg_sym_add(g, w, rein, named);
     if (r->gait == COMPUTE_CANTER) {
         if (r->lead > 0)
             g->lead_l += dur;

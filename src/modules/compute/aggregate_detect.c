@@ -92,7 +92,7 @@ int compute_agg_detect(compute_agg *g)
     /* cells no unit makes a sensor's (beyond ±200 g in mg, ±4000 °/s in
      * °/s: corrupt, aggregate_rows.c holds them) stay out of the
      * statistics: 2 % of them once read a rad/s file as deg/s */
-    double mean = 0, var = 0;
+    double mean = 0, var = 0, am[3] = { 0, 0, 0 };
     size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
@@ -101,6 +101,8 @@ int compute_agg_detect(compute_agg *g)
             continue;
         tmp[na++] = m;
         mean += m;
+        for (int k = 0; k < 3; k++)   /* the mean specific force's direction (circling) */
+            am[k] += r[1 + k];
     }
     mean = na ? mean / na : 0;
     for (size_t i = 0; i < na; i++)
@@ -119,7 +121,7 @@ int compute_agg_detect(compute_agg *g)
     /* angular rate: a horse's trunk never turns at 6 rad/s (344 deg/s); a
      * standing horse's sensor reads ~0.005 rad/s but ~0.3 deg/s. */
     size_t ng = 0;
-    double wm[3] = { 0, 0, 0 }, am[3] = { 0, 0, 0 };
+    double wm[3] = { 0, 0, 0 };
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
         double m = fabs(r[4]);
@@ -130,9 +132,6 @@ int compute_agg_detect(compute_agg *g)
             for (int k = 0; k < 3; k++)
                 wm[k] += r[4 + k];
         }
-        if (sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]) <= ACC_RAW_MAX)
-            for (int k = 0; k < 3; k++)
-                am[k] += r[1 + k];
     }
     qsort(tmp, ng, sizeof *tmp, cmp_double);
     double p99 = ng ? tmp[(size_t)(0.99 * (double)(ng - 1))] : 0;

@@ -10,6 +10,7 @@
 #ifndef COMPUTE_INTERNAL_H
 #define COMPUTE_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -335,6 +336,12 @@ int compute_bouts_from_json(const json_t *arr, compute_summary *s);
 /* The summary's gait_rein object (new ref), and the inverse: gait_rein,
  * canter_lead.true_s/counter_s and bout_count into *s (absent: 0). */
 json_t *compute_breakdown_json(const compute_summary *s);
+
+/* Rein ri (0 left, 1 right, 2 straight) has a trot asymmetry to report. */
+static inline int compute_trot_rein_known(const compute_summary *s, int ri)
+{
+    return s->trot_rein_s[ri] > 0 && isfinite(s->trot_rein_asym[ri]);
+}
 void compute_breakdown_from_json(const json_t *j, compute_summary *s);
 
 /* ---- rising trot (rising.c) ---------------------------------------------- */

@@ -164,8 +164,9 @@ typedef struct compute_summary {
     const char *time_src, *accel_src, *gyro_src;
     /* trot per rein (0 left, 1 right, 2 straight): signed asymmetry
      * 100·(A − B)/mean(A, B) of the two diagonals' mean step amplitudes
-     * (A = the diagonal after whose step the trunk rolls positive), and the
-     * trot time it covers (0: no trot on that rein) */
+     * (A: the same diagonal all session, which one depends on the mounting;
+     * NaN when the rein's only trot is the first and last windows of runs),
+     * and the trot time on that rein (0: none) */
     double trot_rein_asym[3], trot_rein_s[3];
     /* 1: the input had no angular-rate columns (accelerometer only): rein,
      * canter lead and trot symmetry are unknown (JSON null) and

@@ -96,7 +96,7 @@ json_t *compute_summary_json(const compute_summary *s)
     static const char *const rn[3] = { "left", "right", "straight" };
     json_t *tr = json_object();
     for (int i = 0; out && tr && i < 3; i++) {
-        int has = s->trot_rein_s[i] > 0 && isfinite(s->trot_rein_asym[i]);
+        int has = compute_trot_rein_known(s, i);
         json_object_set_new(tr, rn[i], json_pack("{s:o,s:o,s:o}",
             "time_s", num(s->trot_rein_s[i], 100),
             "asymmetry_pct", has ? num(s->trot_rein_asym[i], 100) : json_null(),

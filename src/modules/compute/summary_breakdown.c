@@ -30,8 +30,7 @@ json_t *compute_breakdown_json(const compute_summary *s)
             json_t *o = json_pack("{s:o,s:o}", "time_s", num(s->gr_time_s[g][k], 100),
                                   "cadence_spm", cad > 0 ? num(cad, 100) : json_null());
             if (o && g == COMPUTE_TROT) {
-                int has = k < 3 && !s->no_gyro && s->trot_rein_s[k] > 0 &&
-                          isfinite(s->trot_rein_asym[k]);
+                int has = k < 3 && !s->no_gyro && compute_trot_rein_known(s, k);
                 json_object_set_new(o, "symmetry_pct",
                                     has ? num(100 - fabs(s->trot_rein_asym[k]), 100) : json_null());
             }

@@ -96,6 +96,20 @@ static int strong(const compute_tl_win *w)
     return !w->r.weak && !w->r.norhythm;
 }
 
+/* Mean square dynamic acceleration of a window, m^2/s^4: its energy. */
+static double energy_of(const compute_tl_win *w)
+{
+    return w->r.rms * w->r.rms;
+}
+
+/* The share of a window of energy e holding the gait after a change, when
+ * the gait before has energy eb and the one after en (eb != en): the
+ * time-weighted mix e = (1 - s) eb + s en solved for s. */
+static double share_after(double e, double eb, double en)
+{
+    return (e - eb) / (en - eb);
+}
+
 /* Index of the first window after the head decided by its own evidence: the
  * end of the undecided run the head starts; tl->nq if none is queued. */
 static int next_strong(const compute_tl *tl)
@@ -113,21 +127,20 @@ static int transition(const compute_tl *tl)
     const compute_tl_win *w = &tl->q[0];
     int prev = tl->prev_strong, j = next_strong(tl);
 
-    /* a change of gait carries the energy of the gaits on both sides; one
-     * at the sensor's noise and clearly calmer than either is a halt
-     * between them (resolve) */
     if (j >= tl->nq)
         return -1;
     int next = tl->q[j].r.gait;
     if (!moving(prev) || !moving(next) || prev == next || tl->prev_e <= 0)
         return -1;
-    double en = tl->q[j].r.rms * tl->q[j].r.rms, e = w->r.rms * w->r.rms;
-    double calmer = fmin(en, tl->prev_e);
+    double en = energy_of(&tl->q[j]), e = energy_of(w), calmer = fmin(en, tl->prev_e);
+    /* a change of gait carries the energy of the gaits on both sides; one
+     * far calmer than either, or at the sensor's noise and clearly calmer,
+     * is no change between them (resolve) */
     if (e < TL_APART * calmer || (w->r.at_floor && e < TL_CALMER * calmer))
         return -1;
     if (fabs(en - tl->prev_e) < 1e-9)
         return prev;
-    return (e - tl->prev_e) / (en - tl->prev_e) > 0.5 ? next : prev;
+    return share_after(e, tl->prev_e, en) > 0.5 ? next : prev;
 }
 
 /* The head is one window of a gait of movement unlike both windows beside
@@ -171,10 +184,10 @@ static int boundary(const compute_tl *tl)
     if (tl->nq < 2 || !strong(n) || !moving(w->r.gait) || !moving(n->r.gait) ||
         !moving(before) || tl->prev_strong != before || tl->prev_e <= 0)
         return -1;
-    double eb = tl->prev_e, en = n->r.rms * n->r.rms, e = w->r.rms * w->r.rms;
+    double eb = tl->prev_e, en = energy_of(n), e = energy_of(w);
     if (fmax(eb, en) < TL_LEVELS * fmin(eb, en) || e <= fmin(eb, en) || e >= fmax(eb, en))
         return -1;
-    double s = (e - eb) / (en - eb);
+    double s = share_after(e, eb, en);
     if (w->r.gait != before && n->r.gait == w->r.gait)   /* the first of the gait after */
         return s < 0.5 ? before : -1;
     if (w->r.gait == before && n->r.gait != before)      /* the last of the gait before */
@@ -200,7 +213,7 @@ static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
     /* a transition is between windows decided by their own evidence */
     if (!w.inherited) {
         tl->prev_strong = w.r.gait;
-        tl->prev_e = w.r.rms * w.r.rms;
+        tl->prev_e = energy_of(&w);
     }
     memmove(tl->q, tl->q + 1, sizeof tl->q[0] * (size_t)(tl->nq - 1));
     tl->nq--;
@@ -212,12 +225,11 @@ void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit em
     tl->q[tl->nq++] = *w;
     tl->q[tl->nq - 1].inherited = 0;
     /* the head can be decided when its own evidence decides it, when a
-     * window after it does, or when the queue is full; one of a gait
-     * unlike the one before waits for the next (a lone window?) */
+     * window after it does, or when the queue is full; one of a moving
+     * gait waits for the next (a lone window, a change of gait at it or
+     * after it: boundary) */
     while (tl->nq > 0) {
         const compute_tl_win *h = &tl->q[0];
-        /* a window of a moving gait waits for the next: a change of gait
-         * at it or after it (boundary) */
         int decidable = strong(h) && moving(h->r.gait) ? tl->nq >= 2 :
                         strong(h) || tl->nq == COMPUTE_TL_DEPTH;
         for (int i = 1; !decidable && i < tl->nq; i++)

@@ -75,7 +75,7 @@ static const scen scens[] = {
      * diagonals (gait_sym.c) changed sign, so it named them at random from
      * window to window and the asymmetry of 14-15 % read 2-10 % (symmetry
      * 96.1 for a truth of 85.3); now each window is named as the ones
-     * before it (aggregate.c) */
+     * before it (aggregate_sym.c) */
     { "lame 13 %, sensor at yaw 63.4: the diagonals' naming axis on its boundary",
       { 7, 50, 0.05, 0, 1, -20.6, -1.1, 63.4, 0.5, 0.02, 0.001, 0 },
       { HALT(15, 0), WALK(30, 0.8, 0, 0), TROT(60, 1.2, 1.2, -1, 12, 0, 0.87),
@@ -84,8 +84,8 @@ static const scen scens[] = {
     /* a sound horse, short bouts of trot between canters: a window at a
      * bout's start or end holds the canter too, and its two-step template
      * is no diagonal's (a 2 s "trot" on a rein with none, at -18 %): the
-     * reins' means take the windows inside a run of trot (aggregate.c
-     * sym_next).  Its right rein had no trot and read 11.4 % before. */
+     * reins' means take the windows inside a run of trot (aggregate_sym.c
+     * compute_agg_sym_next).  Its right rein had no trot and read 11.4 % before. */
     { "sound horse, short trot bouts between canters, 100 Hz, pitch -26 yaw 190",
       { 4502, 100, 0.05, 0, 1, -3.6, -26.0, 190.5, 0.12, 0.006, 0.0003, 0 },
       { HALT(18, 0), WALK(31, 0.82, 1, 12), TROT(12.6, 1.29, 1.29, 1, 9, 0, 1.0),
