@@ -134,8 +134,11 @@ typedef struct keel__events {
  * subscriptions, creates the tables and builds the statements.  Called by
  * keel__rt_start / keel__rt_migrate once the module stores are open; a
  * no-op when no built-in module emits or subscribes (rt keeps NULL).
+ * core: a core handle (ns NULL, rt's store options) the runtime already
+ * opened on the same database, or NULL; taken (*core = NULL) when the
+ * events need one, so they open no second.
  * KEEL_ECONFIG/KEEL_EDEP with a message naming the module. */
-int  keel__events_open(keel_runtime *rt, char *err, size_t errlen);
+int  keel__events_open(keel_runtime *rt, keel_store **core, char *err, size_t errlen);
 /* Starts the dispatcher threads (keel serve, tests, benchmarks).  Modules
  * must be started.  No-op if nothing subscribes locally or events_dispatch
  * is false. */

@@ -496,7 +496,7 @@ static int ev_check_retention(keel_runtime *rt, const keel__events *ev, char *er
     return 0;
 }
 
-int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
+int keel__events_open(keel_runtime *rt, keel_store **core, char *err, size_t errlen)
 {
     const char *url = keel__config_get(rt->cfg, NULL, "database_url");
     keel__events *ev = NULL;
@@ -528,9 +528,14 @@ int keel__events_open(keel_runtime *rt, char *err, size_t errlen)
     if ((rc = ev_alloc(rt, ev)) != 0 || (rc = ev_check(rt, ev, err, errlen)) != 0 ||
         (rc = ev_check_retention(rt, ev, err, errlen)) != 0)
         goto out;
+    if (any && core != NULL && *core != NULL) {
+        ev->core = *core;
+        *core = NULL;
+    }
     if (any) {
-        if ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0 ||
-            (rc = keel__store_configure(ev->core, &rt->store_opts, err, errlen)) != 0)
+        if (ev->core == NULL &&
+            ((rc = keel__store_open_url(url, NULL, &ev->core, err, errlen)) != 0 ||
+             (rc = keel__store_configure(ev->core, &rt->store_opts, err, errlen)) != 0))
             goto out;
         if (strcmp(keel_store_backend_name(ev->core), ev->pg ? "postgres" : "sqlite") != 0) {
             snprintf(err, errlen, "events: the %s backend has no event tables (SQLite and "

@@ -10,7 +10,9 @@
  * /readyz reads that snapshot and answers at once.  A hook still running
  * after health_timeout_ms is reported as `timeout` (the module is not
  * ready: a check that does not come back is a database that does not
- * answer), with how long it has been stuck.  Without the thread (one-shot
+ * answer), with how long it has been stuck.  Until a module's first check
+ * completes (a millisecond or so after the listeners open) it is
+ * `unavailable` with detail {"check":"starting"}.  Without the thread (one-shot
  * CLI commands, unit tests, health_interval_ms=0) keel__rt_ready runs the
  * hooks inline, as before.
  *
@@ -148,9 +150,10 @@ int keel__health_start(keel_runtime *rt, char *err, size_t errlen)
     h->running = rt->n;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    /* the first pass runs here, before the listeners open, so the first
-     * probe already has every module's answer */
-    check_round(h);
+    /* the first pass runs on the thread too, while the listeners open: a
+     * module whose first check has not completed is not ready yet
+     * ("starting"), and the connections the hooks open stay off the path
+     * from exec to the first answer */
     if ((rc = pthread_create(&h->tid, NULL, checker_main, h)) != 0) {
         snprintf(err, errlen, "health checker thread: %s", strerror(rc));
         pthread_mutex_destroy(&h->mu);
@@ -224,6 +227,9 @@ static int module_status(keel_runtime *rt, size_t i, json_t **detail)
         *detail = json_pack("{s:s, s:I, s:s}", "check", "stuck", "ms", (json_int_t)stuck,
                             "last", !h->snap[i].done || h->snap[i].rc == 0 ? "ok"
                             : keel_errname(h->snap[i].rc));
+    } else if (!h->snap[i].done) {
+        rc = KEEL_EUNAVAIL;
+        *detail = json_pack("{s:s}", "check", "starting");
     } else {
         rc = h->snap[i].rc;
         *detail = h->snap[i].detail ? json_deep_copy(h->snap[i].detail) : NULL;

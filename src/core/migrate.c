@@ -22,6 +22,8 @@ static const char MIG_SELECT[] =
     "SELECT version, name, applied_at FROM keel_migrations WHERE module = $1 ORDER BY version";
 static const char MIG_EXISTS[] =
     "SELECT 1 AS one FROM keel_migrations WHERE module = $1 AND version = $2";
+static const char MIG_ALL[] =
+    "SELECT module, version, name FROM keel_migrations";
 static const char MIG_INSERT[] =
     "INSERT INTO keel_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)";
 
@@ -312,4 +314,39 @@ out:
     json_decref(list);
     json_decref(rows);
     return rc;
+}
+
+int keel__store_migrations_all(keel_store *core, json_t **rows)
+{
+    int rc;
+
+    *rows = NULL;
+    if (strcmp(keel_store_backend_name(core), "sqlite") != 0)
+        return KEEL_EINVAL;
+    /* a no-op (no write) when the table exists */
+    if ((rc = keel_store_exec(core, MIG_CREATE, NULL, NULL)) != 0)
+        return rc;
+    return keel_store_exec(core, MIG_ALL, NULL, rows);
+}
+
+int keel__store_migrations_current(const json_t *rows, const char *module,
+                                   const keel_migration *migs)
+{
+    const keel_migration *m;
+    size_t i, have = 0, want = 0;
+    json_t *r;
+
+    for (m = migs; m != NULL && m->version != 0; m++)
+        want++;
+    json_array_foreach(rows, i, r) {
+        const char *mod = json_string_value(json_object_get(r, "module"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (mod == NULL || strcmp(mod, module) != 0)
+            continue;
+        m = find_mig(migs, json_integer_value(json_object_get(r, "version")));
+        if (m == NULL || name == NULL || strcmp(name, m->name) != 0)
+            return 0;
+        have++;
+    }
+    return have == want;
 }

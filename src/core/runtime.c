@@ -375,10 +375,36 @@ static int keel_admin_migrate(keel_runtime *rt, keel_module_ctx *mc, const char 
     return rc;
 }
 
+/* SQLite: the core handle the events will use, opened before the modules',
+ * and every recorded migration read through it (*hist; NULL when unread).
+ * A module whose history is already complete then needs no connection at
+ * start: its store opens lazily, on its first statement, and start-up
+ * parses the schema once instead of once per module. */
+static void keel_open_core(keel_runtime *rt, const char *url, keel_store **core, json_t **hist)
+{
+    char err[256];
+
+    *core = NULL;
+    *hist = NULL;
+    if (keel__store_url_is_pg(url))
+        return;
+    if (keel__store_open_url(url, NULL, core, err, sizeof err) != 0 ||
+        keel__store_configure(*core, &rt->store_opts, err, sizeof err) != 0) {
+        /* the modules' own opens below report what is wrong */
+        keel_store_close(*core);
+        *core = NULL;
+        return;
+    }
+    if (keel__store_migrations_all(*core, hist) != 0)
+        *hist = NULL;
+}
+
 static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t errlen)
 {
     const char *url = keel__config_get(rt->cfg, NULL, "database_url");
     const char *admin = keel__config_get(rt->cfg, NULL, "database_admin_url");
+    keel_store *core = NULL;
+    json_t *hist = NULL;
     size_t i;
     int rc;
 
@@ -388,28 +414,39 @@ static int keel_open_stores(keel_runtime *rt, int *applied, char *err, size_t er
         snprintf(err, errlen, "database_admin_url must be a postgres:// url");
         return KEEL_ECONFIG;
     }
-    for (i = 0; i < rt->n; i++) {
+    keel_open_core(rt, url, &core, &hist);
+    for (i = 0; i < rt->n && rc == 0; i++) {
         keel_module_ctx *mc = &rt->mods[i];
         int n = 0;
         if (!mc->wanted || mc->place != KEEL_PLACE_LOCAL || !keel_has_migrations(mc->desc) ||
             mc->store != NULL)
             continue;
+        if (hist != NULL && keel__store_migrations_current(hist, mc->desc->name,
+                                                           mc->desc->migrations)) {
+            rc = keel__store_open_url_lazy(url, mc->desc->name, &rt->store_opts, &mc->store,
+                                           err, errlen);
+            continue;
+        }
         if (admin != NULL && admin[0] != '\0' && keel__store_url_is_pg(url) &&
             (rc = keel_admin_migrate(rt, mc, admin, url, &n, err, errlen)) != 0)
-            return rc;
+            break;
         if ((rc = keel__store_open_url_opts(url, mc->desc->name, &rt->store_opts, &mc->store,
                                             err, errlen)) != 0)
-            return rc;
+            break;
         if (n == 0 && (rc = keel__store_migrate(mc->store, mc->desc->name, mc->desc->migrations,
                                                 &n, err, errlen)) != 0)
-            return rc;
+            break;
         if (n > 0)
             keel_log_module(mc->desc->name, KEEL_LOG_INFO, "applied %d migration(s)", n);
         if (applied)
             *applied += n;
     }
+    json_decref(hist);
     /* the core's event tables, after the module stores exist */
-    return keel__events_open(rt, err, errlen);
+    if (rc == 0)
+        rc = keel__events_open(rt, &core, err, errlen);
+    keel_store_close(core);
+    return rc;
 }
 
 static int keel_select(keel_runtime *rt, const char *const *only, char *err, size_t errlen)

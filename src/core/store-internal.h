@@ -43,6 +43,12 @@ int keel__store_open_url(const char *url, const char *ns, keel_store **st,
                          char *err, size_t errlen);
 int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_opts *opts,
                               keel_store **st, char *err, size_t errlen);
+/* As keel__store_open_url_opts, but the handle holds no connection yet: the
+ * first statement opens it.  For a database this process has already opened
+ * with the same url and opts (so both are known to work), whose schema this
+ * handle need not touch at start (keel__store_migrations_current). */
+int keel__store_open_url_lazy(const char *url, const char *ns, const keel_store_opts *opts,
+                              keel_store **st, char *err, size_t errlen);
 /* 1 if url names a PostgreSQL database. */
 int keel__store_url_is_pg(const char *url);
 /* The login (user) a postgres url names, into buf.  KEEL_ECONFIG (message in
@@ -73,6 +79,16 @@ int keel__store_sqlite_backup(const char *url, const char *dest, char *err, size
  * (also lists recorded versions unknown to this binary with "unknown":true). */
 int keel__store_migrations_status(keel_store *st, const char *module,
                                   const keel_migration *migs, json_t **out);
+
+/* Every recorded migration, read through core (a SQLite handle with ns
+ * NULL; creates keel_migrations if needed): *rows new,
+ * [{"module":…, "version":N, "name":…}, …].  0 or KEEL_E*. */
+int keel__store_migrations_all(keel_store *core, json_t **rows);
+/* 1 when rows (from keel__store_migrations_all) record exactly migs for
+ * module: every version, by the same name, and nothing else -- so
+ * keel__store_migrate would change nothing and check nothing that fails. */
+int keel__store_migrations_current(const json_t *rows, const char *module,
+                                   const keel_migration *migs);
 
 /* Applies opts to st (borrowed; copied): to one connection now (so a bad
  * setting fails here) and to every connection the pool opens later.  A

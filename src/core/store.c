@@ -83,8 +83,12 @@ keel_store *keel_store_wrap(const keel_store_vt *vt, void *conn)
     return keel__store_wrap_ext(vt, builtin_ext(vt), conn);
 }
 
+static int set_opts(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen);
+
+/* lazy: no connection yet; the first borrow opens one (the pool's path for
+ * a closed slot) and applies the settings there */
 static int open_vt(const keel_store_vt *vt, const keel_store_ext *ext, const char *url,
-                   const char *ns, const keel_store_opts *opts, keel_store **st,
+                   const char *ns, const keel_store_opts *opts, int lazy, keel_store **st,
                    char *err, size_t errlen)
 {
     void *conn = NULL;
@@ -92,8 +96,7 @@ static int open_vt(const keel_store_vt *vt, const keel_store_ext *ext, const cha
     int rc, n;
 
     *st = NULL;
-    rc = vt->open(url, ns, &conn, err, errlen);   /* fail fast on a bad URL */
-    if (rc != 0)
+    if (!lazy && (rc = vt->open(url, ns, &conn, err, errlen)) != 0)   /* fail fast on a bad URL */
         return rc;
     n = vt == &keel_store_postgres
         ? (opts != NULL && opts->pool_size > 0 ? opts->pool_size : KEEL_STORE_POOL_DEFAULT)
@@ -103,7 +106,7 @@ static int open_vt(const keel_store_vt *vt, const keel_store_ext *ext, const cha
         (ns != NULL && (r->ns = strdup(ns)) == NULL) ||
         (opts != NULL && opts->grant_to != NULL &&
          (r->grant_to = strdup(opts->grant_to)) == NULL)) {
-        if (r == NULL)
+        if (r == NULL && conn != NULL)
             vt->close(conn);
         keel_store_close(r);
         snprintf(err, errlen, "out of memory opening the store");
@@ -113,7 +116,8 @@ static int open_vt(const keel_store_vt *vt, const keel_store_ext *ext, const cha
     {
         keel_store_opts none;
         memset(&none, 0, sizeof none);
-        rc = keel__store_configure(r, opts != NULL ? opts : &none, err, errlen);
+        rc = lazy ? set_opts(r, opts != NULL ? opts : &none, err, errlen)
+                  : keel__store_configure(r, opts != NULL ? opts : &none, err, errlen);
         if (rc != 0) {
             keel_store_close(r);
             return rc;
@@ -133,7 +137,7 @@ int keel_store_open(const keel_store_vt *vt, const char *url, const char *ns,
             snprintf(err, errlen, "keel_store_open: missing backend, url or handle");
         return KEEL_EINVAL;
     }
-    return open_vt(vt, builtin_ext(vt), url, ns, NULL, st, err, errlen);
+    return open_vt(vt, builtin_ext(vt), url, ns, NULL, 0, st, err, errlen);
 }
 
 /* The URL's scheme ("postgres" in "postgres://…"), into buf; "" if none. */
@@ -163,8 +167,8 @@ int keel__store_url_is_pg(const char *url)
     return strcmp(scheme, "postgres") == 0 || strcmp(scheme, "postgresql") == 0;
 }
 
-int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_opts *opts,
-                              keel_store **st, char *err, size_t errlen)
+static int open_url(const char *url, const char *ns, const keel_store_opts *opts, int lazy,
+                    keel_store **st, char *err, size_t errlen)
 {
     char scheme[32];
 
@@ -177,14 +181,26 @@ int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_
     }
     url_scheme(url, scheme, sizeof scheme);
     if (scheme[0] == '\0' || strcmp(scheme, "sqlite") == 0 || strcmp(scheme, "file") == 0)
-        return open_vt(&keel_store_sqlite, &keel__store_sqlite_ext, url, ns, opts, st,
-                       err, errlen);
+        return open_vt(&keel_store_sqlite, &keel__store_sqlite_ext, url, ns, opts, lazy,
+                       st, err, errlen);
     if (keel__store_url_is_pg(url))
-        return open_vt(&keel_store_postgres, &keel__store_pg_ext, url, ns, opts, st,
-                       err, errlen);
+        return open_vt(&keel_store_postgres, &keel__store_pg_ext, url, ns, opts, lazy,
+                       st, err, errlen);
     snprintf(err, errlen, "unknown database url scheme '%s' (expected sqlite: or postgres://)",
              scheme);
     return KEEL_ECONFIG;
+}
+
+int keel__store_open_url_opts(const char *url, const char *ns, const keel_store_opts *opts,
+                              keel_store **st, char *err, size_t errlen)
+{
+    return open_url(url, ns, opts, 0, st, err, errlen);
+}
+
+int keel__store_open_url_lazy(const char *url, const char *ns, const keel_store_opts *opts,
+                              keel_store **st, char *err, size_t errlen)
+{
+    return open_url(url, ns, opts, 1, st, err, errlen);
 }
 
 int keel__store_open_url(const char *url, const char *ns, keel_store **st,
@@ -427,13 +443,12 @@ static int admin_call(keel_store *st, int lock, const char *what, char *err, siz
     return rc;
 }
 
-int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
+/* Records opts as the handle's settings; each connection applies them on
+ * its next borrow (cfg_gen). */
+static int set_opts(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
 {
     char *sync = NULL;
-    int rc;
 
-    if (st == NULL || opts == NULL || st->root != NULL)
-        return 0;
     if (opts->sync != NULL && (sync = strdup(opts->sync)) == NULL) {
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
@@ -448,6 +463,17 @@ int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err
         st->opts.statement_timeout_ms = opts->statement_timeout_ms;
     st->cfg_gen++;
     pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+int keel__store_configure(keel_store *st, const keel_store_opts *opts, char *err, size_t errlen)
+{
+    int rc;
+
+    if (st == NULL || opts == NULL || st->root != NULL)
+        return 0;
+    if ((rc = set_opts(st, opts, err, errlen)) != 0)
+        return rc;
     /* one connection now, so a bad setting fails here; the rest on borrow */
     {
         keel__store_slot *slot = NULL;

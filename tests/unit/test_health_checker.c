@@ -52,7 +52,9 @@ static const keel_module m_slow = {.abi = KEEL_ABI, .name = "slow", .methods = m
                                    .health = slow_health};
 static const keel_module *const mods[] = {&m_slow, NULL};
 
-static keel_runtime *start(const char *interval, const char *timeout)
+/* first_ms: how long the hook takes from the first pass on; wait: return
+ * once that pass has completed */
+static keel_runtime *start_ex(const char *interval, const char *timeout, int first_ms, int wait)
 {
     char e1[64], e2[64], err[512];
     char *envp[] = {"KEEL_LOG_LEVEL=error", e1, e2, NULL};
@@ -66,9 +68,19 @@ static keel_runtime *start(const char *interval, const char *timeout)
         fail_msg("configure: %s", err);
     if (keel__rt_start(rt, NULL, err, sizeof err) != 0)
         fail_msg("start: %s", err);
+    atomic_store(&hook_ms, first_ms);
     if (keel__health_start(rt, err, sizeof err) != 0)
         fail_msg("health start: %s", err);
+    /* the first pass runs on the checker thread: until it completes, the
+     * module is "starting" (test_first_pass_is_starting) */
+    if (wait && keel__health_rounds(rt, 0) < 1 && keel__health_rounds(rt, 5000) < 1)
+        fail_msg("no health pass within 5 s");
     return rt;
+}
+
+static keel_runtime *start(const char *interval, const char *timeout)
+{
+    return start_ex(interval, timeout, 0, strcmp(interval, "0") != 0);
 }
 
 static void finish(keel_runtime *rt)
@@ -165,6 +177,35 @@ static void test_stuck_hook_is_timeout(void **state)
     finish(rt);
 }
 
+/* Start-up: the first pass runs on the checker thread, after
+ * keel__health_start returns; until it completes the module is not ready
+ * ("starting"), never "ok" unchecked. */
+static void test_first_pass_is_starting(void **state)
+{
+    keel_runtime *rt = start_ex("20", "5000", 400, 0);
+    json_t *doc, *detail;
+    int ok = -1;
+    int64_t ms;
+    (void)state;
+
+    ms = timed_ready(rt, &doc, &ok);
+    if (ms >= 100)
+        fail_msg("/readyz waited %lld ms for the first pass", (long long)ms);
+    assert_int_equal(ok, 0);
+    assert_string_equal(mstatus(doc), "unavailable");
+    detail = json_object_get(json_object_get(json_object_get(doc, "modules"), "slow"), "detail");
+    assert_string_equal(json_string_value(json_object_get(detail, "check")), "starting");
+    json_decref(doc);
+
+    atomic_store(&hook_ms, 0);
+    assert_true(keel__health_rounds(rt, 3000) >= 1);
+    doc = keel__rt_ready(rt, NULL, &ok);
+    assert_int_equal(ok, 1);
+    assert_string_equal(mstatus(doc), "ok");
+    json_decref(doc);
+    finish(rt);
+}
+
 static void test_interval_zero_is_inline(void **state)
 {
     keel_runtime *rt = start("0", "200");
@@ -189,6 +230,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_hook_does_not_hold_ready),
         cmocka_unit_test(test_stuck_hook_is_timeout),
+        cmocka_unit_test(test_first_pass_is_starting),
         cmocka_unit_test(test_interval_zero_is_inline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -357,18 +357,15 @@ const kv_iface kv_local = {
 
 static int kv_init(keel_module_ctx *mc)
 {
-    json_t *p;
     keel_store *st = keel_module_store(mc);
 
     if (st == NULL) {
         keel_log_module("kv", KEEL_LOG_ERROR, "kv: no store opened for the module");
         return KEEL_ESTORE;
     }
-    /* Drop what expired while the process was down. */
-    p = json_pack("[I]", (json_int_t)now_ms());
-    if (p != NULL)
-        keel_store_exec(st, SQL_PURGE, p, NULL);
-    json_decref(p);
+    /* What expired while the process was down goes with the first put
+     * (reads skip expired rows anyway): start-up opens no connection. */
+    atomic_store(&kv_puts, KV_PURGE_EVERY - 1);
     return 0;
 }
 
