@@ -393,9 +393,12 @@ static int route(struct evhttp_request *req, keel_http_scope *sc, keel_ctx *ctx,
                  * proxy every caller looks like loopback, so no address rule;
                  * "degraded" (200) says something is down without naming it */
                 json_t *d = json_object_get(doc, "draining");
+                json_t *s0 = json_object_get(doc, "starting");
                 json_t *st = json_pack("{s:O}", "status", json_object_get(doc, "status"));
                 if (st && json_is_true(d))
                     json_object_set(st, "draining", d);
+                if (st && json_is_true(s0))
+                    json_object_set(st, "starting", s0);
                 json_decref(doc);
                 doc = st;
             }

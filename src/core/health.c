@@ -213,7 +213,7 @@ uint64_t keel__health_rounds(keel_runtime *rt, int64_t wait_ms)
 
 /* What /readyz says for module i: the checker's snapshot, or a hook run
  * inline when no checker runs. */
-static int module_status(keel_runtime *rt, size_t i, json_t **detail)
+static int module_status(keel_runtime *rt, size_t i, json_t **detail, int *starting)
 {
     keel__health *h = rt->health;
     int rc;
@@ -228,6 +228,7 @@ static int module_status(keel_runtime *rt, size_t i, json_t **detail)
                             "last", !h->snap[i].done || h->snap[i].rc == 0 ? "ok"
                             : keel_errname(h->snap[i].rc));
     } else if (!h->snap[i].done) {
+        *starting = 1;
         rc = KEEL_EUNAVAIL;
         *detail = json_pack("{s:s}", "check", "starting");
     } else {
@@ -240,8 +241,9 @@ static int module_status(keel_runtime *rt, size_t i, json_t **detail)
 
 json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
 {
-    json_t *mods = json_object(), *degraded = json_array();
+    json_t *mods = json_object(), *degraded = json_array(), *doc;
     size_t i;
+    int starting = 0;
     *ok = 1;
     for (i = 0; i < rt->n; i++) {
         keel_module_ctx *mc = &rt->mods[i];
@@ -255,7 +257,7 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
             json_object_set_new(mods, mc->desc->name, o);
             continue;
         }
-        rc = module_status(rt, i, &detail);
+        rc = module_status(rt, i, &detail, &starting);
         if (rc != 0 && mc->degraded)
             json_array_append_new(degraded, json_string(mc->desc->name));
         else if (rc != 0)
@@ -269,7 +271,10 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok)
         json_object_set_new(mods, mc->desc->name, o);
     }
     (void)ctx;
-    return json_pack("{s:s, s:o, s:o}", "status", !*ok ? "unavailable"
-                     : json_array_size(degraded) > 0 ? "degraded" : "ok",
-                     "modules", mods, "degraded", degraded);
+    doc = json_pack("{s:s, s:o, s:o}", "status", !*ok ? "unavailable"
+                    : json_array_size(degraded) > 0 ? "degraded" : "ok",
+                    "modules", mods, "degraded", degraded);
+    if (doc != NULL && starting)
+        json_object_set_new(doc, "starting", json_true());
+    return doc;
 }

@@ -78,7 +78,8 @@ free_port() {
 }
 
 # keel_serve VAR [ENV=VAL ...] [-- extra args]: starts `keel serve` on a free
-# port with its own data dir, waits for /healthz, and stores the port in VAR
+# port with its own data dir, waits for /healthz and the first health pass,
+# and stores the port in VAR
 # and the pid in VAR_PID.  Logs go to $E2E_TMP/VAR.log.
 keel_serve() {
     local var=$1; shift
@@ -99,7 +100,12 @@ keel_serve() {
     printf -v "${var}_PID" '%s' "$pid"
     local i
     for i in $(seq 1 200); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then return 0; fi
+        # live, and every module's first health check done (/readyz says
+        # "starting" until then: docs/observability.md)
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null &&
+           ! curl -sS "http://127.0.0.1:$port/readyz" 2>/dev/null | grep -q '"starting"'; then
+            return 0
+        fi
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "keel serve ($var) exited early; log:" >&2; cat "$E2E_TMP/$var.log" >&2; return 1
         fi

@@ -195,6 +195,7 @@ static void test_first_pass_is_starting(void **state)
     assert_string_equal(mstatus(doc), "unavailable");
     detail = json_object_get(json_object_get(json_object_get(doc, "modules"), "slow"), "detail");
     assert_string_equal(json_string_value(json_object_get(detail, "check")), "starting");
+    assert_true(json_is_true(json_object_get(doc, "starting")));
     json_decref(doc);
 
     atomic_store(&hook_ms, 0);
@@ -202,6 +203,7 @@ static void test_first_pass_is_starting(void **state)
     doc = keel__rt_ready(rt, NULL, &ok);
     assert_int_equal(ok, 1);
     assert_string_equal(mstatus(doc), "ok");
+    assert_null(json_object_get(doc, "starting"));
     json_decref(doc);
     finish(rt);
 }
