@@ -5,7 +5,9 @@
  * from its neighbours.
  *
  *   same gait on both sides          → that gait (the horse went on; its
- *                                      time and rein count, not its stride)
+ *                                      time and rein count, not its stride),
+ *                                      unless it is at the sensor's noise and
+ *                                      far calmer than both: a stop, halt
  *   a halt on either side            → halt (fidgeting next to a standstill)
  *   two different gaits of movement
  *   (decided by their own evidence)  → a transition: the gait whose energy
@@ -63,16 +65,35 @@ void compute_tl_init(compute_tl *tl)
     tl->prev_strong = -1;
 }
 
+static int moving(int g)
+{
+    return g >= COMPUTE_WALK && g <= COMPUTE_GALLOP;
+}
+
+/* Mean square dynamic acceleration of a window, m^2/s^4: its energy. */
+static double energy_of(const compute_tl_win *w)
+{
+    return w->r.rms * w->r.rms;
+}
+
 /* Final gait of the weak head window. */
 static int resolve(const compute_tl *tl)
 {
-    int next = -1;
-    for (int i = 1; i < tl->nq; i++)
-        if (!tl->q[i].r.weak) {
-            next = tl->q[i].r.gait;
+    int next = -1, j;
+    for (j = 1; j < tl->nq; j++)
+        if (!tl->q[j].r.weak) {
+            next = tl->q[j].r.gait;
             break;
         }
     int prev = tl->prev_gait;
+    /* the same gait on both sides went on through it -- unless the window
+     * holds only the sensor's noise and a quarter of that gait's energy
+     * on either side: a stop between two bouts of it (a canter, 10 s of
+     * standing still, a canter read as 30 s of canter) */
+    if (prev >= 0 && prev == next && moving(prev) && tl->q[0].r.at_floor &&
+        tl->prev_strong == prev && tl->prev_e > 0 &&
+        energy_of(&tl->q[0]) < TL_APART * fmin(tl->prev_e, energy_of(&tl->q[j])))
+        return COMPUTE_HALT;
     if (prev >= 0 && prev == next)
         return prev;
     if (prev == COMPUTE_HALT || next == COMPUTE_HALT)
@@ -85,21 +106,10 @@ static int resolve(const compute_tl *tl)
     return COMPUTE_UNCLASSIFIED;
 }
 
-static int moving(int g)
-{
-    return g >= COMPUTE_WALK && g <= COMPUTE_GALLOP;
-}
-
 /* Decided by its own evidence: neither weak nor without rhythm. */
 static int strong(const compute_tl_win *w)
 {
     return !w->r.weak && !w->r.norhythm;
-}
-
-/* Mean square dynamic acceleration of a window, m^2/s^4: its energy. */
-static double energy_of(const compute_tl_win *w)
-{
-    return w->r.rms * w->r.rms;
 }
 
 /* The share of a window of energy e holding the gait after a change, when
@@ -168,21 +178,35 @@ static int same_gait_through(const compute_tl *tl)
 }
 
 /* The head decided by its own evidence at a change between a calm and a
- * lively gait (walk and trot, say): which of the two most of its span holds.
+ * lively gait (walk and trot, say, or a halt and any gait): which of the
+ * two most of its span holds.
  * A window holding both reads as the livelier, whose energy drowns the
  * other's rhythm, so at every such change, either way, the livelier gait
  * gained about a second.  Its energy places the change as for a transition:
  * s = (e - e_before) / (e_after - e_before) of the span is the gait after.
  * The head is the first window of the gait after (s < 1/2: the gait before)
- * or the last of the gait before (s > 1/2: the gait after).  Gaits of like
+ * or the last of the gait before (s > 1/2: the gait after).  A halt's side
+ * is a window of halt by its own evidence (still, or energy without a
+ * rhythm): at a stop or a start the moving gait gained a window too, about
+ * 1.5 s a stop over 400 random footfall sessions.  Gaits of like
  * energy (trot and canter: under TL_LEVELS apart) are left as read.  The
  * new gait, or -1. */
+/* A window whose own evidence settles its gait for boundary(): a gait of
+ * movement by its rhythm, or a halt (still, or energy without rhythm). */
+static int settled(const compute_tl_win *w)
+{
+    if (w->r.gait == COMPUTE_HALT && !w->r.weak)
+        return 1;
+    return strong(w) && moving(w->r.gait);
+}
+
 static int boundary(const compute_tl *tl)
 {
     const compute_tl_win *w = &tl->q[0], *n = &tl->q[1];
     int before = tl->prev_gait;
-    if (tl->nq < 2 || !strong(n) || !moving(w->r.gait) || !moving(n->r.gait) ||
-        !moving(before) || tl->prev_strong != before || tl->prev_e <= 0)
+    if (tl->nq < 2 || !settled(n) || !moving(w->r.gait) ||
+        !(moving(before) || before == COMPUTE_HALT) ||
+        tl->prev_strong != before || tl->prev_e <= 0)
         return -1;
     double eb = tl->prev_e, en = energy_of(n), e = energy_of(w);
     if (fmax(eb, en) < TL_LEVELS * fmin(eb, en) || e <= fmin(eb, en) || e >= fmax(eb, en))

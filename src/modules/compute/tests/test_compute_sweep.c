@@ -156,7 +156,10 @@ static void run_one(int sd, misses *m)
 
 /* Measured 2026-12-06 on these 200: 13 sessions miss a target — gait time
  * 6, rein time 5, cadence 4, trot symmetry 1 — against 34 (13, 7, 7, 13)
- * with the code of that morning, which fails here. */
+ * with the code of that morning.  2026-12-07, with halts placed by energy
+ * at a stop and a start and a stop between two bouts of one gait read as
+ * one (timeline.c): 9 — gait 3, rein 3, cadence 3, symmetry 1.  The code
+ * of either morning fails here. */
 static void test_random_sessions(void **state)
 {
     (void)state;
@@ -165,9 +168,9 @@ static void test_random_sessions(void **state)
         run_one(sd, &m);
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
-    assert_true(m.gait <= 8);
-    assert_true(m.rein <= 7);
-    assert_true(m.cadence <= 6);
+    assert_true(m.gait <= 5);
+    assert_true(m.rein <= 4);
+    assert_true(m.cadence <= 5);
     assert_true(m.symmetry <= 3);
 }
 

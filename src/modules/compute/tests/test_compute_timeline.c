@@ -272,6 +272,65 @@ static void test_boundary_by_energy(void **state)
     assert_int_equal(o.inherited[2], 0);
 }
 
+/* A stop between two bouts of one gait: canter (rms 5), three weak windows
+ * at the sensor's noise (rms 0.5, energy 0.25, a hundredth of the canter's
+ * 25), canter.  The horse did not go on cantering through windows that hold
+ * only noise: halt.  A weak window of the same energy above the noise (a
+ * walk's rhythm lost in a gusty signal, say) is not at the floor and keeps
+ * the gait; one at the floor with a third of the canter's energy is no
+ * stop either (a quarter is the line: timeline.c TL_APART). */
+static void test_stop_between_bouts(void **state)
+{
+    (void)state;
+    const int stop[6][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_CANTER, STRONG },
+                             { COMPUTE_TROT, WEAK_FLOOR }, { COMPUTE_TROT, WEAK_FLOOR },
+                             { COMPUTE_TROT, WEAK_FLOOR }, { COMPUTE_CANTER, STRONG } };
+    const int weak[6][2] = { { COMPUTE_CANTER, STRONG }, { COMPUTE_CANTER, STRONG },
+                             { COMPUTE_TROT, WEAK }, { COMPUTE_TROT, WEAK },
+                             { COMPUTE_TROT, WEAK }, { COMPUTE_CANTER, STRONG } };
+    const double rms[6] = { 5, 5, 0.5, 0.5, 0.5, 5 }, third[6] = { 5, 5, 2.9, 2.9, 2.9, 5 };
+    out o;
+
+    run(stop, rms, 6, &o);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(o.gait[i], COMPUTE_HALT);
+    run(weak, rms, 6, &o);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(o.gait[i], COMPUTE_CANTER);
+    run(stop, third, 6, &o);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(o.gait[i], COMPUTE_CANTER);
+}
+
+/* A stop and a start: the window holding both a halt (rms 0.5, energy
+ * 0.25) and a trot (rms 4.5, energy 20.25) reads as trot, whose rhythm
+ * drowns the halt's stillness.  Its energy places the change: rms 2 is
+ * (4 - 0.25) / (20.25 - 0.25) = 19 % trot, a halt's window; rms 3.5 is
+ * (12.25 - 0.25) / 20 = 60 % trot, a trot's.  Both ways, and with a halt
+ * that shows energy without a rhythm (a fidgeting one) as the halt's side. */
+static void test_boundary_at_a_stop(void **state)
+{
+    (void)state;
+    const int start[5][2] = { { COMPUTE_HALT, STRONG }, { COMPUTE_HALT, STRONG }, { COMPUTE_TROT, STRONG },
+                              { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG } };
+    const int stop[5][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG }, { COMPUTE_TROT, STRONG },
+                             { COMPUTE_HALT, NORHYTHM }, { COMPUTE_HALT, NORHYTHM } };
+    const double r_start[5] = { 0.5, 0.5, 2, 4.5, 4.5 }, r_start_late[5] = { 0.5, 0.5, 3.5, 4.5, 4.5 };
+    const double r_stop[5] = { 4.5, 4.5, 2, 0.5, 0.5 }, r_stop_late[5] = { 4.5, 4.5, 3.5, 0.5, 0.5 };
+    out o;
+
+    run(start, r_start, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_HALT);
+    assert_int_equal(o.inherited[2], 1);
+    run(start, r_start_late, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+    run(stop, r_stop, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_HALT);
+    run(stop, r_stop_late, 5, &o);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+    assert_int_equal(o.gait[3], COMPUTE_HALT);
+}
+
 /* No rhythm between two windows of one gait: a short stop when the noise
  * floor is unknown or reached (the test above), that gait when the window
  * has more energy than the sensor's noise gives (the noise hid the rhythm
@@ -331,6 +390,8 @@ int main(void)
         cmocka_unit_test(test_noise_floor_between_gaits),
         cmocka_unit_test(test_far_calmer_between_gaits),
         cmocka_unit_test(test_boundary_by_energy),
+        cmocka_unit_test(test_stop_between_bouts),
+        cmocka_unit_test(test_boundary_at_a_stop),
         cmocka_unit_test(test_lone_window_between_gaits),
         cmocka_unit_test(test_rhythm_hidden_by_noise),
     };
