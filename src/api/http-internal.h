@@ -231,6 +231,14 @@ typedef struct keel_http_answer {
 void keel__http_answer_error(keel_http_answer *r, keel_ctx *ctx, int err, const char *module);
 /* Fills r with status and body (steals body; NULL = out of memory).  Any thread. */
 void keel__http_answer_json(keel_http_answer *r, int status, json_t *body);
+/* evhttp_send_reply(req, status, reason, body), for HEAD too: libevent 2.1
+ * sends whatever body it is given, also to a HEAD request, and then adds
+ * no Content-Length, so the next answer on a kept-alive connection is read
+ * as the rest of that body.  For HEAD the body's length is announced and
+ * the body dropped (RFC 9110, 9.3.2).  body: the request's own output
+ * buffer may already hold it (NULL then), or a buffer the caller frees. */
+void keel__http_reply(struct evhttp_request *req, int status, const char *reason,
+                      struct evbuffer *body);
 /* Loop thread: sends r (consumes r->text) with the common headers
  * (Content-Type, X-Request-Id, Allow, WWW-Authenticate, Retry-After,
  * Connection: close while draining), writes the access-log line and frees

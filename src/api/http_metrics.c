@@ -94,7 +94,7 @@ static void send_json_error(struct evhttp_request *req, keel_ctx *ctx, int rc, c
     if (ob)
         evbuffer_add_printf(ob, "%s\n", text ? text : "{\"error\":{\"code\":\"out_of_memory\"}}");
     keel__metrics_http_status(status);
-    evhttp_send_reply(req, status, "Error", ob);
+    keel__http_reply(req, status, "Error", ob);
     if (ob)
         evbuffer_free(ob);
     free(text);
@@ -135,7 +135,7 @@ static void serve_metrics(struct evhttp_request *req, keel_http_scope *sc, keel_
                       "text/plain; version=0.0.4; charset=utf-8");
     evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", keel_ctx_request_id(ctx));
     keel__metrics_http_status(200);
-    evhttp_send_reply(req, 200, "OK", ob);
+    keel__http_reply(req, 200, "OK", ob);
 out:
     if (ob)
         evbuffer_free(ob);
@@ -166,7 +166,7 @@ static void serve_openapi(struct evhttp_request *req, keel_http_scope *sc, keel_
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", keel_ctx_request_id(ctx));
     keel__metrics_http_status(200);
-    evhttp_send_reply(req, 200, "OK", ob);
+    keel__http_reply(req, 200, "OK", ob);
     evbuffer_free(ob);
 }
 

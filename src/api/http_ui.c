@@ -84,7 +84,7 @@ int keel__http_ui_route(struct evhttp_request *req, keel_http_scope *sc, const c
         common_headers(oh);
         evhttp_add_header(oh, "Location", "/ui/");
         keel__metrics_http_status(301);
-        evhttp_send_reply(req, 301, "Moved Permanently", NULL);
+        keel__http_reply(req, 301, "Moved Permanently", NULL);
         return 1;
     }
     if ((a = keel__ui_find(path + 4)) == NULL) {
@@ -96,7 +96,7 @@ int keel__http_ui_route(struct evhttp_request *req, keel_http_scope *sc, const c
     evhttp_add_header(oh, "Cache-Control", "no-cache");
     if (not_modified(req, a->etag)) {
         keel__metrics_http_status(304);
-        evhttp_send_reply(req, 304, "Not Modified", NULL);
+        keel__http_reply(req, 304, "Not Modified", NULL);
         return 1;
     }
     evhttp_add_header(oh, "Content-Type", a->type);
@@ -109,7 +109,7 @@ int keel__http_ui_route(struct evhttp_request *req, keel_http_scope *sc, const c
         return 1;
     }
     keel__metrics_http_status(200);
-    evhttp_send_reply(req, 200, "OK", ob);
+    keel__http_reply(req, 200, "OK", ob);
     evbuffer_free(ob);
     return 1;
 }
