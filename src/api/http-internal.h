@@ -131,6 +131,7 @@ typedef struct keel_http_conn_stats {
     atomic_ullong      accepted;                      /* since start */
     atomic_llong       inflight_bytes;                /* reserved request bodies */
     atomic_ullong      refused[KEEL_HTTP_REFUSE_N];   /* by reason */
+    atomic_ullong      fast;                          /* /healthz probes it answered (http_conn_fast.c) */
 } keel_http_conn_stats;
 extern keel_http_conn_stats keel__http_conn_stats;
 

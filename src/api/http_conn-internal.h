@@ -78,6 +78,11 @@ typedef struct conn_head {
     int     expect_other;   /* Expect: something other than 100-continue */
     int     not_path;       /* the target is not /… or * (checked after the method) */
     char    rid[65];
+    int     http10;         /* HTTP/1.0 (else 1.1) */
+    int     close;          /* Connection: close */
+    int     query;          /* the target has a query string */
+    int     routed;         /* a header the router reads beyond these: X-Forwarded-For,
+                             * traceparent, tracestate, X-Keel-Deadline-Ms, X-Keel-Caller */
     const char *bad;        /* why it is malformed, NULL = fine */
 } conn_head;
 
@@ -90,7 +95,18 @@ ssize_t keel__http_head_parse(conn_head *h, const char *buf, size_t n);
 /* 1 for a method keel serves (GET HEAD POST PUT DELETE PATCH OPTIONS). */
 int keel__http_method_known(const char *m);
 
+/* ---- the liveness probe (http_conn_fast.c) -------------------------------- */
+
+/* A complete, acceptable head h of head_len bytes at the start of src: when
+ * it is a plain GET/HEAD /healthz on an idle keep-alive connection, answers
+ * it on the socket, logs and counts it like evhttp's answer, drops its bytes
+ * and returns 1; else 0 and nothing changed. */
+int keel__http_conn_fast(http_conn *c, const conn_head *h, size_t head_len, struct evbuffer *src);
+
 /* ---- refusing, timers, closing (http_conn_refuse.c) ----------------------- */
+
+/* Fills c->peer with the client's address (once a connection). */
+void keel__http_conn_peer_addr(http_conn *c);
 
 /* (Re)arms c's timer ms from now. */
 void keel__http_conn_arm(http_conn *c, int64_t ms);

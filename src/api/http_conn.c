@@ -230,6 +230,10 @@ static int conn_step_head(http_conn *c, struct evbuffer *src, struct evbuffer *d
     }
     if (conn_check_head(c, &h) != 0)
         return 0;
+    if (keel__http_conn_fast(c, &h, (size_t)r, src)) {
+        conn_request_done(c);
+        return 1;
+    }
     evbuffer_remove_buffer(src, dst, (size_t)r);
     c->requests++;
     keel__http_conn_register(c);   /* from the first head: every answer is counted */

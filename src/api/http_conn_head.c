@@ -39,6 +39,25 @@ static int is_tchar(unsigned char ch)
     return ch < 128 && (mask[ch >> 6] >> (ch & 63) & 1) != 0;
 }
 
+/* 1 if the comma-separated list [v, ve) holds token (any case). */
+static int has_token(const char *v, const char *ve, const char *token)
+{
+    size_t n = strlen(token);
+    while (v < ve) {
+        const char *e = memchr(v, ',', (size_t)(ve - v)), *te;
+        if (e == NULL)
+            e = ve;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        for (te = e; te > v && (te[-1] == ' ' || te[-1] == '\t'); te--)
+            ;
+        if ((size_t)(te - v) == n && strncasecmp(v, token, n) == 0)
+            return 1;
+        v = e + 1;
+    }
+    return 0;
+}
+
 /* One header line [p, e) (no line end). */
 static void head_field(conn_head *h, const char *p, const char *e)
 {
@@ -91,6 +110,14 @@ static void head_field(conn_head *h, const char *p, const char *e)
     } else if (nlen == 12 && strncasecmp(p, "X-Request-Id", 12) == 0) {
         if (rid_ok(v, (size_t)(ve - v)))
             keel__strput(h->rid, sizeof h->rid, 0, v, (size_t)(ve - v));
+    } else if (nlen == 10 && strncasecmp(p, "Connection", 10) == 0) {
+        h->close |= has_token(v, ve, "close");
+    } else if ((nlen == 15 && strncasecmp(p, "X-Forwarded-For", 15) == 0) ||
+               (nlen == 11 && strncasecmp(p, "traceparent", 11) == 0) ||
+               (nlen == 10 && strncasecmp(p, "tracestate", 10) == 0) ||
+               (nlen == 18 && strncasecmp(p, "X-Keel-Deadline-Ms", 18) == 0) ||
+               (nlen == 13 && strncasecmp(p, "X-Keel-Caller", 13) == 0)) {
+        h->routed = 1;
     }
 }
 
@@ -117,6 +144,7 @@ ssize_t keel__http_head_parse(conn_head *h, const char *buf, size_t n)
         h->bad = "malformed request line";
         return -1;
     }
+    h->http10 = sp2[8] == '0';
     memcpy(h->method, p, (size_t)(sp1 - p));
     for (q = p; q < sp1; q++)
         if (!isupper((unsigned char)*q)) {
@@ -133,6 +161,7 @@ ssize_t keel__http_head_parse(conn_head *h, const char *buf, size_t n)
         const char *pe = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
         size_t plen = (size_t)((pe ? pe : sp2) - (sp1 + 1));
         h->path_long = plen >= sizeof h->path;
+        h->query = pe != NULL;
         keel__strput(h->path, sizeof h->path, 0, sp1 + 1, plen);
     }
     for (p = eol + 1;; p = eol + 1) {

@@ -135,7 +135,7 @@ void keel__http_conn_close(http_conn *c)
 
 /* ---- refusing ------------------------------------------------------------ */
 
-static void conn_peer(http_conn *c)
+void keel__http_conn_peer_addr(http_conn *c)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -219,7 +219,7 @@ void keel__http_conn_refuse(http_conn *c, int reason, int status, const char *co
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     keel__http_ascii_only(msg);
-    conn_peer(c);
+    keel__http_conn_peer_addr(c);
     ctx = keel__ctx_new(c->sc->worker->rt, KEEL_TR_HTTP, rid, 0);
     atomic_fetch_add(&keel__http_conn_stats.refused[reason], 1);
     if (status == 503)

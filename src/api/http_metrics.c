@@ -35,6 +35,11 @@ static void conn_collect(void *arg, keel_runtime *rt, keel_metrics_buf *b)
         keel__mbuf_printf(b, "keel_http_requests_refused_total{reason=\"%s\"} %llu\n",
                           keel__http_refuse_name(i),
                           (unsigned long long)atomic_load(&keel__http_conn_stats.refused[i]));
+    keel__mbuf_family(b, "keel_http_probes_answered_by_hook_total", "counter",
+                      "GET/HEAD /healthz answered by the connection hook without evhttp "
+                      "(also counted in keel_http_requests_total).");
+    keel__mbuf_printf(b, "keel_http_probes_answered_by_hook_total %llu\n",
+                      (unsigned long long)atomic_load(&keel__http_conn_stats.fast));
     keel__mbuf_family(b, "keel_http_inflight_body_bytes", "gauge",
                       "Request body bytes reserved against KEEL_MAX_INFLIGHT_BYTES.");
     keel__mbuf_printf(b, "keel_http_inflight_body_bytes %lld\n",

@@ -7,11 +7,13 @@
  * what evhttp reads).  Checked: no crash or sanitizer report, every byte is
  * either passed or dropped, nothing is invented, and a refused connection
  * passes nothing more.  The runtime is stubbed: routes fall back to
- * KEEL_MAX_BODY, refusals are built but not logged.
+ * KEEL_MAX_BODY, refusals are built but not logged, and the /healthz fast
+ * path (http_conn_fast.c) finds no context, so probes go the evhttp way.
  */
 #include "../../src/api/http_conn.c"
 #include "../../src/api/http_conn_head.c"
 #include "../../src/api/http_conn_refuse.c"
+#include "../../src/api/http_conn_fast.c"
 
 /* ---- stubs for the few runtime calls the filter makes --------------------- */
 keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *rid, int64_t dl)
@@ -29,6 +31,12 @@ keel_module_ctx *keel__rt_find(keel_runtime *rt, const char *name) { (void)rt; (
 const keel_method *keel__mc_method(keel_module_ctx *mc, const char *name) { (void)mc; (void)name; return NULL; }
 int64_t keel__now_ms(void) { return 1000; }
 void keel__log_access(keel_ctx *ctx, const keel__access *a) { (void)ctx; (void)a; }
+int64_t keel__now_ns(void) { return 1000000000; }
+const char *keel__http_date(void) { return "Mon, 07 Dec 2026 00:00:00 GMT"; }
+void keel__ctx_set_client(keel_ctx *ctx, const char *client) { (void)ctx; (void)client; }
+void keel__metrics_count(keel_metrics_counter m, uint64_t v) { (void)m; (void)v; }
+void keel__metrics_http_status(int status) { (void)status; }
+void keel__metrics_ctx_bytes(keel_ctx *ctx, uint64_t in, uint64_t out) { (void)ctx; (void)in; (void)out; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

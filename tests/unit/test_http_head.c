@@ -68,11 +68,48 @@ static void test_header_name_is_a_token(void **state)
     }
 }
 
+/* What the /healthz fast path (http_conn_fast.c) asks of a head: the
+ * version, Connection: close as a token of a list in any case, a query
+ * string, and whether a header the router reads is present. */
+static void test_probe_fields(void **state)
+{
+    conn_head h;
+
+    (void)state;
+    assert_true(parse(&h, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n") > 0);
+    assert_int_equal(h.http10, 0);
+    assert_int_equal(h.close, 0);
+    assert_int_equal(h.query, 0);
+    assert_int_equal(h.routed, 0);
+    assert_true(parse(&h, "GET /healthz HTTP/1.0\r\n\r\n") > 0);
+    assert_int_equal(h.http10, 1);
+    assert_true(parse(&h, "GET /healthz HTTP/1.1\r\nConnection: keep-alive, CLOSE\r\n\r\n") > 0);
+    assert_int_equal(h.close, 1);
+    assert_true(parse(&h, "GET /healthz HTTP/1.1\r\nConnection: closed, x-close\r\n\r\n") > 0);
+    assert_int_equal(h.close, 0);   /* tokens, not substrings */
+    assert_true(parse(&h, "GET /healthz?verbose HTTP/1.1\r\n\r\n") > 0);
+    assert_int_equal(h.query, 1);
+    assert_string_equal(h.path, "/healthz");
+    static const char *const routed[] = {
+        "X-Forwarded-For: 10.0.0.1", "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "TraceState: a=b", "x-keel-deadline-ms: 100", "X-Keel-Caller: keel", NULL
+    };
+    for (int i = 0; routed[i] != NULL; i++) {
+        char head[256];
+        snprintf(head, sizeof head, "GET /healthz HTTP/1.1\r\n%s\r\n\r\n", routed[i]);
+        assert_true(parse(&h, head) > 0);
+        assert_int_equal(h.routed, 1);
+    }
+    assert_true(parse(&h, "GET /healthz HTTP/1.1\r\nX-Request-Id: a\r\nUser-Agent: b\r\n\r\n") > 0);
+    assert_int_equal(h.routed, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_line_and_fields),
         cmocka_unit_test(test_header_name_is_a_token),
+        cmocka_unit_test(test_probe_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
