@@ -2,8 +2,10 @@
  * main.c — keel is one binary; the CLI decides what it does.
  */
 #include "api/cli-internal.h"
+#include "api/evmem-internal.h"
 
 int main(int argc, char **argv)
 {
+    keel__evmem_install();   /* before any libevent object exists */
     return keel_cli_main(argc, argv);
 }

@@ -9,6 +9,7 @@
 
 #include <event2/http.h>
 
+#include "api/evmem-internal.h"
 #include "api/remote-internal.h"
 
 int keel__remote_url_parse(const char *url, keel_remote_url *u, char *err, size_t errlen)
@@ -130,8 +131,8 @@ int keel__remote_query(const json_t *params, char **out)
         else
             fprintf(f, "%s%s=%s", ftell(f) > 0 ? "&" : "", ek, ev);
         free(text);
-        free(ek);
-        free(ev);
+        keel__ev_free(ek);   /* libevent's allocation (evmem.c) */
+        keel__ev_free(ev);
         if (rc)
             break;
     }
