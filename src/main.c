@@ -7,5 +7,6 @@
 int main(int argc, char **argv)
 {
     keel__evmem_install();   /* before any libevent object exists */
+    keel__evlog_install();
     return keel_cli_main(argc, argv);
 }

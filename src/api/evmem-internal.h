@@ -1,5 +1,5 @@
 /*
- * evmem-internal.h — libevent's allocator (evmem.c).
+ * evmem-internal.h — libevent's allocator (evmem.c) and its log (evlog.c).
  */
 #ifndef KEEL_EVMEM_INTERNAL_H
 #define KEEL_EVMEM_INTERNAL_H
@@ -12,5 +12,7 @@ void keel__evmem_install(void);
  * the installed functions, free() would be handed a pointer malloc never
  * returned. */
 void keel__ev_free(void *p);
+/* libevent's messages through keel_log, as JSON (evlog.c).  main() calls it. */
+void keel__evlog_install(void);
 
 #endif

@@ -5,7 +5,8 @@
 # same access-log line and counters, answers in request order when probes
 # are pipelined between calls, and a connection that sends only probes is
 # not closed as idle.  Whatever the hook must not answer (Connection:
-# close, HTTP/1.0, a query, a traceparent) still goes through evhttp.
+# close, HTTP/1.0, a query, a traceparent) still goes through evhttp, and
+# what libevent says about closing connections is a JSON log line.
 . "$(dirname "$0")/lib.sh"
 
 ADM=$(free_port)
@@ -102,6 +103,14 @@ for req in [b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         d += x
     res.append("evhttp=%s" % (d.split(b"\r\n")[0].decode().replace(" ", "_")))
     s.close()
+# 5. closing connections: libevent's warning about them (evlog.c) must not
+#    reach the log as a bare "[warn]" line
+for i in range(50):
+    s = conn()
+    s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+    while s.recv(4096):
+        pass
+    s.close()
 print(" ".join(res))
 EOF
 )
@@ -130,6 +139,17 @@ lines = [json.loads(l) for l in open(sys.argv[1]) if '"/healthz"' in l and l.sta
 need = {"request_id", "method", "path", "status", "bytes_in", "bytes_out", "duration_us", "peer"}
 ok = len(lines) >= 17 + 3 and all(need <= set(l) for l in lines)
 sys.exit(0 if ok else 1)
+EOF
+python3 - "$E2E_TMP/S.log" <<'EOF' && ok "every log line is JSON (libevent's own messages too)" || fail "a log line is not JSON"
+import json, sys
+bad = []
+for l in open(sys.argv[1]):
+    try:
+        json.loads(l)
+    except ValueError:
+        bad.append(l.strip())
+print("\n".join(bad[:3]), file=sys.stderr)
+sys.exit(1 if bad else 0)
 EOF
 http GET "http://127.0.0.1:$S/healthz"
 expect_status "still serving after the probes" 200
