@@ -146,18 +146,25 @@ static void test_restart_opens_no_module_connection(void **state)
     stop(rt);
 }
 
+/* A first start on the empty database (every migration applied), stopped;
+ * then the module's list becomes next. */
+static void migrated_then(const keel_migration *next)
+{
+    char err[512];
+    keel_runtime *rt = start(err, sizeof err);
+    if (rt == NULL)
+        fail_msg("first start: %s", err);
+    stop(rt);
+    m_a.migrations = next;
+}
+
 static void test_new_migration_applies_at_restart(void **state)
 {
     char err[512];
     keel_runtime *rt;
     (void)state;
 
-    rt = start(err, sizeof err);
-    if (rt == NULL)
-        fail_msg("first start: %s", err);
-    stop(rt);
-
-    m_a.migrations = a_v2;
+    migrated_then(a_v2);
     rt = start(err, sizeof err);
     if (rt == NULL)
         fail_msg("restart with 0002: %s", err);
@@ -173,12 +180,7 @@ static void test_renamed_migration_still_stops_start(void **state)
     keel_runtime *rt;
     (void)state;
 
-    rt = start(err, sizeof err);
-    if (rt == NULL)
-        fail_msg("first start: %s", err);
-    stop(rt);
-
-    m_a.migrations = a_renamed;
+    migrated_then(a_renamed);
     err[0] = '\0';
     rt = start(err, sizeof err);
     assert_null(rt);
