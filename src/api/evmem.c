@@ -81,7 +81,7 @@ static void *evmem_malloc(size_t sz)
         h->h.size = c * EVMEM_STEP;
         return h + 1;
     }
-    if ((h = malloc(sizeof *h + sz)) == NULL)
+    if (sz > SIZE_MAX - sizeof *h || (h = malloc(sizeof *h + sz)) == NULL)
         return NULL;
     h->h.cls = 0;
     h->h.size = sz;
