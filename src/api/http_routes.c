@@ -455,26 +455,6 @@ static void body_free(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-void keel__http_reply(struct evhttp_request *req, int status, const char *reason,
-                      struct evbuffer *body)
-{
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-        struct evbuffer *ob = evhttp_request_get_output_buffer(req);
-        size_t n = (body != NULL ? evbuffer_get_length(body) : 0) +
-                   (ob != NULL ? evbuffer_get_length(ob) : 0);
-        char len[24];
-        if (status >= 200 && status != 204 && status != 304) {
-            snprintf(len, sizeof len, "%zu", n);
-            evhttp_remove_header(evhttp_request_get_output_headers(req), "Content-Length");
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
-        }
-        if (ob != NULL)
-            evbuffer_drain(ob, evbuffer_get_length(ob));
-        body = NULL;
-    }
-    evhttp_send_reply(req, status, reason, body);
-}
-
 void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *ctx,
                      const char *path, keel_http_answer *r, int64_t t0_ns)
 {
