@@ -24,6 +24,17 @@
 
 #include "api/evmem-internal.h"
 
+/* Sanitizer builds keep malloc, so they see every libevent block. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(KEEL_NO_EVMEM)
+#define EVMEM_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EVMEM_OFF 1
+#endif
+#endif
+
+#ifndef EVMEM_OFF
+
 #define EVMEM_STEP  16
 #define EVMEM_MAX   1024                      /* largest cached block */
 #define EVMEM_NCLS  (EVMEM_MAX / EVMEM_STEP + 1)
@@ -46,7 +57,6 @@ typedef struct evmem_tl {
 
 static _Thread_local evmem_tl tl;
 static pthread_key_t evmem_key;
-static int evmem_on;
 
 static void evmem_drain(void *arg)
 {
@@ -132,16 +142,13 @@ static void *evmem_realloc(void *p, size_t sz)
     return q;
 }
 
+static int evmem_on;
+
+#endif /* EVMEM_OFF */
+
 void keel__evmem_install(void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(KEEL_NO_EVMEM)
-    return;
-#else
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    return;
-#endif
-#endif
+#ifndef EVMEM_OFF
     if (pthread_key_create(&evmem_key, evmem_drain) != 0)
         return;
     event_set_mem_functions(evmem_malloc, evmem_realloc, evmem_free);
@@ -151,8 +158,11 @@ void keel__evmem_install(void)
 
 void keel__ev_free(void *p)
 {
-    if (evmem_on)
+#ifndef EVMEM_OFF
+    if (evmem_on) {
         evmem_free(p);
-    else
-        free(p);
+        return;
+    }
+#endif
+    free(p);
 }
