@@ -1,8 +1,10 @@
 /*
  * http_conn-internal.h — the connection hook's state, shared by its files:
  * http_conn.c (the hook: the input filter's state machine, the output side),
- * http_conn_head.c (the request-head parser) and http_conn_refuse.c (the
- * JSON refusal, the timers and the lingering close).  See http_conn.c.
+ * http_conn_head.c (the request-head parser), http_conn_refuse.c (the
+ * JSON refusal, the timers and the lingering close), http_conn_backlog.c
+ * (pipelined requests) and http_conn_fast.c (the liveness probe).  See
+ * http_conn.c.
  */
 #ifndef KEEL_HTTP_CONN_INTERNAL_H
 #define KEEL_HTTP_CONN_INTERNAL_H
@@ -23,6 +25,10 @@
 #define CONN_OVERCAP_MS    1000     /* an excess connection's time to ask for a probe */
 #define CONN_RETRY_MS      10       /* refusal waiting for evhttp's previous answer */
 #define CONN_CHUNK_LINE    256      /* chunk size line with extensions */
+#define CONN_BACKLOG       (64 * 1024) /* unread request bytes in evhttp's input above
+                                        * which no further head is passed on */
+/* A Content-Length body goes to evhttp in pieces of this size (http_conn.c) */
+#define CONN_PASS_BYTES    ((size_t)64 * 1024 - 256)
 
 enum conn_state {
     ST_HEAD = 0,      /* reading a request line and headers */
@@ -45,6 +51,8 @@ typedef struct http_conn {
     int                    flush_armed; /* flush_ev is active and has not run yet */
     struct event          *wr_ev;     /* the socket is writable again (conn_out) */
     struct evbuffer_cb_entry *out_cb;
+    struct evbuffer_cb_entry *in_cb;  /* evhttp read its input (http_conn_backlog.c) */
+    int                    held;      /* a head waits for evhttp to read its backlog */
     enum conn_state        st;
     int                    over_cap;  /* beyond KEEL_MAX_CONNECTIONS when accepted */
     int                    requests;  /* heads passed to evhttp */
@@ -94,6 +102,16 @@ typedef struct conn_head {
 ssize_t keel__http_head_parse(conn_head *h, const char *buf, size_t n);
 /* 1 for a method keel serves (GET HEAD POST PUT DELETE PATCH OPTIONS). */
 int keel__http_method_known(const char *m);
+
+/* ---- the pipelining backlog (http_conn_backlog.c) ------------------------- */
+
+/* Sets the socket side's read high-water mark and watches evhttp's input.
+ * 0, or -1 out of memory. */
+int keel__http_conn_backlog_init(http_conn *c);
+void keel__http_conn_backlog_free(http_conn *c);
+/* 1 (and c held) when evhttp has CONN_BACKLOG or more bytes unread in dst:
+ * no further head goes to it now. */
+int keel__http_conn_backlog_full(http_conn *c, const struct evbuffer *dst);
 
 /* ---- the liveness probe (http_conn_fast.c) -------------------------------- */
 

@@ -52,6 +52,7 @@ static void conn_free(void *arg)
     http_conn *c = arg;
     if (c->out_cb != NULL)
         evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+    keel__http_conn_backlog_free(c);
     if (c->flush_ev != NULL)
         event_free(c->flush_ev);
     if (c->wr_ev != NULL)
@@ -199,6 +200,8 @@ static int conn_step_head(http_conn *c, struct evbuffer *src, struct evbuffer *d
     conn_head h;
     ssize_t r;
 
+    if (keel__http_conn_backlog_full(c, dst))
+        return 0;
     if (c->started_ms == 0) {
         c->started_ms = keel__now_ms();
         keel__http_conn_arm(c, lim->request_timeout_ms);
@@ -353,7 +356,6 @@ static int conn_step_chunked(http_conn *c, struct evbuffer *src, struct evbuffer
  * and then evhttp moved on before the next read filled it, so a body of B
  * bytes held ~2B (+ the allocator's headers) until the handler ran —
  * measured 2.85 × for a 127 MB upload. */
-#define CONN_PASS_BYTES ((size_t)64 * 1024 - 256)
 
 static void conn_free_piece(const void *data, size_t len, void *arg)
 {
@@ -547,7 +549,7 @@ struct bufferevent *keel__http_conn_new(struct event_base *base, void *arg)
     }
     c->bev = bev;
     c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_out_cb, c);
-    if (c->out_cb == NULL) {
+    if (c->out_cb == NULL || keel__http_conn_backlog_init(c) != 0) {
         bufferevent_free(bev);   /* conn_free runs and counts the connection out */
         return NULL;
     }
