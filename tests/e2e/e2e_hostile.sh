@@ -402,7 +402,10 @@ READ1=$(awk '/rchar/ {print $2}' "/proc/$H_PID/io")
 echo "# a client pipelining without reading: server read $(( (READ1 - READ0) / 1024 )) KiB, RSS $RSS0 -> $RSS1 KiB"
 if [ $((READ1 - READ0)) -lt $((16 * 1024 * 1024)) ]; then ok "a client that does not read is held back (read < 16 MiB)"
 else fail "the server read $((READ1 - READ0)) bytes from a client that does not read"; fi
-if [ $((RSS1 - RSS0)) -lt $((64 * 1024)) ]; then ok "and the server does not grow (RSS +$((RSS1 - RSS0)) KiB)"
+# RSS means nothing under ASan (freed memory waits in its quarantine): as
+# for the cases above, only in a release build
+if [ "${KEEL_E2E_TIMING:-0}" != 1 ]; then ok "sanitizer build: RSS +$((RSS1 - RSS0)) KiB not checked"
+elif [ $((RSS1 - RSS0)) -lt $((64 * 1024)) ]; then ok "and the server does not grow (RSS +$((RSS1 - RSS0)) KiB)"
 else fail "RSS grew by $((RSS1 - RSS0)) KiB"; fi
 http GET "http://127.0.0.1:$H/healthz"
 expect_status "another client is served meanwhile" 200
