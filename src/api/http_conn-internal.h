@@ -111,7 +111,7 @@ int keel__http_conn_backlog_init(http_conn *c);
 void keel__http_conn_backlog_free(http_conn *c);
 /* 1 (and c held) when evhttp has CONN_BACKLOG or more bytes unread in dst:
  * no further head goes to it now. */
-int keel__http_conn_backlog_full(http_conn *c, const struct evbuffer *dst);
+int keel__http_conn_backlog_full(http_conn *c, struct evbuffer *dst);
 
 /* ---- the liveness probe (http_conn_fast.c) -------------------------------- */
 
