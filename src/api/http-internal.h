@@ -240,6 +240,9 @@ void keel__http_answer_json(keel_http_answer *r, int status, json_t *body);
  * buffer may already hold it (NULL then), or a buffer the caller frees. */
 void keel__http_reply(struct evhttp_request *req, int status, const char *reason,
                       struct evbuffer *body);
+/* An answered request's counters (bytes, status, finished) and its access
+ * line: evhttp's answers (keel__http_send) and the hook's (/healthz). */
+void keel__http_finished(keel_ctx *ctx, const keel__access *a, size_t in_len);
 /* Loop thread: sends r (consumes r->text) with the common headers
  * (Content-Type, X-Request-Id, Allow, WWW-Authenticate, Retry-After,
  * Connection: close while draining), writes the access-log line and frees

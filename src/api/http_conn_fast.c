@@ -112,10 +112,7 @@ int keel__http_conn_fast(http_conn *c, const conn_head *h, size_t head_len, stru
     a.status = 200;
     a.bytes_out = get ? sizeof body - 1 : 0;
     a.duration_us = (keel__now_ns() - t0) / 1000;
-    keel__metrics_ctx_bytes(ctx, 0, a.bytes_out);
-    keel__metrics_http_status(200);
-    keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
-    keel__log_access(ctx, &a);
+    keel__http_finished(ctx, &a, 0);
     keel__ctx_free(ctx);
     atomic_fetch_add(&keel__http_conn_stats.fast, 1);
     /* evhttp's idle timer: it saw no request, but the connection is busy */

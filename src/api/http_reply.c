@@ -1,6 +1,7 @@
 /*
  * http_reply.c — every answer keel sends through evhttp goes out here, so a
- * HEAD request gets no body (http-internal.h, keel__http_reply).
+ * HEAD request gets no body (http-internal.h, keel__http_reply); and what
+ * an answered request counts and logs, wherever it was answered.
  */
 #include <stdio.h>
 
@@ -8,6 +9,15 @@
 #include <event2/http.h>
 
 #include "api/http-internal.h"
+#include "core/metrics-internal.h"
+
+void keel__http_finished(keel_ctx *ctx, const keel__access *a, size_t in_len)
+{
+    keel__metrics_ctx_bytes(ctx, in_len, a->bytes_out);
+    keel__metrics_http_status(a->status);
+    keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
+    keel__log_access(ctx, a);
+}
 
 void keel__http_reply(struct evhttp_request *req, int status, const char *reason,
                       struct evbuffer *body)

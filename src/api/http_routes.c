@@ -509,10 +509,7 @@ void keel__http_send(struct evhttp_request *req, keel_http_worker *w, keel_ctx *
     acc.bytes_out = ob && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD
                     ? evbuffer_get_length(ob) : 0;
     acc.duration_us = (keel__now_ns() - t0_ns) / 1000;
-    keel__metrics_ctx_bytes(ctx, in_len, acc.bytes_out);
-    keel__metrics_http_status(r->status);
-    keel__metrics_count(KEEL_MC_HTTP_FINISHED, 1);
-    keel__log_access(ctx, &acc);
+    keel__http_finished(ctx, &acc, in_len);
     if (p) {
         p->w = w;
         p->evcon = evhttp_request_get_connection(req);

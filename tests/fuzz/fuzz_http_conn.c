@@ -36,8 +36,7 @@ int64_t keel__now_ns(void) { return 1000000000; }
 const char *keel__http_date(void) { return "Mon, 07 Dec 2026 00:00:00 GMT"; }
 void keel__ctx_set_client(keel_ctx *ctx, const char *client) { (void)ctx; (void)client; }
 void keel__metrics_count(keel_metrics_counter m, uint64_t v) { (void)m; (void)v; }
-void keel__metrics_http_status(int status) { (void)status; }
-void keel__metrics_ctx_bytes(keel_ctx *ctx, uint64_t in, uint64_t out) { (void)ctx; (void)in; (void)out; }
+void keel__http_finished(keel_ctx *ctx, const keel__access *a, size_t in) { (void)ctx; (void)a; (void)in; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
