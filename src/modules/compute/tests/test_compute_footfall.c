@@ -93,6 +93,15 @@ static const scen scens[] = {
         CANTER(50.5, 1.83, 0, 0, -1, 0), WALK(44, 0.8, -1, 18), TROT(6.7, 1.29, 1.29, 1, 15, 0, 1.0),
         GALLOP(20, 2.23, 0, 0, 1), CANTER(36, 1.8, 1, 11, -1, 0), TROT(6.8, 1.28, 1.16, 0, 0, 1, 1.0),
         CANTER(45.6, 1.84, 0, 0, -1, 0), HALT(9.3, 1) } },
+    /* trot in two bouts 0.17 Hz apart: the gait's cadence is its strides
+     * over its time, 60 x (50 x 1.45 + 60 x 1.28) / 110 = 81.4 strides/min;
+     * a median of the windows read the longer bout's alone, 76.8 (4.6
+     * off).  aggregate_finish.c stride_hz */
+    { "trot bouts at 1.45 and 1.28 Hz: cadence is strides over time",
+      { 8, 100, 0.05, 0, 1, 12, -8, 30, 0.3, 0.01, 0.0005, 0 },
+      { HALT(15, 0), WALK(30, 0.85, 0, 0), TROT(50, 1.45, 1.45, 0, 0, 0, 1.0),
+        WALK(20, 0.85, 0, 0), TROT(60, 1.28, 1.28, 1, 15, 0, 1.0), WALK(20, 0.85, 0, 0),
+        HALT(15, 0) } },
     /* a horse 10 % lame on a noisy 50 Hz logger: in a third of its trot
      * windows the roll at the stride is too weak to name the diagonals, and
      * naming them by size (the larger step as a) against the others' naming

@@ -159,7 +159,9 @@ static void run_one(int sd, misses *m)
  * with the code of that morning.  2026-12-07, with halts placed by energy
  * at a stop and a start and a stop between two bouts of one gait read as
  * one (timeline.c): 9 — gait 3, rein 3, cadence 3, symmetry 1.  The code
- * of either morning fails here. */
+ * of either morning fails here.  Later that day, the cadence as the
+ * trimmed mean of the windows' stride frequencies instead of their median
+ * (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target. */
 static void test_random_sessions(void **state)
 {
     (void)state;
@@ -170,7 +172,7 @@ static void test_random_sessions(void **state)
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.gait <= 5);
     assert_true(m.rein <= 4);
-    assert_true(m.cadence <= 5);
+    assert_true(m.cadence <= 1);
     assert_true(m.symmetry <= 3);
 }
 
