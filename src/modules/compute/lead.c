@@ -46,6 +46,8 @@
 #define TURN_CLEAR 0.15     /* rad/s: a turn whose lean is worth learning from */
 #define STRAIGHT_MAX 0.04   /* rad/s: straight enough to take the mean rate as bias */
 #define BIAS_TAU 30.0       /* s: the bias follows the last ~30 s of halt and straight */
+#define BIAS_SETTLED 4.0    /* s of halt and straight after which a halt turning faster
+                             * than STRAIGHT_MAX is a turn, not the bias */
 #define TURN_LEARN 3        /* windows whose mean is a turn's rate */
 #define TURN_TOL 0.03       /* rad/s: a step this big is a new turn */
 #define TURN_DRIFT 0.004    /* rad/s/√s: the most a turn lets the bias move */
@@ -182,6 +184,19 @@ static void follow_turn(compute_leadest *e, const compute_window_result *r, doub
         e->bias[i] += db * r->up[i];
 }
 
+/* The bias at a standstill.  A standing horse does not turn, so a halt's
+ * mean rate is the bias — except in the window that holds a walk-on onto a
+ * circle, or a turn about the forehand: once BIAS_SETTLED s have taught the
+ * bias, a halt turning faster than STRAIGHT_MAX teaches nothing (a drift of
+ * 0.002 rad/s/√s moves it by 0.003 rad/s between two windows).  Otherwise
+ * the first window taught alone: after a restless halt whose windows the
+ * timeline had read as weak, the walk-on onto a circle at 0.1 rad/s became
+ * the bias, and the straight lines of the session read as circles. */
+static int halt_teaches(const compute_leadest *e, double yaw)
+{
+    return e->bias_t < BIAS_SETTLED || fabs(yaw) < STRAIGHT_MAX;
+}
+
 static void learn(compute_leadest *e, const compute_window_result *r, double yaw, double dur)
 {
     if (!isfinite(yaw))
@@ -190,6 +205,8 @@ static void learn(compute_leadest *e, const compute_window_result *r, double yaw
         follow_turn(e, r, yaw, dur);
     else
         e->turn_n = 0;
+    if (r->gait == COMPUTE_HALT && !halt_teaches(e, yaw))
+        return;
     if (r->gait == COMPUTE_HALT || fabs(yaw) < STRAIGHT_MAX) {
         /* no turn: the mean rate is the gyro's bias (it drifts: follow the
          * last ~BIAS_TAU s) */
@@ -227,10 +244,18 @@ static void learn(compute_leadest *e, const compute_window_result *r, double yaw
 int compute_lead_window(compute_leadest *e, const compute_window_result *r, int inherited,
                         int gmiss, double dur)
 {
-    if (inherited || gmiss || r->gait == COMPUTE_UNCLASSIFIED)
+    if (gmiss || r->gait == COMPUTE_UNCLASSIFIED)
         return r->lead;
     /* turning rate less the bias followed at halts and on straight lines */
     double yaw = dot(r->wmean, r->up) - dot(e->bias, r->up);
+    if (inherited) {
+        /* a weak window its neighbours made halt (a restless halt) is
+         * still standing: its rate is the bias; no other weak window
+         * teaches or has a lead of its own */
+        if (r->gait == COMPUTE_HALT)
+            learn(e, r, yaw, dur);
+        return r->lead;
+    }
     learn(e, r, yaw, dur);
     if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
         /* the rate along the fore-aft axis is the roll rate, which reverses:

@@ -161,7 +161,9 @@ static void run_one(int sd, misses *m)
  * one (timeline.c): 9 — gait 3, rein 3, cadence 3, symmetry 1.  The code
  * of either morning fails here.  Later that day, the cadence as the
  * trimmed mean of the windows' stride frequencies instead of their median
- * (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target. */
+ * (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target; and
+ * a halt that turns no longer teaches the gyro's bias once it is known
+ * (lead.c halt_teaches): rein 3 → 2, 5 sessions. */
 static void test_random_sessions(void **state)
 {
     (void)state;
@@ -171,7 +173,7 @@ static void test_random_sessions(void **state)
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.gait <= 5);
-    assert_true(m.rein <= 4);
+    assert_true(m.rein <= 3);
     assert_true(m.cadence <= 1);
     assert_true(m.symmetry <= 3);
 }
