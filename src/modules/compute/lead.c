@@ -45,6 +45,7 @@
 #define LEAD_MIN_RHO 0.05   /* |correlation| of roll and pitch below this: no lead */
 #define TURN_CLEAR 0.15     /* rad/s: a turn whose lean is worth learning from */
 #define STRAIGHT_MAX 0.04   /* rad/s: straight enough to take the mean rate as bias */
+#define STRAIGHT_MAX_CANTER 0.075 /* rad/s: the same for canter and gallop (straight_max) */
 #define BIAS_TAU 30.0       /* s: the bias follows the last ~30 s of halt and straight */
 #define BIAS_SETTLED 4.0    /* s of halt and straight after which a halt turning faster
                              * than STRAIGHT_MAX is a turn, not the bias */
@@ -192,6 +193,19 @@ static void follow_turn(compute_leadest *e, const compute_window_result *r, doub
  * the first window taught alone: after a restless halt whose windows the
  * timeline had read as weak, the walk-on onto a circle at 0.1 rad/s became
  * the bias, and the straight lines of the session read as circles. */
+/* How slowly a window may turn and still be taken for a straight line.
+ * The slowest circle is a slow walk on 20 m (0.056 rad/s), hence 0.04.  A
+ * canter is faster: collected (3 m/s) on the widest riding circle (20 m)
+ * it turns at 0.15 rad/s, so one turning at half that has a radius beyond
+ * 40 m — a line, or the gentlest curve — and what it reads is the bias.
+ * A canter down a long side after minutes of circles once read 0.05 rad/s
+ * (the bias had drifted 0.04 through the circles, where it cannot be
+ * seen), and the walk after it read as a circle until the next halt. */
+static double straight_max(int gait)
+{
+    return gait == COMPUTE_CANTER || gait == COMPUTE_GALLOP ? STRAIGHT_MAX_CANTER : STRAIGHT_MAX;
+}
+
 static int halt_teaches(const compute_leadest *e, double yaw)
 {
     return e->bias_t < BIAS_SETTLED || fabs(yaw) < STRAIGHT_MAX;
@@ -201,13 +215,13 @@ static void learn(compute_leadest *e, const compute_window_result *r, double yaw
 {
     if (!isfinite(yaw))
         return; /* nothing to learn, and a NaN would stay in the bias for good */
-    if (r->gait != COMPUTE_HALT && fabs(yaw) >= STRAIGHT_MAX)
+    if (r->gait != COMPUTE_HALT && fabs(yaw) >= straight_max(r->gait))
         follow_turn(e, r, yaw, dur);
     else
         e->turn_n = 0;
     if (r->gait == COMPUTE_HALT && !halt_teaches(e, yaw))
         return;
-    if (r->gait == COMPUTE_HALT || fabs(yaw) < STRAIGHT_MAX) {
+    if (r->gait == COMPUTE_HALT || fabs(yaw) < straight_max(r->gait)) {
         /* no turn: the mean rate is the gyro's bias (it drifts: follow the
          * last ~BIAS_TAU s) */
         double k = dur / (e->bias_t + dur);

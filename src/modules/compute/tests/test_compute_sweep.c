@@ -163,7 +163,9 @@ static void run_one(int sd, misses *m)
  * trimmed mean of the windows' stride frequencies instead of their median
  * (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target; and
  * a halt that turns no longer teaches the gyro's bias once it is known
- * (lead.c halt_teaches): rein 3 → 2, 5 sessions. */
+ * (lead.c halt_teaches): rein 3 → 2, 5 sessions; and a canter turning at
+ * under 0.075 rad/s teaches it as a straight line (lead.c straight_max):
+ * rein 2 → 1, 4 sessions. */
 static void test_random_sessions(void **state)
 {
     (void)state;
@@ -173,15 +175,38 @@ static void test_random_sessions(void **state)
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.gait <= 5);
-    assert_true(m.rein <= 3);
+    assert_true(m.rein <= 2);
     assert_true(m.cadence <= 1);
     assert_true(m.symmetry <= 3);
+}
+
+/* Two of these sessions whose gyro bias was learnt wrong, each on its own
+ * (its truth is the generator's):
+ *  - 93: 140 s of circles while the bias drifted 0.04 rad/s (it cannot be
+ *    seen through a circle), then a canter down a long side read 0.05 rad/s
+ *    — past the 0.04 a straight line needed to teach the bias — and the
+ *    straight walk after it a right circle: rein time 25.7 % off.  A canter
+ *    that slow is on a line (lead.c straight_max).
+ *  - 125: the halt window holding a walk-on onto a circle taught the bias
+ *    alone after a restless halt's weak windows: 12.2 % (lead.c
+ *    halt_teaches). */
+static void test_bias_sessions(void **state)
+{
+    (void)state;
+    static const int sessions[] = { 93, 125 };
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        misses m = { 0, 0, 0, 0, 0 };
+        run_one(sessions[i], &m);
+        if (m.rein != 0)
+            fail_msg("session %d: rein time more than 5 %% of the session off", sessions[i]);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sessions),
+        cmocka_unit_test(test_bias_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
