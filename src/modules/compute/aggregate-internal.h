@@ -36,6 +36,23 @@
 #define ROW_NOVAL(k) (1u << (8 + (k)))
 #define ROW_NEW_RUN (1u << 15)
 
+/* The declipping delay line (declip.c): rows in input units on their way
+ * from admit to compute_agg_process. */
+#define COMPUTE_DECLIP_DELAY 48   /* >= the longest run drawn + its context after + 1 */
+#define COMPUTE_DECLIP_CTX 2      /* unclipped samples on each side the curve goes through */
+typedef struct compute_declip_row {
+    double r[COMPUTE_NCOLS];
+    unsigned char gmiss, new_run;
+    unsigned char held, fixed;   /* bit k (1..3): acceleration cell k held (empty) / drawn */
+} compute_declip_row;
+typedef struct compute_declip {
+    compute_declip_row q[COMPUTE_DECLIP_DELAY], prev[COMPUTE_DECLIP_CTX];
+    size_t head, n;
+    int nprev;
+    double thr, span;            /* a rail's least |value|, a run's longest span: input units */
+    long long runs, samples;     /* runs and samples drawn */
+} compute_declip;
+
 struct compute_agg {
     compute_options opt;         /* opt.params is NULL: P holds them */
     compute_params P;            /* the thresholds (the options) */
@@ -63,6 +80,7 @@ struct compute_agg {
     double step_raw, toff;       /* typical step, offset added to later runs (raw units) */
     double pend[COMPUTE_NCOLS];
     int have_pend, new_run;
+    compute_declip declip;       /* cut peaks drawn back (declip.c) */
     long long clock_resets;
     /* channels empty/NaN beyond COMPUTE_HOLD_MAX_S */
     int nan_run[COMPUTE_NCOLS];
@@ -152,6 +170,10 @@ int compute_agg_detect(compute_agg *g);
  * conversion, gaps, jumps, DBA and the decimated window buffer.
  * aggregate_rows.c calls it for every row it admits. */
 void compute_agg_process(compute_agg *g, const double *r, int gmiss);
+/* declip.c: the delay line between admit and compute_agg_process */
+void compute_declip_init(compute_declip *d, double ascale, double tscale);
+void compute_agg_declip_push(compute_agg *g, const double *r, int gmiss, unsigned mask);
+void compute_agg_declip_flush(compute_agg *g);
 /* aggregate_rows.c: detects units and rate from the rows held so far and
  * replays them (finish calls it for a session shorter than DETECT_ROWS);
  * KEEL_ENOMEM, else 0 (a bad rate is flagged in g->bad_rate). */

@@ -499,6 +499,7 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
+    compute_agg_declip_flush(g);
     compute_jump jl;
     if (compute_jump_flush(&g->jd, &jl)) { /* a landing at the very end */
         if (g->njumps < COMPUTE_MAX_JUMPS)

@@ -144,6 +144,7 @@ int compute_agg_fill(compute_agg *g, compute_summary *s)
     s->nonmonotonic_rows = g->nonmono;
     s->nan_cells = g->nan_cells;
     s->clock_resets = g->clock_resets;
+    s->clipped_samples = g->declip.samples;
     for (int k = 1; k < COMPUTE_NCOLS; k++)
         s->missing_s[k - 1] = g->missing_s[k];
     s->linear = g->linear;

@@ -4,7 +4,8 @@
  * until the next one says which it was), NaN cells held for up to
  * COMPUTE_HOLD_MAX_S and then marked missing, and the first DETECT_ROWS rows
  * held until units and rate are detected (aggregate_detect.c), then
- * replayed.  What a usable row then feeds is aggregate.c's
+ * replayed.  A usable row then passes declip.c's delay line (accelerometer
+ * peaks cut at the sensor's full scale drawn back) into aggregate.c's
  * compute_agg_process.
  */
 #include <math.h>
@@ -70,7 +71,7 @@ static void admit(compute_agg *g, double *r, unsigned mask)
         g->dropped++;
         return;
     }
-    compute_agg_process(g, r, gmiss);
+    compute_agg_declip_push(g, r, gmiss, mask);
 }
 
 /* Detects units and rate from the held rows, then replays them. */
@@ -89,6 +90,7 @@ int compute_agg_detect_replay(compute_agg *g)
     }
     if (g->linear)
         compute_agg_linear_init(g);
+    compute_declip_init(&g->declip, g->ascale, g->tscale);
     recheck_held(g);
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);

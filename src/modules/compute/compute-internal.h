@@ -169,8 +169,9 @@ int compute_aggregate_samples(const compute_samples *in, const compute_options *
                               compute_summary *s, char *err, size_t errlen);
 
 /* ---- the input report (summary_inputs.c) -------------------------------- */
-/* Adds quality.clock_resets, quality.missing_s, assumed.gravity and
- * assumed.vertical to a summary object (borrowed) from s. */
+/* Adds quality.clock_resets, quality.clipped_samples, quality.missing_s,
+ * assumed.gravity and assumed.vertical to a summary object (borrowed) from
+ * s. */
 void compute_summary_inputs_json(const compute_summary *s, json_t *out);
 /* The inverse: reads those keys (absent: zero) into *s. */
 void compute_summary_inputs_from_json(const json_t *j, compute_summary *s);

@@ -181,6 +181,9 @@ typedef struct compute_summary {
     /* the clock went back and restarted mid-file: each restart begins a new
      * run, processed after the previous one (JSON quality.clock_resets) */
     long long clock_resets;
+    /* accelerometer samples cut at the sensor's full scale and drawn back
+     * (declip.c; JSON quality.clipped_samples) */
+    long long clipped_samples;
     /* seconds each channel (ax, ay, az, gx, gy, gz) was marked missing:
      * empty/NaN for more than COMPUTE_HOLD_MAX_S in a row (shorter runs are
      * held).  Missing acceleration drops the rows (a gap); missing rate

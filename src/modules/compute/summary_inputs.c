@@ -27,6 +27,7 @@ void compute_summary_inputs_json(const compute_summary *s, json_t *out)
                             absent ? json_null() : num(s->missing_s[k], 100));
     }
     json_object_set_new(q, "clock_resets", json_integer(s->clock_resets));
+    json_object_set_new(q, "clipped_samples", json_integer(s->clipped_samples));
     json_object_set_new(q, "missing_s", miss);
     json_object_set_new(as, "gravity", json_string(s->linear ? "removed" : "included"));
     json_object_set_new(as, "vertical", s->linear ? json_pack("[o,o,o]", num(s->vertical[0], 1e4),
@@ -41,6 +42,7 @@ void compute_summary_inputs_from_json(const json_t *j, compute_summary *s)
     const json_t *miss = json_object_get(q, "missing_s");
 
     s->clock_resets = (long long)json_number_value(json_object_get(q, "clock_resets"));
+    s->clipped_samples = (long long)json_number_value(json_object_get(q, "clipped_samples"));
     for (int k = 0; k < 6; k++)
         s->missing_s[k] = json_number_value(json_object_get(miss, compute_col_names[1 + k]));
     const char *gr = json_string_value(json_object_get(as, "gravity"));

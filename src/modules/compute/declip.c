@@ -1,0 +1,178 @@
+/*
+ * declip.c — accelerometer samples cut at the sensor's full scale, drawn
+ * back to the curve they were cut from.
+ *
+ * A cheap IMU at ±2 g clips the trunk's vertical peaks at trot and canter:
+ * the ADC reads its full-scale code for as long as the true value is beyond
+ * it, so the file holds the same value two or more samples in a row.  The
+ * stronger diagonal's push is cut most, and the trot symmetry read from the
+ * peaks (aggregate_sym.c) comes out more even than the horse is: 4.6 points
+ * off on a lame pony at ±2 g.
+ *
+ * A run is taken for clipping when one axis holds one value beyond
+ * DECLIP_MIN_G for two or more samples: no accelerometer's full scale is
+ * below ±2 g, and a noisy trunk signal does not repeat a value that far out
+ * (a cell held because it was empty is not a repeat: those are flagged).
+ * Its samples are replaced by the least-squares parabola through the
+ * DECLIP_CTX samples on each side of it (a pushed trunk's peak is smooth at
+ * the scale of a few samples), never nearer zero than the rail and never
+ * beyond DECLIP_MAX_GAIN times it.  Runs longer than DECLIP_MAX_RUN samples,
+ * across a clock reset or a gap, or without their context (the start and
+ * the end of a session) stay as they are.
+ *
+ * The rows pass through a delay line of DECLIP_DELAY rows, so a run and the
+ * samples after it are in hand when its first row leaves; what comes after
+ * (compute_agg_process) sees the same rows, later.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "aggregate-internal.h"
+
+#define DECLIP_MIN_G    1.5   /* g: a value repeated beyond this is a rail */
+#define DECLIP_CTX      COMPUTE_DECLIP_CTX
+#define DECLIP_MAX_RUN  40    /* samples; a longer run is not a cut peak */
+#define DECLIP_MAX_GAIN 2.0   /* a drawn peak is at most this many times the rail */
+#define DECLIP_SPAN_S   0.3   /* a run with its context spans at most this (no gap in it) */
+
+void compute_declip_init(compute_declip *d, double ascale, double tscale)
+{
+    memset(d, 0, sizeof *d);
+    d->thr = DECLIP_MIN_G * COMPUTE_G / ascale;  /* in the input's units */
+    d->span = DECLIP_SPAN_S / tscale;
+}
+
+static compute_declip_row *at(compute_declip *d, size_t i)
+{
+    return &d->q[(d->head + i) % COMPUTE_DECLIP_DELAY];
+}
+
+/* Solves the 3×3 normal equations of a parabola fit; 0 if singular. */
+static int solve3(double m[3][4], double c[3])
+{
+    for (int col = 0; col < 3; col++) {
+        int pv = col;
+        for (int r = col + 1; r < 3; r++)
+            if (fabs(m[r][col]) > fabs(m[pv][col]))
+                pv = r;
+        if (fabs(m[pv][col]) < 1e-12)
+            return 0;
+        for (int q = 0; q < 4; q++) {
+            double t = m[col][q];
+            m[col][q] = m[pv][q];
+            m[pv][q] = t;
+        }
+        for (int r = 0; r < 3; r++) {
+            if (r == col)
+                continue;
+            double f = m[r][col] / m[col][col];
+            for (int q = 0; q < 4; q++)
+                m[r][q] -= f * m[col][q];
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        c[i] = m[i][3] / m[i][i];
+    return 1;
+}
+
+/* The run on axis k that starts at the front row, if it is a cut peak
+ * with its context in hand: drawn back in place.  Returns the samples
+ * drawn. */
+static int fix_run(compute_declip *d, int k)
+{
+    const compute_declip_row *f = at(d, 0);
+    const unsigned bit = 1u << k;
+    double v = f->r[k];
+    size_t e = 0;
+
+    if ((f->held | f->fixed) & bit || fabs(v) < d->thr || f->new_run)
+        return 0;
+    if (d->nprev < DECLIP_CTX || d->prev[DECLIP_CTX - 1].r[k] == v)
+        return 0; /* no context before it, or the front is inside a run */
+    while (e + 1 < d->n && e + 1 < DECLIP_MAX_RUN) {
+        const compute_declip_row *x = at(d, e + 1);
+        if (x->new_run || (x->held & bit) || x->r[k] != v)
+            break;
+        e++;
+    }
+    if (e == 0 || e + DECLIP_CTX >= d->n)
+        return 0; /* one sample is no run; a run to the end of the line has no after */
+    for (size_t j = 1; j <= e + DECLIP_CTX; j++)
+        if (at(d, j)->new_run || (j > e && (at(d, j)->held & bit)) ||
+            !(at(d, j)->r[0] > at(d, j - 1)->r[0]))
+            return 0;
+    double t0 = f->r[0], sg = v > 0 ? 1 : -1;
+    if (at(d, e + DECLIP_CTX)->r[0] - d->prev[0].r[0] > d->span)
+        return 0; /* a gap in it */
+    /* least squares: Σ x^p and Σ y x^p over the context, x from the run's start */
+    double S[5] = { 0 }, T[3] = { 0 };
+    for (int i = 0; i < 2 * DECLIP_CTX; i++) {
+        const double *r = i < DECLIP_CTX ? d->prev[i].r : at(d, e + 1 + (size_t)(i - DECLIP_CTX))->r;
+        double x = r[0] - t0, p = 1;
+        if ((i < DECLIP_CTX && (d->prev[i].held & bit)) || sg * r[k] >= sg * v)
+            return 0; /* the context must be the signal itself, inside the range */
+        for (int m = 0; m < 5; m++) {
+            S[m] += p;
+            if (m < 3)
+                T[m] += p * r[k];
+            p *= x;
+        }
+    }
+    double M[3][4] = { { S[0], S[1], S[2], T[0] }, { S[1], S[2], S[3], T[1] },
+                       { S[2], S[3], S[4], T[2] } }, c[3];
+    if (!solve3(M, c))
+        return 0;
+    for (size_t j = 0; j <= e; j++) {
+        compute_declip_row *x = at(d, j);
+        double t = x->r[0] - t0, y = c[0] + c[1] * t + c[2] * t * t;
+        if (sg * y < sg * v)
+            y = v;
+        if (sg * y > DECLIP_MAX_GAIN * sg * v)
+            y = DECLIP_MAX_GAIN * v;
+        x->r[k] = y;
+        x->fixed |= (unsigned char)bit;
+    }
+    d->runs++;
+    return (int)e + 1;
+}
+
+/* The front row out: its cut peaks drawn first, then on to the aggregator. */
+static void emit(compute_agg *g)
+{
+    compute_declip *d = &g->declip;
+    for (int k = COMPUTE_COL_AX; k <= COMPUTE_COL_AZ; k++)
+        d->samples += fix_run(d, k);
+    compute_declip_row f = *at(d, 0);
+    d->head = (d->head + 1) % COMPUTE_DECLIP_DELAY;
+    d->n--;
+    if (f.new_run)
+        d->nprev = 0;
+    if (d->nprev == DECLIP_CTX)
+        memmove(d->prev, d->prev + 1, sizeof d->prev[0] * (DECLIP_CTX - 1));
+    else
+        d->nprev++;
+    d->prev[d->nprev - 1] = f;
+    g->new_run = f.new_run;
+    compute_agg_process(g, f.r, f.gmiss);
+}
+
+void compute_agg_declip_push(compute_agg *g, const double *r, int gmiss, unsigned mask)
+{
+    compute_declip *d = &g->declip;
+    if (d->n == COMPUTE_DECLIP_DELAY)
+        emit(g);
+    compute_declip_row *x = at(d, d->n++);
+    memcpy(x->r, r, sizeof x->r);
+    x->gmiss = (unsigned char)(gmiss != 0);
+    x->new_run = (unsigned char)(g->new_run != 0);
+    g->new_run = 0;
+    x->held = (unsigned char)(mask & ((1u << COMPUTE_COL_AX) | (1u << COMPUTE_COL_AY) |
+                                      (1u << COMPUTE_COL_AZ)));
+    x->fixed = 0;
+}
+
+void compute_agg_declip_flush(compute_agg *g)
+{
+    while (g->declip.n > 0)
+        emit(g);
+}
