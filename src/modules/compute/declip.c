@@ -16,7 +16,10 @@
  * Its samples are replaced by the least-squares parabola through the
  * DECLIP_CTX samples on each side of it (a pushed trunk's peak is smooth at
  * the scale of a few samples), never nearer zero than the rail and never
- * beyond DECLIP_MAX_GAIN times it.  Runs longer than DECLIP_MAX_RUN samples,
+ * beyond DECLIP_MAX_GAIN times it.  A smooth peak whose top two samples a
+ * coarse logger (1 mg steps, four decimals) wrote alike is no cut: there the
+ * curve hardly passes the value, and a run is drawn only when it passes it
+ * by DECLIP_MIN_CUT of it.  Runs longer than DECLIP_MAX_RUN samples,
  * across a clock reset or a gap, or without their context (the start and
  * the end of a session) stay as they are.
  *
@@ -34,6 +37,7 @@
 #define DECLIP_MAX_RUN  40    /* samples; a longer run is not a cut peak */
 #define DECLIP_MAX_GAIN 2.0   /* a drawn peak is at most this many times the rail */
 #define DECLIP_SPAN_S   0.3   /* a run with its context spans at most this (no gap in it) */
+#define DECLIP_MIN_CUT  0.02 /* the curve must pass the value by this share of it */
 
 void compute_declip_init(compute_declip *d, double ascale, double tscale)
 {
@@ -122,15 +126,22 @@ static int fix_run(compute_declip *d, int k)
                        { S[2], S[3], S[4], T[2] } }, c[3];
     if (!solve3(M, c))
         return 0;
+    double y[DECLIP_MAX_RUN], top = 0;
     for (size_t j = 0; j <= e; j++) {
-        compute_declip_row *x = at(d, j);
-        double t = x->r[0] - t0, y = c[0] + c[1] * t + c[2] * t * t;
-        if (sg * y < sg * v)
-            y = v;
-        if (sg * y > DECLIP_MAX_GAIN * sg * v)
-            y = DECLIP_MAX_GAIN * v;
-        x->r[k] = y;
-        x->fixed |= (unsigned char)bit;
+        double t = at(d, j)->r[0] - t0;
+        y[j] = c[0] + c[1] * t + c[2] * t * t;
+        if (sg * y[j] < sg * v)
+            y[j] = v;
+        if (sg * y[j] > DECLIP_MAX_GAIN * sg * v)
+            y[j] = DECLIP_MAX_GAIN * v;
+        if (sg * (y[j] - v) > top)
+            top = sg * (y[j] - v);
+    }
+    if (top < DECLIP_MIN_CUT * fabs(v))
+        return 0; /* the curve hardly leaves the value: a smooth peak read twice */
+    for (size_t j = 0; j <= e; j++) {
+        at(d, j)->r[k] = y[j];
+        at(d, j)->fixed |= (unsigned char)bit;
     }
     d->runs++;
     return (int)e + 1;
