@@ -38,7 +38,7 @@
 
 /* The declipping delay line (declip.c): rows in input units on their way
  * from admit to compute_agg_process. */
-#define COMPUTE_DECLIP_DELAY 48   /* >= the longest run drawn + its context after + 1 */
+#define COMPUTE_DECLIP_DELAY 64   /* a power of two: the context before, the longest run drawn, the context after */
 #define COMPUTE_DECLIP_CTX 2      /* unclipped samples on each side the curve goes through */
 typedef struct compute_declip_row {
     double r[COMPUTE_NCOLS];
@@ -46,9 +46,9 @@ typedef struct compute_declip_row {
     unsigned char held, fixed;   /* bit k (1..3): acceleration cell k held (empty) / drawn */
 } compute_declip_row;
 typedef struct compute_declip {
-    compute_declip_row q[COMPUTE_DECLIP_DELAY], prev[COMPUTE_DECLIP_CTX];
-    size_t head, n;
-    int nprev;
+    compute_declip_row q[COMPUTE_DECLIP_DELAY]; /* the rows sent on last, then those waiting */
+    size_t head, n;              /* the front's slot, rows waiting */
+    int nprev;                   /* rows sent on behind the front that are its context */
     double thr, span;            /* a rail's least |value|, a run's longest span: input units */
     long long runs, samples;     /* runs and samples drawn */
 } compute_declip;

@@ -23,7 +23,7 @@
  * across a clock reset or a gap, or without their context (the start and
  * the end of a session) stay as they are.
  *
- * The rows pass through a delay line of DECLIP_DELAY rows, so a run and the
+ * The rows pass through a delay line of COMPUTE_DECLIP_DELAY rows, so a run and the
  * samples after it are in hand when its first row leaves; what comes after
  * (compute_agg_process) sees the same rows, later.
  */
@@ -46,9 +46,17 @@ void compute_declip_init(compute_declip *d, double ascale, double tscale)
     d->span = DECLIP_SPAN_S / tscale;
 }
 
+/* the i-th row waiting (0: the front) */
 static compute_declip_row *at(compute_declip *d, size_t i)
 {
-    return &d->q[(d->head + i) % COMPUTE_DECLIP_DELAY];
+    return &d->q[(d->head + i) & (COMPUTE_DECLIP_DELAY - 1)];
+}
+
+/* the i-th of the DECLIP_CTX rows sent on before the front, oldest first:
+ * they stay in the ring behind it (d->nprev of them are valid) */
+static const compute_declip_row *before(const compute_declip *d, size_t i)
+{
+    return &d->q[(d->head - DECLIP_CTX + i) & (COMPUTE_DECLIP_DELAY - 1)];
 }
 
 /* Solves the 3×3 normal equations of a parabola fit; 0 if singular. */
@@ -91,7 +99,7 @@ static int fix_run(compute_declip *d, int k)
 
     if ((f->held | f->fixed) & bit || fabs(v) < d->thr || f->new_run)
         return 0;
-    if (d->nprev < DECLIP_CTX || d->prev[DECLIP_CTX - 1].r[k] == v)
+    if (d->nprev < DECLIP_CTX || before(d, DECLIP_CTX - 1)->r[k] == v)
         return 0; /* no context before it, or the front is inside a run */
     while (e + 1 < d->n && e + 1 < DECLIP_MAX_RUN) {
         const compute_declip_row *x = at(d, e + 1);
@@ -106,14 +114,16 @@ static int fix_run(compute_declip *d, int k)
             !(at(d, j)->r[0] > at(d, j - 1)->r[0]))
             return 0;
     double t0 = f->r[0], sg = v > 0 ? 1 : -1;
-    if (at(d, e + DECLIP_CTX)->r[0] - d->prev[0].r[0] > d->span)
+    if (at(d, e + DECLIP_CTX)->r[0] - before(d, 0)->r[0] > d->span)
         return 0; /* a gap in it */
     /* least squares: Σ x^p and Σ y x^p over the context, x from the run's start */
     double S[5] = { 0 }, T[3] = { 0 };
     for (int i = 0; i < 2 * DECLIP_CTX; i++) {
-        const double *r = i < DECLIP_CTX ? d->prev[i].r : at(d, e + 1 + (size_t)(i - DECLIP_CTX))->r;
+        const compute_declip_row *c = i < DECLIP_CTX ? before(d, (size_t)i)
+                                                     : at(d, e + 1 + (size_t)(i - DECLIP_CTX));
+        const double *r = c->r;
         double x = r[0] - t0, p = 1;
-        if ((i < DECLIP_CTX && (d->prev[i].held & bit)) || sg * r[k] >= sg * v)
+        if ((i < DECLIP_CTX && (c->held & bit)) || sg * r[k] >= sg * v)
             return 0; /* the context must be the signal itself, inside the range */
         for (int m = 0; m < 5; m++) {
             S[m] += p;
@@ -151,27 +161,23 @@ static int fix_run(compute_declip *d, int k)
 static void emit(compute_agg *g)
 {
     compute_declip *d = &g->declip;
+    const compute_declip_row *front = at(d, 0);
     for (int k = COMPUTE_COL_AX; k <= COMPUTE_COL_AZ; k++)
-        d->samples += fix_run(d, k);
-    compute_declip_row f = *at(d, 0);
-    d->head = (d->head + 1) % COMPUTE_DECLIP_DELAY;
+        if (d->n > 1 && at(d, 1)->r[k] == front->r[k] && fabs(front->r[k]) >= d->thr)
+            d->samples += fix_run(d, k); /* a repeat beyond 1.5 g: look closer */
+    d->head = (d->head + 1) & (COMPUTE_DECLIP_DELAY - 1);
     d->n--;
-    if (f.new_run)
-        d->nprev = 0;
-    if (d->nprev == DECLIP_CTX)
-        memmove(d->prev, d->prev + 1, sizeof d->prev[0] * (DECLIP_CTX - 1));
-    else
-        d->nprev++;
-    d->prev[d->nprev - 1] = f;
-    g->new_run = f.new_run;
-    compute_agg_process(g, f.r, f.gmiss);
+    /* the rows before a clock reset are no context for the ones after */
+    d->nprev = front->new_run ? 1 : d->nprev < DECLIP_CTX ? d->nprev + 1 : DECLIP_CTX;
+    g->new_run = front->new_run;
+    compute_agg_process(g, front->r, front->gmiss);
 }
 
 void compute_agg_declip_push(compute_agg *g, const double *r, int gmiss, unsigned mask)
 {
     compute_declip *d = &g->declip;
-    if (d->n == COMPUTE_DECLIP_DELAY)
-        emit(g);
+    if (d->n == COMPUTE_DECLIP_DELAY - DECLIP_CTX)
+        emit(g); /* the last DECLIP_CTX rows sent on stay behind the front */
     compute_declip_row *x = at(d, d->n++);
     memcpy(x->r, r, sizeof x->r);
     x->gmiss = (unsigned char)(gmiss != 0);
@@ -187,3 +193,7 @@ void compute_agg_declip_flush(compute_agg *g)
     while (g->declip.n > 0)
         emit(g);
 }
+
+_Static_assert((COMPUTE_DECLIP_DELAY & (COMPUTE_DECLIP_DELAY - 1)) == 0 &&
+               COMPUTE_DECLIP_DELAY - DECLIP_CTX > DECLIP_MAX_RUN + DECLIP_CTX,
+               "the delay line holds a whole run and its context after, and is a power of two");
