@@ -27,7 +27,7 @@ DETECT_ROWS, DECIM_HZ, WIN_S, GAP_FACTOR, GRAV_TAU_S = 8192, 25.0, 4.0, 2.5, 2.0
 HALT_RMS, WALK_MAX_HZ, GALLOP_MIN_HZ, BOUNCE_MIN_HZ, BOUNCE_MAX_HZ = 0.5, 1.15, 1.9, 1.3, 4.0
 SIDE_REVERSAL, SYM_K = -0.25, 6
 HIST_LO, HIST_STEP, HIST_BINS = 0.3, 0.005, 640
-CADENCE_TRIM = 0.1    # share of a gait's window time left out at each end (aggregate_finish.c)
+CADENCE_TRIM = 0.2    # share of a gait's window time left out at each end (aggregate_finish.c)
 REIN_TH, JUMP_TH, JUMP_MIN, JUMP_MAX = 0.08, 0.3 * G, 0.25, 2.0
 HALT, WALK, TROT, CANTER, GALLOP = range(5)
 GAITS = ["halt", "walk", "trot", "canter", "gallop"]
@@ -386,7 +386,7 @@ def aggregate(path):
         lead_r += dur[cm & (res["lead"] < 0)].sum()
     total = gait_t.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        # cadence: time-weighted mean stride frequency without 10 % of the time
+        # cadence: time-weighted mean stride frequency without 20 % of the time
         # at each end (histogram bins of 0.005 Hz; cadence_trim)
         hist = hist.reshape(5, HIST_BINS)
         tot = hist.sum(axis=1)
