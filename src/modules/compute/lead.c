@@ -185,14 +185,6 @@ static void follow_turn(compute_leadest *e, const compute_window_result *r, doub
         e->bias[i] += db * r->up[i];
 }
 
-/* The bias at a standstill.  A standing horse does not turn, so a halt's
- * mean rate is the bias — except in the window that holds a walk-on onto a
- * circle, or a turn about the forehand: once BIAS_SETTLED s have taught the
- * bias, a halt turning faster than STRAIGHT_MAX teaches nothing (a drift of
- * 0.002 rad/s/√s moves it by 0.003 rad/s between two windows).  Otherwise
- * the first window taught alone: after a restless halt whose windows the
- * timeline had read as weak, the walk-on onto a circle at 0.1 rad/s became
- * the bias, and the straight lines of the session read as circles. */
 /* How slowly a window may turn and still be taken for a straight line.
  * The slowest circle is a slow walk on 20 m (0.056 rad/s), hence 0.04.  A
  * canter is faster: collected (3 m/s) on the widest riding circle (20 m)
@@ -206,6 +198,14 @@ static double straight_max(int gait)
     return gait == COMPUTE_CANTER || gait == COMPUTE_GALLOP ? STRAIGHT_MAX_CANTER : STRAIGHT_MAX;
 }
 
+/* The bias at a standstill.  A standing horse does not turn, so a halt's
+ * mean rate is the bias — except in the window that holds a walk-on onto a
+ * circle, or a turn about the forehand: once BIAS_SETTLED s have taught the
+ * bias, a halt turning faster than STRAIGHT_MAX teaches nothing (a drift of
+ * 0.002 rad/s/√s moves it by 0.003 rad/s between two windows).  Otherwise
+ * the first window taught alone: after a restless halt whose windows the
+ * timeline had read as weak, the walk-on onto a circle at 0.1 rad/s became
+ * the bias, and the straight lines of the session read as circles. */
 static int halt_teaches(const compute_leadest *e, double yaw)
 {
     return e->bias_t < BIAS_SETTLED || fabs(yaw) < STRAIGHT_MAX;
