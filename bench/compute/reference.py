@@ -27,7 +27,7 @@ DETECT_ROWS, DECIM_HZ, WIN_S, GAP_FACTOR, GRAV_TAU_S = 8192, 25.0, 4.0, 2.5, 2.0
 HALT_RMS, WALK_MAX_HZ, GALLOP_MIN_HZ, BOUNCE_MIN_HZ, BOUNCE_MAX_HZ = 0.5, 1.15, 1.9, 1.3, 4.0
 SIDE_REVERSAL, SYM_K = -0.25, 6
 HIST_LO, HIST_STEP, HIST_BINS = 0.3, 0.005, 640
-CADENCE_TRIM = 0.2    # share of a gait's window time left out at each end (aggregate_finish.c)
+CADENCE_BAND = 0.2    # windows within this share of the gait's median stride frequency (aggregate_finish.c)
 REIN_TH, JUMP_TH, JUMP_MIN, JUMP_MAX = 0.08, 0.3 * G, 0.25, 2.0
 HALT, WALK, TROT, CANTER, GALLOP = range(5)
 GAITS = ["halt", "walk", "trot", "canter", "gallop"]
@@ -386,15 +386,15 @@ def aggregate(path):
         lead_r += dur[cm & (res["lead"] < 0)].sum()
     total = gait_t.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        # cadence: time-weighted mean stride frequency without 20 % of the time
-        # at each end (histogram bins of 0.005 Hz; cadence_trim)
+        # cadence: time-weighted mean stride frequency of the windows within
+        # 20 % of the median (histogram bins of 0.005 Hz; cadence_band)
         hist = hist.reshape(5, HIST_BINS)
         tot = hist.sum(axis=1)
-        hi_c = np.cumsum(hist, axis=1)
-        lo_c = hi_c - hist
-        lo, hi = CADENCE_TRIM * tot[:, None], (1 - CADENCE_TRIM) * tot[:, None]
-        kept = np.clip(np.minimum(hi_c, hi) - np.maximum(lo_c, lo), 0, None)
+        first = np.argmax(np.cumsum(hist, axis=1) >= tot[:, None] / 2, axis=1)
         hz = HIST_LO + np.arange(HIST_BINS) * HIST_STEP
+        med = HIST_LO + first * HIST_STEP
+        kept = np.where((hz[None, :] >= med[:, None] / (1 + CADENCE_BAND) - 1e-9) &
+                        (hz[None, :] <= med[:, None] * (1 + CADENCE_BAND) + 1e-9), hist, 0)
         cad = np.where(tot > 0, 60 * (kept * hz).sum(axis=1) / np.where(tot > 0, kept.sum(axis=1), 1), 0)
         reg = np.where(gait_t > 0, gait_r / gait_t, 0)
     lr = rein[0] + rein[1]

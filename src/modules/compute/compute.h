@@ -72,8 +72,8 @@ typedef struct compute_params {
     double jump_g;              /* |a| below this many g: in the air */
     double jump_min_air_s, jump_max_air_s; /* a flight's bounds (s) */
     double bout_min_s;          /* a rein/lead change shorter than this is absorbed (s) */
-    double cadence_trim;        /* share of a gait's stride time left out at each end
-                                 * before the cadence's mean (0.5: the median) */
+    double cadence_band;        /* a gait's cadence: the mean of its windows within this
+                                 * share of their median stride frequency (0: the median) */
     /* rising trot (rising.c, docs/compute.md "rising trot") */
     double rising_min_asym_pct; /* a run's asymmetry departs from the horse's own by this (%) */
     double rising_min_s;        /* shortest run on one diagonal taken as evidence (s) */

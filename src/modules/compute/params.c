@@ -33,7 +33,7 @@ static const compute_optkey param_keys[] = {
     P(jump_min_air_s,      0.25,  0.1,   10,  "s",      "shortest flight counted as a jump; a gap in the samples this long ends a flight"),
     P(jump_max_air_s,      2.0,   0.1,   10,  "s",      "longest flight counted as a jump (>= jump_min_air_s)"),
     P(bout_min_s,          5.0,   0,     3600, "s",     "a rein or lead change shorter than this is absorbed into its bout"),
-    P(cadence_trim,        0.2,   0,     0.5, "share",  "a gait's cadence is the mean stride frequency of its windows without this share of their time at each end (0: the plain mean, 0.5: the median)"),
+    P(cadence_band,        0.2,   0,     1,   "share",  "a gait's cadence is the mean stride frequency of its windows within this share of their median (0: the median)"),
     P(rising_min_asym_pct, 6.0,   0.5,   100, "%",      "rising trot: a run's diagonal asymmetry departs from the horse's own by at least this"),
     P(rising_min_s,        16.0,  2,     3600, "s",     "rising trot: shortest run of trot on one diagonal taken as evidence, and least time on each"),
     P(rising_smooth_s,     6.0,   0,     60,  "s",      "rising trot: running median of the windows' diagonal asymmetry over this span"),

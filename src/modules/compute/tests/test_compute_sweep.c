@@ -159,9 +159,9 @@ static void run_one(int sd, misses *m)
  * with the code of that morning.  2026-12-07, with halts placed by energy
  * at a stop and a start and a stop between two bouts of one gait read as
  * one (timeline.c): 9 — gait 3, rein 3, cadence 3, symmetry 1.  The code
- * of either morning fails here.  Later that day, the cadence as the
- * trimmed mean of the windows' stride frequencies instead of their median
- * (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target; and
+ * of either morning fails here.  Later that day, the cadence as the mean
+ * of the windows' stride frequencies near their median instead of the
+ * median (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target; and
  * a halt that turns no longer teaches the gyro's bias once it is known
  * (lead.c halt_teaches): rein 3 → 2, 5 sessions; and a canter turning at
  * under 0.075 rad/s teaches it as a straight line (lead.c straight_max):
