@@ -38,7 +38,7 @@
 
 /* The declipping delay line (declip.c): rows in input units on their way
  * from admit to compute_agg_process. */
-#define COMPUTE_DECLIP_DELAY 64   /* a power of two: the context before, the longest run drawn, the context after */
+#define COMPUTE_DECLIP_DELAY 256  /* a power of two: the context before, the longest run drawn, the context after */
 #define COMPUTE_DECLIP_CTX 2      /* unclipped samples on each side the curve goes through */
 typedef struct compute_declip_row {
     double r[COMPUTE_NCOLS];
@@ -50,6 +50,7 @@ typedef struct compute_declip {
     size_t head, n;              /* the front's slot, rows waiting */
     int nprev;                   /* rows sent on behind the front that are its context */
     double thr, span;            /* a rail's least |value|, a run's longest span: input units */
+    size_t max_run;              /* the longest run drawn, samples at the nominal rate */
     long long runs, samples;     /* runs and samples drawn */
 } compute_declip;
 
@@ -171,7 +172,7 @@ int compute_agg_detect(compute_agg *g);
  * aggregate_rows.c calls it for every row it admits. */
 void compute_agg_process(compute_agg *g, const double *r, int gmiss);
 /* declip.c: the delay line between admit and compute_agg_process */
-void compute_declip_init(compute_declip *d, double ascale, double tscale);
+void compute_declip_init(compute_declip *d, double ascale, double tscale, double period);
 void compute_agg_declip_push(compute_agg *g, const double *r, int gmiss, unsigned mask);
 void compute_agg_declip_flush(compute_agg *g);
 /* aggregate_rows.c: detects units and rate from the rows held so far and

@@ -90,7 +90,7 @@ int compute_agg_detect_replay(compute_agg *g)
     }
     if (g->linear)
         compute_agg_linear_init(g);
-    compute_declip_init(&g->declip, g->ascale, g->tscale);
+    compute_declip_init(&g->declip, g->ascale, g->tscale, g->period);
     recheck_held(g);
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);

@@ -19,7 +19,8 @@
  * beyond DECLIP_MAX_GAIN times it.  A smooth peak whose top two samples a
  * coarse logger (1 mg steps, four decimals) wrote alike is no cut: there the
  * curve hardly passes the value, and a run is drawn only when it passes it
- * by DECLIP_MIN_CUT of it.  Runs longer than DECLIP_MAX_RUN samples,
+ * by DECLIP_MIN_CUT of it.  Runs longer than DECLIP_MAX_RUN_S (a cut push
+ * lasts less: half a stance at most) or DECLIP_MAX_RUN samples,
  * across a clock reset or a gap, or without their context (the start and
  * the end of a session) stay as they are.
  *
@@ -34,16 +35,19 @@
 
 #define DECLIP_MIN_G    1.5   /* g: a value repeated beyond this is a rail */
 #define DECLIP_CTX      COMPUTE_DECLIP_CTX
-#define DECLIP_MAX_RUN  40    /* samples; a longer run is not a cut peak */
+#define DECLIP_MAX_RUN_S 0.15 /* s; a longer run is not a cut push */
+#define DECLIP_MAX_RUN  (COMPUTE_DECLIP_DELAY - 2 * DECLIP_CTX - 2) /* samples, whatever the rate */
 #define DECLIP_MAX_GAIN 2.0   /* a drawn peak is at most this many times the rail */
 #define DECLIP_SPAN_S   0.3   /* a run with its context spans at most this (no gap in it) */
 #define DECLIP_MIN_CUT  0.02 /* the curve must pass the value by this share of it */
 
-void compute_declip_init(compute_declip *d, double ascale, double tscale)
+void compute_declip_init(compute_declip *d, double ascale, double tscale, double period)
 {
+    long run = period > 0 ? lround(DECLIP_MAX_RUN_S / period) : DECLIP_MAX_RUN;
     memset(d, 0, sizeof *d);
     d->thr = DECLIP_MIN_G * COMPUTE_G / ascale;  /* in the input's units */
     d->span = DECLIP_SPAN_S / tscale;
+    d->max_run = run < 2 ? 2 : run > DECLIP_MAX_RUN ? DECLIP_MAX_RUN : (size_t)run;
 }
 
 /* the i-th row waiting (0: the front) */
@@ -101,7 +105,7 @@ static int fix_run(compute_declip *d, int k)
         return 0;
     if (d->nprev < DECLIP_CTX || before(d, DECLIP_CTX - 1)->r[k] == v)
         return 0; /* no context before it, or the front is inside a run */
-    while (e + 1 < d->n && e + 1 < DECLIP_MAX_RUN) {
+    while (e + 1 < d->n && e + 1 < d->max_run) {
         const compute_declip_row *x = at(d, e + 1);
         if (x->new_run || (x->held & bit) || x->r[k] != v)
             break;
