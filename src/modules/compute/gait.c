@@ -131,6 +131,19 @@ static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, 
     return (c - sqrt(disc)) / (2 * db);
 }
 
+/* How well the rotation about the two horizontal axes repeats at lag k:
+ * the normalised autocorrelation of the (roll, pitch) rate pair.  +1 (no
+ * evidence against a rhythm) without rate channels or rotation. */
+static double rotation_repeat(const double *roll, const double *pitch, size_t n, size_t k)
+{
+    double e = energy(roll, n) + energy(pitch, n), c = 0;
+    if (k == 0 || k >= n || !(e > 1e-12))
+        return 1;
+    for (size_t i = 0; i + k < n; i++)
+        c += roll[i] * roll[i + k] + pitch[i] * pitch[i + k];
+    return c / (double)(n - k) / e;
+}
+
 /* The sway's reversal from the acceleration plane's (ra) and the rate
  * plane's (rg) least autocorrelation at the bounce, NaN where a plane has
  * no energy.  Either plane may carry it: the trunk's roll in trot is clear
@@ -330,6 +343,24 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         rT = 1;
     r->regularity = 10 * rT;
     r->stride_hz = fs / T;
+    /* With the rate channels, a rhythm also shows in the rotation: a
+     * walking or trotting trunk rolls and pitches with every stride, and
+     * the sway of a 2-beat gait reverses every step.  A window whose
+     * vertical barely repeats (under nosusp_asym_min_acf), whose sway does
+     * not reverse and whose rotation does not repeat at the stride either
+     * (under gyro_rhythm_min) is no gait: a horse stamping, shifting its
+     * weight or tossing its head at a standstill — as a window without any
+     * rhythm, halt unless it lies between two gaits (timeline.c).  Noise
+     * at 50 Hz and 0.65 m/s^2 made such windows look like a slow walk in
+     * the vertical alone (a restless halt read as 10-20 s of walk). */
+    if (rT < p->nosusp_asym_min_acf && side > p->side_reversal &&
+        rotation_repeat(roll, pitch, n, (size_t)lround(T)) < p->gyro_rhythm_min) {
+        r->norhythm = 1;
+        r->regularity = 0;
+        r->stride_hz = 0;
+        r->side = 0;
+        return;
+    }
     /* Weak evidence: the stride barely repeats (noise or fidgeting makes up
      * most of the energy) and the sway shows no clear reversal.  The class
      * below is then a guess; aggregate.c decides such windows from their

@@ -165,7 +165,9 @@ static void run_one(int sd, misses *m)
  * a halt that turns no longer teaches the gyro's bias once it is known
  * (lead.c halt_teaches): rein 3 → 2, 5 sessions; and a canter turning at
  * under 0.075 rad/s teaches it as a straight line (lead.c straight_max):
- * rein 2 → 1, 4 sessions. */
+ * rein 2 → 1, 4 sessions; and a weak stride whose rotation does not
+ * repeat is no gait (gait.c gyro_rhythm_min): gait 3 → 1, rein 1 → 0, 2
+ * sessions. */
 static void test_random_sessions(void **state)
 {
     (void)state;
@@ -174,8 +176,8 @@ static void test_random_sessions(void **state)
         run_one(sd, &m);
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
-    assert_true(m.gait <= 5);
-    assert_true(m.rein <= 2);
+    assert_true(m.gait <= 2);
+    assert_true(m.rein <= 1);
     assert_true(m.cadence <= 1);
     assert_true(m.symmetry <= 3);
 }
@@ -202,11 +204,29 @@ static void test_bias_sessions(void **state)
     }
 }
 
+/* Two sessions whose restless halt read as walk: at 50 Hz with 0.46-0.65
+ * m/s^2 of noise its windows were as strong and as weakly rhythmic in the
+ * acceleration as the slow walk beside them (gait time 6.4 % and 5.9 % of
+ * the session off).  The walk's rotation repeats at the stride, the
+ * fidgeting's does not (gait.c, gyro_rhythm_min). */
+static void test_restless_halt_sessions(void **state)
+{
+    (void)state;
+    static const int sessions[] = { 154, 177 };
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        misses m = { 0, 0, 0, 0, 0 };
+        run_one(sessions[i], &m);
+        if (m.gait != 0)
+            fail_msg("session %d: gait time more than 5 %% of the session off", sessions[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sessions),
         cmocka_unit_test(test_bias_sessions),
+        cmocka_unit_test(test_restless_halt_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
