@@ -28,7 +28,6 @@
 static void backlog_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     http_conn *c = arg;
-    (void)buf;
     if (info->n_deleted > 0 && c->held && evbuffer_get_length(buf) < CONN_BACKLOG) {
         c->held = 0;
         evbuffer_cb_clear_flags(buf, c->in_cb, EVBUFFER_CB_ENABLED);   /* off until the next hold */

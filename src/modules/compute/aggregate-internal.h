@@ -51,7 +51,7 @@ typedef struct compute_declip {
     int nprev;                   /* rows sent on behind the front that are its context */
     double thr, span;            /* a rail's least |value|, a run's longest span: input units */
     size_t max_run;              /* the longest run drawn, samples at the nominal rate */
-    long long runs, samples;     /* runs and samples drawn */
+    long long samples;           /* samples drawn */
 } compute_declip;
 
 struct compute_agg {

@@ -91,9 +91,9 @@ static int solve3(double m[3][4], double c[3])
     return 1;
 }
 
-/* The run on axis k that starts at the front row, if it is a cut peak
- * with its context in hand: drawn back in place.  Returns the samples
- * drawn. */
+/* The run on axis k that starts at the front row (emit has seen it repeat
+ * a value beyond the threshold), if it is a cut peak with its context in
+ * hand: drawn back in place.  Returns the samples drawn. */
 static int fix_run(compute_declip *d, int k)
 {
     const compute_declip_row *f = at(d, 0);
@@ -101,7 +101,7 @@ static int fix_run(compute_declip *d, int k)
     double v = f->r[k];
     size_t e = 0;
 
-    if ((f->held | f->fixed) & bit || fabs(v) < d->thr || f->new_run)
+    if ((f->held | f->fixed) & bit || f->new_run)
         return 0;
     if (d->nprev < DECLIP_CTX || before(d, DECLIP_CTX - 1)->r[k] == v)
         return 0; /* no context before it, or the front is inside a run */
@@ -157,7 +157,6 @@ static int fix_run(compute_declip *d, int k)
         at(d, j)->r[k] = y[j];
         at(d, j)->fixed |= (unsigned char)bit;
     }
-    d->runs++;
     return (int)e + 1;
 }
 

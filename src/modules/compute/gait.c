@@ -136,12 +136,10 @@ static double min_dir_acf(const double *x, const double *y, size_t n, size_t k, 
  * evidence against a rhythm) without rate channels or rotation. */
 static double rotation_repeat(const double *roll, const double *pitch, size_t n, size_t k)
 {
-    double e = energy(roll, n) + energy(pitch, n), c = 0;
+    double e = energy(roll, n) + energy(pitch, n);
     if (k == 0 || k >= n || !(e > 1e-12))
         return 1;
-    for (size_t i = 0; i + k < n; i++)
-        c += roll[i] * roll[i + k] + pitch[i] * pitch[i + k];
-    return c / (double)(n - k) / e;
+    return (acf(roll, n, k, 1) + acf(pitch, n, k, 1)) / e;   /* lagged means, over both */
 }
 
 /* The sway's reversal from the acceleration plane's (ra) and the rate
