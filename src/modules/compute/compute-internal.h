@@ -224,6 +224,11 @@ typedef struct compute_window_result {
      * angular rate's (glag) covariance at half a stride, each over its
      * energy (xx, yy, zz, xy, xz, yz; sensor frame; lead.c); zero otherwise */
     double alag[6], glag[6];
+    /* a gallop read by its frequency alone (one push per stride): the
+     * stride and regularity of the same window read as a trot at half of
+     * it (gait.c), 0 otherwise; the trot's fields above are that reading's.
+     * timeline.c takes it next to a trot of that stride */
+    double alt_hz, alt_regularity;
 } compute_window_result;
 
 /* Analyses n decimated samples (a: m/s^2, g: rad/s, each [n][3]) at fs Hz
@@ -295,6 +300,8 @@ typedef struct compute_tl {
     int prev_strong;         /* gait of the last window out decided by its own
                               * evidence, -1 none */
     double prev_e;           /* its mean square dynamic acceleration, m^2/s^4 */
+    double trot_hz;          /* stride of the last window in, if a trot decided
+                              * by its own evidence; 0 otherwise */
 } compute_tl;
 
 typedef void (*compute_tl_emit)(void *arg, const compute_tl_win *w);

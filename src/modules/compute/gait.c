@@ -334,7 +334,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     if (T0 > (double)n - 4)
         T0 = Pf;
     double rT;
-    double T = refine_peak(d, n, T0, e3, &rT);
+    double T = refine_peak(d, n, T0, e3, &rT), T2 = 0;
     if (rT < 0)
         rT = 0;
     if (rT > 1)
@@ -410,17 +410,34 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
             r->gait = (susp || r->stride_hz >= p->walk_max_hz) ? COMPUTE_TROT : COMPUTE_WALK;
         } else {
             r->gait = (two_push || r->stride_hz >= p->gallop_min_hz) ? COMPUTE_GALLOP : COMPUTE_CANTER;
+            if (r->gait == COMPUTE_GALLOP && !two_push && 2 * Pf <= (double)n - 4) {
+                /* a gallop by its frequency alone: one push per stride
+                 * between gallop_min_hz and canter_max_hz is also the
+                 * bounce of a trot at half that stride (a tiring trot
+                 * drifting under 1.15 Hz) whose sway reversal the window
+                 * did not show.  Its trot reading is kept beside it; the
+                 * timeline (timeline.c) takes it when a trot at that
+                 * stride is next to it: no horse doubles its stride
+                 * frequency from one window to the next */
+                double rT2;
+                T2 = refine_peak(d, n, 2 * Pf, e3, &rT2);
+                r->alt_hz = fs / T2;
+                r->alt_regularity = 10 * fmin(fmax(rT2, 0), 1);
+            }
         }
     }
 
-    if (r->gait == COMPUTE_TROT)
-        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, T, bin, &r->amp_a, &r->amp_b,
+    /* the trot's fields also for a trot reading kept beside the gait */
+    double Tt = r->gait == COMPUTE_TROT ? T : T2;
+    if (r->gait == COMPUTE_TROT || r->alt_hz > 0)
+        r->sym_log = compute_trot_symmetry(vw, roll, pitch, n, Tt, bin, &r->amp_a, &r->amp_b,
                                            r->sym_dir);
     /* the symmetric gaits show the fore-aft axis (lead.c) */
-    if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT) {
+    if (r->gait == COMPUTE_WALK || r->gait == COMPUTE_TROT || r->alt_hz > 0) {
         const double zero[3] = { 0, 0, 0 };
-        compute_lead_halflag(d, zero, n, u, T / 2, 0.01, r->alag);
-        compute_lead_halflag(&g[0][0], r->wmean, n, u, T / 2, 1e-4, r->glag);
+        double Th = r->gait == COMPUTE_WALK ? T : Tt;
+        compute_lead_halflag(d, zero, n, u, Th / 2, 0.01, r->alag);
+        compute_lead_halflag(&g[0][0], r->wmean, n, u, Th / 2, 1e-4, r->glag);
     }
     /* lead in the frame of the sensor's x axis (forward or backward);
      * lead.c redoes it in the frame the session's circles show */

@@ -37,6 +37,15 @@
  * at the sensor's noise or the noise is unknown; above the noise it is
  * that gait (same_gait_through).  One of another gait between two of one
  * stays as read.
+ *
+ * A doubled stride.  A gallop read by its frequency alone (one push per
+ * stride, gait.c keeps the window's trot reading at half of it beside it)
+ * next to a trot whose stride its trot reading continues is that trot: a
+ * tiring trot at 1.1 Hz bounces at 2.2, and no horse doubles its stride
+ * frequency from one window to the next (a trot becomes a gallop through a
+ * canter).  Taken forward from the last window in, and backward over the
+ * queue when such a trot arrives (such gallops wait in the queue for the
+ * next window of another kind, or until it is full).
  */
 #include <math.h>
 #include <string.h>
@@ -57,6 +66,10 @@
 /* Two gaits whose energies differ by less than this factor are not told
  * apart by energy at their boundary (boundary()): trot and canter. */
 #define TL_LEVELS 3.0
+/* A window's trot reading continues a trot when their strides are within
+ * this share: one window to the next a stride drifts by a percent or two,
+ * and the estimate at ~25 Hz scatters by about as much. */
+#define TL_STRIDE_STEP 0.06
 
 void compute_tl_init(compute_tl *tl)
 {
@@ -244,20 +257,59 @@ static void emit_head(compute_tl *tl, compute_tl_emit emit, void *arg)
     emit(arg, &w);
 }
 
+/* A gallop by its frequency alone, with a trot reading (see the top). */
+static int doubled(const compute_tl_win *w)
+{
+    return w->r.gait == COMPUTE_GALLOP && w->r.alt_hz > 0;
+}
+
+/* w is doubled and its trot reading continues a trot at trot_hz: it is
+ * made that trot.  1 if it was. */
+static int undouble(compute_tl_win *w, double trot_hz)
+{
+    if (!doubled(w) || trot_hz <= 0 || fabs(w->r.alt_hz - trot_hz) > TL_STRIDE_STEP * trot_hz)
+        return 0;
+    w->r.gait = COMPUTE_TROT;
+    w->r.stride_hz = w->r.alt_hz;
+    w->r.regularity = w->r.alt_regularity;
+    w->r.alt_hz = w->r.alt_regularity = 0;
+    return 1;
+}
+
+/* The newest window q[nq - 1]: made a trot after one, or the doubled
+ * windows queued before a trot made trots. */
+static void undouble_around(compute_tl *tl)
+{
+    compute_tl_win *w = &tl->q[tl->nq - 1];
+    (void)undouble(w, tl->trot_hz);
+    tl->trot_hz = w->r.gait == COMPUTE_TROT && strong(w) ? w->r.stride_hz : 0;
+    for (int i = tl->nq - 2; i >= 0 && tl->trot_hz > 0; i--)
+        if (!undouble(&tl->q[i], tl->q[i + 1].r.stride_hz))
+            break;
+}
+
 void compute_tl_push(compute_tl *tl, const compute_tl_win *w, compute_tl_emit emit, void *arg)
 {
     tl->q[tl->nq++] = *w;
     tl->q[tl->nq - 1].inherited = 0;
+    undouble_around(tl);
     /* the head can be decided when its own evidence decides it, when a
      * window after it does, or when the queue is full; one of a moving
      * gait waits for the next (a lone window, a change of gait at it or
      * after it: boundary) */
     while (tl->nq > 0) {
         const compute_tl_win *h = &tl->q[0];
-        int decidable = strong(h) && moving(h->r.gait) ? tl->nq >= 2 :
+        int decidable;
+        if (doubled(h)) {   /* waits for a window of another kind */
+            decidable = tl->nq == COMPUTE_TL_DEPTH;
+            for (int i = 1; !decidable && i < tl->nq; i++)
+                decidable = !doubled(&tl->q[i]);
+        } else {
+            decidable = strong(h) && moving(h->r.gait) ? tl->nq >= 2 :
                         strong(h) || tl->nq == COMPUTE_TL_DEPTH;
-        for (int i = 1; !decidable && i < tl->nq; i++)
-            decidable = strong(&tl->q[i]);
+            for (int i = 1; !decidable && i < tl->nq; i++)
+                decidable = strong(&tl->q[i]);
+        }
         if (!decidable)
             break;
         emit_head(tl, emit, arg);

@@ -108,7 +108,7 @@ static int random_plan(ff_seg *seg, int cap, ff_opts *o, int sd)
 
 typedef struct misses { int gait, rein, cadence, symmetry, sessions; } misses;
 
-static void run_one(int sd, misses *m)
+static void run_one(int sd, int gyro, misses *m)
 {
     ff_seg seg[24];
     ff_opts o;
@@ -120,7 +120,8 @@ static void run_one(int sd, misses *m)
 
     assert_non_null(s);
     assert_int_equal(ff_generate(seg, n, &o, &d, &tr), 0);
-    compute_samples smp = { d.n, d.t, d.a[0], d.a[1], d.a[2], d.w[0], d.w[1], d.w[2] };
+    compute_samples smp = { d.n, d.t, d.a[0], d.a[1], d.a[2], gyro ? d.w[0] : NULL,
+                            gyro ? d.w[1] : NULL, gyro ? d.w[2] : NULL };
     if (compute_aggregate_samples(&smp, NULL, s, err, sizeof err) != 0)
         fail_msg("session %d: aggregate failed: %s", sd, err);
     double D = tr.duration, ge = 0, ce = 0, se = 0;
@@ -134,10 +135,11 @@ static void run_one(int sd, misses *m)
         if (k > 0 && tr.gait_t[k] > 20 && s->gaits[k].time_s > 10)
             ce = fmax(ce, fabs(s->gaits[k].cadence_spm - tr.gait_ft[k] / tr.gait_t[k] * 60));
     }
-    double re = fmax(fabs(s->rein_left_s - tr.rein_l),
+    /* without the rate channels rein and symmetry are null: not judged */
+    double re = !gyro ? 0 : fmax(fabs(s->rein_left_s - tr.rein_l),
                      fmax(fabs(s->rein_right_s - tr.rein_r), fabs(s->rein_straight_s - tr.rein_s))) / D * 100;
     double sym = ff_session_symmetry(&tr);
-    if (sym >= 0 && tr.gait_t[FF_TROT] > 30)
+    if (gyro && sym >= 0 && tr.gait_t[FF_TROT] > 30)
         se = fabs(s->trot_symmetry_pct - sym);
     int miss = (ge > 5) + (re > 5) + (ce > 2) + (se > 3);
     if (miss)
@@ -173,7 +175,7 @@ static void test_random_sessions(void **state)
     (void)state;
     misses m = { 0, 0, 0, 0, 0 };
     for (int sd = 1; sd <= SESSIONS; sd++)
-        run_one(sd, &m);
+        run_one(sd, 1, &m);
     fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
             "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.gait <= 2);
@@ -184,11 +186,11 @@ static void test_random_sessions(void **state)
 
 /* Sessions a fault was found in, each on its own: none may miss more of
  * the session than 5 % in the gait times (gait) or the rein times (rein). */
-static void expect_sessions(const int *sessions, size_t n, int gait, int rein)
+static void expect_sessions(const int *sessions, size_t n, int gyro, int gait, int rein)
 {
     for (size_t i = 0; i < n; i++) {
         misses m = { 0, 0, 0, 0, 0 };
-        run_one(sessions[i], &m);
+        run_one(sessions[i], gyro, &m);
         if ((gait && m.gait) || (rein && m.rein))
             fail_msg("session %d: %s time more than 5 %% of the session off", sessions[i],
                      gait && m.gait ? "gait" : "rein");
@@ -209,7 +211,7 @@ static void test_bias_sessions(void **state)
 {
     static const int sessions[] = { 93, 125 };
     (void)state;
-    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 0, 1);
+    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 0, 1);
 }
 
 /* Two sessions whose restless halt read as walk: at 50 Hz with 0.46-0.65
@@ -221,7 +223,24 @@ static void test_restless_halt_sessions(void **state)
 {
     static const int sessions[] = { 154, 177 };
     (void)state;
-    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 0);
+    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 1, 0);
+}
+
+/* Sessions whose accelerometer alone read a tiring trot as gallop (or
+ * took gallop windows the trot's time was missing): a trot drifting from
+ * 1.15-1.2 Hz to 1.04-1.1 bounces at 2.1-2.2 Hz, one push each, and
+ * without the rate channels its sideways sway did not show the reversal
+ * of a 2-beat gait; the gallop's band begins there.  Gait time was 10.3,
+ * 11.2, 6.7 and 10.0 % of the session off.  No horse doubles its stride
+ * frequency from one window to the next (timeline.c, "a doubled stride").
+ * Over sessions 1-800 without the rate channels, those missing a target
+ * went 16 → 5 with that rule (left: four restless halts read as walk, and
+ * one trot's start). */
+static void test_tiring_trot_accel_only(void **state)
+{
+    static const int sessions[] = { 241, 319, 388, 531 };
+    (void)state;
+    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 0, 1, 0);
 }
 
 int main(void)
@@ -230,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_random_sessions),
         cmocka_unit_test(test_bias_sessions),
         cmocka_unit_test(test_restless_halt_sessions),
+        cmocka_unit_test(test_tiring_trot_accel_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -378,6 +378,85 @@ static void test_lone_window_between_gaits(void **state)
     assert_int_equal(o.inherited[1], 0);
 }
 
+/* Windows (gait, stride, trot reading at half the stride or 0) through a
+ * timeline, all strong, with a trot's energy. */
+static void push_hz(const int *gait, const double *hz, const double *alt, int n,
+                    compute_tl_emit emit, void *arg)
+{
+    compute_tl tl;
+    compute_tl_init(&tl);
+    for (int i = 0; i < n; i++) {
+        compute_tl_win w;
+        memset(&w, 0, sizeof w);
+        w.r.gait = gait[i];
+        w.r.stride_hz = hz[i];
+        w.r.regularity = 9;
+        w.r.alt_hz = alt[i];
+        w.r.alt_regularity = alt[i] > 0 ? 8 : 0;
+        w.r.rms = 6.0;
+        w.t0 = 2.0 * i;
+        w.dur = 2.0;
+        compute_tl_push(&tl, &w, emit, arg);
+    }
+    compute_tl_flush(&tl, emit, arg);
+}
+
+static void run_hz(const int *gait, const double *hz, const double *alt, int n, out *o)
+{
+    memset(o, 0, sizeof *o);
+    push_hz(gait, hz, alt, n, collect, o);
+    assert_int_equal(o->n, n);
+}
+
+/* The stride of each window out, by its place. */
+static void collect_hz(void *arg, const compute_tl_win *w)
+{
+    double *hz = arg;
+    hz[(int)(w->t0 / 2.0 + 0.5)] = w->r.stride_hz;
+}
+
+/* A tiring trot: 1.13 Hz strides bounce at 2.26 Hz, then 1.11 and 1.10
+ * Hz at 2.22 and 2.20, which read alone as a one-push gallop (with the
+ * trot reading at half kept beside it).  No horse doubles its stride
+ * frequency from one 2 s window to the next, so they are that trot, at
+ * their trot strides; the same forward (a trot, then the readings) and
+ * backward (the readings, then the trot they speed up into).  Beside a
+ * canter, or beside a trot whose stride the reading does not continue
+ * (1.45 Hz against 1.10), a gallop stays a gallop. */
+static void test_doubled_stride(void **state)
+{
+    (void)state;
+    const int fwd[4] = { COMPUTE_TROT, COMPUTE_GALLOP, COMPUTE_GALLOP, COMPUTE_GALLOP };
+    const double fwd_hz[4] = { 1.13, 2.22, 2.20, 2.21 }, fwd_alt[4] = { 0, 1.11, 1.10, 1.105 };
+    const int back[4] = { COMPUTE_GALLOP, COMPUTE_GALLOP, COMPUTE_GALLOP, COMPUTE_TROT };
+    const double back_hz[4] = { 2.18, 2.20, 2.22, 1.12 }, back_alt[4] = { 1.09, 1.10, 1.11, 0 };
+    const int cant[3] = { COMPUTE_CANTER, COMPUTE_GALLOP, COMPUTE_GALLOP };
+    const double cant_hz[3] = { 1.95, 2.15, 2.2 }, cant_alt[3] = { 0, 1.075, 1.1 };
+    const int fast[3] = { COMPUTE_TROT, COMPUTE_GALLOP, COMPUTE_TROT };
+    const double fast_hz[3] = { 1.45, 2.2, 1.45 }, fast_alt[3] = { 0, 1.1, 0 };
+    double hz[4] = { 0 };
+    out o;
+
+    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_TROT);
+    run_hz(back, back_hz, back_alt, 4, &o);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_TROT);
+    run_hz(cant, cant_hz, cant_alt, 3, &o);
+    assert_int_equal(o.gait[0], COMPUTE_CANTER);
+    assert_int_equal(o.gait[1], COMPUTE_GALLOP);
+    assert_int_equal(o.gait[2], COMPUTE_GALLOP);
+    run_hz(fast, fast_hz, fast_alt, 3, &o);
+    assert_int_equal(o.gait[1], COMPUTE_GALLOP);
+
+    /* the strides that come out are the trot's */
+    push_hz(back, back_hz, back_alt, 4, collect_hz, hz);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(hz[i], back_alt[i], 1e-12);
+    assert_float_equal(hz[3], 1.12, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_boundary_at_a_stop),
         cmocka_unit_test(test_lone_window_between_gaits),
         cmocka_unit_test(test_rhythm_hidden_by_noise),
+        cmocka_unit_test(test_doubled_stride),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
