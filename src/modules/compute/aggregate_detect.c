@@ -177,7 +177,7 @@ int compute_agg_detect(compute_agg *g)
     g->wt = malloc(sizeof *g->wt * (g->N + 1));
     g->wa = malloc(sizeof *g->wa * (g->N + 1));
     g->wg = malloc(sizeof *g->wg * (g->N + 1));
-    g->work = malloc(sizeof *g->work * 12 * (g->N + 1));
+    g->work = malloc(sizeof *g->work * 15 * (g->N + 1));
     if (!g->wt || !g->wa || !g->wg || !g->work) {
         g->detected = 0;
         return KEEL_ENOMEM;

@@ -237,7 +237,7 @@ typedef struct compute_window_result {
  * when at least p->susp_share of its samples are there; …).
  * bin: how many input samples each decimated one is the mean of (the
  * trot's step amplitudes undo that averaging).
- * work: scratch of at least 12*n doubles.  Pure. */
+ * work: scratch of at least 15*n doubles.  Pure. */
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r);
