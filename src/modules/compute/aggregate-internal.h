@@ -87,11 +87,15 @@ struct compute_agg {
     int nan_run[COMPUTE_NCOLS];
     double nan_t0[COMPUTE_NCOLS], missing_s[COMPUTE_NCOLS];
     /* linear acceleration (gravity removed): vertical = principal axis of
-     * the dynamic signal, oriented by skew; gravity added back along it */
+     * the dynamic signal, oriented by free fall (aggregate_linear.c);
+     * gravity added back along it */
     int linear;
     double vert[3];
     double m2[6], m3[10];        /* second and third raw moments (sums) */
     long long lin_n, lin_n0;     /* rows in the moments, rows behind vert */
+    double lin_u[3];             /* the principal axis, its sign kept from row to row */
+    double lin_h[2], lin_c[2];   /* horizontal energy and rows at a big excursion
+                                  * along lin_u: [0] below, [1] above */
     /* units */
     double tscale, ascale, gscale, period, alpha;
     double median_step;          /* in input time units */
