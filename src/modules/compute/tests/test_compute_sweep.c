@@ -188,6 +188,17 @@ static void run_one(int sd, int gyro, misses *m)
     free(s);
 }
 
+/* sessions 1..n with the rate channels, their misses printed and returned */
+static misses run_many(int n, const char *what)
+{
+    misses m = { 0, 0, 0, 0, 0 };
+    for (int sd = 1; sd <= n; sd++)
+        run_one(sd, 1, &m);
+    fprintf(stderr, "%d %s: %d miss a target; gait time %d, rein time %d, cadence %d, trot symmetry %d\n",
+            n, what, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
+    return m;
+}
+
 /* Measured 2026-12-06 on these 200: 13 sessions miss a target — gait time
  * 6, rein time 5, cadence 4, trot symmetry 1 — against 34 (13, 7, 7, 13)
  * with the code of that morning.  2026-12-07, with halts placed by energy
@@ -205,11 +216,7 @@ static void run_one(int sd, int gyro, misses *m)
 static void test_random_sessions(void **state)
 {
     (void)state;
-    misses m = { 0, 0, 0, 0, 0 };
-    for (int sd = 1; sd <= SESSIONS; sd++)
-        run_one(sd, 1, &m);
-    fprintf(stderr, "%d random sessions: %d miss a target; gait time %d, rein time %d, cadence %d, "
-            "trot symmetry %d\n", SESSIONS, m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
+    misses m = run_many(SESSIONS, "random sessions");
     assert_true(m.gait <= 2);
     assert_true(m.rein <= 1);
     assert_true(m.cadence <= 1);
@@ -298,13 +305,9 @@ static void test_restless_halt_accel_only(void **state)
 static void test_low_rate_sessions(void **state)
 {
     (void)state;
-    misses m = { 0, 0, 0, 0, 0 };
     fixed_rate = 25;
-    for (int sd = 1; sd <= 100; sd++)
-        run_one(sd, 1, &m);
+    misses m = run_many(100, "sessions at 25 Hz");
     fixed_rate = 0;
-    fprintf(stderr, "100 sessions at 25 Hz: %d miss a target; gait time %d, rein time %d, cadence %d, "
-            "trot symmetry %d\n", m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.sessions <= 8);
 }
 
@@ -321,13 +324,9 @@ static void test_low_rate_sessions(void **state)
 static void test_linear_sessions(void **state)
 {
     (void)state;
-    misses m = { 0, 0, 0, 0, 0 };
     fusion_s = 1;
-    for (int sd = 1; sd <= 100; sd++)
-        run_one(sd, 1, &m);
+    misses m = run_many(100, "sessions as linear acceleration");
     fusion_s = 0;
-    fprintf(stderr, "100 sessions as linear acceleration: %d miss a target; gait time %d, rein time %d, "
-            "cadence %d, trot symmetry %d\n", m.sessions, m.gait, m.rein, m.cadence, m.symmetry);
     assert_true(m.rein <= 10);
     assert_true(m.sessions <= 14);
 }
