@@ -9,6 +9,8 @@
 #include "compute-internal.h"
 
 #define DETECT_ROWS 8192
+#define LINEAR_HOLD_MAX 131072  /* rows held for the linear vertical (7.6 MB) */
+#define LINEAR_CHECK_ROWS 4096  /* every this many held rows: is it known? */
 /* No sensor on a horse reads beyond ±200 g or ±4000 °/s (the widest IMU
  * ranges; a trunk's impacts stay under 10 g, its turns under 6 rad/s): a
  * cell past that is corrupt (aggregate_rows.c holds it like a NaN).  In SI
@@ -66,8 +68,9 @@ struct compute_agg {
     /* detection phase */
     double (*buf)[COMPUTE_NCOLS];
     unsigned short *bufmask;     /* ROW_* flags of each held row */
-    size_t nbuf;
+    size_t nbuf, capbuf;
     int detected;
+    int lin_hold;                /* linear: held past detection until the vertical is known */
     int bad_rate;                /* nominal rate outside MIN..MAX_RATE_HZ: nothing sized */
     /* raw row bookkeeping */
     int have_last;
@@ -181,8 +184,12 @@ void compute_agg_declip_push(compute_agg *g, const double *r, int gmiss, unsigne
 void compute_agg_declip_flush(compute_agg *g);
 /* aggregate_rows.c: detects units and rate from the rows held so far and
  * replays them (finish calls it for a session shorter than DETECT_ROWS);
- * KEEL_ENOMEM, else 0 (a bad rate is flagged in g->bad_rate). */
+ * KEEL_ENOMEM, else 0 (a bad rate is flagged in g->bad_rate).  Linear
+ * acceleration stays held (g->lin_hold) until compute_agg_linear_ready. */
 int compute_agg_detect_replay(compute_agg *g);
+/* aggregate_rows.c: replays the rows still held (linear acceleration at the
+ * end of the input). */
+void compute_agg_release_held(compute_agg *g);
 /* aggregate_finish.c: the totals into s after the pass has ended (s zeroed,
  * s->params set by compute_agg_finish).  0 or KEEL_ENOMEM. */
 int compute_agg_fill(compute_agg *g, compute_summary *s);
@@ -194,6 +201,13 @@ int compute_agg_linear_check(const compute_agg *g);
 /* Unit of linear acceleration nobody stated: mg when the 99th percentile
  * magnitude is beyond any trunk's (60 m/s^2), else m/s^2. */
 compute_unit compute_agg_linear_unit(const compute_agg *g);
+/* After g->ascale is known: 1 once the held rows show the vertical's sign
+ * by free fall (both ends of its axis have big excursions), else 0.
+ * aggregate_rows.c holds rows past detection until then, or until
+ * LINEAR_HOLD_MAX rows, so a session that opens with a halt and a walk
+ * (whose principal axis can be horizontal) gets the vertical its first
+ * trot or canter shows. */
+int compute_agg_linear_ready(const compute_agg *g);
 /* After g->ascale is known: the vertical from the held rows. */
 void compute_agg_linear_init(compute_agg *g);
 /* One row's acceleration (m/s^2) into the moments; re-estimates the vertical

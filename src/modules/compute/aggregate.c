@@ -35,6 +35,7 @@ compute_agg *compute_agg_new(const compute_options *opt)
     compute_rein_steps_init(&g->rein, g->P.rein_rate, g->P.window_s);
     g->buf = malloc(sizeof *g->buf * DETECT_ROWS);
     g->bufmask = malloc(sizeof *g->bufmask * DETECT_ROWS);
+    g->capbuf = DETECT_ROWS;
     if (!g->buf || !g->bufmask) {
         free(g->buf);
         free(g->bufmask);
@@ -489,6 +490,8 @@ int compute_agg_finish(compute_agg *g, compute_summary *s, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return KEEL_ENOMEM;
     }
+    if (g->lin_hold)
+        compute_agg_release_held(g);
     if (g->bad_rate) {
         snprintf(err, errlen, "implausible sample rate %.3g Hz (median time step %g %s); "
                  "is the time column in %s? (time_unit / --time-unit)", 1.0 / g->period,

@@ -182,23 +182,47 @@ static void estimate(compute_agg *g, const double m2[6], const double m3[10], do
         g->vert[k] = sgn * u[k];
 }
 
+/* held row i's acceleration in m/s^2 */
+static void held(const compute_agg *g, size_t i, double a[3])
+{
+    for (int k = 0; k < 3; k++)
+        a[k] = g->buf[i][1 + k] * g->ascale;
+}
+
+int compute_agg_linear_ready(const compute_agg *g)
+{
+    double m2[6] = { 0 }, m3[10] = { 0 }, u[3], none[3] = { 0, 0, 0 }, a[3];
+    long long c[2] = { 0, 0 };
+    for (size_t i = 0; i < g->nbuf; i++) {
+        held(g, i, a);
+        moments_add(m2, m3, a);
+    }
+    if (principal(m2, none, u) != 0)
+        return 0;
+    for (size_t i = 0; i < g->nbuf; i++) {
+        held(g, i, a);
+        double p = a[0] * u[0] + a[1] * u[1] + a[2] * u[2];
+        if (fabs(p) >= EXCURSION * COMPUTE_G)
+            c[p > 0]++;
+    }
+    return c[0] >= EXC_MIN && c[1] >= EXC_MIN;
+}
+
 void compute_agg_linear_init(compute_agg *g)
 {
-    double m2[6] = { 0 }, m3[10] = { 0 };
+    double m2[6] = { 0 }, m3[10] = { 0 }, a[3];
     g->vert[0] = g->vert[1] = 0;
     g->vert[2] = 1;
     memset(g->lin_u, 0, sizeof g->lin_u);
     memset(g->lin_h, 0, sizeof g->lin_h);
     memset(g->lin_c, 0, sizeof g->lin_c);
     for (size_t i = 0; i < g->nbuf; i++) {
-        double a[3] = { g->buf[i][1] * g->ascale, g->buf[i][2] * g->ascale,
-                        g->buf[i][3] * g->ascale };
+        held(g, i, a);
         moments_add(m2, m3, a);
     }
     if (principal(m2, g->lin_u, g->lin_u) == 0)
         for (size_t i = 0; i < g->nbuf; i++) {
-            double a[3] = { g->buf[i][1] * g->ascale, g->buf[i][2] * g->ascale,
-                            g->buf[i][3] * g->ascale };
+            held(g, i, a);
             excursion_add(g, a);
         }
     estimate(g, m2, m3, (double)g->nbuf);
@@ -211,10 +235,12 @@ void compute_agg_linear_init(compute_agg *g)
 void compute_agg_linear_apply(compute_agg *g, double a[3])
 {
     moments_add(g->m2, g->m3, a);
-    excursion_add(g, a);
     g->lin_n++;
-    if (g->lin_n > g->lin_n0 && g->lin_n % REFRESH == 0)
-        estimate(g, g->m2, g->m3, (double)g->lin_n);
+    if (g->lin_n > g->lin_n0) { /* the held rows' excursions are counted */
+        excursion_add(g, a);
+        if (g->lin_n % REFRESH == 0)
+            estimate(g, g->m2, g->m3, (double)g->lin_n);
+    }
     for (int k = 0; k < 3; k++)
         a[k] += COMPUTE_G * g->vert[k];
 }

@@ -4,7 +4,8 @@
  * until the next one says which it was), NaN cells held for up to
  * COMPUTE_HOLD_MAX_S and then marked missing, and the first DETECT_ROWS rows
  * held until units and rate are detected (aggregate_detect.c), then
- * replayed.  A usable row then passes declip.c's delay line (accelerometer
+ * replayed (linear acceleration stays held until its vertical is known:
+ * hold_linear).  A usable row then passes declip.c's delay line (accelerometer
  * peaks cut at the sensor's full scale drawn back) into aggregate.c's
  * compute_agg_process.
  */
@@ -88,6 +89,40 @@ int compute_agg_detect_replay(compute_agg *g)
         g->detected = 0;
         return KEEL_ENOMEM;
     }
+    g->lin_hold = g->linear;
+    if (!g->lin_hold || compute_agg_linear_ready(g))
+        compute_agg_release_held(g);
+    return 0;
+}
+
+/* A row to hold past detection (linear acceleration): the buffer grows up
+ * to LINEAR_HOLD_MAX rows; every LINEAR_CHECK_ROWS rows, are they enough? */
+static void hold_linear(compute_agg *g, double *r, unsigned mask)
+{
+    if (g->nbuf == g->capbuf) {
+        size_t cap = g->capbuf * 2;
+        double (*b)[COMPUTE_NCOLS] = realloc(g->buf, sizeof *b * cap);
+        if (b)
+            g->buf = b;
+        unsigned short *m = b ? realloc(g->bufmask, sizeof *m * cap) : NULL;
+        if (m)
+            g->bufmask = m;
+        if (!b || !m) { /* out of memory: go on with the vertical they give */
+            compute_agg_release_held(g);
+            admit(g, r, mask);
+            return;
+        }
+        g->capbuf = cap;
+    }
+    memcpy(g->buf[g->nbuf], r, sizeof *g->buf);
+    g->bufmask[g->nbuf++] = (unsigned short)mask;
+    if (g->nbuf % LINEAR_CHECK_ROWS == 0 &&
+        (g->nbuf >= LINEAR_HOLD_MAX || compute_agg_linear_ready(g)))
+        compute_agg_release_held(g);
+}
+
+void compute_agg_release_held(compute_agg *g)
+{
     if (g->linear)
         compute_agg_linear_init(g);
     compute_declip_init(&g->declip, g->ascale, g->tscale, g->period);
@@ -95,7 +130,7 @@ int compute_agg_detect_replay(compute_agg *g)
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);
     g->nbuf = 0;
-    return 0;
+    g->lin_hold = 0;
 }
 
 /* A row in time order (raw units, clock offset applied by the caller). */
@@ -141,6 +176,10 @@ static void accept(compute_agg *g, const double *v, unsigned mask)
     }
     g->have_last = 1;
     g->last_traw = r[0];
+    if (g->lin_hold) {
+        hold_linear(g, r, mask);
+        return;
+    }
     if (g->detected) {
         admit(g, r, mask);
         return;

@@ -16,10 +16,11 @@ typedef struct rows {
     double (*v)[7];
 } rows;
 
-/* the synthetic session as numbers (7 columns), plus its truth */
-static rows session(uint64_t seed, double roll, double pitch, json_t **truth)
+/* a synthetic session of plan at rate as numbers (7 columns), plus its truth */
+static rows session_of(uint64_t seed, const char *pl, double rate, double roll, double pitch,
+                       json_t **truth)
 {
-    compute_synth_opts o = { .seed = seed, .plan = plan3, .rate_hz = 100, .noise = 1, .drift = 1,
+    compute_synth_opts o = { .seed = seed, .plan = pl, .rate_hz = rate, .noise = 1, .drift = 1,
                              .roll_deg = roll, .pitch_deg = pitch };
     char *csv = NULL, err[320];
     size_t len = 0;
@@ -38,6 +39,11 @@ static rows session(uint64_t seed, double roll, double pitch, json_t **truth)
     }
     free(csv);
     return r;
+}
+
+static rows session(uint64_t seed, double roll, double pitch, json_t **truth)
+{
+    return session_of(seed, plan3, 100, roll, pitch, truth);
 }
 
 /* writes rows back as CSV; cell(k, x) formats one cell into buf */
@@ -147,6 +153,14 @@ static void linear_cell(int row, int k, double x, char *buf, size_t cap)
     snprintf(buf, cap, "%.9g", k >= 1 && k <= 3 ? x - g_mean[k - 1] : x);
 }
 
+static void set_g_mean(const rows *r)
+{
+    memset(g_mean, 0, sizeof g_mean);
+    for (size_t i = 0; i < r->n; i++)
+        for (int k = 0; k < 3; k++)
+            g_mean[k] += r->v[i][1 + k] / (double)r->n;
+}
+
 /* A fusion logger's "linear acceleration" is the specific force minus
  * gravity.  Over a session a trunk's mean specific force is gravity (the
  * horse ends where it started, vertically), so subtracting the file's mean
@@ -160,10 +174,7 @@ static void test_linear_acceleration(void **state)
     char err[320] = "";
     size_t len;
     (void)state;
-    memset(g_mean, 0, sizeof g_mean);
-    for (size_t i = 0; i < r.n; i++)
-        for (int k = 0; k < 3; k++)
-            g_mean[k] += r.v[i][1 + k] / (double)r.n;
+    set_g_mean(&r);
     double gm = sqrt(g_mean[0] * g_mean[0] + g_mean[1] * g_mean[1] + g_mean[2] * g_mean[2]);
     assert_true(fabs(gm - COMPUTE_G) < 0.3);
     char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_cell, &len);
@@ -197,6 +208,42 @@ static void test_linear_acceleration(void **state)
     free(csv);
     free(r.v);
     json_decref(truth);
+    free(s);
+}
+
+/* Linear input is held past detection until a trot or canter shows which
+ * way is up (aggregate_rows.c, hold_linear), for at most LINEAR_HOLD_MAX
+ * rows.  A session that never shows it: every row still counted and the
+ * gaits still read, whether the input ends inside the hold (30 s at 100 Hz)
+ * or runs past its cap (410 s at 440 Hz, 180,400 rows). */
+static void test_linear_without_suspension(void **state)
+{
+    static const struct { const char *plan; double rate; } c[] = {
+        { "halt:5,walk:25", 100 }, { "halt:10,walk:400", 440 } };
+    compute_summary *s = malloc(sizeof *s);
+    (void)state;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        json_t *truth = NULL;
+        char err[320] = "";
+        size_t len;
+        rows r = session_of(37 + i, c[i].plan, c[i].rate, 10, 5, &truth);
+        set_g_mean(&r);
+        char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_cell, &len);
+        if (agg(csv, len, s, err, sizeof err) != 0)
+            fail_msg("%s: %s", c[i].plan, err);
+        assert_int_equal(s->linear, 1);
+        assert_int_equal(s->samples, (long long)r.n);
+        double D = json_number_value(json_object_get(truth, "duration_s"));
+        for (int g = 0; g < COMPUTE_NGAITS; g++) {
+            double tt = truth_gait(truth, g, "time_s");
+            if (fabs(s->gaits[g].time_s - tt) > 0.05 * D)
+                fail_msg("%s: %s time %.1f s, truth %.1f s", c[i].plan, compute_gait_names[g],
+                         s->gaits[g].time_s, tt);
+        }
+        free(csv);
+        free(r.v);
+        json_decref(truth);
+    }
     free(s);
 }
 
@@ -386,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mg),
         cmocka_unit_test(test_linear_acceleration),
+        cmocka_unit_test(test_linear_without_suspension),
         cmocka_unit_test(test_quoted_numbers),
         cmocka_unit_test(test_clock_reset),
         cmocka_unit_test(test_missing_channels),

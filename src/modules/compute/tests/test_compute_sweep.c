@@ -317,18 +317,20 @@ static void test_low_rate_sessions(void **state)
  * 100: with the sign from the skew alone 45 miss a target (gait time 9,
  * rein time 43, cadence 1, symmetry 3); with the sign from free fall
  * (aggregate_linear.c), 13 (gait 9, rein 10, cadence 1, symmetry 2); and
- * a sign kept while the skew is too weak to say, 11 (rein 8).  Left: a
- * session that opens with a halt and a walk reads the walk as halt until
- * the first trot or canter, because a walk's principal axis can be
- * horizontal (docs/compute.md, "linear acceleration"). */
+ * a sign kept while the skew is too weak to say, 11 (rein 8).  Those 11
+ * were sessions that open with a halt and a walk: a walk's principal axis
+ * can be horizontal, and the walk read as halt until the first trot or
+ * canter.  With the rows held until the vertical is shown by free fall
+ * (aggregate_rows.c, hold_linear), 3 (gait 2, rein 1, cadence 1). */
 static void test_linear_sessions(void **state)
 {
     (void)state;
     fusion_s = 1;
     misses m = run_many(100, "sessions as linear acceleration");
     fusion_s = 0;
-    assert_true(m.rein <= 10);
-    assert_true(m.sessions <= 14);
+    assert_true(m.gait <= 3);
+    assert_true(m.rein <= 2);
+    assert_true(m.sessions <= 5);
 }
 
 int main(void)
