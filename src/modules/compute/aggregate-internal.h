@@ -173,6 +173,10 @@ struct compute_agg {
  * does, when it returns 0 and g->bad_rate is not set.  KEEL_ENOMEM on
  * allocation failure (g->detected left 0). */
 int compute_agg_detect(compute_agg *g);
+/* Linear acceleration, its held rows past a suspension
+ * (compute_agg_linear_ready): the rate unit decided again from them, if it
+ * was detected (aggregate_detect.c). */
+void compute_agg_gyro_redetect(compute_agg *g);
 /* aggregate.c: one usable row past detection, in input units after the NaN
  * hold (gmiss: the rate channels are missing, zeros in the row) — unit
  * conversion, gaps, jumps, DBA and the decimated window buffer.

@@ -34,6 +34,24 @@ static double unit_scale(compute_unit u)
     }
 }
 
+/* the largest of a held row's three rates (raw units), or -1 when one is
+ * past any unit's range */
+static double rate_max(const double *r)
+{
+    double m = fabs(r[4]);
+    if (fabs(r[5]) > m) m = fabs(r[5]);
+    if (fabs(r[6]) > m) m = fabs(r[6]);
+    return m <= RATE_RAW_MAX ? m : -1;
+}
+
+static void set_gyro_unit(compute_agg *g, compute_unit gu)
+{
+    g->gscale = unit_scale(gu);
+    g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
+    for (int k = COMPUTE_COL_GX; k < COMPUTE_NCOLS; k++)
+        g->range_raw[k] = RATE_RANGE_RADS / g->gscale;
+}
+
 /* A calm walk on a circle reads like a standing horse in deg/s: little
  * variation in |a|, and rates of ~0.1-0.3 that are the turn (v/r) in rad/s
  * or sensor noise and zero-rate offset in deg/s.  The turn is a rotation
@@ -124,10 +142,8 @@ int compute_agg_detect(compute_agg *g)
     double wm[3] = { 0, 0, 0 };
     for (size_t i = 0; i < n; i++) {
         const double *r = g->buf[i];
-        double m = fabs(r[4]);
-        if (fabs(r[5]) > m) m = fabs(r[5]);
-        if (fabs(r[6]) > m) m = fabs(r[6]);
-        if (m <= RATE_RAW_MAX) {
+        double m = rate_max(r);
+        if (m >= 0) {
             tmp[ng++] = m;
             for (int k = 0; k < 3; k++)
                 wm[k] += r[4 + k];
@@ -141,10 +157,9 @@ int compute_agg_detect(compute_agg *g)
     if (!gu)
         gu = (p99 > 6.0 || (sd < 0.5 && gmed > 0.1 && !circling(g, wm, am, ng))) ?
              COMPUTE_GYRO_DEGS : COMPUTE_GYRO_RADS;
-    g->gscale = unit_scale(gu);
-    g->gu = gu == COMPUTE_GYRO_DEGS ? "deg/s" : "rad/s";
-    for (int k = COMPUTE_COL_AX; k < COMPUTE_NCOLS; k++)
-        g->range_raw[k] = k <= COMPUTE_COL_AZ ? ACC_RANGE_MS2 / g->ascale : RATE_RANGE_RADS / g->gscale;
+    set_gyro_unit(g, gu);
+    for (int k = COMPUTE_COL_AX; k <= COMPUTE_COL_AZ; k++)
+        g->range_raw[k] = ACC_RANGE_MS2 / g->ascale;
     free(tmp);
 
     /* The rate comes from the input: check it before anything is sized from
@@ -183,4 +198,30 @@ int compute_agg_detect(compute_agg *g)
         return KEEL_ENOMEM;
     }
     return 0;
+}
+
+/* Linear acceleration has no gravity for circling() to tell a turn from an
+ * offset by, so a calm walk on a circle in rad/s read as a standing horse
+ * in deg/s, and every turn as a thousandth of itself.  Past a suspension
+ * (a trot or canter in the held rows) the rates decide alone: a trotting
+ * trunk pitches and rolls at 1-2 rad/s, 60-110 deg/s, so a 99th percentile
+ * beyond 6 is deg/s and one below it rad/s. */
+void compute_agg_gyro_redetect(compute_agg *g)
+{
+    if (g->no_gyro || strcmp(g->gsrc, "detected") != 0 || g->nbuf == 0)
+        return;
+    double *m = malloc(sizeof *m * g->nbuf);
+    size_t n = 0;
+    if (!m)
+        return; /* out of memory: the first decision stands */
+    for (size_t i = 0; i < g->nbuf; i++)
+        if (!(g->bufmask[i] & (ROW_NOVAL(4) | ROW_NOVAL(5) | ROW_NOVAL(6))) &&
+            (m[n] = rate_max(g->buf[i])) >= 0)
+            n++;
+    if (n > 0) {
+        qsort(m, n, sizeof *m, cmp_double);
+        set_gyro_unit(g, m[(size_t)(0.99 * (double)(n - 1))] > 6.0 ? COMPUTE_GYRO_DEGS
+                                                                    : COMPUTE_GYRO_RADS);
+    }
+    free(m);
 }

@@ -17,7 +17,8 @@
 
 /* The held rows past detection, against the range in the units now known
  * (accept() could only check the widest any unit allows): a cell past it is
- * held from the row before, like a NaN cell. */
+ * held from the row before, like a NaN cell.  A second call changes nothing
+ * unless the range has narrowed. */
 static void recheck_held(compute_agg *g)
 {
     double last[COMPUTE_NCOLS] = { 0 };
@@ -75,6 +76,14 @@ static void admit(compute_agg *g, double *r, unsigned mask)
     compute_agg_declip_push(g, r, gmiss, mask);
 }
 
+/* Linear rows held until a suspension showed the vertical: the rates, too,
+ * can now be read without a vertical (compute_agg_gyro_redetect). */
+static void release_shown(compute_agg *g)
+{
+    compute_agg_gyro_redetect(g);
+    compute_agg_release_held(g);
+}
+
 /* Detects units and rate from the held rows, then replays them. */
 int compute_agg_detect_replay(compute_agg *g)
 {
@@ -89,9 +98,12 @@ int compute_agg_detect_replay(compute_agg *g)
         g->detected = 0;
         return KEEL_ENOMEM;
     }
+    recheck_held(g); /* before anything reads the held rows' values */
     g->lin_hold = g->linear;
-    if (!g->lin_hold || compute_agg_linear_ready(g))
+    if (!g->lin_hold)
         compute_agg_release_held(g);
+    else if (compute_agg_linear_ready(g))
+        release_shown(g);
     return 0;
 }
 
@@ -116,17 +128,20 @@ static void hold_linear(compute_agg *g, double *r, unsigned mask)
     }
     memcpy(g->buf[g->nbuf], r, sizeof *g->buf);
     g->bufmask[g->nbuf++] = (unsigned short)mask;
-    if (g->nbuf % LINEAR_CHECK_ROWS == 0 &&
-        (g->nbuf >= LINEAR_HOLD_MAX || compute_agg_linear_ready(g)))
+    if (g->nbuf % LINEAR_CHECK_ROWS != 0)
+        return;
+    if (compute_agg_linear_ready(g))
+        release_shown(g);
+    else if (g->nbuf >= LINEAR_HOLD_MAX)
         compute_agg_release_held(g);
 }
 
 void compute_agg_release_held(compute_agg *g)
 {
+    recheck_held(g); /* again: the rate unit may have been decided again */
     if (g->linear)
         compute_agg_linear_init(g);
     compute_declip_init(&g->declip, g->ascale, g->tscale, g->period);
-    recheck_held(g);
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);
     g->nbuf = 0;

@@ -161,6 +161,14 @@ static void set_g_mean(const rows *r)
             g_mean[k] += r->v[i][1 + k] / (double)r->n;
 }
 
+static void linear_deg_cell(int row, int k, double x, char *buf, size_t cap)
+{
+    if (k >= 4)
+        snprintf(buf, cap, "%.9g", x * 180 / M_PI);
+    else
+        linear_cell(row, k, x, buf, cap);
+}
+
 /* A fusion logger's "linear acceleration" is the specific force minus
  * gravity.  Over a session a trunk's mean specific force is gravity (the
  * horse ends where it started, vertically), so subtracting the file's mean
@@ -196,6 +204,16 @@ static void test_linear_acceleration(void **state)
     assert_string_equal(json_string_value(json_object_get(as, "gravity")), "removed");
     assert_int_equal(json_array_size(json_object_get(as, "vertical")), 3);
     json_decref(j);
+    free(csv);
+    /* the rates in deg/s: still read as deg/s past the hold (the trot's
+     * rates decide the unit again there), and the reins the same */
+    double left = s->rein_left_s, right = s->rein_right_s;
+    csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_deg_cell, &len);
+    if (agg(csv, len, s, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(s->gyro_unit, "deg/s");
+    assert_true(fabs(s->rein_left_s - left) < 0.01 * s->duration_s);
+    assert_true(fabs(s->rein_right_s - right) < 0.01 * s->duration_s);
     free(csv);
     /* the same session with gravity in it says so */
     csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", plain_cell, &len);
