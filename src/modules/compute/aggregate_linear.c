@@ -28,7 +28,7 @@
 #include "aggregate-internal.h"
 
 #define REFRESH 256
-#define LINEAR_RATIO 0.5   /* |mean vector| below this share of the median |a|: no gravity */
+#define LINEAR_RATIO 0.5   /* |mean vector| below this share of the RMS |a|: no gravity */
 #define LINEAR_MG_P99 60.0 /* a trunk's 99th percentile |a| stays below 6 g: beyond, mg */
 #define EXCURSION 0.6      /* g along the axis: a big excursion (a walk stays under) */
 #define EXC_MIN 200        /* rows beyond it on each side before they decide the sign */
@@ -56,21 +56,29 @@ static double *sorted_mags(const compute_agg *g)
 
 int compute_agg_linear_check(const compute_agg *g)
 {
-    double mean[3] = { 0, 0, 0 };
+    double mean[3] = { 0, 0, 0 }, ss = 0;
+    size_t n = 0;
     if (g->nbuf < 16)
         return 0;
-    for (size_t i = 0; i < g->nbuf; i++)
-        for (int k = 0; k < 3; k++)
-            mean[k] += g->buf[i][1 + k];
-    for (int k = 0; k < 3; k++)
-        mean[k] /= (double)g->nbuf;
     double *m = sorted_mags(g);
     if (!m)
         return 0;
-    double med = m[g->nbuf / 2];
+    double top = m[(size_t)(0.99 * (double)(g->nbuf - 1))];
     free(m);
-    double mm = sqrt(mean[0] * mean[0] + mean[1] * mean[1] + mean[2] * mean[2]);
-    return med > 0 && mm < LINEAR_RATIO * med;
+    for (size_t i = 0; i < g->nbuf; i++) {
+        const double *r = g->buf[i];
+        double q = r[1] * r[1] + r[2] * r[2] + r[3] * r[3];
+        if (!(sqrt(q) <= top))
+            continue;   /* the top 1 %: a corrupt cell moves neither measure */
+        for (int k = 0; k < 3; k++)
+            mean[k] += r[1 + k];
+        ss += q;
+        n++;
+    }
+    if (n == 0 || !(ss > 0))
+        return 0;
+    double mm = sqrt(mean[0] * mean[0] + mean[1] * mean[1] + mean[2] * mean[2]) / (double)n;
+    return mm < LINEAR_RATIO * sqrt(ss / (double)n);
 }
 
 compute_unit compute_agg_linear_unit(const compute_agg *g)

@@ -327,16 +327,17 @@ static void test_low_rate_sessions(void **state)
  * canter.  With the rows held until the vertical is shown by free fall
  * (aggregate_rows.c, hold_linear), 3 (gait 2, rein 1, cadence 1); and
  * the rate unit decided again past a suspension, 2 (rein 0; see
- * test_linear_circle_walk). */
+ * test_linear_circle_walk); and linear input told by the RMS, 1 (see
+ * test_linear_quiet_start). */
 static void test_linear_sessions(void **state)
 {
     (void)state;
     fusion_s = 1;
     misses m = run_many(100, "sessions as linear acceleration");
     fusion_s = 0;
-    assert_true(m.gait <= 3);
+    assert_true(m.gait <= 2);
     assert_true(m.rein <= 1);
-    assert_true(m.sessions <= 4);
+    assert_true(m.sessions <= 2);
 }
 
 /* Session 74 as linear acceleration: a halt, then a calm walk on a 10 m
@@ -348,6 +349,21 @@ static void test_linear_sessions(void **state)
 static void test_linear_circle_walk(void **state)
 {
     static const int sessions[] = { 74 };
+    (void)state;
+    fusion_s = 1;
+    expect_sessions(sessions, 1, 1, 1, 1);
+    fusion_s = 0;
+}
+
+/* Session 31 as linear acceleration opens with 11 s of a halt in 0.02
+ * m/s^2 of noise, then a canter.  Linear input was told by its mean vector
+ * against the median |a|, which that quiet halt put at 0.065 m/s^2: the
+ * canter's residue (0.035) was more than half of it, the file was read as
+ * having gravity in it, and the walk as trot (gait time 40 % off).  Against
+ * the RMS |a| (3.4) the mean is 1 % (aggregate_linear.c). */
+static void test_linear_quiet_start(void **state)
+{
+    static const int sessions[] = { 31 };
     (void)state;
     fusion_s = 1;
     expect_sessions(sessions, 1, 1, 1, 1);
@@ -383,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_low_rate_sessions),
         cmocka_unit_test(test_linear_sessions),
         cmocka_unit_test(test_linear_circle_walk),
+        cmocka_unit_test(test_linear_quiet_start),
         cmocka_unit_test(test_linear_corrupt_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
