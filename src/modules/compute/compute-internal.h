@@ -302,6 +302,7 @@ typedef struct compute_tl {
     double prev_e;           /* its mean square dynamic acceleration, m^2/s^4 */
     double trot_hz;          /* stride of the last window in, if a trot decided
                               * by its own evidence; 0 otherwise */
+    double trot_end;         /* where that window ended */
 } compute_tl;
 
 typedef void (*compute_tl_emit)(void *arg, const compute_tl_win *w);

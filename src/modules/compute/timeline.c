@@ -70,6 +70,7 @@
  * this share: one window to the next a stride drifts by a percent or two,
  * and the estimate at ~25 Hz scatters by about as much. */
 #define TL_STRIDE_STEP 0.06
+#define TL_CARRY_GAP_S 2.0  /* a trot's stride carries over a gap this long, no longer */
 
 void compute_tl_init(compute_tl *tl)
 {
@@ -263,6 +264,14 @@ static int doubled(const compute_tl_win *w)
     return w->r.gait == COMPUTE_GALLOP && w->r.alt_hz > 0;
 }
 
+/* next follows a window that ended at end closely enough that the horse
+ * cannot have changed its stride between them: a gap of at most
+ * TL_CARRY_GAP_S (a logger's dropout), not a pause in the recording. */
+static int carries(double end, const compute_tl_win *next)
+{
+    return next->t0 - end <= TL_CARRY_GAP_S;
+}
+
 /* w is doubled and its trot reading continues a trot at trot_hz: it is
  * made that trot.  1 if it was. */
 static int undouble(compute_tl_win *w, double trot_hz)
@@ -281,10 +290,13 @@ static int undouble(compute_tl_win *w, double trot_hz)
 static void undouble_around(compute_tl *tl)
 {
     compute_tl_win *w = &tl->q[tl->nq - 1];
-    (void)undouble(w, tl->trot_hz);
+    if (carries(tl->trot_end, w))
+        (void)undouble(w, tl->trot_hz);
     tl->trot_hz = w->r.gait == COMPUTE_TROT && strong(w) ? w->r.stride_hz : 0;
+    tl->trot_end = w->t0 + w->dur;
     for (int i = tl->nq - 2; i >= 0 && tl->trot_hz > 0; i--)
-        if (!undouble(&tl->q[i], tl->q[i + 1].r.stride_hz))
+        if (!carries(tl->q[i].t0 + tl->q[i].dur, &tl->q[i + 1]) ||
+            !undouble(&tl->q[i], tl->q[i + 1].r.stride_hz))
             break;
 }
 

@@ -378,6 +378,9 @@ static void test_lone_window_between_gaits(void **state)
     assert_int_equal(o.inherited[1], 0);
 }
 
+static int gap_before = -1; /* >= 0: gap_s without data before this window */
+static double gap_s;
+
 /* Windows (gait, stride, trot reading at half the stride or 0) through a
  * timeline, all strong, with a trot's energy. */
 static void push_hz(const int *gait, const double *hz, const double *alt, int n,
@@ -394,7 +397,7 @@ static void push_hz(const int *gait, const double *hz, const double *alt, int n,
         w.r.alt_hz = alt[i];
         w.r.alt_regularity = alt[i] > 0 ? 8 : 0;
         w.r.rms = 6.0;
-        w.t0 = 2.0 * i;
+        w.t0 = 2.0 * i + (gap_before >= 0 && i >= gap_before ? gap_s : 0.0);
         w.dur = 2.0;
         compute_tl_push(&tl, &w, emit, arg);
     }
@@ -455,6 +458,25 @@ static void test_doubled_stride(void **state)
     for (int i = 0; i < 3; i++)
         assert_float_equal(hz[i], back_alt[i], 1e-12);
     assert_float_equal(hz[3], 1.12, 1e-12);
+
+    /* across 10 s without data the horse may have done anything: the
+     * readings stay gallops, forward and backward; across 1 s they do not */
+    gap_before = 1;
+    gap_s = 1.0;
+    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_TROT);
+    gap_s = 10.0;
+    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
+    assert_int_equal(o.gait[0], COMPUTE_TROT);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    gap_before = 3;
+    run_hz(back, back_hz, back_alt, 4, &o);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    assert_int_equal(o.gait[3], COMPUTE_TROT);
+    gap_before = -1;
 }
 
 int main(void)
