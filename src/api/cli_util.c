@@ -52,6 +52,9 @@ int keel__cli_runtime(const keel_cli_opts *o, const char *const *only, int start
     }
     if ((rc = keel__rt_configure(rt, o->config_file, environ, o->flags, err, sizeof(err))) != 0) {
         fprintf(stderr, "keel: configuration: %s\n", err);
+        if (strstr(err, "unknown configuration key") != NULL)
+            fprintf(stderr, "keel: `keel config` lists keel's own keys (--set, --name=value); "
+                            "a command's own options follow it (compute: --opt key=value)\n");
         keel__rt_free(rt);
         return KEEL_EXIT_USAGE;
     }

@@ -186,6 +186,9 @@ expect_contains "aggregate non-number option named" "$(cat "$T/err")" "options.h
 "$K" compute windows --options '{"window_s": 1}' "$T/a.csv" >/dev/null 2>"$T/err"; expect_eq "windows option out of range → 3" "$?" 3
 expect_contains "windows option out of range named" "$(cat "$T/err")" "options.window_s"
 "$K" compute aggregate --opt halt_rms "$T/a.csv" >/dev/null 2>&1; expect_eq "aggregate --opt without = → 2" "$?" 2
+# --set is keel's own configuration: a compute threshold there is refused with a pointer to --opt
+"$K" compute aggregate --set burst_max_cv=0.5 "$T/a.csv" >/dev/null 2>"$T/err"; expect_eq "aggregate --set with a compute key → 2" "$?" 2
+expect_contains "--set with a compute key points to --opt" "$(cat "$T/err")" "compute: --opt key=value"
 "$K" compute aggregate --options '[1]' "$T/a.csv" >/dev/null 2>&1; expect_eq "aggregate --options not an object → 2" "$?" 2
 "$K" compute trend --format yaml "$T/sessions.ndjson" >/dev/null 2>&1; expect_eq "trend bad --format → 2" "$?" 2
 set -e
