@@ -84,6 +84,7 @@ struct compute_agg {
     double step_raw, toff;       /* typical step, offset added to later runs (raw units) */
     double pend[COMPUTE_NCOLS];
     int have_pend, new_run;
+    int tl_new_run;              /* the next window out starts a new run */
     compute_declip declip;       /* cut peaks drawn back (declip.c) */
     long long clock_resets;
     /* channels empty/NaN beyond COMPUTE_HOLD_MAX_S */
@@ -173,9 +174,9 @@ struct compute_agg {
  * does, when it returns 0 and g->bad_rate is not set.  KEEL_ENOMEM on
  * allocation failure (g->detected left 0). */
 int compute_agg_detect(compute_agg *g);
-/* Linear acceleration, its held rows past a suspension
- * (compute_agg_linear_ready): the rate unit decided again from them, if it
- * was detected (aggregate_detect.c). */
+/* Linear acceleration, its held rows at their release: the rate unit
+ * decided again from their moving rows, if it was detected
+ * (aggregate_detect.c). */
 void compute_agg_gyro_redetect(compute_agg *g);
 /* aggregate.c: one usable row past detection, in input units after the NaN
  * hold (gmiss: the rate channels are missing, zeros in the row) — unit

@@ -224,7 +224,9 @@ static void attribute(compute_agg *g, double dur)
 {
     if (dur <= 0)
         return;
-    compute_tl_win w = { .r = g->res, .t0 = g->range_start, .dur = dur, .gmiss = g->res_gmiss };
+    compute_tl_win w = { .r = g->res, .t0 = g->range_start, .dur = dur, .gmiss = g->res_gmiss,
+                         .new_run = g->tl_new_run };
+    g->tl_new_run = 0;
     compute_tl_push(&g->tl, &w, account, g);
 }
 
@@ -409,6 +411,7 @@ void compute_agg_process(compute_agg *g, const double *r, int gmiss)
         /* after a clock reset: a new run, never bridged to the last one */
         end_segment(g, g->t_prev);
         end_jumps(g);
+        g->tl_new_run = 1;
         g->seg_start = g->range_start = t;
     } else {
         dt = t - g->t_prev;

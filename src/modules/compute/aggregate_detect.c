@@ -9,6 +9,9 @@
 
 #include "aggregate-internal.h"
 
+#define MOVING_G 0.6   /* linear |a| of a moving row for the rate unit, g */
+#define MOVING_MIN 200 /* moving rows the rate unit is decided again from */
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -202,10 +205,14 @@ int compute_agg_detect(compute_agg *g)
 
 /* Linear acceleration has no gravity for circling() to tell a turn from an
  * offset by, so a calm walk on a circle in rad/s read as a standing horse
- * in deg/s, and every turn as a thousandth of itself.  Past a suspension
- * (a trot or canter in the held rows) the rates decide alone: a trotting
- * trunk pitches and rolls at 1-2 rad/s, 60-110 deg/s, so a 99th percentile
- * beyond 6 is deg/s and one below it rad/s. */
+ * in deg/s, and every turn came out 57 times too small.  When the held rows
+ * are released (aggregate_rows.c) the rates of the moving rows decide
+ * alone: a trotting or cantering trunk pitches and rolls at 0.5-2 rad/s,
+ * 30-110 deg/s, so a 99th percentile beyond 6 is deg/s and one below it
+ * rad/s.  The moving rows are those of linear |a| of MOVING_G or more; with
+ * fewer than MOVING_MIN of them the first decision stands.  Not all rows:
+ * after 20 minutes of halt, a trot seen in its first seconds is under 1 %
+ * of them, and the halt's noise would decide. */
 void compute_agg_gyro_redetect(compute_agg *g)
 {
     if (g->no_gyro || strcmp(g->gsrc, "detected") != 0 || g->nbuf == 0)
@@ -214,11 +221,14 @@ void compute_agg_gyro_redetect(compute_agg *g)
     size_t n = 0;
     if (!m)
         return; /* out of memory: the first decision stands */
-    for (size_t i = 0; i < g->nbuf; i++)
+    for (size_t i = 0; i < g->nbuf; i++) {
+        const double *r = g->buf[i];
+        double a2 = (r[1] * r[1] + r[2] * r[2] + r[3] * r[3]) * g->ascale * g->ascale;
         if (!(g->bufmask[i] & (ROW_NOVAL(4) | ROW_NOVAL(5) | ROW_NOVAL(6))) &&
-            (m[n] = rate_max(g->buf[i])) >= 0)
+            a2 >= MOVING_G * MOVING_G * COMPUTE_G * COMPUTE_G && (m[n] = rate_max(r)) >= 0)
             n++;
-    if (n > 0) {
+    }
+    if (n >= MOVING_MIN) {
         qsort(m, n, sizeof *m, cmp_double);
         set_gyro_unit(g, m[(size_t)(0.99 * (double)(n - 1))] > 6.0 ? COMPUTE_GYRO_DEGS
                                                                     : COMPUTE_GYRO_RADS);

@@ -15,10 +15,24 @@
 
 #include "aggregate-internal.h"
 
+/* The range a cell of column k is checked against now: the detected
+ * units', but the widest any rate unit allows while linear rows are held
+ * with a detected rate unit (it is decided again at release,
+ * compute_agg_gyro_redetect: a trot's 86 deg/s must still be there if the
+ * unit widens from rad/s). */
+static double range_of(const compute_agg *g, int k)
+{
+    if (k >= COMPUTE_COL_GX && g->lin_hold && !g->no_gyro && strcmp(g->gsrc, "detected") == 0)
+        return RATE_RAW_MAX;
+    return g->range_raw[k];
+}
+
 /* The held rows past detection, against the range in the units now known
  * (accept() could only check the widest any unit allows): a cell past it is
- * held from the row before, like a NaN cell.  A second call changes nothing
- * unless the range has narrowed. */
+ * held from the row before, like a NaN cell, and so is a held cell whose
+ * value is past it.  Called again after the range narrowed (a rate unit
+ * decided again); the value held for the rows still to come is the last
+ * good one. */
 static void recheck_held(compute_agg *g)
 {
     double last[COMPUTE_NCOLS] = { 0 };
@@ -27,8 +41,9 @@ static void recheck_held(compute_agg *g)
         double *r = g->buf[i];
         for (int k = 1; k < COMPUTE_NCOLS; k++) {
             unsigned bit = 1u << k;
-            if (!(g->bufmask[i] & bit) && fabs(r[k]) > g->range_raw[k]) {
-                g->nan_cells++;
+            if (!(g->bufmask[i] & ROW_NOVAL(k)) && !(fabs(r[k]) <= range_of(g, k))) {
+                if (!(g->bufmask[i] & bit))
+                    g->nan_cells++;
                 g->bufmask[i] |= (unsigned short)(bit | (have[k] ? 0 : ROW_NOVAL(k)));
                 r[k] = have[k] ? last[k] : 0;
             }
@@ -38,6 +53,9 @@ static void recheck_held(compute_agg *g)
             }
         }
     }
+    for (int k = 1; k < COMPUTE_NCOLS; k++)
+        if (have[k] && g->have_val[k])
+            g->hold[k] = last[k];
 }
 
 /* A row past detection: holds a NaN cell for up to COMPUTE_HOLD_MAX_S, then
@@ -76,14 +94,6 @@ static void admit(compute_agg *g, double *r, unsigned mask)
     compute_agg_declip_push(g, r, gmiss, mask);
 }
 
-/* Linear rows held until a suspension showed the vertical: the rates, too,
- * can now be read without a vertical (compute_agg_gyro_redetect). */
-static void release_shown(compute_agg *g)
-{
-    compute_agg_gyro_redetect(g);
-    compute_agg_release_held(g);
-}
-
 /* Detects units and rate from the held rows, then replays them. */
 int compute_agg_detect_replay(compute_agg *g)
 {
@@ -98,12 +108,12 @@ int compute_agg_detect_replay(compute_agg *g)
         g->detected = 0;
         return KEEL_ENOMEM;
     }
-    recheck_held(g); /* before anything reads the held rows' values */
     g->lin_hold = g->linear;
+    recheck_held(g); /* before anything reads the held rows' values */
     if (!g->lin_hold)
         compute_agg_release_held(g);
     else if (compute_agg_linear_ready(g))
-        release_shown(g);
+        compute_agg_release_held(g);
     return 0;
 }
 
@@ -130,14 +140,15 @@ static void hold_linear(compute_agg *g, double *r, unsigned mask)
     g->bufmask[g->nbuf++] = (unsigned short)mask;
     if (g->nbuf % LINEAR_CHECK_ROWS != 0)
         return;
-    if (compute_agg_linear_ready(g))
-        release_shown(g);
-    else if (g->nbuf >= LINEAR_HOLD_MAX)
+    if (g->nbuf >= LINEAR_HOLD_MAX || compute_agg_linear_ready(g))
         compute_agg_release_held(g);
 }
 
 void compute_agg_release_held(compute_agg *g)
 {
+    if (g->linear)
+        compute_agg_gyro_redetect(g);
+    g->lin_hold = 0;
     recheck_held(g); /* again: the rate unit may have been decided again */
     if (g->linear)
         compute_agg_linear_init(g);
@@ -145,7 +156,6 @@ void compute_agg_release_held(compute_agg *g)
     for (size_t i = 0; i < g->nbuf; i++)
         admit(g, g->buf[i], g->bufmask[i]);
     g->nbuf = 0;
-    g->lin_hold = 0;
 }
 
 /* A row in time order (raw units, clock offset applied by the caller). */
@@ -159,7 +169,7 @@ static void accept(compute_agg *g, const double *v, unsigned mask)
          * allows until detection, then the detected units') is a corrupt
          * one: held like a NaN cell.  One 1e6 in the rate columns had moved
          * the gyro's bias for the rest of the session. */
-        if (isfinite(v[k]) && fabs(v[k]) <= g->range_raw[k]) {
+        if (isfinite(v[k]) && fabs(v[k]) <= range_of(g, k)) {
             r[k] = v[k];
             g->hold[k] = v[k];
             g->have_val[k] = 1;

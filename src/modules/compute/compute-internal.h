@@ -291,6 +291,7 @@ typedef struct compute_tl_win {
     double t0, dur;          /* the span of time the window is given */
     int    gmiss;            /* the rate channels were missing here */
     int    inherited;        /* weak: the gait came from the neighbours */
+    int    new_run;          /* the first window after a clock reset */
 } compute_tl_win;
 
 typedef struct compute_tl {

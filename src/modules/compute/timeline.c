@@ -266,10 +266,12 @@ static int doubled(const compute_tl_win *w)
 
 /* next follows a window that ended at end closely enough that the horse
  * cannot have changed its stride between them: a gap of at most
- * TL_CARRY_GAP_S (a logger's dropout), not a pause in the recording. */
+ * TL_CARRY_GAP_S (a logger's dropout), not a pause in the recording nor a
+ * clock reset (a restart after a pause nobody measured). */
 static int carries(double end, const compute_tl_win *next)
 {
-    return next->t0 - end <= TL_CARRY_GAP_S;
+    double d = next->t0 - end;
+    return !next->new_run && d >= -1e-6 && d <= TL_CARRY_GAP_S;
 }
 
 /* w is doubled and its trot reading continues a trot at trot_hz: it is

@@ -265,6 +265,61 @@ static void test_linear_without_suspension(void **state)
     free(s);
 }
 
+/* The rate unit of a linear file decided again past the hold (aggregate_
+ * detect.c, compute_agg_gyro_redetect), in deg/s:
+ *  - a halt whose gyro reads 0.01 deg/s looks like rad/s at first; the
+ *    trot's 60-110 deg/s after it must not be cut at rad/s's range while
+ *    held (901 cells read as corrupt before the held range was widened);
+ *  - after a 1300 s halt (deg/s at first, by the standstill rule) a 10 s
+ *    trot is under 1 % of the held rows: over all of them the halt's noise
+ *    turned the unit to rad/s. */
+static int quiet_until;     /* rows before this: the rates nearly still */
+/* rows from this (the trot): the rates five times the synthetic trunk's
+ * (whose trot turns at under 0.3 rad/s), a trotting trunk's 60-110 deg/s */
+static int trot_from;
+
+static void linear_deg_quiet_cell(int row, int k, double x, char *buf, size_t cap)
+{
+    if (k >= 4)
+        snprintf(buf, cap, "%.9g", row < quiet_until ? 0.01 * ((row + k) % 3 - 1)
+                                   : (row >= trot_from ? 5 : 1) * x * 180 / M_PI);
+    else
+        linear_cell(row, k, x, buf, cap);
+}
+
+static void test_linear_rate_unit(void **state)
+{
+    static const struct { const char *plan; int quiet, trot; } c[] = {
+        { "halt:100,trot:60,walk:20", 10000, 10000 }, { "halt:1300,trot:10", 0, 130000 } };
+    compute_summary *s = malloc(sizeof *s);
+    (void)state;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        json_t *truth = NULL;
+        char err[320] = "";
+        size_t len;
+        rows r = session_of(41 + i, c[i].plan, 100, 10, 5, &truth);
+        set_g_mean(&r);
+        quiet_until = c[i].quiet;
+        trot_from = c[i].trot;
+        char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_deg_quiet_cell, &len);
+        if (agg(csv, len, s, err, sizeof err) != 0)
+            fail_msg("%s: %s", c[i].plan, err);
+        assert_int_equal(s->linear, 1);
+        if (strcmp(s->gyro_unit, "deg/s") != 0)
+            fail_msg("%s: rates read as %s", c[i].plan, s->gyro_unit);
+        if (s->nan_cells != 0)
+            fail_msg("%s: %lld cells read as corrupt", c[i].plan, s->nan_cells);
+        double D = json_number_value(json_object_get(truth, "duration_s"));
+        double tt = truth_gait(truth, COMPUTE_TROT, "time_s");
+        if (fabs(s->gaits[COMPUTE_TROT].time_s - tt) > 0.05 * D)
+            fail_msg("%s: trot %.1f s, truth %.1f s", c[i].plan, s->gaits[COMPUTE_TROT].time_s, tt);
+        free(csv);
+        free(r.v);
+        json_decref(truth);
+    }
+    free(s);
+}
+
 /* ---- quoted numbers ---------------------------------------------------------- */
 
 static void quoted_comma_cell(int row, int k, double x, char *buf, size_t cap)
@@ -452,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_mg),
         cmocka_unit_test(test_linear_acceleration),
         cmocka_unit_test(test_linear_without_suspension),
+        cmocka_unit_test(test_linear_rate_unit),
         cmocka_unit_test(test_quoted_numbers),
         cmocka_unit_test(test_clock_reset),
         cmocka_unit_test(test_missing_channels),

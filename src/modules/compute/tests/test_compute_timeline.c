@@ -380,6 +380,7 @@ static void test_lone_window_between_gaits(void **state)
 
 static int gap_before = -1; /* >= 0: gap_s without data before this window */
 static double gap_s;
+static int new_run_at = -1; /* >= 0: this window starts a new run (a clock reset) */
 
 /* Windows (gait, stride, trot reading at half the stride or 0) through a
  * timeline, all strong, with a trot's energy. */
@@ -399,6 +400,7 @@ static void push_hz(const int *gait, const double *hz, const double *alt, int n,
         w.r.rms = 6.0;
         w.t0 = 2.0 * i + (gap_before >= 0 && i >= gap_before ? gap_s : 0.0);
         w.dur = 2.0;
+        w.new_run = i == new_run_at;
         compute_tl_push(&tl, &w, emit, arg);
     }
     compute_tl_flush(&tl, emit, arg);
@@ -477,6 +479,17 @@ static void test_doubled_stride(void **state)
         assert_int_equal(o.gait[i], COMPUTE_GALLOP);
     assert_int_equal(o.gait[3], COMPUTE_TROT);
     gap_before = -1;
+    /* nor across a clock reset, however close the times it gives */
+    new_run_at = 1;
+    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
+    assert_int_equal(o.gait[0], COMPUTE_TROT);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    new_run_at = 3;
+    run_hz(back, back_hz, back_alt, 4, &o);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    new_run_at = -1;
 }
 
 int main(void)
