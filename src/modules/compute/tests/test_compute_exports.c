@@ -229,6 +229,25 @@ static void test_linear_acceleration(void **state)
     free(s);
 }
 
+/* A synthetic session of plan at rate (tilted 10 and 5 degrees) written
+ * by cell with its mean removed, aggregated into s, which must read it as
+ * linear acceleration; its row count. */
+static size_t linear_session(uint64_t seed, const char *pl, double rate, cell_fn cell,
+                             compute_summary *s, json_t **truth)
+{
+    char err[320] = "";
+    size_t len;
+    rows r = session_of(seed, pl, rate, 10, 5, truth);
+    set_g_mean(&r);
+    char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", cell, &len);
+    if (agg(csv, len, s, err, sizeof err) != 0)
+        fail_msg("%s: %s", pl, err);
+    assert_int_equal(s->linear, 1);
+    free(csv);
+    free(r.v);
+    return r.n;
+}
+
 /* Linear input is held past detection until a trot or canter shows which
  * way is up (aggregate_rows.c, hold_linear), for at most LINEAR_HOLD_MAX
  * rows.  A session that never shows it: every row still counted and the
@@ -242,15 +261,8 @@ static void test_linear_without_suspension(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         json_t *truth = NULL;
-        char err[320] = "";
-        size_t len;
-        rows r = session_of(37 + i, c[i].plan, c[i].rate, 10, 5, &truth);
-        set_g_mean(&r);
-        char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_cell, &len);
-        if (agg(csv, len, s, err, sizeof err) != 0)
-            fail_msg("%s: %s", c[i].plan, err);
-        assert_int_equal(s->linear, 1);
-        assert_int_equal(s->samples, (long long)r.n);
+        size_t n = linear_session(37 + i, c[i].plan, c[i].rate, linear_cell, s, &truth);
+        assert_int_equal(s->samples, (long long)n);
         double D = json_number_value(json_object_get(truth, "duration_s"));
         for (int g = 0; g < COMPUTE_NGAITS; g++) {
             double tt = truth_gait(truth, g, "time_s");
@@ -258,8 +270,6 @@ static void test_linear_without_suspension(void **state)
                 fail_msg("%s: %s time %.1f s, truth %.1f s", c[i].plan, compute_gait_names[g],
                          s->gaits[g].time_s, tt);
         }
-        free(csv);
-        free(r.v);
         json_decref(truth);
     }
     free(s);
@@ -295,16 +305,9 @@ static void test_linear_rate_unit(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         json_t *truth = NULL;
-        char err[320] = "";
-        size_t len;
-        rows r = session_of(41 + i, c[i].plan, 100, 10, 5, &truth);
-        set_g_mean(&r);
         quiet_until = c[i].quiet;
         trot_from = c[i].trot;
-        char *csv = write_csv(&r, "time,ax,ay,az,gx,gy,gz", linear_deg_quiet_cell, &len);
-        if (agg(csv, len, s, err, sizeof err) != 0)
-            fail_msg("%s: %s", c[i].plan, err);
-        assert_int_equal(s->linear, 1);
+        (void)linear_session(41 + i, c[i].plan, 100, linear_deg_quiet_cell, s, &truth);
         if (strcmp(s->gyro_unit, "deg/s") != 0)
             fail_msg("%s: rates read as %s", c[i].plan, s->gyro_unit);
         if (s->nan_cells != 0)
@@ -313,8 +316,6 @@ static void test_linear_rate_unit(void **state)
         double tt = truth_gait(truth, COMPUTE_TROT, "time_s");
         if (fabs(s->gaits[COMPUTE_TROT].time_s - tt) > 0.05 * D)
             fail_msg("%s: trot %.1f s, truth %.1f s", c[i].plan, s->gaits[COMPUTE_TROT].time_s, tt);
-        free(csv);
-        free(r.v);
         json_decref(truth);
     }
     free(s);

@@ -340,6 +340,15 @@ static void test_linear_sessions(void **state)
     assert_true(m.sessions <= 2);
 }
 
+/* Sessions as linear acceleration (gravity removed over +-1 s), each on
+ * its own: gait and rein time within 5 % of the session. */
+static void expect_linear(const int *sessions, size_t n)
+{
+    fusion_s = 1;
+    expect_sessions(sessions, n, 1, 1, 1);
+    fusion_s = 0;
+}
+
 /* Session 74 as linear acceleration: a halt, then a calm walk on a 10 m
  * circle turning at 0.17 rad/s.  With no gravity to show that the steady
  * rate is a turn about the vertical, the first rows read like a standing
@@ -350,9 +359,7 @@ static void test_linear_circle_walk(void **state)
 {
     static const int sessions[] = { 74 };
     (void)state;
-    fusion_s = 1;
-    expect_sessions(sessions, 1, 1, 1, 1);
-    fusion_s = 0;
+    expect_linear(sessions, 1);
 }
 
 /* Session 31 as linear acceleration opens with 11 s of a halt in 0.02
@@ -365,9 +372,7 @@ static void test_linear_quiet_start(void **state)
 {
     static const int sessions[] = { 31 };
     (void)state;
-    fusion_s = 1;
-    expect_sessions(sessions, 1, 1, 1, 1);
-    fusion_s = 0;
+    expect_linear(sessions, 1);
 }
 
 /* One corrupt cell among the first rows of a linear file (5000 m/s^2, past
@@ -380,12 +385,10 @@ static void test_linear_corrupt_cell(void **state)
 {
     static const int sessions[] = { 8, 12 };
     (void)state;
-    fusion_s = 1;
     spike_row = 200;
     spike = 5000;
-    expect_sessions(sessions, 2, 1, 1, 1);
+    expect_linear(sessions, 2);
     spike_row = -1;
-    fusion_s = 0;
 }
 
 /* Two halves, so that ctest can run them side by side (the sanitizer

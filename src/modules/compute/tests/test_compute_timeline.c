@@ -420,6 +420,26 @@ static void collect_hz(void *arg, const compute_tl_win *w)
     hz[(int)(w->t0 / 2.0 + 0.5)] = w->r.stride_hz;
 }
 
+/* With a break (*at: where the gap or the new run comes) between the trot
+ * and the readings, forward (break at 1) and backward (break at 3), the
+ * readings stay gallops. */
+static void readings_stay_gallops(const int *fwd, const double *fwd_hz, const double *fwd_alt,
+                                  const int *back, const double *back_hz, const double *back_alt,
+                                  int *at)
+{
+    out o;
+    *at = 1;
+    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
+    assert_int_equal(o.gait[0], COMPUTE_TROT);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    *at = 3;
+    run_hz(back, back_hz, back_alt, 4, &o);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    assert_int_equal(o.gait[3], COMPUTE_TROT);
+}
+
 /* A tiring trot: 1.13 Hz strides bounce at 2.26 Hz, then 1.11 and 1.10
  * Hz at 2.22 and 2.20, which read alone as a one-push gallop (with the
  * trot reading at half kept beside it).  No horse doubles its stride
@@ -469,26 +489,10 @@ static void test_doubled_stride(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(o.gait[i], COMPUTE_TROT);
     gap_s = 10.0;
-    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
-    assert_int_equal(o.gait[0], COMPUTE_TROT);
-    for (int i = 1; i < 4; i++)
-        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
-    gap_before = 3;
-    run_hz(back, back_hz, back_alt, 4, &o);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
-    assert_int_equal(o.gait[3], COMPUTE_TROT);
+    readings_stay_gallops(fwd, fwd_hz, fwd_alt, back, back_hz, back_alt, &gap_before);
     gap_before = -1;
     /* nor across a clock reset, however close the times it gives */
-    new_run_at = 1;
-    run_hz(fwd, fwd_hz, fwd_alt, 4, &o);
-    assert_int_equal(o.gait[0], COMPUTE_TROT);
-    for (int i = 1; i < 4; i++)
-        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
-    new_run_at = 3;
-    run_hz(back, back_hz, back_alt, 4, &o);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(o.gait[i], COMPUTE_GALLOP);
+    readings_stay_gallops(fwd, fwd_hz, fwd_alt, back, back_hz, back_alt, &new_run_at);
     new_run_at = -1;
 }
 
