@@ -110,9 +110,7 @@ int compute_agg_detect_replay(compute_agg *g)
     }
     g->lin_hold = g->linear;
     recheck_held(g); /* before anything reads the held rows' values */
-    if (!g->lin_hold)
-        compute_agg_release_held(g);
-    else if (compute_agg_linear_ready(g))
+    if (!g->lin_hold || compute_agg_linear_ready(g))
         compute_agg_release_held(g);
     return 0;
 }
