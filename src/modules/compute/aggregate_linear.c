@@ -14,12 +14,13 @@
  * such rows (a walk has no suspension) the skew along the axis decides:
  * footfalls push up in short peaks and a trunk can fall no faster than 1 g.
  * The skew alone got the sign wrong on about 60 of 200 of the independent
- * generator's sessions (their rein time off by more than 5 %): a trot's short fall at -1 g against its long pushes of under
- * +1 g skews the vertical down, and +-2 g clipping cuts the pushes
- * (docs/compute.md, "linear acceleration").  Gravity is then added back
- * along that vertical (+1 g), and everything downstream (gait, jumps,
- * intensity) sees an ordinary accelerometer.  The estimate uses every row so far and is
- * refreshed every REFRESH rows; the held first rows give the first one.
+ * generator's sessions (their rein time off by more than 5 %): a trot's
+ * short fall at -1 g against its long pushes of under +1 g skews the
+ * vertical down, and +-2 g clipping cuts the pushes (docs/compute.md,
+ * "linear acceleration").  Gravity is then added back along that vertical
+ * (+1 g), and everything downstream (gait, jumps, intensity) sees an
+ * ordinary accelerometer.  The estimate uses every row so far and is
+ * refreshed every REFRESH rows; the held rows give the first one.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -197,15 +198,24 @@ static void held(const compute_agg *g, size_t i, double a[3])
         a[k] = g->buf[i][1 + k] * g->ascale;
 }
 
-int compute_agg_linear_ready(const compute_agg *g)
+/* The moments of the held rows into m2, m3 (zeroed by the caller) and
+ * their principal axis into u, turned the way prev points: 0, or -1. */
+static int held_axis(const compute_agg *g, double m2[6], double m3[10], const double prev[3],
+                     double u[3])
 {
-    double m2[6] = { 0 }, m3[10] = { 0 }, u[3], none[3] = { 0, 0, 0 }, a[3];
-    long long c[2] = { 0, 0 };
+    double a[3];
     for (size_t i = 0; i < g->nbuf; i++) {
         held(g, i, a);
         moments_add(m2, m3, a);
     }
-    if (principal(m2, none, u) != 0)
+    return principal(m2, prev, u);
+}
+
+int compute_agg_linear_ready(const compute_agg *g)
+{
+    double m2[6] = { 0 }, m3[10] = { 0 }, u[3], none[3] = { 0, 0, 0 }, a[3];
+    long long c[2] = { 0, 0 };
+    if (held_axis(g, m2, m3, none, u) != 0)
         return 0;
     for (size_t i = 0; i < g->nbuf; i++) {
         held(g, i, a);
@@ -224,11 +234,7 @@ void compute_agg_linear_init(compute_agg *g)
     memset(g->lin_u, 0, sizeof g->lin_u);
     memset(g->lin_h, 0, sizeof g->lin_h);
     memset(g->lin_c, 0, sizeof g->lin_c);
-    for (size_t i = 0; i < g->nbuf; i++) {
-        held(g, i, a);
-        moments_add(m2, m3, a);
-    }
-    if (principal(m2, g->lin_u, g->lin_u) == 0)
+    if (held_axis(g, m2, m3, g->lin_u, g->lin_u) == 0)
         for (size_t i = 0; i < g->nbuf; i++) {
             held(g, i, a);
             excursion_add(g, a);
