@@ -70,6 +70,7 @@ typedef struct compute_params {
     double nosusp_asym_min_acf; /* asymmetric without suspension repeats at least this */
     double gyro_rhythm_min;     /* a weak stride whose rotation repeats less: no gait */
     double burst_max_cv;        /* a weak stride whose half strides' energies scatter more: no gait */
+    double suspended_min_rms;   /* trot, canter, gallop need at least this dynamic RMS (m/s^2) */
     double rein_rate;           /* |yaw rate| above: a circle (rad/s) */
     double jump_g;              /* |a| below this many g: in the air */
     double jump_min_air_s, jump_max_air_s; /* a flight's bounds (s) */

@@ -30,6 +30,7 @@ static const compute_optkey param_keys[] = {
     P(nosusp_asym_min_acf, 0.3,   -1,    1,   "acf",    "an asymmetric stride without suspension must repeat this well, else 2-beat"),
     P(gyro_rhythm_min,     0.3,   -1,    1,   "acf",    "with rate channels: a window whose vertical repeats under nosusp_asym_min_acf, whose sway does not reverse and whose rotation repeats at the stride under this is no gait (a fidgeting halt)"),
     P(burst_max_cv,        0.45,  0,     100, "cv",     "a window whose vertical repeats under nosusp_asym_min_acf, whose sway does not reverse and whose half strides' dynamic energies scatter more than this (coefficient of variation) is no gait: fidgeting comes in bursts, a gait's energy is steady"),
+    P(suspended_min_rms,   2.0,   0,     100, "m/s2",   "a trot, canter or gallop swings the trunk through most of a g every step: a window read as one with less dynamic acceleration RMS than this is no gait (fidgeting at a halt)"),
     P(rein_rate,           0.045, 0,     10,  "rad/s",  "|yaw rate| (bias removed) above which a window is on a circle (left/right rein)"),
     P(jump_g,              0.3,   0.01,  1,   "g",      "|a| below this is free fall (in the air)"),
     P(jump_min_air_s,      0.25,  0.1,   10,  "s",      "shortest flight counted as a jump; a gap in the samples this long ends a flight"),

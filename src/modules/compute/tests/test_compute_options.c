@@ -41,7 +41,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_true(p.asym_max_hz == 2.7 && p.nosusp_asym_min_acf == 0.3 && p.rein_rate == 0.045);
     assert_true(p.jump_g == 0.3 && p.jump_min_air_s == 0.25 && p.jump_max_air_s == 2.0);
     assert_true(p.bout_min_s == 5.0 && p.noise_halt == 1.2 && p.cadence_band == 0.2 && p.gyro_rhythm_min == 0.3);
-    assert_true(p.burst_max_cv == 0.45);
+    assert_true(p.burst_max_cv == 0.45 && p.suspended_min_rms == 2.0);
 
     size_t len;
     char *csv = synth("halt:10,walk:40,trot-left:40,canter-right:30,jump:1.1,gallop:15,trot-right:30", 100,
@@ -53,7 +53,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_string_equal(ta, tb);
     /* the output records every key, at its default */
     const json_t *o = json_object_get(a, "options");
-    assert_int_equal(json_object_size(o), 28);
+    assert_int_equal(json_object_size(o), 29);
     assert_true(json_real_value(json_object_get(o, "halt_rms")) == 0.5);
     assert_true(json_real_value(json_object_get(o, "jump_max_air_s")) == 2.0);
     free(ta);
@@ -110,7 +110,9 @@ static void test_jump_thresholds(void **state)
 
 /* No horse turns at 10 rad/s: with that as the circle's rate every moving
  * second is straight; a walk (~0.85 Hz stride) read with walk_max_hz 0.5
- * is a 2-beat gait faster than any walk: trot. */
+ * is a 2-beat gait faster than any walk: trot, when no energy floor is
+ * asked of a trot (suspended_min_rms 0); with the default floor the walk's
+ * 1-2 m/s^2 are no trot's, and it is no gait. */
 static void test_rein_and_walk_rates(void **state)
 {
     size_t len;
@@ -119,13 +121,17 @@ static void test_rein_and_walk_rates(void **state)
     compute_summary *s = malloc(sizeof *s);
     json_t *a = run(csv, len, NULL, s);
     json_t *b = run(csv, len, "{\"rein_rate\": 10}", s);
-    json_t *c = run(csv, len, "{\"walk_max_hz\": 0.5}", s);
+    json_t *c = run(csv, len, "{\"walk_max_hz\": 0.5, \"suspended_min_rms\": 0}", s);
+    json_t *d = run(csv, len, "{\"walk_max_hz\": 0.5}", s);
     assert_true(at(a, "rein.left_s") > 30 && at(a, "rein.right_s") > 30);
     assert_true(at(b, "rein.left_s") == 0 && at(b, "rein.right_s") == 0);
     assert_true(at(b, "rein.straight_s") > 70);
     assert_true(at(a, "gaits.walk.time_s") > 30);
     assert_true(at(c, "gaits.walk.time_s") < 5);
     assert_true(at(c, "gaits.trot.time_s") > 70);
+    assert_true(at(d, "gaits.walk.time_s") < 5);
+    assert_true(at(d, "gaits.trot.time_s") < 45);
+    json_decref(d);
     json_decref(a);
     json_decref(b);
     json_decref(c);
