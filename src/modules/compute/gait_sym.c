@@ -204,6 +204,16 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
     }
     double rr = e1 * xr + e2 * yr, ri = e1 * xi + e2 * yi;
     double amp = sqrt(rr * rr + ri * ri);
+    /* The pitch (and roll) at the step, twice a stride, is the 2-beat
+     * bounce's own rocking and the same for both diagonals: it says
+     * nothing about which is which, so it is not counted against the
+     * stride's roll.  A trunk that rocks hard at every step and rolls
+     * gently once a stride (most of the trot's rotation is pitch) still
+     * names its diagonals by that roll. */
+    double x2r, x2i, y2r, y2i;
+    compute_harmonic(roll, n, T, 2, &x2r, &x2i);
+    compute_harmonic(pitch, n, T, 2, &y2r, &y2i);
+    er -= (double)n * (x2r * x2r + x2i * x2i + y2r * y2r + y2i * y2i) / 2;
     int named = 1;
     if (!(er <= 0 || amp * amp / 2 < 0.2 * er / (double)n)) {
         /* roll fundamental a quarter stride after the larger peak, on each
