@@ -63,6 +63,7 @@ typedef struct compute_params {
     double susp_g;              /* vertical specific force below (1 - susp_g) g: suspension */
     double susp_share;          /* share of a window in suspension to show it */
     double walk_max_hz;         /* 2-beat without suspension at or above: trot */
+    double walk_max_rms;        /* 2-beat with this dynamic RMS or more: trot (m/s^2) */
     double canter_max_hz;       /* one push per stride above: a 2-beat gait's bounce */
     double gallop_min_hz;       /* asymmetric stride at or above: gallop */
     double gallop_h2_ratio;     /* 2nd / 1st stride harmonic at or above: gallop */

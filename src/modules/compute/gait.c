@@ -207,6 +207,21 @@ static double sway_side(double ra, double rg)
     return side;
 }
 
+/* A 2-beat window is a trot, not a walk, when it shows a suspension, when
+ * its stride is faster than any walk's (walk_max_hz), or when its trunk
+ * moves harder than any walk's (walk_max_rms): a walk keeps two or three
+ * hooves loaded and its trunk bounces by a tenth to a quarter of a g (1-2.5
+ * m/s^2 RMS with the sway and surge; every walk window of both test
+ * generators clear of a change of gait is under 3.5), a trot carries the
+ * body on one diagonal at a time and bounces by most of a g even where its
+ * stride is slow and its suspension too short to show (a tiring or
+ * collected trot under 1.15 Hz: 4-4.7 m/s^2 on the harmonic generator,
+ * read as walk by the stride alone). */
+static int trot_by(const compute_window_result *r, int susp, const compute_params *p)
+{
+    return susp || r->stride_hz >= p->walk_max_hz || r->rms >= p->walk_max_rms;
+}
+
 void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n,
                             double fs, int bin, const compute_params *p, double *work,
                             compute_window_result *r)
@@ -447,8 +462,9 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     if (two_beat) {
         /* trot has suspension, walk none; a low-energy (collected) trot
          * whose suspension the sensor does not show is told by its stride,
-         * faster than any walk's */
-        r->gait = (susp || r->stride_hz >= p->walk_max_hz) ? COMPUTE_TROT : COMPUTE_WALK;
+         * faster than any walk's, or by its bounce, harder than any
+         * walk's (trot_by_energy) */
+        r->gait = trot_by(r, susp, p) ? COMPUTE_TROT : COMPUTE_WALK;
     } else {
         /* 3-beat canter or 4-beat gallop.  In canter the diagonal pair lands
          * between the outside hind and the leading fore: one broad vertical
@@ -475,7 +491,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
             if (rT > 1) rT = 1;
             r->regularity = 10 * rT;
             r->stride_hz = fs / T;
-            r->gait = (susp || r->stride_hz >= p->walk_max_hz) ? COMPUTE_TROT : COMPUTE_WALK;
+            r->gait = trot_by(r, susp, p) ? COMPUTE_TROT : COMPUTE_WALK;
         } else {
             r->gait = (two_push || r->stride_hz >= p->gallop_min_hz) ? COMPUTE_GALLOP : COMPUTE_CANTER;
             if (r->gait == COMPUTE_GALLOP && !two_push && 2 * Pf <= (double)n - 4) {

@@ -361,7 +361,7 @@ static void test_low_rate_sessions(void **state)
     fixed_rate = 25;
     misses m = run_many(100, "sessions at 25 Hz");
     fixed_rate = 0;
-    assert_true(m.sessions <= 8);
+    assert_true(m.sessions <= 6);
 }
 
 /* The same sessions as linear acceleration (gravity removed over +-1 s).
@@ -453,21 +453,36 @@ static void test_linear_corrupt_cell(void **state)
  * trot): 20; and the trot's diagonals named by the roll at the stride
  * measured against the rotation that is not the step's own rocking
  * (gait_sym.c): 20 (symmetry 13 -> 10; the sessions whose diagonals went
- * unnamed read 76 and 60 for 99.8 and 91.6).  Left: trots at +-2 g whose
- * peaks are cut for longer than declip.c draws back (asymmetry read 3-7
- * points low), slow collected trots under 1.15 Hz without a suspension
- * read as walk. */
+ * unnamed read 76 and 60 for 99.8 and 91.6); and a 2-beat stride whose
+ * trunk moves harder than any walk's a trot whatever its frequency (gait.c
+ * walk_max_rms): 16 (gait time 7 -> 3).  Left: trots at +-2 g whose sharp
+ * peaks the parabola of declip.c draws back too low (asymmetry read 3-7
+ * points low), two slow collected trots read as walk. */
 static void test_harmonic_sessions(void **state)
 {
     (void)state;
     generate = hm_generate;
     misses m = run_many(SESSIONS, "harmonic sessions");
     generate = ff_generate;
-    assert_true(m.gait <= 8);
+    assert_true(m.gait <= 4);
     assert_true(m.rein <= 3);
-    assert_true(m.cadence <= 3);
+    assert_true(m.cadence <= 2);
     assert_true(m.symmetry <= 11);
-    assert_true(m.sessions <= 22);
+    assert_true(m.sessions <= 18);
+}
+
+/* Harmonic sessions whose trots at 1.11-1.23 Hz, tiring ones among them,
+ * read as walk: no suspension showed (the trough of a slow trot's bounce
+ * stays above -0.4 g) and the stride was under walk_max_hz, yet the trunk
+ * moved at 4-4.7 m/s^2 RMS, twice any walk's (gait time 6.4, 5.8 and 6.6 %
+ * of the session off; gait.c walk_max_rms). */
+static void test_harmonic_slow_trot(void **state)
+{
+    static const int sessions[] = { 75, 98, 101 };
+    (void)state;
+    generate = hm_generate;
+    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 1, 0);
+    generate = ff_generate;
 }
 
 /* Harmonic sessions whose restless halt read as trot, each on its own:
@@ -505,7 +520,8 @@ static void test_harmonic_unnamed_diagonals(void **state)
 }
 
 /* The harmonic sessions without the rate channels: 18 missed a target
- * before suspended_min_rms, 6 with it (gait time 4, cadence 3). */
+ * before suspended_min_rms, 6 with it (gait time 4, cadence 3), 5 with
+ * walk_max_rms (gait 3, cadence 2). */
 static void test_harmonic_accel_only(void **state)
 {
     (void)state;
@@ -516,7 +532,7 @@ static void test_harmonic_accel_only(void **state)
     generate = ff_generate;
     fprintf(stderr, "%d harmonic sessions without the rate channels: %d miss a target; gait time %d, cadence %d\n",
             SESSIONS, m.sessions, m.gait, m.cadence);
-    assert_true(m.sessions <= 8);
+    assert_true(m.sessions <= 6);
 }
 
 /* Three parts, so that ctest can run them side by side (the sanitizer
@@ -546,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_harmonic_sessions),
         cmocka_unit_test(test_harmonic_restless_halt),
         cmocka_unit_test(test_harmonic_unnamed_diagonals),
+        cmocka_unit_test(test_harmonic_slow_trot),
         cmocka_unit_test(test_harmonic_accel_only),
     };
     const char *part = getenv("KEEL_SWEEP_PART");
