@@ -100,6 +100,7 @@ struct compute_agg {
     double lin_u[3];             /* the principal axis, its sign kept from row to row */
     double lin_h[2], lin_c[2];   /* horizontal energy and rows at a big excursion
                                   * along lin_u: [0] below, [1] above */
+    double lin_o[2];             /* rows beyond 1 g (OVER_G) along lin_u: [0] below, [1] above */
     /* units */
     double tscale, ascale, gscale, period, alpha;
     double median_step;          /* in input time units */

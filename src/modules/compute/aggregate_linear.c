@@ -10,8 +10,17 @@
  * straight down and nothing sideways.  At the other extreme the hooves
  * push, and braking and propulsion push along with them.  So of the two
  * ends of the axis, up is the one whose big excursions (beyond EXCURSION)
- * carry more horizontal acceleration per row.  Until both ends have EXC_MIN
- * such rows (a walk has no suspension) the skew along the axis decides:
+ * carry more horizontal acceleration per row.  Before either, the plainest
+ * fact: a trunk can be pushed up by more than 1 g but never pulled down by
+ * more (hooves only push; in the air the trunk falls at 1 g), so when one
+ * end of the axis has OVER_MIN rows beyond OVER_G and the other end under
+ * OVER_SHARE of that, the first end is up.  Pushes that strong come with a
+ * canter's or a gallop's stance and with a hard trot's; a trot cut at +-2
+ * g shows none, and the free-fall rule decides.  The horizontal rule alone
+ * read a third of another trunk model's sessions (harmonic.h, whose flight
+ * carries the braking and swing of the trunk at the sensor) upside down.
+ * Until the ends show either (a walk has no suspension) the skew along the
+ * axis decides:
  * footfalls push up in short peaks and a trunk can fall no faster than 1 g.
  * The skew alone got the sign wrong on about 60 of 200 of the independent
  * generator's sessions (their rein time off by more than 5 %): a trot's
@@ -34,6 +43,9 @@
 #define EXCURSION 0.6      /* g along the axis: a big excursion (a walk stays under) */
 #define EXC_MIN 200        /* rows beyond it on each side before they decide the sign */
 #define SKEW_MIN 0.1       /* a standardized skew below this keeps the sign it had */
+#define OVER_G 1.2         /* g along the axis: beyond what a fall can reach (1 g), noise allowed */
+#define OVER_SHARE 0.25    /* the other end's rows beyond OVER_G, at most this share */
+#define OVER_MIN 100       /* rows beyond OVER_G at the end taken for up */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -163,6 +175,19 @@ static void excursion_add(compute_agg *g, const double a[3])
     int side = p > 0;
     g->lin_h[side] += h;
     g->lin_c[side] += 1;
+    if (fabs(p) >= OVER_G * COMPUTE_G)
+        g->lin_o[side] += 1;
+}
+
+/* The end of the axis that goes beyond 1 g (OVER_G) when the other does
+ * not (see the top): +1 above, -1 below, 0 when the rows do not say. */
+static int over_side(const double o[2])
+{
+    if (o[1] >= OVER_MIN && o[0] <= OVER_SHARE * o[1])
+        return 1;
+    if (o[0] >= OVER_MIN && o[1] <= OVER_SHARE * o[0])
+        return -1;
+    return 0;
 }
 
 /* vert from the moments of nrows rows: the principal axis, its sign from
@@ -180,13 +205,15 @@ static void estimate(compute_agg *g, const double m2[6], const double m3[10], do
     double var = m2[0] * u[0] * u[0] + m2[3] * u[1] * u[1] + m2[5] * u[2] * u[2] +
                  2 * (m2[1] * u[0] * u[1] + m2[2] * u[0] * u[2] + m2[4] * u[1] * u[2]);
     double sk = var > 0 ? skew_along(m3, u) / var * sqrt(nrows / var) : 0;
-    double sgn;
-    if (g->lin_c[0] >= EXC_MIN && g->lin_c[1] >= EXC_MIN)
-        sgn = g->lin_h[1] / g->lin_c[1] >= g->lin_h[0] / g->lin_c[0] ? 1 : -1;
-    else if (fabs(sk) < SKEW_MIN && fabs(prev) > 0.5)
-        sgn = prev < 0 ? -1 : 1;   /* no evidence: no flip */
-    else
-        sgn = sk < 0 ? -1 : 1;
+    int sgn = over_side(g->lin_o);   /* the end beyond 1 g is up */
+    if (sgn == 0) {
+        if (g->lin_c[0] >= EXC_MIN && g->lin_c[1] >= EXC_MIN)
+            sgn = g->lin_h[1] / g->lin_c[1] >= g->lin_h[0] / g->lin_c[0] ? 1 : -1;
+        else if (fabs(sk) < SKEW_MIN && fabs(prev) > 0.5)
+            sgn = prev < 0 ? -1 : 1;   /* no evidence: no flip */
+        else
+            sgn = sk < 0 ? -1 : 1;
+    }
     for (int k = 0; k < 3; k++)
         g->vert[k] = sgn * u[k];
 }
@@ -215,6 +242,7 @@ int compute_agg_linear_ready(const compute_agg *g)
 {
     double m2[6] = { 0 }, m3[10] = { 0 }, u[3], none[3] = { 0, 0, 0 }, a[3];
     long long c[2] = { 0, 0 };
+    double o[2] = { 0, 0 };
     if (held_axis(g, m2, m3, none, u) != 0)
         return 0;
     for (size_t i = 0; i < g->nbuf; i++) {
@@ -222,8 +250,10 @@ int compute_agg_linear_ready(const compute_agg *g)
         double p = a[0] * u[0] + a[1] * u[1] + a[2] * u[2];
         if (fabs(p) >= EXCURSION * COMPUTE_G)
             c[p > 0]++;
+        if (fabs(p) >= OVER_G * COMPUTE_G)
+            o[p > 0] += 1;
     }
-    return c[0] >= EXC_MIN && c[1] >= EXC_MIN;
+    return over_side(o) != 0 || (c[0] >= EXC_MIN && c[1] >= EXC_MIN);
 }
 
 void compute_agg_linear_init(compute_agg *g)
@@ -234,6 +264,7 @@ void compute_agg_linear_init(compute_agg *g)
     memset(g->lin_u, 0, sizeof g->lin_u);
     memset(g->lin_h, 0, sizeof g->lin_h);
     memset(g->lin_c, 0, sizeof g->lin_c);
+    memset(g->lin_o, 0, sizeof g->lin_o);
     if (held_axis(g, m2, m3, g->lin_u, g->lin_u) == 0)
         for (size_t i = 0; i < g->nbuf; i++) {
             held(g, i, a);
