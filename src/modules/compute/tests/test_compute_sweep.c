@@ -230,7 +230,9 @@ static void run_one(int sd, int gyro, misses *m)
         for (int k = 0; k < FF_NGAITS; k++)
             fprintf(stderr, "    %-7s truth %6.1f s got %6.1f s\n", compute_window_gait(k), tr.gait_t[k],
                     s->gaits[k].time_s);
-        fprintf(stderr, "    unclassified %.1f s of %.1f\n", s->unclassified_s, D);
+        fprintf(stderr, "    unclassified %.1f s of %.1f; rein left %.1f (truth %.1f) right %.1f (%.1f) "
+                "straight %.1f (%.1f)\n", s->unclassified_s, D, s->rein_left_s, tr.rein_l, s->rein_right_s,
+                tr.rein_r, s->rein_straight_s, tr.rein_s);
     }
     m->gait += ge > 5;
     m->rein += re > 5;
@@ -555,11 +557,11 @@ static void test_harmonic_accel_only(void **state)
     assert_true(m.sessions <= 6);
 }
 
-/* Three parts, so that ctest can run them side by side (the sanitizer
+/* Four parts, so that ctest can run them side by side (the sanitizer
  * build takes minutes over all of it): KEEL_SWEEP_PART=whole runs the
  * 200 footfall sessions as recorded, =variants the same sessions rewritten
  * (25 Hz, linear acceleration), =harmonic the same plans through
- * harmonic.h; unset, all three.  Debugging aids: SWEEP_DEBUG=1 prints each
+ * harmonic.h, =harmonic_accel those without the rate channels; unset, all.  Debugging aids: SWEEP_DEBUG=1 prints each
  * missing session's plan and gait times, SWEEP_NOGYRO=1 drops the rate
  * channels from the random sweeps, SWEEP_DUMP=DIR writes the sessions. */
 int main(void)
@@ -584,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_harmonic_unnamed_diagonals),
         cmocka_unit_test(test_harmonic_slow_trot),
         cmocka_unit_test(test_harmonic_linear_sign),
+    };
+    const struct CMUnitTest harmonic_accel[] = {
         cmocka_unit_test(test_harmonic_accel_only),
     };
     const char *part = getenv("KEEL_SWEEP_PART");
@@ -594,5 +598,8 @@ int main(void)
         failed += cmocka_run_group_tests_name("sweep variants", variants, NULL, NULL);
     if (part == NULL || strcmp(part, "harmonic") == 0)
         failed += cmocka_run_group_tests_name("sweep harmonic", harmonic, NULL, NULL);
+    if (part == NULL || strcmp(part, "harmonic_accel") == 0)
+        failed += cmocka_run_group_tests_name("sweep harmonic, accelerometer only", harmonic_accel,
+                                              NULL, NULL);
     return failed;
 }
