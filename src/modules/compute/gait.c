@@ -463,7 +463,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         /* trot has suspension, walk none; a low-energy (collected) trot
          * whose suspension the sensor does not show is told by its stride,
          * faster than any walk's, or by its bounce, harder than any
-         * walk's (trot_by_energy) */
+         * walk's (trot_by) */
         r->gait = trot_by(r, susp, p) ? COMPUTE_TROT : COMPUTE_WALK;
     } else {
         /* 3-beat canter or 4-beat gallop.  In canter the diagonal pair lands
@@ -522,7 +522,6 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
     if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms && !r->weak) {
         r->gait = COMPUTE_HALT;
         r->norhythm = 1;
-        r->weak = 0;
         r->regularity = 0;
         r->stride_hz = 0;
         r->alt_hz = 0;
