@@ -238,6 +238,21 @@ static void ff_mul_t(const double R[3][3], const double v[3], double o[3])
         o[i] = R[0][i] * v[0] + R[1][i] * v[1] + R[2][i] * v[2];
 }
 
+/* The session's gaps (up to 8) spread over its middle 80 %: [gs, ge) with
+ * no samples, 0.3..gap_max s each, their total in tr->gap_s.  Returns how
+ * many. */
+static int ff_gaps(const ff_opts *o, double total, uint64_t *rs, double gs[8], double ge[8],
+                   ff_truth *tr)
+{
+    int ng = o->ngaps > 8 ? 8 : o->ngaps;
+    for (int i = 0; i < ng; i++) {
+        gs[i] = total * (0.1 + 0.8 * (i + ff_u(rs) * 0.5) / ng);
+        ge[i] = gs[i] + 0.3 + (o->gap_max - 0.3) * ff_u(rs);
+        tr->gap_s += ge[i] - gs[i];
+    }
+    return ng;
+}
+
 /* Generates the session.  Returns 0. */
 static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *out, ff_truth *tr)
 {
@@ -251,12 +266,7 @@ static int ff_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
 
     /* gaps: [gs, ge) with no samples */
     double gs[8] = { 0 }, ge[8] = { 0 };
-    int ng = o->ngaps > 8 ? 8 : o->ngaps;
-    for (int i = 0; i < ng; i++) {
-        gs[i] = total * (0.1 + 0.8 * (i + ff_u(&rs) * 0.5) / ng);
-        ge[i] = gs[i] + 0.3 + (o->gap_max - 0.3) * ff_u(&rs);
-        tr->gap_s += ge[i] - gs[i];
-    }
+    int ng = ff_gaps(o, total, &rs, gs, ge, tr);
 
     double M[3][3];
     ff_rot(o->roll * M_PI / 180, o->pitch * M_PI / 180, o->yaw * M_PI / 180, M);

@@ -163,12 +163,7 @@ static int hm_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
     hm_horse(&rs, G);
 
     double gs[8] = { 0 }, ge[8] = { 0 };
-    int ng = o->ngaps > 8 ? 8 : o->ngaps;
-    for (int i = 0; i < ng; i++) {
-        gs[i] = total * (0.1 + 0.8 * (i + ff_u(&rs) * 0.5) / ng);
-        ge[i] = gs[i] + 0.3 + (o->gap_max - 0.3) * ff_u(&rs);
-        tr->gap_s += ge[i] - gs[i];
-    }
+    int ng = ff_gaps(o, total, &rs, gs, ge, tr);
     double M[3][3], abias[3], gbias[3] = { 0 };
     ff_rot(o->roll * M_PI / 180, o->pitch * M_PI / 180, o->yaw * M_PI / 180, M);
     for (int k = 0; k < 3; k++)

@@ -473,6 +473,14 @@ static void test_harmonic_sessions(void **state)
     assert_true(m.sessions <= 18);
 }
 
+/* expect_sessions on the harmonic generator's sessions */
+static void expect_harmonic(const int *sessions, size_t n, int gait, int rein)
+{
+    generate = hm_generate;
+    expect_sessions(sessions, n, 1, gait, rein);
+    generate = ff_generate;
+}
+
 /* Harmonic sessions whose trots at 1.11-1.23 Hz, tiring ones among them,
  * read as walk: no suspension showed (the trough of a slow trot's bounce
  * stays above -0.4 g) and the stride was under walk_max_hz, yet the trunk
@@ -482,9 +490,7 @@ static void test_harmonic_slow_trot(void **state)
 {
     static const int sessions[] = { 75, 98, 101 };
     (void)state;
-    generate = hm_generate;
-    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 1, 0);
-    generate = ff_generate;
+    expect_harmonic(sessions, sizeof sessions / sizeof sessions[0], 1, 0);
 }
 
 /* Harmonic sessions whose restless halt read as trot, each on its own:
@@ -497,9 +503,7 @@ static void test_harmonic_restless_halt(void **state)
 {
     static const int sessions[] = { 65, 67 };
     (void)state;
-    generate = hm_generate;
-    expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 1, 1);
-    generate = ff_generate;
+    expect_harmonic(sessions, sizeof sessions / sizeof sessions[0], 1, 1);
 }
 
 /* Harmonic sessions of a sound horse whose trot rocks hard at every step
