@@ -43,7 +43,13 @@
  * jittered sample times, gaps) follows footfall.h's ff_opts, whose types and
  * helpers this file reuses; the truth is physical: segment times, the
  * driven stride frequency, the turning sense, and each trot step's
- * peak-to-trough on the clean world vertical.
+ * peak-to-trough on the clean world vertical — its peak and the trough
+ * after it, as footfall.h's step runs from a diagonal's contact to the
+ * next one's (the push, then the suspension it launches).  The first
+ * version took the lower trough on either side of the peak; where a
+ * horse's trough falls late, just before the next peak, that trough
+ * belongs to the step before, and the truth read up to twice the
+ * asymmetry that definition gives.
  */
 #ifndef COMPUTE_TESTS_HARMONIC_H
 #define COMPUTE_TESTS_HARMONIC_H
@@ -147,6 +153,31 @@ static void hm_gait_signals(const hm_gait *G, int g, const ff_seg *S, double f, 
     out[HM_Z] *= mir;
 }
 
+/* One bounce's zone of a trot: its peak, the lowest point before the peak
+ * (head) and after it (tail). */
+typedef struct hm_zone { int diag, rein; double max, head_min, tail_min; } hm_zone;
+
+static void hm_zone_add(hm_zone *z, double v)
+{
+    if (v > z->max) {
+        z->head_min = fmin(z->head_min, z->tail_min);
+        z->max = v;
+        z->tail_min = 1e9;
+    } else if (v < z->tail_min) {
+        z->tail_min = v;
+    }
+}
+
+/* step z ends where the next zone's peak is: its trough is the lowest point
+ * after its peak, in its own zone or the next one's head (next_head) */
+static void hm_step_close(ff_truth *tr, const hm_zone *z, double next_head)
+{
+    double a = z->max - fmin(z->tail_min, next_head);
+    tr->diagA[z->rein][z->diag] += a;
+    tr->diagA20[z->rein][z->diag] += a; /* smooth at any logger's rate: the same truth */
+    tr->diagN[z->rein][z->diag]++;
+}
+
 /* Generates the session (same contract as ff_generate, jumps not modelled).
  * Returns 0. */
 static int hm_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *out, ff_truth *tr)
@@ -173,8 +204,7 @@ static int hm_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
     double amp = 1, amp_v = 0, prev_fs[3] = { 0, 0, FF_G }, prev_w[3] = { 0 };
     int seg = 0;
     /* trot step truth */
-    double step_max = -1e9, step_min = 1e9;
-    int step_diag = -1, step_rein = 0;
+    hm_zone cur = { -1, 0, -1e9, 1e9, 1e9 }, prev = cur;
     /* fidgeting: burst centre, width, frequency, direction, size */
     double fb_t = -10, fb_w = 0.2, fb_f = 3, fb_amp = 0, fb_dir[3] = { 0 }, fb_rot[3] = { 0 };
     double sway_ph = 0;
@@ -267,8 +297,11 @@ static int hm_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
         if (vert < -FF_G)
             vert = -FF_G; /* nothing pulls a trunk down faster than gravity */
 
-        /* trot truth: the step around each bounce (phase 0: left diagonal,
-         * 0.5: right), bounded at phases 0.25 and 0.75 */
+        /* trot truth: each bounce's zone spans a quarter stride either side
+         * of it (phase 0: left diagonal, 0.5: right); a step is its peak
+         * and the trough after it, up to the next diagonal's peak: the push
+         * and the suspension it launches (footfall.h's step, contact to
+         * the next contact) */
         if (g == FF_TROT) {
             double q = ph + 0.25;
             q -= floor(q);
@@ -276,23 +309,15 @@ static int hm_generate(const ff_seg *segs, int nseg, const ff_opts *o, ff_data *
             pq -= floor(pq);
             int cross = q < pq ? 0 : (pq < 0.5 && q >= 0.5) ? 1 : -1;
             if (cross >= 0) {
-                if (step_diag >= 0) {
-                    tr->diagA[step_rein][step_diag] += step_max - step_min;
-                    /* smooth at any logger's rate: the same truth */
-                    tr->diagA20[step_rein][step_diag] += step_max - step_min;
-                    tr->diagN[step_rein][step_diag]++;
-                }
-                step_diag = cross;
-                step_rein = rein_i;
-                step_max = -1e9;
-                step_min = 1e9;
+                if (prev.diag >= 0 && cur.diag >= 0)
+                    hm_step_close(tr, &prev, cur.head_min);
+                prev = cur;
+                cur = (hm_zone){ cross, rein_i, -1e9, 1e9, 1e9 };
             }
-            if (step_diag >= 0) {
-                step_max = vert > step_max ? vert : step_max;
-                step_min = vert < step_min ? vert : step_min;
-            }
+            if (cur.diag >= 0)
+                hm_zone_add(&cur, vert);
         } else {
-            step_diag = -1;
+            cur.diag = prev.diag = -1;
         }
 
         /* circles: yaw rate, centripetal force, a lean into the circle */
