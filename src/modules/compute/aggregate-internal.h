@@ -208,7 +208,8 @@ int compute_agg_linear_check(const compute_agg *g);
  * magnitude is beyond any trunk's (60 m/s^2), else m/s^2. */
 compute_unit compute_agg_linear_unit(const compute_agg *g);
 /* After g->ascale is known: 1 once the held rows show the vertical's sign
- * by free fall (both ends of its axis have big excursions), else 0.
+ * (one end of its axis goes beyond 1 g and the other does not, or both ends
+ * have big excursions for the free-fall rule), else 0.
  * aggregate_rows.c holds rows past detection until then, or until
  * LINEAR_HOLD_MAX rows, so a session that opens with a halt and a walk
  * (whose principal axis can be horizontal) gets the vertical its first

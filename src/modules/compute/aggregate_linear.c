@@ -191,10 +191,11 @@ static int over_side(const double o[2])
 }
 
 /* vert from the moments of nrows rows: the principal axis, its sign from
- * the big excursions once both ends have EXC_MIN of them, else from the
- * skew (see the top) unless that is too weak to say (a halt's noise, a
- * walk): then the sign the axis had, so the added gravity does not flip
- * from one refresh to the next. */
+ * the end that goes beyond 1 g (over_side), else from the big excursions
+ * once both ends have EXC_MIN of them, else from the skew (see the top)
+ * unless that is too weak to say (a halt's noise, a walk): then the sign
+ * the axis had, so the added gravity does not flip from one refresh to the
+ * next. */
 static void estimate(compute_agg *g, const double m2[6], const double m3[10], double nrows)
 {
     double u[3];

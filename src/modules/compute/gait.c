@@ -513,12 +513,15 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
 
     /* Trot, canter and gallop carry the body on two limbs or fewer with a
      * suspension (or nearly one) every step or stride: the trunk's vertical
-     * swings through most of a g, a dynamic RMS of 3 m/s^2 and more even in
-     * a collected trot.  A window read as one of them with under
+     * swings through most of a g, a dynamic RMS of 2.8 m/s^2 and more even
+     * in a collected trot (both test generators, windows clear of a change
+     * of gait).  A window read as one of them with under
      * suspended_min_rms is fidgeting at a halt whose bursts happened to
      * repeat (a stamp, a shake every half second): no gait, a halt unless
      * it lies between two gaits (timeline.c).  Walks (1-2 m/s^2) are not
      * judged by it. */
+    if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms && r->weak)
+        r->sway_clear = 0; /* left to its neighbours; a clear sway must not make it strong */
     if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms && !r->weak) {
         r->gait = COMPUTE_HALT;
         r->norhythm = 1;

@@ -191,11 +191,17 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
     /* the horizontal rate axis carrying the stride frequency (roll when the
      * sensor's x points forward; any axis when it is turned about z), its
      * sign fixed by the sensor frame so it is the same in every window */
+    /* over whole strides (n >= 2T here): over a fraction of one the
+     * step's strong rocking leaks into the stride's harmonic and would
+     * pass for a roll once that rocking is left out of the yardstick */
+    size_t nn = (size_t)lround(floor((double)n / T) * T);
+    if (nn > n)
+        nn = n;
     double xr, xi, yr, yi, er = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < nn; i++)
         er += roll[i] * roll[i] + pitch[i] * pitch[i];
-    compute_harmonic(roll, n, T, 1, &xr, &xi);
-    compute_harmonic(pitch, n, T, 1, &yr, &yi);
+    compute_harmonic(roll, nn, T, 1, &xr, &xi);
+    compute_harmonic(pitch, nn, T, 1, &yr, &yi);
     double m11 = xr * xr + xi * xi, m22 = yr * yr + yi * yi, m12 = xr * yr + xi * yi;
     double th = 0.5 * atan2(2 * m12, m11 - m22), e1 = cos(th), e2 = sin(th);
     if (e1 + 0.5 * e2 < 0) {
@@ -211,11 +217,11 @@ double compute_trot_symmetry(const double *v, const double *roll, const double *
      * gently once a stride (most of the trot's rotation is pitch) still
      * names its diagonals by that roll. */
     double x2r, x2i, y2r, y2i;
-    compute_harmonic(roll, n, T, 2, &x2r, &x2i);
-    compute_harmonic(pitch, n, T, 2, &y2r, &y2i);
-    er -= (double)n * (x2r * x2r + x2i * x2i + y2r * y2r + y2i * y2i) / 2;
+    compute_harmonic(roll, nn, T, 2, &x2r, &x2i);
+    compute_harmonic(pitch, nn, T, 2, &y2r, &y2i);
+    er -= (double)nn * (x2r * x2r + x2i * x2i + y2r * y2r + y2i * y2i) / 2;
     int named = 1;
-    if (!(er <= 0 || amp * amp / 2 < 0.2 * er / (double)n)) {
+    if (!(er <= 0 || amp * amp / 2 < 0.2 * er / (double)nn)) {
         /* roll fundamental a quarter stride after the larger peak, on each
          * rate axis and on the stride's axis */
         int q = (imax + 50) % 200;
