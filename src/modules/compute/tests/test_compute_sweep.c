@@ -30,6 +30,7 @@
 #include "compute-internal.h"
 #include "footfall_truth.h"
 #include "harmonic.h"
+#include "sweep_debug.h"
 
 #define SESSIONS 200
 
@@ -143,37 +144,6 @@ static void remove_gravity(ff_data *d, double h)
     free(lp);
 }
 
-/* SWEEP_DUMP=DIR: each session's samples as DIR/sN.csv (what `keel compute
- * windows` reads) and its plan as DIR/sN.plan (start, end, gait, restless,
- * collected, turn per segment), the first time the session is run. */
-static void dump_session(const char *dir, int sd, const ff_seg *seg, int n, const ff_data *d, int gyro)
-{
-    char fn[256];
-    snprintf(fn, sizeof fn, "%s/s%d.csv", dir, sd);
-    FILE *f = fopen(fn, "wx");
-    if (!f)
-        return;
-    fprintf(f, "t,ax,ay,az%s\n", gyro ? ",gx,gy,gz" : "");
-    for (size_t i = 0; i < d->n; i++) {
-        fprintf(f, "%.5f,%.4f,%.4f,%.4f", d->t[i], d->a[0][i], d->a[1][i], d->a[2][i]);
-        if (gyro)
-            fprintf(f, ",%.5f,%.5f,%.5f", d->w[0][i], d->w[1][i], d->w[2][i]);
-        fputc('\n', f);
-    }
-    fclose(f);
-    snprintf(fn, sizeof fn, "%s/s%d.plan", dir, sd);
-    f = fopen(fn, "w");
-    if (!f)
-        return;
-    double t0 = 0;
-    for (int i = 0; i < n; i++) {
-        fprintf(f, "%.3f %.3f %d %d %d %d\n", t0, t0 + seg[i].dur, seg[i].gait, seg[i].restless,
-                seg[i].collected, seg[i].turn);
-        t0 += seg[i].dur;
-    }
-    fclose(f);
-}
-
 static void run_one(int sd, int gyro, misses *m)
 {
     ff_seg seg[24];
@@ -219,27 +189,8 @@ static void run_one(int sd, int gyro, misses *m)
                 "cadence %.1f%s, symmetry %.1f (truth %.1f)%s\n", sd, o.rate, o.acc_noise, o.sat_g, ge,
                 compute_window_gait(gw), ge > 5 ? " MISS" : "", re, re > 5 ? " MISS" : "", ce,
                 ce > 2 ? " MISS" : "", s->trot_symmetry_pct, sym, se > 3 ? " MISS" : "");
-    if (miss && getenv("SWEEP_DEBUG")) {
-        double t0 = 0;
-        for (int i = 0; i < n; i++) {
-            fprintf(stderr, "    [%6.1f %6.1f) %s f %.2f-%.2f turn %d lead %d restless %d collected %d\n", t0,
-                    t0 + seg[i].dur, compute_window_gait(seg[i].gait), seg[i].f0, seg[i].f1, seg[i].turn,
-                    seg[i].lead, seg[i].restless, seg[i].collected);
-            t0 += seg[i].dur;
-        }
-        for (int k = 0; k < FF_NGAITS; k++)
-            fprintf(stderr, "    %-7s truth %6.1f s got %6.1f s\n", compute_window_gait(k), tr.gait_t[k],
-                    s->gaits[k].time_s);
-        fprintf(stderr, "    unclassified %.1f s of %.1f; rein left %.1f (truth %.1f) right %.1f (%.1f) "
-                "straight %.1f (%.1f)\n", s->unclassified_s, D, s->rein_left_s, tr.rein_l, s->rein_right_s,
-                tr.rein_r, s->rein_straight_s, tr.rein_s);
-        for (int r = 0; r < 3; r++) {
-            double sg = 0, a = ff_rein_asym(&tr, r, &sg);
-            fprintf(stderr, "    trot %s: %.0f s (truth %.0f), asymmetry %+.1f (truth %+.1f, |%.1f|)\n",
-                    r == 0 ? "left" : r == 1 ? "right" : "straight", s->trot_rein_s[r], tr.trot_t[r],
-                    s->trot_rein_asym[r], sg, a);
-        }
-    }
+    if (miss && getenv("SWEEP_DEBUG"))
+        print_miss(seg, n, &tr, s);
     m->gait += ge > 5;
     m->rein += re > 5;
     m->cadence += ce > 2;
@@ -574,9 +525,9 @@ static void test_harmonic_accel_only(void **state)
  * build takes minutes over all of it): KEEL_SWEEP_PART=whole runs the
  * 200 footfall sessions as recorded, =variants the same sessions rewritten
  * (25 Hz, linear acceleration), =harmonic the same plans through
- * harmonic.h, =harmonic_accel those without the rate channels; unset, all.  Debugging aids: SWEEP_DEBUG=1 prints each
- * missing session's plan and gait times, SWEEP_NOGYRO=1 drops the rate
- * channels from the random sweeps, SWEEP_DUMP=DIR writes the sessions. */
+ * harmonic.h, =harmonic_accel those without the rate channels; unset,
+ * all.  Debugging aids: SWEEP_DEBUG=1 and SWEEP_DUMP=DIR (sweep_debug.h),
+ * SWEEP_NOGYRO=1 drops the rate channels from the random sweeps. */
 /* Each test starts from the footfall generator and the sessions as
  * recorded, whatever a failed test before it left set. */
 static int reset(void **state)
