@@ -520,16 +520,18 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * repeat (a stamp, a shake every half second): no gait, a halt unless
      * it lies between two gaits (timeline.c).  Walks (1-2 m/s^2) are not
      * judged by it. */
-    if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms && r->weak)
-        r->sway_clear = 0; /* left to its neighbours; a clear sway must not make it strong */
-    if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms && !r->weak) {
-        r->gait = COMPUTE_HALT;
-        r->norhythm = 1;
-        r->regularity = 0;
-        r->stride_hz = 0;
-        r->alt_hz = 0;
-        r->side = 0;
-        return;
+    if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms) {
+        if (r->weak) {
+            r->sway_clear = 0; /* left to its neighbours; a clear sway must not make it strong */
+        } else {
+            r->gait = COMPUTE_HALT;
+            r->norhythm = 1;
+            r->regularity = 0;
+            r->stride_hz = 0;
+            r->alt_hz = 0;
+            r->side = 0;
+            return;
+        }
     }
 
     /* the trot's fields also for a trot reading kept beside the gait */
