@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -107,6 +108,36 @@ static int emit_tx(keel_store *tx, void *arg)
 
 /* 250 events in one transaction: three INSERTs (100, 100, 50), every row
  * there in emit order; the same keys again add nothing. */
+/* The multi-row insert: every row's parameters numbered on from the last
+ * row's, the literal attempts 0 in each, the template's head and tail kept. */
+static void test_multi_sql_text(void **state)
+{
+    static const char insert[] =
+        "INSERT INTO m_outbox (a, b) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11)"
+        " ON CONFLICT DO NOTHING";
+    char *sql;
+
+    (void)state;
+    sql = keel__ev_multi_sql(insert, 1);
+    assert_non_null(sql);
+    assert_string_equal(sql, insert);
+    free(sql);
+    sql = keel__ev_multi_sql(insert, 2);
+    assert_non_null(sql);
+    assert_string_equal(sql, "INSERT INTO m_outbox (a, b) VALUES "
+                        "($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11), "
+                        "($12, $13, $14, $15, $16, $17, 0, $18, $19, $20, $21, $22)"
+                        " ON CONFLICT DO NOTHING");
+    free(sql);
+    sql = keel__ev_multi_sql(insert, 100);
+    assert_non_null(sql);
+    assert_non_null(strstr(sql, ", ($1090, $1091, $1092, $1093, $1094, $1095, 0, $1096, $1097,"
+                                " $1098, $1099, $1100) ON CONFLICT DO NOTHING"));
+    free(sql);
+    assert_null(keel__ev_multi_sql(insert, 0));
+    assert_null(keel__ev_multi_sql("INSERT INTO m_outbox DEFAULT VALUES", 2));
+}
+
 static void test_chunks_keep_order(void **state)
 {
     fixture *f = *state;
@@ -175,6 +206,7 @@ static void test_outside_a_transaction(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_multi_sql_text),
         cmocka_unit_test_setup_teardown(test_chunks_keep_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_after_a_chunk_rolls_back_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
