@@ -97,27 +97,38 @@ static int ck_pass(keel__sq_ckpt *k, sqlite3 *db, int mode, int wait_ms)
     return src;
 }
 
-static void *ck_main(void *arg)
+/* The thread's own connection, opened when its first pass is due rather
+ * than at start: a file that sees no commit never needs it, and opening it
+ * (SQLite reads the whole schema) stays off the path from exec to the first
+ * answer.  NULL when it cannot be opened: then the serving connections,
+ * whose hook is installed already, leave the log to grow until they close
+ * (SQLite checkpoints on the last close); counted so tests and `keel` see
+ * it. */
+static sqlite3 *ck_open(keel__sq_ckpt *k)
 {
     static const char *const sync[] = {"PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
                                        "PRAGMA synchronous=FULL", "PRAGMA synchronous=EXTRA"};
-    keel__sq_ckpt *k = arg;
     sqlite3 *db = NULL;
-    uint64_t seen, emptied;
 
     if (sqlite3_open_v2(k->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                         SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-        /* the serving connections have their hook already: nothing copies
-         * the log back until they close (SQLite checkpoints on the last
-         * close); counted so tests and `keel` see it */
+        sqlite3_close(db);
         pthread_mutex_lock(&k->mu);
         k->st.failed = 1;
         pthread_cond_broadcast(&k->cv);
         pthread_mutex_unlock(&k->mu);
-        sqlite3_close(db);
         return NULL;
     }
     sqlite3_exec(db, sync[k->sync], NULL, NULL, NULL);
+    return db;
+}
+
+static void *ck_main(void *arg)
+{
+    keel__sq_ckpt *k = arg;
+    sqlite3 *db = NULL;
+    uint64_t seen, emptied;
+
     pthread_mutex_lock(&k->mu);
     seen = emptied = k->commits;
     while (!k->stop) {
@@ -129,6 +140,8 @@ static void *ck_main(void *arg)
                                                               : SQLITE_CHECKPOINT_PASSIVE;
             k->log = 0;   /* the next commit reports what is left */
             pthread_mutex_unlock(&k->mu);
+            if (db == NULL && (db = ck_open(k)) == NULL)
+                return NULL;
             ck_pass(k, db, mode, k->busy_ms);
             pthread_mutex_lock(&k->mu);
             continue;
@@ -141,14 +154,22 @@ static void *ck_main(void *arg)
         if (!k->hold && k->commits == seen && k->commits != emptied) {
             uint64_t at = k->commits;
             pthread_mutex_unlock(&k->mu);
+            if (db == NULL && (db = ck_open(k)) == NULL)
+                return NULL;
             if (ck_pass(k, db, SQLITE_CHECKPOINT_TRUNCATE, 0) == SQLITE_OK)
                 emptied = at;
             pthread_mutex_lock(&k->mu);
         }
         seen = k->commits;
     }
+    /* the last pass: only if something was committed since the log was
+     * last emptied (the last serving connection's close checkpoints too) */
+    seen = k->commits;
     pthread_mutex_unlock(&k->mu);
-    ck_pass(k, db, SQLITE_CHECKPOINT_TRUNCATE, KEEL__SQ_CKPT_STOP_MS);
+    if (seen != emptied && db == NULL)
+        db = ck_open(k);
+    if (db != NULL)
+        ck_pass(k, db, SQLITE_CHECKPOINT_TRUNCATE, KEEL__SQ_CKPT_STOP_MS);
     sqlite3_close(db);
     return NULL;
 }
