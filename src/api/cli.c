@@ -58,6 +58,17 @@ static int keel_cmd_version(const keel_cli_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* Once every listener accepts: the event dispatcher and the health
+ * checker's first pass start here, while the loops already answer, so their
+ * connections and first rounds stay off the path from exec to the first
+ * answer (docs/architecture.md, "The start-up order"). */
+static int serve_listening(keel_runtime *rt, char *err, size_t errlen)
+{
+    int rc = keel__events_start(rt, err, errlen);
+
+    return rc != 0 ? rc : keel__health_launch(rt, err, errlen);
+}
+
 static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
 {
     keel_runtime *rt;
@@ -78,12 +89,12 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
     if ((rc = keel__cli_runtime(o, NULL, 1, &rt)) != 0)
         return rc;
     keel_log(NULL, KEEL_LOG_INFO, "keel %s starting (%zu modules built in)", KEEL_VERSION, keel__rt_count(rt));
-    /* the dispatcher starts after every module started (keel__cli_runtime),
-     * and only here: one-shot commands never deliver events */
+    /* the dispatcher starts after every module started (keel__cli_runtime)
+     * and the listeners opened (serve_listening), and only here: one-shot
+     * commands never deliver events */
     if ((rc = keel__trace_export_start(rt, err, sizeof(err))) == 0
-        && (rc = keel__events_start(rt, err, sizeof(err))) == 0
-        && (rc = keel__health_start(rt, err, sizeof(err))) == 0)
-        rc = keel__http_serve(rt, err, sizeof(err));
+        && (rc = keel__health_init(rt, err, sizeof(err))) == 0)
+        rc = keel__http_serve(rt, serve_listening, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "keel: serve: %s\n", err[0] ? err : keel_strerror(rc));
     keel__health_stop(rt);   /* no hook runs once modules begin to stop */

@@ -34,12 +34,21 @@ struct event_base;
 struct bufferevent;
 struct evbuffer;
 
+/* Called once on the serving thread as soon as every listener accepts and
+ * the loops run: what need not stand between exec and the first answer (the
+ * event dispatcher, the health checker's first pass) starts here, while the
+ * loops already answer (docs/architecture.md, "The start-up order").  A
+ * nonzero result stops the server as SIGTERM would (what was accepted
+ * meanwhile drains) and becomes keel__http_serve's result, err set. */
+typedef int (*keel__http_listening_fn)(keel_runtime *rt, char *err, size_t errlen);
+
 /* Serves HTTP until SIGTERM/SIGINT, then stops accepting, lets requests in
  * flight finish (bounded by KEEL_HTTP_GRACE_MS; a second signal cuts it
  * short) and returns 0.  The caller then runs keel__rt_stop.  rt borrowed,
- * configured and started.  KEEL_ECONFIG (bad host/port/expose) or KEEL_EIO
- * (bind failed) with a message in err. */
-int keel__http_serve(keel_runtime *rt, char *err, size_t errlen);
+ * configured and started; on_listening may be NULL.  KEEL_ECONFIG (bad
+ * host/port/expose) or KEEL_EIO (bind failed) with a message in err. */
+int keel__http_serve(keel_runtime *rt, keel__http_listening_fn on_listening, char *err,
+                     size_t errlen);
 
 /* GET /healthz on host:port with a raw socket (no curl in a scratch image).
  * host NULL, "", "0.0.0.0" or "::" probe the loopback address.  0 when the

@@ -388,7 +388,8 @@ static void http_wait(http_server *srv, int rfd)
     }
 }
 
-int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
+int keel__http_serve(keel_runtime *rt, keel__http_listening_fn on_listening, char *err,
+                     size_t errlen)
 {
     http_server srv;
     struct sigaction old[4];
@@ -448,6 +449,11 @@ int keel__http_serve(keel_runtime *rt, char *err, size_t errlen)
         else
             keel_log(NULL, KEEL_LOG_INFO, "http: exposing module %s on %s:%d", srv.modules[i],
                      srv.host, srv.ports[i]);
+    if (on_listening != NULL && (rc = on_listening(rt, err, errlen)) != 0) {
+        http_on_signal(SIGTERM);   /* what was accepted meanwhile drains */
+        http_wait(&srv, pipefd[0]);
+        goto out;
+    }
     http_wait(&srv, pipefd[0]);
     keel_log(NULL, KEEL_LOG_INFO, "http: stopped");
 out:

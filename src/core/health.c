@@ -44,6 +44,7 @@ struct keel__health {
     pthread_mutex_t mu;
     pthread_cond_t  cv;
     int             stop;
+    int             launched;      /* the thread runs (keel__health_launch) */
     int64_t         interval_ms, timeout_ms;
     health_snap    *snap;          /* rt->n, by module index */
     size_t          running;       /* the module whose hook runs now, or rt->n */
@@ -131,14 +132,25 @@ static void *checker_main(void *arg)
     }
 }
 
-int keel__health_start(keel_runtime *rt, char *err, size_t errlen)
+static void health_free(keel__health *h, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_decref(h->snap[i].detail);
+    free(h->snap);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+int keel__health_init(keel_runtime *rt, char *err, size_t errlen)
 {
     keel__health *h;
     int64_t interval = keel__config_int(rt->cfg, NULL, "health_interval_ms");
-    int rc;
 
     if (rt->health != NULL || interval <= 0)
-        return 0;  /* already running, or the operator chose inline checks */
+        return 0;  /* already set up, or the operator chose inline checks */
     if ((h = calloc(1, sizeof *h)) == NULL || (h->snap = calloc(rt->n ? rt->n : 1, sizeof *h->snap)) == NULL) {
         free(h);
         snprintf(err, errlen, "health checker: out of memory");
@@ -150,45 +162,54 @@ int keel__health_start(keel_runtime *rt, char *err, size_t errlen)
     h->running = rt->n;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    /* the first pass runs on the thread too, while the listeners open: a
-     * module whose first check has not completed is not ready yet
-     * ("starting"), and the connections the hooks open stay off the path
-     * from exec to the first answer */
+    rt->health = h;   /* every module reads "starting" until its first check */
+    return 0;
+}
+
+int keel__health_launch(keel_runtime *rt, char *err, size_t errlen)
+{
+    keel__health *h = rt->health;
+    int rc;
+
+    if (h == NULL || h->launched)
+        return 0;
+    /* the first pass runs on the thread, while the loops already answer:
+     * the connections the hooks open stay off the path from exec to the
+     * first answer */
     if ((rc = pthread_create(&h->tid, NULL, checker_main, h)) != 0) {
         snprintf(err, errlen, "health checker thread: %s", strerror(rc));
-        pthread_mutex_destroy(&h->mu);
-        pthread_cond_destroy(&h->cv);
-        for (size_t i = 0; i < rt->n; i++)
-            json_decref(h->snap[i].detail);
-        free(h->snap);
-        free(h);
+        rt->health = NULL;
+        health_free(h, rt->n);
         return KEEL_ENOMEM;
     }
-    rt->health = h;
+    h->launched = 1;
     return 0;
+}
+
+int keel__health_start(keel_runtime *rt, char *err, size_t errlen)
+{
+    int rc = keel__health_init(rt, err, errlen);
+
+    return rc != 0 ? rc : keel__health_launch(rt, err, errlen);
 }
 
 void keel__health_stop(keel_runtime *rt)
 {
     keel__health *h = rt->health;
-    size_t i;
 
     if (h == NULL)
         return;
-    pthread_mutex_lock(&h->mu);
-    h->stop = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    /* a hook in a stuck round is bounded by the statement timeout: the
-     * modules' stores (and so the hook's connection) outlive this join */
-    pthread_join(h->tid, NULL);
+    if (h->launched) {
+        pthread_mutex_lock(&h->mu);
+        h->stop = 1;
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        /* a hook in a stuck round is bounded by the statement timeout: the
+         * modules' stores (and so the hook's connection) outlive this join */
+        pthread_join(h->tid, NULL);
+    }
     rt->health = NULL;
-    for (i = 0; i < rt->n; i++)
-        json_decref(h->snap[i].detail);
-    free(h->snap);
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->cv);
-    free(h);
+    health_free(h, rt->n);
 }
 
 uint64_t keel__health_rounds(keel_runtime *rt, int64_t wait_ms)

@@ -131,12 +131,17 @@ json_t *keel__rt_ready(keel_runtime *rt, keel_ctx *ctx, int *ok);
 
 /* health.c: the thread that runs the health hooks every health_interval_ms
  * so /readyz reads a snapshot instead of running them on an event loop; a
- * hook running longer than health_timeout_ms reads as `timeout`.  Started
- * by `keel serve` after the modules (its first pass runs before it
- * returns), stopped before them; health_interval_ms=0 keeps the hooks
- * inline.  keel__health_rounds: completed passes, after waiting up to
- * wait_ms for one more (tests); 0 without a checker. */
+ * hook running longer than health_timeout_ms reads as `timeout`.  `keel
+ * serve` sets it up after the modules start (keel__health_init: from then
+ * on /readyz reads every module as "starting") and launches the thread once
+ * the listeners accept (keel__health_launch: its first pass runs there);
+ * keel__health_start does both.  Stopped before the modules;
+ * health_interval_ms=0 keeps the hooks inline.  keel__health_rounds:
+ * completed passes, after waiting up to wait_ms for one more (tests); 0
+ * without a checker. */
 typedef struct keel__health keel__health;
+int      keel__health_init(keel_runtime *rt, char *err, size_t errlen);
+int      keel__health_launch(keel_runtime *rt, char *err, size_t errlen);
 int      keel__health_start(keel_runtime *rt, char *err, size_t errlen);
 void     keel__health_stop(keel_runtime *rt);
 uint64_t keel__health_rounds(keel_runtime *rt, int64_t wait_ms);

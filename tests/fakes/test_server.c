@@ -19,7 +19,7 @@ static void *serve_main(void *arg)
     struct keel_test_server *s = arg;
     char err[256];
 
-    s->rc = keel__http_serve(s->rt, err, sizeof err);
+    s->rc = keel__http_serve(s->rt, NULL, err, sizeof err);
     if (s->rc != 0)
         fprintf(stderr, "test_server: keel__http_serve: %s\n", err);
     return NULL;

@@ -1,7 +1,8 @@
 /* test_http_serve.c — keel__http_serve against a test module: internal
  * methods are not served, a 503 names its module, a raw body reaches the
  * handler, and SIGTERM while a slow handler runs still delivers its answer
- * before keel__http_serve returns 0. */
+ * before keel__http_serve returns 0; the on_listening hook runs once while the
+ * loops answer, and its failure stops the server with its error. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -183,11 +184,116 @@ static void test_sigterm_drains_running_handler(void **state)
     assert_string_equal(c.body, "{\"slept\":true}\n");
 }
 
+/* ---- on_listening: what starts once the listeners accept -------------------- */
+
+typedef struct direct {
+    keel_runtime           *rt;
+    keel__http_listening_fn fn;
+    int                     port, rc;
+    char                    err[256];
+} direct;
+
+static direct *cur;               /* the callbacks' view of the running test */
+static volatile int calls, probed = -1;
+
+static int listening_ok(keel_runtime *rt, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    assert_ptr_equal(rt, cur->rt);
+    calls++;
+    /* the loops answer while this runs: the first answer waits for nothing
+     * started here */
+    probed = keel__http_health_probe("127.0.0.1", cur->port, 2000);
+    return 0;
+}
+
+static int listening_fails(keel_runtime *rt, char *err, size_t errlen)
+{
+    (void)rt;
+    calls++;
+    snprintf(err, errlen, "events: cannot start dispatcher threads");
+    return KEEL_ENOMEM;
+}
+
+static void *direct_main(void *arg)
+{
+    direct *d = arg;
+    d->rc = keel__http_serve(d->rt, d->fn, d->err, sizeof d->err);
+    return NULL;
+}
+
+static void direct_start(direct *d, keel__http_listening_fn fn, pthread_t *t)
+{
+    static const keel_module *const mods[] = {&m_t, NULL};
+    char port[32], err[256];
+    char *env[] = {port, "KEEL_HOST=127.0.0.1", "KEEL_THREADS=1", "KEEL_AUTH_DISABLED=1",
+                   "KEEL_LOG_LEVEL=error", NULL};
+
+    memset(d, 0, sizeof *d);
+    d->fn = fn;
+    d->port = keel_test_free_port();
+    assert_true(d->port > 0);
+    snprintf(port, sizeof port, "KEEL_PORT=%d", d->port);
+    if (keel__rt_new(mods, &d->rt, err, sizeof err) != 0 ||
+        keel__rt_configure(d->rt, NULL, env, NULL, err, sizeof err) != 0 ||
+        keel__rt_start(d->rt, NULL, err, sizeof err) != 0)
+        fail_msg("runtime: %s", err);
+    cur = d;
+    calls = 0;
+    probed = -1;
+    assert_int_equal(pthread_create(t, NULL, direct_main, d), 0);
+}
+
+static void direct_free(direct *d)
+{
+    keel__rt_stop(d->rt);
+    keel__rt_free(d->rt);
+    cur = NULL;
+}
+
+static void test_on_listening_runs_once_while_serving(void **state)
+{
+    direct d;
+    pthread_t t;
+    int i;
+    (void)state;
+    direct_start(&d, listening_ok, &t);
+    for (i = 0; i < 500 && calls == 0; i++)
+        usleep(10000);
+    assert_int_equal(calls, 1);
+    for (i = 0; i < 500 && probed == -1; i++)
+        usleep(10000);
+    assert_int_equal(probed, 0);
+    kill(getpid(), SIGTERM);
+    pthread_join(t, NULL);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(calls, 1);
+    direct_free(&d);
+}
+
+static void test_on_listening_failure_stops_the_server(void **state)
+{
+    direct d;
+    pthread_t t;
+    (void)state;
+    direct_start(&d, listening_fails, &t);
+    pthread_join(t, NULL);      /* returns by itself: nobody signals */
+    assert_int_equal(calls, 1);
+    assert_int_equal(d.rc, KEEL_ENOMEM);
+    assert_string_equal(d.err, "events: cannot start dispatcher threads");
+    /* and the listeners are closed */
+    assert_int_not_equal(keel__http_health_probe("127.0.0.1", d.port, 500), 0);
+    direct_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_of_a_module),
         cmocka_unit_test(test_sigterm_drains_running_handler),
+        cmocka_unit_test(test_on_listening_runs_once_while_serving),
+        cmocka_unit_test(test_on_listening_failure_stops_the_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
