@@ -64,6 +64,8 @@ typedef struct compute_params {
     double susp_share;          /* share of a window in suspension to show it */
     double walk_max_hz;         /* 2-beat without suspension at or above: trot */
     double walk_max_rms;        /* 2-beat with this dynamic RMS or more: trot (m/s^2) */
+    double walk_top_hz;         /* 2-beat at or above (the walk band's top) ... */
+    double walk_top_rms;        /* ... with this dynamic RMS or more: trot (m/s^2) */
     double canter_max_hz;       /* one push per stride above: a 2-beat gait's bounce */
     double gallop_min_hz;       /* asymmetric stride at or above: gallop */
     double gallop_h2_ratio;     /* 2nd / 1st stride harmonic at or above: gallop */

@@ -24,6 +24,8 @@ static const compute_optkey param_keys[] = {
     P(susp_share,          0.05,  0,     1,   "share",  "share of a window's samples in suspension for it to show suspension"),
     P(walk_max_hz,         1.15,  0,     10,  "Hz",     "a 2-beat stride without suspension at or above this is trot, else walk"),
     P(walk_max_rms,        3.5,   0,     100, "m/s2",   "a 2-beat stride with this dynamic acceleration RMS or more is trot whatever its frequency: no walk moves the trunk that hard (100: off)"),
+    P(walk_top_hz,         1.05,  0,     10,  "Hz",     "a 2-beat stride at or above this (the top of the walk band) moving the trunk by walk_top_rms or more is trot"),
+    P(walk_top_rms,        2.5,   0,     100, "m/s2",   "dynamic acceleration RMS from which a 2-beat stride at or above walk_top_hz is trot: the top of a walk's 1-2.5 (100: off)"),
     P(canter_max_hz,       2.25,  0,     10,  "Hz",     "one push per stride above this is a 2-beat gait's bounce, not canter"),
     P(gallop_min_hz,       2.1,   0,     10,  "Hz",     "a one-push asymmetric stride at or above this is gallop (above the canter's 2.0 Hz by the stride estimate's error)"),
     P(gallop_h2_ratio,     0.6,   0,     100, "ratio",  "|2nd| / |1st| stride harmonic of the vertical at or above which it is gallop (two pushes)"),

@@ -42,6 +42,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_true(p.jump_g == 0.3 && p.jump_min_air_s == 0.25 && p.jump_max_air_s == 2.0);
     assert_true(p.bout_min_s == 5.0 && p.noise_halt == 1.2 && p.cadence_band == 0.2 && p.gyro_rhythm_min == 0.3);
     assert_true(p.burst_max_cv == 0.45 && p.suspended_min_rms == 2.0 && p.walk_max_rms == 3.5);
+    assert_true(p.walk_top_hz == 1.05 && p.walk_top_rms == 2.5);
 
     size_t len;
     char *csv = synth("halt:10,walk:40,trot-left:40,canter-right:30,jump:1.1,gallop:15,trot-right:30", 100,
@@ -53,7 +54,7 @@ static void test_defaults_are_the_documented_values(void **state)
     assert_string_equal(ta, tb);
     /* the output records every key, at its default */
     const json_t *o = json_object_get(a, "options");
-    assert_int_equal(json_object_size(o), 30);
+    assert_int_equal(json_object_size(o), 32);
     assert_true(json_real_value(json_object_get(o, "halt_rms")) == 0.5);
     assert_true(json_real_value(json_object_get(o, "jump_max_air_s")) == 2.0);
     free(ta);

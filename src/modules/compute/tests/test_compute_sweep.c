@@ -401,36 +401,25 @@ static void test_linear_corrupt_cell(void **state)
 
 /* The same 200 plans through harmonic.h: the trunk's motion written as
  * gait analysis measures it (stride harmonics, a fidgeting halt as bursts
- * of shaking), not built from hoof forces as footfall.h builds it.
- * Measured 2026-12-07 on its first run: 176 of 200 missed a target, most
- * canters read as gallop — the table had given canter the stronger 2nd
- * harmonic, against the beat structure (canter: one broad push a stride;
- * gallop: the hind pair's and the fore pair's, two); with that corrected
- * in the generator, 35 (gait time 18, rein time 13, cadence 4, symmetry
- * 13).  Then the code: a trot, canter or gallop needs the dynamic energy
- * of one (gait.c suspended_min_rms; restless halts read as 10-17 s of
- * trot): 20; and the trot's diagonals named by the roll at the stride
- * measured against the rotation that is not the step's own rocking
- * (gait_sym.c): 20 (symmetry 13 -> 10; the sessions whose diagonals went
- * unnamed read 76 and 60 for 99.8 and 91.6); and a 2-beat stride whose
- * trunk moves harder than any walk's a trot whatever its frequency (gait.c
- * walk_max_rms): 16 (gait time 7 -> 3).  Then the generator's trot truth
- * took a step's trough as footfall.h's does, after its peak (it had taken
- * the lower one either side, and where a horse's trough fell late it
- * belonged to the step before): 8 (symmetry 10 -> 2, both clipped at +-2
- * g).  Left: those two, two slow collected trots read as walk, a restless
- * halt, a gyro bias through long circles. */
+ * of shaking), not built from hoof forces as footfall.h builds it.  On its
+ * first run 176 of 200 missed a target (the generator's canter/gallop
+ * table was the wrong way round, corrected once); then 35; then each
+ * detector fault it showed was fixed with the sessions that showed it as
+ * the tests below: 20, 16, 8 (the generator's trot truth corrected), 6
+ * (gait.c walk_top_rms).  The history, and what is left (two clipped
+ * symmetries, a restless halt, a gyro bias through long circles, a
+ * cadence): docs/compute.md, "A third model". */
 static void test_harmonic_sessions(void **state)
 {
     (void)state;
     generate = hm_generate;
     misses m = run_many(SESSIONS, "harmonic sessions");
     generate = ff_generate;
-    assert_true(m.gait <= 4);
+    assert_true(m.gait <= 2);
     assert_true(m.rein <= 3);
     assert_true(m.cadence <= 2);
     assert_true(m.symmetry <= 3);
-    assert_true(m.sessions <= 10);
+    assert_true(m.sessions <= 8);
 }
 
 /* expect_sessions on the harmonic generator's sessions */
@@ -449,6 +438,20 @@ static void expect_harmonic(const int *sessions, size_t n, int gait, int rein)
 static void test_harmonic_slow_trot(void **state)
 {
     static const int sessions[] = { 75, 98, 101 };
+    (void)state;
+    expect_harmonic(sessions, sizeof sessions / sizeof sessions[0], 1, 0);
+}
+
+/* Harmonic sessions whose collected trots at 1.07-1.18 Hz read as walk
+ * for 23 and 59 s (gait time 7.8 and 15.0 % of the session off): their
+ * windows' strides came out at 1.09-1.14 Hz, under walk_max_hz, and their
+ * trunks moved at 2.8-3.5 m/s^2 RMS, under walk_max_rms, yet above every
+ * walk window of both generators clear of a change of gait (99.9 % under
+ * 2.2 m/s^2), and over the walk band's top (gait.c walk_top_hz,
+ * walk_top_rms). */
+static void test_harmonic_collected_trot(void **state)
+{
+    static const int sessions[] = { 5, 172 };
     (void)state;
     expect_harmonic(sessions, sizeof sessions / sizeof sessions[0], 1, 0);
 }
@@ -507,7 +510,8 @@ static void test_harmonic_linear_sign(void **state)
 
 /* The harmonic sessions without the rate channels: 18 missed a target
  * before suspended_min_rms, 6 with it (gait time 4, cadence 3), 5 with
- * walk_max_rms (gait 3, cadence 2). */
+ * walk_max_rms (gait 3, cadence 2), 3 with walk_top_rms (gait 1, cadence
+ * 2). */
 static void test_harmonic_accel_only(void **state)
 {
     (void)state;
@@ -518,7 +522,7 @@ static void test_harmonic_accel_only(void **state)
     generate = ff_generate;
     fprintf(stderr, "%d harmonic sessions without the rate channels: %d miss a target; gait time %d, cadence %d\n",
             SESSIONS, m.sessions, m.gait, m.cadence);
-    assert_true(m.sessions <= 6);
+    assert_true(m.sessions <= 4);
 }
 
 /* Four parts, so that ctest can run them side by side (the sanitizer
@@ -563,6 +567,7 @@ int main(void)
         T(test_harmonic_restless_halt),
         T(test_harmonic_unnamed_diagonals),
         T(test_harmonic_slow_trot),
+        T(test_harmonic_collected_trot),
         T(test_harmonic_linear_sign),
     };
     const struct CMUnitTest harmonic_accel[] = {
