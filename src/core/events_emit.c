@@ -93,16 +93,13 @@ char *keel__ev_multi_sql(const char *insert, size_t n)
     memcpy(out, insert, head);
     len = head;
     for (i = 0; i < n; i++) {
-        if (i) {
-            memcpy(out + len, ", ", 2);
-            len += 2;
-        }
-        out[len++] = '(';
+        /* rows after the first start with ", " */
+        for (const char *q = i ? ", (" : "("; *q; q++)
+            out[len++] = *q;
         for (c = 0; c < EV_NCOL; c++) {
             /* the row's seventh value is the literal 0 (attempts) */
-            const char *sep = c == 0 ? "" : c == 6 ? ", 0, " : ", ";
-            memcpy(out + len, sep, strlen(sep));
-            len += strlen(sep);
+            for (const char *q = c == 0 ? "" : c == 6 ? ", 0, " : ", "; *q; q++)
+                out[len++] = *q;
             len += ev_param(out + len, i * EV_NCOL + c + 1);
         }
         out[len++] = ')';
