@@ -177,9 +177,9 @@ int keel__health_launch(keel_runtime *rt, char *err, size_t errlen)
      * the connections the hooks open stay off the path from exec to the
      * first answer */
     if ((rc = pthread_create(&h->tid, NULL, checker_main, h)) != 0) {
+        /* the snapshot stays (every module "starting"): the loops may be
+         * reading it; keel__health_stop frees it once they are done */
         snprintf(err, errlen, "health checker thread: %s", strerror(rc));
-        rt->health = NULL;
-        health_free(h, rt->n);
         return KEEL_ENOMEM;
     }
     h->launched = 1;
