@@ -194,24 +194,34 @@ typedef struct direct {
 } direct;
 
 static direct *cur;               /* the callbacks' view of the running test */
-static volatile int calls, probed = -1;
+/* what the serving thread's callback saw, under mu: the test thread waits
+ * on cv, which also orders its kill() after the server's signal set-up */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int calls, probed = -1;
 
 static int listening_ok(keel_runtime *rt, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
-    assert_ptr_equal(rt, cur->rt);
-    calls++;
     /* the loops answer while this runs: the first answer waits for nothing
      * started here */
-    probed = keel__http_health_probe("127.0.0.1", cur->port, 2000);
+    int got = keel__http_health_probe("127.0.0.1", cur->port, 2000);
+
+    (void)err;
+    (void)errlen;
+    pthread_mutex_lock(&mu);
+    calls += rt == cur->rt;
+    probed = got;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
     return 0;
 }
 
 static int listening_fails(keel_runtime *rt, char *err, size_t errlen)
 {
     (void)rt;
+    pthread_mutex_lock(&mu);
     calls++;
+    pthread_mutex_unlock(&mu);
     snprintf(err, errlen, "events: cannot start dispatcher threads");
     return KEEL_ENOMEM;
 }
@@ -256,15 +266,17 @@ static void test_on_listening_runs_once_while_serving(void **state)
 {
     direct d;
     pthread_t t;
-    int i;
+    struct timespec until;
     (void)state;
     direct_start(&d, listening_ok, &t);
-    for (i = 0; i < 500 && calls == 0; i++)
-        usleep(10000);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&mu);
+    while (calls == 0 && pthread_cond_timedwait(&cv, &mu, &until) == 0)
+        ;
     assert_int_equal(calls, 1);
-    for (i = 0; i < 500 && probed == -1; i++)
-        usleep(10000);
     assert_int_equal(probed, 0);
+    pthread_mutex_unlock(&mu);
     kill(getpid(), SIGTERM);
     pthread_join(t, NULL);
     assert_int_equal(d.rc, 0);
