@@ -215,6 +215,8 @@ typedef struct compute_window_result {
                            * noise_halt times it; aggregate.c): weak and
                            * undecided by its neighbours, it is a halt */
     int    above_floor;   /* the noise is known and the energy is above that */
+    int    too_calm;      /* dynamic RMS under suspended_min_rms: no trot,
+                           * canter or gallop moves the trunk this little */
     int    sway_clear;    /* weak, but the filtered sway reverses clearly */
     /* sensor frame, for the canter lead relative to the rein (lead.c): the
      * mean angular rate (rad/s), the mean specific force's direction, and

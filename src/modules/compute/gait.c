@@ -310,6 +310,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
         vw[i] = d[3 * i] * uv[0] + d[3 * i + 1] * uv[1] + d[3 * i + 2] * uv[2];
     e3 /= (double)n;
     r->rms = sqrt(e3);
+    r->too_calm = r->rms < p->suspended_min_rms;
     size_t nsusp = 0;
     for (size_t i = 0; i < n; i++)
         nsusp += vw[i] < -p->susp_g * COMPUTE_G;
@@ -527,7 +528,7 @@ void compute_window_analyse(const double (*a)[3], const double (*g)[3], size_t n
      * repeat (a stamp, a shake every half second): no gait, a halt unless
      * it lies between two gaits (timeline.c).  Walks (1-2 m/s^2) are not
      * judged by it. */
-    if (r->gait >= COMPUTE_TROT && r->rms < p->suspended_min_rms) {
+    if (r->gait >= COMPUTE_TROT && r->too_calm) {
         if (r->weak) {
             r->sway_clear = 0; /* left to its neighbours; a clear sway must not make it strong */
         } else {

@@ -108,6 +108,13 @@ static int resolve(const compute_tl *tl)
         tl->prev_strong == prev && tl->prev_e > 0 &&
         energy_of(&tl->q[0]) < TL_APART * fmin(tl->prev_e, energy_of(&tl->q[j])))
         return COMPUTE_HALT;
+    /* nor went a trot, canter or gallop on through a window far too calm
+     * for one (gait.c too_calm): the horse stopped between two bouts, and
+     * fidgeted (a restless halt of 10 s between two trots, 0.55 m/s^2
+     * against their 6.7, read as 10 s of trot) */
+    if (prev >= 0 && prev == next && prev >= COMPUTE_TROT && prev <= COMPUTE_GALLOP &&
+        tl->q[0].r.too_calm)
+        return COMPUTE_HALT;
     if (prev >= 0 && prev == next)
         return prev;
     if (prev == COMPUTE_HALT || next == COMPUTE_HALT)
@@ -179,14 +186,18 @@ static int lone(const compute_tl *tl)
 
 /* A window without rhythm between two windows of one gait of movement,
  * with more energy than the sensor's noise gives: that gait, whose rhythm
- * the noise hid for a window (a short stop would be at the noise).  Its
- * gait, or -1. */
+ * the noise hid for a window (a short stop would be at the noise).  Noise
+ * hides a trot's, canter's or gallop's rhythm, not its energy: a window too
+ * calm for one (gait.c too_calm) stays a halt, the horse fidgeting between
+ * two bouts (10 s of restless halt between two trots, 0.55 m/s^2 against
+ * their 6.7, read as trot).  Its gait, or -1. */
 static int same_gait_through(const compute_tl *tl)
 {
     const compute_tl_win *w = &tl->q[0];
     int j = next_strong(tl);
 
-    if (!w->r.norhythm || !w->r.above_floor || !moving(tl->prev_strong))
+    if (!w->r.norhythm || !w->r.above_floor || !moving(tl->prev_strong) ||
+        (tl->prev_strong >= COMPUTE_TROT && w->r.too_calm))
         return -1;
     return j < tl->nq && tl->q[j].r.gait == tl->prev_strong ? tl->prev_strong : -1;
 }

@@ -211,25 +211,18 @@ static misses run_many(int n, const char *what)
     return m;
 }
 
-/* Measured 2026-12-06 on these 200: 13 sessions miss a target — gait time
- * 6, rein time 5, cadence 4, trot symmetry 1 — against 34 (13, 7, 7, 13)
- * with the code of that morning.  2026-12-07, with halts placed by energy
- * at a stop and a start and a stop between two bouts of one gait read as
- * one (timeline.c): 9 — gait 3, rein 3, cadence 3, symmetry 1.  The code
- * of either morning fails here.  Later that day, the cadence as the mean
- * of the windows' stride frequencies near their median instead of the
- * median (aggregate_finish.c): cadence 3 → 0, so 6 sessions miss a target; and
- * a halt that turns no longer teaches the gyro's bias once it is known
- * (lead.c halt_teaches): rein 3 → 2, 5 sessions; and a canter turning at
- * under 0.075 rad/s teaches it as a straight line (lead.c straight_max):
- * rein 2 → 1, 4 sessions; and a weak stride whose rotation does not
- * repeat is no gait (gait.c gyro_rhythm_min): gait 3 → 1, rein 1 → 0, 2
- * sessions. */
+/* Sessions missing a target on these 200, as the detector changed: 34 (the
+ * code of 2026-12-06's morning), 13, 9 (halts placed by energy, timeline.c),
+ * 6 (cadence near the median, aggregate_finish.c), 5 and 4 (the gyro bias
+ * from turning halts and slow canters, lead.c), 2 (a weak stride whose
+ * rotation does not repeat is no gait, gait.c gyro_rhythm_min), 1 (a window
+ * too calm for a trot is none between two trots, timeline.c
+ * same_gait_through).  docs/compute.md has each step's measurements. */
 static void test_random_sessions(void **state)
 {
     (void)state;
     misses m = run_many(SESSIONS, "random sessions");
-    assert_true(m.gait <= 2);
+    assert_true(m.gait <= 1);
     assert_true(m.rein <= 1);
     assert_true(m.cadence <= 1);
     assert_true(m.symmetry <= 3);
@@ -275,6 +268,18 @@ static void test_restless_halt_sessions(void **state)
     static const int sessions[] = { 154, 177 };
     (void)state;
     expect_sessions(sessions, sizeof sessions / sizeof sessions[0], 1, 1, 0);
+}
+
+/* A restless halt of 10 s between two trots read as trot (session 48: gait
+ * time 5.3 % of the session off): its windows had no rhythm and 0.55-0.6
+ * m/s^2 of energy, above the sensor's 0.11 of noise, so the trot "went on
+ * through" them -- at a ninth of a trot's energy, under what any trot,
+ * canter or gallop moves (timeline.c same_gait_through, gait.c too_calm). */
+static void test_restless_halt_between_trots(void **state)
+{
+    static const int sessions[] = { 48 };
+    (void)state;
+    expect_sessions(sessions, 1, 1, 1, 0);
 }
 
 /* Sessions whose accelerometer alone read a tiring trot as gallop (or
@@ -552,6 +557,7 @@ int main(void)
         T(test_random_sessions),
         T(test_bias_sessions),
         T(test_restless_halt_sessions),
+        T(test_restless_halt_between_trots),
         T(test_tiring_trot_accel_only),
         T(test_restless_halt_accel_only),
     };

@@ -48,6 +48,7 @@ static void run(const int (*spec)[2], const double *rms, int n, out *o)
         w.r.norhythm = spec[i][1] == NORHYTHM || spec[i][1] == NORHYTHM_ABOVE;
         w.r.above_floor = spec[i][1] == NORHYTHM_ABOVE;
         w.r.rms = rms[i];
+        w.r.too_calm = rms[i] < 2.0;   /* gait.c, at suspended_min_rms's default */
         w.t0 = 2.0 * i;
         w.dur = 2.0;
         compute_tl_push(&tl, &w, collect, o);
@@ -275,10 +276,12 @@ static void test_boundary_by_energy(void **state)
 /* A stop between two bouts of one gait: canter (rms 5), three weak windows
  * at the sensor's noise (rms 0.5, energy 0.25, a hundredth of the canter's
  * 25), canter.  The horse did not go on cantering through windows that hold
- * only noise: halt.  A weak window of the same energy above the noise (a
- * walk's rhythm lost in a gusty signal, say) is not at the floor and keeps
- * the gait; one at the floor with a third of the canter's energy is no
- * stop either (a quarter is the line: timeline.c TL_APART). */
+ * only noise: halt.  Weak windows of the same energy above the noise are
+ * no canter either, being far too calm for one (gait.c too_calm; until
+ * 2026-12-07 they kept the canter, and a restless halt between two trots
+ * read as trot); with the energy a canter can have (2.9) and above the
+ * noise they keep it.  One at the floor with a third of the canter's energy
+ * is no stop either (a quarter is the line: timeline.c TL_APART). */
 static void test_stop_between_bouts(void **state)
 {
     (void)state;
@@ -295,6 +298,9 @@ static void test_stop_between_bouts(void **state)
     for (int i = 2; i < 5; i++)
         assert_int_equal(o.gait[i], COMPUTE_HALT);
     run(weak, rms, 6, &o);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(o.gait[i], COMPUTE_HALT);
+    run(weak, third, 6, &o);
     for (int i = 2; i < 5; i++)
         assert_int_equal(o.gait[i], COMPUTE_CANTER);
     run(stop, third, 6, &o);
@@ -351,6 +357,32 @@ static void test_rhythm_hidden_by_noise(void **state)
     assert_int_equal(o.gait[2], COMPUTE_WALK);
     run(by_halt, rms, 3, &o);
     assert_int_equal(o.gait[1], COMPUTE_HALT);
+}
+
+/* A trot went on through windows of weak or hidden rhythm beside it --
+ * unless they move the trunk less than any trot can (gait.c too_calm, under
+ * 2 m/s^2): then the horse stopped between two bouts and fidgeted, a halt.
+ * A walk is not judged by that energy (1-2.5 m/s^2). */
+static void test_too_calm_between_bouts(void **state)
+{
+    (void)state;
+    const int spec[4][2] = { { COMPUTE_TROT, STRONG }, { COMPUTE_HALT, NORHYTHM_ABOVE },
+                             { COMPUTE_TROT, WEAK }, { COMPUTE_TROT, STRONG } };
+    const int walks[4][2] = { { COMPUTE_WALK, STRONG }, { COMPUTE_HALT, NORHYTHM_ABOVE },
+                              { COMPUTE_WALK, WEAK }, { COMPUTE_WALK, STRONG } };
+    const double fidget[4] = { 6.7, 0.55, 0.6, 6.7 }, hidden[4] = { 6.7, 3.1, 3.4, 6.7 };
+    const double walk[4] = { 1.2, 0.55, 0.6, 1.2 };
+    out o;
+
+    run(spec, fidget, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_HALT);
+    assert_int_equal(o.gait[2], COMPUTE_HALT);
+    run(spec, hidden, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_TROT);
+    assert_int_equal(o.gait[2], COMPUTE_TROT);
+    run(walks, walk, 4, &o);
+    assert_int_equal(o.gait[1], COMPUTE_WALK);
+    assert_int_equal(o.gait[2], COMPUTE_WALK);
 }
 
 /* One window of a third gait between two others, each decided by its own
@@ -512,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_boundary_at_a_stop),
         cmocka_unit_test(test_lone_window_between_gaits),
         cmocka_unit_test(test_rhythm_hidden_by_noise),
+        cmocka_unit_test(test_too_calm_between_bouts),
         cmocka_unit_test(test_doubled_stride),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
