@@ -372,17 +372,17 @@ static void test_too_calm_between_bouts(void **state)
                               { COMPUTE_WALK, WEAK }, { COMPUTE_WALK, STRONG } };
     const double fidget[4] = { 6.7, 0.55, 0.6, 6.7 }, hidden[4] = { 6.7, 3.1, 3.4, 6.7 };
     const double walk[4] = { 1.2, 0.55, 0.6, 1.2 };
+    /* the two middle windows' final gait, for each case */
+    const struct { const int (*spec)[2]; const double *rms; int gait; } cases[] = {
+        { spec, fidget, COMPUTE_HALT }, { spec, hidden, COMPUTE_TROT }, { walks, walk, COMPUTE_WALK },
+    };
     out o;
 
-    run(spec, fidget, 4, &o);
-    assert_int_equal(o.gait[1], COMPUTE_HALT);
-    assert_int_equal(o.gait[2], COMPUTE_HALT);
-    run(spec, hidden, 4, &o);
-    assert_int_equal(o.gait[1], COMPUTE_TROT);
-    assert_int_equal(o.gait[2], COMPUTE_TROT);
-    run(walks, walk, 4, &o);
-    assert_int_equal(o.gait[1], COMPUTE_WALK);
-    assert_int_equal(o.gait[2], COMPUTE_WALK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run(cases[i].spec, cases[i].rms, 4, &o);
+        assert_int_equal(o.gait[1], cases[i].gait);
+        assert_int_equal(o.gait[2], cases[i].gait);
+    }
 }
 
 /* One window of a third gait between two others, each decided by its own
