@@ -13,6 +13,7 @@
 #include "core/ctx-internal.h"
 #include "core/events-internal.h"
 #include "core/json-internal.h"
+#include "core/sbuf-internal.h"
 #include "core/store-internal.h"
 
 #define KEEL_EV_KEY_MAX 200
@@ -57,55 +58,42 @@ typedef struct ev_buf {
     size_t        n;        /* rows */
 } ev_buf;
 
-/* "$n" at p; its length.  By hand: snprintf's format parsing made a
- * chunk's 1,100 numbers half a million instructions of every start (the
- * chunk's statement is built when the events open) and of every flush of a
+/* "$n" appended to b.  By hand: snprintf's format parsing made a chunk's
+ * 1,100 numbers half a million instructions of every start (the chunk's
+ * statement is built when the events open) and of every flush of a
  * partial chunk. */
-static size_t ev_param(char *p, size_t n)
+static void ev_param(keel_sbuf *b, size_t n)
 {
     char d[24];
-    size_t k = 0, i;
+    size_t k = sizeof d;
 
     do
-        d[k++] = (char)('0' + n % 10);
+        d[--k] = (char)('0' + n % 10);
     while ((n /= 10) != 0);
-    p[0] = '$';
-    for (i = 0; i < k; i++)
-        p[1 + i] = d[k - 1 - i];
-    return k + 1;
+    d[--k] = '$';
+    keel__sbuf_put(b, d + k, sizeof d - k);
 }
 
 char *keel__ev_multi_sql(const char *insert, size_t n)
 {
     const char *values = strstr(insert, " VALUES ("), *tail;
-    size_t head, i, c, len, cap, tlen;
-    char *out;
+    keel_sbuf b = {0};
+    size_t i, c;
 
     if (values == NULL || n == 0 || (tail = strchr(values, ')')) == NULL)
         return NULL;
-    head = (size_t)(values - insert) + 8;             /* through "VALUES " */
-    tail++;                                            /* after the row's ')' */
-    tlen = strlen(tail);
-    /* a row: "(", 11 × ", $nnnnnnn" at most, ", 0", ")", ", " */
-    cap = head + n * (EV_NCOL * 10 + 8) + tlen + 1;
-    if (n >= 9999999 / EV_NCOL || (out = malloc(cap)) == NULL)   /* numbers of <= 7 digits */
-        return NULL;
-    memcpy(out, insert, head);
-    len = head;
+    keel__sbuf_put(&b, insert, (size_t)(values - insert) + 8);   /* through "VALUES " */
     for (i = 0; i < n; i++) {
-        /* rows after the first start with ", " */
-        for (const char *q = i ? ", (" : "("; *q; q++)
-            out[len++] = *q;
+        keel__sbuf_puts(&b, i ? ", (" : "(");
         for (c = 0; c < EV_NCOL; c++) {
             /* the row's seventh value is the literal 0 (attempts) */
-            for (const char *q = c == 0 ? "" : c == 6 ? ", 0, " : ", "; *q; q++)
-                out[len++] = *q;
-            len += ev_param(out + len, i * EV_NCOL + c + 1);
+            keel__sbuf_puts(&b, c == 0 ? "" : c == 6 ? ", 0, " : ", ");
+            ev_param(&b, i * EV_NCOL + c + 1);
         }
-        out[len++] = ')';
+        keel__sbuf_put(&b, ")", 1);
     }
-    memcpy(out + len, tail, tlen + 1);
-    return out;
+    keel__sbuf_puts(&b, tail + 1);                               /* after the row's ')' */
+    return keel__sbuf_take(&b);
 }
 
 static int ev_flush(keel_store *tx, void *arg)

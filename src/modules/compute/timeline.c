@@ -84,6 +84,13 @@ static int moving(int g)
     return g >= COMPUTE_WALK && g <= COMPUTE_GALLOP;
 }
 
+/* Trot, canter, gallop: the gaits a window too calm for cannot be (gait.c
+ * too_calm). */
+static int suspended(int g)
+{
+    return g >= COMPUTE_TROT && g <= COMPUTE_GALLOP;
+}
+
 /* Mean square dynamic acceleration of a window, m^2/s^4: its energy. */
 static double energy_of(const compute_tl_win *w)
 {
@@ -112,8 +119,7 @@ static int resolve(const compute_tl *tl)
      * for one (gait.c too_calm): the horse stopped between two bouts, and
      * fidgeted (a restless halt of 10 s between two trots, 0.55 m/s^2
      * against their 6.7, read as 10 s of trot) */
-    if (prev >= 0 && prev == next && prev >= COMPUTE_TROT && prev <= COMPUTE_GALLOP &&
-        tl->q[0].r.too_calm)
+    if (prev == next && suspended(prev) && tl->q[0].r.too_calm)
         return COMPUTE_HALT;
     if (prev >= 0 && prev == next)
         return prev;
@@ -197,7 +203,7 @@ static int same_gait_through(const compute_tl *tl)
     int j = next_strong(tl);
 
     if (!w->r.norhythm || !w->r.above_floor || !moving(tl->prev_strong) ||
-        (tl->prev_strong >= COMPUTE_TROT && w->r.too_calm))
+        (suspended(tl->prev_strong) && w->r.too_calm))
         return -1;
     return j < tl->nq && tl->q[j].r.gait == tl->prev_strong ? tl->prev_strong : -1;
 }
