@@ -190,6 +190,8 @@ static void test_bad_options_name_the_key(void **state)
     (void)state;
     expect_invalid("{\"halt_rmz\": 1}", "options.halt_rmz: unknown option");
     expect_invalid("{\"halt_rms\": -1}", "options.halt_rms: must be a number between 0 and 20");
+    expect_invalid("{\"walk_top_rms\": -1}", "options.walk_top_rms: must be a number between 0 and 100");
+    expect_invalid("{\"walk_top_hz\": \"fast\"}", "options.walk_top_hz:");
     expect_invalid("{\"window_s\": 1e9}", "options.window_s:");
     expect_invalid("{\"susp_share\": \"0.1\"}", "options.susp_share:");
     expect_invalid("{\"rein_rate\": null}", "options.rein_rate:");
