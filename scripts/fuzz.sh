@@ -28,7 +28,7 @@ declare -A SRCS=(
     [json_schema]="$SCHEMA -ljansson -lm"
     [cli_coerce]="$SCHEMA $ROOT/src/core/schema_coerce.c -ljansson -lm"
     [config]="$ROOT/src/core/config.c $ROOT/src/core/config_keys.c -ljansson"
-    [csv_aggregate]="-I$C $C/csv.c $C/columns.c $C/aggregate*.c $C/declip.c $C/gait.c $C/gait_sym.c $C/timeline.c $C/rein.c $C/jumps.c $C/summary.c $C/summary_inputs.c $C/summary_breakdown.c $C/bouts.c $C/lead.c $C/windows.c $C/params.c $C/options.c $C/rising.c -ljansson -lm"
+    [csv_aggregate]="-I$C $C/csv.c $C/csv_header.c $C/datetime.c $C/columns.c $C/aggregate*.c $C/declip.c $C/gait.c $C/gait_sym.c $C/timeline.c $C/rein.c $C/jumps.c $C/summary.c $C/summary_inputs.c $C/summary_breakdown.c $C/bouts.c $C/lead.c $C/windows.c $C/params.c $C/options.c $C/rising.c -ljansson -lm"
     [remote_reply]="-ljansson"
     [http_input]="@rt"
 )

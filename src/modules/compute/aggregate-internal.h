@@ -64,6 +64,7 @@ struct compute_agg {
     compute_sample_cb on_sample; /* per-sample vertical (trace.c), or NULL */
     void *on_sample_arg;
     int no_gyro;
+    int time_text;    /* time cells were dates/times: seconds, decided by the text */
     compute_unit hint_t, hint_a, hint_g;
     /* detection phase */
     double (*buf)[COMPUTE_NCOLS];

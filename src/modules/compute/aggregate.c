@@ -74,6 +74,11 @@ void compute_agg_on_window(compute_agg *g, compute_window_cb cb, void *arg)
     g->on_window_arg = arg;
 }
 
+void compute_agg_time_text(compute_agg *g)
+{
+    g->time_text = 1;
+}
+
 void compute_agg_no_gyro(compute_agg *g)
 {
     g->no_gyro = 1;

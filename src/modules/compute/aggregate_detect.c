@@ -91,6 +91,10 @@ int compute_agg_detect(compute_agg *g)
     double mdt = n > 1 ? median_of(tmp, n - 1) : 0;
     compute_unit tu = g->opt.time_unit ? g->opt.time_unit : g->hint_t;
     g->tsrc = g->opt.time_unit ? "option" : g->hint_t ? "header" : "detected";
+    if (g->time_text) { /* "2024-03-01T10:00:00.125Z": seconds whatever is said */
+        tu = COMPUTE_TIME_S;
+        g->tsrc = "text";
+    }
     if (!tu)
         tu = mdt >= 1.0 ? COMPUTE_TIME_MS : COMPUTE_TIME_S;
     g->tscale = unit_scale(tu);

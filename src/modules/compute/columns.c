@@ -100,13 +100,14 @@ int compute_column_classify(const char *name, size_t len, compute_unit *unit)
     /* time */
     static const char *const times[] = {
         "t", "time", "timestamp", "ts", "seconds", "sec", "secs", "elapsed", "elapsedtime",
-        "millis", "msec", "tms", "timems", "timestampms", "datetime", "timesec", NULL
+        "millis", "msec", "tms", "timems", "timestampms", "datetime", "timesec",
+        "epoc", "epoch", "epochms", "unixtime", NULL
     };
     for (int i = 0; times[i]; i++) {
         if (!eq(base, times[i]))
             continue;
         if (named == COMPUTE_TIME_MS || eq(base, "millis") || eq(base, "msec") ||
-            eq(base, "tms") || eq(base, "timems") || eq(base, "timestampms"))
+            eq(base, "tms") || eq(base, "timems") || eq(base, "timestampms") || eq(base, "epochms"))
             *unit = COMPUTE_TIME_MS;
         else if (named == COMPUTE_TIME_S)
             *unit = COMPUTE_TIME_S;
@@ -130,6 +131,18 @@ int compute_column_classify(const char *name, size_t len, compute_unit *unit)
     stem[sl] = 0;
     int axis = ax - 'x';
 
+    /* a bare axis: "x" (phone apps' accelerometer files), "x-axis (g)" */
+    if (sl == 0 || eq(stem, "axis")) {
+        int rate = named == COMPUTE_GYRO_DEGS || named == COMPUTE_GYRO_RADS;
+        if (named != COMPUTE_TIME_MS && named != COMPUTE_TIME_S)
+            *unit = named;
+        return COMPUTE_COL_BARE + (rate ? 3 : 0) + axis;
+    }
+    /* g-force columns (gFx): accelerations in g unless the name says more */
+    if (eq(stem, "gf") || eq(stem, "gforce")) {
+        *unit = named == COMPUTE_ACCEL_MS2 || named == COMPUTE_ACCEL_MG ? named : COMPUTE_ACCEL_G;
+        return COMPUTE_COL_AX + axis;
+    }
     int is_acc = eq(stem, "a") || eq(stem, "acc") || eq(stem, "accel") ||
                  has(stem, "accel") || has(stem, "acc") || eq(stem, "linacc") ||
                  eq(stem, "f");

@@ -22,6 +22,10 @@
 /* canonical column order */
 enum { COMPUTE_COL_T = 0, COMPUTE_COL_AX, COMPUTE_COL_AY, COMPUTE_COL_AZ,
        COMPUTE_COL_GX, COMPUTE_COL_GY, COMPUTE_COL_GZ, COMPUTE_NCOLS };
+/* compute_column_classify: a bare axis ("x", "X-axis (g)"), + 0..2 for an
+ * acceleration, + 3..5 when its unit is a rate's: taken only when no column
+ * names that sensor otherwise (csv_header.c). */
+#define COMPUTE_COL_BARE 16
 
 extern const char *const compute_col_names[COMPUTE_NCOLS];
 extern const char *const compute_gait_names[COMPUTE_NGAITS];
@@ -89,6 +93,8 @@ typedef void (*compute_sample_cb)(void *arg, double t, const double a[3], const 
 void compute_agg_on_sample(compute_agg *g, compute_sample_cb cb, void *arg);
 /* The stream has no rate columns (accelerometer only). */
 void compute_agg_no_gyro(compute_agg *g);
+/* The time cells are dates and times (seconds): no unit to decide. */
+void compute_agg_time_text(compute_agg *g);
 
 /* Unit hints from the header (AUTO = none); an explicit option wins. */
 void compute_agg_hint(compute_agg *g, compute_unit time_u, compute_unit accel_u, compute_unit gyro_u);
@@ -116,8 +122,24 @@ typedef struct compute_csv {
     compute_unit hint_t, hint_a, hint_g; /* units stated by the header (or a units row) */
     int  units_row;            /* 1 if a units row followed the header */
     int  no_gyro;              /* header has no rate column at all (accelerometer only) */
+    int  time_text;            /* time cells written as dates/times of day (datetime.c) */
+    int  hdr_tried, hdr_named; /* lines before the header so far; most columns one named */
+    char hdr_err[256];         /* that line's error (csv_header.c) */
     char err[256];
 } compute_csv;
+
+/* Lines before the header skipped at most (titles, device, rate). */
+#define COMPUTE_PREAMBLE_MAX 32
+/* One line where the header is still to come (csv_header.c): 0 (the header,
+ * or a line before it), KEEL_EBADDATA with p->err. */
+int compute_csv_header_line(compute_csv *p, const char *s, const char *e);
+/* A line right after the header whose mapped cells are all units: read as
+ * the units (1), or not (0). */
+int compute_csv_units_row(compute_csv *p, const char *s, const char *le);
+/* A time cell written as a date and time ("2024-03-01T10:00:00.125Z", with
+ * or without a zone) or a time of day ("10:00:00.125"): seconds since the
+ * epoch or since midnight in *out, 0; -1 if it is neither (datetime.c). */
+int compute_parse_datetime(const char *s, const char *e, double *out);
 
 void compute_csv_init(compute_csv *p, compute_agg *agg);
 /* Feeds buf[0..len).  Parses every complete line (and, when eof, the last

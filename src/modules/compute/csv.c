@@ -144,152 +144,6 @@ void compute_csv_init(compute_csv *p, compute_agg *agg)
         p->map[i] = -1;
 }
 
-/* Header line [s, e) without the line end. */
-static int parse_header(compute_csv *p, const char *s, const char *e)
-{
-    int commas = 0, semis = 0, tabs = 0;
-    compute_unit tu = COMPUTE_UNIT_AUTO, au = COMPUTE_UNIT_AUTO, gu = COMPUTE_UNIT_AUTO;
-
-    for (const char *q = s; q < e; q++) {
-        if (*q == ',') commas++;
-        else if (*q == ';') semis++;
-        else if (*q == '\t') tabs++;
-        else if (*q == 0) {
-            snprintf(p->err, sizeof p->err, "line %lld: binary data in the header", p->line);
-            return KEEL_EBADDATA;
-        }
-    }
-    p->delim = semis > commas && semis >= tabs ? ';' : tabs > commas ? '\t' : ',';
-    int cell = 0;
-    const char *c = s;
-    for (;;) {
-        const char *ce = c;
-        while (ce < e && *ce != p->delim)
-            ce++;
-        compute_unit u = COMPUTE_UNIT_AUTO;
-        int col = compute_column_classify(c, (size_t)(ce - c), &u);
-        if (col >= 0 && p->map[col] < 0) {
-            p->map[col] = cell;
-            size_t n = (size_t)(ce - c);
-            if (n >= sizeof p->names[col])
-                n = sizeof p->names[col] - 1;
-            memcpy(p->names[col], c, n);
-            p->names[col][n] = 0;
-            if (col == COMPUTE_COL_T && u != COMPUTE_UNIT_AUTO) tu = u;
-            if (col >= COMPUTE_COL_AX && col <= COMPUTE_COL_AZ && u != COMPUTE_UNIT_AUTO) au = u;
-            if (col >= COMPUTE_COL_GX && u != COMPUTE_UNIT_AUTO) gu = u;
-        }
-        cell++;
-        if (ce >= e)
-            break;
-        c = ce + 1;
-    }
-    p->ncells = cell;
-    p->maxcell = 0;
-    /* accelerometer-only files (many loggers, phone exports) have no rate
-     * column at all: accepted, with rein, lead and symmetry unknown */
-    p->no_gyro = p->map[COMPUTE_COL_GX] < 0 && p->map[COMPUTE_COL_GY] < 0 &&
-                 p->map[COMPUTE_COL_GZ] < 0;
-    for (int i = 0; i < COMPUTE_NCOLS; i++) {
-        if (p->map[i] < 0 && p->no_gyro && i >= COMPUTE_COL_GX)
-            continue;
-        if (p->map[i] < 0) {
-            int n = (int)(e - s);
-            snprintf(p->err, sizeof p->err,
-                     "line %lld: missing required column '%s' (header: %.*s%s)", p->line,
-                     compute_col_names[i], n > 120 ? 120 : n, s, n > 120 ? "…" : "");
-            return KEEL_EBADDATA;
-        }
-        if (p->map[i] > p->maxcell)
-            p->maxcell = p->map[i];
-    }
-    if (p->no_gyro)
-        compute_agg_no_gyro(p->agg);
-    p->hint_t = tu;
-    p->hint_a = au;
-    p->hint_g = gu;
-    compute_agg_hint(p->agg, tu, au, gu);
-    p->have_header = 1;
-    return 0;
-}
-
-/* One cell of a units row ("s", "ms", "g", "m/s^2", "deg/s", "rad/s" …). */
-static compute_unit unit_cell(const char *s, const char *e)
-{
-    char u[16];
-    size_t n = 0;
-    for (; s < e; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == ' ' || ch == '"' || ch == '(' || ch == ')' || ch == '[' || ch == ']' || ch == '^')
-            continue;
-        if (n + 1 >= sizeof u)
-            return COMPUTE_UNIT_AUTO;
-        u[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-    }
-    u[n] = 0;
-    static const struct { const char *n; compute_unit u; } t[] = {
-        { "s", COMPUTE_TIME_S }, { "sec", COMPUTE_TIME_S }, { "ms", COMPUTE_TIME_MS },
-        { "g", COMPUTE_ACCEL_G }, { "mg", COMPUTE_ACCEL_MG }, { "m/s2", COMPUTE_ACCEL_MS2 }, { "ms2", COMPUTE_ACCEL_MS2 },
-        { "mps2", COMPUTE_ACCEL_MS2 }, { "m/s\xc2\xb2", COMPUTE_ACCEL_MS2 },
-        { "deg/s", COMPUTE_GYRO_DEGS }, { "dps", COMPUTE_GYRO_DEGS }, { "\xc2\xb0/s", COMPUTE_GYRO_DEGS },
-        { "rad/s", COMPUTE_GYRO_RADS }, { "rads", COMPUTE_GYRO_RADS }, { NULL, COMPUTE_UNIT_AUTO }
-    };
-    for (int i = 0; t[i].n; i++)
-        if (strcmp(u, t[i].n) == 0)
-            return t[i].u;
-    return COMPUTE_UNIT_AUTO;
-}
-
-/* A line right after the header whose mapped cells are all units (or
- * empty): read it as a units row.  Returns 1 if it was one. */
-static int units_row(compute_csv *p, const char *s, const char *le)
-{
-    compute_unit u[COMPUTE_NCOLS] = { 0 };
-    int cell = 0, known = 0;
-    const char *c = s;
-    for (;;) {
-        const char *ce = c;
-        while (ce < le && *ce != p->delim)
-            ce++;
-        for (int i = 0; i < COMPUTE_NCOLS; i++) {
-            if (p->map[i] != cell)
-                continue;
-            const char *t = c;
-            while (t < ce && (*t == ' ' || *t == '\r'))
-                t++;
-            if (t == ce || (ce - t == 1 && *t == '\r'))
-                continue;
-            u[i] = unit_cell(c, ce > c && ce[-1] == '\r' ? ce - 1 : ce);
-            if (u[i] == COMPUTE_UNIT_AUTO)
-                return 0;
-            known++;
-        }
-        cell++;
-        if (ce >= le)
-            break;
-        c = ce + 1;
-    }
-    if (!known)
-        return 0;
-    for (int i = 0; i < COMPUTE_NCOLS; i++) {
-        compute_unit want = u[i];
-        if (!want)
-            continue;
-        int ok = i == COMPUTE_COL_T ? (want == COMPUTE_TIME_S || want == COMPUTE_TIME_MS)
-               : i <= COMPUTE_COL_AZ ? (want == COMPUTE_ACCEL_G || want == COMPUTE_ACCEL_MS2 ||
-                                        want == COMPUTE_ACCEL_MG)
-               : (want == COMPUTE_GYRO_DEGS || want == COMPUTE_GYRO_RADS);
-        if (!ok)
-            return 0;
-        if (i == COMPUTE_COL_T && !p->hint_t) p->hint_t = want;
-        if (i >= COMPUTE_COL_AX && i <= COMPUTE_COL_AZ && !p->hint_a) p->hint_a = want;
-        if (i >= COMPUTE_COL_GX && !p->hint_g) p->hint_g = want;
-    }
-    compute_agg_hint(p->agg, p->hint_t, p->hint_a, p->hint_g);
-    p->units_row = 1;
-    return 1;
-}
-
 /* The common case "-12.345" inline: at most 18 digits, no exponent, no
  * spaces or quotes.  Returns NULL when the generic parser must decide. */
 static inline const char *fast_number(const char *p, const char *end, char dec2, double *out,
@@ -419,13 +273,28 @@ static const char *parse_row(compute_csv *p, const char *s, const char *end, int
             }
             break;
         }
+        if (col == COMPUTE_COL_T && compute_parse_datetime(cs, ce, &x) == 0) {
+            /* "2024-03-01T10:00:00.125Z", "10:00:00.125": seconds */
+            if (!p->time_text) {
+                p->time_text = 1;
+                compute_agg_time_text(p->agg);
+            }
+            if (cell - 1 < 64)
+                cellv[cell - 1] = x;
+            q = ce;
+            if (q < end && *q == p->delim) {
+                q++;
+                continue;
+            }
+            break;
+        }
         if (p->rows == 0 && !p->units_row) {
             const char *le = memchr(s, '\n', (size_t)(end - s));
             if (!le && !eof)
                 return NULL;
             if (!le)
                 le = end;
-            if (units_row(p, s, le)) {
+            if (compute_csv_units_row(p, s, le)) {
                 p->line++;
                 return le < end ? le + 1 : end;
             }
@@ -491,7 +360,7 @@ long long compute_csv_feed(compute_csv *p, const char *buf, size_t len, int eof)
                 t++;
             if (t == he)
                 continue; /* blank line before the header */
-            int rc = parse_header(p, hs, he);
+            int rc = compute_csv_header_line(p, hs, he);
             if (rc < 0)
                 return rc;
             continue;
@@ -523,8 +392,9 @@ int compute_csv_feed_buf(compute_csv *p, char *buf, size_t *have, int eof, char 
 int compute_csv_finish(compute_csv *p)
 {
     if (!p->have_header) {
-        snprintf(p->err, sizeof p->err, "empty input: no header line");
-        return KEEL_EBADDATA;
+        if (!p->hdr_tried)
+            snprintf(p->err, sizeof p->err, "empty input: no header line");
+        return KEEL_EBADDATA; /* else p->err: the likeliest header's error */
     }
     if (p->rows == 0) {
         snprintf(p->err, sizeof p->err, "no data rows after the header");
