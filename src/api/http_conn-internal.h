@@ -50,6 +50,9 @@ typedef struct http_conn {
     struct event          *flush_ev;  /* moves evhttp's output down (see conn_out_cb) */
     int                    flush_armed; /* flush_ev is active and has not run yet */
     struct event          *wr_ev;     /* the socket is writable again (conn_out) */
+    struct event          *rd_keep;   /* a second read interest in the socket (conn_keep_read) */
+    int                    rd_keep_off; /* rd_keep taken out while the socket side is not reading */
+    int                    rd_keep_fires; /* rd_keep fired since the input filter last ran */
     struct evbuffer_cb_entry *out_cb;
     struct evbuffer_cb_entry *in_cb;  /* evhttp read its input (http_conn_backlog.c) */
     int                    held;      /* a head waits for evhttp to read its backlog */
@@ -112,6 +115,9 @@ void keel__http_conn_backlog_free(http_conn *c);
 /* 1 (and c held) when evhttp has CONN_BACKLOG or more bytes unread in dst:
  * no further head goes to it now. */
 int keel__http_conn_backlog_full(http_conn *c, struct evbuffer *dst);
+/* Keeps a second read interest in c's socket through evhttp's pauses
+ * (http_conn_keep.c): made at the first input, back after it was taken out. */
+void keel__http_conn_keep_read(http_conn *c);
 
 /* ---- the liveness probe (http_conn_fast.c) -------------------------------- */
 

@@ -57,6 +57,8 @@ static void conn_free(void *arg)
         event_free(c->flush_ev);
     if (c->wr_ev != NULL)
         event_free(c->wr_ev);
+    if (c->rd_keep != NULL)
+        event_free(c->rd_keep);
     if (c->timer != NULL)
         event_free(c->timer);
     keel__http_conn_release_inflight(c);
@@ -402,6 +404,8 @@ static enum bufferevent_filter_result conn_in(struct evbuffer *src, struct evbuf
 
     if (w->draining && evbuffer_get_length(src) > 0)
         w->last_input_ms = keel__now_ms();
+    if (c->st < ST_REFUSING)
+        keel__http_conn_keep_read(c);
     for (;;) {
         int progress = 0;
         if (evbuffer_get_length(src) == 0)
@@ -461,6 +465,8 @@ static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     c->flush_armed = 0;
     bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
+    if (c->rd_keep_off && c->st < ST_REFUSING)
+        keel__http_conn_keep_read(c);   /* evhttp reads again once it has answered */
 }
 
 static void conn_wr_cb(evutil_socket_t fd, short what, void *arg)
