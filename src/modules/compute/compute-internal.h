@@ -140,6 +140,9 @@ int compute_csv_units_row(compute_csv *p, const char *s, const char *le);
  * or without a zone) or a time of day ("10:00:00.125"): seconds since the
  * epoch or since midnight in *out, 0; -1 if it is neither (datetime.c). */
 int compute_parse_datetime(const char *s, const char *e, double *out);
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian), and back. */
+long compute_days_from_civil(long y, int m, int d);
+void compute_civil_from_days(long z, int *y, int *m, int *d);
 
 void compute_csv_init(compute_csv *p, compute_agg *agg);
 /* Feeds buf[0..len).  Parses every complete line (and, when eof, the last

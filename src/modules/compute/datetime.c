@@ -9,8 +9,6 @@
  * differences between rows matter), a time of day alone as seconds since its
  * midnight.  A double holds today's epoch seconds to 0.24 µs.
  */
-#include <stdint.h>
-
 #include "compute-internal.h"
 
 /* n digits at *p, advancing it; -1 if one is not a digit. */
@@ -25,15 +23,28 @@ static int digits(const char **p, const char *e, int n)
     return v;
 }
 
-/* Days from 1970-01-01 to y-m-d (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+/* H. Hinnant's days_from_civil and civil_from_days (proleptic Gregorian). */
+long compute_days_from_civil(long y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
+}
+
+void compute_civil_from_days(long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 static int days_in_month(int y, int m)
@@ -91,7 +102,7 @@ int compute_parse_datetime(const char *s, const char *e, double *out)
         d = digits(&p, e, 2);
         if (y < 0 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
             return -1;
-        secs = (double)days_from_civil(y, m, d) * 86400.0;
+        secs = (double)compute_days_from_civil(y, m, d) * 86400.0;
         if (p < e) {
             if (*p != 'T' && *p != 't' && *p != ' ')
                 return -1;

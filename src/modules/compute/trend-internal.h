@@ -80,9 +80,8 @@ void compute_trend_stats(const trend_opts *o, double *scratch, const double *t, 
 
 /* ---- dates (trend_stats.c) ----------------------------------------------- */
 
-/* Days since 1970-01-01 of a civil date, and back. */
-long compute_trend_days_from_civil(long y, int m, int d);
-void compute_trend_civil_from_days(long z, int *y, int *m, int *d);
+/* Days since 1970-01-01 of a civil date, and back: compute_days_from_civil,
+ * compute_civil_from_days (compute-internal.h, datetime.c). */
 /* Parses "YYYY-MM-DD" or an RFC 3339 date-time into *day (calendar day as
  * written) and *t (UTC instant in days).  Returns NULL, or static text
  * saying why not. */

@@ -9,6 +9,7 @@
  * trend_flags.c.  Depends on jansson and keel/error.h only.
  */
 #include "trend-internal.h"
+#include "compute-internal.h"
 #include "options.h"
 
 #include <math.h>
@@ -269,9 +270,9 @@ static json_t *trend_weekly(const trend_horse *h)
     qsort(w, nw, sizeof *w, trend_week_cmp);
     for (j = 0; j < nw; j++) {
         long thu = w[j].monday + 3; /* the ISO year is the year of the week's Thursday */
-        compute_trend_civil_from_days(thu, &y, &mo, &d);
+        compute_civil_from_days(thu, &y, &mo, &d);
         snprintf(label, sizeof label, "%04d-W%02d", y,
-                 (int)((thu - compute_trend_days_from_civil(y, 1, 1)) / 7 + 1));
+                 (int)((thu - compute_days_from_civil(y, 1, 1)) / 7 + 1));
         json_t *o = json_pack("{s:s,s:o,s:I,s:o,s:o,s:o}", "week", label,
                               "start", compute_trend_date_json(w[j].monday), "sessions", (json_int_t)w[j].n,
                               "duration_s", compute_trend_num(w[j].ndur > 0, w[j].dur),

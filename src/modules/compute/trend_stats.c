@@ -4,6 +4,7 @@
  * MAD z-score, Theil–Sen slope) and proleptic Gregorian dates.
  */
 #include "trend-internal.h"
+#include "compute-internal.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -107,30 +108,7 @@ void compute_trend_stats(const trend_opts *o, double *scratch, const double *t, 
     }
 }
 
-/* ---- dates (proleptic Gregorian, no locale) ------------------------------ */
-
-long compute_trend_days_from_civil(long y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void compute_trend_civil_from_days(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
+/* ---- dates (proleptic Gregorian, no locale; days: datetime.c) ------------ */
 
 static int trend_digits(const char *s, int n, int *out)
 {
@@ -181,7 +159,7 @@ const char *compute_trend_parse_date(const char *s, long *day, double *t)
         }
         if (*p) return "unexpected characters after the date-time";
     }
-    *day = compute_trend_days_from_civil(y, mo, d);
+    *day = compute_days_from_civil(y, mo, d);
     *t = (double)*day +
          (hh * 3600.0 + mi * 60.0 + ss + frac - sign * (oh * 3600.0 + om * 60.0)) / 86400.0;
     return NULL;
@@ -191,7 +169,7 @@ json_t *compute_trend_date_json(long day)
 {
     char buf[16];
     int y, m, d;
-    compute_trend_civil_from_days(day, &y, &m, &d);
+    compute_civil_from_days(day, &y, &m, &d);
     snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
     return json_string(buf);
 }

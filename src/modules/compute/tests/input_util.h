@@ -107,6 +107,23 @@ static inline void same_summary(const compute_summary *a, const compute_summary 
     assert_true(fabs(a->duration_s - b->duration_s) < 1e-6 + tol);
 }
 
+/* Header cells and the canonical column and unit each must classify as. */
+typedef struct col_case {
+    const char  *n;
+    int          col;
+    compute_unit u;
+} col_case;
+
+static inline void expect_columns(const col_case *cases)
+{
+    for (int i = 0; cases[i].n; i++) {
+        compute_unit u;
+        int c = compute_column_classify(cases[i].n, strlen(cases[i].n), &u);
+        if (c != cases[i].col || (c >= 0 && u != cases[i].u))
+            fail_msg("'%s': column %d unit %d, want %d/%d", cases[i].n, c, u, cases[i].col, cases[i].u);
+    }
+}
+
 static const char *const plan = "walk:30,trot-left:30,canter-right:30,jump:1.0,halt:10";
 
 #endif

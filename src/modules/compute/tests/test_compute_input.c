@@ -107,7 +107,7 @@ static void test_numbers(void **state)
 
 static void test_columns(void **state)
 {
-    static const struct { const char *n; int col; compute_unit u; } cases[] = {
+    static const col_case cases[] = {
         { "t", COMPUTE_COL_T, 0 }, { "Timestamp", COMPUTE_COL_T, 0 }, { "time_ms", COMPUTE_COL_T, COMPUTE_TIME_MS },
         { "time (ms)", COMPUTE_COL_T, COMPUTE_TIME_MS }, { "time_s", COMPUTE_COL_T, COMPUTE_TIME_S },
         { "acc_x", COMPUTE_COL_AX, 0 }, { "Accel Y (g)", COMPUTE_COL_AY, COMPUTE_ACCEL_G },
@@ -118,12 +118,7 @@ static void test_columns(void **state)
         { "mag_x", -1, 0 }, { "temperature", -1, 0 }, { "", -1, 0 }, { NULL, 0, 0 }
     };
     (void)state;
-    for (int i = 0; cases[i].n; i++) {
-        compute_unit u;
-        int c = compute_column_classify(cases[i].n, strlen(cases[i].n), &u);
-        if (c != cases[i].col || (c >= 0 && u != cases[i].u))
-            fail_msg("'%s': column %d unit %d, want %d/%d", cases[i].n, c, u, cases[i].col, cases[i].u);
-    }
+    expect_columns(cases);
 }
 
 static void test_aliases_semicolon_crlf_bom(void **state)

@@ -50,7 +50,7 @@ static void test_datetime_values(void **state)
 
 static void test_bare_and_gforce_columns(void **state)
 {
-    static const struct { const char *n; int col; compute_unit u; } cases[] = {
+    static const col_case cases[] = {
         { "x", COMPUTE_COL_BARE + 0, 0 }, { "Z", COMPUTE_COL_BARE + 2, 0 },
         { "x-axis (g)", COMPUTE_COL_BARE + 0, COMPUTE_ACCEL_G },
         { "y-axis (deg/s)", COMPUTE_COL_BARE + 4, COMPUTE_GYRO_DEGS },
@@ -59,12 +59,7 @@ static void test_bare_and_gforce_columns(void **state)
         { "TgF", -1, 0 }, { NULL, 0, 0 }
     };
     (void)state;
-    for (int i = 0; cases[i].n; i++) {
-        compute_unit u;
-        int c = compute_column_classify(cases[i].n, strlen(cases[i].n), &u);
-        if (c != cases[i].col || (c >= 0 && u != cases[i].u))
-            fail_msg("'%s': column %d unit %d, want %d/%d", cases[i].n, c, u, cases[i].col, cases[i].u);
-    }
+    expect_columns(cases);
 }
 
 typedef double row7[7];
