@@ -15,6 +15,7 @@
 #include "../../src/api/http_conn_refuse.c"
 #include "../../src/api/http_conn_fast.c"
 #include "../../src/api/http_conn_backlog.c"
+#include "../../src/api/http_conn_keep.c"
 
 /* ---- stubs for the few runtime calls the filter makes --------------------- */
 keel_ctx *keel__ctx_new(keel_runtime *rt, keel_transport tr, const char *rid, int64_t dl)
