@@ -143,6 +143,8 @@ int compute_parse_datetime(const char *s, const char *e, double *out);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian), and back. */
 long compute_days_from_civil(long y, int m, int d);
 void compute_civil_from_days(long z, int *y, int *m, int *d);
+/* Days in month m (1..12) of year y, leap years by the Gregorian rule. */
+int  compute_days_in_month(long y, int m);
 
 void compute_csv_init(compute_csv *p, compute_agg *agg);
 /* Feeds buf[0..len).  Parses every complete line (and, when eof, the last

@@ -47,7 +47,7 @@ void compute_civil_from_days(long z, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int days_in_month(int y, int m)
+int compute_days_in_month(long y, int m)
 {
     static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -100,7 +100,7 @@ int compute_parse_datetime(const char *s, const char *e, double *out)
         m = digits(&p, e, 2);
         p++;
         d = digits(&p, e, 2);
-        if (y < 0 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        if (y < 0 || m < 1 || m > 12 || d < 1 || d > compute_days_in_month(y, m))
             return -1;
         secs = (double)compute_days_from_civil(y, m, d) * 86400.0;
         if (p < e) {

@@ -124,18 +124,16 @@ static int trend_digits(const char *s, int n, int *out)
 /* Parses "YYYY-MM-DD" or an RFC 3339 date-time.  Returns NULL, or why not. */
 const char *compute_trend_parse_date(const char *s, long *day, double *t)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, hh = 0, mi = 0, ss = 0, oh = 0, om = 0, sign = 0, leap;
+    int y, mo, d, hh = 0, mi = 0, ss = 0, oh = 0, om = 0, sign = 0;
     double frac = 0, scale = 0.1;
     const char *p = s + 10;
 
     if (trend_digits(s, 4, &y) || s[4] != '-' || trend_digits(s + 5, 2, &mo) || s[7] != '-' ||
         trend_digits(s + 8, 2, &d))
         return "expected YYYY-MM-DD or an RFC 3339 date-time";
-    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1) return "year out of range (0001-9999)";
     if (mo < 1 || mo > 12) return "month out of range (01-12)";
-    if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap)) return "day out of range for its month";
+    if (d < 1 || d > compute_days_in_month(y, mo)) return "day out of range for its month";
     if (*p) {
         if ((*p != 'T' && *p != 't' && *p != ' ') || trend_digits(p + 1, 2, &hh) || p[3] != ':' ||
             trend_digits(p + 4, 2, &mi) || p[6] != ':' || trend_digits(p + 7, 2, &ss))
