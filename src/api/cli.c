@@ -12,6 +12,7 @@
 #include "api/cli-internal.h"
 #include "api/http-internal.h"
 #include "core/events-internal.h"
+#include "core/heap-internal.h"
 #include "api/remote-internal.h"
 #include "api/trace_export-internal.h"
 #include "core/store-internal.h"
@@ -86,6 +87,7 @@ static int keel_cmd_serve(const keel_cli_opts *o, int argc, char **argv)
         fprintf(stderr, "keel serve: unexpected argument '%s' (use --set key=value)\n", argv[1]);
         return KEEL_EXIT_USAGE;
     }
+    keel__heap_setup();   /* a server's malloc thresholds, before any thread (heap.c) */
     if ((rc = keel__cli_runtime(o, NULL, 1, &rt)) != 0)
         return rc;
     keel_log(NULL, KEEL_LOG_INFO, "keel %s starting (%zu modules built in)", KEEL_VERSION, keel__rt_count(rt));

@@ -55,6 +55,8 @@ const keel_config_key keel_core_config_keys[] = {
      .help = "module=critical|degraded,…: whether a module's failing health makes /readyz 503"},
     {.name = "health_interval_ms", .type = KEEL_CFG_INT, .def = "1000", .min = 0, .max = 600000,
      .help = "`keel serve` runs the health hooks this often off the event loops (/readyz reads the result); 0 = inline per probe"},
+    {.name = "heap_slack_mb", .type = KEEL_CFG_INT, .def = "8", .min = 0, .max = 1048576,
+     .help = "give malloc's free memory back once resident memory beyond the heap in use grows by this many MiB above its floor (checked each health round; 0 = never)"},
     {.name = "health_timeout_ms", .type = KEEL_CFG_INT, .def = "2000", .min = 10, .max = 3600000,
      .help = "a health hook still running after this makes its module `timeout` on /readyz"},
     {.name = "modules_local", .type = KEEL_CFG_STRING, .def = "",

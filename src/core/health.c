@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "core/ctx-internal.h"
+#include "core/heap-internal.h"
 #include "core/store-internal.h"
 #include "core/thread-internal.h"
 
@@ -46,6 +47,7 @@ struct keel__health {
     int             stop;
     int             launched;      /* the thread runs (keel__health_launch) */
     int64_t         interval_ms, timeout_ms;
+    long long       heap_slack;    /* bytes; 0 = no heap trim (heap.c) */
     health_snap    *snap;          /* rt->n, by module index */
     size_t          running;       /* the module whose hook runs now, or rt->n */
     int64_t         running_since; /* keel__now_ms() when it began */
@@ -120,6 +122,8 @@ static void *checker_main(void *arg)
 
     for (;;) {
         check_round(h);
+        /* the thread that wakes once a round anyway also tends the heap */
+        (void)keel__heap_tend(h->heap_slack);
         pthread_mutex_lock(&h->mu);
         keel__realtime_after_ms(&ts, h->interval_ms);
         while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu, &ts) != ETIMEDOUT)
@@ -159,6 +163,7 @@ int keel__health_init(keel_runtime *rt, char *err, size_t errlen)
     h->rt = rt;
     h->interval_ms = interval;
     h->timeout_ms = keel__config_int(rt->cfg, NULL, "health_timeout_ms");
+    h->heap_slack = (long long)keel__config_int(rt->cfg, NULL, "heap_slack_mb") << 20;
     h->running = rt->n;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);

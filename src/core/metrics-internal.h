@@ -90,5 +90,8 @@ int  keel__metrics_render(keel_runtime *rt, char **text, size_t *len);
 
 /* process_* families from /proc/self (metrics_process.c). */
 void keel__metrics_process(keel_metrics_buf *b);
+/* keel_heap_bytes and keel_sqlite_memory_bytes (metrics_process.c; called
+ * by keel__metrics_process). */
+void keel__metrics_memory(keel_metrics_buf *b);
 
 #endif /* KEEL_METRICS_INTERNAL_H */

@@ -1,6 +1,8 @@
 /*
  * metrics_process.c — the process_* families every Prometheus client
- * exports (the Go client's names and units), read from /proc/self.
+ * exports (the Go client's names and units), read from /proc/self, and
+ * where the resident memory goes: malloc's heap (in use / held free) and
+ * SQLite's own allocations (page caches, statements, schemas).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -9,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/heap-internal.h"
 #include "core/metrics-internal.h"
+#include "core/store-internal.h"
 
 /* Counts entries of /proc/self/fd (minus ".", ".." and the directory's own fd). */
 static long open_fds(void)
@@ -86,4 +90,34 @@ void keel__metrics_process(keel_metrics_buf *b)
         keel__mbuf_family(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
         keel__mbuf_printf(b, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
     }
+    keel__metrics_memory(b);
+}
+
+/* keel_heap_*: malloc's heap (heap.c: mallinfo2 takes each arena's lock
+ * for microseconds, once per scrape) and the trims that gave its free
+ * memory back; keel_sqlite_memory_bytes: what SQLite has allocated now and
+ * at most (part of the heap's in_use). */
+void keel__metrics_memory(keel_metrics_buf *b)
+{
+    long long used, high;
+    keel__heap_stats hs;
+
+    if (keel__heap_read(&hs) == 0) {
+        keel__mbuf_family(b, "keel_heap_bytes", "gauge",
+                          "malloc's heap: in_use (allocated, incl. mmapped blocks), free (held by malloc, resident or not).");
+        keel__mbuf_printf(b, "keel_heap_bytes{state=\"in_use\"} %lld\n", hs.in_use);
+        keel__mbuf_printf(b, "keel_heap_bytes{state=\"free\"} %lld\n", hs.free);
+        keel__mbuf_family(b, "keel_heap_trims_total", "counter",
+                          "Times malloc's free memory was given back (resident beyond the heap in use > heap_slack_mb).");
+        keel__mbuf_printf(b, "keel_heap_trims_total %llu\n", hs.trims);
+        keel__mbuf_family(b, "keel_heap_trimmed_bytes_total", "counter", "Resident bytes those trims gave back.");
+        keel__mbuf_printf(b, "keel_heap_trimmed_bytes_total %llu\n", hs.released);
+        keel__mbuf_family(b, "keel_heap_trim_seconds_total", "counter", "Time those trims took.");
+        keel__mbuf_printf(b, "keel_heap_trim_seconds_total %.6f\n", (double)hs.trim_ns / 1e9);
+    }
+    keel__store_sqlite_memory(&used, &high);
+    keel__mbuf_family(b, "keel_sqlite_memory_bytes", "gauge",
+                      "Memory SQLite has allocated: now (current) and its high-water mark (max).");
+    keel__mbuf_printf(b, "keel_sqlite_memory_bytes{stat=\"current\"} %lld\n", used);
+    keel__mbuf_printf(b, "keel_sqlite_memory_bytes{stat=\"max\"} %lld\n", high);
 }

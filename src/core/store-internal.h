@@ -218,4 +218,8 @@ int keel__store_pool_read(const keel_store *root, keel__store_pool_stats *ps);
 int keel__store_nowait(int on);
 int keel__store_nowait_refused(void);
 
+/* SQLite's allocations in this process, in bytes: now and the high-water
+ * mark (store_sqlite.c; every connection of every module counts). */
+void keel__store_sqlite_memory(long long *used, long long *highwater);
+
 #endif /* KEEL_STORE_INTERNAL_H */

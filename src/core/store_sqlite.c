@@ -337,6 +337,12 @@ out:
 }
 
 
+void keel__store_sqlite_memory(long long *used, long long *highwater)
+{
+    *used = (long long)sqlite3_memory_used();
+    *highwater = (long long)sqlite3_memory_highwater(0);
+}
+
 static const char *sq_errmsg(void *conn)
 {
     keel__sq_conn *c = conn;
