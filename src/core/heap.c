@@ -70,7 +70,7 @@ int keel__heap_read(keel__heap_stats *hs)
 {
 #ifdef KEEL_HEAP_GLIBC
     struct mallinfo2 mi = mallinfo2();
-    hs->in_use = (long long)(mi.uordblks + mi.hblkhd);
+    hs->in_use = (long long)mi.uordblks + (long long)mi.hblkhd;
     hs->free = (long long)mi.fordblks;
     hs->resident = resident_bytes();
     hs->trims = atomic_load_explicit(&heap_trims, memory_order_relaxed);
