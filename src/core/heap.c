@@ -45,8 +45,10 @@
 
 static _Atomic unsigned long long heap_trims, heap_released, heap_trim_ns;
 /* keel__heap_tend's floor (bytes of resident memory beyond the heap in
- * use); only the health checker's thread calls it (tests: one thread) */
-static long long heap_floor;
+ * use).  The health checker's thread is its one caller in a server; atomic
+ * because a test process may run two runtimes' checkers at once (the worst
+ * of that race is one trim too many or too few). */
+static _Atomic long long heap_floor;
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #define KEEL_HEAP_GLIBC 1
@@ -101,20 +103,21 @@ int keel__heap_tend(long long slack)
 #ifdef KEEL_HEAP_GLIBC
     keel__heap_stats hs;
     struct timespec t0, t1;
-    long long gap, after;
+    long long gap, low, after;
 
     if (slack <= 0 || keel__heap_read(&hs) != 0 || hs.resident < 0)
         return 0;
     gap = hs.resident - hs.in_use;
-    if (gap < heap_floor)
-        heap_floor = gap;
-    if (gap - heap_floor <= slack)
+    low = atomic_load_explicit(&heap_floor, memory_order_relaxed);
+    if (gap < low)
+        atomic_store_explicit(&heap_floor, low = gap, memory_order_relaxed);
+    if (gap - low <= slack)
         return 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     malloc_trim(0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     after = resident_bytes();
-    heap_floor = after >= 0 ? after - hs.in_use : gap;
+    atomic_store_explicit(&heap_floor, after >= 0 ? after - hs.in_use : gap, memory_order_relaxed);
     atomic_fetch_add_explicit(&heap_trims, 1, memory_order_relaxed);
     if (after >= 0 && after < hs.resident)
         atomic_fetch_add_explicit(&heap_released, (unsigned long long)(hs.resident - after),

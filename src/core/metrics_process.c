@@ -93,8 +93,8 @@ void keel__metrics_process(keel_metrics_buf *b)
     keel__metrics_memory(b);
 }
 
-/* keel_heap_*: malloc's heap (heap.c: mallinfo2 takes each arena's lock
- * for microseconds, once per scrape) and the trims that gave its free
+/* keel_heap_*: malloc's heap (heap.c: mallinfo2 walks each arena's free
+ * lists under its lock, once per scrape) and the trims that gave its free
  * memory back; keel_sqlite_memory_bytes: what SQLite has allocated now and
  * at most (part of the heap's in_use). */
 void keel__metrics_memory(keel_metrics_buf *b)
