@@ -108,7 +108,7 @@ void keel__metrics_memory(keel_metrics_buf *b)
         keel__mbuf_printf(b, "keel_heap_bytes{state=\"in_use\"} %lld\n", hs.in_use);
         keel__mbuf_printf(b, "keel_heap_bytes{state=\"free\"} %lld\n", hs.free);
         keel__mbuf_family(b, "keel_heap_trims_total", "counter",
-                          "Times malloc's free memory was given back (resident beyond the heap in use > heap_slack_mb).");
+                          "Times malloc's free memory was given back (held memory grew by heap_slack_mb above its floor).");
         keel__mbuf_printf(b, "keel_heap_trims_total %llu\n", hs.trims);
         keel__mbuf_family(b, "keel_heap_trimmed_bytes_total", "counter", "Resident bytes those trims gave back.");
         keel__mbuf_printf(b, "keel_heap_trimmed_bytes_total %llu\n", hs.released);
